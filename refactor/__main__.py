@@ -1,0 +1,3 @@
+from refactor.cli import main
+
+raise SystemExit(main())

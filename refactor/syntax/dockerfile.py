@@ -1,0 +1,563 @@
+"""A lossless Dockerfile model that follows BuildKit's line rules.
+
+This module owns the *span layer*: every instruction knows the exact text offsets of its keyword,
+flags, arguments, heredoc bodies and the comments around it. It ports the line loop of BuildKit's
+``frontend/dockerfile/parser`` (BOM, parser directives in any order, the escape-aware continuation
+regex, comment and empty lines inside continuations, heredoc detection). It never rewrites text;
+edits are splices computed elsewhere against these offsets.
+
+dockerfile-parse is used as a cross-check in tests only (it has no heredoc support and gets empty
+continuation lines, BOMs and ``# check`` before ``# escape`` wrong).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from refactor.source import SourceFile
+
+# Go's unicode.IsSpace, which BuildKit uses to trim leading whitespace.
+GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+_DIRECTIVE_RE = re.compile(r"([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*\Z", re.S)
+_HEREDOC_WORD_RE = re.compile(r"(\d*)<<(-?)([^<]*)\Z", re.S)
+_WS_SPLIT_RE = re.compile(r"[\t\v\f\r ]+")
+VALID_DIRECTIVES = ("syntax", "escape", "check")
+HEREDOC_COMMANDS = frozenset({"add", "copy", "run"})
+
+
+class ParseError(Exception):
+    """The file is not a Dockerfile BuildKit would accept. ``line`` is 1-based."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line else self.message
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    start: int  # offset of the line start
+    end: int  # offset after the line ending
+    text: str  # the comment without '#' and surrounding whitespace
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Directive:
+    name: str  # lower-case: syntax | escape | check
+    value: str
+    line: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Logical:
+    """An instruction's joined line (continuations and comment lines removed) with a map back to
+    source offsets. ``pieces`` holds ``(logical_start, source_start)`` for each physical segment."""
+
+    text: str
+    pieces: tuple[tuple[int, int], ...]
+
+    def to_source(self, i: int) -> int:
+        """Source offset of logical index ``i`` (``i == len(text)`` maps past the last char)."""
+        if i >= len(self.text):
+            lstart, sstart = self.pieces[-1]
+            return sstart + (len(self.text) - lstart)
+        k = bisect.bisect_right(self.pieces, (i, float("inf"))) - 1
+        lstart, sstart = self.pieces[k]
+        return sstart + (i - lstart)
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    name: str  # lower-case, without dashes: "mount"
+    value: str | None  # the value as BuildKit sees it (quotes and escapes processed)
+    word: str  # the processed flag word: "--mount=type=cache,target=/x"
+    start: int  # source offsets of the raw word
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Heredoc:
+    name: str
+    expand: bool
+    chomp: bool
+    fd: int
+    body_start: int  # source offsets of the body (terminator line excluded)
+    body_end: int
+    end: int  # offset after the terminator line
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """The keyword/flags/arguments part of an instruction (also used for ONBUILD's inner command)."""
+
+    keyword: str  # as written
+    cmd: str  # lower-case
+    kw_start: int  # source offsets of the keyword
+    kw_end: int
+    flags: tuple[Flag, ...]
+    args: str  # logical argument text after the flags, stripped (BuildKit's "args")
+    args_lstart: int  # logical index where ``args`` starts (len(logical) when empty)
+    args_start: int  # source offset where ``args`` starts (kw_end when empty)
+
+
+@dataclass(frozen=True, slots=True)
+class Instruction:
+    command: Command
+    start: int  # offset of the first physical line
+    end: int  # offset after the last physical line (heredoc terminators included)
+    start_line: int  # 1-based, inclusive
+    end_line: int
+    logical: Logical
+    heredocs: tuple[Heredoc, ...] = ()
+    sub: Command | None = None  # ONBUILD's wrapped command
+    comments: tuple[Comment, ...] = ()  # contiguous comment lines directly above
+    inner_comments: tuple[Comment, ...] = ()  # comment lines inside the continuation
+    empty_continuation: bool = False
+
+    # Convenience views -----------------------------------------------------------------------
+    @property
+    def cmd(self) -> str:
+        return self.command.cmd
+
+    @property
+    def keyword(self) -> str:
+        return self.command.keyword
+
+    @property
+    def flags(self) -> tuple[Flag, ...]:
+        return self.command.flags
+
+    @property
+    def args(self) -> str:
+        return self.command.args
+
+    @property
+    def effective(self) -> Command:
+        """The command that runs: ONBUILD's inner command, else the instruction's own."""
+        return self.sub if self.sub is not None else self.command
+
+    @property
+    def logical_end(self) -> int:
+        """Source offset just after the instruction line (before heredoc bodies)."""
+        return self.logical.to_source(len(self.logical.text))
+
+
+@dataclass(frozen=True)
+class Dockerfile:
+    source: SourceFile
+    escape: str
+    directives: tuple[Directive, ...]
+    instructions: tuple[Instruction, ...]
+    comments: tuple[Comment, ...]  # every comment line, standalone or inside a continuation
+    warnings: tuple[str, ...] = ()
+    _extra: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def text(self) -> str:
+        return self.source.text
+
+    @property
+    def directives_end(self) -> int:
+        """Nothing may be inserted before this offset: text above a directive disables it."""
+        return max((d.end for d in self.directives), default=0)
+
+    def directive(self, name: str) -> Directive | None:
+        for d in self.directives:
+            if d.name == name:
+                return d
+        return None
+
+    @cached_property
+    def stage_starts(self) -> tuple[int, ...]:
+        return tuple(i for i, ins in enumerate(self.instructions) if ins.cmd == "from")
+
+
+# --------------------------------------------------------------------------------------------
+# The scanner
+
+
+def _go_lstrip(s: str) -> str:
+    return s.lstrip(GO_SPACE)
+
+
+def _trim_newline(s: str) -> str:
+    return s.rstrip("\r\n")
+
+
+def _continuation_cut(content: str, escape: str) -> int | None:
+    """If ``content`` ends in a line continuation, the index where the kept text ends."""
+    stripped = content.rstrip(" \t")
+    if not stripped.endswith(escape):
+        return None
+    pos = len(stripped) - 1
+    if pos == 0:
+        return 0
+    if stripped[pos - 1] == escape:  # an escaped escape is not a continuation
+        return None
+    return pos
+
+
+class _DirectiveState:
+    __slots__ = ("done", "seen", "escape")
+
+    def __init__(self) -> None:
+        self.done = False
+        self.seen: set[str] = set()
+        self.escape = "\\"
+
+    def feed(self, token: str, line: int, start: int, end: int) -> Directive | None:
+        if self.done:
+            return None
+        if not token.startswith("#"):
+            self.done = True
+            return None
+        m = _DIRECTIVE_RE.match(_go_lstrip(token[1:]))
+        if not m:
+            self.done = True
+            return None
+        key = m.group(1).lower()
+        if key not in VALID_DIRECTIVES:
+            self.done = True
+            return None
+        if key in self.seen:
+            raise ParseError(f"only one {key} parser directive can be used", line)
+        self.seen.add(key)
+        value = m.group(2)
+        if key == "escape":
+            if value not in ("\\", "`"):
+                raise ParseError(f"invalid escape token '{value}' does not match ` or \\", line)
+            self.escape = value
+        return Directive(key, value, line, start, end)
+
+
+def shell_words(line: str) -> list[tuple[str, int, int]]:
+    """Split like BuildKit's shell lexer with raw quotes and escapes: ``(word, start, end)``."""
+    words: list[tuple[str, int, int]] = []
+    i, n = 0, len(line)
+    while i < n:
+        while i < n and line[i] in " \t\r\n\v\f":
+            i += 1
+        if i >= n:
+            break
+        start = i
+        quote = ""
+        while i < n:
+            ch = line[i]
+            if quote:
+                if ch == "\\" and quote == '"' and i + 1 < n:
+                    i += 2
+                    continue
+                if ch == quote:
+                    quote = ""
+            elif ch in "'\"":
+                quote = ch
+            elif ch == "\\" and i + 1 < n:
+                i += 2
+                continue
+            elif ch in " \t\r\n\v\f":
+                break
+            i += 1
+        words.append((line[start:i], start, i))
+    return words
+
+
+def _unquote_word(word: str) -> tuple[str, int]:
+    """Remove shell quotes and escapes; return (text, number of quote characters removed)."""
+    out: list[str] = []
+    quote = ""
+    removed = 0
+    i, n = 0, len(word)
+    while i < n:
+        ch = word[i]
+        if quote == "'":
+            if ch == "'":
+                quote = ""
+                removed += 1
+            else:
+                out.append(ch)
+        elif quote == '"':
+            if ch == '"':
+                quote = ""
+                removed += 1
+            elif ch == "\\" and i + 1 < n and word[i + 1] in '"\\$`':
+                out.append(word[i + 1])
+                i += 1
+            else:
+                out.append(ch)
+        elif ch in "'\"":
+            quote = ch
+            removed += 1
+        elif ch == "\\" and i + 1 < n:
+            out.append(word[i + 1])
+            i += 1
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out), removed
+
+
+def heredoc_words(line: str) -> list[tuple[str, bool, bool, int]]:
+    """Heredocs opened on a logical line: ``(name, expand, chomp, fd)`` (BuildKit's rules)."""
+    docs = []
+    if "<<" not in line:
+        return docs
+    for word, _s, _e in shell_words(line):
+        m = _HEREDOC_WORD_RE.match(word)
+        if not m or not m.group(3):
+            continue
+        rest = m.group(3)
+        if len(shell_words(rest)) != 1:
+            continue
+        name, removed = _unquote_word(rest)
+        raw_quotes = rest.count("'") + rest.count('"')
+        expand = (name.count("'") + name.count('"')) == raw_quotes and removed == 0
+        docs.append((name, expand, m.group(2) == "-", int(m.group(1) or 0)))
+    return docs
+
+
+def _extract_flags(logical: Logical, begin: int) -> tuple[list[Flag], int]:
+    """Port of BuildKit's extractBuilderFlags: leading ``--name[=value]`` words.
+
+    Returns the flags and the logical index where the remaining arguments begin.
+    """
+    text = logical.text
+    n = len(text)
+    flags: list[Flag] = []
+    pos = begin
+    while True:
+        while pos < n and text[pos] in GO_SPACE:
+            pos += 1
+        if pos >= n or not text.startswith("--", pos):
+            return flags, pos
+        start = pos
+        buf: list[str] = []
+        quote = ""
+        while pos < n:
+            ch = text[pos]
+            if quote:
+                if ch == quote:
+                    quote = ""
+                elif ch == "\\" and pos + 1 < n:
+                    pos += 1
+                    buf.append(text[pos])
+                else:
+                    buf.append(ch)
+                pos += 1
+                continue
+            if ch in GO_SPACE:
+                break
+            if ch in "'\"":
+                quote = ch
+            elif ch == "\\" and pos + 1 < n:
+                pos += 1
+                buf.append(text[pos])
+            else:
+                buf.append(ch)
+            pos += 1
+        word = "".join(buf)
+        if word == "--":
+            return flags, pos
+        body = word[2:]
+        name, eq, value = body.partition("=")
+        flags.append(
+            Flag(name.lower(), value if eq else None, word, logical.to_source(start), logical.to_source(pos))
+        )
+
+
+def _parse_command(logical: Logical, begin: int) -> Command:
+    text = logical.text
+    n = len(text)
+    i = begin
+    while i < n and text[i] in GO_SPACE:
+        i += 1
+    kw_l = i
+    while i < n and text[i] not in "\t\v\f\r ":
+        i += 1
+    keyword = text[kw_l:i]
+    flags, args_l = _extract_flags(logical, i)
+    if not flags:
+        # BuildKit strips whitespace around args; without flags, args start after the gap.
+        j = i
+        while j < n and text[j] in GO_SPACE:
+            j += 1
+        args_l = j
+    args = text[args_l:].strip(GO_SPACE)
+    if not args:
+        args_l = n
+    return Command(
+        keyword=keyword,
+        cmd=keyword.lower(),
+        kw_start=logical.to_source(kw_l),
+        kw_end=logical.to_source(i),
+        flags=tuple(flags),
+        args=args,
+        args_lstart=args_l,
+        args_start=logical.to_source(args_l) if args else logical.to_source(i),
+    )
+
+
+def _is_json_array(args: str) -> bool:
+    if not args.startswith("["):
+        return False
+    import json
+
+    try:
+        value = json.loads(args)
+    except ValueError:
+        return False
+    return isinstance(value, list) and all(isinstance(x, str) for x in value)
+
+
+def parse(source: SourceFile) -> Dockerfile:
+    """Scan ``source`` into a :class:`Dockerfile`; raise :class:`ParseError` as BuildKit would."""
+    text = source.text
+    starts = source.line_starts
+    nlines = len(starts)
+    if nlines and starts[-1] == len(text):  # a final newline does not open an empty last line
+        nlines -= 1
+
+    def line_bounds(k: int) -> tuple[int, int, int]:
+        """(start, content_end, end_with_eol) of physical line k (0-based)."""
+        s = starts[k]
+        e = starts[k + 1] if k + 1 < len(starts) else len(text)
+        content = _trim_newline(text[s:e])
+        return s, s + len(content), e
+
+    dstate = _DirectiveState()
+    directives: list[Directive] = []
+    instructions: list[Instruction] = []
+    all_comments: list[Comment] = []
+    pending_comments: list[Comment] = []
+    warnings: list[str] = []
+
+    k = 0
+    while k < nlines:
+        s, ce, e = line_bounds(k)
+        raw = text[s:ce]
+        token = _go_lstrip(raw)
+        lead = len(raw) - len(token)
+        d = dstate.feed(token, k + 1, s, e)
+        if d is not None:
+            directives.append(d)
+            k += 1
+            pending_comments = []
+            continue
+        escape = dstate.escape
+        if token.startswith("#"):
+            c = Comment(s, e, token[1:].strip(GO_SPACE), k + 1)
+            all_comments.append(c)
+            pending_comments.append(c)
+            k += 1
+            continue
+        cut = _continuation_cut(token, escape)
+        if cut is None and token == "":
+            pending_comments = []  # a blank line separates a comment block from what follows
+            k += 1
+            continue
+        start_line = k
+        pieces: list[tuple[int, int]] = []
+        chunks: list[str] = []
+        length = 0
+        seg = token if cut is None else token[:cut]
+        pieces.append((0, s + lead))
+        chunks.append(seg)
+        length += len(seg)
+        inner: list[Comment] = []
+        empty_cont = False
+        end_of_line = cut is None
+        k += 1
+        while not end_of_line and k < nlines:
+            s2, ce2, _e2 = line_bounds(k)
+            raw2 = text[s2:ce2]
+            k += 1
+            stripped = _go_lstrip(raw2)
+            if stripped.startswith("#"):
+                c = Comment(s2, _e2, stripped[1:].strip(GO_SPACE), k)
+                inner.append(c)
+                all_comments.append(c)
+                continue
+            if stripped == "":
+                empty_cont = True
+                continue
+            cut2 = _continuation_cut(raw2, escape)
+            seg = raw2 if cut2 is None else raw2[:cut2]
+            pieces.append((length, s2))
+            chunks.append(seg)
+            length += len(seg)
+            end_of_line = cut2 is None
+        logical = Logical("".join(chunks), tuple(pieces))
+        command = _parse_command(logical, 0)
+        sub = None
+        if command.cmd == "onbuild" and command.args:
+            sub = _parse_command(logical, command.args_lstart)
+        heredocs: list[Heredoc] = []
+        eff = sub or command
+        if eff.cmd in HEREDOC_COMMANDS and not _is_json_array(eff.args):
+            for name, expand, chomp, fd in heredoc_words(logical.text):
+                body_start = starts[k] if k < nlines else len(text)
+                terminated = False
+                while k < nlines:
+                    hs, hce, he = line_bounds(k)
+                    k += 1
+                    cand = text[hs:hce]
+                    if chomp:
+                        cand = cand.lstrip("\t")
+                    if cand == name:
+                        heredocs.append(Heredoc(name, expand, chomp, fd, body_start, hs, he))
+                        terminated = True
+                        break
+                if not terminated:
+                    raise ParseError("unterminated heredoc", start_line + 1)
+        if empty_cont:
+            warnings.append(f"line {start_line + 1}: empty continuation line")
+        end = starts[k] if k < len(starts) else len(text)
+        instructions.append(
+            Instruction(
+                command=command,
+                start=s,
+                end=end,
+                start_line=start_line + 1,
+                end_line=k,
+                logical=logical,
+                heredocs=tuple(heredocs),
+                sub=sub,
+                comments=tuple(pending_comments),
+                inner_comments=tuple(inner),
+                empty_continuation=empty_cont,
+            )
+        )
+        pending_comments = []
+
+    if not instructions:
+        raise ParseError("file with no instructions", None)
+    return Dockerfile(
+        source=source,
+        escape=dstate.escape,
+        directives=tuple(directives),
+        instructions=tuple(instructions),
+        comments=tuple(all_comments),
+        warnings=tuple(warnings),
+    )
+
+
+def segments(df: Dockerfile) -> list[tuple[int, int, str]]:
+    """Partition the text into ``(start, end, kind)`` pieces; used to prove losslessness."""
+    out: list[tuple[int, int, str]] = []
+    pos = 0
+    for ins in df.instructions:
+        if ins.start > pos:
+            out.append((pos, ins.start, "trivia"))
+        out.append((ins.start, ins.end, ins.cmd))
+        pos = ins.end
+    if pos < len(df.text):
+        out.append((pos, len(df.text), "trivia"))
+    return out

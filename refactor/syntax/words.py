@@ -1,0 +1,209 @@
+"""Dockerfile argument words, with spans.
+
+``parse_words`` ports BuildKit's ``parseWords`` (quotes and escapes are kept in the raw word), and
+``name_values`` splits ``ARG``/``ENV``/``LABEL`` arguments into ``NAME[=VALUE]`` items that know
+their logical span, so one item can be removed from a multi-item line.
+``unquote`` and ``find_refs`` implement the build-time expansion rules of BuildKit's shell lexer
+(``frontend/dockerfile/shell/lex.go``) closely enough to find variable references.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_SPACE = " \t\n\v\f\r\x85\xa0"
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    raw: str
+    start: int  # logical indices, relative to the string that was split
+    end: int
+
+
+def parse_words(text: str, escape: str = "\\") -> list[Word]:
+    words: list[Word] = []
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and text[i] in _SPACE:
+            i += 1
+        if i >= n:
+            break
+        start = i
+        quote = ""
+        while i < n:
+            ch = text[i]
+            if quote:
+                if ch == quote:
+                    quote = ""
+                elif ch == escape and quote != "'" and i + 1 < n:
+                    i += 1
+                i += 1
+                continue
+            if ch in _SPACE:
+                break
+            if ch in "'\"":
+                quote = ch
+            elif ch == escape and i + 1 < n:
+                i += 1
+            i += 1
+        words.append(Word(text[start:i], start, i))
+    return words
+
+
+@dataclass(frozen=True, slots=True)
+class NameValue:
+    name: str
+    value: str | None  # raw value text (quotes kept); None for ``ARG NAME``
+    start: int  # logical span of the whole item (relative to the args string)
+    end: int
+    value_start: int | None = None
+
+
+def name_values(args: str, escape: str = "\\", *, legacy_env: bool = True) -> list[NameValue]:
+    """``ARG A=1 B`` / ``ENV A=1 B="x y"`` / legacy ``ENV KEY value with spaces``."""
+    words = parse_words(args, escape)
+    if not words:
+        return []
+    if legacy_env and "=" not in words[0].raw:
+        # ENV/LABEL legacy form: first word is the key, the rest of the line is the value.
+        first = words[0]
+        if len(words) == 1:
+            return [NameValue(first.raw, None, first.start, first.end)]
+        vstart = words[1].start
+        return [NameValue(first.raw, args[vstart:].rstrip(_SPACE), first.start, len(args.rstrip(_SPACE)), vstart)]
+    out = []
+    for w in words:
+        name, eq, _value = w.raw.partition("=")
+        if eq:
+            out.append(NameValue(name, w.raw[len(name) + 1 :], w.start, w.end, w.start + len(name) + 1))
+        else:
+            out.append(NameValue(name, None, w.start, w.end))
+    return out
+
+
+def unquote(raw: str, escape: str = "\\") -> str:
+    """Remove Dockerfile quoting from a word (no variable expansion)."""
+    out: list[str] = []
+    quote = ""
+    i, n = 0, len(raw)
+    while i < n:
+        ch = raw[i]
+        if quote == "'":
+            if ch == "'":
+                quote = ""
+            else:
+                out.append(ch)
+        elif quote == '"':
+            if ch == '"':
+                quote = ""
+            elif ch == escape and i + 1 < n:
+                nxt = raw[i + 1]
+                if nxt in ('"', "$", escape):
+                    out.append(nxt)
+                else:
+                    out.append(ch + nxt)
+                i += 1
+            else:
+                out.append(ch)
+        elif ch in "'\"":
+            quote = ch
+        elif ch == escape and i + 1 < n:
+            out.append(raw[i + 1])
+            i += 1
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    name: str
+    start: int  # span of the whole reference ($X / ${X...})
+    end: int
+    modifier: str = ""  # ":-", "-", ":+", "+", ":?", "?", "=", ":=", "#", "%", "/", "len"
+    word: str = ""  # the modifier's operand (raw)
+
+
+def find_refs(text: str, escape: str = "\\") -> list[Ref]:
+    """Variable references as BuildKit's build-time expansion sees them.
+
+    Single quotes stop expansion, the escape character escapes ``$``; ``${V:-$W}`` yields both
+    ``V`` and ``W``.
+    """
+    refs: list[Ref] = []
+    _scan_refs(text, 0, len(text), escape, refs, in_single_ok=True)
+    return refs
+
+
+def _scan_refs(text: str, i: int, n: int, escape: str, refs: list[Ref], in_single_ok: bool) -> None:
+    quote = ""
+    while i < n:
+        ch = text[i]
+        if ch == escape and i + 1 < n:
+            i += 2
+            continue
+        if quote != "'" and ch == '"':
+            quote = "" if quote == '"' else '"'
+            i += 1
+            continue
+        if in_single_ok and quote != '"' and ch == "'":
+            quote = "" if quote == "'" else "'"
+            i += 1
+            continue
+        if ch == "$" and quote != "'":
+            i = _scan_one_ref(text, i, n, escape, refs)
+            continue
+        i += 1
+
+
+def _scan_one_ref(text: str, i: int, n: int, escape: str, refs: list[Ref]) -> int:
+    start = i
+    i += 1
+    if i >= n:
+        return i
+    if text[i] == "{":
+        # find the matching close brace, honouring nesting
+        depth = 1
+        j = i + 1
+        while j < n and depth:
+            c = text[j]
+            if c == escape and j + 1 < n:
+                j += 2
+                continue
+            if c == "{":
+                depth += 1
+            elif c == "}":
+                depth -= 1
+            j += 1
+        inner_end = j - 1 if depth == 0 else n
+        inner = text[i + 1 : inner_end]
+        length = inner.startswith("#") and len(inner) > 1
+        body = inner[1:] if length else inner
+        m = _NAME_RE.match(body)
+        if m:
+            name = m.group(0)
+            rest = body[m.end() :]
+            mod = ""
+            operand = ""
+            for op in (":-", ":+", ":?", ":=", "-", "+", "?", "=", "##", "#", "%%", "%", "//", "/"):
+                if rest.startswith(op):
+                    mod, operand = op, rest[len(op) :]
+                    break
+            if length:
+                mod = "len"
+            refs.append(Ref(name, start, min(j, n), mod, operand))
+            if operand:
+                off = i + 1 + (1 if length else 0) + m.end() + len(mod if mod != "len" else "")
+                _scan_refs(text, off, inner_end, escape, refs, in_single_ok=False)
+        return min(j, n)
+    m = _NAME_RE.match(text, i)
+    if m:
+        refs.append(Ref(m.group(0), start, m.end()))
+        return m.end()
+    return i

@@ -1,0 +1,318 @@
+"""The ``dfix`` command line.
+
+Data (findings, diffs, build commands, JSON) goes to stdout; progress and warnings to stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from refactor import __version__
+
+EXIT_HELP = """\b
+Exit codes:
+  0  nothing left to do (after --write: every finding was fixed)
+  1  findings remain, or --check/--diff would change something
+  2  usage or config error, or a file that could not be read or parsed
+"""
+
+FORMATS = ("text", "json", "sarif", "github", "markdown")
+
+
+def _mode(write: bool, diff: bool, check: bool) -> str:
+    chosen = [n for n, v in (("write", write), ("diff", diff), ("check", check)) if v]
+    if len(chosen) > 1:
+        raise click.UsageError(f"--{chosen[0]} and --{chosen[1]} cannot be combined")
+    return chosen[0] if chosen else "report"
+
+
+def _list_rules(ctx, _param, value):
+    if not value or ctx.resilient_parsing:
+        return
+    from refactor.rules import RULES
+
+    for r in RULES:
+        click.echo(f"{r.code}  {r.name:<24} {r.summary}  [fix: {r.fixable}]")
+    ctx.exit(0)
+
+
+def _explain(ctx, _param, value):
+    if not value or ctx.resilient_parsing:
+        return
+    from refactor.rules import lookup
+
+    rule = lookup(value)
+    if rule is None:
+        click.echo(f"dfix: unknown rule '{value}' (see --list-rules)", err=True)
+        ctx.exit(2)
+    click.echo(f"# {rule.code} {rule.name}\n\n{rule.summary}.\n\n{rule.doc}")
+    ctx.exit(0)
+
+
+@click.command(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXIT_HELP + "\nSubcommand: dfix verify PATH  (real build + leak scan; see `dfix verify --help`)",
+)
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--write", is_flag=True, help="Rewrite files in place (safe fixes; see --unsafe-fixes).")
+@click.option("--diff", is_flag=True, help="Print a unified diff of the changes; write nothing.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if anything would change or findings remain.")
+@click.option("--unsafe-fixes", is_flag=True, default=None, help="Also apply fixes that may change build results.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format.")
+@click.option("--emit", multiple=True, type=click.Choice(["docker", "bake", "compose", "github", "gitlab", "podman"]), help="Build command target(s) to print (repeatable; default docker).")
+@click.option("--mount-style", type=click.Choice(["auto", "env", "file"]), default=None, help="Secret mount form: env= (default) or /run/secrets file; auto picks file for old '# syntax=' pins and podman.")
+@click.option("--require-secrets", is_flag=True, default=None, help="Add required=true to new secret mounts.")
+@click.option("--stdin-filename", type=str, default=None, help="Name to use for '-' (stdin).")
+@click.option("--exclude", multiple=True, help="Glob to exclude during discovery (replaces config 'exclude').")
+@click.option("--extend-exclude", multiple=True, help="Glob to exclude in addition to 'exclude'.")
+@click.option("--no-respect-gitignore", is_flag=True, help="Do not skip files ignored by .gitignore.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help="Config file ([tool.dfix] or .dfix.toml).")
+@click.option("--secret-name", multiple=True, help="Glob of variable names always treated as secrets.")
+@click.option("--allow-name", multiple=True, help="Glob of variable names never treated as secrets.")
+@click.option("--max-file-size", type=int, default=None, help="Skip files larger than this many bytes (default 10 MB).")
+@click.option("-j", "--jobs", type=int, default=0, help="Worker processes (default: CPU count for large runs).")
+@click.option("-q", "--quiet", is_flag=True, help="Only print data; no summary on stderr.")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for internal errors.")
+@click.option("--color/--no-color", default=None, help="Colour text output (default: when stdout is a TTY).")
+@click.option("--list-rules", is_flag=True, expose_value=False, is_eager=True, callback=_list_rules, help="List rules and exit.")
+@click.option("--explain", metavar="CODE", expose_value=False, is_eager=True, callback=_explain, help="Print a rule's documentation and exit.")
+@click.version_option(__version__, prog_name="dfix")
+def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, mount_style, require_secrets, stdin_filename, exclude,
+        extend_exclude, no_respect_gitignore, config_path, secret_name, allow_name, max_file_size, jobs, quiet, verbose, color):
+    """Find secrets passed to Docker builds as build args, and move them to BuildKit secret mounts.
+
+    PATHS are Dockerfiles or directories (searched recursively); '-' reads stdin. Without a mode
+    flag dfix reports findings and writes nothing.
+    """
+    from refactor import config as config_mod
+    from refactor.analysis.secrets import Policy
+    from refactor.discovery import discover
+    from refactor.engine import Settings
+
+    mode = _mode(write, diff, check)
+    if verbose:
+        os.environ["DFIX_DEBUG"] = "1"
+    paths = list(paths) or ["."]
+    try:
+        if config_path:
+            cfg = config_mod.load_file(config_path)
+        else:
+            start = _common_parent([p for p in paths if p != "-"] or ["."])
+            cfg = config_mod.find_config(start)
+    except config_mod.ConfigError as exc:
+        click.echo(f"dfix: config error: {exc}", err=True)
+        sys.exit(2)
+    v = cfg.values
+    settings = Settings(
+        mode=mode,
+        unsafe_fixes=bool(unsafe_fixes if unsafe_fixes is not None else v.get("unsafe-fixes", False)),
+        mount_style=mount_style or v.get("mount-style", "auto"),
+        require_secrets=bool(require_secrets if require_secrets is not None else v.get("require-secrets", False)),
+        emit=tuple(emit) or tuple(v.get("emit", ())) or ("docker",),
+        policy=Policy(tuple(secret_name) + tuple(v.get("secret-names", ())), tuple(allow_name) + tuple(v.get("allow-names", ()))),
+        max_bytes=max_file_size or v.get("max-file-size", 10 * 1024 * 1024),
+        ignore=tuple(v.get("ignore", ())),
+        per_file_ignores=dict(v.get("per-file-ignores", {})),
+    )
+    if settings.mount_style not in ("auto", "env", "file"):
+        click.echo(f"dfix: config error: mount-style must be auto, env or file", err=True)
+        sys.exit(2)
+    bad_emit = [e for e in settings.emit if e not in ("docker", "bake", "compose", "github", "gitlab", "podman")]
+    if bad_emit:
+        click.echo(f"dfix: config error: unknown emit target '{bad_emit[0]}'", err=True)
+        sys.exit(2)
+
+    excludes = tuple(exclude) or tuple(v.get("exclude", ()))
+    excludes += tuple(extend_exclude) + tuple(v.get("extend-exclude", ()))
+    respect = not no_respect_gitignore and v.get("respect-gitignore", True)
+
+    from refactor.engine import FileResult, process_file, process_source
+    from refactor.source import InputError, SourceFile
+
+    results: list[FileResult] = []
+    stdin_result = None
+    if "-" in paths:
+        display = stdin_filename or "-"
+        data = sys.stdin.buffer.read()
+        try:
+            src = SourceFile.from_bytes(display, data)
+            stdin_result = process_source(src, display, settings, os.path.dirname(stdin_filename) if stdin_filename else None)
+        except InputError as exc:
+            stdin_result = FileResult(display, status="error", error=str(exc))
+        except Exception as exc:  # noqa: BLE001
+            from refactor.syntax.dockerfile import ParseError
+
+            msg = f"parse error: {exc}" if isinstance(exc, ParseError) else f"internal error: {type(exc).__name__}"
+            if verbose and not isinstance(exc, ParseError):
+                raise
+            stdin_result = FileResult(display, status="error", error=msg)
+    candidates = discover([p for p in paths if p != "-"], excludes, respect)
+    results = _run(candidates, settings, jobs, verbose)
+    if stdin_result is not None:
+        results.append(stdin_result)
+    sys.exit(_report(results, settings, fmt, quiet, color, stdin_result))
+
+
+def _common_parent(paths: list[str]) -> str:
+    absd = [os.path.abspath(p if os.path.isdir(p) else os.path.dirname(p) or ".") for p in paths]
+    try:
+        return os.path.commonpath(absd)
+    except ValueError:
+        return os.getcwd()
+
+
+def _run(candidates, settings, jobs: int, verbose: bool):
+    from refactor.engine import process_file
+
+    n = len(candidates)
+    if jobs <= 0:
+        jobs = (os.cpu_count() or 1) if n >= 64 else 1
+    if jobs == 1 or n <= 1:
+        return [process_file(c.path, c.display, settings) for c in candidates]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        chunk = max(1, min(64, n // (jobs * 4) or 1))
+        return list(pool.map(process_file, [c.path for c in candidates], [c.display for c in candidates], [settings] * n, chunksize=chunk))
+
+
+def _exit_code(results, settings) -> int:
+    if any(r.status == "error" for r in results):
+        return 2
+    remaining = 0
+    for r in results:
+        for f in r.findings:
+            if not (f.fix is not None and f.fix.applied and settings.mode == "write"):
+                remaining += 1
+    changed = any(r.changed for r in results)
+    if settings.mode == "write":
+        return 1 if remaining else 0
+    if settings.mode in ("check", "diff"):
+        return 1 if changed or remaining else 0
+    return 1 if remaining else 0
+
+
+def _report(results, settings, fmt: str, quiet: bool, color, stdin_result) -> int:
+    from refactor.render import output
+
+    out = sys.stdout
+    if fmt == "json":
+        out.write(output.to_json(results))
+    elif fmt == "sarif":
+        out.write(output.to_sarif(results))
+    elif fmt == "github":
+        out.write(output.to_github(results))
+    elif fmt == "markdown":
+        out.write(output.to_markdown(results))
+    else:
+        _text(results, settings, color if color is not None else out.isatty(), stdin_result)
+    # stdin + --write prints the fixed text (like black/pyupgrade) in text format
+    for r in results:
+        if r.status == "error":
+            click.echo(f"dfix: error: {r.path}: {r.error}", err=True)
+    if not quiet:
+        _summary(results, settings)
+    return _exit_code(results, settings)
+
+
+def _text(results, settings, color: bool, stdin_result) -> None:
+    from refactor.render import output
+
+    def style(s, **kw):
+        return click.style(s, **kw) if color else s
+
+    masked_any = False
+    for r in results:
+        if r is stdin_result and settings.mode == "write" and r.status == "ok":
+            sys.stdout.write(r.new_text or "")
+            continue
+        if settings.mode in ("diff",):
+            d, masked = output.unified_diff(r)
+            masked_any |= masked
+            sys.stdout.write(d)
+            continue
+        if settings.mode == "check":
+            if r.changed:
+                click.echo(f"would rewrite {r.path}")
+            for f in r.findings:
+                click.echo(f"{r.path}:{f.line}:{f.column}: {f.code} {f.message}")
+            continue
+        for f in r.findings:
+            mark = ""
+            if f.fix is not None and (f.fix.applied or (settings.mode != "write" and f.fix.applicability != "display-only")):
+                mark = style("[*] ", fg="green") if f.fix.applicability == "safe" or f.fix.applied else style("[unsafe] ", fg="yellow")
+            status = " (fixed)" if f.fix is not None and f.fix.applied and settings.mode == "write" else ""
+            click.echo(f"{style(r.path, bold=True)}:{f.line}:{f.column}: {style(f.code, fg='red' if f.secret else 'yellow')} {mark}{f.message}{status}")
+            if f.fix is not None and f.fix.reasons and not f.fix.applied:
+                for why in f.fix.reasons:
+                    click.echo(f"    fix {f.fix.applicability}: {why}")
+    if masked_any:
+        click.echo("# Lines holding a committed secret are masked: this diff is for reading; apply it with `dfix --write`.", err=True)
+    # build commands after the findings / diff
+    if settings.mode in ("report", "diff", "write"):
+        for r in results:
+            if r.status != "ok" or r.build is None or not (r.build.secrets and (r.migrated or r.changed or settings.mode == "report")):
+                continue
+            if not r.migrated and not r.findings:
+                continue
+            for target, text in r.emitted.items():
+                click.echo(style(f"# build {r.path} ({target}):", fg="cyan"))
+                sys.stdout.write(text if text.endswith("\n") else text + "\n")
+            for env in r.runtime_env:
+                click.echo(f"# runtime: ENV {env} is no longer baked in; pass it with `docker run -e {env}` if the container needs it")
+            for n in r.notes:
+                click.echo(f"# note: {n}")
+
+
+def _summary(results, settings) -> None:
+    n_find = sum(len(r.findings) for r in results)
+    files_with = sum(1 for r in results if r.findings)
+    errors = sum(1 for r in results if r.status == "error")
+    fixable_safe = sum(1 for r in results for f in r.findings if f.fix and f.fix.applicability == "safe" and not f.fix.applied)
+    fixable_unsafe = sum(1 for r in results for f in r.findings if f.fix and f.fix.applicability == "unsafe" and not f.fix.applied)
+    changed = sum(1 for r in results if r.changed)
+    migrated = sorted({m for r in results for m in r.migrated})
+    parts = [f"{len(results)} file(s) scanned, {n_find} finding(s) in {files_with} file(s)"]
+    if settings.mode == "write":
+        parts.append(f"{changed} file(s) rewritten")
+        if migrated:
+            parts.append(f"{len(migrated)} secret(s) migrated")
+            parts.append("rotate every migrated secret that was already used in pushed images")
+    elif settings.mode in ("diff", "check"):
+        parts.append(f"{changed} file(s) would change")
+    if settings.mode != "write" and fixable_safe:
+        parts.append(f"{fixable_safe} fixable with `--write`")
+    if fixable_unsafe:
+        parts.append(f"{fixable_unsafe} more with `--unsafe-fixes`")
+    if errors:
+        parts.append(f"{errors} error(s)")
+    click.echo("dfix: " + "; ".join(parts) + ".", err=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "verify":
+        from refactor.verify import verify
+
+        cmd, args = verify, args[1:]
+        prog = "dfix verify"
+    else:
+        cmd, prog = cli, "dfix"
+    try:
+        cmd.main(args=args, prog_name=prog, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        return 130
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except BrokenPipeError:
+        return 1
+    return 0

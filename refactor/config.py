@@ -1,0 +1,96 @@
+"""``[tool.dfix]`` in pyproject.toml, or ``.dfix.toml``. Keys mirror the CLI flags (kebab-case).
+
+The nearest config walking up from the common parent of the paths wins, stopping at the
+repository root; ``--config`` overrides. Unknown keys are an error with a suggestion.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from dataclasses import dataclass
+
+KEYS: dict[str, type | tuple] = {
+    "secret-names": list,
+    "allow-names": list,
+    "mount-style": str,
+    "unsafe-fixes": bool,
+    "require-secrets": bool,
+    "exclude": list,
+    "extend-exclude": list,
+    "emit": list,
+    "max-file-size": int,
+    "respect-gitignore": bool,
+    "per-file-ignores": dict,
+    "ignore": list,
+}
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str | None
+    values: dict
+
+
+def _validate(values: dict, where: str) -> dict:
+    out = {}
+    for key, val in values.items():
+        if key not in KEYS:
+            close = difflib.get_close_matches(key, list(KEYS), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"{where}: unknown key '{key}'{hint}")
+        typ = KEYS[key]
+        if not isinstance(val, typ) or (typ is int and isinstance(val, bool)):
+            raise ConfigError(f"{where}: '{key}' must be a {typ.__name__}")
+        if typ is list and not all(isinstance(x, str) for x in val):
+            raise ConfigError(f"{where}: '{key}' must be a list of strings")
+        out[key] = val
+    return out
+
+
+def load_file(path: str) -> Config:
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML ({exc})") from None
+    if os.path.basename(path) == "pyproject.toml":
+        data = data.get("tool", {}).get("dfix", {})
+    elif "tool" in data and "dfix" in data.get("tool", {}):
+        data = data["tool"]["dfix"]
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: [tool.dfix] must be a table")
+    return Config(path, _validate(data, path))
+
+
+def find_config(start: str) -> Config:
+    d = os.path.abspath(start)
+    if os.path.isfile(d):
+        d = os.path.dirname(d)
+    while True:
+        dot = os.path.join(d, ".dfix.toml")
+        if os.path.isfile(dot):
+            return load_file(dot)
+        py = os.path.join(d, "pyproject.toml")
+        if os.path.isfile(py):
+            try:
+                with open(py, "rb") as fh:
+                    data = tomllib.load(fh)
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigError(f"{py}: invalid TOML ({exc})") from None
+            if "dfix" in data.get("tool", {}):
+                return load_file(py)
+        if os.path.exists(os.path.join(d, ".git")):
+            break
+        parent = os.path.dirname(d)
+        if parent == d:
+            break
+        d = parent
+    return Config(None, {})

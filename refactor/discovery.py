@@ -1,0 +1,98 @@
+"""Find Dockerfiles under the given paths.
+
+Directories are walked recursively for ``Dockerfile``, ``Dockerfile.*``, ``Dockerfile-*``,
+``*.Dockerfile``, ``*.dockerfile`` and ``Containerfile*``; template and backup suffixes and
+``*.dockerignore`` are excluded; ``.gitignore`` files are honoured (pathspec); ``.git``,
+``node_modules`` and ``vendor`` are skipped. Explicit file paths are always processed. The output
+order is deterministic (sorted).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass
+
+SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "vendor", "__pycache__", ".tox", ".venv"})
+EXCLUDED_SUFFIXES = (".j2", ".jinja", ".jinja2", ".tmpl", ".tpl", ".template", ".orig", ".bak", ".md", ".rej", ".swp", "~")
+
+
+def is_dockerfile_name(name: str) -> bool:
+    low = name.lower()
+    if low.endswith(".dockerignore") or low.endswith(EXCLUDED_SUFFIXES):
+        return False
+    if low.startswith(".") and ".dfix-tmp-" in low:
+        return False
+    return (
+        low == "dockerfile"
+        or low.startswith("dockerfile.")
+        or low.startswith("dockerfile-")
+        or low.endswith(".dockerfile")
+        or low.startswith("containerfile")
+    )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    path: str  # filesystem path
+    display: str  # as given, or relative to cwd when discovered
+    explicit: bool
+
+
+def _gitignore_spec(directory: str):
+    path = os.path.join(directory, ".gitignore")
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
+    rel = rel.replace(os.sep, "/")
+    base = rel.rsplit("/", 1)[-1]
+    for p in patterns:
+        p2 = p.rstrip("/")
+        if fnmatch.fnmatch(rel, p2) or fnmatch.fnmatch(base, p2) or fnmatch.fnmatch(rel, p2 + "/*") or rel.startswith(p2 + "/"):
+            return True
+    return False
+
+
+def discover(paths: list[str], exclude: tuple[str, ...] = (), respect_gitignore: bool = True) -> list[Candidate]:
+    out: dict[str, Candidate] = {}
+    for given in paths:
+        if given == "-":
+            continue
+        if not os.path.isdir(given) or os.path.islink(given) and not os.path.exists(given):
+            # explicit files (or broken things) are always processed; errors surface when read
+            out.setdefault(given, Candidate(given, given, True))
+            continue
+        root = given
+        specs: list[tuple[str, object]] = []
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+            if respect_gitignore:
+                spec = _gitignore_spec(dirpath)
+                if spec is not None:
+                    specs.append((dirpath, spec))
+            active = [(d, s) for d, s in specs if dirpath == d or dirpath.startswith(d.rstrip(os.sep) + os.sep)]
+
+            def ignored(name: str, is_dir: bool) -> bool:
+                full = os.path.join(dirpath, name)
+                for d, s in active:
+                    rel = os.path.relpath(full, d).replace(os.sep, "/")
+                    if s.match_file(rel + ("/" if is_dir else "")):
+                        return True
+                rel_root = os.path.relpath(full, root)
+                return _excluded(rel_root, exclude)
+
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not ignored(d, True))
+            for fn in sorted(filenames):
+                if not is_dockerfile_name(fn) or ignored(fn, False):
+                    continue
+                full = os.path.join(dirpath, fn)
+                display = os.path.relpath(full) if not os.path.isabs(given) else full
+                out.setdefault(full, Candidate(full, display, False))
+    return sorted(out.values(), key=lambda c: c.display)

@@ -1,0 +1,107 @@
+"""Render the build command(s) that build a fixed Dockerfile, one jinja2 template per target.
+
+Quoting is per language: POSIX shell (``shlex.quote``), YAML and HCL (double-quoted strings with
+escapes). Templates live in ``templates/`` and ship inside the wheel as ``refactor.templates``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+from functools import lru_cache
+
+from refactor.build import BuildSpec
+
+TARGETS = ("docker", "bake", "compose", "github", "gitlab", "podman")
+
+
+def _yaml_str(value: str) -> str:
+    """A YAML scalar: plain when safe, else a JSON-style double-quoted string (valid YAML)."""
+    if value and re.fullmatch(r"[A-Za-z0-9_./-][A-Za-z0-9_./ -]*", value) and not value.endswith(" ") and value.lower() not in (
+        "yes", "no", "true", "false", "on", "off", "null", "~",
+    ):
+        return value
+    return json.dumps(value)
+
+
+def _hcl_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("${", "$${").replace("%{", "%%{") + '"'
+
+
+def _slug(value: str) -> str:
+    s = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
+    return s or "image"
+
+
+@lru_cache(maxsize=1)
+def environment():
+    import importlib.resources
+
+    import jinja2
+
+    loader = jinja2.FunctionLoader(
+        lambda name: (importlib.resources.files("refactor.templates").joinpath(name).read_text("utf-8"), None, lambda: True)
+    )
+    env = jinja2.Environment(
+        loader=loader,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["shquote"] = shlex.quote
+    env.filters["yaml"] = _yaml_str
+    env.filters["hcl"] = _hcl_str
+    env.filters["slug"] = _slug
+    return env
+
+
+def _view(spec: BuildSpec, require_guard: bool = True) -> dict:
+    ctx = spec.context or "."
+    df = spec.dockerfile
+    default_df = os.path.normpath(os.path.join(ctx, "Dockerfile")) == os.path.normpath(df)
+    return {
+        "dockerfile": df,
+        "context": ctx,
+        "default_dockerfile": default_df,
+        "secrets": spec.secrets,
+        "env_secrets": [s for s in spec.secrets if s.type == "env"],
+        "file_secrets": [s for s in spec.secrets if s.type == "file"],
+        "ssh": spec.ssh,
+        "build_args": spec.build_args,
+        "guard": require_guard,
+        "name": _slug(os.path.basename(os.path.normpath(ctx))) if os.path.normpath(ctx) not in (".", "/") else "app",
+        "dockerfile_rel": os.path.relpath(df, ctx) if not os.path.isabs(df) or os.path.isabs(ctx) else df,
+    }
+
+
+def docker_argv(spec: BuildSpec, builder: str = "docker") -> list[str]:
+    """The docker/podman build argv (without guard lines)."""
+    argv = [builder, "build"]
+    if not _view(spec)["default_dockerfile"]:
+        argv += ["-f", spec.dockerfile]
+    for a in spec.build_args:
+        argv += ["--build-arg", a]
+    for s in spec.secrets:
+        argv += ["--secret", s.cli()]
+    for s in spec.ssh:
+        argv += ["--ssh", s]
+    argv.append(spec.context or ".")
+    return argv
+
+
+def command(spec: BuildSpec) -> str:
+    """The one-line docker CLI command (the JSON ``build.command``)."""
+    return shlex.join(docker_argv(spec))
+
+
+def render(target: str, spec: BuildSpec) -> str:
+    if target not in TARGETS:
+        raise ValueError(f"unknown emit target {target!r}")
+    view = _view(spec)
+    view["command"] = command(spec)
+    view["podman_command"] = shlex.join(docker_argv(spec, "podman"))
+    return environment().get_template(f"{target}.j2").render(**view)

@@ -1,0 +1,317 @@
+"""Run dfix over files: per-file isolation, fix selection, verification, atomic writes.
+
+Each file is processed on its own (``process_file``); one bad file becomes an error result and
+never stops the run. Results are plain picklable data so a process pool can produce them; output
+order is the sorted input order whatever order workers finish in.
+
+Writes are atomic: the new bytes go to ``.<name>.dfix-tmp-<pid>-<rand>`` beside the file, are
+fsynced, get the original mode and ownership, and replace the file with ``os.replace``. A run
+removes leftover temp files of that pattern next to the files it processes. A symlinked Dockerfile
+is written *through*: the link's target is replaced, the link stays a link.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets as _secrets
+from dataclasses import dataclass, field
+
+from refactor.analysis.secrets import Policy
+from refactor.analyze import FileAnalysis, Finding, Options, analyze, build_spec, removal_edits
+from refactor.build import BuildSpec
+from refactor.fixes.edit import Applicability, ConflictError, Edit, apply_edits
+from refactor.source import DEFAULT_MAX_BYTES, InputError, SourceFile, read_source
+from refactor.syntax.dockerfile import ParseError, parse
+
+TMP_PATTERN = re.compile(r"^\..+\.dfix-tmp-\d+-[0-9a-f]+$")
+_PRAGMA = re.compile(r"dfix:\s*(ignore|file-ignore)\[([A-Za-z0-9_,\s-]+)\]|dfix:\s*(skip-file)\b")
+
+
+@dataclass
+class Settings:
+    mode: str = "report"  # report | diff | check | write
+    unsafe_fixes: bool = False
+    mount_style: str = "auto"
+    require_secrets: bool = False
+    emit: tuple[str, ...] = ("docker",)
+    policy: Policy = field(default_factory=Policy)
+    max_bytes: int = DEFAULT_MAX_BYTES
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: dict = field(default_factory=dict)
+
+
+@dataclass
+class FixOut:
+    title: str
+    applicability: str
+    applied: bool
+    reasons: list[str]
+
+
+@dataclass
+class FindingOut:
+    code: str
+    name: str
+    variable: str | None
+    secret: bool
+    severity: str
+    message: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    fix: FixOut | None
+
+    def to_json(self) -> dict:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "variable": self.variable,
+            "secret": self.secret,
+            "severity": self.severity,
+            "message": self.message,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "fix": None
+            if self.fix is None
+            else {"title": self.fix.title, "applicability": self.fix.applicability, "applied": self.fix.applied},
+        }
+
+
+@dataclass
+class FileResult:
+    path: str  # display path
+    kind: str = "dockerfile"
+    status: str = "ok"
+    error: str | None = None
+    changed: bool = False
+    written: bool = False
+    findings: list[FindingOut] = field(default_factory=list)
+    build: BuildSpec | None = None
+    emitted: dict[str, str] = field(default_factory=dict)
+    command: str | None = None
+    original: str | None = None
+    new_text: str | None = None
+    masks: list[str] = field(default_factory=list, repr=False)  # literal secrets to mask in diffs
+    notes: list[str] = field(default_factory=list)
+    runtime_env: list[str] = field(default_factory=list)
+    migrated: list[str] = field(default_factory=list)
+
+
+def _pragmas(source: SourceFile, analysis: FileAnalysis) -> tuple[bool, set[str], dict[int, set[str]]]:
+    """(skip file, file-wide ignored codes, {instruction index: ignored codes})."""
+    skip = False
+    file_codes: set[str] = set()
+    per_instr: dict[int, set[str]] = {}
+    df = analysis.df
+    for c in df.comments:
+        m = _PRAGMA.search(c.text)
+        if not m:
+            continue
+        if m.group(3):
+            skip = True
+        elif m.group(1) == "file-ignore":
+            file_codes.update(x.strip().upper() for x in m.group(2).split(",") if x.strip())
+    for idx, ins in enumerate(df.instructions):
+        for c in ins.comments:
+            m = _PRAGMA.search(c.text)
+            if m and m.group(1) == "ignore":
+                per_instr.setdefault(idx, set()).update(x.strip().upper() for x in m.group(2).split(",") if x.strip())
+    return skip, file_codes, per_instr
+
+
+def _instr_at(analysis: FileAnalysis, offset: int) -> int | None:
+    for idx, ins in enumerate(analysis.df.instructions):
+        if ins.start <= offset < ins.end:
+            return idx
+    return None
+
+
+def _suppressed(code: str, codes: set[str]) -> bool:
+    return code in codes or "ALL" in codes or any(code.startswith(c) for c in codes if c and c != code)
+
+
+def process_source(source: SourceFile, display: str, settings: Settings, context_dir: str | None) -> FileResult:
+    result = FileResult(display)
+    options = Options(
+        mount_style=settings.mount_style,
+        policy=settings.policy,
+        context_dir=context_dir,
+        require_secrets=settings.require_secrets,
+        emit=settings.emit,
+        display_path=display,
+    )
+    analysis = analyze(source, options)
+    skip, file_codes, per_instr = _pragmas(source, analysis)
+    file_codes |= {c.upper() for c in settings.ignore}
+    for pattern, codes in settings.per_file_ignores.items():
+        import fnmatch
+
+        if fnmatch.fnmatch(display, pattern) or fnmatch.fnmatch(os.path.basename(display), pattern):
+            file_codes |= {c.upper() for c in codes}
+    result.original = source.text
+    if skip:
+        result.new_text = source.text
+        result.notes.append("skipped by '# dfix: skip-file'")
+        return result
+
+    findings: list[Finding] = []
+    for f in analysis.findings:
+        idx = _instr_at(analysis, f.start)
+        if _suppressed(f.code, file_codes) or (idx is not None and _suppressed(f.code, per_instr.get(idx, set()))):
+            continue
+        findings.append(f)
+    live_fixes = []
+    for f in findings:
+        if f.fix is not None and all(f.fix is not x for x in live_fixes):
+            live_fixes.append(f.fix)
+    # a fix whose DF001 finding was suppressed is not applied (the variable is accepted as is)
+    suppressed_fixes = {id(p.fix) for p in analysis.plans if not any(f.fix is p.fix and f.code == "DF001" for f in findings)}
+    minimum = Applicability.UNSAFE if settings.unsafe_fixes else Applicability.SAFE
+    chosen = [p for p in analysis.plans if id(p.fix) not in suppressed_fixes and p.fix.applicability >= minimum]
+
+    text = source.text
+    new_text = text
+    if chosen:
+        new_text, chosen = _apply_plans(analysis, chosen)
+    for p in chosen:
+        p.fix.applied = True
+    # verify: the output must parse, and a second pass must have nothing left to do
+    if new_text != text:
+        try:
+            parse(SourceFile.from_text(source.path, new_text, bom=source.bom))
+        except ParseError as exc:
+            for p in chosen:
+                p.fix.applied = False
+            result.status = "error"
+            result.error = f"internal: the fix produced a file that does not parse ({exc}); the file was left unchanged"
+            new_text = text
+            chosen = []
+    result.new_text = new_text
+    result.changed = new_text != text
+    result.migrated = [p.name for p in chosen]
+    for p in chosen:
+        result.runtime_env.extend(p.runtime_env)
+    for f in findings:
+        result.findings.append(_finding_out(source, f))
+    for p in analysis.plans:
+        if p.verdict.literal:
+            for r in p.removals:
+                if r.item.value and r.item.kind == "ARG":
+                    result.masks.append(r.item.value)
+    for f in analysis.findings:
+        if f.code in ("DF003",):
+            for it in analysis.facts.items:
+                if it.name == f.variable and it.value:
+                    result.masks.append(it.value)
+    result.notes.extend(analysis.notes)
+
+    ctx = context_dir or os.path.dirname(display) or "."
+    dockerfile = display if display != "-" else "Dockerfile"
+    spec = build_spec(analysis, chosen, dockerfile, ctx)
+    result.build = spec
+    result.notes.extend(spec.notes)
+    from refactor.emit import command, render
+
+    result.command = command(spec)
+    for target in settings.emit:
+        result.emitted[target] = render(target, spec)
+    return result
+
+
+def _apply_plans(analysis: FileAnalysis, plans: list) -> tuple[str, list]:
+    """Apply plans together; a plan that conflicts with those before it is refused."""
+    text = analysis.source.text
+    accepted: list = []
+    for p in plans:
+        trial = accepted + [p]
+        edits: list[Edit] = [e for q in trial for e in q.fix.edits]
+        edits += removal_edits(analysis.df, [r for q in trial for r in q.removals])
+        try:
+            apply_edits(text, edits)
+        except ConflictError:
+            p.fix.lower(Applicability.DISPLAY_ONLY, "conflicts with another fix in this file")
+            continue
+        accepted.append(p)
+    edits = [e for q in accepted for e in q.fix.edits]
+    edits += removal_edits(analysis.df, [r for q in accepted for r in q.removals])
+    return apply_edits(text, edits), accepted
+
+
+def _finding_out(source: SourceFile, f: Finding) -> FindingOut:
+    line, col = source.position(f.start)
+    eline, ecol = source.position(max(f.end, f.start))
+    rule = f.rule
+    fix = None
+    if f.fix is not None:
+        fix = FixOut(f.fix.title, f.fix.applicability.label, f.fix.applied, list(f.fix.reasons))
+    return FindingOut(
+        f.code, rule.name, f.variable, rule.secret, f.severity or rule.severity, f.message, line, col, eline, ecol, fix
+    )
+
+
+def process_file(path: str, display: str, settings: Settings) -> FileResult:
+    """Read, analyse and (in write mode) rewrite one file. Never raises for bad input."""
+    try:
+        _cleanup_tmp(path)
+        source = read_source(path, max_bytes=settings.max_bytes, display=display)
+        result = process_source(source, display, settings, os.path.dirname(path) or ".")
+        if settings.mode == "write" and result.changed and result.status == "ok":
+            write_atomic(path, source.to_bytes(result.new_text))
+            result.written = True
+        return result
+    except InputError as exc:
+        return FileResult(display, status="error", error=str(exc))
+    except ParseError as exc:
+        return FileResult(display, status="error", error=f"parse error: {exc}")
+    except OSError as exc:
+        return FileResult(display, status="error", error=f"cannot write: {exc.strerror}")
+    except RecursionError:
+        return FileResult(display, status="error", error="input too deeply nested")
+    except Exception as exc:  # one file must never stop a run
+        if os.environ.get("DFIX_DEBUG"):
+            raise
+        return FileResult(display, status="error", error=f"internal error: {type(exc).__name__}")
+
+
+def _cleanup_tmp(path: str) -> None:
+    d = os.path.dirname(os.path.abspath(path))
+    base = os.path.basename(path)
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return
+    for n in names:
+        if n.startswith(f".{base}.dfix-tmp-") and TMP_PATTERN.match(n):
+            try:
+                os.unlink(os.path.join(d, n))
+            except OSError:
+                pass
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    target = os.path.realpath(path)  # write through symlinks: the link stays a link
+    st = os.stat(target)
+    d = os.path.dirname(target)
+    tmp = os.path.join(d, f".{os.path.basename(path)}.dfix-tmp-{os.getpid()}-{_secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, st.st_mode & 0o7777)
+        try:
+            os.chown(tmp, st.st_uid, st.st_gid)
+        except PermissionError:
+            pass
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

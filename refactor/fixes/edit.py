@@ -1,0 +1,93 @@
+"""Edits, fixes and their application.
+
+A fix is a set of small text edits against exact spans of one file (offsets into
+``SourceFile.text``). Applying copies every untouched slice verbatim, so bytes dfix does not mean
+to change stay identical. Applicability is ordered like ruff's: a planner may lower it, never
+raise it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Applicability(enum.IntEnum):
+    DISPLAY_ONLY = 0  # shown as advice, never written
+    UNSAFE = 1  # written only with --unsafe-fixes
+    SAFE = 2  # written by --write
+
+    @property
+    def label(self) -> str:
+        return {0: "display-only", 1: "unsafe", 2: "safe"}[int(self)]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Edit:
+    start: int
+    end: int  # start == end: insertion; content == "": deletion
+    content: str = ""
+
+
+@dataclass(eq=False)
+class Fix:
+    title: str
+    edits: list[Edit]
+    applicability: Applicability = Applicability.SAFE
+    reasons: list[str] = field(default_factory=list)  # why the applicability was lowered
+    applied: bool = False
+
+    def lower(self, to: Applicability, reason: str) -> None:
+        if to < self.applicability:
+            self.applicability = to
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+
+class ConflictError(Exception):
+    pass
+
+
+def _overlaps(a: Edit, b: Edit) -> bool:
+    if a.start == a.end and b.start == b.end:
+        return False  # two insertions at one point are ordered, not conflicting
+    if a.start == a.end:
+        return b.start < a.start < b.end
+    if b.start == b.end:
+        return a.start < b.start < a.end
+    return a.start < b.end and b.start < a.end
+
+
+def apply_edits(text: str, edits: list[Edit]) -> str:
+    """Splice non-overlapping edits into ``text`` (insertions at one point keep their order)."""
+    ordered = sorted(enumerate(edits), key=lambda p: (p[1].start, p[1].end, p[0]))
+    out: list[str] = []
+    pos = 0
+    prev: Edit | None = None
+    for _, e in ordered:
+        if prev is not None and _overlaps(prev, e):
+            raise ConflictError(f"overlapping edits at {prev.start}-{prev.end} and {e.start}-{e.end}")
+        if e.start < pos:
+            raise ConflictError(f"overlapping edits at offset {e.start}")
+        out.append(text[pos : e.start])
+        out.append(e.content)
+        pos = e.end
+        prev = e
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def select_fixes(fixes: list[Fix], minimum: Applicability) -> tuple[list[Fix], list[Fix]]:
+    """Pick fixes at or above ``minimum``; a fix whose edits overlap an accepted one is refused."""
+    accepted: list[Fix] = []
+    refused: list[Fix] = []
+    taken: list[Edit] = []
+    for fix in fixes:
+        if fix.applicability < minimum:
+            continue
+        if any(_overlaps(e, t) or (e.start == t.start and e.end == t.end and e != t and e.start != e.end) for e in fix.edits for t in taken):
+            refused.append(fix)
+            continue
+        accepted.append(fix)
+        taken.extend(fix.edits)
+    return accepted, refused

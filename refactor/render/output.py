@@ -1,0 +1,182 @@
+"""Render results: text, json, github, sarif, markdown, and unified diffs.
+
+Machine formats are built from data (``json.dumps``); only human text uses templates. Secret
+values never reach here: findings carry descriptions, and diff lines holding a committed literal
+are masked.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+
+from refactor import __version__
+from refactor.engine import FileResult
+from refactor.rules import RULES
+
+MASK = "<redacted>"
+
+
+def unified_diff(r: FileResult) -> tuple[str, bool]:
+    """(diff text, whether lines were masked)."""
+    if not r.changed or r.original is None or r.new_text is None:
+        return "", False
+    a = r.original.splitlines(keepends=True)
+    b = r.new_text.splitlines(keepends=True)
+    lines = list(difflib.unified_diff(a, b, f"a/{r.path}", f"b/{r.path}"))
+    masked = False
+    out = []
+    for ln in lines:
+        for m in r.masks:
+            if m and m in ln:
+                ln = ln.replace(m, MASK)
+                masked = True
+        if not ln.endswith("\n"):
+            ln += "\n\\ No newline at end of file\n"
+        out.append(ln)
+    return "".join(out), masked
+
+
+def summary(results: list[FileResult]) -> dict:
+    return {
+        "files": len(results),
+        "changed": sum(1 for r in results if r.changed),
+        "findings": sum(len(r.findings) for r in results),
+        "errors": sum(1 for r in results if r.status == "error"),
+    }
+
+
+def to_json(results: list[FileResult]) -> str:
+    files = []
+    for r in results:
+        build = None
+        if r.build is not None:
+            build = {
+                "secrets": [s.to_json() for s in r.build.secrets],
+                "ssh": list(r.build.ssh),
+                "build_args": list(r.build.build_args),
+                "command": r.command,
+                "emitted": dict(r.emitted),
+            }
+        else:
+            build = {"secrets": [], "ssh": [], "build_args": [], "command": None, "emitted": {}}
+        files.append(
+            {
+                "path": r.path,
+                "kind": r.kind,
+                "status": r.status,
+                "error": r.error,
+                "changed": r.changed,
+                "findings": [f.to_json() for f in sorted(r.findings, key=lambda f: (f.line, f.column, f.code))],
+                "build": build,
+            }
+        )
+    return json.dumps({"schema_version": 1, "files": files, "summary": summary(results)}, indent=2) + "\n"
+
+
+def _gh_escape(s: str, prop: bool = False) -> str:
+    s = s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        s = s.replace(":", "%3A").replace(",", "%2C")
+    return s
+
+
+def to_github(results: list[FileResult]) -> str:
+    out = []
+    for r in results:
+        if r.status == "error":
+            out.append(f"::error file={_gh_escape(r.path, True)},title=dfix::{_gh_escape(r.error or '')}")
+        for f in r.findings:
+            level = {"error": "error", "warning": "warning"}.get(f.severity, "notice")
+            props = f"file={_gh_escape(r.path, True)},line={f.line},col={f.column},endLine={f.end_line},endColumn={f.end_column},title={_gh_escape(f'dfix ({f.code})', True)}"
+            out.append(f"::{level} {props}::{_gh_escape(f.message)}")
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def to_sarif(results: list[FileResult]) -> str:
+    rules = [
+        {
+            "id": r.code,
+            "name": r.name,
+            "shortDescription": {"text": r.summary},
+            "fullDescription": {"text": r.summary},
+            "help": {"text": r.doc, "markdown": r.doc},
+            "defaultConfiguration": {"level": {"error": "error", "warning": "warning"}.get(r.severity, "note")},
+            "properties": {"secret": r.secret},
+        }
+        for r in RULES
+    ]
+    index = {r.code: i for i, r in enumerate(RULES)}
+    res = []
+    for r in results:
+        for f in r.findings:
+            item = {
+                "ruleId": f.code,
+                "ruleIndex": index[f.code],
+                "level": {"error": "error", "warning": "warning"}.get(f.severity, "note"),
+                "message": {"text": f.message},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": r.path.replace(os.sep, "/")},
+                            "region": {
+                                "startLine": f.line,
+                                "startColumn": f.column,
+                                "endLine": f.end_line,
+                                "endColumn": f.end_column,
+                            },
+                        }
+                    }
+                ],
+            }
+            if f.fix is not None and f.fix.applicability != "display-only" and r.changed and r.original is not None:
+                diff, masked = unified_diff(r)
+                if not masked and r.new_text is not None:
+                    item["fixes"] = [
+                        {
+                            "description": {"text": f.fix.title},
+                            "artifactChanges": [
+                                {
+                                    "artifactLocation": {"uri": r.path.replace(os.sep, "/")},
+                                    "replacements": [
+                                        {
+                                            "deletedRegion": {"charOffset": 0, "charLength": len(r.original)},
+                                            "insertedContent": {"text": r.new_text},
+                                        }
+                                    ],
+                                }
+                            ],
+                        }
+                    ]
+            res.append(item)
+        if r.status == "error":
+            res.append(
+                {
+                    "ruleId": "DF900",
+                    "level": "error",
+                    "message": {"text": r.error or "error"},
+                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": r.path.replace(os.sep, "/")}}}],
+                }
+            )
+    doc = {
+        "$schema": "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "dfix", "version": __version__, "informationUri": "https://example.invalid/dfix", "rules": rules}},
+                "results": res,
+            }
+        ],
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def to_markdown(results: list[FileResult]) -> str:
+    from refactor.emit import environment
+
+    files = []
+    for r in results:
+        diff, masked = unified_diff(r)
+        files.append({"r": r, "diff": diff, "masked": masked})
+    return environment().get_template("report.md.j2").render(files=files, summary=summary(results))

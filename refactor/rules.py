@@ -1,0 +1,169 @@
+"""Rule registry. A rule's docstring-like ``doc`` is what ``dfix --explain CODE`` prints.
+
+Names describe the *pattern*, not the fix ("allow secret-build-arg").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    summary: str
+    secret: bool  # findings of this rule are about a secret value
+    severity: str  # error | warning | info
+    fixable: str  # always | sometimes | never
+    doc: str
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "DF001",
+        "secret-build-arg",
+        "A secret is passed to the build as a build argument",
+        True,
+        "error",
+        "sometimes",
+        """## What it does
+Finds `ARG` instructions (global or per stage) whose value is a credential. The verdict combines
+three kinds of evidence: the variable's **name** (tokenized on `_`, `-`, `.` and camelCase, with
+negative shapes such as `*_URL`, `*_FILE`, `*_ID`, `GPG_KEY`), its **value** (known token formats,
+private keys, URLs with a password, entropy; placeholders weaken it), and its **use** (the value
+reaches URL user-info, an `Authorization` header, `curl -u`, `--password`, an `.npmrc`
+`_authToken`, a netrc password, ...).
+
+## Why is this bad?
+BuildKit records every declared ARG in the history of every later RUN of the stage
+(`RUN |1 NPM_TOKEN=… /bin/sh -c …`), used or not. Anyone who can pull the image can read it with
+`docker history --no-trunc`; max-mode provenance and BuildKit's build records keep it too.
+
+## Example
+```dockerfile
+ARG NPM_TOKEN
+RUN npm ci
+```
+Use instead:
+```dockerfile
+RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci
+```
+built with `docker build --secret id=npm_token,env=NPM_TOKEN .`
+
+## Fix safety
+Safe when the value is only read by RUNs: the ARG declarations go, every RUN that could read the
+value gets a secret mount (RUNs that reference it, directly or through an ENV alias, RUNs that run
+a tool reading it implicitly, and, where use cannot be decided, every RUN in scope). Display-only
+when the value is expanded at build time (`FROM`, `COPY --chown`, `WORKDIR`, a `COPY <<EOF`
+heredoc) or in Windows-container Dockerfiles. Unsafe when the ARG has a literal default (the value
+must now come from the build command) or sits in an `ONBUILD` trigger (downstream builds must pass
+`--secret`).
+""",
+    ),
+    Rule(
+        "DF002",
+        "secret-env",
+        "A secret is stored in the image configuration by ENV",
+        True,
+        "error",
+        "sometimes",
+        """## What it does
+Finds `ENV` keys that carry a secret: a copy of a secret build arg (`ENV TOKEN=$NPM_TOKEN`), a
+value built from one (`ENV PIP_INDEX_URL=https://u:${TOKEN}@host/simple`), or a credential slot in
+the image (`ENV DB_PASSWORD=changeme`).
+
+## Why is this bad?
+ENV values persist in the image config (`docker inspect`) and are inherited by every child image.
+
+## Fix safety
+When the ENV copies a secret build arg, its removal is part of the DF001 fix: RUNs that read the
+key get a secret mount under that key's name, and a composite value is rebuilt inside each RUN that
+needs it (`export PIP_INDEX_URL="…${TOKEN}…" && …`). Containers that read the key at run time must
+now receive it with `docker run -e KEY`. A credential slot without a build arg is display-only:
+pass it at run time instead.
+""",
+    ),
+    Rule(
+        "DF003",
+        "committed-secret",
+        "A credential is committed in the Dockerfile",
+        True,
+        "error",
+        "sometimes",
+        """## What it does
+Finds literal credentials in `ARG` defaults and `ENV` values: known token formats (GitHub, GitLab,
+npm, PyPI, AWS, Docker Hub, Slack, Artifactory, JWT), private keys, URLs with a password and
+high-entropy strings. The value is never printed.
+
+## Why is this bad?
+A rewrite removes the value from the file, but it stays in version control history and in every
+image already built. It must be rotated.
+
+## Fix safety
+Unsafe: the migration removes the literal, so the build command must supply the value.
+""",
+    ),
+    Rule(
+        "DF004",
+        "secret-build-time-use",
+        "A secret is expanded by the Dockerfile itself at build time",
+        True,
+        "error",
+        "never",
+        """## What it does
+Finds secrets that the Dockerfile expands while building: in `FROM`, `COPY --chown`, `WORKDIR`,
+`USER`, `ADD` URLs, `RUN --mount` options, or in an unquoted `COPY <<EOF` heredoc.
+
+## Why is this bad?
+A secret mount only exists inside a RUN; the expanded value lands in layer files or metadata.
+
+## Fix safety
+None: the secret must be consumed inside a RUN instead. dfix shows the problem and leaves the file.
+""",
+    ),
+    Rule(
+        "DF005",
+        "public-bundle-variable",
+        "A secret-looking variable is compiled into a public client bundle",
+        False,
+        "warning",
+        "never",
+        """## What it does
+Finds `VITE_*`, `REACT_APP_*`, `NEXT_PUBLIC_*`, `NUXT_PUBLIC_*`, `EXPO_PUBLIC_*` (and similar)
+variables whose names look like credentials.
+
+## Why is this bad?
+Front-end build tools inline these values into JavaScript shipped to every browser. They can never
+be secret: mounting them changes nothing. Keep real secrets on a server.
+
+## Fix safety
+None.
+""",
+    ),
+    Rule(
+        "DF006",
+        "secret-label",
+        "A secret is stored in an image LABEL",
+        True,
+        "error",
+        "sometimes",
+        """## What it does
+Finds `LABEL` values that expand a secret.
+
+## Why is this bad?
+Labels persist in image metadata (`docker inspect`).
+
+## Fix safety
+The label is removed as part of the DF001 fix.
+""",
+    ),
+)
+
+BY_CODE = {r.code: r for r in RULES}
+BY_NAME = {r.name: r for r in RULES}
+
+
+def lookup(code_or_name: str) -> Rule | None:
+    key = code_or_name.strip()
+    return BY_CODE.get(key.upper()) or BY_NAME.get(key.lower())

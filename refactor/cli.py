@@ -254,6 +254,8 @@ def _text(results, settings, color: bool, stdin_result) -> None:
     # build commands after the findings / diff
     if settings.mode in ("report", "diff", "write"):
         for r in results:
+            if r is stdin_result and settings.mode == "write":
+                continue  # stdout carries the fixed Dockerfile only
             if r.status != "ok" or r.build is None or not (r.build.secrets and (r.migrated or r.changed or settings.mode == "report")):
                 continue
             if not r.migrated and not r.findings:
@@ -302,7 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         cmd, prog = cli, "dfix"
     try:
-        cmd.main(args=args, prog_name=prog, standalone_mode=False)
+        rv = cmd.main(args=args, prog_name=prog, standalone_mode=False)
+        if isinstance(rv, int):
+            return rv
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:

@@ -66,7 +66,7 @@ def discover(paths: list[str], exclude: tuple[str, ...] = (), respect_gitignore:
     for given in paths:
         if given == "-":
             continue
-        if not os.path.isdir(given) or os.path.islink(given) and not os.path.exists(given):
+        if not os.path.isdir(given) or is_dockerfile_name(os.path.basename(os.path.normpath(given))):
             # explicit files (or broken things) are always processed; errors surface when read
             out.setdefault(given, Candidate(given, given, True))
             continue

@@ -177,8 +177,9 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
     new_text = text
     if chosen:
         new_text, chosen = _apply_plans(analysis, chosen)
-    for p in chosen:
-        p.fix.applied = True
+    if settings.mode == "write":
+        for p in chosen:
+            p.fix.applied = True
     # verify: the output must parse, and a second pass must have nothing left to do
     if new_text != text:
         try:
@@ -186,6 +187,7 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
         except ParseError as exc:
             for p in chosen:
                 p.fix.applied = False
+                p.fix.lower(Applicability.DISPLAY_ONLY, "the rewrite did not parse (a dfix bug); left unchanged")
             result.status = "error"
             result.error = f"internal: the fix produced a file that does not parse ({exc}); the file was left unchanged"
             new_text = text

@@ -11,12 +11,16 @@ from __future__ import annotations
 import fnmatch
 import re
 
+_NPM_VARS = ("npm_config_*", "NPM_CONFIG_*", "NPM_TOKEN", "NPM_AUTH*", "NODE_AUTH_TOKEN", "*NPM*TOKEN*", "*NPMRC*")
+
 # tool -> (variable globs the tool reads from the environment, config files it expands ${VAR} in)
 TOOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "npm": (("npm_config_*", "NPM_CONFIG_*"), (".npmrc",)),
-    "npx": (("npm_config_*", "NPM_CONFIG_*"), (".npmrc",)),
-    "yarn": (("npm_config_*", "NPM_CONFIG_*", "YARN_*"), (".npmrc", ".yarnrc", ".yarnrc.yml")),
-    "pnpm": (("npm_config_*", "NPM_CONFIG_*", "PNPM_*"), (".npmrc",)),
+    # npm expands ${VAR} in any .npmrc, including one in the base image's home directory, so
+    # npm-token-named variables are treated as read whenever npm runs.
+    "npm": (_NPM_VARS, (".npmrc",)),
+    "npx": (_NPM_VARS, (".npmrc",)),
+    "yarn": (_NPM_VARS + ("YARN_*",), (".npmrc", ".yarnrc", ".yarnrc.yml")),
+    "pnpm": (_NPM_VARS + ("PNPM_*",), (".npmrc",)),
     "corepack": (("COREPACK_*", "npm_config_*"), (".npmrc",)),
     "pip": (("PIP_*",), ("pip.conf", "pip.ini", ".netrc", "requirements*.txt")),
     "pip3": (("PIP_*",), ("pip.conf", "pip.ini", ".netrc", "requirements*.txt")),

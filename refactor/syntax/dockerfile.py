@@ -65,6 +65,10 @@ class Logical:
     text: str
     pieces: tuple[tuple[int, int], ...]
 
+    def to_source_end(self, i: int) -> int:
+        """Source offset just after logical index ``i - 1`` (for exclusive span ends)."""
+        return self.to_source(i - 1) + 1 if i > 0 else self.to_source(0)
+
     def to_source(self, i: int) -> int:
         """Source offset of logical index ``i`` (``i == len(text)`` maps past the last char)."""
         if i >= len(self.text):
@@ -148,7 +152,7 @@ class Instruction:
     @property
     def logical_end(self) -> int:
         """Source offset just after the instruction line (before heredoc bodies)."""
-        return self.logical.to_source(len(self.logical.text))
+        return self.logical.to_source_end(len(self.logical.text))
 
 
 @dataclass(frozen=True)
@@ -369,7 +373,7 @@ def _extract_flags(logical: Logical, begin: int) -> tuple[list[Flag], int]:
         body = word[2:]
         name, eq, value = body.partition("=")
         flags.append(
-            Flag(name.lower(), value if eq else None, word, logical.to_source(start), logical.to_source(pos))
+            Flag(name.lower(), value if eq else None, word, logical.to_source(start), logical.to_source_end(pos))
         )
 
 
@@ -397,11 +401,11 @@ def _parse_command(logical: Logical, begin: int) -> Command:
         keyword=keyword,
         cmd=keyword.lower(),
         kw_start=logical.to_source(kw_l),
-        kw_end=logical.to_source(i),
+        kw_end=logical.to_source_end(i),
         flags=tuple(flags),
         args=args,
         args_lstart=args_l,
-        args_start=logical.to_source(args_l) if args else logical.to_source(i),
+        args_start=logical.to_source(args_l) if args else logical.to_source_end(i),
     )
 
 
@@ -539,7 +543,7 @@ def parse(source: SourceFile) -> Dockerfile:
 
     if not instructions:
         raise ParseError("file with no instructions", None)
-    return Dockerfile(
+    df = Dockerfile(
         source=source,
         escape=dstate.escape,
         directives=tuple(directives),
@@ -547,6 +551,10 @@ def parse(source: SourceFile) -> Dockerfile:
         comments=tuple(all_comments),
         warnings=tuple(warnings),
     )
+    from refactor.syntax.buildkit import validate  # lazy: buildkit imports this module
+
+    validate(df)
+    return df
 
 
 def segments(df: Dockerfile) -> list[tuple[int, int, str]]:

@@ -1,0 +1,170 @@
+"""CLI modes, exit codes, streams, stdin, discovery and write safety."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from helpers import run, snapshot
+
+SECRET = b"FROM a\nARG NPM_TOKEN\nRUN npm ci\n"
+CLEAN = b"FROM a\nARG VERSION=1\nRUN echo $VERSION\n"
+
+
+@pytest.fixture
+def repo(tmp_path):
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "Dockerfile").write_bytes(SECRET)
+    (tmp_path / "clean.Dockerfile").write_bytes(CLEAN)
+    return tmp_path
+
+
+def test_report_mode_writes_nothing_and_exits_1(repo) -> None:
+    before = snapshot(repo)
+    code, out, err = run([str(repo)])
+    assert code == 1
+    assert "DF001" in out and "NPM_TOKEN" in out
+    assert "fixable with `--write`" in err
+    assert snapshot(repo) == before
+
+
+def test_diff_mode_prints_patch_and_command(repo) -> None:
+    before = snapshot(repo)
+    code, out, _ = run(["--diff", str(repo)])
+    assert code == 1
+    assert "+RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci" in out
+    assert "docker build --secret id=npm_token,env=NPM_TOKEN " in out and out.rstrip().endswith("svc")
+    assert snapshot(repo) == before
+
+
+def test_check_mode(repo) -> None:
+    before = snapshot(repo)
+    code, out, _ = run(["--check", str(repo)])
+    assert code == 1 and "would rewrite" in out
+    assert snapshot(repo) == before
+    code, _, _ = run(["--check", str(repo / "clean.Dockerfile")])
+    assert code == 0
+
+
+def test_write_mode_rewrites_then_is_clean(repo) -> None:
+    clean_stat = os.stat(repo / "clean.Dockerfile")
+    (repo / "svc" / "Dockerfile").chmod(0o640)
+    code, out, err = run(["--write", str(repo)])
+    assert code == 0, err
+    assert (repo / "svc" / "Dockerfile").read_bytes() == b"FROM a\nRUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci\n"
+    assert oct(os.stat(repo / "svc" / "Dockerfile").st_mode & 0o777) == "0o640"
+    assert os.stat(repo / "clean.Dockerfile").st_mtime_ns == clean_stat.st_mtime_ns
+    assert not [p for p in repo.rglob("*dfix-tmp*")]
+    code, _, _ = run(["--check", str(repo)])
+    assert code == 0
+
+
+def test_mode_flags_are_exclusive(repo) -> None:
+    code, _, err = run(["--write", "--diff", str(repo)])
+    assert code == 2 and "cannot be combined" in err
+
+
+def test_json_is_one_document_in_every_mode(repo) -> None:
+    for mode in ([], ["--diff"], ["--check"]):
+        code, out, _ = run(mode + ["--format", "json", str(repo)])
+        doc = json.loads(out)
+        assert doc["schema_version"] == 1
+        assert [f["path"] for f in doc["files"]] == sorted(f["path"] for f in doc["files"])
+    code, out, _ = run(["--write", "--format", "json", str(repo)])
+    doc = json.loads(out)
+    f = next(x for x in doc["files"] if x["path"].endswith("svc/Dockerfile"))
+    assert f["changed"] and f["findings"][0]["fix"]["applied"]
+    assert f["build"]["secrets"] == [{"id": "npm_token", "type": "env", "env": "NPM_TOKEN", "src": None}]
+
+
+def test_stdin(repo) -> None:
+    code, out, _ = run(["--write", "-", "--stdin-filename", "svc/Dockerfile"], stdin=SECRET)
+    assert out == "FROM a\nRUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci\n"
+    code, out, _ = run(["--format", "json", "-"], stdin=SECRET)
+    assert json.loads(out)["files"][0]["path"] == "-"
+
+
+def test_discovery_patterns_and_gitignore(tmp_path) -> None:
+    names = ["Dockerfile", "Dockerfile.prod", "Dockerfile-dev", "api.Dockerfile", "web.dockerfile", "Containerfile",
+             "Dockerfile.j2", "Dockerfile.bak", "Dockerfile.md", "x.dockerignore", "Dockerfile.dockerignore"]
+    for n in names:
+        (tmp_path / n).write_bytes(SECRET)
+    for d in ("node_modules", "vendor", ".git", "ignored"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "Dockerfile").write_bytes(SECRET)
+    (tmp_path / ".gitignore").write_text("ignored/\n")
+    (tmp_path / "skipme").mkdir()
+    (tmp_path / "skipme" / "Dockerfile").write_bytes(SECRET)
+    code, out, _ = run(["--format", "json", "--exclude", "skipme", "."], cwd=tmp_path)
+    got = sorted(f["path"] for f in json.loads(out)["files"])
+    assert got == sorted(["Containerfile", "Dockerfile", "Dockerfile-dev", "Dockerfile.prod", "api.Dockerfile", "web.dockerfile"])
+    # explicit paths are always processed
+    code, out, _ = run(["--format", "json", "ignored/Dockerfile"], cwd=tmp_path)
+    assert json.loads(out)["files"][0]["path"] == "ignored/Dockerfile"
+
+
+def test_list_rules_and_explain() -> None:
+    code, out, _ = run(["--list-rules"])
+    assert code == 0 and "DF001" in out and "secret-build-arg" in out
+    code, out, _ = run(["--explain", "DF001"])
+    assert code == 0 and "## Fix safety" in out
+    code, out, _ = run(["--explain", "secret-env"])
+    assert code == 0 and "DF002" in out
+    code, _, err = run(["--explain", "DF999"])
+    assert code == 2
+
+
+def test_pragmas(tmp_path) -> None:
+    p = tmp_path / "Dockerfile"
+    p.write_bytes(b"FROM a\n# dfix: ignore[DF001] reviewed: read-only token\nARG NPM_TOKEN\nRUN npm ci\n")
+    code, out, _ = run(["--write", str(p)])
+    assert code == 0 and p.read_bytes().startswith(b"FROM a\n# dfix")
+    assert b"ARG NPM_TOKEN" in p.read_bytes()
+    p.write_bytes(b"# dfix: file-ignore[DF001]\nFROM a\nARG NPM_TOKEN\nRUN npm ci\n")
+    code, out, _ = run([str(p)])
+    assert code == 0
+
+
+def test_config_unknown_key_is_an_error_with_suggestion(tmp_path) -> None:
+    (tmp_path / ".dfix.toml").write_text('secret-name = ["X"]\n')
+    (tmp_path / "Dockerfile").write_bytes(CLEAN)
+    code, _, err = run(["."], cwd=tmp_path)
+    assert code == 2 and "did you mean 'secret-names'" in err
+
+
+def test_config_secret_and_allow_names(tmp_path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.dfix]\nsecret-names = ["MY_CORP_*"]\nallow-names = ["NPM_TOKEN"]\n')
+    (tmp_path / "Dockerfile").write_bytes(b"FROM a\nARG MY_CORP_KEYMAT\nARG NPM_TOKEN\nRUN make\n")
+    code, out, _ = run(["--format", "json", "."], cwd=tmp_path)
+    names = {f["variable"] for f in json.loads(out)["files"][0]["findings"]}
+    assert names == {"MY_CORP_KEYMAT"}
+
+
+def test_jobs_give_the_same_output(tmp_path) -> None:
+    for i in range(70):
+        d = tmp_path / f"s{i:02d}"
+        d.mkdir()
+        (d / "Dockerfile").write_bytes(SECRET if i % 2 else CLEAN)
+    _, serial, _ = run(["--format", "json", "-j", "1", "."], cwd=tmp_path)
+    _, pooled, _ = run(["--format", "json", "-j", "2", "."], cwd=tmp_path)
+    assert serial == pooled
+
+
+def test_symlinked_dockerfile_is_written_through(tmp_path) -> None:
+    real = tmp_path / "real.Dockerfile"
+    real.write_bytes(SECRET)
+    link = tmp_path / "Dockerfile"
+    link.symlink_to(real)
+    code, _, _ = run(["--write", str(link)])
+    assert link.is_symlink() and b"--mount=type=secret" in real.read_bytes()
+
+
+def test_leftover_temp_files_are_removed(tmp_path) -> None:
+    p = tmp_path / "Dockerfile"
+    p.write_bytes(CLEAN)
+    leftover = tmp_path / ".Dockerfile.dfix-tmp-123-abcdef01"
+    leftover.write_bytes(b"partial")
+    run([str(p)])
+    assert not leftover.exists()

@@ -174,7 +174,7 @@ def _is_json(args: str) -> bool:
         return False
     try:
         v = json.loads(args)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return isinstance(v, list) and all(isinstance(x, str) for x in v)
 

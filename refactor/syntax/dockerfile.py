@@ -25,6 +25,7 @@ _DIRECTIVE_RE = re.compile(r"([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?
 _HEREDOC_WORD_RE = re.compile(r"(\d*)<<(-?)([^<]*)\Z", re.S)
 _WS_SPLIT_RE = re.compile(r"[\t\v\f\r ]+")
 VALID_DIRECTIVES = ("syntax", "escape", "check")
+MAX_LINE = 65536  # bufio.MaxScanTokenSize, including the newline
 HEREDOC_COMMANDS = frozenset({"add", "copy", "run"})
 
 
@@ -416,7 +417,7 @@ def _is_json_array(args: str) -> bool:
 
     try:
         value = json.loads(args)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return isinstance(value, list) and all(isinstance(x, str) for x in value)
 
@@ -428,6 +429,12 @@ def parse(source: SourceFile) -> Dockerfile:
     nlines = len(starts)
     if nlines and starts[-1] == len(text):  # a final newline does not open an empty last line
         nlines -= 1
+
+    # BuildKit's scanner rejects any physical line longer than its 64 KiB buffer.
+    for k in range(nlines):
+        e = starts[k + 1] if k + 1 < len(starts) else len(text)
+        if e - starts[k] > MAX_LINE and len(text[starts[k] : e].encode("utf-8")) > MAX_LINE:
+            raise ParseError(f"dockerfile line greater than max allowed size of {MAX_LINE - 1}", k + 1)
 
     def line_bounds(k: int) -> tuple[int, int, int]:
         """(start, content_end, end_with_eol) of physical line k (0-based)."""

@@ -21,6 +21,24 @@ class Planned:
     findings: tuple  # refactor.findings.Finding objects
 
 
-def plan_file(path: str, *, mount_style: str = "env", unsafe_fixes: bool = False) -> Planned:
-    """Analyse and plan one Dockerfile without writing anything."""
-    raise NotImplementedError("implemented with the rewrite engine")
+def plan_file(path: str, *, mount_style: str = "auto", unsafe_fixes: bool = False, context: str | None = None) -> Planned:
+    """Analyse and plan one Dockerfile without writing anything.
+
+    Raises :class:`refactor.source.InputError` or :class:`refactor.syntax.dockerfile.ParseError`
+    for files dfix cannot process.
+    """
+    import os
+
+    from refactor.analyze import Options, analyze
+    from refactor.engine import Settings, process_source
+    from refactor.source import read_source
+
+    source = read_source(path)
+    ctx = context or os.path.dirname(path) or "."
+    settings = Settings(mode="diff", unsafe_fixes=unsafe_fixes, mount_style=mount_style)
+    result = process_source(source, path, settings, ctx)
+    if result.status == "error":
+        raise RuntimeError(result.error)
+    analysis = analyze(source, Options(mount_style=mount_style, context_dir=ctx))
+    secret_args = tuple(p.name for p in analysis.plans)
+    return Planned(path, source.text, result.new_text or source.text, result.build, secret_args, tuple(result.findings))

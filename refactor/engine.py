@@ -199,16 +199,15 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
         result.runtime_env.extend(p.runtime_env)
     for f in findings:
         result.findings.append(_finding_out(source, f))
-    for p in analysis.plans:
-        if p.verdict.literal:
-            for r in p.removals:
-                if r.item.value and r.item.kind == "ARG":
-                    result.masks.append(r.item.value)
-    for f in analysis.findings:
-        if f.code in ("DF003",):
-            for it in analysis.facts.items:
-                if it.name == f.variable and it.value:
-                    result.masks.append(it.value)
+    # every literal value of a variable judged secret is masked in diffs (references are not)
+    secret_names = {f.variable for f in analysis.findings if f.secret and f.variable}
+    secret_names |= {p.name for p in analysis.plans}
+    for it in analysis.facts.items:
+        if (it.name in secret_names or any(r.item is it for p in analysis.plans for r in p.removals)) and it.value:
+            if "$" not in it.value and len(it.value) >= 4:
+                result.masks.append(it.value)
+            elif it.raw and "$" not in (it.raw or "") and len(it.raw) >= 4:
+                result.masks.append(it.raw)
     result.notes.extend(analysis.notes)
 
     ctx = context_dir or os.path.dirname(display) or "."

@@ -1,0 +1,154 @@
+"""Every buildable golden case, proven on a real engine.
+
+1. Build the original with ``--build-arg NAME=<canary>``: it builds, the artifact server saw the
+   canary, and the canary leaks (history at least) — so the case proves something.
+2. ``dfix --write`` a copy; build it with the secrets of the emitted command, canary in the env.
+3. The fixed build succeeds, the server saw the canary, and the canary (raw, base64, URL-quoted)
+   is nowhere in history, image config or any layer file.
+File-form cases (``buildah = true``) are also built with buildah 1.28 when it is installed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from .conftest import assert_built, assert_clean, assert_saw
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "golden"
+
+
+def _cases():
+    out = []
+    for d in sorted(GOLDEN.iterdir()):
+        meta_path = d / "case.toml"
+        if not meta_path.is_file():
+            continue
+        meta = tomllib.loads(meta_path.read_text())
+        if meta.get("buildable"):
+            out.append(pytest.param(d, meta, id=d.name))
+    return out
+
+
+def _copy_inputs(case: Path, dst: Path) -> None:
+    for p in case.rglob("*"):
+        rel = p.relative_to(case)
+        if p.is_dir() or rel.parts[0] == "expected" or rel.name == "case.toml":
+            continue
+        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(p, dst / rel)
+
+
+def _values(e2e, meta) -> tuple[dict[str, str], dict[str, object]]:
+    """(build-arg name -> value, name -> canary) following the case's value templates."""
+    values, canaries = {}, {}
+    templates = meta.get("values", {})
+    for name in meta.get("secrets", []):
+        c = e2e.canary(name, expect=meta.get("server", True))
+        canaries[name] = c
+        values[name] = templates.get(name, "{canary}").replace("{canary}", c)
+    return values, canaries
+
+
+def _dfix_write(ctx: Path, args: list[str]) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-m", "refactor", *args, "--format", "json", "Dockerfile"],
+        cwd=ctx, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    return json.loads(proc.stdout)["files"][0]
+
+
+def _secrets_from_command(command: str) -> dict[str, str]:
+    argv = shlex.split(command)
+    assert argv[:2] in (["docker", "build"], ["podman", "build"])
+    out = {}
+    for i, a in enumerate(argv):
+        if a == "--secret":
+            opts = dict(kv.split("=", 1) for kv in argv[i + 1].split(","))
+            out[opts["id"]] = opts["env"]
+    return out
+
+
+@pytest.mark.parametrize("case,meta", _cases())
+def test_golden_case_builds_leak_free(case: Path, meta: dict, e2e, tmp_path: Path) -> None:
+    values, canaries = _values(e2e, meta)
+    scan_values = dict(canaries)
+    orig = tmp_path / "orig"
+    _copy_inputs(case, orig)
+    before = e2e.build(orig, build_args={k: v for k, v in values.items()}, env_values=values)
+    assert_built(before)
+    report = e2e.scan(before.tag, scan_values)
+    assert report.leaked, "the original build did not leak: the case proves nothing\n" + report.render_text()
+    if meta.get("server", True):
+        for c in canaries.values():
+            assert_saw(e2e.server, c, "the canary from the original build")
+
+    fixed = tmp_path / "fixed"
+    _copy_inputs(case, fixed)
+    doc = _dfix_write(fixed, list(meta.get("args", ["--write"])) + [f"--emit={t}" for t in meta.get("emit", ["docker"])])
+    assert doc["changed"]
+    secrets = _secrets_from_command(doc["build"]["command"])
+    e2e.server.reset()
+    for c in canaries.values():
+        if meta.get("server", True):
+            e2e.server.expect(c)
+    after = e2e.build(fixed, secrets=secrets, env_values=values)
+    assert_built(after)
+    if meta.get("server", True):
+        for c in canaries.values():
+            assert_saw(e2e.server, c, "the canary through the secret mount")
+    assert_clean(e2e.scan(after.tag, scan_values))
+
+
+def _buildah() -> str | None:
+    return shutil.which("buildah")
+
+
+@pytest.mark.parametrize("case,meta", [p for p in _cases() if p.values[1].get("buildah")])
+def test_file_form_builds_on_buildah(case: Path, meta: dict, e2e, tmp_path: Path) -> None:
+    if _buildah() is None:
+        if os.environ.get("DFIX_REQUIRE_ENGINE") in ("1", "true", "yes"):
+            pytest.fail("buildah is not installed (CI installs it: apt-get install buildah)")
+        pytest.skip("buildah is not installed")
+    values, canaries = _values(e2e, meta)
+    fixed = tmp_path / "fixed"
+    _copy_inputs(case, fixed)
+    doc = _dfix_write(fixed, list(meta.get("args", ["--write"])) + [f"--emit={t}" for t in meta.get("emit", ["docker"])])
+    assert "env=" not in (fixed / "Dockerfile").read_text().split("--mount=type=secret", 1)[1].split(" ", 1)[0]
+    secrets = _secrets_from_command(doc["build"]["command"])
+    # buildah needs the base image in its own store: export the engine's base image into it
+    store = tmp_path / "buildah"
+    env = dict(os.environ, **{k: v for k, v in values.items()})
+    common = ["--root", str(store / "root"), "--runroot", str(store / "run"), "--storage-driver", "vfs"]
+    archive = tmp_path / "base.tar"
+    base_ref = (fixed / "Dockerfile").read_text().splitlines()[0].split()[1]
+    subprocess.run([e2e.engine.docker, "save", "-o", str(archive), base_ref], check=True, env=e2e.engine.environ(), timeout=300)
+    subprocess.run(["buildah", *common, "pull", f"docker-archive:{archive}"], check=True, capture_output=True, timeout=300)
+    cmd = ["buildah", *common, "bud", "--isolation", "chroot", "--network", "host", "-t", "dfix-buildah-test"]
+    for sid, envname in secrets.items():
+        cmd += ["--secret", f"id={sid},env={envname}"]
+    cmd.append(str(fixed))
+    e2e.server.reset()
+    for c in canaries.values():
+        e2e.server.expect(c)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    from refactor.leakscan import mask_values
+
+    assert proc.returncode == 0, mask_values(proc.stdout[-3000:] + proc.stderr[-3000:], dict(canaries))
+    for c in canaries.values():
+        assert_saw(e2e.server, c, "the canary through buildah's file-form secret")
+    inspect = subprocess.run(["buildah", *common, "inspect", "dfix-buildah-test"], capture_output=True, text=True, timeout=120)
+    from .conftest import assert_absent
+
+    for c in canaries.values():
+        assert_absent(inspect.stdout, c, "buildah inspect")

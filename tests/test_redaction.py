@@ -1,0 +1,50 @@
+"""Canary secrets planted in every position never appear in any output format."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from helpers import run
+
+
+def _canaries():
+    rnd = secrets.token_hex(8)
+    return {
+        "ghp": "ghp_" + secrets.token_urlsafe(27)[:36].replace("-", "a").replace("_", "b"),
+        "url": f"s3cr3t{rnd}",
+        "env": f"envcanary{rnd}",
+        "glpat": "glpat-" + secrets.token_hex(10),
+    }
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "markdown"])
+@pytest.mark.parametrize("mode", [[], ["--diff"], ["--check"], ["--write"], ["--write", "--unsafe-fixes"], ["--diff", "--unsafe-fixes"]])
+def test_no_canary_in_any_output(tmp_path, fmt, mode) -> None:
+    c = _canaries()
+    df = (
+        "FROM ubuntu:22.04\n"
+        f"ARG GITHUB_TOKEN={c['ghp']}\n"
+        f"ARG PIP_INDEX_URL=https://user:{c['url']}@pypi.example.com/simple\n"
+        f"ENV DB_PASSWORD={c['env']}\n"
+        f"ARG GITLAB_TOKEN={c['glpat']}\n"
+        "RUN git clone https://${GITHUB_TOKEN}@github.com/x/y && pip install z\n"
+        "RUN curl -H \"PRIVATE-TOKEN: $GITLAB_TOKEN\" https://gitlab.example.com/x\n"
+    )
+    p = tmp_path / "Dockerfile"
+    p.write_text(df)
+    code, out, err = run(mode + ["--format", fmt, "--emit", "docker", "--emit", "github", "--verbose", str(p)])
+    leaked = [k for k, v in c.items() if v in out or v in err]
+    assert not leaked, f"canaries {leaked} appeared in {fmt} output (mode {mode})"
+    if "--write" in mode and "--unsafe-fixes" in mode:
+        written = p.read_text()
+        assert c["ghp"] not in written and c["glpat"] not in written
+
+
+def test_error_messages_never_echo_content(tmp_path) -> None:
+    c = "ghp_" + secrets.token_hex(18)
+    p = tmp_path / "Dockerfile"
+    p.write_bytes(f"FROM a\nRUN <<EOF\necho {c}\n".encode() + b"\xff")
+    code, out, err = run([str(p)])
+    assert code == 2 and c not in out and c not in err

@@ -390,7 +390,7 @@ class _SaveScanner:
 
 
 def _short(name: str) -> str:
-    base = name.rsplit("/", 1)[-1]
+    base = name.rsplit("/", 1)[-1].removesuffix(".json")
     if name.startswith("blobs/") or len(base) == 64:
         return "sha256:" + base[:12]
     if name.endswith("/layer.tar"):
@@ -458,8 +458,8 @@ def scan_image(image_ref: str, values: dict[str, str], docker: str = "docker") -
             report.incomplete.add("layers")
             report.notes.append(f"docker save output unreadable ({exc})")
         finally:
-            if proc.stdout:
-                proc.stdout.read()  # drain, so save can finish
+            while proc.stdout and proc.stdout.read(_CHUNK):  # drain, so save can finish
+                pass
         err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
         if proc.wait() != 0:
             report.incomplete.add("layers")

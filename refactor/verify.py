@@ -204,7 +204,7 @@ def run_verify(path, builder_choice="auto", network=None, from_env=False, origin
         secret_env: dict[str, str] = {}
         secret_src: dict[str, str] = {}
         build_args: list[str] = []
-        kind = "real values from the environment" if from_env else "random canaries (never printed)"
+        kind = "real values from the environment" if from_env else "random canary values, never printed"
         if original:
             names = list(planned.secret_args)
             if not names:
@@ -276,7 +276,15 @@ def run_verify(path, builder_choice="auto", network=None, from_env=False, origin
         started = time.monotonic()
         rc, log, cmd = run.build(dockerfile, context, tag, secret_env=secret_env, secret_src=secret_src,
                                  build_args=build_args, ssh=ssh)
-        shown = [c if not c.startswith(workdir) else c.replace(workdir, "$TMP") for c in cmd]
+        shown, skip = [], False
+        for i, c in enumerate(cmd):
+            if skip:
+                skip = False
+                continue
+            if c == "--metadata-file":
+                skip = True
+                continue
+            shown.append(os.path.basename(c) if i == 0 else c.replace(workdir, "$TMP"))
         _echo("build: " + _quote(shown))
         if rc != 0:
             _echo(f"build FAILED (exit {rc}) after {time.monotonic() - started:.1f}s; last lines, values masked:", err=True)

@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import os
 import socket
+import tempfile
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 DEFAULT_PORT = 38517  # a fixed port lets the base image (which bakes it in) be reused across sessions
 
@@ -68,40 +72,90 @@ def _credentials(headers) -> tuple[str, list[str]]:
     return scheme, found
 
 
+def _digest(value: str) -> str:
+    return hashlib.sha256(str(value).encode("utf-8", "surrogateescape")).hexdigest()
+
+
 class ArtifactServer:
-    """``with ArtifactServer() as server: server.expect(canary); ...; server.saw(canary)``."""
+    """``with ArtifactServer() as server: server.expect(canary); ...; server.saw(canary)``.
+
+    Servers of concurrent sessions (xdist workers, two pytest runs) cooperate: they bind the same
+    fixed port with SO_REUSEPORT, so the base image (which bakes the port in) is the same for
+    all, and keep what they expect and what they saw in a directory per port, as SHA-256 digests
+    (never values). Whichever process the kernel hands a connection to answers it correctly.
+    """
 
     def __init__(self, port: int | None = None, host: str = "127.0.0.1"):
         self.host = host
         self._want_port = port
         self._lock = threading.Lock()
-        self._expected: set[str] = set()
-        self._seen: set[str] = set()
-        self.requests: list[Request] = []
-        self.allow_anonymous = False
+        self._mine: set[str] = set()  # digests this process expects
+        self.requests: list[Request] = []  # the requests this process served
+        self.accept_any = False  # demos only: any credential is accepted (and still recorded)
+        self._store: Path | None = None
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    # -- the shared store ----------------------------------------------------------------------
+    def _path(self, kind: str, digest: str = "") -> Path:
+        assert self._store is not None, "server not started"
+        return self._store / kind / digest if digest else self._store / kind
+
+    def _has(self, kind: str, digest: str) -> bool:
+        return self._path(kind, digest).exists()
+
+    def _touch(self, kind: str, digest: str, append: bool = False) -> None:
+        with open(self._path(kind, digest), "ab" if append else "wb") as f:
+            if append:
+                f.write(b".")
 
     # -- configuration, per test -------------------------------------------------------------
     def expect(self, *credentials: str) -> None:
         """Accept these values (a token, a password, or ``user:password``)."""
-        with self._lock:
-            self._expected.update(str(c) for c in credentials if c)
+        for c in credentials:
+            if c:
+                d = _digest(c)
+                self._touch("expected", d)
+                with self._lock:
+                    self._mine.add(d)
 
     def reset(self) -> None:
+        """Forget this process's expectations (other sessions' stay) and its request log."""
         with self._lock:
-            self._expected.clear()
+            mine, self._mine = self._mine, set()
             self.requests.clear()
-            self.allow_anonymous = False
+            self.accept_any = False
+        for d in mine:
+            for kind in ("expected", "accepted"):
+                self._path(kind, d).unlink(missing_ok=True)
+        self.allow_anonymous = False
+
+    @property
+    def allow_anonymous(self) -> bool:
+        return self._store is not None and self._path("anonymous", str(os.getpid())).exists()
+
+    @allow_anonymous.setter
+    def allow_anonymous(self, value: bool) -> None:
+        flag = self._path("anonymous", str(os.getpid()))
+        if value:
+            flag.touch()
+        else:
+            flag.unlink(missing_ok=True)
 
     def saw(self, credential: str) -> bool:
-        """Whether any request carried this value (accepted or not)."""
-        with self._lock:
-            return str(credential) in self._seen
+        """Whether any request carried this value (accepted or not), whichever process served it."""
+        return self._has("seen", _digest(credential))
 
-    def accepted(self) -> int:
-        with self._lock:
-            return sum(1 for r in self.requests if r.ok)
+    def accepted(self, credential: str | None = None) -> int:
+        """Accepted requests carrying this value (default: any value this process expects)."""
+        digests = [_digest(credential)] if credential is not None else list(self._mine)
+        total = 0
+        for d in digests:
+            try:
+                total += self._path("accepted", d).stat().st_size
+            except FileNotFoundError:
+                pass
+        return total
 
     # -- lifecycle ---------------------------------------------------------------------------
     @property
@@ -119,16 +173,23 @@ class ArtifactServer:
 
     def start(self) -> "ArtifactServer":
         handler = self._make_handler()
-        ports = [self._want_port] if self._want_port is not None else [DEFAULT_PORT, 0]
+        if self._want_port is not None:
+            attempts = [(self._want_port, self._want_port != 0)]
+        else:
+            attempts = [(DEFAULT_PORT, True), (0, False)]
         last: OSError | None = None
-        for port in ports:
+        for port, share in attempts:
+            cls = _SharedHTTPServer if share else ThreadingHTTPServer
             try:
-                self._httpd = ThreadingHTTPServer((self.host, port), handler)
+                self._httpd = cls((self.host, port), handler)
                 break
-            except OSError as exc:  # port taken: fall back to a random free one
+            except OSError as exc:  # port taken by someone else: fall back to a random free one
                 last = exc
         if self._httpd is None:
             raise RuntimeError(f"artifact server could not bind: {last}")
+        self._store = Path(tempfile.gettempdir()) / f"dfix-artifact-server-{self.port}"
+        for kind in ("expected", "seen", "accepted", "anonymous"):
+            self._path(kind).mkdir(parents=True, exist_ok=True)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="dfix-artifact-server", daemon=True)
         self._thread.start()
@@ -136,6 +197,10 @@ class ArtifactServer:
 
     def stop(self) -> None:
         if self._httpd is not None:
+            mine = set(self._mine)
+            self.reset()
+            for d in mine:
+                self._path("seen", d).unlink(missing_ok=True)
             self._httpd.shutdown()
             self._httpd.server_close()
             self._httpd = None
@@ -148,14 +213,20 @@ class ArtifactServer:
 
     def __repr__(self) -> str:
         where = self.address if self._httpd else "stopped"
-        return f"<ArtifactServer {where} expected={len(self._expected)} requests={len(self.requests)}>"
+        return f"<ArtifactServer {where} expected={len(self._mine)} requests={len(self.requests)}>"
 
     # -- the handler -------------------------------------------------------------------------
     def _judge(self, method: str, path: str, headers) -> bool:
         scheme, creds = _credentials(headers)
+        digests = [_digest(c) for c in creds]
+        for d in digests:
+            self._touch("seen", d)
+        good = [d for d in digests if self._has("expected", d)]
+        anonymous_ok = scheme == "none" and any(self._path("anonymous").iterdir())
+        ok = bool(good) or anonymous_ok or (self.accept_any and bool(creds))
+        if good:
+            self._touch("accepted", good[0], append=True)
         with self._lock:
-            self._seen.update(creds)
-            ok = any(c in self._expected for c in creds) or (scheme == "none" and self.allow_anonymous)
             self.requests.append(Request(method, path.split("?", 1)[0], scheme, ok))
         return ok
 
@@ -197,7 +268,40 @@ class ArtifactServer:
         return Handler
 
 
+class _SharedHTTPServer(ThreadingHTTPServer):
+    """Binds with SO_REUSEPORT, so cooperating sessions share the fixed port."""
+
+    def server_bind(self) -> None:
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        super().server_bind()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m tests.e2e.artifact_server [--port N] [--accept-any]``: serve until Ctrl-C (for
+    manual ``dfix verify`` demos against the test base image, whose stand-ins call this port)."""
+    import argparse
+    import time
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=DEFAULT_PORT)
+    ap.add_argument("--accept-any", action="store_true", help="accept any credential (never anonymous)")
+    args = ap.parse_args(argv)
+    srv = ArtifactServer(port=args.port).start()
+    srv.accept_any = args.accept_any
+    print(f"artifact server on {srv.address} (accept any credential: {srv.accept_any})", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        srv.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -7,16 +7,15 @@
 - ``e2e`` (per test): ``E2E`` helper: canaries, builds, scans, value-free assertions; removes the
   images it built.
 
-Only one session at a time uses an engine's base tags and the fixed server port: a lock file
-serialises concurrent pytest runs (and xdist workers) for the duration of their e2e session.
+Concurrent sessions (xdist workers, two pytest runs on one engine) share the artifact server's
+fixed port (SO_REUSEPORT, expectations kept as digests in a shared directory), so they build the
+same base image and do not disturb each other. ``--dist loadgroup`` keeps the e2e tests on one
+worker anyway (they carry ``xdist_group("e2e")``): the engine is the bottleneck.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
-import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,6 @@ from .engine import BuildResult, Canary, Engine, EngineUnavailable, find_engine,
 
 HERE = Path(__file__).resolve().parent
 REQUIRE = os.environ.get("DFIX_REQUIRE_ENGINE", "") in ("1", "true", "yes")
-LOCK_TIMEOUT = int(os.environ.get("DFIX_E2E_LOCK_TIMEOUT", "1200"))
 
 
 def pytest_collection_modifyitems(config, items):
@@ -57,26 +55,7 @@ def engine() -> Engine:
 
 
 @pytest.fixture(scope="session")
-def _e2e_lock(engine):
-    path = os.path.join(tempfile.gettempdir(), "dfix-e2e.lock")
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    deadline = time.monotonic() + LOCK_TIMEOUT
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                os.close(fd)
-                pytest.fail(f"another e2e session held {path} for {LOCK_TIMEOUT}s", pytrace=False)
-            time.sleep(1)
-    yield
-    fcntl.flock(fd, fcntl.LOCK_UN)
-    os.close(fd)
-
-
-@pytest.fixture(scope="session")
-def artifact_server(_e2e_lock) -> ArtifactServer:
+def artifact_server() -> ArtifactServer:
     with ArtifactServer() as srv:
         yield srv
 

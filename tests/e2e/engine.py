@@ -19,7 +19,8 @@ from pathlib import Path
 from refactor.leakscan import mask_values
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-START_SCRIPT = REPO_ROOT.parent / "shared" / "tools" / "start-engine.sh"
+# DFIX_START_ENGINE overrides the script's path; set it empty to never start an engine
+START_SCRIPT = os.environ.get("DFIX_START_ENGINE", str(REPO_ROOT.parent / "shared" / "tools" / "start-engine.sh"))
 STATE_DIR = os.environ.get("DFIX_ENGINE_STATE", "/tmp/dfix-engine")
 
 
@@ -163,7 +164,10 @@ def _has_buildx(env: dict[str, str], docker: str) -> bool:
 _EXPORT = re.compile(r"export PATH='([^']*)':\"\$PATH\" DOCKER_HOST='([^']*)'")
 
 
-def find_engine(start_script: Path = START_SCRIPT, state_dir: str = STATE_DIR) -> Engine:
+def find_engine(start_script: str | Path | None = None, state_dir: str = STATE_DIR) -> Engine:
+    if start_script is None:
+        start_script = START_SCRIPT
+    start_script = Path(start_script) if start_script else None
     env = dict(os.environ)
     docker = shutil.which("docker", path=env.get("PATH"))
     tried = []
@@ -172,6 +176,9 @@ def find_engine(start_script: Path = START_SCRIPT, state_dir: str = STATE_DIR) -
         engine = Engine({}, how, docker, _has_buildx(env, docker))
     else:
         tried.append("no engine answers `docker info`" + (f" at DOCKER_HOST={env['DOCKER_HOST']}" if env.get("DOCKER_HOST") else ""))
+        if start_script is None:
+            tried.append("starting one is disabled (DFIX_START_ENGINE is empty)")
+            raise EngineUnavailable("; ".join(tried))
         if not start_script.exists():
             tried.append(f"{start_script} does not exist")
             raise EngineUnavailable("; ".join(tried))

@@ -77,6 +77,21 @@ class SecretPlan:
     runtime_env: list[str] = field(default_factory=list)
     undecided: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    folds: list["Fold"] = field(default_factory=list)
+    specs: list[SecretSpec] = field(default_factory=list)  # extra secrets (file mounts) this plan needs
+    file_mounts: dict[int, list[str]] = field(default_factory=dict)  # run -> ["--mount=type=secret,id=x,target=/p"]
+    extra_edits: list[Edit] = field(default_factory=list)
+
+
+@dataclass
+class Fold:
+    """A persistent credential-file write moved into each RUN that needs the file."""
+
+    write_run: int
+    write: object  # refactor.analysis.shell.FileWrite
+    consumers: list[int]
+    whole: bool  # the write is the write RUN's entire script: the RUN goes
+    drop_runs: list[int] = field(default_factory=list)  # later RUNs that only removed the file
 
 
 @dataclass
@@ -156,7 +171,12 @@ def _existing_secret_mounts(df: Dockerfile) -> list[SecretSpec]:
             if not sid:
                 continue
             env = opts.get("env")
-            out.setdefault(sid, SecretSpec(sid, "env", env or sid.upper(), None))
+            target = opts.get("target") or opts.get("dst") or opts.get("destination")
+            if not env and target:
+                # a file-target mount: the host file is most likely the context file of that name
+                out.setdefault(sid, SecretSpec(sid, "file", None, os.path.basename(target)))
+            else:
+                out.setdefault(sid, SecretSpec(sid, "env", env or sid.upper(), None))
     return sorted(out.values(), key=lambda s: s.id)
 
 
@@ -231,6 +251,8 @@ def analyze(source: SourceFile, options: Options | None = None) -> FileAnalysis:
     for name in arg_order:
         if name in verdicts:
             plans.append(_plan_secret(facts, name, verdicts[name], style, options, ctx_files, taken_ids, findings))
+
+    plans.extend(_plan_credential_copies(facts, options, taken_ids, findings))
 
     # ---- ENV keys that are secrets on their own (runtime slots, committed values) -------------
     carried = {r.item.name for p in plans for r in p.removals if r.item.kind == "ENV"}
@@ -407,6 +429,8 @@ def _plan_secret(
             if run.exec_argv is not None and ins.heredocs:
                 fix.lower(Applicability.DISPLAY_ONLY, "exec-form RUN with heredoc: rewrite by hand")
 
+    _plan_layer_files(facts, plan, carriers, composite, findings)
+
     if any(it.value not in (None, "") and verdict.literal for it in arg_items):
         first = next(it for it in arg_items if it.value not in (None, ""))
         findings.append(
@@ -470,6 +494,340 @@ def _dq(value: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# Secrets written into files that outlive their RUN (DF007)
+
+FILE_TOOLS = {
+    ".npmrc": {"npm", "npx", "yarn", "pnpm", "corepack"},
+    ".netrc": {"curl", "wget", "git", "pip", "pip3", "go", "uv", "poetry", "pipenv"},
+    "pip.conf": {"pip", "pip3", "pipenv", "uv"},
+    ".gitconfig": {"git", "go", "npm", "yarn", "pnpm", "cargo", "pip", "pip3", "poetry", "bundle", "composer"},
+    "gitconfig": {"git", "go", "npm", "yarn", "pnpm", "cargo", "pip", "pip3", "poetry", "bundle", "composer"},
+    ".git-credentials": {"git", "go"},
+    ".pypirc": {"twine"},
+    "settings.xml": {"mvn"},
+    "config.json": {"docker", "helm"},
+    "credentials": {"aws"},
+    "auth.json": {"composer"},
+    "auth.toml": {"poetry"},
+    "token": {"huggingface-cli"},
+    ".yarnrc.yml": {"yarn"},
+}
+
+
+def _needs_file(run, path: str) -> bool:
+    if not run.shell_ok:
+        argv0 = run.exec_argv[0].rsplit("/", 1)[-1] if run.exec_argv else ""
+        return argv0 in FILE_TOOLS.get(path.rstrip("/").rsplit("/", 1)[-1], set())
+    info = analyze_shell(run.script)
+    readers = FILE_TOOLS.get(path.rstrip("/").rsplit("/", 1)[-1], set())
+    return bool(set(info.commands) & readers) or info.opaque
+
+
+def _add_need(plan: SecretPlan, idx: int, n: str, why: str, composite: dict) -> None:
+    if any(env == (plan.name if n in composite else n) for _sid, env, _w in plan.mounts.get(idx, [])):
+        return
+    if n in composite:
+        plan.mounts.setdefault(idx, []).append((plan.id, plan.name, why))
+        plan.exports.setdefault(idx, []).append(f'{n}="{_dq(composite[n].value or "")}"')
+    else:
+        plan.mounts.setdefault(idx, []).append((plan.id, n, why))
+
+
+def _plan_layer_files(facts: Facts, plan: SecretPlan, carriers: dict, composite: dict, findings: list[Finding]) -> None:
+    from refactor.analysis.shell import FileWrite, file_writes, undone_after
+
+    df = facts.df
+    run_ids = sorted(facts.runs)
+    for idx in run_ids:
+        run = facts.runs[idx]
+        if not run.shell_ok:
+            continue
+        vis = facts.visible_at(idx)
+        live = {n for n in carriers if n in vis and _carries(vis[n], plan.name, carriers)}
+        if not live:
+            continue
+        ins = df.instructions[idx]
+        for w in file_writes(run.script):
+            used = w.refs & live
+            if not used or undone_after(run.script, w):
+                continue
+            stage = facts.stage_of[idx]
+            later = [j for j in run_ids if j > idx and facts.stage_of[j] == stage]
+            probe = FileWrite(0, 0, w.path, frozenset(), w.cleanup, w.kind)
+            removal = [j for j in later if facts.runs[j].shell_ok and undone_after(facts.runs[j].script, probe)]
+            stop = removal[0] if removal else None
+            consumers = [j for j in later if (stop is None or j <= stop) and _needs_file(facts.runs[j], w.path)]
+            msg = f"RUN writes secret {plan.name} into {w.path}, which stays in the image layer"
+            if removal:
+                msg += f"; the removal on line {df.instructions[removal[0]].start_line} is ineffective: the earlier layer keeps the file"
+            findings.append(Finding("DF007", plan.name, msg, ins.command.kw_start, ins.logical_end, plan.fix))
+            reasons = []
+            if w.cleanup is None:
+                reasons.append(f"dfix knows no command that undoes this write to {w.path}")
+            if w.kind == "append":
+                reasons.append(f"{w.path} is appended to and may have existed before: removing it could change the build")
+            if ins.heredocs:
+                reasons.append("the write is inside a heredoc RUN")
+            if not w.path.startswith(("/", "~", "$HOME")) and consumers:
+                between = range(idx + 1, max(consumers))
+                if any(df.instructions[k].cmd == "workdir" for k in between):
+                    reasons.append(f"{w.path} is relative and a WORKDIR change sits between the write and its use")
+            for j in consumers:
+                if facts.runs[j].exec_argv is not None or df.instructions[j].heredocs:
+                    reasons.append(f"line {df.instructions[j].start_line} is an exec-form or heredoc RUN")
+            if reasons:
+                for r in reasons:
+                    plan.fix.lower(Applicability.DISPLAY_ONLY, r)
+                continue
+            # a later RUN that removes the file would now fail on a missing file unless it uses -f
+            drop_runs: list[int] = []
+            for j in removal:
+                script = facts.runs[j].script
+                only = re.fullmatch(r"\s*rm\s+(?:-[a-zA-Z]+\s+)*" + re.escape(w.path) + r"\s*;?\s*", script)
+                if only and j not in consumers:
+                    drop_runs.append(j)
+                elif not re.search(r"\brm\s+(?:-[a-zA-Z]*f[a-zA-Z]*\s+)", script) and j not in consumers:
+                    plan.fix.lower(
+                        Applicability.DISPLAY_ONLY,
+                        f"line {df.instructions[j].start_line} removes {w.path} without -f; after the fix the file no longer exists",
+                    )
+            if plan.fix.applicability == Applicability.DISPLAY_ONLY:
+                continue
+            whole = run.script.strip().rstrip(";").strip() == w.text.strip()
+            plan.folds.append(Fold(idx, w, consumers, whole, drop_runs))
+            for j in consumers:
+                vis_j = facts.visible_at(j)
+                for n in sorted(used):
+                    if n in vis_j:
+                        _add_need(plan, j, n, f"needs {w.path}, folded from line {ins.start_line}", composite)
+            if whole:
+                plan.mounts.pop(idx, None)
+                plan.exports.pop(idx, None)
+
+
+# --------------------------------------------------------------------------------------------
+# Credential files copied from the build context (DF008)
+
+CRED_FILES = {
+    ".npmrc": "npmrc", ".netrc": "netrc", ".git-credentials": "git_credentials", ".pypirc": "pypirc",
+    "pip.conf": "pip_conf", "pip.ini": "pip_conf", "settings.xml": "maven_settings", "auth.json": "composer_auth",
+    ".yarnrc.yml": "yarnrc", ".dockercfg": "dockercfg", ".env": "dotenv",
+}
+SSH_KEYS = ("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519")
+_LITERAL_CRED = {
+    ".npmrc": re.compile(r"(?im)^\s*[^#;\n]*_(?:authToken|auth|password)\s*=\s*(?!\$\{)[^\s$]{6,}"),
+    ".yarnrc.yml": re.compile(r"(?im)npmAuth(?:Token|Ident)\s*:\s*[\"']?(?!\$\{)[^\s$\"']{6,}"),
+    "settings.xml": re.compile(r"(?i)<password>\s*(?!\$\{)[^<\s$]{3,}"),
+    "pip.conf": re.compile(r"://[^\s/@:]+:(?!\$\{)[^\s/@$]{3,}@"),
+    "pip.ini": re.compile(r"://[^\s/@:]+:(?!\$\{)[^\s/@$]{3,}@"),
+    ".pypirc": re.compile(r"(?im)^\s*password\s*[:=]\s*(?!\$\{)\S{3,}"),
+    "auth.json": re.compile(r"\"(?:password|token|bearer)\"\s*:\s*\"(?!\$\{)[^\"$]{6,}\""),
+}
+
+
+def _cred_kind(rel: str) -> str | None:
+    rel = rel.replace("\\", "/")
+    while rel.startswith("./"):
+        rel = rel[2:]
+    base = rel.rsplit("/", 1)[-1]
+    if base in SSH_KEYS or (base.startswith("id_") and base.endswith(("_rsa", "_ed25519")) and not base.endswith(".pub")):
+        return "ssh"
+    if base == "credentials" and rel.endswith(".aws/credentials"):
+        return "aws_credentials"
+    if base == "config.json" and rel.endswith(".docker/config.json"):
+        return "docker_config"
+    if base in CRED_FILES:
+        return CRED_FILES[base]
+    return None
+
+
+def _is_credential_file(path: str, base: str) -> bool | None:
+    """True/False from the content; None when the file cannot be read."""
+    try:
+        if os.path.getsize(path) > 512 * 1024:
+            return None
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            content = fh.read()
+    except OSError:
+        return None
+    if "PRIVATE KEY-----" in content:
+        return True
+    pat = _LITERAL_CRED.get(base)
+    if pat is not None:
+        return bool(pat.search(content))
+    if base == ".env":
+        for line in content.splitlines():
+            k, eq, v = line.partition("=")
+            k = k.strip().removeprefix("export ").strip()
+            v = v.strip().strip("'\"")
+            if eq and v and not v.startswith("$") and judge(k, v).secret:
+                return True
+        return False
+    return bool(content.strip())
+
+
+def _dockerignored(context: str, rel: str) -> bool:
+    try:
+        with open(os.path.join(context, ".dockerignore"), encoding="utf-8", errors="replace") as fh:
+            lines = [ln.strip() for ln in fh.read().splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    except OSError:
+        return False
+    import pathspec
+
+    spec = pathspec.GitIgnoreSpec.from_lines(lines)
+    while rel.startswith("./"):
+        rel = rel[2:]
+    return spec.match_file(rel)
+
+
+def _workdir_at(facts: Facts, idx: int) -> str | None:
+    """The absolute WORKDIR in effect at instruction ``idx`` (None if it uses variables)."""
+    stage = facts.stage_of[idx]
+    wd = "/"
+    for s_ in facts.stage_chain(stage):
+        st = facts.stages[s_]
+        stop = idx if s_ == stage else st.end
+        for j in range(st.start, stop):
+            ins = facts.df.instructions[j]
+            if ins.cmd == "workdir":
+                arg = ins.args.strip().strip("\"'")
+                if "$" in arg:
+                    return None
+                wd = os.path.normpath(os.path.join(wd, arg))
+    return wd
+
+
+def _plan_credential_copies(facts: Facts, options: Options, taken_ids: set[str], findings: list[Finding]) -> list[SecretPlan]:
+    from refactor.analysis.secrets import Verdict
+
+    df = facts.df
+    ctx = options.context_dir
+    plans: list[SecretPlan] = []
+    for idx, ins in enumerate(df.instructions):
+        cmd = ins.effective
+        if cmd.cmd not in ("copy", "add") or ins.heredocs or any(f.name == "from" for f in cmd.flags):
+            continue
+        from refactor.syntax.words import parse_words, unquote
+
+        if cmd.args.startswith("["):
+            continue
+        words = parse_words(cmd.args, df.escape)
+        if len(words) < 2:
+            continue
+        srcs, dest = words[:-1], unquote(words[-1].raw, df.escape)
+        for w in srcs:
+            src = unquote(w.raw, df.escape)
+            if "://" in src or "$" in src:
+                continue
+            if src in (".", "./") or src.endswith("/") or (ctx and os.path.isdir(os.path.join(ctx, src))):
+                _check_directory_copy(facts, ins, idx, src, ctx, findings)
+                continue
+            kind = _cred_kind(src)
+            if kind is None:
+                continue
+            base = src.rstrip("/").rsplit("/", 1)[-1]
+            verdict_known = _is_credential_file(os.path.join(ctx, src), base) if ctx else None
+            if verdict_known is False:
+                continue
+            if verdict_known is None and kind in ("npmrc", "yarnrc", "maven_settings", "pip_conf", "composer_auth", "dotenv", "docker_config"):
+                continue  # cannot tell a template from a credential without the file
+            if ctx and _dockerignored(ctx, src):
+                continue
+            start, end = ins.command.kw_start, ins.logical_end
+            if kind == "ssh":
+                fix = Fix(f"Use RUN --mount=type=ssh instead of copying {src}", [], Applicability.DISPLAY_ONLY)
+                fix.reasons.append(
+                    "replace the key copy with `RUN --mount=type=ssh <git/ssh command>` (keep your ssh-keyscan/known_hosts step) and build with `docker build --ssh default`"
+                )
+                findings.append(Finding("DF008", src, f"{cmd.keyword.upper()} copies the SSH private key {src} into the image", start, end, fix))
+                continue
+            sid = _secret_id(kind, taken_ids)
+            fix = Fix(f"Mount {src} as a secret file (id={sid}) instead of copying it", [])
+            plan = SecretPlan(src, sid, Verdict(True, 4.0, (), False), fix)
+            findings.append(
+                Finding(
+                    "DF008",
+                    src,
+                    f"{cmd.keyword.upper()} copies the credential file {src} into the image layer; add it to .dockerignore",
+                    start,
+                    end,
+                    fix,
+                )
+            )
+            wd = _workdir_at(facts, idx)
+            if "$" in dest or wd is None:
+                fix.lower(Applicability.DISPLAY_ONLY, f"the destination of {src} uses variables")
+            elif dest.endswith("/") or dest in (".", "./") or len(srcs) > 1:
+                target = os.path.normpath(os.path.join(wd, dest, base))
+            elif dest.rstrip("/").rsplit("/", 1)[-1] == base:
+                target = os.path.normpath(os.path.join(wd, dest))
+            else:
+                target = None
+                fix.lower(Applicability.DISPLAY_ONLY, f"cannot tell whether {dest} is a directory")
+            if any(f.name in ("chown", "chmod") for f in cmd.flags) or _user_set(facts, idx):
+                fix.lower(Applicability.DISPLAY_ONLY, "the file is copied with --chown/--chmod or read by a non-root USER: set uid/gid/mode on the mount by hand")
+            if fix.applicability == Applicability.DISPLAY_ONLY:
+                plans.append(plan)
+                continue
+            stage = facts.stage_of[idx]
+            consumers = [j for j in sorted(facts.runs) if j > idx and facts.stage_of[j] == stage and _needs_file(facts.runs[j], base)]
+            for j in consumers:
+                plan.file_mounts.setdefault(j, []).append(f"--mount=type=secret,id={sid},target={target}")
+            host_src = os.path.normpath(os.path.join(ctx or ".", src)) if ctx else src
+            plan.specs.append(SecretSpec(sid, "file", None, host_src))
+            plan.notes.append(f"add {src} to .dockerignore so `COPY . .` can never pick it up")
+            # remove the source (or the whole instruction)
+            if len(srcs) == 1:
+                plan.extra_edits.append(Edit(ins.start, ins.end, ""))
+            else:
+                k = srcs.index(w)
+                lo = ins.logical.to_source(cmd.args_lstart + w.start)
+                nxt = words[k + 1]
+                hi = ins.logical.to_source(cmd.args_lstart + nxt.start)
+                plan.extra_edits.append(Edit(lo, hi, ""))
+            plans.append(plan)
+    for p in plans:
+        _render_plan_edits(facts, p, "env", options)
+    return plans
+
+
+def _user_set(facts: Facts, idx: int) -> bool:
+    stage = facts.stage_of[idx]
+    for s_ in facts.stage_chain(stage):
+        st = facts.stages[s_]
+        for j in range(st.start, st.end):
+            ins = facts.df.instructions[j]
+            if ins.cmd == "user" and ins.args.strip() not in ("root", "0", "0:0", "root:root"):
+                return True
+    return False
+
+
+def _check_directory_copy(facts: Facts, ins: Instruction, idx: int, src: str, ctx: str | None, findings: list[Finding]) -> None:
+    if not ctx:
+        return
+    root = os.path.normpath(os.path.join(ctx, src))
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in (".git", "node_modules", "vendor", "__pycache__")]
+        for fn in filenames:
+            full = os.path.join(dirpath, fn)
+            rel = os.path.relpath(full, ctx).replace(os.sep, "/")
+            kind = _cred_kind(rel)
+            if kind is None or _dockerignored(ctx, rel):
+                continue
+            if _is_credential_file(full, fn):
+                found.append(rel)
+        if len(found) >= 20 or dirpath.count(os.sep) - root.count(os.sep) > 6:
+            break
+    for rel in sorted(found):
+        fix = Fix(f"Add {rel} to .dockerignore", [], Applicability.DISPLAY_ONLY)
+        fix.reasons.append(f"`{ins.keyword} {src} …` copies {rel}; add it to .dockerignore and mount it where needed with --mount=type=secret")
+        findings.append(
+            Finding("DF008", rel, f"{ins.keyword.upper()} {src} copies the credential file {rel} from the build context into the image", ins.command.kw_start, ins.logical_end, fix)
+        )
+
+
+# --------------------------------------------------------------------------------------------
 # Turning a plan into text edits
 
 
@@ -512,6 +870,28 @@ def _render_plan_edits(facts: Facts, plan: SecretPlan, style: str, options: Opti
                 plan.fix.lower(Applicability.DISPLAY_ONLY, f"line {ins.start_line}: cannot place the variable export in this RUN form")
             else:
                 edits.extend(prefix_edits)
+    for idx in sorted(plan.file_mounts):
+        cmd = df.instructions[idx].effective
+        point = cmd.flags[-1].end if cmd.flags else cmd.kw_end
+        edits.append(Edit(point, point, " " + " ".join(plan.file_mounts[idx])))
+    edits.extend(plan.extra_edits)
+    for fold in plan.folds:
+        w = fold.write
+        ins = df.instructions[fold.write_run]
+        if fold.whole:
+            edits.append(Edit(ins.start, ins.end, ""))
+        else:
+            end = ins.logical_end
+            edits.append(Edit(end, end, f" && {w.cleanup}"))
+        for j in fold.drop_runs:
+            d = df.instructions[j]
+            edits.append(Edit(d.start, d.end, ""))
+        for j in fold.consumers:
+            c = df.instructions[j]
+            cmd = c.effective
+            edits.append(Edit(cmd.args_start, cmd.args_start, f"{w.text} && "))
+            end = c.logical_end
+            edits.append(Edit(end, end, f" && {w.cleanup}"))
     plan.fix.edits = edits
 
 
@@ -608,6 +988,9 @@ def build_spec(analysis: FileAnalysis, applied_plans: list[SecretPlan], dockerfi
     for p in applied_plans:
         if p.mounts:
             secrets[p.id] = SecretSpec(p.id, "env", p.name, None)
+        if p.file_mounts:
+            for spec in p.specs:
+                secrets[spec.id] = spec
     removed = {p.name for p in applied_plans}
     args = []
     for it in analysis.facts.items:

@@ -169,7 +169,8 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
         if f.fix is not None and all(f.fix is not x for x in live_fixes):
             live_fixes.append(f.fix)
     # a fix whose DF001 finding was suppressed is not applied (the variable is accepted as is)
-    suppressed_fixes = {id(p.fix) for p in analysis.plans if not any(f.fix is p.fix and f.code == "DF001" for f in findings)}
+    primary = ("DF001", "DF008")  # the finding a plan exists for; ignoring it keeps the file as is
+    suppressed_fixes = {id(p.fix) for p in analysis.plans if not any(f.fix is p.fix and f.code in primary for f in findings)}
     minimum = Applicability.UNSAFE if settings.unsafe_fixes else Applicability.SAFE
     chosen = [p for p in analysis.plans if id(p.fix) not in suppressed_fixes and p.fix.applicability >= minimum]
 

@@ -158,6 +158,74 @@ Labels persist in image metadata (`docker inspect`).
 The label is removed as part of the DF001 fix.
 """,
     ),
+    Rule(
+        "DF007",
+        "secret-layer-file",
+        "A RUN writes a secret into a file that stays in the image layer",
+        True,
+        "error",
+        "sometimes",
+        """## What it does
+Finds RUN steps that write a secret into a file which outlives the RUN: `echo … > ~/.npmrc`,
+`printf … > /etc/pip.conf`, `… | tee ~/.netrc`, `npm config set //…:_authToken`,
+`git config --global url."https://${TOKEN}@…".insteadOf`, `poetry config http-basic`,
+`pip config set`, `aws configure set`, `docker login`, `huggingface-cli login`.
+
+## Why is this bad?
+Each RUN commits a layer. A file written in one RUN stays in that layer for good: a `RUN rm` in a
+later step hides it from the final filesystem, but every pull still downloads the earlier layer
+with the credential in it.
+
+## Example
+```dockerfile
+ARG NPM_TOKEN
+RUN echo "//registry.npmjs.org/:_authToken=${NPM_TOKEN}" > /root/.npmrc
+RUN npm ci
+RUN rm /root/.npmrc
+```
+Use instead:
+```dockerfile
+RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN echo "//registry.npmjs.org/:_authToken=${NPM_TOKEN}" > /root/.npmrc && npm ci && rm -f /root/.npmrc
+```
+
+## Fix safety
+When the file is written, used and removed in one RUN, the secret mount alone suffices (no
+finding). Otherwise dfix folds the write into each later RUN that needs the file (tools that read
+it, or RUNs whose use cannot be decided) and removes it at the end of each, so the build keeps
+working with no new inputs. This is chosen over a secret *file* mount because it needs no new
+file on the build host. Display-only when the write is appended (`>>`, `tee -a`: the file may
+have existed before), when dfix knows no way to undo it (`aws configure set`), when a WORKDIR
+change sits between a relative-path write and its use, or when a consumer is an exec-form or
+heredoc RUN.
+""",
+    ),
+    Rule(
+        "DF008",
+        "credential-file-copy",
+        "A credential file from the build context is copied into the image",
+        True,
+        "error",
+        "sometimes",
+        """## What it does
+Finds `COPY`/`ADD` of credential files from the build context: `.npmrc` with a literal token,
+`.netrc`, `.git-credentials`, `.pypirc`, `pip.conf` with a password, Maven `settings.xml` with a
+password, `auth.json`, `.yarnrc.yml` with `npmAuthToken`, `.docker/config.json`,
+`.aws/credentials`, `.env`, and SSH private keys (`id_rsa`, `id_ed25519`, …). With the context at
+hand it reads the file; a file that only references `${VAR}` is not a credential file. `COPY . .`
+is checked against `.dockerignore`.
+
+## Why is this bad?
+The file lands in a layer of the image.
+
+## Fix safety
+Safe for an explicit COPY of a credential file: the source is removed from the COPY and each RUN
+that uses it gets a secret file mount at the same path
+(`--mount=type=secret,id=npmrc,target=/app/.npmrc`), built with `--secret id=npmrc,src=.npmrc`.
+Add the file to `.dockerignore`. SSH private keys are display-only: use
+`RUN --mount=type=ssh` with `docker build --ssh default`, keeping your known_hosts step.
+`COPY . .` with a credential file in the context is display-only: add it to `.dockerignore`.
+""",
+    ),
 )
 
 BY_CODE = {r.code: r for r in RULES}

@@ -253,3 +253,164 @@ def auth_uses(text: str, name: str) -> list[tuple[str, float]]:
                 return out  # a username position: stop, it is not the secret part
             out.append((reason, weight))
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Writes of files that outlive the RUN (credential files in layers)
+
+
+@dataclass(frozen=True)
+class FileWrite:
+    start: int  # character offsets of the writing statement in the script
+    end: int
+    path: str  # the file as the script names it (~/.npmrc)
+    refs: frozenset[str]  # variables the statement expands
+    cleanup: str | None  # a command that undoes the write, or None when dfix knows none
+    kind: str  # redirect | append | tee | config
+    text: str = ""
+
+
+CONFIG_FILES = {
+    "npm": "~/.npmrc",
+    "yarn": "~/.npmrc",
+    "pnpm": "~/.npmrc",
+    "git": "~/.gitconfig",
+    "pip": "~/.config/pip/pip.conf",
+    "pip3": "~/.config/pip/pip.conf",
+    "poetry": "~/.config/pypoetry/auth.toml",
+    "aws": "~/.aws/credentials",
+    "docker": "~/.docker/config.json",
+    "huggingface-cli": "~/.cache/huggingface/token",
+}
+
+
+def _char_offsets(data: bytes):
+    """Map byte offsets of tree-sitter nodes to character offsets."""
+    if len(data) == len(data.decode("utf-8", "surrogatepass")):
+        return lambda b: b
+    cache: dict[int, int] = {}
+
+    def conv(b: int) -> int:
+        if b not in cache:
+            cache[b] = len(data[:b].decode("utf-8", "surrogatepass"))
+        return cache[b]
+
+    return conv
+
+
+def _subtree_refs(node) -> frozenset[str]:
+    out = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type in ("simple_expansion", "expansion"):
+            for c in n.children:
+                if c.type == "variable_name":
+                    out.add(_text(c))
+                    break
+        stack.extend(n.children)
+    return frozenset(out)
+
+
+def _config_write(argv: list[str], raw_args: list[str]) -> tuple[str, str | None] | None:
+    """(file, cleanup) for ``tool config set``-style commands that persist a value."""
+    if not argv:
+        return None
+    tool = argv[0]
+    words = argv[1:]
+    raws = raw_args
+    if tool in ("npm", "yarn", "pnpm") and words[:2] == ["config", "set"] and len(words) >= 3:
+        key = raws[2].split("=", 1)[0] if "=" in words[2] and len(words) == 3 else raws[2]
+        return CONFIG_FILES[tool], f"{tool} config delete {key}"
+    if tool == "git" and words and words[0] == "config":
+        scope = [w for w in words[1:] if w in ("--global", "--system")]
+        rest = [r for w, r in zip(words[1:], raws[1:]) if not w.startswith("--")]
+        if scope and len(rest) >= 2:
+            where = "/etc/gitconfig" if scope[0] == "--system" else "~/.gitconfig"
+            key = rest[0]
+            if "$" in key and "." in key:
+                # the secret is in the subsection name (url."https://${T}@host/".insteadOf): unsetting
+                # the key would leave the section header, token included; remove the section
+                section = key.rsplit(".", 1)[0]
+                return where, f"git config {scope[0]} --remove-section {section}"
+            return where, f"git config {scope[0]} --unset-all {key}"
+        return None
+    if tool in ("pip", "pip3") and words[:2] == ["config", "set"] and len(words) >= 4:
+        return CONFIG_FILES[tool], f"{tool} config unset {raws[2]}"
+    if tool == "poetry" and words[:1] == ["config"] and len(words) >= 3 and words[1].startswith(("http-basic.", "pypi-token.")):
+        return CONFIG_FILES[tool], f"poetry config --unset {raws[1]}"
+    if tool == "aws" and words[:2] == ["configure", "set"]:
+        return CONFIG_FILES[tool], None
+    if tool == "docker" and words[:1] == ["login"]:
+        host = next((r for w, r in zip(words[1:], raws[1:]) if not w.startswith("-") and "." in w), "")
+        return CONFIG_FILES[tool], ("docker logout " + host).strip()
+    if tool == "huggingface-cli" and words[:1] == ["login"]:
+        return CONFIG_FILES[tool], "huggingface-cli logout"
+    return None
+
+
+@lru_cache(maxsize=1024)
+def file_writes(script: str) -> tuple[FileWrite, ...]:
+    data = script.encode("utf-8", "surrogatepass")
+    tree = _parser().parse(data)
+    conv = _char_offsets(data)
+    out: list[FileWrite] = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        t = node.type
+        if t == "redirected_statement":
+            for c in node.children:
+                if c.type == "file_redirect":
+                    op = next((x for x in c.children if x.type in (">", ">>", ">|", "&>", "&>>")), None)
+                    dest = next((x for x in c.children if x.type not in (">", ">>", ">|", "&>", "&>>", "file_descriptor")), None)
+                    if op is None or dest is None:
+                        continue
+                    path = _word_value(dest)
+                    if path in ("/dev/null", "/dev/stderr", "/dev/stdout"):
+                        continue
+                    kind = "append" if op.type in (">>", "&>>") else "redirect"
+                    s, e = conv(node.start_byte), conv(node.end_byte)
+                    out.append(FileWrite(s, e, path, _subtree_refs(node), f"rm -f {path}", kind, script[s:e]))
+            # a heredoc body feeding the command is part of the statement; do not descend further
+            continue
+        if t == "pipeline":
+            cmds = [c for c in node.children if c.type == "command"]
+            for c in cmds[1:]:
+                argv = [_word_value(w) for w in c.children if w.type != "command_name"]
+                name = next((x for x in c.children if x.type == "command_name"), None)
+                if name is not None and _word_value(name.children[0] if name.children else name) == "tee":
+                    files = [a for a in argv if not a.startswith("-")]
+                    s, e = conv(node.start_byte), conv(node.end_byte)
+                    for f in files:
+                        kind = "append" if "-a" in argv or "--append" in argv else "tee"
+                        out.append(FileWrite(s, e, f, _subtree_refs(node), f"rm -f {f}", kind, script[s:e]))
+        if t == "command":
+            name = next((x for x in node.children if x.type == "command_name"), None)
+            if name is not None:
+                words = [w for w in node.children if w.type not in ("command_name", "variable_assignment", "file_redirect")]
+                argv = [_word_value(name.children[0] if name.children else name).rsplit("/", 1)[-1]] + [_word_value(w) for w in words]
+                raws = [_text(w) for w in words]
+                cw = _config_write(argv, raws)
+                if cw is not None:
+                    s, e = conv(node.start_byte), conv(node.end_byte)
+                    out.append(FileWrite(s, e, cw[0], _subtree_refs(node), cw[1], "config", script[s:e]))
+        stack.extend(reversed(node.children))
+    return tuple(sorted(out, key=lambda w: w.start))
+
+
+def undone_after(script: str, write: FileWrite) -> bool:
+    """Does the same script remove the file (or undo the config) after ``write``?"""
+    rest = script[write.end :]
+    if write.cleanup and write.cleanup in rest:
+        return True
+    base = write.path.rstrip("/").rsplit("/", 1)[-1]
+    for m in re.finditer(r"(?:^|[\s;&|(])(?:rm|shred|unlink)\s+([^;&|\n]*)", rest):
+        args = m.group(1).split()
+        for a in args:
+            a = a.strip("'\"")
+            if a == write.path or a.rstrip("/").rsplit("/", 1)[-1] == base and not a.startswith("-"):
+                return True
+    if write.kind == "config" and re.search(r"config\s+(?:delete|--unset|--unset-all|unset)\b|\blogout\b", rest):
+        return True
+    return False

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import assert_built, assert_clean, assert_saw
+from .conftest import assert_built, assert_clean, assert_leaked, assert_saw
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "golden"
@@ -48,6 +48,15 @@ def _copy_inputs(case: Path, dst: Path) -> None:
         shutil.copy2(p, dst / rel)
 
 
+def _plant_files(e2e, meta, dirs, canaries) -> None:
+    """Write ``[file_secrets]`` files (context credential files) holding a fresh canary."""
+    for rel, template in meta.get("file_secrets", {}).items():
+        c = canaries.get(rel) or e2e.canary(rel)
+        canaries[rel] = c
+        for d in dirs:
+            (d / rel).write_text(template.replace("{canary}", c))
+
+
 def _values(e2e, meta) -> tuple[dict[str, str], dict[str, object]]:
     """(build-arg name -> value, name -> canary) following the case's value templates."""
     values, canaries = {}, {}
@@ -68,23 +77,30 @@ def _dfix_write(ctx: Path, args: list[str]) -> dict:
     return json.loads(proc.stdout)["files"][0]
 
 
-def _secrets_from_command(command: str) -> dict[str, str]:
+def _secrets_from_command(command: str, cwd: Path | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """(env secrets id -> env var, file secrets id -> absolute src) of an emitted command."""
     argv = shlex.split(command)
     assert argv[:2] in (["docker", "build"], ["podman", "build"])
-    out = {}
+    env, files = {}, {}
     for i, a in enumerate(argv):
         if a == "--secret":
             opts = dict(kv.split("=", 1) for kv in argv[i + 1].split(","))
-            out[opts["id"]] = opts["env"]
-    return out
+            if "env" in opts:
+                env[opts["id"]] = opts["env"]
+            else:
+                files[opts["id"]] = str((cwd or Path(".")) / opts["src"])
+    return env, files
 
 
 @pytest.mark.parametrize("case,meta", _cases())
 def test_golden_case_builds_leak_free(case: Path, meta: dict, e2e, tmp_path: Path) -> None:
     values, canaries = _values(e2e, meta)
-    scan_values = dict(canaries)
     orig = tmp_path / "orig"
     _copy_inputs(case, orig)
+    fixed = tmp_path / "fixed"
+    _copy_inputs(case, fixed)
+    _plant_files(e2e, meta, [orig, fixed], canaries)
+    scan_values = dict(canaries)
     before = e2e.build(orig, build_args={k: v for k, v in values.items()}, env_values=values)
     assert_built(before)
     report = e2e.scan(before.tag, scan_values)
@@ -92,17 +108,18 @@ def test_golden_case_builds_leak_free(case: Path, meta: dict, e2e, tmp_path: Pat
     if meta.get("server", True):
         for c in canaries.values():
             assert_saw(e2e.server, c, "the canary from the original build")
+    if meta.get("layer_leak"):
+        for name in meta.get("secrets", []):
+            assert_leaked(report, name, "layers")  # the original leaks through a layer file
 
-    fixed = tmp_path / "fixed"
-    _copy_inputs(case, fixed)
     doc = _dfix_write(fixed, list(meta.get("args", ["--write"])) + [f"--emit={t}" for t in meta.get("emit", ["docker"])])
     assert doc["changed"]
-    secrets = _secrets_from_command(doc["build"]["command"])
+    secrets, secret_files = _secrets_from_command(doc["build"]["command"], fixed)
     e2e.server.reset()
     for c in canaries.values():
         if meta.get("server", True):
             e2e.server.expect(c)
-    after = e2e.build(fixed, secrets=secrets, env_values=values)
+    after = e2e.build(fixed, secrets=secrets, secret_files=secret_files, env_values=values)
     assert_built(after)
     if meta.get("server", True):
         for c in canaries.values():
@@ -125,7 +142,7 @@ def test_file_form_builds_on_buildah(case: Path, meta: dict, e2e, tmp_path: Path
     _copy_inputs(case, fixed)
     doc = _dfix_write(fixed, list(meta.get("args", ["--write"])) + [f"--emit={t}" for t in meta.get("emit", ["docker"])])
     assert "env=" not in (fixed / "Dockerfile").read_text().split("--mount=type=secret", 1)[1].split(" ", 1)[0]
-    secrets = _secrets_from_command(doc["build"]["command"])
+    secrets, _files = _secrets_from_command(doc["build"]["command"], fixed)
     # buildah needs the base image in its own store: export the engine's base image into it
     store = tmp_path / "buildah"
     env = dict(os.environ, **{k: v for k, v in values.items()})

@@ -62,7 +62,8 @@ def _explain(ctx, _param, value):
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if anything would change or findings remain.")
 @click.option("--unsafe-fixes", is_flag=True, default=None, help="Also apply fixes that may change build results.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format.")
-@click.option("--emit", multiple=True, type=click.Choice(["docker", "bake", "compose", "github", "gitlab", "podman"]), help="Build command target(s) to print (repeatable; default docker).")
+@click.option("--emit", multiple=True, type=click.Choice(["docker", "bake", "compose", "github", "gitlab", "podman", "flatten"]), help="Build command target(s) to print (repeatable; default docker; flatten = export/import).")
+@click.option("--strategy", type=click.Choice(["auto", "mount", "multistage"]), default=None, help="mount (auto, default): secret mounts; multistage: move secret-consuming steps into a builder stage (weaker; see --explain DF001).")
 @click.option("--mount-style", type=click.Choice(["auto", "env", "file"]), default=None, help="Secret mount form: env= (default) or /run/secrets file; auto picks file for old '# syntax=' pins and podman.")
 @click.option("--require-secrets", is_flag=True, default=None, help="Add required=true to new secret mounts.")
 @click.option("--stdin-filename", type=str, default=None, help="Name to use for '-' (stdin).")
@@ -80,7 +81,7 @@ def _explain(ctx, _param, value):
 @click.option("--list-rules", is_flag=True, expose_value=False, is_eager=True, callback=_list_rules, help="List rules and exit.")
 @click.option("--explain", metavar="CODE", expose_value=False, is_eager=True, callback=_explain, help="Print a rule's documentation and exit.")
 @click.version_option(__version__, prog_name="dfix")
-def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, mount_style, require_secrets, stdin_filename, exclude,
+def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, mount_style, require_secrets, stdin_filename, exclude,
         extend_exclude, no_respect_gitignore, config_path, secret_name, allow_name, max_file_size, jobs, quiet, verbose, color):
     """Find secrets passed to Docker builds as build args, and move them to BuildKit secret mounts.
 
@@ -116,11 +117,12 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, mount_style, require
         max_bytes=max_file_size or v.get("max-file-size", 10 * 1024 * 1024),
         ignore=tuple(v.get("ignore", ())),
         per_file_ignores=dict(v.get("per-file-ignores", {})),
+        strategy=strategy or v.get("strategy", "auto"),
     )
     if settings.mount_style not in ("auto", "env", "file"):
         click.echo(f"dfix: config error: mount-style must be auto, env or file", err=True)
         sys.exit(2)
-    bad_emit = [e for e in settings.emit if e not in ("docker", "bake", "compose", "github", "gitlab", "podman")]
+    bad_emit = [e for e in settings.emit if e not in ("docker", "bake", "compose", "github", "gitlab", "podman", "flatten")]
     if bad_emit:
         click.echo(f"dfix: config error: unknown emit target '{bad_emit[0]}'", err=True)
         sys.exit(2)
@@ -256,9 +258,9 @@ def _text(results, settings, color: bool, stdin_result) -> None:
         for r in results:
             if r is stdin_result and settings.mode == "write":
                 continue  # stdout carries the fixed Dockerfile only
-            if r.status != "ok" or r.build is None or not (r.build.secrets and (r.migrated or r.changed or settings.mode == "report")):
+            if r.status != "ok" or r.build is None or not (r.changed or r.migrated or r.findings):
                 continue
-            if not r.migrated and not r.findings:
+            if not (r.build.secrets or r.changed or "flatten" in r.emitted):
                 continue
             for target, text in r.emitted.items():
                 click.echo(style(f"# build {r.path} ({target}):", fg="cyan"))

@@ -24,6 +24,7 @@ KEYS: dict[str, type | tuple] = {
     "respect-gitignore": bool,
     "per-file-ignores": dict,
     "ignore": list,
+    "strategy": str,
 }
 
 

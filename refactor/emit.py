@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from refactor.build import BuildSpec
 
-TARGETS = ("docker", "bake", "compose", "github", "gitlab", "podman")
+TARGETS = ("docker", "bake", "compose", "github", "gitlab", "podman", "flatten")
 
 
 def _yaml_str(value: str) -> str:
@@ -98,10 +98,11 @@ def command(spec: BuildSpec) -> str:
     return shlex.join(docker_argv(spec))
 
 
-def render(target: str, spec: BuildSpec) -> str:
+def render(target: str, spec: BuildSpec, changes: list[str] | None = None) -> str:
     if target not in TARGETS:
         raise ValueError(f"unknown emit target {target!r}")
     view = _view(spec)
+    view["changes"] = list(changes or [])
     view["command"] = command(spec)
     view["podman_command"] = shlex.join(docker_argv(spec, "podman"))
     return environment().get_template(f"{target}.j2").render(**view)

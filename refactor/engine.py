@@ -39,6 +39,7 @@ class Settings:
     max_bytes: int = DEFAULT_MAX_BYTES
     ignore: tuple[str, ...] = ()
     per_file_ignores: dict = field(default_factory=dict)
+    strategy: str = "auto"  # auto (= mount) | mount | multistage
 
 
 @dataclass
@@ -176,7 +177,12 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
 
     text = source.text
     new_text = text
-    if chosen:
+    split_notes: list[str] = []
+    if settings.strategy == "multistage":
+        live = [p for p in analysis.plans if id(p.fix) not in suppressed_fixes]
+        new_text, split_notes = _apply_split(analysis, live, findings, minimum, settings)
+        chosen = []
+    elif chosen:
         new_text, chosen = _apply_plans(analysis, chosen)
     if settings.mode == "write":
         for p in chosen:
@@ -210,6 +216,7 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
             elif it.raw and "$" not in (it.raw or "") and len(it.raw) >= 4:
                 result.masks.append(it.raw)
     result.notes.extend(analysis.notes)
+    result.notes.extend(split_notes)
 
     ctx = context_dir or os.path.dirname(display) or "."
     dockerfile = display if display != "-" else "Dockerfile"
@@ -219,9 +226,39 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
     from refactor.emit import command, render
 
     result.command = command(spec)
+    extra = {}
+    if "flatten" in settings.emit:
+        from refactor.multistage import image_config
+
+        extra["changes"] = image_config(analysis)
     for target in settings.emit:
-        result.emitted[target] = render(target, spec)
+        result.emitted[target] = render(target, spec, **extra)
     return result
+
+
+def _apply_split(analysis: FileAnalysis, plans: list, findings: list[Finding], minimum: Applicability, settings: Settings) -> tuple[str, list[str]]:
+    """The multistage strategy: one fix restructuring the stages; the ARGs stay in the builder."""
+    from refactor.multistage import WARNINGS, plan_split
+
+    first_from = next((i for i in analysis.df.instructions if i.cmd == "from"), None)
+    upper = first_from is None or first_from.keyword.isupper() or not first_from.keyword.islower()
+    fix, splits = plan_split(analysis, plans, upper)
+    plan_fixes = {id(p.fix) for p in plans}
+    for f in findings:
+        if f.fix is not None and id(f.fix) in plan_fixes:
+            f.fix = fix
+    notes = [n for sp in splits for n in sp.notes] + [f"multistage: {w}" for w in WARNINGS]
+    text = analysis.source.text
+    if fix.applicability < minimum or not fix.edits:
+        return text, notes
+    try:
+        new = apply_edits(text, fix.edits)
+    except ConflictError:
+        fix.lower(Applicability.DISPLAY_ONLY, "the split conflicts with another edit")
+        return text, notes
+    if settings.mode == "write":
+        fix.applied = True
+    return new, notes
 
 
 def _apply_plans(analysis: FileAnalysis, plans: list) -> tuple[str, list]:

@@ -92,6 +92,36 @@ def _secrets_from_command(command: str, cwd: Path | None = None) -> tuple[dict[s
     return env, files
 
 
+def _build_args_from_command(command: str) -> dict[str, None]:
+    argv = shlex.split(command)
+    return {argv[i + 1].split("=", 1)[0]: None for i, a in enumerate(argv) if a == "--build-arg"}
+
+
+def _config(engine, tag: str) -> dict:
+    out = subprocess.run([engine.docker, "image", "inspect", tag], capture_output=True, text=True, env=engine.environ(), timeout=60)
+    return json.loads(out.stdout)[0]["Config"]
+
+
+def _files_under(engine, tag: str, paths: list[str]) -> dict[str, list[tuple[str, int]]]:
+    """Regular files (name, size) under each path in the image's filesystem (docker export)."""
+    import tarfile
+
+    cid = subprocess.run([engine.docker, "create", tag, "true"], capture_output=True, text=True, env=engine.environ(), check=True, timeout=60).stdout.strip()
+    try:
+        proc = subprocess.Popen([engine.docker, "export", cid], stdout=subprocess.PIPE, env=engine.environ())
+        found: dict[str, list[tuple[str, int]]] = {p: [] for p in paths}
+        with tarfile.open(fileobj=proc.stdout, mode="r|") as tf:
+            for m in tf:
+                name = "/" + m.name.lstrip("./")
+                for p in paths:
+                    if (name == p or name.startswith(p.rstrip("/") + "/")) and m.isfile():
+                        found[p].append((name, m.size))
+        proc.wait(timeout=60)
+        return {p: sorted(v) for p, v in found.items()}
+    finally:
+        subprocess.run([engine.docker, "rm", "-f", cid], capture_output=True, env=engine.environ(), timeout=60)
+
+
 @pytest.mark.parametrize("case,meta", _cases())
 def test_golden_case_builds_leak_free(case: Path, meta: dict, e2e, tmp_path: Path) -> None:
     values, canaries = _values(e2e, meta)
@@ -119,8 +149,17 @@ def test_golden_case_builds_leak_free(case: Path, meta: dict, e2e, tmp_path: Pat
     for c in canaries.values():
         if meta.get("server", True):
             e2e.server.expect(c)
-    after = e2e.build(fixed, secrets=secrets, secret_files=secret_files, env_values=values)
+    build_args = _build_args_from_command(doc["build"]["command"])
+    after = e2e.build(fixed, secrets=secrets, secret_files=secret_files, build_args=build_args, env_values=values)
     assert_built(after)
+    if meta.get("multistage"):
+        # the runtime stage behaves like the original: same command, same files at the copied paths
+        c0, c1 = _config(e2e.engine, before.tag), _config(e2e.engine, after.tag)
+        for key in ("Cmd", "Entrypoint", "WorkingDir", "ExposedPorts", "User"):
+            assert c0.get(key) == c1.get(key), f"{key} differs after the split"
+        copied = [ln.split()[-1] for ln in (fixed / "Dockerfile").read_text().splitlines() if ln.lower().startswith("copy --from=")]
+        assert copied
+        assert _files_under(e2e.engine, before.tag, copied) == _files_under(e2e.engine, after.tag, copied)
     if meta.get("server", True):
         for c in canaries.values():
             assert_saw(e2e.server, c, "the canary through the secret mount")

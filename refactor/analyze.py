@@ -80,6 +80,7 @@ class SecretPlan:
     folds: list["Fold"] = field(default_factory=list)
     specs: list[SecretSpec] = field(default_factory=list)  # extra secrets (file mounts) this plan needs
     file_mounts: dict[int, list[str]] = field(default_factory=dict)  # run -> ["--mount=type=secret,id=x,target=/p"]
+    ssh_mounts: set[int] = field(default_factory=set)  # runs that get --mount=type=ssh
     extra_edits: list[Edit] = field(default_factory=list)
 
 
@@ -429,7 +430,12 @@ def _plan_secret(
             if run.exec_argv is not None and ins.heredocs:
                 fix.lower(Applicability.DISPLAY_ONLY, "exec-form RUN with heredoc: rewrite by hand")
 
-    _plan_layer_files(facts, plan, carriers, composite, findings)
+    if _is_ssh_key(name, next((i.value for i in arg_items if i.value), None)) and _plan_ssh(facts, plan, carriers):
+        plan.notes.append(
+            f"{name}: build with `--ssh default` and load the key into your ssh-agent (`ssh-add`), or pass `--ssh default=<path to the key>`"
+        )
+    else:
+        _plan_layer_files(facts, plan, carriers, composite, findings)
 
     if any(it.value not in (None, "") and verdict.literal for it in arg_items):
         first = next(it for it in arg_items if it.value not in (None, ""))
@@ -603,6 +609,109 @@ def _plan_layer_files(facts: Facts, plan: SecretPlan, carriers: dict, composite:
             if whole:
                 plan.mounts.pop(idx, None)
                 plan.exports.pop(idx, None)
+
+
+# --------------------------------------------------------------------------------------------
+# SSH private keys passed as build args: RUN --mount=type=ssh
+
+SSH_CLIENTS = {"git", "ssh", "scp", "sftp", "rsync", "go", "npm", "yarn", "pnpm", "pip", "pip3", "cargo", "bundle", "composer", "poetry"}
+
+
+def _is_ssh_key(name: str, value: str | None) -> bool:
+    up = name.upper()
+    if value and "PRIVATE KEY-----" in value:
+        return True
+    return "SSH" in up and any(t in up for t in ("KEY", "PRIVATE", "ID_RSA", "ID_ED25519", "ID_ECDSA"))
+
+
+def _plan_ssh(facts: Facts, plan: SecretPlan, carriers: dict) -> bool:
+    """Replace writes of the key with an ssh mount; False when the RUNs do anything else with it."""
+    from refactor.analysis.shell import statements
+
+    df = facts.df
+    key_files: set[str] = set()
+    drops: dict[int, tuple] = {}
+    live_runs: list[int] = []
+    for idx, run in sorted(facts.runs.items()):
+        vis = facts.visible_at(idx)
+        live = {n for n in carriers if n in vis and _carries(vis[n], plan.name, carriers)}
+        if not live:
+            continue
+        if not run.shell_ok or df.instructions[idx].heredocs or run.exec_argv is not None:
+            if not run.shell_ok or live & analyze_shell(run.script).refs:
+                return False
+            continue
+        sts, simple = statements(run.script)
+        if not any(st.refs & live for st in sts):
+            continue
+        if not simple:
+            return False
+        drop = []
+        for i, st in enumerate(sts):
+            if st.refs & live:
+                if st.writes and all("/.ssh/" in w or w.startswith("~/.ssh") for w in st.writes):
+                    key_files.update(st.writes)
+                    drop.append(i)
+                elif st.argv[:1] == ("ssh-add",) or "ssh-add" in st.text:
+                    drop.append(i)
+                else:
+                    return False
+        drops[idx] = (sts, drop)
+        live_runs.append(idx)
+    if not live_runs:
+        return False
+    first = live_runs[0]
+    stage_ids = {facts.stage_of[i] for i in live_runs}
+    for idx, run in sorted(facts.runs.items()):
+        if idx < first or facts.stage_of[idx] not in stage_ids or not run.shell_ok or df.instructions[idx].heredocs:
+            continue
+        sts, drop = drops.get(idx) or (statements(run.script)[0], [])
+        drop = list(drop)
+        for i, st in enumerate(sts):
+            if i in drop or not st.argv:
+                continue
+            if st.argv[0] in ("chmod", "chown", "rm", "shred") and any(a in key_files for a in st.argv[1:]):
+                drop.append(i)
+            elif st.argv[0] in ("eval", "ssh-agent") and "ssh-agent" in st.text:
+                drop.append(i)
+        if drop:
+            drops[idx] = (sts, sorted(set(drop)))
+    for idx, (sts, drop) in drops.items():
+        ins = df.instructions[idx]
+        cmd = ins.effective
+        if len(drop) == len(sts):
+            plan.extra_edits.append(Edit(ins.start, ins.end, ""))
+            continue
+        base = cmd.args_lstart
+        k = 0
+        while k < len(sts):
+            if k not in drop:
+                k += 1
+                continue
+            j = k
+            while j + 1 < len(sts) and (j + 1) in drop:
+                j += 1
+            if j + 1 < len(sts):
+                lo = ins.logical.to_source(base + sts[k].start)
+                hi = ins.logical.to_source(base + sts[j + 1].start)
+            else:
+                lo = ins.logical.to_source_end(base + sts[k - 1].end)
+                hi = ins.logical.to_source_end(base + sts[j].end)
+            plan.extra_edits.append(Edit(lo, hi, ""))
+            k = j + 1
+        keep = [st for i, st in enumerate(sts) if i not in drop]
+        if any(st.argv and st.argv[0] in SSH_CLIENTS for st in keep) or any(
+            st.argv and st.argv[0] not in SSH_CLIENTS and analyze_shell(st.text).opaque for st in keep
+        ):
+            plan.ssh_mounts.add(idx)
+    for idx, run in sorted(facts.runs.items()):
+        if idx > first and facts.stage_of[idx] in stage_ids and idx not in drops and run.shell_ok:
+            info = analyze_shell(run.script)
+            if set(info.commands) & SSH_CLIENTS:
+                plan.ssh_mounts.add(idx)
+    plan.mounts.clear()
+    plan.exports.clear()
+    return True
 
 
 # --------------------------------------------------------------------------------------------
@@ -870,6 +979,12 @@ def _render_plan_edits(facts: Facts, plan: SecretPlan, style: str, options: Opti
                 plan.fix.lower(Applicability.DISPLAY_ONLY, f"line {ins.start_line}: cannot place the variable export in this RUN form")
             else:
                 edits.extend(prefix_edits)
+    for idx in sorted(plan.ssh_mounts):
+        cmd = df.instructions[idx].effective
+        if any(f.name == "mount" and "type=ssh" in (f.value or "") for f in cmd.flags):
+            continue
+        point = cmd.flags[-1].end if cmd.flags else cmd.kw_end
+        edits.append(Edit(point, point, " --mount=type=ssh"))
     for idx in sorted(plan.file_mounts):
         cmd = df.instructions[idx].effective
         point = cmd.flags[-1].end if cmd.flags else cmd.kw_end
@@ -1005,4 +1120,5 @@ def build_spec(analysis: FileAnalysis, applied_plans: list[SecretPlan], dockerfi
     notes = []
     for p in applied_plans:
         notes.extend(p.notes)
-    return BuildSpec(dockerfile, context, tuple(sorted(secrets.values(), key=lambda s: s.id)), (), tuple(args), tuple(notes))
+    ssh = ("default",) if any(p.ssh_mounts for p in applied_plans) else ()
+    return BuildSpec(dockerfile, context, tuple(sorted(secrets.values(), key=lambda s: s.id)), ssh, tuple(args), tuple(notes))

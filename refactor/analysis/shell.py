@@ -349,6 +349,58 @@ def _config_write(argv: list[str], raw_args: list[str]) -> tuple[str, str | None
     return None
 
 
+@dataclass
+class _Item:
+    start: int  # byte offsets
+    end: int
+    cmd: object  # the command (or compound) node
+    redirects: list
+
+
+def _flatten(node, out: list, ops: list) -> None:
+    """Top-level statements with their redirects. tree-sitter-bash 0.25 parses ``a && b > f`` as
+    ``(a && b) > f``; bash applies the redirect to ``b`` only, and so do we."""
+    t = node.type
+    if t == "list":
+        for c in node.children:
+            if c.type in ("&&", ";", "||", "&", "|&", "\n"):
+                ops.append(c.type)
+            else:
+                _flatten(c, out, ops)
+    elif t == "redirected_statement":
+        body = node.children[0] if node.children else None
+        redirects = [c for c in node.children[1:] if c.type in ("file_redirect", "heredoc_redirect", "herestring_redirect")]
+        if body is not None and body.type == "list":
+            tmp: list = []
+            _flatten(body, tmp, ops)
+            out.extend(tmp[:-1])
+            last = tmp[-1]
+            out.append(_Item(last.start, node.end_byte, last.cmd, last.redirects + redirects))
+        else:
+            out.append(_Item(node.start_byte, node.end_byte, body if body is not None else node, redirects))
+    else:
+        out.append(_Item(node.start_byte, node.end_byte, node, []))
+
+
+def _items(root) -> tuple[list, list]:
+    out: list = []
+    ops: list = []
+    for c in root.children:
+        if c.type in (";", "&&", "||", "&", "\n"):
+            ops.append(c.type)
+        elif c.type != "comment":
+            _flatten(c, out, ops)
+    return out, ops
+
+
+def _redirect_target(r) -> tuple[str | None, str]:
+    op = next((x for x in r.children if x.type in (">", ">>", ">|", "&>", "&>>")), None)
+    dest = [x for x in r.children if x.type not in (">", ">>", ">|", "&>", "&>>", "file_descriptor", "<", "<&", ">&")]
+    if op is None or not dest:
+        return None, ""
+    return _word_value(dest[-1]), ("append" if op.type in (">>", "&>>") else "redirect")
+
+
 @lru_cache(maxsize=1024)
 def file_writes(script: str) -> tuple[FileWrite, ...]:
     data = script.encode("utf-8", "surrogatepass")
@@ -359,20 +411,32 @@ def file_writes(script: str) -> tuple[FileWrite, ...]:
     while stack:
         node = stack.pop()
         t = node.type
+        if t in ("redirected_statement", "list") and node.parent is not None and node.parent.type in ("program",):
+            pass
+        if t == "program":
+            items, _ops = _items(node)
+            for it in items:
+                for r in it.redirects:
+                    if r.type != "file_redirect":
+                        continue
+                    path, kind = _redirect_target(r)
+                    if not path or path in ("/dev/null", "/dev/stderr", "/dev/stdout"):
+                        continue
+                    s0, e0 = conv(it.start), conv(it.end)
+                    refs = _subtree_refs(it.cmd) | frozenset().union(*[_subtree_refs(x) for x in it.redirects])
+                    out.append(FileWrite(s0, e0, path, refs, f"rm -f {path}", kind, script[s0:e0]))
         if t == "redirected_statement":
-            for c in node.children:
-                if c.type == "file_redirect":
-                    op = next((x for x in c.children if x.type in (">", ">>", ">|", "&>", "&>>")), None)
-                    dest = next((x for x in c.children if x.type not in (">", ">>", ">|", "&>", "&>>", "file_descriptor")), None)
-                    if op is None or dest is None:
-                        continue
-                    path = _word_value(dest)
-                    if path in ("/dev/null", "/dev/stderr", "/dev/stdout"):
-                        continue
-                    kind = "append" if op.type in (">>", "&>>") else "redirect"
-                    s, e = conv(node.start_byte), conv(node.end_byte)
-                    out.append(FileWrite(s, e, path, _subtree_refs(node), f"rm -f {path}", kind, script[s:e]))
-            # a heredoc body feeding the command is part of the statement; do not descend further
+            # handled through the flattened items (also inside if/for bodies below)
+            if node.parent is not None and node.parent.type not in ("program", "list", "redirected_statement"):
+                body = node.children[0] if node.children else None
+                for r in node.children[1:]:
+                    if r.type == "file_redirect":
+                        path, kind = _redirect_target(r)
+                        if path and path not in ("/dev/null", "/dev/stderr", "/dev/stdout"):
+                            s0, e0 = conv(node.start_byte), conv(node.end_byte)
+                            out.append(FileWrite(s0, e0, path, _subtree_refs(node), f"rm -f {path}", kind, script[s0:e0]))
+                del body
+            stack.extend(reversed(node.children))
             continue
         if t == "pipeline":
             cmds = [c for c in node.children if c.type == "command"]
@@ -414,3 +478,40 @@ def undone_after(script: str, write: FileWrite) -> bool:
     if write.kind == "config" and re.search(r"config\s+(?:delete|--unset|--unset-all|unset)\b|\blogout\b", rest):
         return True
     return False
+
+
+@dataclass(frozen=True)
+class Statement:
+    start: int  # character offsets in the script
+    end: int
+    text: str
+    refs: frozenset[str]
+    argv: tuple[str, ...]
+    writes: tuple[str, ...]  # files it redirects into
+
+
+def statements(script: str) -> tuple[tuple[Statement, ...], bool]:
+    """The script's top-level statements, and whether they are joined only by ``&&``/``;``/newlines
+    (so one can be removed without changing how the others run)."""
+    data = script.encode("utf-8", "surrogatepass")
+    tree = _parser().parse(data)
+    conv = _char_offsets(data)
+    root = tree.root_node
+    if root.has_error:
+        return (), False
+    items, ops = _items(root)
+    simple = all(o in ("&&", ";", "\n") for o in ops)
+    out = []
+    for it in items:
+        s_, e_ = conv(it.start), conv(it.end)
+        cmd = it.cmd
+        writes = [p for p, _k in (_redirect_target(r) for r in it.redirects if r.type == "file_redirect") if p]
+        argv: tuple[str, ...] = ()
+        if cmd.type == "command":
+            name = next((x for x in cmd.children if x.type == "command_name"), None)
+            if name is not None:
+                words = [w for w in cmd.children if w.type not in ("command_name", "variable_assignment", "file_redirect")]
+                argv = (_word_value(name.children[0] if name.children else name).rsplit("/", 1)[-1], *(_word_value(w) for w in words))
+        refs = _subtree_refs(cmd).union(*[_subtree_refs(r) for r in it.redirects])
+        out.append(Statement(s_, e_, script[s_:e_], refs, argv, tuple(writes)))
+    return tuple(out), simple

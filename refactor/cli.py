@@ -73,6 +73,7 @@ def _explain(ctx, _param, value):
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help="Config file ([tool.dfix] or .dfix.toml).")
 @click.option("--secret-name", multiple=True, help="Glob of variable names always treated as secrets.")
 @click.option("--allow-name", multiple=True, help="Glob of variable names never treated as secrets.")
+@click.option("--add-ignore", is_flag=True, help="Write '# dfix: ignore[CODE]' above every instruction with remaining findings (a baseline).")
 @click.option("--max-file-size", type=int, default=None, help="Skip files larger than this many bytes (default 10 MB).")
 @click.option("-j", "--jobs", type=int, default=0, help="Worker processes (default: CPU count for large runs).")
 @click.option("-q", "--quiet", is_flag=True, help="Only print data; no summary on stderr.")
@@ -82,7 +83,7 @@ def _explain(ctx, _param, value):
 @click.option("--explain", metavar="CODE", expose_value=False, is_eager=True, callback=_explain, help="Print a rule's documentation and exit.")
 @click.version_option(__version__, prog_name="dfix")
 def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, mount_style, require_secrets, stdin_filename, exclude,
-        extend_exclude, no_respect_gitignore, config_path, secret_name, allow_name, max_file_size, jobs, quiet, verbose, color):
+        extend_exclude, no_respect_gitignore, config_path, secret_name, allow_name, add_ignore, max_file_size, jobs, quiet, verbose, color):
     """Find secrets passed to Docker builds as build args, and move them to BuildKit secret mounts.
 
     PATHS are Dockerfiles or directories (searched recursively); '-' reads stdin. Without a mode
@@ -94,6 +95,8 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, mount_styl
     from refactor.engine import Settings
 
     mode = _mode(write, diff, check)
+    if add_ignore and mode != "report":
+        raise click.UsageError("--add-ignore cannot be combined with --write/--diff/--check")
     if verbose:
         os.environ["DFIX_DEBUG"] = "1"
     paths = list(paths) or ["."]
@@ -107,24 +110,53 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, mount_styl
         click.echo(f"dfix: config error: {exc}", err=True)
         sys.exit(2)
     v = cfg.values
-    settings = Settings(
-        mode=mode,
-        unsafe_fixes=bool(unsafe_fixes if unsafe_fixes is not None else v.get("unsafe-fixes", False)),
-        mount_style=mount_style or v.get("mount-style", "auto"),
-        require_secrets=bool(require_secrets if require_secrets is not None else v.get("require-secrets", False)),
-        emit=tuple(emit) or tuple(v.get("emit", ())) or ("docker",),
-        policy=Policy(tuple(secret_name) + tuple(v.get("secret-names", ())), tuple(allow_name) + tuple(v.get("allow-names", ()))),
-        max_bytes=max_file_size or v.get("max-file-size", 10 * 1024 * 1024),
-        ignore=tuple(v.get("ignore", ())),
-        per_file_ignores=dict(v.get("per-file-ignores", {})),
-        strategy=strategy or v.get("strategy", "auto"),
-    )
-    if settings.mount_style not in ("auto", "env", "file"):
-        click.echo(f"dfix: config error: mount-style must be auto, env or file", err=True)
-        sys.exit(2)
-    bad_emit = [e for e in settings.emit if e not in ("docker", "bake", "compose", "github", "gitlab", "podman", "flatten")]
-    if bad_emit:
-        click.echo(f"dfix: config error: unknown emit target '{bad_emit[0]}'", err=True)
+
+    def make_settings(values: dict) -> Settings:
+        """CLI flags win; config keys (mirroring the flags) fill in the rest."""
+        st = Settings(
+            mode=mode,
+            unsafe_fixes=bool(unsafe_fixes if unsafe_fixes is not None else values.get("unsafe-fixes", False)),
+            mount_style=mount_style or values.get("mount-style", "auto"),
+            require_secrets=bool(require_secrets if require_secrets is not None else values.get("require-secrets", False)),
+            emit=tuple(emit) or tuple(values.get("emit", ())) or ("docker",),
+            policy=Policy(
+                tuple(secret_name) + tuple(values.get("secret-names", ())), tuple(allow_name) + tuple(values.get("allow-names", ()))
+            ),
+            max_bytes=max_file_size or values.get("max-file-size", 10 * 1024 * 1024),
+            ignore=tuple(values.get("ignore", ())),
+            per_file_ignores=dict(values.get("per-file-ignores", {})),
+            strategy=strategy or values.get("strategy", "auto"),
+        )
+        if st.mount_style not in ("auto", "env", "file"):
+            raise config_mod.ConfigError("mount-style must be auto, env or file")
+        if st.strategy not in ("auto", "mount", "multistage"):
+            raise config_mod.ConfigError("strategy must be auto, mount or multistage")
+        bad = [e for e in st.emit if e not in ("docker", "bake", "compose", "github", "gitlab", "podman", "flatten")]
+        if bad:
+            raise config_mod.ConfigError(f"unknown emit target '{bad[0]}'")
+        return st
+
+    cache: dict[str | None, Settings] = {}
+    dir_config: dict[str, config_mod.Config] = {}
+
+    def settings_for(path: str) -> Settings:
+        """The nearest config walking up from the file (stopping at the repository root) applies;
+        --config overrides them all."""
+        if config_path:
+            c = cfg
+        else:
+            d = os.path.dirname(os.path.abspath(path))
+            if d not in dir_config:
+                dir_config[d] = config_mod.find_config(d)
+            c = dir_config[d]
+        if c.path not in cache:
+            cache[c.path] = make_settings(c.values)
+        return cache[c.path]
+
+    try:
+        settings = make_settings(v)
+    except config_mod.ConfigError as exc:
+        click.echo(f"dfix: config error: {exc}", err=True)
         sys.exit(2)
 
     excludes = tuple(exclude) or tuple(v.get("exclude", ()))
@@ -152,7 +184,25 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, mount_styl
                 raise
             stdin_result = FileResult(display, status="error", error=msg)
     candidates = discover([p for p in paths if p != "-"], excludes, respect)
-    results = _run(candidates, settings, jobs, verbose)
+    try:
+        per_file = [settings_for(c.path) for c in candidates]
+    except config_mod.ConfigError as exc:
+        click.echo(f"dfix: config error: {exc}", err=True)
+        sys.exit(2)
+    results = _run(candidates, per_file, jobs, verbose)
+    if add_ignore:
+        from refactor.engine import add_ignores
+
+        for c, r in zip(candidates, results):
+            if r.status == "ok" and r.findings:
+                try:
+                    n = add_ignores(c.path, r.findings)
+                except OSError as exc:
+                    r.status, r.error = "error", f"cannot write: {exc.strerror}"
+                    continue
+                if n:
+                    click.echo(f"dfix: added {n} ignore comment(s) to {r.path}", err=True)
+                r.findings = []
     if stdin_result is not None:
         results.append(stdin_result)
     sys.exit(_report(results, settings, fmt, quiet, color, stdin_result))
@@ -166,19 +216,20 @@ def _common_parent(paths: list[str]) -> str:
         return os.getcwd()
 
 
-def _run(candidates, settings, jobs: int, verbose: bool):
+def _run(candidates, per_file, jobs: int, verbose: bool):
+    """Process files in order; with a pool, results still come back in input order."""
     from refactor.engine import process_file
 
     n = len(candidates)
     if jobs <= 0:
         jobs = (os.cpu_count() or 1) if n >= 64 else 1
     if jobs == 1 or n <= 1:
-        return [process_file(c.path, c.display, settings) for c in candidates]
+        return [process_file(c.path, c.display, st) for c, st in zip(candidates, per_file)]
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         chunk = max(1, min(64, n // (jobs * 4) or 1))
-        return list(pool.map(process_file, [c.path for c in candidates], [c.display for c in candidates], [settings] * n, chunksize=chunk))
+        return list(pool.map(process_file, [c.path for c in candidates], [c.display for c in candidates], per_file, chunksize=chunk))
 
 
 def _exit_code(results, settings) -> int:

@@ -354,3 +354,38 @@ def write_atomic(path: str, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def add_ignores(path: str, findings: list[FindingOut]) -> int:
+    """Insert ``# dfix: ignore[CODES]`` above each instruction holding findings; returns how many
+    instructions got a pragma. An existing dfix ignore comment right above is extended."""
+    source = read_source(path)
+    df = parse(source)
+    text = source.text
+    by_instr: dict[int, set[str]] = {}
+    for f in findings:
+        offset = source.line_starts[f.line - 1] + f.column - 1
+        for idx, ins in enumerate(df.instructions):
+            if ins.start <= offset < ins.end:
+                by_instr.setdefault(idx, set()).add(f.code)
+                break
+    edits: list[Edit] = []
+    for idx, codes in by_instr.items():
+        ins = df.instructions[idx]
+        existing = next((c for c in reversed(ins.comments) if _PRAGMA.search(c.text) and "ignore[" in c.text), None)
+        if existing is not None and existing.end == ins.start:
+            m = re.search(r"ignore\[([A-Za-z0-9_,\s-]+)\]", text[existing.start : existing.end])
+            old = {x.strip() for x in m.group(1).split(",") if x.strip()}
+            merged = ",".join(sorted(old | codes))
+            a = existing.start + m.start(1)
+            edits.append(Edit(a, existing.start + m.end(1), merged))
+            continue
+        line_end = text.find("\n", ins.start)
+        first_line = text[ins.start : line_end if line_end != -1 else len(text)]
+        indent = first_line[: len(first_line) - len(first_line.lstrip(" \t"))]
+        nl = source.newline_at(ins.start) or source.default_newline
+        edits.append(Edit(ins.start, ins.start, f"{indent}# dfix: ignore[{','.join(sorted(codes))}]{nl}"))
+    if not edits:
+        return 0
+    write_atomic(path, source.to_bytes(apply_edits(text, edits)))
+    return len(edits)

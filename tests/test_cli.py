@@ -168,3 +168,35 @@ def test_leftover_temp_files_are_removed(tmp_path) -> None:
     leftover.write_bytes(b"partial")
     run([str(p)])
     assert not leftover.exists()
+
+
+def test_nearest_config_per_file(tmp_path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".dfix.toml").write_text('allow-names = ["NPM_TOKEN"]\n')
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "Dockerfile").write_bytes(SECRET)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "pyproject.toml").write_text('[tool.dfix]\nsecret-names = ["BUILD_KEYMAT"]\n')
+    (tmp_path / "b" / "Dockerfile").write_bytes(b"FROM a\nARG BUILD_KEYMAT\nARG NPM_TOKEN\nRUN make\n")
+    code, out, _ = run(["--format", "json", "."], cwd=tmp_path)
+    got = {f["path"]: sorted(x["variable"] for x in f["findings"]) for f in json.loads(out)["files"]}
+    # a/ uses the root config (NPM_TOKEN allowed); b/ its own nearer config, which replaces the root's
+    assert got == {"a/Dockerfile": [], "b/Dockerfile": ["BUILD_KEYMAT", "NPM_TOKEN"]}
+    # --config overrides every nearest config
+    code, out, _ = run(["--format", "json", "--config", str(tmp_path / ".dfix.toml"), "."], cwd=tmp_path)
+    got = {f["path"]: sorted(x["variable"] for x in f["findings"]) for f in json.loads(out)["files"]}
+    assert got == {"a/Dockerfile": [], "b/Dockerfile": []}
+
+
+def test_add_ignore_writes_a_baseline(tmp_path) -> None:
+    p = tmp_path / "Dockerfile"
+    p.write_bytes(b"FROM a\n  ARG NPM_TOKEN GH_TOKEN\r\n# dfix: ignore[DF003] reviewed\nARG VITE_API_KEY\nRUN npm ci\n")
+    code, _, err = run(["--add-ignore", str(p)])
+    assert code == 0 and "added 2 ignore comment(s)" in err
+    assert p.read_bytes() == (
+        b"FROM a\n  # dfix: ignore[DF001]\r\n  ARG NPM_TOKEN GH_TOKEN\r\n# dfix: ignore[DF003,DF005] reviewed\nARG VITE_API_KEY\nRUN npm ci\n"
+    )
+    code, _, _ = run([str(p)])
+    assert code == 0
+    code, _, err = run(["--add-ignore", "--write", str(p)])
+    assert code == 2

@@ -223,16 +223,19 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
     spec = build_spec(analysis, chosen, dockerfile, ctx)
     result.build = spec
     result.notes.extend(spec.notes)
-    from refactor.emit import command, render
+    from refactor.emit import command
 
     result.command = command(spec)
+    from refactor.emit import render
     extra = {}
     if "flatten" in settings.emit:
         from refactor.multistage import image_config
 
         extra["changes"] = image_config(analysis)
-    for target in settings.emit:
-        result.emitted[target] = render(target, spec, **extra)
+    # templates (and jinja2) are only needed where there is something to build differently
+    if spec.secrets or spec.ssh or result.changed or analysis.findings:
+        for target in settings.emit:
+            result.emitted[target] = render(target, spec, **extra)
     return result
 
 

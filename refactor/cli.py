@@ -126,6 +126,7 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, mount_styl
             ignore=tuple(values.get("ignore", ())),
             per_file_ignores=dict(values.get("per-file-ignores", {})),
             strategy=strategy or values.get("strategy", "auto"),
+            render_always=fmt in ("json", "markdown"),
         )
         if st.mount_style not in ("auto", "env", "file"):
             raise config_mod.ConfigError("mount-style must be auto, env or file")

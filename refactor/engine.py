@@ -40,6 +40,7 @@ class Settings:
     ignore: tuple[str, ...] = ()
     per_file_ignores: dict = field(default_factory=dict)
     strategy: str = "auto"  # auto (= mount) | mount | multistage
+    render_always: bool = True  # the JSON contract has every --emit target for every file
 
 
 @dataclass
@@ -233,7 +234,7 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
 
         extra["changes"] = image_config(analysis)
     # templates (and jinja2) are only needed where there is something to build differently
-    if spec.secrets or spec.ssh or result.changed or analysis.findings:
+    if settings.render_always or spec.secrets or spec.ssh or result.changed or analysis.findings:
         for target in settings.emit:
             result.emitted[target] = render(target, spec, **extra)
     return result

@@ -64,6 +64,9 @@ def _explain(ctx, _param, value):
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format.")
 @click.option("--emit", multiple=True, type=click.Choice(["docker", "bake", "compose", "github", "gitlab", "podman", "flatten"]), help="Build command target(s) to print (repeatable; default docker; flatten = export/import).")
 @click.option("--strategy", type=click.Choice(["auto", "mount", "multistage"]), default=None, help="mount (auto, default): secret mounts; multistage: move secret-consuming steps into a builder stage (weaker; see --explain DF001).")
+@click.option("--pin-digests", is_flag=True, default=None, help="Pin base images to the digest their tag resolves to (registry HTTP API v2).")
+@click.option("--sign", type=click.Choice(["notation", "cosign"]), default=None, help="Also emit push + signing of the pushed digest and the consumer-side verify snippet (needs --image).")
+@click.option("--image", default=None, help="Image name for --sign (registry/repository:tag).")
 @click.option("--mount-style", type=click.Choice(["auto", "env", "file"]), default=None, help="Secret mount form: env= (default) or /run/secrets file; auto picks file for old '# syntax=' pins and podman.")
 @click.option("--require-secrets", is_flag=True, default=None, help="Add required=true to new secret mounts.")
 @click.option("--stdin-filename", type=str, default=None, help="Name to use for '-' (stdin).")
@@ -82,7 +85,7 @@ def _explain(ctx, _param, value):
 @click.option("--list-rules", is_flag=True, expose_value=False, is_eager=True, callback=_list_rules, help="List rules and exit.")
 @click.option("--explain", metavar="CODE", expose_value=False, is_eager=True, callback=_explain, help="Print a rule's documentation and exit.")
 @click.version_option(__version__, prog_name="dfix")
-def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, mount_style, require_secrets, stdin_filename, exclude,
+def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digests, sign, image, mount_style, require_secrets, stdin_filename, exclude,
         extend_exclude, no_respect_gitignore, config_path, secret_name, allow_name, add_ignore, max_file_size, jobs, quiet, verbose, color):
     """Find secrets passed to Docker builds as build args, and move them to BuildKit secret mounts.
 
@@ -127,7 +130,14 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, mount_styl
             per_file_ignores=dict(values.get("per-file-ignores", {})),
             strategy=strategy or values.get("strategy", "auto"),
             render_always=fmt in ("json", "markdown"),
+            pin_digests=bool(pin_digests if pin_digests is not None else values.get("pin-digests", False)),
+            sign=sign or values.get("sign"),
+            image=image or values.get("image"),
         )
+        if st.sign and not st.image:
+            raise config_mod.ConfigError("--sign needs --image NAME (the image that is pushed and signed)")
+        if st.sign and st.sign not in ("notation", "cosign"):
+            raise config_mod.ConfigError("sign must be notation or cosign")
         if st.mount_style not in ("auto", "env", "file"):
             raise config_mod.ConfigError("mount-style must be auto, env or file")
         if st.strategy not in ("auto", "mount", "multistage"):

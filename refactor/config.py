@@ -25,6 +25,9 @@ KEYS: dict[str, type | tuple] = {
     "per-file-ignores": dict,
     "ignore": list,
     "strategy": str,
+    "pin-digests": bool,
+    "sign": str,
+    "image": str,
 }
 
 

@@ -41,6 +41,9 @@ class Settings:
     per_file_ignores: dict = field(default_factory=dict)
     strategy: str = "auto"  # auto (= mount) | mount | multistage
     render_always: bool = True  # the JSON contract has every --emit target for every file
+    pin_digests: bool = False
+    sign: str | None = None  # notation | cosign
+    image: str | None = None  # image name for --sign snippets
 
 
 @dataclass
@@ -160,6 +163,7 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
         result.notes.append("skipped by '# dfix: skip-file'")
         return result
 
+    _supply_findings(analysis, source, analysis.findings, settings)
     findings: list[Finding] = []
     for f in analysis.findings:
         idx = _instr_at(analysis, f.start)
@@ -185,6 +189,9 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
         chosen = []
     elif chosen:
         new_text, chosen = _apply_plans(analysis, chosen)
+    pin_notes: list[str] = []
+    if settings.pin_digests:
+        new_text, pin_notes = _pin(analysis, new_text, findings, settings, pin_notes)
     if settings.mode == "write":
         for p in chosen:
             p.fix.applied = True
@@ -218,6 +225,7 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
                 result.masks.append(it.raw)
     result.notes.extend(analysis.notes)
     result.notes.extend(split_notes)
+    result.notes.extend(pin_notes)
 
     ctx = context_dir or os.path.dirname(display) or "."
     dockerfile = display if display != "-" else "Dockerfile"
@@ -237,7 +245,62 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
     if settings.render_always or spec.secrets or spec.ssh or result.changed or analysis.findings:
         for target in settings.emit:
             result.emitted[target] = render(target, spec, **extra)
+    if settings.sign and settings.image:
+        from refactor.emit import docker_argv
+        from refactor.supply import render_signing, render_verify
+        import shlex as _shlex
+
+        argv = docker_argv(spec)
+        argv[2:2] = ["-t", settings.image]
+        push = (
+            f"{_shlex.join(argv)}\ndocker push {_shlex.quote(settings.image)}\n"
+            f"IMAGE_DIGEST=$(docker inspect --format '{{{{index .RepoDigests 0}}}}' {_shlex.quote(settings.image)} | cut -d@ -f2)\n"
+        )
+        result.emitted["sign"] = push + render_signing(settings.sign, settings.image)
+        result.emitted["verify"] = render_verify(settings.sign, settings.image)
     return result
+
+
+def _supply_findings(analysis: FileAnalysis, source: SourceFile, findings: list[Finding], settings: Settings) -> list[str]:
+    """DF009 for latest/untagged bases (always on, no registry needed)."""
+    from refactor.supply.pin import findings_latest
+
+    for idx, image, message in findings_latest(analysis.df):
+        ins = analysis.df.instructions[idx]
+        f = Finding("DF009", None, message, ins.command.kw_start, ins.logical_end)
+        findings.append(f)
+    findings.sort(key=lambda f: (f.start, f.code))
+    return []
+
+
+_CLIENT = None
+
+
+def _pin(analysis: FileAnalysis, text: str, findings: list[Finding], settings: Settings, notes: list[str]) -> tuple[str, list[str]]:
+    """--pin-digests: resolve each base image once per process; errors are per image."""
+    global _CLIENT
+    from refactor.supply.pin import pin_digests
+    from refactor.supply.registry import default_client
+
+    if _CLIENT is None:
+        _CLIENT = default_client()
+    # pin against the text as rewritten so far (pin edits only touch FROM/ARG words)
+    df = parse(SourceFile.from_text(analysis.source.path, text, bom=analysis.source.bom))
+    result = pin_digests(df, _CLIENT)
+    out = list(notes)
+    for n in result.notes:
+        out.append(f"pin: line {n.line}: {n.message}")
+    fixes = [f for f in result.fixes if f.applicability >= Applicability.SAFE]
+    for f in findings:
+        if f.code == "DF009":
+            f.fix = fixes[0] if fixes else None
+    if not fixes:
+        return text, out
+    new = apply_edits(text, [e for f in fixes for e in f.edits])
+    if settings.mode == "write":
+        for f in fixes:
+            f.applied = True
+    return new, out
 
 
 def _apply_split(analysis: FileAnalysis, plans: list, findings: list[Finding], minimum: Applicability, settings: Settings) -> tuple[str, list[str]]:

@@ -226,6 +226,49 @@ Add the file to `.dockerignore`. SSH private keys are display-only: use
 `COPY . .` with a credential file in the context is display-only: add it to `.dockerignore`.
 """,
     ),
+    Rule(
+        "DF009",
+        "mutable-base-image",
+        "A base image is referenced by a mutable tag (latest or no tag)",
+        False,
+        "warning",
+        "sometimes",
+        """## What it does
+Flags `FROM` (and `COPY --from=`) images that are untagged or tagged `latest`, and with
+`--pin-digests` pins every base image to the digest its tag resolves to today.
+
+## Why is this bad?
+Anyone who can push the tag can change what your image is built from; a credential leaked from
+one build then reaches every build that pulls the tag. Pull by digest.
+
+## Fix safety
+With `--pin-digests`, `FROM image:tag` becomes `FROM image:tag@sha256:…` (the tag stays for
+readers). ARG-parameterized images are pinned through the global ARG default only when that cannot
+change what another `--build-arg` value builds; otherwise the note gives today's digest. Stage
+references and `scratch` are never pinned. Registry errors are reported per image.
+""",
+    ),
+    Rule(
+        "DF010",
+        "shared-read-write-credential",
+        "One credential both reads dependencies in builds and publishes",
+        True,
+        "warning",
+        "never",
+        """## What it does
+Reports a secret variable that feeds dependency reads in builds (Dockerfile ARGs, `--build-arg`,
+secret mounts, CI env) and also publishes somewhere in the repository (`docker login`/`docker push`,
+`npm publish`, `twine upload`, `mvn deploy`, `gradle publish`, `docker/login-action`). Both places
+are named.
+
+## Why is this bad?
+Builds run dependency code; a read credential that can also publish turns a leaked build secret
+into a supply-chain compromise. Give builds a read-only credential.
+
+## Fix safety
+None: create a separate read-only credential.
+""",
+    ),
 )
 
 BY_CODE = {r.code: r for r in RULES}

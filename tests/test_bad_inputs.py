@@ -9,7 +9,7 @@ import pytest
 
 from helpers import run, snapshot
 
-GOOD = b"FROM a\nARG NPM_TOKEN\nRUN npm ci\n"
+GOOD = b"FROM a:1\nARG NPM_TOKEN\nRUN npm ci\n"
 
 
 def _make(tmp_path, kind: str):
@@ -18,15 +18,15 @@ def _make(tmp_path, kind: str):
     if kind == "binary":
         p.write_bytes(b"FROM a\x00\x01\x02")
     elif kind == "invalid-utf8":
-        p.write_bytes(b"FROM a\nRUN echo \xff\xfe\n")
+        p.write_bytes(b"FROM a:1\nRUN echo \xff\xfe\n")
     elif kind == "unterminated-heredoc":
-        p.write_bytes(b"FROM a\nRUN <<EOF\necho hi\n")
+        p.write_bytes(b"FROM a:1\nRUN <<EOF\necho hi\n")
     elif kind == "empty":
         p.write_bytes(b"")
     elif kind == "comments-only":
         p.write_bytes(b"# nothing\n")
     elif kind == "too-large":
-        p.write_bytes(b"FROM a\n" + b"# pad\n" * (20 * 1024 * 1024 // 6 + 1))
+        p.write_bytes(b"FROM a:1\n" + b"# pad\n" * (20 * 1024 * 1024 // 6 + 1))
     elif kind == "unreadable":
         p.write_bytes(GOOD)
         p.chmod(0)

@@ -9,8 +9,8 @@ import pytest
 
 from helpers import run, snapshot
 
-SECRET = b"FROM a\nARG NPM_TOKEN\nRUN npm ci\n"
-CLEAN = b"FROM a\nARG VERSION=1\nRUN echo $VERSION\n"
+SECRET = b"FROM a:1\nARG NPM_TOKEN\nRUN npm ci\n"
+CLEAN = b"FROM a:1\nARG VERSION=1\nRUN echo $VERSION\n"
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def test_write_mode_rewrites_then_is_clean(repo) -> None:
     (repo / "svc" / "Dockerfile").chmod(0o640)
     code, out, err = run(["--write", str(repo)])
     assert code == 0, err
-    assert (repo / "svc" / "Dockerfile").read_bytes() == b"FROM a\nRUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci\n"
+    assert (repo / "svc" / "Dockerfile").read_bytes() == b"FROM a:1\nRUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci\n"
     assert oct(os.stat(repo / "svc" / "Dockerfile").st_mode & 0o777) == "0o640"
     assert os.stat(repo / "clean.Dockerfile").st_mtime_ns == clean_stat.st_mtime_ns
     assert not [p for p in repo.rglob("*dfix-tmp*")]
@@ -81,7 +81,7 @@ def test_json_is_one_document_in_every_mode(repo) -> None:
 
 def test_stdin(repo) -> None:
     code, out, _ = run(["--write", "-", "--stdin-filename", "svc/Dockerfile"], stdin=SECRET)
-    assert out == "FROM a\nRUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci\n"
+    assert out == "FROM a:1\nRUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci\n"
     code, out, _ = run(["--format", "json", "-"], stdin=SECRET)
     assert json.loads(out)["files"][0]["path"] == "-"
 
@@ -118,11 +118,11 @@ def test_list_rules_and_explain() -> None:
 
 def test_pragmas(tmp_path) -> None:
     p = tmp_path / "Dockerfile"
-    p.write_bytes(b"FROM a\n# dfix: ignore[DF001] reviewed: read-only token\nARG NPM_TOKEN\nRUN npm ci\n")
+    p.write_bytes(b"FROM a:1\n# dfix: ignore[DF001] reviewed: read-only token\nARG NPM_TOKEN\nRUN npm ci\n")
     code, out, _ = run(["--write", str(p)])
-    assert code == 0 and p.read_bytes().startswith(b"FROM a\n# dfix")
+    assert code == 0 and p.read_bytes().startswith(b"FROM a:1\n# dfix")
     assert b"ARG NPM_TOKEN" in p.read_bytes()
-    p.write_bytes(b"# dfix: file-ignore[DF001]\nFROM a\nARG NPM_TOKEN\nRUN npm ci\n")
+    p.write_bytes(b"# dfix: file-ignore[DF001]\nFROM a:1\nARG NPM_TOKEN\nRUN npm ci\n")
     code, out, _ = run([str(p)])
     assert code == 0
 
@@ -136,7 +136,7 @@ def test_config_unknown_key_is_an_error_with_suggestion(tmp_path) -> None:
 
 def test_config_secret_and_allow_names(tmp_path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.dfix]\nsecret-names = ["MY_CORP_*"]\nallow-names = ["NPM_TOKEN"]\n')
-    (tmp_path / "Dockerfile").write_bytes(b"FROM a\nARG MY_CORP_KEYMAT\nARG NPM_TOKEN\nRUN make\n")
+    (tmp_path / "Dockerfile").write_bytes(b"FROM a:1\nARG MY_CORP_KEYMAT\nARG NPM_TOKEN\nRUN make\n")
     code, out, _ = run(["--format", "json", "."], cwd=tmp_path)
     names = {f["variable"] for f in json.loads(out)["files"][0]["findings"]}
     assert names == {"MY_CORP_KEYMAT"}
@@ -177,7 +177,7 @@ def test_nearest_config_per_file(tmp_path) -> None:
     (tmp_path / "a" / "Dockerfile").write_bytes(SECRET)
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "pyproject.toml").write_text('[tool.dfix]\nsecret-names = ["BUILD_KEYMAT"]\n')
-    (tmp_path / "b" / "Dockerfile").write_bytes(b"FROM a\nARG BUILD_KEYMAT\nARG NPM_TOKEN\nRUN make\n")
+    (tmp_path / "b" / "Dockerfile").write_bytes(b"FROM a:1\nARG BUILD_KEYMAT\nARG NPM_TOKEN\nRUN make\n")
     code, out, _ = run(["--format", "json", "."], cwd=tmp_path)
     got = {f["path"]: sorted(x["variable"] for x in f["findings"]) for f in json.loads(out)["files"]}
     # a/ uses the root config (NPM_TOKEN allowed); b/ its own nearer config, which replaces the root's
@@ -190,11 +190,11 @@ def test_nearest_config_per_file(tmp_path) -> None:
 
 def test_add_ignore_writes_a_baseline(tmp_path) -> None:
     p = tmp_path / "Dockerfile"
-    p.write_bytes(b"FROM a\n  ARG NPM_TOKEN GH_TOKEN\r\n# dfix: ignore[DF003] reviewed\nARG VITE_API_KEY\nRUN npm ci\n")
+    p.write_bytes(b"FROM a:1\n  ARG NPM_TOKEN GH_TOKEN\r\n# dfix: ignore[DF003] reviewed\nARG VITE_API_KEY\nRUN npm ci\n")
     code, _, err = run(["--add-ignore", str(p)])
     assert code == 0 and "added 2 ignore comment(s)" in err
     assert p.read_bytes() == (
-        b"FROM a\n  # dfix: ignore[DF001]\r\n  ARG NPM_TOKEN GH_TOKEN\r\n# dfix: ignore[DF003,DF005] reviewed\nARG VITE_API_KEY\nRUN npm ci\n"
+        b"FROM a:1\n  # dfix: ignore[DF001]\r\n  ARG NPM_TOKEN GH_TOKEN\r\n# dfix: ignore[DF003,DF005] reviewed\nARG VITE_API_KEY\nRUN npm ci\n"
     )
     code, _, _ = run([str(p)])
     assert code == 0

@@ -1,0 +1,234 @@
+"""``find_credential_splits`` on small repository trees written by each test."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from refactor.supply.split import Site, Split, find_credential_splits
+
+
+def tree(root: Path, files: dict[str, str | bytes]) -> Path:
+    for rel, content in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            p.write_bytes(content)
+        else:
+            p.write_text(textwrap.dedent(content).lstrip("\n"))
+    return root
+
+
+def found(root: Path) -> list[tuple[str, tuple[str, int], tuple[str, int]]]:
+    return [(s.variable, s.read_site[:2], s.publish_site[:2]) for s in find_credential_splits(root)]
+
+
+def test_api_shape(tmp_path) -> None:
+    tree(tmp_path, {
+        "Dockerfile": "FROM node:20\nARG NPM_TOKEN\nRUN npm ci\n",
+        "publish.sh": "#!/bin/sh\nNODE_AUTH_TOKEN=$NPM_TOKEN npm publish\n",
+    })
+    (s,) = find_credential_splits(tmp_path)
+    assert isinstance(s, Split) and s.variable == "NPM_TOKEN"
+    assert s.read_site == ("Dockerfile", 2, "Dockerfile ARG NPM_TOKEN (a build argument the build reads)")
+    assert s.publish_site == Site("publish.sh", 2, "npm publish")
+    assert "Dockerfile:2" in s.message and "publish.sh:2" in s.message
+
+
+def test_gitlab_docker_login_with_p_and_build_arg(tmp_path) -> None:
+    tree(tmp_path, {
+        ".gitlab-ci.yml": """
+            build:
+              script:
+                - docker build --build-arg NEXUS_PASSWORD=$NEXUS_PASSWORD -t app .
+            release:
+              script:
+                - docker login -u deployer -p $NEXUS_PASSWORD nexus.example.com
+                - docker push nexus.example.com/app:1
+                - docker login -u "$CI_REGISTRY_USER" -p "$CI_REGISTRY_PASSWORD" "$CI_REGISTRY"
+            """,
+    })
+    assert found(tmp_path) == [("NEXUS_PASSWORD", (".gitlab-ci.yml", 3), (".gitlab-ci.yml", 6))]
+
+
+def test_login_without_push_is_a_pull_credential(tmp_path) -> None:
+    tree(tmp_path, {
+        "ci/pull.sh": 'echo "$REG_PW" | docker login -u me --password-stdin reg.example.com\ndocker build .\n',
+        "ci/push.sh": 'docker login -u me --password="$REG_PW" reg.example.com\ndocker push reg.example.com/app\n',
+    })
+    assert found(tmp_path) == [("REG_PW", ("ci/pull.sh", 1), ("ci/push.sh", 1))]
+    (s,) = find_credential_splits(tmp_path)
+    assert "pull login" in s.read_site.what and "pushes" in s.publish_site.what
+
+
+def test_github_aliases_are_identified_by_secret(tmp_path) -> None:
+    tree(tmp_path, {
+        ".github/workflows/a.yml": """
+            on: push
+            jobs:
+              build:
+                runs-on: ubuntu-latest
+                steps:
+                  - run: npm ci
+                    env:
+                      NODE_AUTH_TOKEN: ${{ secrets.NPM_READ }}
+                  - run: npm publish
+                    env:
+                      NODE_AUTH_TOKEN: ${{ secrets.NPM_WRITE }}
+            """,
+    })
+    assert found(tmp_path) == []  # one env name, two secrets: properly split
+    (tmp_path / ".github/workflows/a.yml").write_text((tmp_path / ".github/workflows/a.yml").read_text().replace("NPM_WRITE", "NPM_READ"))
+    assert found(tmp_path) == [("NPM_READ", (".github/workflows/a.yml", 6), (".github/workflows/a.yml", 9))]
+
+
+def test_github_job_env_and_build_push_action(tmp_path) -> None:
+    tree(tmp_path, {
+        ".github/workflows/release.yml": """
+            on: push
+            env:
+              PYPI_TOKEN: ${{ secrets.PYPI }}
+            jobs:
+              image:
+                runs-on: ubuntu-latest
+                steps:
+                  - uses: docker/build-push-action@v6
+                    with:
+                      push: false
+                      build-args: |
+                        PIP_INDEX_URL=https://__token__:${{ secrets.PYPI }}@pypi.example.com/simple
+                      secret-envs: |
+                        pypi=PYPI_TOKEN
+              upload:
+                runs-on: ubuntu-latest
+                steps:
+                  - run: twine upload -u __token__ -p "$PYPI_TOKEN" dist/*
+            """,
+    })
+    got = find_credential_splits(tmp_path)
+    assert [(s.variable, s.read_site.line, s.publish_site.line) for s in got] == [("PYPI", 12, 18)]
+    assert got[0].read_site.what.startswith("docker/build-push-action build-args PIP_INDEX_URL")
+    assert got[0].other_reads[0].what == "docker/build-push-action secret-envs pypi"
+
+
+def test_github_token_and_ci_job_token_are_not_reported(tmp_path) -> None:
+    tree(tmp_path, {
+        ".github/workflows/a.yml": """
+            on: push
+            jobs:
+              j:
+                runs-on: ubuntu-latest
+                steps:
+                  - run: docker build --secret id=gh,env=GH .
+                    env:
+                      GH: ${{ secrets.GITHUB_TOKEN }}
+                  - uses: docker/login-action@v3
+                    with:
+                      password: ${{ github.token }}
+                  - run: docker push ghcr.io/o/r
+            """,
+        ".gitlab-ci.yml": """
+            j:
+              script:
+                - docker build --build-arg CI_JOB_TOKEN .
+                - npm publish --//gitlab.example.com/:_authToken=${CI_JOB_TOKEN}
+            """,
+    })
+    assert found(tmp_path) == []
+
+
+def test_npmrc_links_install_and_publish(tmp_path) -> None:
+    tree(tmp_path, {
+        ".npmrc": "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n",
+        "Makefile": "deps:\n\tnpm ci\nrelease:\n\tnpm publish\n",
+    })
+    assert found(tmp_path) == [("NPM_TOKEN", ("Makefile", 2), ("Makefile", 4))]
+
+
+def test_maven_and_gradle(tmp_path) -> None:
+    tree(tmp_path, {
+        "settings.xml": "<settings><servers><server><password>${env.REPO_PW}</password></server></servers></settings>\n",
+        "build.gradle.kts": 'publishing { repositories { maven { credentials { password = System.getenv("GRADLE_PW") } } } }\n',
+        "Dockerfile": (
+            "FROM maven:3.9\n"
+            "RUN --mount=type=secret,id=repo_pw,env=REPO_PW mvn -s settings.xml package\n"
+            "RUN --mount=type=secret,id=gradle_pw ./gradlew build\n"
+        ),
+        "release.sh": "mvn -s settings.xml -B deploy\n./gradlew publishToMavenCentral\n",
+    })
+    assert found(tmp_path) == [
+        ("GRADLE_PW", ("Dockerfile", 3), ("release.sh", 2)),
+        ("REPO_PW", ("Dockerfile", 2), ("release.sh", 1)),
+    ]
+
+
+def test_compose_build_args(tmp_path) -> None:
+    tree(tmp_path, {
+        "docker-compose.yml": """
+            services:
+              app:
+                build:
+                  context: .
+                  args:
+                    - TOKEN
+                    - OTHER=${BUNDLE_TOKEN}
+            """,
+        "scripts/gem.sh": "GEM_HOST_API_KEY=$BUNDLE_TOKEN gem push app.gem\n",
+    })
+    assert found(tmp_path) == [("BUNDLE_TOKEN", ("docker-compose.yml", 7), ("scripts/gem.sh", 1))]
+
+
+def test_jenkinsfile_and_dockerfile_publish_in_run(tmp_path) -> None:
+    tree(tmp_path, {
+        "Jenkinsfile": "node {\n  sh \"docker build --build-arg TWINE_PASSWORD .\"\n}\n",
+        "Dockerfile.release": "FROM python:3.12\nARG TWINE_PASSWORD\nRUN twine upload dist/*\n",
+    })
+    got = find_credential_splits(tmp_path)
+    assert [(s.variable, s.read_site[:2], s.publish_site[:2]) for s in got] == [
+        ("TWINE_PASSWORD", ("Dockerfile.release", 2), ("Dockerfile.release", 3))
+    ]
+    assert got[0].publish_site.what == "twine upload"
+    assert got[0].other_reads == (Site("Jenkinsfile", 2, "docker build --build-arg TWINE_PASSWORD"),)
+
+
+def test_separate_credentials_no_finding(tmp_path) -> None:
+    tree(tmp_path, {
+        "Dockerfile": "FROM node:20\nARG NPM_READ_TOKEN\nRUN npm ci\n",
+        "release.sh": "NODE_AUTH_TOKEN=$NPM_PUBLISH_TOKEN npm publish\n",
+        "README.md": "docker login -p $NPM_READ_TOKEN && docker push x\n",  # documentation is not a pipeline
+    })
+    assert found(tmp_path) == []
+
+
+def test_skips_vendored_binary_and_broken_files(tmp_path) -> None:
+    tree(tmp_path, {
+        "Dockerfile": "FROM node:20\nARG NPM_TOKEN\n",
+        "node_modules/pkg/publish.sh": "npm publish  # uses $NPM_TOKEN\n",
+        ".git/hooks/pre-push": "#!/bin/sh\nNPM_TOKEN=$NPM_TOKEN npm publish\n",
+        "bin.sh": b"\x00\x01npm publish $NPM_TOKEN",
+        "latin1.sh": b"echo \xff\nnpm publish $NPM_TOKEN\n",
+        ".github/workflows/broken.yml": "on: [push\njobs: {\n",
+        "Dockerfile.broken": "FROM a\nRUN <<EOF\nnever closed\n",
+    })
+    assert found(tmp_path) == []
+
+
+def test_unparsable_workflow_is_scanned_line_by_line(tmp_path) -> None:
+    tree(tmp_path, {
+        "Dockerfile": "FROM node:20\nARG NPM_TOKEN\n",
+        ".github/workflows/broken.yml": "on: [push\n  - run: npm publish --//r/:_authToken=$NPM_TOKEN\n",
+    })
+    assert found(tmp_path) == [("NPM_TOKEN", ("Dockerfile", 2), (".github/workflows/broken.yml", 2))]
+
+
+def test_values_never_appear(tmp_path) -> None:
+    literal = "npm_" + "Zx9" * 12
+    tree(tmp_path, {
+        "Dockerfile": f"FROM node:20\nARG NPM_TOKEN={literal}\n",
+        "release.sh": f"npm publish --//registry.npmjs.org/:_authToken=$NPM_TOKEN # {literal}\n",
+        "build.sh": f"docker build --build-arg NPM_TOKEN={literal} --secret id=x,env=NPM_TOKEN .\n",
+    })
+    got = find_credential_splits(tmp_path)
+    assert got
+    for s in got:
+        assert literal not in repr(s) + s.message

@@ -201,6 +201,7 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digest
         click.echo(f"dfix: config error: {exc}", err=True)
         sys.exit(2)
     results = _run(candidates, per_file, jobs, verbose)
+    _credential_splits([p for p in paths if p != "-" and os.path.isdir(p)], results, settings)
     if add_ignore:
         from refactor.engine import add_ignores
 
@@ -217,6 +218,40 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digest
     if stdin_result is not None:
         results.append(stdin_result)
     sys.exit(_report(results, settings, fmt, quiet, color, stdin_result))
+
+
+def _credential_splits(dirs: list[str], results: list, settings) -> None:
+    """DF010: a secret that feeds builds and also publishes, reported on the read site's file."""
+    if not dirs or "DF010" in {c.upper() for c in settings.ignore}:
+        return
+    from refactor.engine import FileResult, FindingOut
+    from refactor.rules import BY_CODE
+    from refactor.supply.split import find_credential_splits
+
+    rule = BY_CODE["DF010"]
+    by_path = {os.path.abspath(r.path): r for r in results}
+    seen = set()
+    for d in dirs:
+        try:
+            splits = find_credential_splits(d)
+        except Exception:  # noqa: BLE001 - a repository-level advisory must never fail the run
+            continue
+        for sp in splits:
+            site = sp.read_site
+            full = os.path.abspath(site.path if os.path.isabs(site.path) else os.path.join(d, site.path))
+            key = (full, site.line, sp.variable)
+            if key in seen:
+                continue
+            seen.add(key)
+            r = by_path.get(full)
+            if r is None:
+                r = FileResult(os.path.relpath(full), kind="caller")
+                by_path[full] = r
+                results.append(r)
+            r.findings.append(
+                FindingOut("DF010", rule.name, sp.variable, rule.secret, rule.severity, sp.message, site.line, 1, site.line, 1, None)
+            )
+    results.sort(key=lambda r: r.path)
 
 
 def _common_parent(paths: list[str]) -> str:

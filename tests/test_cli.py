@@ -200,3 +200,15 @@ def test_add_ignore_writes_a_baseline(tmp_path) -> None:
     assert code == 0
     code, _, err = run(["--add-ignore", "--write", str(p)])
     assert code == 2
+
+
+def test_credential_split_is_reported_with_both_places(tmp_path) -> None:
+    import shutil
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parent.parent / "golden" / "supply-split-npm-github"
+    shutil.copytree(src, tmp_path / "repo", ignore=shutil.ignore_patterns("expected", "case.toml"))
+    code, out, _ = run(["--format", "json", "."], cwd=tmp_path / "repo")
+    split = [f for x in json.loads(out)["files"] for f in x["findings"] if f["code"] == "DF010"]
+    assert split and split[0]["variable"] == "NPM_TOKEN"
+    assert "npm publish at .github/workflows/release.yml" in split[0]["message"]

@@ -200,7 +200,20 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digest
     except config_mod.ConfigError as exc:
         click.echo(f"dfix: config error: {exc}", err=True)
         sys.exit(2)
+    if mode in ("write", "diff", "check", "report") and candidates:
+        for st in per_file:
+            st.defer_write = True
     results = _run(candidates, per_file, jobs, verbose)
+    if candidates:
+        from refactor.engine import write_result
+        from refactor.link import link_callers
+
+        callers = link_callers(list(paths), candidates, results, per_file, excludes)
+        if mode == "write":
+            for r in results + callers:
+                write_result(r)
+        results.extend(callers)
+        results.sort(key=lambda r: r.path)
     _credential_splits([p for p in paths if p != "-" and os.path.isdir(p)], results, settings)
     if add_ignore:
         from refactor.engine import add_ignores

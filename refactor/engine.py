@@ -41,6 +41,7 @@ class Settings:
     per_file_ignores: dict = field(default_factory=dict)
     strategy: str = "auto"  # auto (= mount) | mount | multistage
     render_always: bool = True  # the JSON contract has every --emit target for every file
+    defer_write: bool = False  # the caller writes (after planning callers together with Dockerfiles)
     pin_digests: bool = False
     sign: str | None = None  # notation | cosign
     image: str | None = None  # image name for --sign snippets
@@ -104,6 +105,10 @@ class FileResult:
     notes: list[str] = field(default_factory=list)
     runtime_env: list[str] = field(default_factory=list)
     migrated: list[str] = field(default_factory=list)
+    bom: bool = False
+    fs_path: str | None = None  # where to write (None: stdin)
+    declared_args: list[str] = field(default_factory=list)  # ARG names of the original file
+    declared_after: list[str] = field(default_factory=list)  # ARG names still declared after the fix
 
 
 def _pragmas(source: SourceFile, analysis: FileAnalysis) -> tuple[bool, set[str], dict[int, set[str]]]:
@@ -209,7 +214,11 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
             chosen = []
     result.new_text = new_text
     result.changed = new_text != text
-    result.migrated = [p.name for p in chosen]
+    result.migrated = [p.name for p in chosen if any(r.item.kind == "ARG" for r in p.removals)]
+    result.bom = source.bom
+    result.declared_args = sorted({it.name for it in analysis.facts.items if it.kind == "ARG"})
+    removed = {p.name for p in chosen}
+    result.declared_after = [n for n in result.declared_args if n not in removed]
     for p in chosen:
         result.runtime_env.extend(p.runtime_env)
     for f in findings:
@@ -365,7 +374,8 @@ def process_file(path: str, display: str, settings: Settings) -> FileResult:
         _cleanup_tmp(path)
         source = read_source(path, max_bytes=settings.max_bytes, display=display)
         result = process_source(source, display, settings, os.path.dirname(path) or ".")
-        if settings.mode == "write" and result.changed and result.status == "ok":
+        result.fs_path = path
+        if settings.mode == "write" and result.changed and result.status == "ok" and not settings.defer_write:
             write_atomic(path, source.to_bytes(result.new_text))
             result.written = True
         return result
@@ -456,3 +466,15 @@ def add_ignores(path: str, findings: list[FindingOut]) -> int:
         return 0
     write_atomic(path, source.to_bytes(apply_edits(text, edits)))
     return len(edits)
+
+
+def write_result(result: FileResult) -> None:
+    """Write a result planned with ``defer_write`` (atomic; errors become the result's error)."""
+    if not result.changed or result.written or result.status != "ok" or not result.fs_path or result.new_text is None:
+        return
+    try:
+        data = ("\ufeff" if result.bom else "").encode() + result.new_text.encode("utf-8")
+        write_atomic(result.fs_path, data)
+        result.written = True
+    except OSError as exc:
+        result.status, result.error = "error", f"cannot write: {exc.strerror}"

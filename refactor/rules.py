@@ -269,6 +269,53 @@ into a supply-chain compromise. Give builds a read-only credential.
 None: create a separate read-only credential.
 """,
     ),
+    Rule(
+        "DF011",
+        "secret-build-arg-caller",
+        "A caller passes a secret to the build as --build-arg",
+        True,
+        "error",
+        "sometimes",
+        """## What it does
+Finds the places that build a Dockerfile and pass a secret as a build argument: shell scripts,
+Makefiles, justfiles, compose `build.args`, `docker-bake.hcl`/`.json`, GitHub Actions
+(`docker/build-push-action` `build-args:` and `run:` steps), `.gitlab-ci.yml`, Jenkinsfiles and
+Python build scripts (subprocess argv and strings).
+
+## Why is this bad?
+After the Dockerfile stops declaring the ARG, the caller passes nothing the build uses while the
+secret mount stays empty; before, the value was recorded in the image history. The Dockerfile and
+its callers must change together.
+
+## Fix safety
+The caller passes `--secret id=<id>,env=<NAME>` instead (compose `build.secrets` plus a top-level
+`secrets: {id: {environment: NAME}}`, bake `secret = [...]`, build-push-action `secret-envs:` /
+`secrets:`, Python `env={**os.environ, ...}`). `env=` reads the *exported* environment, so a value
+from a shell local, a Makefile variable or a Groovy variable gets a prefix assignment
+`NAME="$X" docker build …`. A literal value is removed, never copied: rotate it and define a CI
+secret. When a caller cannot be migrated (kaniko, the docker SDK), the Dockerfile fix becomes
+unsafe and neither changes without `--unsafe-fixes`.
+""",
+    ),
+    Rule(
+        "DF012",
+        "stale-build-arg",
+        "A caller passes a build arg the Dockerfile does not declare",
+        False,
+        "warning",
+        "never",
+        """## What it does
+Reports `--build-arg NAME` (and compose/bake/workflow equivalents) for names the Dockerfile does not
+declare with `ARG`.
+
+## Why is this bad?
+The value is silently unused. If it is a secret, it still travels through CI logs and provenance
+for nothing.
+
+## Fix safety
+None: remove it from the caller, or declare what the build needs.
+""",
+    ),
 )
 
 BY_CODE = {r.code: r for r in RULES}

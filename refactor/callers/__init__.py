@@ -1,0 +1,403 @@
+"""Callers: every place in a repository that builds a Dockerfile with ``--build-arg``.
+
+After the Dockerfile rewrite removes ``ARG NPM_TOKEN``, each caller that still passes
+``--build-arg NPM_TOKEN=…`` must pass ``--secret id=npm_token,env=…`` instead, or the mount stays
+empty. This package finds the callers (:func:`discover`), links each invocation to the Dockerfile
+it builds, and plans text edits for one caller file (:func:`plan_file`, :func:`plan`).
+
+Kinds: shell scripts, Makefiles, justfiles, compose files, ``docker-bake.hcl``/``.json``, GitHub
+Actions workflows, ``.gitlab-ci.yml``, Jenkinsfiles and Python build scripts. The rewrite rules for
+command lines are documented in :mod:`refactor.callers.shell`; each kind's module documents its own.
+
+Contract with the integration:
+
+* Search from :func:`repo_root` of the PATHs, whatever PATHs were given; link an invocation to a
+  Dockerfile when ``os.path.realpath(dockerfile) == inv.dockerfile``.
+* ``migrated`` (per Dockerfile) maps each build arg whose ARG the rewrite removes to the
+  :class:`~refactor.build.SecretSpec` the emitted command passes (``SecretSpec.env`` is the
+  build-arg name), or to ``None`` when no RUN reads it any more (the caller just drops it).
+* Offsets are into the caller's decoded text without a BOM (``refactor.source.read_source(path).text``).
+* ``Invocation.dockerfile``/``context`` are ``os.path.realpath`` values: compare them with the
+  realpath of each Dockerfile.
+* Plan *all* invocations of one caller file with one :func:`plan_file` call: edits that belong to
+  the file rather than one invocation (compose's top-level ``secrets:``, a GitHub step's ``env:``,
+  Python's ``import os``) are made once, and a step shared by several Dockerfiles (a workflow
+  matrix) is planned once for all of them.
+* A non-empty ``CallerPlan.unmigratable`` means the caller cannot (fully) follow the Dockerfile:
+  lower that Dockerfile's fix to unsafe and show the reasons. The edits that could be planned are
+  still there.
+* Literal values are never copied anywhere: ``BuildArgUse.source`` names variables only, notes name
+  variables only, and a literal's removal is reported in ``CallerPlan.rotate``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+
+from refactor.build import SecretSpec
+from refactor.fixes.edit import ConflictError, apply_edits
+
+from .model import BuildArgUse, CallerPlan, Invocation, Target
+
+__all__ = [
+    "BuildArgUse",
+    "CallerPlan",
+    "Invocation",
+    "Target",
+    "discover",
+    "find_in_text",
+    "kind_of",
+    "plan",
+    "plan_file",
+    "repo_root",
+    "stale_args",
+]
+
+SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "vendor", "__pycache__", ".tox", ".venv", "venv", ".mypy_cache", ".pytest_cache"})
+MAX_BYTES = 2 * 1024 * 1024
+
+# cheap byte pre-filter per kind: a file without any of these cannot pass a build arg
+_NEEDLES = {
+    "shell": (b"build-arg",),
+    "make": (b"build-arg",),
+    "just": (b"build-arg",),
+    "gitlab": (b"build-arg",),
+    "jenkins": (b"build-arg",),
+    "github": (b"build-arg",),
+    "compose": (b"args",),
+    "bake-hcl": (b"args",),
+    "bake-json": (b"args",),
+    "python": (b"build-arg", b"buildargs", b"build_args"),
+}
+
+_COMPOSE = re.compile(r"^(?:docker-)?compose(?:[.-][^/]*)?\.ya?ml$", re.I)
+_SHEBANG = re.compile(rb"^#![^\n]*\b(?:sh|bash|dash|ash|ksh|zsh)\b")
+
+
+def kind_of(rel: str) -> str | None:
+    """The caller kind of a repository-relative path (``/`` separated), or None."""
+    parts = rel.split("/")
+    name = parts[-1]
+    low = name.lower()
+    yaml = low.endswith((".yml", ".yaml"))
+    if len(parts) >= 3 and parts[-3] == ".github" and parts[-2] == "workflows" and yaml:
+        return "github"
+    if low == ".gitlab-ci.yml" or low.endswith(".gitlab-ci.yml") or (yaml and ".gitlab" in parts[:-1]):
+        return "gitlab"
+    if name.startswith("Jenkinsfile") or low.endswith(".jenkinsfile"):
+        return "jenkins"
+    if _COMPOSE.match(name):
+        return "compose"
+    if low.startswith("docker-bake") and low.endswith(".hcl"):
+        return "bake-hcl"
+    if low.startswith("docker-bake") and low.endswith(".json"):
+        return "bake-json"
+    if name in ("Makefile", "makefile", "GNUmakefile") or low.endswith(".mk"):
+        return "make"
+    if name in ("justfile", "Justfile", ".justfile") or low.endswith(".just"):
+        return "just"
+    if low.endswith((".sh", ".bash")):
+        return "shell"
+    if low.endswith(".py"):
+        return "python"
+    return None
+
+
+def _finders():
+    from . import bake, compose, github, gitlab, jenkins, python, scripts
+
+    return {
+        "shell": scripts.find_shell,
+        "make": scripts.find_make,
+        "just": scripts.find_just,
+        "compose": compose.find,
+        "bake-hcl": bake.find_hcl,
+        "bake-json": bake.find_json,
+        "github": github.find,
+        "gitlab": gitlab.find,
+        "jenkins": jenkins.find,
+        "python": python.find,
+    }
+
+
+def _planners():
+    from . import bake, compose, github, python
+    from .common import plan_cli
+
+    def cli(path, text, groups, plan):
+        for found, migrated in groups:
+            plan_cli(text, found.data, migrated, plan)
+
+    return {
+        "shell": cli,
+        "make": cli,
+        "just": cli,
+        "gitlab": cli,
+        "jenkins": cli,
+        "github": github.plan,
+        "compose": compose.plan,
+        "bake-hcl": bake.plan_hcl,
+        "bake-json": bake.plan_json,
+        "python": python.plan,
+    }
+
+
+def find_in_text(path: str, text: str, kind: str, root: str | None = None) -> list[Invocation]:
+    """Invocations in one caller's text (``root`` resolves Dockerfile paths; None skips that)."""
+    try:
+        return [f.inv for f in _finders()[kind](path, text, root)]
+    except Exception:  # noqa: BLE001 - bad callers are skipped, never raised
+        if os.environ.get("DFIX_DEBUG"):
+            raise
+        return []
+
+
+# ------------------------------------------------------------------------------------------
+# Discovery
+
+
+def repo_root(paths: list[str]) -> str:
+    """Where callers are searched from: the git work tree holding the PATHs (the nearest
+    ancestor with a ``.git`` directory or file, so worktrees and submodules count), else the PATHs'
+    common parent directory. ``-`` (stdin) is ignored; no PATH at all means the current directory."""
+    real = [os.path.realpath(p) for p in paths if p != "-"] or [os.path.realpath(os.getcwd())]
+    dirs = [p if os.path.isdir(p) else os.path.dirname(p) for p in real]
+    try:
+        common = os.path.commonpath(dirs)
+    except ValueError:  # different drives
+        common = dirs[0]
+    cur = common
+    while True:
+        if os.path.exists(os.path.join(cur, ".git")):
+            return cur
+        parent = os.path.dirname(cur)
+        if parent == cur:
+            return common
+        cur = parent
+
+
+def _gitignore(directory: str):
+    try:
+        with open(os.path.join(directory, ".gitignore"), encoding="utf-8", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
+    base = rel.rsplit("/", 1)[-1]
+    for p in patterns:
+        p2 = p.rstrip("/")
+        if fnmatch.fnmatch(rel, p2) or fnmatch.fnmatch(base, p2) or fnmatch.fnmatch(rel, p2 + "/*") or rel.startswith(p2 + "/"):
+            return True
+    return False
+
+
+def discover(root: str, *, exclude: tuple[str, ...] = ()) -> list[Invocation]:
+    """Every build invocation that passes build args, under ``root`` (sorted by path and offset).
+
+    ``.gitignore`` files are honoured, ``.git``/``node_modules``/``vendor`` and virtualenvs are
+    skipped, files over 2 MiB, binary or non-UTF-8 files are skipped, and a file that fails to
+    parse is skipped: discovery never raises for bad input.
+    """
+    root = os.path.realpath(root)
+    out: list[Invocation] = []
+    finders = _finders()
+    specs: list[tuple[str, object]] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        spec = _gitignore(dirpath)
+        if spec is not None:
+            specs.append((dirpath, spec))
+        active = [(d, s) for d, s in specs if dirpath == d or dirpath.startswith(d.rstrip(os.sep) + os.sep)]
+
+        def ignored(name: str, is_dir: bool, dirpath: str = dirpath, active: list = active) -> bool:
+            full = os.path.join(dirpath, name)
+            for d, s in active:
+                r = os.path.relpath(full, d).replace(os.sep, "/")
+                if s.match_file(r + ("/" if is_dir else "")):
+                    return True
+            return _excluded(os.path.relpath(full, root).replace(os.sep, "/"), exclude)
+
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not ignored(d, True))
+        for fn in sorted(filenames):
+            full = os.path.join(dirpath, fn)
+            relp = os.path.relpath(full, root).replace(os.sep, "/")
+            kind = kind_of(relp)
+            if kind is None and "." in fn:
+                continue
+            if ignored(fn, False) or os.path.islink(full) and not os.path.isfile(full):
+                continue
+            try:
+                if os.path.getsize(full) > MAX_BYTES or not os.path.isfile(full):
+                    continue
+                with open(full, "rb") as fh:
+                    if kind is None:  # an extension-less file: a shell script only with a shell shebang
+                        if not _SHEBANG.match(fh.read(256)):
+                            continue
+                        kind = "shell"
+                        fh.seek(0)
+                    data = fh.read(MAX_BYTES + 1)
+            except OSError:
+                continue
+            if not any(n in data for n in _NEEDLES[kind]) or b"\x00" in data:
+                continue
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            if text.startswith("\ufeff"):
+                text = text[1:]
+            try:
+                out.extend(f.inv for f in finders[kind](full, text, root))
+            except Exception:  # noqa: BLE001 - one bad caller never stops discovery
+                if os.environ.get("DFIX_DEBUG"):
+                    raise
+                continue
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Planning
+
+
+def plan(invocation: Invocation, text: str, migrated: dict[str, SecretSpec | None]) -> CallerPlan:
+    """Plan one invocation (see :func:`plan_file` to plan every invocation of a file at once).
+
+    ``migrated`` maps each build arg the Dockerfile rewrite removed to its secret, or to None when
+    nothing reads it any more (the build arg is then just dropped)."""
+    return plan_file(invocation.path, text, [Target(invocation, migrated)])
+
+
+def plan_file(path: str, text: str, targets: list[Target]) -> CallerPlan:
+    """Edits for one caller file so that it passes each migrated build arg as a secret."""
+    result = CallerPlan(path)
+    targets = [t for t in targets if t.invocation.path == path]
+    if not targets:
+        return result
+    kind = targets[0].invocation.kind
+    shown = os.path.basename(path)
+    try:
+        founds = _finders()[kind](path, text, None)
+    except Exception:  # noqa: BLE001
+        if os.environ.get("DFIX_DEBUG"):
+            raise
+        result.add_unmigratable(f"{shown}: could not be read again as a {kind} caller")
+        return result
+    by_span: dict[tuple[int, int], list] = {}
+    for f in founds:
+        by_span.setdefault((f.inv.start, f.inv.end), []).append(f)
+    t_by_span: dict[tuple[int, int], list[Target]] = {}
+    for t in targets:
+        t_by_span.setdefault((t.invocation.start, t.invocation.end), []).append(t)
+    groups = []
+    for span, tlist in t_by_span.items():
+        fl = by_span.get(span)
+        if not fl:
+            result.add_unmigratable(f"{shown}: the build at offset {span[0]} was not found again (the file changed)")
+            continue
+        migrated = _merge_migrated(shown, fl[0].inv, tlist, result)
+        if migrated:
+            groups.append((fl[0], migrated))
+    if groups:
+        try:
+            _planners()[kind](path, text, groups, result)
+        except Exception as exc:  # noqa: BLE001 - a planner bug must not take the run down
+            if os.environ.get("DFIX_DEBUG"):
+                raise
+            result.edits = []
+            result.add_unmigratable(f"{shown}: internal error while planning ({type(exc).__name__}); migrate it by hand")
+    _dedupe(result)
+    if result.edits:
+        try:
+            new = apply_edits(text, result.edits)
+        except ConflictError:
+            result.edits = []
+            result.add_unmigratable(f"{shown}: the caller edits conflict (a dfix bug); migrate it by hand")
+            return result
+        if not _still_parses(kind, new):
+            result.edits = []
+            result.add_unmigratable(f"{shown}: the rewritten caller does not parse (a dfix bug); migrate it by hand")
+    return result
+
+
+def _merge_migrated(shown: str, inv: Invocation, tlist: list[Target], result: CallerPlan) -> dict[str, SecretSpec | None]:
+    """One step building several Dockerfiles: a name is migrated if some Dockerfile migrated it and
+    no other still declares it; the secret ids must agree. A ``None`` spec (the ARG is gone and
+    nothing reads it) yields to a real secret of another Dockerfile."""
+    union: dict[str, SecretSpec | None] = {}
+    blocked: set[str] = set()
+    for t in tlist:
+        for name, spec in t.migrated.items():
+            if name not in union or union[name] is None:
+                union[name] = spec
+            elif spec is not None and spec.id != union[name].id:
+                result.add_unmigratable(f"{shown}: {name} is a secret with different ids ({union[name].id}, {spec.id}) in the Dockerfiles this step builds")
+                blocked.add(name)
+    for t in tlist:
+        for name in union:
+            if name not in t.migrated and t.declared is not None and name in t.declared and name not in blocked:
+                df = os.path.basename(os.path.dirname(t.invocation.dockerfile or "")) or "another Dockerfile"
+                result.add_unmigratable(f"{shown}: the shared step also builds {df}, which still declares ARG {name}")
+                blocked.add(name)
+    passed = {a.name for a in inv.build_args}
+    return {n: s for n, s in union.items() if n not in blocked and n in passed}
+
+
+def _dedupe(plan_: CallerPlan) -> None:
+    seen = set()
+    out = []
+    for e in plan_.edits:
+        if e in seen:
+            continue
+        seen.add(e)
+        out.append(e)
+    plan_.edits = out
+
+
+def _still_parses(kind: str, text: str) -> bool:
+    try:
+        if kind in ("compose", "github", "gitlab"):
+            from .yamlutil import compose
+
+            return compose(text) is not None or not text.strip()
+        if kind == "bake-json":
+            import json
+
+            json.loads(text)
+            return True
+        if kind == "bake-hcl":
+            from .bake import parse_hcl
+
+            return parse_hcl(text) is not None
+        if kind == "python":
+            import libcst
+
+            libcst.parse_module(text)
+            return True
+    except Exception:  # noqa: BLE001
+        return False
+    return True
+
+
+def stale_args(invocation: Invocation, declared_args: set[str]) -> list[str]:
+    """Build args the caller passes that the Dockerfile does not declare (BuildKit's predefined
+    proxy, platform and ``BUILDKIT_*`` args are accepted without a declaration).
+
+    ``declared_args`` are the ARGs of the Dockerfile *before* the rewrite (or after it, plus the
+    migrated names): a migrated build arg is rewritten by :func:`plan_file`, not stale.
+    """
+    from refactor.analysis.facts import PLATFORM_ARGS, PROXY_ARGS
+
+    out: list[str] = []
+    for a in invocation.build_args:
+        n = a.name
+        if not n or n in declared_args or n in PROXY_ARGS or n in PLATFORM_ARGS or n.startswith("BUILDKIT_"):
+            continue
+        if n not in out:
+            out.append(n)
+    return out

@@ -1,0 +1,869 @@
+"""docker buildx bake files: ``args`` entries → ``secret = ["id=<id>,env=<VAR>"]``.
+
+::
+
+    target "app" {                          target "app" {
+      args = {                                secret = ["id=npm_token,env=NPM_TOKEN"]
+        NPM_TOKEN = NPM_TOKEN               }
+      }
+    }
+
+HCL is read by a small scanner (blocks, attributes, objects, lists, strings with ``${}``
+templates and heredocs, comments) that records spans; no HCL library is needed, and none on PyPI
+keeps positions. JSON bake files get the same rewrite through a span-keeping JSON reader.
+
+A value that is a bake variable (``NPM_TOKEN``, ``"${NPM_TOKEN}"``) becomes ``env=<variable>``:
+bake variables are read from the environment variable of the same name, and so is ``env=``. A
+variable's committed default is *not* read by ``env=``: the plan says so (and reports the name for
+rotation when the default is non-empty). A literal is removed and reported for rotation; the secret
+reads ``env=<NAME>``. Anything else (``"${A}-${B}"``, a function call) is not migrated.
+Dockerfile paths: ``context`` is relative to the bake file, ``dockerfile`` to the context;
+``inherits`` is followed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+
+from refactor.build import SecretSpec
+from refactor.fixes.edit import Edit
+
+from .common import Found
+from .model import BuildArgUse, CallerPlan, Invocation
+
+_TEMPLATE_ONE = re.compile(r'"\$\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}"$')
+
+# ------------------------------------------------------------------------------------------
+# HCL scanner
+
+
+@dataclass
+class T:
+    kind: str  # ident | str | heredoc | num | punct | nl
+    start: int
+    end: int
+    text: str
+
+
+def _tokens(text: str) -> list[T]:
+    out: list[T] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c in " \t\r":
+            i += 1
+            continue
+        if c == "\n":
+            out.append(T("nl", i, i + 1, "\n"))
+            i += 1
+            continue
+        if c == "#" or text.startswith("//", i):
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        if text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            if j < 0:
+                raise ValueError("unterminated comment")
+            i = j + 2
+            continue
+        if c == '"':
+            j = _string_end(text, i)
+            out.append(T("str", i, j, text[i:j]))
+            i = j
+            continue
+        m = re.compile(r"<<(-?)([A-Za-z_][A-Za-z0-9_]*)[ \t]*\r?\n").match(text, i)
+        if m:
+            delim = m.group(2)
+            j = m.end()
+            while True:
+                k = text.find("\n", j)
+                line = text[j : (n if k < 0 else k)]
+                if line.strip() == delim:
+                    j = n if k < 0 else k
+                    break
+                if k < 0:
+                    raise ValueError("unterminated heredoc")
+                j = k + 1
+            out.append(T("heredoc", i, j, text[i:j]))
+            i = j
+            continue
+        m = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*").match(text, i)
+        if m:
+            out.append(T("ident", i, m.end(), m.group(0)))
+            i = m.end()
+            continue
+        m = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?").match(text, i)
+        if m:
+            out.append(T("num", i, m.end(), m.group(0)))
+            i = m.end()
+            continue
+        two = text[i : i + 2]
+        if two in ("==", "!=", "<=", ">=", "&&", "||", "=>", "..."):
+            ln = 3 if two == ".." else 2
+            out.append(T("punct", i, i + ln, text[i : i + ln]))
+            i += ln
+            continue
+        out.append(T("punct", i, i + 1, c))
+        i += 1
+    return out
+
+
+def _string_end(text: str, i: int) -> int:
+    j = i + 1
+    n = len(text)
+    while j < n:
+        c = text[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c == '"':
+            return j + 1
+        if c in "$%" and text.startswith("{", j + 1) and not text.startswith(c, j - 1 if j > 0 else j):
+            j = _template_end(text, j + 2)
+            continue
+        if c == "\n":
+            raise ValueError("newline in string")
+        j += 1
+    raise ValueError("unterminated string")
+
+
+def _template_end(text: str, j: int) -> int:
+    depth = 1
+    n = len(text)
+    while j < n:
+        c = text[j]
+        if c == '"':
+            j = _string_end(text, j)
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return j + 1
+        j += 1
+    raise ValueError("unterminated template")
+
+
+@dataclass
+class Node:
+    kind: str  # obj | list | str | ident | other
+    start: int
+    end: int
+    text: str
+    entries: list = field(default_factory=list)  # obj: [Entry]; list: [Node]
+
+
+@dataclass
+class Entry:
+    key: str
+    key_start: int
+    value: Node
+    start: int
+    end: int  # end of the value
+
+
+@dataclass
+class Attr:
+    name: str
+    start: int
+    end: int
+    value: Node
+
+
+@dataclass
+class Block:
+    type: str
+    labels: list[str]
+    start: int
+    end: int
+    attrs: dict[str, Attr] = field(default_factory=dict)
+    blocks: list["Block"] = field(default_factory=list)
+
+
+class _P:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.t = _tokens(text)
+        self.i = 0
+
+    def peek(self, k: int = 0) -> T | None:
+        j = self.i + k
+        return self.t[j] if j < len(self.t) else None
+
+    def skip_nl(self) -> None:
+        while self.peek() is not None and self.peek().kind == "nl":
+            self.i += 1
+
+    def body(self, closing: bool) -> tuple[dict[str, Attr], list[Block]]:
+        attrs: dict[str, Attr] = {}
+        blocks: list[Block] = []
+        while True:
+            self.skip_nl()
+            tok = self.peek()
+            if tok is None:
+                if closing:
+                    raise ValueError("unclosed block")
+                return attrs, blocks
+            if tok.kind == "punct" and tok.text == "}":
+                if not closing:
+                    raise ValueError("unexpected }")
+                return attrs, blocks
+            if tok.kind != "ident":
+                raise ValueError(f"unexpected {tok.text!r}")
+            nxt = self.peek(1)
+            if nxt is not None and nxt.kind == "punct" and nxt.text == "=":
+                self.i += 2
+                v = self.expr(("nl", "}"))
+                attrs[tok.text] = Attr(tok.text, tok.start, v.end, v)
+                continue
+            self.i += 1
+            labels = []
+            while self.peek() is not None and self.peek().kind in ("str", "ident"):
+                lab = self.peek()
+                labels.append(lab.text[1:-1] if lab.kind == "str" else lab.text)
+                self.i += 1
+            ob = self.peek()
+            if ob is None or ob.text != "{":
+                raise ValueError("expected {")
+            self.i += 1
+            a, b = self.body(True)
+            close = self.peek()
+            self.i += 1
+            blocks.append(Block(tok.text, labels, tok.start, close.end, a, b))
+
+    def expr(self, stops: tuple[str, ...]) -> Node:
+        tok = self.peek()
+        if tok is None:
+            raise ValueError("missing value")
+        if tok.kind == "punct" and tok.text == "{":
+            return self.obj()
+        if tok.kind == "punct" and tok.text == "[":
+            lst = self.lst()
+            if self._at_stop(stops):
+                return lst
+            return self._generic(lst.start, stops)
+        start = tok.start
+        return self._generic(start, stops, first=tok)
+
+    def _at_stop(self, stops) -> bool:
+        tok = self.peek()
+        return tok is None or (tok.kind == "nl" and "nl" in stops) or (tok.kind == "punct" and tok.text in stops)
+
+    def _generic(self, start: int, stops, first: T | None = None) -> Node:
+        depth = 0
+        count = 0
+        last_end = start
+        single = None
+        while True:
+            tok = self.peek()
+            if tok is None:
+                break
+            if depth == 0 and ((tok.kind == "nl" and "nl" in stops) or (tok.kind == "punct" and tok.text in stops)):
+                break
+            if tok.kind == "punct" and tok.text in "([{":
+                depth += 1
+            elif tok.kind == "punct" and tok.text in ")]}":
+                if depth == 0:
+                    break
+                depth -= 1
+            if tok.kind == "nl" and depth == 0 and "nl" in stops:
+                break
+            single = tok
+            count += 1
+            last_end = tok.end
+            self.i += 1
+        text = self.text[start:last_end]
+        if count == 1 and single is not None and single.kind in ("str", "ident", "heredoc", "num"):
+            kind = {"str": "str", "ident": "ident", "heredoc": "str", "num": "other"}[single.kind]
+            return Node(kind, start, last_end, text)
+        if count == 0:
+            raise ValueError("missing value")
+        return Node("other", start, last_end, text)
+
+    def obj(self) -> Node:
+        open_ = self.peek()
+        self.i += 1
+        entries: list[Entry] = []
+        while True:
+            while self.peek() is not None and (self.peek().kind == "nl" or self.peek().text == ","):
+                self.i += 1
+            tok = self.peek()
+            if tok is None:
+                raise ValueError("unclosed object")
+            if tok.kind == "punct" and tok.text == "}":
+                self.i += 1
+                return Node("obj", open_.start, tok.end, self.text[open_.start : tok.end], entries)
+            if tok.kind == "str":
+                key = tok.text[1:-1]
+                self.i += 1
+            elif tok.kind == "ident":
+                key = tok.text
+                self.i += 1
+            elif tok.text == "(":
+                k = self._generic(tok.start, ("=", ":"))
+                key = k.text
+            else:
+                raise ValueError("bad object key")
+            sep = self.peek()
+            if sep is None or sep.text not in ("=", ":"):
+                raise ValueError("expected = in object")
+            self.i += 1
+            v = self.expr(("nl", ",", "}"))
+            entries.append(Entry(key, tok.start, v, tok.start, v.end))
+
+    def lst(self) -> Node:
+        open_ = self.peek()
+        self.i += 1
+        items: list[Node] = []
+        while True:
+            while self.peek() is not None and (self.peek().kind == "nl" or self.peek().text == ","):
+                self.i += 1
+            tok = self.peek()
+            if tok is None:
+                raise ValueError("unclosed list")
+            if tok.kind == "punct" and tok.text == "]":
+                self.i += 1
+                return Node("list", open_.start, tok.end, self.text[open_.start : tok.end], items)
+            items.append(self.expr(("nl", ",", "]")))
+
+
+def parse_hcl(text: str) -> tuple[dict[str, Attr], list[Block]] | None:
+    try:
+        return _P(text).body(False)
+    except (ValueError, IndexError, AttributeError, RecursionError):
+        return None
+
+
+def _hcl_str(node: Node | None, variables: dict[str, str | None]) -> str | None:
+    """Static value of a string node, with ``${VAR}`` replaced by static variable defaults."""
+    if node is None or node.kind != "str" or not node.text.startswith('"'):
+        return None
+    body = node.text[1:-1]
+
+    def sub(m: re.Match) -> str:
+        v = variables.get(m.group(1))
+        if v is None:
+            raise KeyError(m.group(1))
+        return v
+
+    try:
+        out = re.sub(r"\$\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}", sub, body)
+    except KeyError:
+        return None
+    if "${" in out or "%{" in out:
+        return None
+    return out.replace('\\"', '"').replace("\\\\", "\\")
+
+
+def _hcl_value(node: Node, variables: dict) -> tuple[str, str | None]:
+    if node.kind == "ident":
+        if node.text in ("true", "false"):
+            return "literal", None
+        if node.text == "null":
+            return "unknown", None
+        return "env", node.text
+    if node.kind == "str" and node.text.startswith('"'):
+        m = _TEMPLATE_ONE.match(node.text)
+        if m:
+            return "env", m.group(1)
+        if "${" not in node.text and "%{" not in node.text:
+            return "literal", None
+        return "unknown", None
+    if node.kind == "other" and re.fullmatch(r"-?\d+(\.\d+)?", node.text):
+        return "literal", None
+    return "unknown", None
+
+
+@dataclass
+class BakeTarget:
+    name: str
+    block: object  # Block (HCL) or JNode (JSON)
+    args: object  # args Node / JNode
+    args_attr: object  # Attr (HCL) / member (JSON)
+    entries: list  # [(name, kind, source, start, end, entry)]
+    secret: object  # list node of the existing secret attribute, or None
+    secret_attr: object
+
+
+def _variables_hcl(blocks: list[Block]) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for b in blocks:
+        if b.type == "variable" and b.labels:
+            d = b.attrs.get("default")
+            out[b.labels[0]] = _hcl_str(d.value, {}) if d is not None else ""
+    return out
+
+
+def _resolve(path: str, chain: list, get) -> tuple[str | None, str | None]:
+    base = os.path.dirname(path)
+    ctx = get(chain, "context")
+    df = get(chain, "dockerfile")
+    if ctx is False or df is False:
+        return None, None
+    ctx = ctx or "."
+    if re.match(r"^[a-z][a-z0-9+.-]*://|^git@|^cwd://", ctx):
+        if ctx.startswith("cwd://"):
+            ctx = ctx[len("cwd://") :]
+        else:
+            return None, None
+    context = os.path.realpath(os.path.join(base, ctx))
+    if get(chain, "dockerfile-inline"):
+        return None, context
+    df = df or "Dockerfile"
+    if df.startswith("cwd://"):
+        return os.path.realpath(os.path.join(base, df[len("cwd://") :])), context
+    return os.path.realpath(os.path.join(context, df)), context
+
+
+def find_hcl(path: str, text: str, root: str | None) -> list[Found]:
+    parsed = parse_hcl(text)
+    if parsed is None:
+        return []
+    _attrs, blocks = parsed
+    variables = _variables_hcl(blocks)
+    targets = {b.labels[0]: b for b in blocks if b.type == "target" and b.labels}
+    found = []
+    for name, b in targets.items():
+        args_attr = b.attrs.get("args")
+        if args_attr is None or args_attr.value.kind != "obj" or not args_attr.value.entries:
+            continue
+        entries = []
+        for e in args_attr.value.entries:
+            kind, src = _hcl_value(e.value, variables)
+            entries.append((e.key, kind, src, e.start, e.end, e))
+        sec = b.attrs.get("secret")
+        bt = BakeTarget(name, b, args_attr.value, args_attr, entries, sec.value if sec else None, sec)
+
+        def chain_of(b: Block, seen: set) -> list[Block]:
+            out = [b]
+            inh = b.attrs.get("inherits")
+            if inh is not None and inh.value.kind == "list":
+                for it in inh.value.entries:
+                    parent = targets.get((_hcl_str(it, variables) or "")) if it.kind == "str" else None
+                    if parent is not None and id(parent) not in seen:
+                        seen.add(id(parent))
+                        out.extend(chain_of(parent, seen))
+            return out
+
+        def get(chain, key):
+            for blk in chain:
+                a = blk.attrs.get(key)
+                if a is not None:
+                    v = _hcl_str(a.value, variables)
+                    return False if v is None else v
+            return None
+
+        dockerfile, context = _resolve(path, chain_of(b, {id(b)}), get) if root is not None else (None, None)
+        uses = tuple(BuildArgUse(n, k, s, st, en) for n, k, s, st, en, _ in entries)
+        found.append(Found(Invocation(path, "bake-hcl", dockerfile, context, uses, b.start, b.end), (bt, variables)))
+    return found
+
+
+def _line_bounds(text: str, s: int, e: int) -> tuple[int, int, bool]:
+    """Whole-line span of [s, e) and whether nothing else shares those lines."""
+    ls = text.rfind("\n", 0, s) + 1
+    le = text.find("\n", e)
+    le = len(text) if le < 0 else le
+    rest = text[e:le].strip()
+    if rest.startswith(","):
+        rest = rest[1:].strip()
+    alone = text[ls:s].strip() == "" and (rest == "" or rest.startswith(("#", "//")))
+    return ls, min(le + 1, len(text)), alone
+
+
+def _delete_item(text: str, s: int, e: int) -> Edit:
+    ls, le, alone = _line_bounds(text, s, e)
+    if alone:
+        # a trailing inline comment after the comma would be lost with the line: fine, it described the entry
+        return Edit(ls, le, "")
+    j = e
+    while j < len(text) and text[j] in " \t":
+        j += 1
+    if j < len(text) and text[j] == ",":
+        j += 1
+        while j < len(text) and text[j] in " \t":
+            j += 1
+        return Edit(s, j, "")
+    k = s
+    while k > 0 and text[k - 1] in " \t":
+        k -= 1
+    if k > 0 and text[k - 1] == ",":
+        return Edit(k - 1, e, "")
+    return Edit(s, e, "")
+
+
+def _nl(text: str) -> str:
+    return "\r\n" if "\r\n" in text else "\n"
+
+
+def plan_hcl(path: str, text: str, groups: list, result: CallerPlan) -> None:
+    shown = os.path.basename(path)
+    nl = _nl(text)
+    for found, migrated in groups:
+        bt, variables = found.data
+        where = f"{shown} target {bt.name}"
+        items = _migrate_entries(bt, migrated, variables, where, result)
+        if not items:
+            continue
+        removed = [en for en, _ in items]
+        secrets = [s for _, s in items if s]
+        all_gone = len(removed) == len(bt.entries)
+        attr = bt.args_attr
+        if all_gone:
+            ls, le, alone = _line_bounds(text, attr.start, attr.end)
+            if not alone:
+                result.add_unmigratable(f"{where}: args shares its line with other attributes; migrate it by hand")
+                continue
+            col_text = text[ls : attr.start]
+            if bt.secret is None and secrets:
+                lits = ", ".join(json.dumps(s) for s in secrets)
+                result.edits.append(Edit(ls, le, f"{col_text}secret = [{lits}]{nl}"))
+            elif bt.secret is None:
+                result.edits.append(Edit(ls, le, ""))
+            else:
+                result.edits.append(Edit(ls, le, ""))
+                _append_list(text, bt.secret, secrets, nl, result)
+            continue
+        for en in removed:
+            result.edits.append(_delete_item(text, en[3], en[4]))
+        if bt.secret is None and secrets:
+            ls, le, _ = _line_bounds(text, attr.start, attr.end)
+            col_text = text[ls : attr.start]
+            lits = ", ".join(json.dumps(s) for s in secrets)
+            result.edits.append(Edit(le, le, f"{col_text}secret = [{lits}]{nl}"))
+        else:
+            _append_list(text, bt.secret, secrets, nl, result)
+
+
+def _migrate_entries(bt: BakeTarget, migrated: dict[str, SecretSpec], variables: dict, where: str, result: CallerPlan) -> list:
+    have = _existing_ids(bt)
+    out = []
+    for en in bt.entries:
+        name, kind, src = en[0], en[1], en[2]
+        if name not in migrated:
+            continue
+        spec = migrated[name]
+        if spec is None:  # the ARG is gone and nothing reads it
+            if kind == "literal":
+                result.add_rotate(name)
+                result.add_note(f"{where}: the committed value of {name} was removed (it must be rotated)")
+            out.append((en, None))
+            continue
+        if kind == "unknown":
+            result.add_unmigratable(f"{where}: the value of {name} is not one variable; bake cannot pass it as a secret")
+            continue
+        if spec.type != "env":
+            result.add_unmigratable(f"{where}: {name} needs a file secret ({spec.cli()}); add it by hand")
+            continue
+        env = src if kind == "env" and src else name
+        if kind == "literal":
+            result.add_rotate(name)
+            result.add_note(f"{where}: the committed value of {name} was removed (it must be rotated); export {name} before running bake")
+        if kind == "env" and src in variables and variables[src]:
+            result.add_rotate(name)
+            result.add_note(f"{where}: variable {src} has a committed default that env= does not read; remove the default (it must be rotated) and export {src}")
+        if spec.id in have:
+            out.append((en, None))  # the secret is there already: only the arg goes
+            continue
+        have.add(spec.id)
+        out.append((en, f"id={spec.id},env={env}"))
+    return out
+
+
+def _existing_ids(bt: BakeTarget) -> set[str]:
+    ids = set()
+    lst = bt.secret
+    if lst is None:
+        return ids
+    items = lst.entries if hasattr(lst, "entries") else []
+    for it in items:
+        txt = getattr(it, "text", "")
+        m = re.search(r"(?:^|[\",])id=([^,\"]+)", txt)
+        if m:
+            ids.add(m.group(1))
+    return ids
+
+
+def _append_list(text: str, lst: Node, values: list[str | None], nl: str, result: CallerPlan) -> None:
+    values = [v for v in values if v]
+    if not values:
+        return
+    lits = [json.dumps(v) for v in values]
+    close = lst.end - 1
+    if not lst.entries:
+        result.edits.append(Edit(close, close, ", ".join(lits)))
+        return
+    last = lst.entries[-1]
+    between = text[last.end : close]
+    if "\n" in between:
+        ls = text.rfind("\n", 0, last.start) + 1
+        ind = text[ls : last.start]
+        stripped = between.lstrip(" \t")
+        if stripped.startswith(","):
+            at = last.end + (len(between) - len(stripped)) + 1
+            result.edits.append(Edit(at, at, "".join(f"{nl}{ind}{v}," for v in lits)))
+        else:
+            result.edits.append(Edit(last.end, last.end, "".join(f",{nl}{ind}{v}" for v in lits)))
+    else:
+        result.edits.append(Edit(last.end, last.end, "".join(f", {v}" for v in lits)))
+
+
+# ------------------------------------------------------------------------------------------
+# JSON
+
+
+@dataclass
+class J:
+    kind: str  # obj | arr | str | other
+    start: int
+    end: int
+    value: object = None  # str value for strings
+    members: list = field(default_factory=list)  # obj: [(key, key_start, J)]; arr: [J]
+
+
+class _JP:
+    def __init__(self, text: str) -> None:
+        self.s = text
+        self.i = 0
+
+    def ws(self) -> None:
+        while self.i < len(self.s) and self.s[self.i] in " \t\r\n":
+            self.i += 1
+
+    def value(self) -> J:
+        self.ws()
+        c = self.s[self.i]
+        if c == "{":
+            st = self.i
+            self.i += 1
+            members = []
+            self.ws()
+            if self.s[self.i] == "}":
+                self.i += 1
+                return J("obj", st, self.i, None, members)
+            while True:
+                self.ws()
+                ks = self.i
+                k = self.string()
+                self.ws()
+                if self.s[self.i] != ":":
+                    raise ValueError("expected :")
+                self.i += 1
+                v = self.value()
+                members.append((k.value, ks, v))
+                self.ws()
+                if self.s[self.i] == ",":
+                    self.i += 1
+                    continue
+                if self.s[self.i] == "}":
+                    self.i += 1
+                    return J("obj", st, self.i, None, members)
+                raise ValueError("expected , or }")
+        if c == "[":
+            st = self.i
+            self.i += 1
+            items = []
+            self.ws()
+            if self.s[self.i] == "]":
+                self.i += 1
+                return J("arr", st, self.i, None, items)
+            while True:
+                items.append(self.value())
+                self.ws()
+                if self.s[self.i] == ",":
+                    self.i += 1
+                    continue
+                if self.s[self.i] == "]":
+                    self.i += 1
+                    return J("arr", st, self.i, None, items)
+                raise ValueError("expected , or ]")
+        if c == '"':
+            return self.string()
+        m = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null").match(self.s, self.i)
+        if not m:
+            raise ValueError("bad value")
+        self.i = m.end()
+        return J("other", m.start(), m.end(), m.group(0))
+
+    def string(self) -> J:
+        st = self.i
+        if self.s[st] != '"':
+            raise ValueError("expected string")
+        j = st + 1
+        while self.s[j] != '"':
+            j += 2 if self.s[j] == "\\" else 1
+        self.i = j + 1
+        return J("str", st, self.i, json.loads(self.s[st : self.i]))
+
+
+def parse_json(text: str) -> J | None:
+    try:
+        p = _JP(text)
+        v = p.value()
+        p.ws()
+        if p.i != len(text):
+            return None
+        return v
+    except (ValueError, IndexError):
+        return None
+
+
+def _jget(obj: J | None, key: str):
+    if obj is None or obj.kind != "obj":
+        return None
+    for k, ks, v in obj.members:
+        if k == key:
+            return (k, ks, v)
+    return None
+
+
+def _json_value(v: J) -> tuple[str, str | None]:
+    if v.kind == "str":
+        m = re.fullmatch(r"\$\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}", v.value)
+        if m:
+            return "env", m.group(1)
+        if "${" not in v.value:
+            return "literal", None
+        return "unknown", None
+    if v.kind == "other" and v.value != "null":
+        return "literal", None
+    return "unknown", None
+
+
+def find_json(path: str, text: str, root: str | None) -> list[Found]:
+    doc = parse_json(text)
+    if doc is None or doc.kind != "obj":
+        return []
+    tg = _jget(doc, "target")
+    if tg is None or tg[2].kind != "obj":
+        return []
+    variables: dict[str, str | None] = {}
+    vg = _jget(doc, "variable")
+    if vg is not None and vg[2].kind == "obj":
+        for k, _ks, v in vg[2].members:
+            d = _jget(v, "default")
+            variables[k] = d[2].value if d is not None and d[2].kind == "str" else ("" if d is None else None)
+    targets = {k: v for k, _ks, v in tg[2].members if v.kind == "obj"}
+    found = []
+    for name, t in targets.items():
+        am = _jget(t, "args")
+        if am is None or am[2].kind != "obj" or not am[2].members:
+            continue
+        entries = []
+        for k, ks, v in am[2].members:
+            kind, src = _json_value(v)
+            entries.append((k, kind, src, ks, v.end, (k, ks, v)))
+        sm = _jget(t, "secret")
+        bt = BakeTarget(name, t, am[2], am, entries, sm[2] if sm else None, sm)
+
+        def chain_of(t: J, seen: set) -> list[J]:
+            out = [t]
+            inh = _jget(t, "inherits")
+            if inh is not None and inh[2].kind == "arr":
+                for it in inh[2].members:
+                    parent = targets.get(it.value) if it.kind == "str" else None
+                    if parent is not None and id(parent) not in seen:
+                        seen.add(id(parent))
+                        out.extend(chain_of(parent, seen))
+            return out
+
+        def get(chain, key):
+            for blk in chain:
+                m = _jget(blk, key)
+                if m is not None:
+                    if m[2].kind != "str":
+                        return False
+                    val = m[2].value
+                    try:
+                        val = re.sub(r"\$\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}", lambda mm: _must(variables.get(mm.group(1))), val)
+                    except KeyError:
+                        return False
+                    return val
+            return None
+
+        dockerfile, context = _resolve(path, chain_of(t, {id(t)}), get) if root is not None else (None, None)
+        uses = tuple(BuildArgUse(n, k, s, st, en) for n, k, s, st, en, _ in entries)
+        found.append(Found(Invocation(path, "bake-json", dockerfile, context, uses, t.start, t.end), (bt, variables)))
+    return found
+
+
+def _must(v):
+    if v is None:
+        raise KeyError
+    return v
+
+
+def _json_member_delete(text: str, obj: J, index: int) -> Edit:
+    """Delete member ``index`` of ``obj`` with the comma that separates it."""
+    members = obj.members
+    k, ks, v = members[index]
+    if index + 1 < len(members):
+        nxt_start = members[index + 1][1]
+        ls = text.rfind("\n", 0, ks) + 1
+        if text[ls:ks].strip() == "":
+            nls = text.rfind("\n", 0, nxt_start) + 1
+            if text[nls:nxt_start].strip() == "":
+                return Edit(ls, nls, "")
+        return Edit(ks, nxt_start, "")
+    if index > 0:
+        prev_end = members[index - 1][2].end
+        return Edit(prev_end, v.end, "")
+    # the only member: empty the object
+    return Edit(obj.start + 1, obj.end - 1, "")
+
+
+def plan_json(path: str, text: str, groups: list, result: CallerPlan) -> None:
+    shown = os.path.basename(path)
+    nl = _nl(text)
+    for found, migrated in groups:
+        bt, variables = found.data
+        where = f"{shown} target {bt.name}"
+        items = _migrate_entries(bt, migrated, variables, where, result)
+        if not items:
+            continue
+        removed_idx = [i for i, en in enumerate(bt.entries) if any(en is x for x, _ in items)]
+        secrets = [s for _, s in items if s]
+        args_obj: J = bt.args
+        t: J = bt.block
+        all_gone = len(removed_idx) == len(bt.entries)
+        ak, aks, av = bt.args_attr
+        ls = text.rfind("\n", 0, aks) + 1
+        ind = text[ls:aks] if text[ls:aks].strip() == "" else "  "
+        if bt.secret is not None:
+            _json_append(text, bt.secret, secrets, nl, result)
+        if all_gone:
+            if bt.secret is None and secrets:
+                arr = "[" + ", ".join(json.dumps(s) for s in secrets) + "]"
+                result.edits.append(Edit(aks, av.end, f'"secret": {arr}'))
+            else:
+                idx = next(i for i, m in enumerate(t.members) if m[1] == aks)
+                result.edits.append(_json_member_delete(text, t, idx))
+            continue
+        for i in removed_idx:
+            result.edits.append(_json_member_delete(text, args_obj, i))
+        if bt.secret is None and secrets:
+            arr = "[" + ", ".join(json.dumps(s) for s in secrets) + "]"
+            sep = f",{nl}{ind}" if "\n" in text[t.start : t.end] else ", "
+            result.edits.append(Edit(av.end, av.end, f'{sep}"secret": {arr}'))
+
+
+def _json_append(text: str, arr: J, values: list[str], nl: str, result: CallerPlan) -> None:
+    if not values or arr.kind != "arr":
+        return
+    lits = [json.dumps(v) for v in values]
+    if not arr.members:
+        result.edits.append(Edit(arr.start + 1, arr.start + 1, ", ".join(lits)))
+        return
+    last = arr.members[-1]
+    between = text[last.end : arr.end - 1]
+    if "\n" in between:
+        ls = text.rfind("\n", 0, last.start) + 1
+        ind = text[ls : last.start]
+        result.edits.append(Edit(last.end, last.end, "".join(f",{nl}{ind}{v}" for v in lits)))
+    else:
+        result.edits.append(Edit(last.end, last.end, "".join(f", {v}" for v in lits)))

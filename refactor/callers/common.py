@@ -1,0 +1,87 @@
+"""Shared pieces of the caller kinds: found invocations and CLI-host planning."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from refactor.build import SecretSpec
+
+from .model import CallerPlan, Invocation
+from .shell import NO_SECRETS, BuildCmd, Host, View, arg_uses, plan_build, resolve_paths, resolve_pattern
+
+
+@dataclass
+class Found:
+    """An invocation and what its kind needs to plan it again."""
+
+    inv: Invocation
+    data: object = None
+
+
+@dataclass
+class CliUnit:
+    """A build command on a shell command line inside a host file."""
+
+    view: View
+    bc: BuildCmd
+    host: Host
+    extra: dict = field(default_factory=dict)
+
+
+def cli_found(
+    path: str,
+    kind: str,
+    view: View,
+    bc: BuildCmd,
+    host: Host,
+    bases: list[str] | None,
+    subst: dict[str, str] | None = None,
+    extra: dict | None = None,
+    migratable: bool = True,
+    reason: str | None = None,
+) -> Found:
+    dockerfile = context = None
+    if bases:
+        dockerfile, context = resolve_paths(bc, bases, subst)
+    inv = Invocation(
+        path=path,
+        kind=kind,
+        dockerfile=dockerfile,
+        context=context,
+        build_args=arg_uses(view, bc, host),
+        start=view.src(bc.cmd.start),
+        end=view.src(bc.cmd.end),
+        migratable=migratable and bc.tool not in NO_SECRETS,
+        reason=NO_SECRETS.get(bc.tool, reason),
+    )
+    return Found(inv, CliUnit(view, bc, host, extra or {}))
+
+
+def cli_founds(path: str, kind: str, view: View, bc: BuildCmd, host: Host, bases: list[str] | None,
+               subst: dict[str, str] | None = None, **kw) -> list[Found]:
+    """Like :func:`cli_found`; a build whose Dockerfile path holds an unknown expansion (a loop
+    variable: ``-f services/$svc/Dockerfile``) is linked by pattern to every Dockerfile it matches,
+    giving one invocation per match with the same span (plan them together)."""
+    first = cli_found(path, kind, view, bc, host, bases, subst, **kw)
+    if first.inv.dockerfile is not None or not bases:
+        return [first]
+    matches = resolve_pattern(bc, bases, subst)
+    if not matches:
+        return [first]
+    inv = first.inv
+    return [Found(Invocation(inv.path, inv.kind, df, ctx, inv.build_args, inv.start, inv.end, inv.migratable, inv.reason), first.data)
+            for df, ctx in matches]
+
+
+def plan_cli(text: str, unit: CliUnit, migrated: dict[str, SecretSpec], plan: CallerPlan) -> None:
+    plan_build(unit.view, text, unit.bc, migrated, unit.host, plan)
+
+
+def rel(path: str, root: str | None) -> str:
+    if not root:
+        return os.path.basename(path)
+    try:
+        return os.path.relpath(path, root)
+    except ValueError:
+        return path

@@ -1,0 +1,170 @@
+"""Cross-file planning: a Dockerfile's rewrite and the callers that build it change together.
+
+The callers (shell scripts, Makefiles, compose, bake, CI workflows, Jenkinsfiles, Python build
+scripts) are searched from the repository root (the git work tree, else the common parent of the
+PATHs), whatever PATHs were given. For every Dockerfile whose secret ARGs the rewrite removes, each
+caller that passes them as ``--build-arg`` is planned too. If any caller of a Dockerfile cannot be
+migrated, that Dockerfile's fix is lowered to unsafe and, without ``--unsafe-fixes``, neither the
+Dockerfile nor its callers change. Writes happen after all planning, per file atomically.
+"""
+
+from __future__ import annotations
+
+import os
+
+from refactor.engine import FileResult, FindingOut, FixOut, Settings
+from refactor.fixes.edit import apply_edits
+from refactor.rules import BY_CODE
+
+
+def _finding(code: str, variable: str | None, message: str, line: int, col: int, end_line: int, end_col: int, fix=None) -> FindingOut:
+    rule = BY_CODE[code]
+    return FindingOut(code, rule.name, variable, rule.secret, rule.severity, message, line, col, end_line, end_col, fix)
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, col
+
+
+def _migrated(r: FileResult) -> dict:
+    specs = {s.env: s for s in (r.build.secrets if r.build else ()) if s.env in r.migrated}
+    for name in r.migrated:
+        specs.setdefault(name, None)
+    return specs
+
+
+def link_callers(paths: list[str], candidates, results: list[FileResult], per_file: list[Settings], excludes: tuple[str, ...]) -> list[FileResult]:
+    """Plan caller edits; may revert Dockerfile results whose callers cannot be migrated.
+
+    Returns the caller results (kind "caller"). Nothing is written here.
+    """
+    from refactor.callers import Target, discover, plan_file, repo_root, stale_args
+    from refactor.source import InputError, read_source
+
+    root = repo_root(paths)
+    try:
+        invocations = discover(root, exclude=excludes)
+    except Exception:  # noqa: BLE001 - discovery of callers never fails the Dockerfile run
+        return []
+    if not invocations:
+        return []
+    by_df: dict[str, tuple] = {}
+    for c, r, st in zip(candidates, results, per_file):
+        by_df[os.path.realpath(c.path)] = (c, r, st)
+
+    def targets_for(exclude_dfs: set[str]) -> dict[str, list]:
+        out: dict[str, list] = {}
+        for inv in invocations:
+            entry = by_df.get(inv.dockerfile or "")
+            if entry is None or inv.dockerfile in exclude_dfs:
+                continue
+            _c, r, _st = entry
+            if r.status != "ok" or not r.migrated:
+                continue
+            out.setdefault(inv.path, []).append(Target(inv, _migrated(r), frozenset(r.declared_after)))
+        return out
+
+    texts: dict[str, object] = {}
+
+    def source_of(path: str):
+        if path not in texts:
+            try:
+                texts[path] = read_source(path)
+            except InputError:
+                texts[path] = None
+        return texts[path]
+
+    # pass 1: which Dockerfiles have a caller that cannot be migrated
+    blocked: dict[str, list[str]] = {}
+    for path, targets in targets_for(set()).items():
+        src = source_of(path)
+        if src is None:
+            continue
+        plan = plan_file(path, src.text, targets)
+        if plan.unmigratable:
+            for t in targets:
+                blocked.setdefault(t.invocation.dockerfile, []).extend(plan.unmigratable)
+    for df_path, reasons in blocked.items():
+        _c, r, st = by_df[df_path]
+        why = "; ".join(dict.fromkeys(reasons))
+        for f in r.findings:
+            if f.fix is not None and f.code in ("DF001", "DF002", "DF003", "DF006", "DF007"):
+                f.fix.applicability = "unsafe" if f.fix.applicability == "safe" else f.fix.applicability
+                f.fix.reasons.append(f"a caller cannot be migrated: {why}")
+                if not st.unsafe_fixes:
+                    f.fix.applied = False
+        r.notes.append(f"a caller cannot be migrated, so the fix is unsafe: {why}")
+    reverted = {p for p in blocked if not by_df[p][2].unsafe_fixes}
+    for p in reverted:
+        r = by_df[p][1]
+        r.new_text = r.original
+        r.changed = False
+        r.migrated = []
+
+    # pass 2: plan and render every caller
+    callers: list[FileResult] = []
+    for path, targets in sorted(targets_for(reverted).items()):
+        src = source_of(path)
+        if src is None:
+            continue
+        plan = plan_file(path, src.text, targets)
+        display = os.path.relpath(path)
+        res = FileResult(display, kind="caller", original=src.text, bom=src.bom, fs_path=path)
+        try:
+            new = apply_edits(src.text, plan.edits) if plan.edits else src.text
+        except Exception:  # noqa: BLE001
+            res.status, res.error = "error", "internal: conflicting caller edits; left unchanged"
+            callers.append(res)
+            continue
+        res.new_text = new
+        res.changed = new != src.text
+        applied = res.changed and bool(per_file) and per_file[0].mode == "write"
+        for t in targets:
+            for use in t.invocation.build_args:
+                if use.name not in t.migrated:
+                    continue
+                line, col = _position(src.text, use.start)
+                eline, ecol = _position(src.text, use.end)
+                if use.value_kind == "literal":
+                    res.masks.append(src.text[use.start : use.end])
+                fix = FixOut(f"Pass {use.name} with --secret", "safe", applied, [])
+                msg = f"passes secret {use.name} to `{os.path.relpath(t.invocation.dockerfile or '?')}` as a build arg"
+                if use.value_kind == "literal":
+                    msg += "; the literal value is committed: remove it here and rotate it"
+                res.findings.append(_finding("DF011", use.name, msg, line, col, eline, ecol, fix))
+        res.notes.extend(plan.notes)
+        for name in plan.rotate:
+            res.notes.append(f"{name}: a literal value was committed in {display}; rotate it and define it as a CI secret")
+        callers.append(res)
+
+    # stale build args: callers that pass an ARG the Dockerfile does not declare
+    for inv in invocations:
+        entry = by_df.get(inv.dockerfile or "")
+        if entry is None:
+            continue
+        _c, r, _st = entry
+        if r.status != "ok":
+            continue
+        stale = stale_args(inv, set(r.declared_args))
+        if not stale:
+            continue
+        res = next((x for x in callers if x.fs_path == inv.path), None)
+        if res is None:
+            src = source_of(inv.path)
+            if src is None:
+                continue
+            res = FileResult(os.path.relpath(inv.path), kind="caller", original=src.text, new_text=src.text, bom=src.bom, fs_path=inv.path)
+            callers.append(res)
+        text = res.original or ""
+        for use in inv.build_args:
+            if use.name in stale:
+                line, col = _position(text, use.start)
+                eline, ecol = _position(text, use.end)
+                res.findings.append(
+                    _finding("DF012", use.name, f"passes build arg {use.name}, which {os.path.relpath(inv.dockerfile or '?')} does not declare", line, col, eline, ecol)
+                )
+    for res in callers:
+        res.findings.sort(key=lambda f: (f.line, f.column, f.code))
+    return callers

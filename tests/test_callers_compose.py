@@ -1,0 +1,234 @@
+"""Callers: compose files (ruamel.yaml locates, text splices edit)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from refactor.build import SecretSpec
+from refactor.callers import Target, find_in_text, plan_file
+from refactor.callers.yamlutil import compose as parse_yaml
+from refactor.fixes.edit import apply_edits
+
+PATH = "/repo/compose.yaml"
+LIT = "lit-8HqzV0cwPp2valueX"
+
+
+def migrate(text: str, names=("NPM_TOKEN",), path: str = PATH):
+    invs = find_in_text(path, text, "compose")
+    specs = {n: SecretSpec(n.lower(), "env", n) for n in names}
+    plan = plan_file(path, text, [Target(i, specs) for i in invs])
+    out = apply_edits(text, plan.edits)
+    assert not plan.edits or parse_yaml(out) is not None
+    return out, plan, invs
+
+
+def d(s: str) -> str:
+    return textwrap.dedent(s).lstrip("\n")
+
+
+NOOPS = [
+    "services:\n  app:\n    image: nginx\n",
+    "services:\n  app:\n    build: .\n",
+    "services:\n  app:\n    build:\n      context: .\n      args:\n        APP: '1'\n",
+    "services:\n  app:\n    environment:\n      NPM_TOKEN: ${NPM_TOKEN}\n",
+    "not: [valid\n",
+    "- a\n- b\n",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", NOOPS)
+def test_noop(text: str) -> None:
+    out, plan, _ = migrate(text)
+    assert out == text and plan.unmigratable == []
+
+
+def test_map_form_keeps_comments_and_quoting() -> None:
+    before = d("""
+        # stack
+        services:
+          app:
+            build:
+              context: .
+              args:
+                # npm auth
+                NPM_TOKEN: "${NPM_TOKEN}"   # from the shell
+                APP_ENV: 'dev'  # kept
+            ports:
+              - "80:80"
+        """)
+    after = d("""
+        # stack
+        services:
+          app:
+            build:
+              context: .
+              args:
+                # npm auth
+                APP_ENV: 'dev'  # kept
+              secrets:
+                - npm_token
+            ports:
+              - "80:80"
+        secrets:
+          npm_token:
+            environment: NPM_TOKEN
+        """)
+    out, plan, _ = migrate(before)
+    assert out == after
+    assert any("2.6" in n for n in plan.notes)
+
+
+def test_list_form_and_args_removed_when_empty() -> None:
+    before = d("""
+        services:
+          app:
+            build:
+              context: ./app
+              args:
+                - NPM_TOKEN=${CI_NPM_TOKEN}
+            image: app
+        """)
+    after = d("""
+        services:
+          app:
+            build:
+              context: ./app
+              secrets:
+                - npm_token
+            image: app
+        secrets:
+          npm_token:
+            environment: CI_NPM_TOKEN
+        """)
+    assert migrate(before)[0] == after
+
+
+def test_passthrough_forms() -> None:
+    before = "services:\n  a:\n    build:\n      args:\n        - NPM_TOKEN\n  b:\n    build:\n      args:\n        NPM_TOKEN:\n"
+    after = ("services:\n  a:\n    build:\n      secrets:\n        - npm_token\n  b:\n    build:\n      secrets:\n        - npm_token\n"
+             "secrets:\n  npm_token:\n    environment: NPM_TOKEN\n")
+    out, _, invs = migrate(before)
+    assert [inv.build_args[0].value_kind for inv in invs] == ["passthrough", "passthrough"]
+    assert out == after
+
+
+def test_flow_mapping_args() -> None:
+    before = "services:\n  app:\n    build:\n      args: {NPM_TOKEN: $NPM_TOKEN, X: \"1\"}\n"
+    after = ("services:\n  app:\n    build:\n      args: {X: \"1\"}\n      secrets:\n        - npm_token\n"
+             "secrets:\n  npm_token:\n    environment: NPM_TOKEN\n")
+    assert migrate(before)[0] == after
+
+
+def test_existing_build_secrets_and_top_level_secrets_are_extended() -> None:
+    before = d("""
+        services:
+          app:
+            build:
+              args:
+                NPM_TOKEN: ${NPM_TOKEN}
+              secrets:
+                - other
+        secrets:
+          other:
+            file: ./other.txt
+        """)
+    after = d("""
+        services:
+          app:
+            build:
+              secrets:
+                - other
+                - npm_token
+        secrets:
+          other:
+            file: ./other.txt
+          npm_token:
+            environment: NPM_TOKEN
+        """)
+    assert migrate(before)[0] == after
+
+
+def test_same_id_from_two_variables_uses_long_syntax() -> None:
+    before = d("""
+        services:
+          a:
+            build:
+              args:
+                NPM_TOKEN: ${NPM_TOKEN}
+          b:
+            build:
+              args:
+                NPM_TOKEN: ${OTHER_TOKEN}
+        """)
+    after = d("""
+        services:
+          a:
+            build:
+              secrets:
+                - npm_token
+          b:
+            build:
+              secrets:
+                - source: npm_token_other_token
+                  target: npm_token
+        secrets:
+          npm_token:
+            environment: NPM_TOKEN
+          npm_token_other_token:
+            environment: OTHER_TOKEN
+        """)
+    assert migrate(before)[0] == after
+
+
+def test_literal_removed_and_reported() -> None:
+    before = f"services:\n  app:\n    build:\n      args:\n        NPM_TOKEN: {LIT}\n"
+    out, plan, invs = migrate(before)
+    assert out == "services:\n  app:\n    build:\n      secrets:\n        - npm_token\nsecrets:\n  npm_token:\n    environment: NPM_TOKEN\n"
+    assert plan.rotate == ["NPM_TOKEN"]
+    leaked = any(LIT in t for t in (out, *plan.notes, repr(invs)))
+    assert not leaked, "the committed value leaked"
+
+
+def test_mixed_value_is_not_migrated() -> None:
+    text = "services:\n  app:\n    build:\n      args:\n        NPM_TOKEN: pre-${NPM_TOKEN}\n"
+    out, plan, _ = migrate(text)
+    assert out == text
+    assert plan.unmigratable
+
+
+def test_shared_anchor_is_not_migrated() -> None:
+    text = d("""
+        x-build: &b
+          args:
+            NPM_TOKEN: ${NPM_TOKEN}
+        services:
+          app:
+            build:
+              <<: *b
+              context: .
+        """)
+    out, plan, invs = migrate(text)
+    assert out == text
+    assert invs and invs[0].migratable is False
+    assert plan.unmigratable
+
+
+def test_crlf_and_four_space_indent() -> None:
+    before = "services:\r\n    app:\r\n        build:\r\n            args:\r\n                NPM_TOKEN: ${NPM_TOKEN}\r\n"
+    after = ("services:\r\n    app:\r\n        build:\r\n            secrets:\r\n                - npm_token\r\n"
+             "secrets:\r\n    npm_token:\r\n        environment: NPM_TOKEN\r\n")
+    assert migrate(before)[0] == after
+
+
+def test_paths_resolve_from_context(tmp_path) -> None:
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "Dockerfile.dev").write_text("FROM scratch\n")
+    text = "services:\n  a:\n    build:\n      context: svc\n      dockerfile: Dockerfile.dev\n      args: [NPM_TOKEN]\n"
+    p = tmp_path / "docker-compose.yml"
+    p.write_text(text)
+    (inv,) = find_in_text(str(p), text, "compose", str(tmp_path))
+    assert inv.dockerfile == str((tmp_path / "svc" / "Dockerfile.dev").resolve())
+    assert inv.context == str((tmp_path / "svc").resolve())

@@ -413,6 +413,10 @@ def main(argv: list[str] | None = None) -> int:
 
         cmd, args = verify, args[1:]
         prog = "dfix verify"
+    elif args and args[0] == "summarize":
+        from refactor.summarize import summarize_cmd
+
+        cmd, args, prog = summarize_cmd, args[1:], "dfix summarize"
     else:
         cmd, prog = cli, "dfix"
     try:

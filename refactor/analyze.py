@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import re
 import shlex
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from refactor.analysis import implicit
 from refactor.analysis.facts import PLATFORM_ARGS, PROXY_ARGS, Facts, VarItem, build_facts
@@ -775,15 +777,27 @@ def _is_credential_file(path: str, base: str) -> bool | None:
     return bool(content.strip())
 
 
-def _dockerignored(context: str, rel: str) -> bool:
+def _in_context(ctx: str, src: str) -> str:
+    """A COPY source resolved inside the build context, as BuildKit does (``..`` cannot escape)."""
+    return os.path.join(ctx, posixpath.normpath("/" + src).lstrip("/"))
+
+
+@lru_cache(maxsize=256)
+def _dockerignore_spec(context: str):
     try:
         with open(os.path.join(context, ".dockerignore"), encoding="utf-8", errors="replace") as fh:
             lines = [ln.strip() for ln in fh.read().splitlines() if ln.strip() and not ln.strip().startswith("#")]
     except OSError:
-        return False
+        return None
     import pathspec
 
-    spec = pathspec.GitIgnoreSpec.from_lines(lines)
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+def _dockerignored(context: str, rel: str) -> bool:
+    spec = _dockerignore_spec(context)
+    if spec is None:
+        return False
     while rel.startswith("./"):
         rel = rel[2:]
     return spec.match_file(rel)
@@ -828,14 +842,14 @@ def _plan_credential_copies(facts: Facts, options: Options, taken_ids: set[str],
             src = unquote(w.raw, df.escape)
             if "://" in src or "$" in src:
                 continue
-            if src in (".", "./") or src.endswith("/") or (ctx and os.path.isdir(os.path.join(ctx, src))):
+            if src in (".", "./") or src.endswith("/") or (ctx and os.path.isdir(_in_context(ctx, src))):
                 _check_directory_copy(facts, ins, idx, src, ctx, findings)
                 continue
             kind = _cred_kind(src)
             if kind is None:
                 continue
             base = src.rstrip("/").rsplit("/", 1)[-1]
-            verdict_known = _is_credential_file(os.path.join(ctx, src), base) if ctx else None
+            verdict_known = _is_credential_file(_in_context(ctx, src), base) if ctx else None
             if verdict_known is False:
                 continue
             if verdict_known is None and kind in ("npmrc", "yarnrc", "maven_settings", "pip_conf", "composer_auth", "dotenv", "docker_config"):
@@ -911,23 +925,36 @@ def _user_set(facts: Facts, idx: int) -> bool:
     return False
 
 
-def _check_directory_copy(facts: Facts, ins: Instruction, idx: int, src: str, ctx: str | None, findings: list[Finding]) -> None:
-    if not ctx:
-        return
-    root = os.path.normpath(os.path.join(ctx, src))
+@lru_cache(maxsize=256)
+def _context_credentials(ctx: str, sub: str) -> tuple[str, ...]:
+    """Credential files under ``ctx/sub`` (a source resolved *inside* the context, as BuildKit
+    does), not excluded by .dockerignore; cached per context for monorepo runs."""
+    root = os.path.join(ctx, sub) if sub else ctx
     found: list[str] = []
+    base_depth = root.rstrip(os.sep).count(os.sep)
+    cut = len(ctx.rstrip(os.sep)) + 1
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in (".git", "node_modules", "vendor", "__pycache__")]
+        dirnames[:] = [d for d in dirnames if d not in (".git", "node_modules", "vendor", "__pycache__", ".venv")]
+        if dirpath.count(os.sep) - base_depth >= 6:
+            dirnames[:] = []  # prune this branch only
         for fn in filenames:
+            if fn not in CRED_FILES and fn not in SSH_KEYS and fn not in ("credentials", "config.json") and not fn.startswith("id_"):
+                continue
             full = os.path.join(dirpath, fn)
-            rel = os.path.relpath(full, ctx).replace(os.sep, "/")
-            kind = _cred_kind(rel)
-            if kind is None or _dockerignored(ctx, rel):
+            rel = full[cut:].replace(os.sep, "/")
+            if _cred_kind(rel) is None or _dockerignored(ctx, rel):
                 continue
             if _is_credential_file(full, fn):
                 found.append(rel)
-        if len(found) >= 20 or dirpath.count(os.sep) - root.count(os.sep) > 6:
+        if len(found) >= 20:
             break
+    return tuple(found)
+
+
+def _check_directory_copy(facts: Facts, ins: Instruction, idx: int, src: str, ctx: str | None, findings: list[Finding]) -> None:
+    if not ctx:
+        return
+    found = [rel for rel in _context_credentials(os.path.realpath(ctx), posixpath.normpath("/" + src).lstrip("/"))]
     for rel in sorted(found):
         fix = Fix(f"Add {rel} to .dockerignore", [], Applicability.DISPLAY_ONLY)
         fix.reasons.append(f"`{ins.keyword} {src} …` copies {rel}; add it to .dockerignore and mount it where needed with --mount=type=secret")

@@ -336,6 +336,9 @@ def _text(results, settings, color: bool, stdin_result) -> None:
     def style(s, **kw):
         return click.style(s, **kw) if color else s
 
+    def echo(msg="", **kw):
+        click.echo(msg, color=color, **kw)
+
     masked_any = False
     for r in results:
         if r is stdin_result and settings.mode == "write" and r.status == "ok":
@@ -348,21 +351,23 @@ def _text(results, settings, color: bool, stdin_result) -> None:
             continue
         if settings.mode == "check":
             if r.changed:
-                click.echo(f"would rewrite {r.path}")
+                echo(f"would rewrite {r.path}")
             for f in r.findings:
-                click.echo(f"{r.path}:{f.line}:{f.column}: {f.code} {f.message}")
+                echo(f"{r.path}:{f.line}:{f.column}: {f.code} {f.message}")
             continue
         for f in r.findings:
             mark = ""
             if f.fix is not None and (f.fix.applied or (settings.mode != "write" and f.fix.applicability != "display-only")):
                 mark = style("[*] ", fg="green") if f.fix.applicability == "safe" or f.fix.applied else style("[unsafe] ", fg="yellow")
             status = " (fixed)" if f.fix is not None and f.fix.applied and settings.mode == "write" else ""
-            click.echo(f"{style(r.path, bold=True)}:{f.line}:{f.column}: {style(f.code, fg='red' if f.secret else 'yellow')} {mark}{f.message}{status}")
-            if f.fix is not None and f.fix.reasons and not f.fix.applied:
-                for why in f.fix.reasons:
-                    click.echo(f"    fix {f.fix.applicability}: {why}")
+            echo(f"{style(r.path, bold=True)}:{f.line}:{f.column}: {style(f.code, fg='red' if f.secret else 'yellow')} {mark}{f.message}{status}")
+            if f.fix is not None:
+                echo(f"    fix ({f.fix.applicability}{', applied' if f.fix.applied else ''}): {f.fix.title}")
+                if not f.fix.applied:
+                    for why in f.fix.reasons:
+                        echo(f"    fix {f.fix.applicability}: {why}")
     if masked_any:
-        click.echo("# Lines holding a committed secret are masked: this diff is for reading; apply it with `dfix --write`.", err=True)
+        echo("# Lines holding a committed secret are masked: this diff is for reading; apply it with `dfix --write`.", err=True)
     # build commands after the findings / diff
     if settings.mode in ("report", "diff", "write"):
         for r in results:
@@ -373,12 +378,12 @@ def _text(results, settings, color: bool, stdin_result) -> None:
             if not (r.build.secrets or r.changed or "flatten" in r.emitted):
                 continue
             for target, text in r.emitted.items():
-                click.echo(style(f"# build {r.path} ({target}):", fg="cyan"))
+                echo(style(f"# build {r.path} ({target}):", fg="cyan"))
                 sys.stdout.write(text if text.endswith("\n") else text + "\n")
             for env in r.runtime_env:
-                click.echo(f"# runtime: ENV {env} is no longer baked in; pass it with `docker run -e {env}` if the container needs it")
+                echo(f"# runtime: ENV {env} is no longer baked in; pass it with `docker run -e {env}` if the container needs it")
             for n in r.notes:
-                click.echo(f"# note: {n}")
+                echo(f"# note: {n}")
 
 
 def _summary(results, settings) -> None:

@@ -6,6 +6,7 @@ escapes). Templates live in ``templates/`` and ship inside the wheel as ``refact
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -56,7 +57,16 @@ def environment():
     env.filters["yaml"] = _yaml_str
     env.filters["hcl"] = _hcl_str
     env.filters["slug"] = _slug
+    env.filters["mdcell"] = lambda v: str(v).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    env.filters["mdtext"] = lambda v: html.escape(str(v), quote=False)
+    env.filters["fence"] = _fence
     return env
+
+
+def _fence(text: str) -> str:
+    """A backtick fence longer than any backtick run in ``text`` (so the block cannot close early)."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
 
 
 def _view(spec: BuildSpec, require_guard: bool = True) -> dict:

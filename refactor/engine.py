@@ -53,6 +53,7 @@ class FixOut:
     applicability: str
     applied: bool
     reasons: list[str]
+    included: bool = False  # part of this run's rewrite (so SARIF may attach it)
 
 
 @dataclass
@@ -197,8 +198,9 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
     pin_notes: list[str] = []
     if settings.pin_digests:
         new_text, pin_notes = _pin(analysis, new_text, findings, settings, pin_notes)
-    if settings.mode == "write":
-        for p in chosen:
+    for p in chosen:
+        p.fix.included = True
+        if settings.mode == "write":
             p.fix.applied = True
     # verify: the output must parse, and a second pass must have nothing left to do
     if new_text != text:
@@ -306,8 +308,9 @@ def _pin(analysis: FileAnalysis, text: str, findings: list[Finding], settings: S
     if not fixes:
         return text, out
     new = apply_edits(text, [e for f in fixes for e in f.edits])
-    if settings.mode == "write":
-        for f in fixes:
+    for f in fixes:
+        f.included = True
+        if settings.mode == "write":
             f.applied = True
     return new, out
 
@@ -332,6 +335,7 @@ def _apply_split(analysis: FileAnalysis, plans: list, findings: list[Finding], m
     except ConflictError:
         fix.lower(Applicability.DISPLAY_ONLY, "the split conflicts with another edit")
         return text, notes
+    fix.included = True
     if settings.mode == "write":
         fix.applied = True
     return new, notes
@@ -362,7 +366,7 @@ def _finding_out(source: SourceFile, f: Finding) -> FindingOut:
     rule = f.rule
     fix = None
     if f.fix is not None:
-        fix = FixOut(f.fix.title, f.fix.applicability.label, f.fix.applied, list(f.fix.reasons))
+        fix = FixOut(f.fix.title, f.fix.applicability.label, f.fix.applied, list(f.fix.reasons), f.fix.included)
     return FindingOut(
         f.code, rule.name, f.variable, rule.secret, f.severity or rule.severity, f.message, line, col, eline, ecol, fix
     )

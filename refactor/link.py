@@ -95,6 +95,7 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
                 f.fix.reasons.append(f"a caller cannot be migrated: {why}")
                 if not st.unsafe_fixes:
                     f.fix.applied = False
+                    f.fix.included = False
         r.notes.append(f"a caller cannot be migrated, so the fix is unsafe: {why}")
     reverted = {p for p in blocked if not by_df[p][2].unsafe_fixes}
     for p in reverted:
@@ -129,7 +130,7 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
                 eline, ecol = _position(src.text, use.end)
                 if use.value_kind == "literal":
                     res.masks.append(src.text[use.start : use.end])
-                fix = FixOut(f"Pass {use.name} with --secret", "safe", applied, [])
+                fix = FixOut(f"Pass {use.name} with --secret", "safe", applied, [], res.changed)
                 msg = f"passes secret {use.name} to `{os.path.relpath(t.invocation.dockerfile or '?')}` as a build arg"
                 if use.value_kind == "literal":
                     msg += "; the literal value is committed: remove it here and rotate it"

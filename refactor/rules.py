@@ -316,6 +316,25 @@ for nothing.
 None: remove it from the caller, or declare what the build needs.
 """,
     ),
+    Rule(
+        "DF900",
+        "unprocessable-file",
+        "A file could not be read or parsed",
+        False,
+        "error",
+        "never",
+        """## What it does
+Reports files dfix could not process: not text (NUL bytes), not UTF-8, larger than the size limit,
+unreadable, a directory or FIFO named like a Dockerfile, or a Dockerfile BuildKit would reject
+(unterminated heredoc, no instructions, invalid directive or arguments).
+
+## Why is this bad?
+Nothing in such a file was checked. The run goes on with the other files and exits 2.
+
+## Fix safety
+None.
+""",
+    ),
 )
 
 BY_CODE = {r.code: r for r in RULES}

@@ -35,7 +35,8 @@ class Fix:
     edits: list[Edit]
     applicability: Applicability = Applicability.SAFE
     reasons: list[str] = field(default_factory=list)  # why the applicability was lowered
-    applied: bool = False
+    applied: bool = False  # written by this run (--write)
+    included: bool = False  # part of the rewrite this run computed (written, diffed or checked)
 
     def lower(self, to: Applicability, reason: str) -> None:
         if to < self.applicability:

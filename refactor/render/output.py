@@ -8,8 +8,10 @@ are masked.
 from __future__ import annotations
 
 import difflib
+import html
 import json
 import os
+from urllib.parse import quote
 
 from refactor import __version__
 from refactor.engine import FileResult
@@ -94,6 +96,11 @@ def to_github(results: list[FileResult]) -> str:
     return "\n".join(out) + ("\n" if out else "")
 
 
+def _uri(path: str) -> str:
+    """An RFC 3986 uri-reference for a path (spaces, %, # percent-encoded)."""
+    return quote(path.replace(os.sep, "/"), safe="/:@!$&'()*+,;=-._~")
+
+
 def to_sarif(results: list[FileResult]) -> str:
     rules = [
         {
@@ -119,7 +126,7 @@ def to_sarif(results: list[FileResult]) -> str:
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": {"uri": r.path.replace(os.sep, "/")},
+                            "artifactLocation": {"uri": _uri(r.path)},
                             "region": {
                                 "startLine": f.line,
                                 "startColumn": f.column,
@@ -130,7 +137,7 @@ def to_sarif(results: list[FileResult]) -> str:
                     }
                 ],
             }
-            if f.fix is not None and f.fix.applicability != "display-only" and r.changed and r.original is not None:
+            if f.fix is not None and f.fix.included and r.changed and r.original is not None:
                 diff, masked = unified_diff(r)
                 if not masked and r.new_text is not None:
                     item["fixes"] = [
@@ -138,7 +145,7 @@ def to_sarif(results: list[FileResult]) -> str:
                             "description": {"text": f.fix.title},
                             "artifactChanges": [
                                 {
-                                    "artifactLocation": {"uri": r.path.replace(os.sep, "/")},
+                                    "artifactLocation": {"uri": _uri(r.path)},
                                     "replacements": [
                                         {
                                             "deletedRegion": {"charOffset": 0, "charLength": len(r.original)},
@@ -156,7 +163,7 @@ def to_sarif(results: list[FileResult]) -> str:
                     "ruleId": "DF900",
                     "level": "error",
                     "message": {"text": r.error or "error"},
-                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": r.path.replace(os.sep, "/")}}}],
+                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(r.path)}}}],
                 }
             )
     doc = {

@@ -385,7 +385,10 @@ def _parse_command(logical: Logical, begin: int) -> Command:
     while i < n and text[i] in GO_SPACE:
         i += 1
     kw_l = i
-    while i < n and text[i] not in "\t\v\f\r ":
+    # BuildKit splits strings.TrimSpace(line): trailing Unicode space (U+0085, U+00A0, ...) is
+    # not part of a keyword that ends the line
+    kw_limit = len(text.rstrip(GO_SPACE))
+    while i < kw_limit and text[i] not in "\t\v\f\r ":
         i += 1
     keyword = text[kw_l:i]
     flags, args_l = _extract_flags(logical, i)

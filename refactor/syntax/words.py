@@ -135,57 +135,95 @@ def find_refs(text: str, escape: str = "\\") -> list[Ref]:
 
     Single quotes stop expansion, the escape character escapes ``$``; ``${V:-$W}`` yields both
     ``V`` and ``W``.
+
+    Iterative, and linear in the input: nested operands (``${a:-${b:-${c:-...}}}``, thousands
+    deep) are scanned with an explicit stack, and the closing brace of every ``{`` seen while
+    matching an outer one is remembered instead of being searched for again.
     """
     refs: list[Ref] = []
-    _scan_refs(text, 0, len(text), escape, refs, in_single_ok=True)
+    closes: dict = {}  # offset of "{" -> (index just after its match or -1, bound scanned to)
+    # frames: [position, end, in_single_ok, quote]; a ref's operand is scanned before the text
+    # after the ref, so refs come out in the same order as a recursive scan would give them
+    stack: list[list] = [[0, len(text), True, ""]]
+    while stack:
+        frame = stack[-1]
+        i, n, in_single_ok, quote = frame
+        child = None
+        while i < n:
+            ch = text[i]
+            if ch == escape and i + 1 < n:
+                i += 2
+                continue
+            if quote != "'" and ch == '"':
+                quote = "" if quote == '"' else '"'
+                i += 1
+                continue
+            if in_single_ok and quote != '"' and ch == "'":
+                quote = "" if quote == "'" else "'"
+                i += 1
+                continue
+            if ch == "$" and quote != "'":
+                i, child = _scan_one_ref(text, i, n, escape, refs, closes)
+                if child is not None:
+                    break
+                continue
+            i += 1
+        frame[0], frame[3] = i, quote
+        if child is not None:
+            stack.append([child[0], child[1], False, ""])
+        else:
+            stack.pop()
     return refs
 
 
-def _scan_refs(text: str, i: int, n: int, escape: str, refs: list[Ref], in_single_ok: bool) -> None:
-    quote = ""
-    while i < n:
-        ch = text[i]
-        if ch == escape and i + 1 < n:
-            i += 2
+def _match_brace(text: str, i: int, n: int, escape: str, closes: dict) -> int:
+    """Index just after the brace closing ``text[i] == "{"``, or -1 when none does before ``n``.
+
+    Records the outcome for every nested ``{`` it passes (with the bound it was scanned to), so
+    deep nesting is scanned once instead of once per level.
+    """
+    known = closes.get(i)
+    if known is not None:
+        end, bound = known
+        if (end != -1 and end <= n) or (end == -1 and n <= bound):
+            return end
+    opened = [i]
+    j = i + 1
+    while j < n and opened:
+        c = text[j]
+        if c == escape and j + 1 < n:
+            j += 2
             continue
-        if quote != "'" and ch == '"':
-            quote = "" if quote == '"' else '"'
-            i += 1
-            continue
-        if in_single_ok and quote != '"' and ch == "'":
-            quote = "" if quote == "'" else "'"
-            i += 1
-            continue
-        if ch == "$" and quote != "'":
-            i = _scan_one_ref(text, i, n, escape, refs)
-            continue
-        i += 1
+        if c == "{":
+            opened.append(j)
+        elif c == "}":
+            closes[opened.pop()] = (j + 1, n)
+        j += 1
+    for k in opened:
+        closes[k] = (-1, n)
+    return -1 if opened else j
 
 
-def _scan_one_ref(text: str, i: int, n: int, escape: str, refs: list[Ref]) -> int:
+def _scan_one_ref(
+    text: str, i: int, n: int, escape: str, refs: list[Ref], closes: dict
+) -> tuple[int, tuple[int, int] | None]:
+    """Record the reference at ``text[i] == "$"``; return (index after it, operand region)."""
     start = i
     i += 1
     if i >= n:
-        return i
+        return i, None
     if text[i] == "{":
         # find the matching close brace, honouring nesting
-        depth = 1
-        j = i + 1
-        while j < n and depth:
-            c = text[j]
-            if c == escape and j + 1 < n:
-                j += 2
-                continue
-            if c == "{":
-                depth += 1
-            elif c == "}":
-                depth -= 1
-            j += 1
-        inner_end = j - 1 if depth == 0 else n
+        j = _match_brace(text, i, n, escape, closes)
+        if j == -1:
+            j = inner_end = n
+        else:
+            inner_end = j - 1
         inner = text[i + 1 : inner_end]
         length = inner.startswith("#") and len(inner) > 1
         body = inner[1:] if length else inner
         m = _NAME_RE.match(body)
+        child = None
         if m:
             name = m.group(0)
             rest = body[m.end() :]
@@ -200,10 +238,10 @@ def _scan_one_ref(text: str, i: int, n: int, escape: str, refs: list[Ref]) -> in
             refs.append(Ref(name, start, min(j, n), mod, operand))
             if operand:
                 off = i + 1 + (1 if length else 0) + m.end() + len(mod if mod != "len" else "")
-                _scan_refs(text, off, inner_end, escape, refs, in_single_ok=False)
-        return min(j, n)
+                child = (off, inner_end)
+        return min(j, n), child
     m = _NAME_RE.match(text, i)
     if m:
         refs.append(Ref(m.group(0), start, m.end()))
-        return m.end()
-    return i
+        return m.end(), None
+    return i, None

@@ -206,53 +206,81 @@ def exec_form_script(argv: list[str]) -> str | None:
 # Use evidence: a variable reaching an authenticating position
 
 
-def _ref(name: str) -> str:
-    n = re.escape(name)
-    return r"\$(?:\{" + n + r"(?:[:\-+?=#%/][^}]*)?\}|" + n + r"(?![A-Za-z0-9_]))"
+_REF = re.compile(r"\$\{(?:env\.)?([A-Za-z_][A-Za-z0-9_]*)|\$([A-Za-z_][A-Za-z0-9_]*)")
+_WHOLE_REF = re.compile(r"[\"']?\$(?:\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|([A-Za-z_][A-Za-z0-9_]*))[\"']?")
+_Q = r"[\"']?"
+_ONE = r"(\$\{?(?:env\.)?[A-Za-z_][A-Za-z0-9_]*)"
+# (pattern, reason, weight, how): the refs inside group 1 are in an authenticating position.
+# how = "refs": every ref in the group; "whole": only when the group is one ref; "after-colon":
+# refs after the first ':' (the password half of user:password).
+_USE_PATTERNS = [
+    (re.compile(r"://[^\s/@'\"]*:([^\s/@'\"]*)@"), "reaches the password part of a URL", 2.0, "refs"),
+    (re.compile(r"://([^\s/@:'\"]+)@"), "is used as the URL user-info (token as user)", 1.5, "whole"),
+    (
+        re.compile(r"(?i)(?:authorization|private-token|job-token|x-jfrog-art-api|x-api-key|api-key|x-auth-token)\s*:([^\n\"']*)"),
+        "is sent in an HTTP authentication header",
+        2.0,
+        "refs",
+    ),
+    (re.compile(r"(?:^|\s)(?:-u|--user)(?:\s+|=)" + _Q + r"([^\s\"']*)"), "is the password of curl -u", 2.0, "after-colon"),
+    (re.compile(r"(?:^|\s)(?:-u|--user)(?:\s+|=)" + _Q + r"([^\s\"':]*)" + _Q + r"(?:\s|$)"), "is passed whole to curl -u", 2.0, "whole"),
+    (
+        re.compile(
+            r"(?i)(?:^|\s)--(?:password|passwd|pass|token|access-token|auth-token|api-key|apikey|secret|secret-key|personal-access-token)(?:\s+|=)"
+            + _Q + _ONE
+        ),
+        "is passed as a --password/--token option",
+        2.0,
+        "refs",
+    ),
+    (re.compile(r"(?:^|\s)login\b[^\n;|&]*\s-p\s*" + _Q + _ONE), "is the password of a login command", 2.0, "refs"),
+    (re.compile(r"(?i)echo\s+" + _Q + _ONE + r"\}?" + _Q + r"\s*\|\s*[^\n|;&]*login"), "is piped to a login command", 2.0, "refs"),
+    (re.compile(r"(?i)_(?:authToken|auth|password)(?:\s*=\s*|\s+)" + _Q + _ONE), "is written as an .npmrc auth token", 2.0, "refs"),
+    (re.compile(r"(?i)\bpassword\s+" + _Q + _ONE), "is a netrc password", 1.5, "refs"),
+    (re.compile(r"(?i)http-basic\s+\S+\s+\S+\s+" + _Q + _ONE), "is a poetry http-basic password", 2.0, "refs"),
+    (re.compile(r"(?i)configure\s+set\s+aws_(?:secret_access_key|session_token)\s+" + _Q + _ONE), "is written by aws configure", 2.0, "refs"),
+    (re.compile(r"(?i)(?:npmAuthToken|NPM_AUTH_TOKEN)\s*[:=]\s*" + _Q + _ONE), "is a yarn npmAuthToken", 2.0, "refs"),
+    (re.compile(r"(?i)<password>\s*" + _ONE), "is a Maven settings password", 2.0, "refs"),
+]
+_URL_USER = re.compile(r"://([^\s/@:'\"]*):[^\s/@'\"]*@")
 
 
-@lru_cache(maxsize=2048)
-def _use_patterns(name: str) -> tuple[tuple[re.Pattern, str, float], ...]:
-    r = _ref(name)
-    q = r"[\"']?"
-    return (
-        (re.compile(r"://[^\s/@'\"]*:[^\s/@'\"]*" + r + r"[^\s/@'\"]*@"), "reaches the password part of a URL", 2.0),
-        (re.compile(r"://" + r + r"@"), "is used as the URL user-info (token as user)", 1.5),
-        (re.compile(r"://" + r + r":[^\s/@'\"]*@"), "", 0.0),  # username position: no evidence
-        (
-            re.compile(r"(?i)(?:authorization|private-token|job-token|x-jfrog-art-api|x-api-key|api-key|x-auth-token)\s*:[^\n\"']*" + r),
-            "is sent in an HTTP authentication header",
-            2.0,
-        ),
-        (re.compile(r"(?:^|\s)(?:-u|--user)(?:\s+|=)" + q + r"[^\s\"':]*:[^\s\"']*" + r), "is the password of curl -u", 2.0),
-        (re.compile(r"(?:^|\s)(?:-u|--user)(?:\s+|=)" + q + r + q + r"(?:\s|$)"), "is passed whole to curl -u", 2.0),
-        (
-            re.compile(r"(?i)(?:^|\s)--(?:password|passwd|pass|token|access-token|auth-token|api-key|apikey|secret|secret-key|personal-access-token)(?:\s+|=)" + q + r),
-            "is passed as a --password/--token option",
-            2.0,
-        ),
-        (re.compile(r"(?:^|\s)login\b[^\n;|&]*\s-p\s*" + q + r), "is the password of a login command", 2.0),
-        (re.compile(r"(?i)echo\s+" + q + r + q + r"\s*\|\s*[^\n|;&]*login"), "is piped to a login command", 2.0),
-        (re.compile(r"(?i)_(?:authToken|auth|password)\s*=\s*" + q + r), "is written as an .npmrc auth token", 2.0),
-        (re.compile(r"(?i)\bpassword\s+" + q + r), "is a netrc password", 1.5),
-        (re.compile(r"(?i)http-basic\s+\S+\s+\S+\s+" + q + r), "is a poetry http-basic password", 2.0),
-        (re.compile(r"(?i)configure\s+set\s+aws_(?:secret_access_key|session_token)\s+" + q + r), "is written by aws configure", 2.0),
-        (re.compile(r"(?i)(?:npmAuthToken|NPM_AUTH_TOKEN)\s*[:=]\s*" + q + r), "is a yarn npmAuthToken", 2.0),
-        (re.compile(r"(?i)<password>\s*" + r), "is a Maven settings password", 2.0),
-    )
+def _names(fragment: str) -> list[str]:
+    return [m.group(1) or m.group(2) for m in _REF.finditer(fragment)]
+
+
+@lru_cache(maxsize=4096)
+def _auth_index(text: str) -> dict[str, tuple[tuple[str, float], ...]]:
+    """For one text: variable name -> reasons it reaches an authenticating position.
+
+    The patterns do not depend on the variable, so a text is scanned once however many
+    variables are asked about."""
+    found: dict[str, list[tuple[str, float]]] = {}
+    user_names = {n for m in _URL_USER.finditer(text) for n in _names(m.group(1))}
+    for pat, reason, weight, how in _USE_PATTERNS:
+        for m in pat.finditer(text):
+            group = m.group(1) or ""
+            if how == "whole":
+                w = _WHOLE_REF.fullmatch(group)
+                names = [w.group(1) or w.group(2)] if w else []
+            elif how == "after-colon":
+                names = _names(group.split(":", 1)[1]) if ":" in group else []
+            else:
+                names = _names(group)
+            for n in names:
+                if reason.startswith("is used as the URL user-info") and n in user_names:
+                    continue
+                lst = found.setdefault(n, [])
+                if (reason, weight) not in lst:
+                    lst.append((reason, weight))
+    return {k: tuple(v) for k, v in found.items()}
 
 
 def auth_uses(text: str, name: str) -> list[tuple[str, float]]:
     """Reasons why ``$name`` in ``text`` reaches an authenticating position (may be empty)."""
     if "$" not in text or name not in text:
         return []
-    out: list[tuple[str, float]] = []
-    for pat, reason, weight in _use_patterns(name):
-        if pat.search(text):
-            if weight <= 0:
-                return out  # a username position: stop, it is not the secret part
-            out.append((reason, weight))
-    return out
+    return list(_auth_index(text).get(name, ()))
 
 
 # --------------------------------------------------------------------------------------------

@@ -130,6 +130,7 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digest
             per_file_ignores=dict(values.get("per-file-ignores", {})),
             strategy=strategy or values.get("strategy", "auto"),
             render_always=fmt in ("json", "markdown"),
+            keep_text=mode in ("write", "diff", "check") or fmt in ("sarif", "markdown"),
             pin_digests=bool(pin_digests if pin_digests is not None else values.get("pin-digests", False)),
             sign=sign or values.get("sign"),
             image=image or values.get("image"),
@@ -204,7 +205,8 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digest
         for st in per_file:
             st.defer_write = True
     results = _run(candidates, per_file, jobs, verbose)
-    if candidates:
+    if candidates and mode in ("write", "diff", "check"):
+        # callers change with the Dockerfile: searched when something may be written or gated
         from refactor.engine import write_result
         from refactor.link import link_callers
 

@@ -42,6 +42,7 @@ class Settings:
     strategy: str = "auto"  # auto (= mount) | mount | multistage
     render_always: bool = True  # the JSON contract has every --emit target for every file
     defer_write: bool = False  # the caller writes (after planning callers together with Dockerfiles)
+    keep_text: bool = True  # return original/new text (diffs, SARIF fixes, markdown, deferred writes)
     pin_digests: bool = False
     sign: str | None = None  # notation | cosign
     image: str | None = None  # image name for --sign snippets
@@ -382,6 +383,9 @@ def process_file(path: str, display: str, settings: Settings) -> FileResult:
         if settings.mode == "write" and result.changed and result.status == "ok" and not settings.defer_write:
             write_atomic(path, source.to_bytes(result.new_text))
             result.written = True
+        if not settings.keep_text:
+            # bulk runs: workers do not ship every file's text back to the parent
+            result.original = result.new_text = None
         return result
     except InputError as exc:
         return FileResult(display, status="error", error=str(exc))

@@ -15,9 +15,23 @@ from __future__ import annotations
 
 import re
 
-from refactor.supply.pin import PinNote, PinResult, findings_latest, pin_digests
-from refactor.supply.registry import RegistryClient, RegistryError, Resolution, parse_reference
-from refactor.supply.split import Site, Split, find_credential_splits
+from refactor.supply.reference import RegistryError, parse_reference  # light: no HTTP stack
+
+_LAZY = {
+    "PinNote": "pin", "PinResult": "pin", "findings_latest": "pin", "pin_digests": "pin",
+    "RegistryClient": "registry", "Resolution": "registry",
+    "Site": "split", "Split": "split", "find_credential_splits": "split",
+}
+
+
+def __getattr__(name: str):
+    """Import submodules on first use: the registry client pulls in the HTTP stack."""
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(name)
+    import importlib
+
+    return getattr(importlib.import_module(f"refactor.supply.{mod}"), name)
 
 SIGN_TOOLS = ("notation", "cosign")
 DEFAULT_DIGEST_VAR = "IMAGE_DIGEST"

@@ -53,7 +53,7 @@ import re
 from dataclasses import dataclass, field
 
 from refactor.fixes.edit import Applicability, Edit, Fix, apply_edits
-from refactor.supply.registry import RegistryError, parse_reference
+from refactor.supply.reference import RegistryError, parse_reference
 from refactor.syntax.dockerfile import Dockerfile, Instruction
 from refactor.syntax.words import find_refs, name_values, parse_words, unquote
 

@@ -120,11 +120,22 @@ class FileAnalysis:
 # --------------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1024)
+def _context_listing(context_dir: str) -> frozenset[str]:
+    try:
+        return frozenset(os.listdir(context_dir))
+    except OSError:
+        return frozenset()
+
+
 def _read_context_files(context_dir: str | None) -> dict[str, str]:
     out: dict[str, str] = {}
     if not context_dir:
         return out
+    present = _context_listing(context_dir)
     for name in CONTEXT_FILES:
+        if name not in present:
+            continue
         p = os.path.join(context_dir, name)
         try:
             if os.path.isfile(p) and os.path.getsize(p) < 256 * 1024:

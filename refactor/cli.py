@@ -288,6 +288,11 @@ def _run(candidates, per_file, jobs: int, verbose: bool):
         return [process_file(c.path, c.display, st) for c, st in zip(candidates, per_file)]
     from concurrent.futures import ProcessPoolExecutor
 
+    # warm the analysis stack once: forked workers inherit it instead of importing it each
+    import refactor.analyze  # noqa: F401
+    from refactor.analysis.shell import _parser
+
+    _parser()
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         chunk = max(1, min(64, n // (jobs * 4) or 1))
         return list(pool.map(process_file, [c.path for c in candidates], [c.display for c in candidates], per_file, chunksize=chunk))

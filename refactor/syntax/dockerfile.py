@@ -434,7 +434,7 @@ def parse(source: SourceFile) -> Dockerfile:
         nlines -= 1
 
     # BuildKit's scanner rejects any physical line longer than its 64 KiB buffer.
-    for k in range(nlines):
+    for k in range(nlines if len(text) > MAX_LINE // 4 else 0):  # no line can be longer than the text
         e = starts[k + 1] if k + 1 < len(starts) else len(text)
         line = text[starts[k] : e].rstrip("\r\n")
         if len(line) > MAX_LINE and len(line.encode("utf-8")) > MAX_LINE:

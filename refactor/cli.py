@@ -204,7 +204,17 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digest
     if mode in ("write", "diff", "check", "report") and candidates:
         for st in per_file:
             st.defer_write = True
-    results = _run(candidates, per_file, jobs, verbose)
+    dirs = [p for p in paths if p != "-" and os.path.isdir(p)]
+    splits = _split_findings(dirs, settings)
+    if mode == "report" and fmt in ("text", "json", "github") and not add_ignore:
+        # stream: each file is reported as it arrives (flat memory on monorepo-sized runs)
+        stream = _with_splits(_run(candidates, per_file, jobs, verbose), [c.path for c in candidates], splits)
+        if stdin_result is not None:
+            import itertools
+
+            stream = itertools.chain(stream, [stdin_result])
+        sys.exit(_report(stream, settings, fmt, quiet, color, stdin_result))
+    results = list(_run(candidates, per_file, jobs, verbose))
     if candidates and mode in ("write", "diff", "check"):
         # callers change with the Dockerfile: searched when something may be written or gated
         from refactor.engine import write_result
@@ -216,7 +226,7 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digest
                 write_result(r)
         results.extend(callers)
         results.sort(key=lambda r: r.path)
-    _credential_splits([p for p in paths if p != "-" and os.path.isdir(p)], results, settings)
+    results = list(_with_splits(results, [c.path for c in candidates], splits))
     if add_ignore:
         from refactor.engine import add_ignores
 
@@ -235,16 +245,17 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digest
     sys.exit(_report(results, settings, fmt, quiet, color, stdin_result))
 
 
-def _credential_splits(dirs: list[str], results: list, settings) -> None:
-    """DF010: a secret that feeds builds and also publishes, reported on the read site's file."""
+def _split_findings(dirs: list[str], settings) -> dict[str, list]:
+    """DF010 findings by absolute file path: a secret that feeds builds and also publishes,
+    reported on the file where the read happens. Independent of per-file results."""
+    out: dict[str, list] = {}
     if not dirs or "DF010" in {c.upper() for c in settings.ignore}:
-        return
-    from refactor.engine import FileResult, FindingOut
+        return out
+    from refactor.engine import FindingOut
     from refactor.rules import BY_CODE
     from refactor.supply.split import find_credential_splits
 
     rule = BY_CODE["DF010"]
-    by_path = {os.path.abspath(r.path): r for r in results}
     seen = set()
     for d in dirs:
         try:
@@ -258,15 +269,37 @@ def _credential_splits(dirs: list[str], results: list, settings) -> None:
             if key in seen:
                 continue
             seen.add(key)
-            r = by_path.get(full)
-            if r is None:
-                r = FileResult(os.path.relpath(full), kind="caller")
-                by_path[full] = r
-                results.append(r)
-            r.findings.append(
+            out.setdefault(full, []).append(
                 FindingOut("DF010", rule.name, sp.variable, rule.secret, rule.severity, sp.message, site.line, 1, site.line, 1, None)
             )
-    results.sort(key=lambda r: r.path)
+    return out
+
+
+def _with_splits(results, candidates_paths, splits: dict[str, list]):
+    """Attach DF010 findings to streamed results; files not processed become caller entries,
+    merged into the path order."""
+    import heapq
+
+    from refactor.engine import FileResult
+
+    extra = []
+    done = {os.path.abspath(p) for p in candidates_paths}
+    for full, fs in splits.items():
+        if full not in done:
+            r = FileResult(os.path.relpath(full), kind="caller")
+            r.findings.extend(fs)
+            extra.append(r)
+    extra.sort(key=lambda r: r.path)
+
+    def attach():
+        for r in results:
+            fs = splits.get(os.path.abspath(r.fs_path or r.path))
+            if fs and r.kind == "dockerfile":
+                r.findings.extend(fs)
+                r.findings.sort(key=lambda f: (f.line, f.column, f.code))
+            yield r
+
+    return heapq.merge(attach(), extra, key=lambda r: r.path)
 
 
 def _common_parent(paths: list[str]) -> str:
@@ -278,14 +311,16 @@ def _common_parent(paths: list[str]) -> str:
 
 
 def _run(candidates, per_file, jobs: int, verbose: bool):
-    """Process files in order; with a pool, results still come back in input order."""
+    """Process files; results come back in input order whatever order workers finish in."""
     from refactor.engine import process_file
 
     n = len(candidates)
     if jobs <= 0:
         jobs = (os.cpu_count() or 1) if n >= 64 else 1
     if jobs == 1 or n <= 1:
-        return [process_file(c.path, c.display, st) for c, st in zip(candidates, per_file)]
+        for c, st in zip(candidates, per_file):
+            yield process_file(c.path, c.display, st)
+        return
     from concurrent.futures import ProcessPoolExecutor
 
     # warm the analysis stack once: forked workers inherit it instead of importing it each
@@ -295,49 +330,103 @@ def _run(candidates, per_file, jobs: int, verbose: bool):
     _parser()
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         chunk = max(1, min(64, n // (jobs * 4) or 1))
-        return list(pool.map(process_file, [c.path for c in candidates], [c.display for c in candidates], per_file, chunksize=chunk))
+        yield from pool.map(process_file, [c.path for c in candidates], [c.display for c in candidates], per_file, chunksize=chunk)
 
 
-def _exit_code(results, settings) -> int:
-    if any(r.status == "error" for r in results):
-        return 2
-    remaining = 0
-    for r in results:
+class Tally:
+    """What the summary line and the exit code need, accumulated file by file."""
+
+    def __init__(self) -> None:
+        self.files = self.findings = self.files_with = self.errors = self.changed = 0
+        self.remaining = self.fixable_safe = self.fixable_unsafe = 0
+        self.migrated: set[str] = set()
+
+    def add(self, r, settings) -> None:
+        self.files += 1
+        self.findings += len(r.findings)
+        self.files_with += bool(r.findings)
+        self.errors += r.status == "error"
+        self.changed += bool(r.changed)
+        self.migrated.update(r.migrated)
         for f in r.findings:
             if not (f.fix is not None and f.fix.applied and settings.mode == "write"):
-                remaining += 1
-    changed = any(r.changed for r in results)
-    if settings.mode == "write":
-        return 1 if remaining else 0
-    if settings.mode in ("check", "diff"):
-        return 1 if changed or remaining else 0
-    return 1 if remaining else 0
+                self.remaining += 1
+            if f.fix and not f.fix.applied:
+                self.fixable_safe += f.fix.applicability == "safe"
+                self.fixable_unsafe += f.fix.applicability == "unsafe"
+
+    def exit_code(self, settings) -> int:
+        if self.errors:
+            return 2
+        if settings.mode == "write":
+            return 1 if self.remaining else 0
+        if settings.mode in ("check", "diff"):
+            return 1 if self.changed or self.remaining else 0
+        return 1 if self.remaining else 0
+
+    def summary(self, settings) -> str:
+        parts = [f"{self.files} file(s) scanned, {self.findings} finding(s) in {self.files_with} file(s)"]
+        if settings.mode == "write":
+            parts.append(f"{self.changed} file(s) rewritten")
+            if self.migrated:
+                parts.append(f"{len(self.migrated)} secret(s) migrated")
+                parts.append("rotate every migrated secret that was already used in pushed images")
+        elif settings.mode in ("diff", "check"):
+            parts.append(f"{self.changed} file(s) would change")
+        if settings.mode != "write" and self.fixable_safe:
+            parts.append(f"{self.fixable_safe} fixable with `--write`")
+        if self.fixable_unsafe:
+            parts.append(f"{self.fixable_unsafe} more with `--unsafe-fixes`")
+        if self.errors:
+            parts.append(f"{self.errors} error(s)")
+        return "dfix: " + "; ".join(parts) + "."
 
 
 def _report(results, settings, fmt: str, quiet: bool, color, stdin_result) -> int:
+    """Render ``results`` (a list, or an ordered iterator for streaming formats)."""
     from refactor.render import output
 
     out = sys.stdout
-    if fmt == "json":
-        out.write(output.to_json(results))
-    elif fmt == "sarif":
-        out.write(output.to_sarif(results))
+    tally = Tally()
+    if fmt in ("sarif", "markdown"):
+        results = list(results)
+        out.write(output.to_sarif(results) if fmt == "sarif" else output.to_markdown(results))
+        for r in results:
+            tally.add(r, settings)
+            _error_line(r)
+    elif fmt == "json":
+        js = output.JsonStream(out)
+        for r in results:
+            js.add(r)
+            tally.add(r, settings)
+            _error_line(r)
+        js.close()
     elif fmt == "github":
-        out.write(output.to_github(results))
-    elif fmt == "markdown":
-        out.write(output.to_markdown(results))
+        for r in results:
+            out.write(output.to_github([r]))
+            tally.add(r, settings)
+            _error_line(r)
     else:
-        _text(results, settings, color if color is not None else out.isatty(), stdin_result)
-    # stdin + --write prints the fixed text (like black/pyupgrade) in text format
-    for r in results:
-        if r.status == "error":
-            click.echo(f"dfix: error: {r.path}: {r.error}", err=True)
+        color = color if color is not None else out.isatty()
+        masked_any = False
+        for r in results:
+            masked_any |= _text_file(r, settings, color, stdin_result)
+            tally.add(r, settings)
+            _error_line(r)
+        if masked_any:
+            click.echo("# Lines holding a committed secret are masked: this diff is for reading; apply it with `dfix --write`.", err=True)
     if not quiet:
-        _summary(results, settings)
-    return _exit_code(results, settings)
+        click.echo(tally.summary(settings), err=True)
+    return tally.exit_code(settings)
 
 
-def _text(results, settings, color: bool, stdin_result) -> None:
+def _error_line(r) -> None:
+    if r.status == "error":
+        click.echo(f"dfix: error: {r.path}: {r.error}", err=True)
+
+
+def _text_file(r, settings, color: bool, stdin_result) -> bool:
+    """One file's text output: its findings (or diff), then the command that builds it."""
     from refactor.render import output
 
     def style(s, **kw):
@@ -346,22 +435,20 @@ def _text(results, settings, color: bool, stdin_result) -> None:
     def echo(msg="", **kw):
         click.echo(msg, color=color, **kw)
 
-    masked_any = False
-    for r in results:
-        if r is stdin_result and settings.mode == "write" and r.status == "ok":
-            sys.stdout.write(r.new_text or "")
-            continue
-        if settings.mode in ("diff",):
-            d, masked = output.unified_diff(r)
-            masked_any |= masked
-            sys.stdout.write(d)
-            continue
-        if settings.mode == "check":
-            if r.changed:
-                echo(f"would rewrite {r.path}")
-            for f in r.findings:
-                echo(f"{r.path}:{f.line}:{f.column}: {f.code} {f.message}")
-            continue
+    masked = False
+    if r is stdin_result and settings.mode == "write" and r.status == "ok":
+        sys.stdout.write(r.new_text or "")
+        return False  # stdout carries the fixed Dockerfile only
+    if settings.mode == "diff":
+        d, masked = output.unified_diff(r)
+        sys.stdout.write(d)
+    elif settings.mode == "check":
+        if r.changed:
+            echo(f"would rewrite {r.path}")
+        for f in r.findings:
+            echo(f"{r.path}:{f.line}:{f.column}: {f.code} {f.message}")
+        return False
+    else:
         for f in r.findings:
             mark = ""
             if f.fix is not None and (f.fix.applied or (settings.mode != "write" and f.fix.applicability != "display-only")):
@@ -373,49 +460,18 @@ def _text(results, settings, color: bool, stdin_result) -> None:
                 if not f.fix.applied:
                     for why in f.fix.reasons:
                         echo(f"    fix {f.fix.applicability}: {why}")
-    if masked_any:
-        echo("# Lines holding a committed secret are masked: this diff is for reading; apply it with `dfix --write`.", err=True)
-    # build commands after the findings / diff
-    if settings.mode in ("report", "diff", "write"):
-        for r in results:
-            if r is stdin_result and settings.mode == "write":
-                continue  # stdout carries the fixed Dockerfile only
-            if r.status != "ok" or r.build is None or not (r.changed or r.migrated or r.findings):
-                continue
-            if not (r.build.secrets or r.changed or "flatten" in r.emitted):
-                continue
-            for target, text in r.emitted.items():
-                echo(style(f"# build {r.path} ({target}):", fg="cyan"))
-                sys.stdout.write(text if text.endswith("\n") else text + "\n")
-            for env in r.runtime_env:
-                echo(f"# runtime: ENV {env} is no longer baked in; pass it with `docker run -e {env}` if the container needs it")
-            for n in r.notes:
-                echo(f"# note: {n}")
-
-
-def _summary(results, settings) -> None:
-    n_find = sum(len(r.findings) for r in results)
-    files_with = sum(1 for r in results if r.findings)
-    errors = sum(1 for r in results if r.status == "error")
-    fixable_safe = sum(1 for r in results for f in r.findings if f.fix and f.fix.applicability == "safe" and not f.fix.applied)
-    fixable_unsafe = sum(1 for r in results for f in r.findings if f.fix and f.fix.applicability == "unsafe" and not f.fix.applied)
-    changed = sum(1 for r in results if r.changed)
-    migrated = sorted({m for r in results for m in r.migrated})
-    parts = [f"{len(results)} file(s) scanned, {n_find} finding(s) in {files_with} file(s)"]
-    if settings.mode == "write":
-        parts.append(f"{changed} file(s) rewritten")
-        if migrated:
-            parts.append(f"{len(migrated)} secret(s) migrated")
-            parts.append("rotate every migrated secret that was already used in pushed images")
-    elif settings.mode in ("diff", "check"):
-        parts.append(f"{changed} file(s) would change")
-    if settings.mode != "write" and fixable_safe:
-        parts.append(f"{fixable_safe} fixable with `--write`")
-    if fixable_unsafe:
-        parts.append(f"{fixable_unsafe} more with `--unsafe-fixes`")
-    if errors:
-        parts.append(f"{errors} error(s)")
-    click.echo("dfix: " + "; ".join(parts) + ".", err=True)
+    if r.status != "ok" or r.build is None or not (r.changed or r.migrated or r.findings):
+        return masked
+    if not (r.build.secrets or r.build.ssh or r.changed or "flatten" in r.emitted):
+        return masked
+    for target, text in r.emitted.items():
+        echo(style(f"# build {r.path} ({target}):", fg="cyan"))
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    for env in r.runtime_env:
+        echo(f"# runtime: ENV {env} is no longer baked in; pass it with `docker run -e {env}` if the container needs it")
+    for n in r.notes:
+        echo(f"# note: {n}")
+    return masked
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,32 +49,57 @@ def summary(results: list[FileResult]) -> dict:
     }
 
 
+def file_json(r: FileResult) -> dict:
+    if r.build is not None:
+        build = {
+            "secrets": [s.to_json() for s in r.build.secrets],
+            "ssh": list(r.build.ssh),
+            "build_args": list(r.build.build_args),
+            "command": r.command,
+            "emitted": dict(r.emitted),
+        }
+    else:
+        build = {"secrets": [], "ssh": [], "build_args": [], "command": None, "emitted": {}}
+    return {
+        "path": r.path,
+        "kind": r.kind,
+        "status": r.status,
+        "error": r.error,
+        "changed": r.changed,
+        "findings": [f.to_json() for f in sorted(r.findings, key=lambda f: (f.line, f.column, f.code))],
+        "build": build,
+    }
+
+
 def to_json(results: list[FileResult]) -> str:
-    files = []
-    for r in results:
-        build = None
-        if r.build is not None:
-            build = {
-                "secrets": [s.to_json() for s in r.build.secrets],
-                "ssh": list(r.build.ssh),
-                "build_args": list(r.build.build_args),
-                "command": r.command,
-                "emitted": dict(r.emitted),
-            }
-        else:
-            build = {"secrets": [], "ssh": [], "build_args": [], "command": None, "emitted": {}}
-        files.append(
-            {
-                "path": r.path,
-                "kind": r.kind,
-                "status": r.status,
-                "error": r.error,
-                "changed": r.changed,
-                "findings": [f.to_json() for f in sorted(r.findings, key=lambda f: (f.line, f.column, f.code))],
-                "build": build,
-            }
-        )
+    files = [file_json(r) for r in results]
     return json.dumps({"schema_version": 1, "files": files, "summary": summary(results)}, indent=2) + "\n"
+
+
+class JsonStream:
+    """Writes the same document as :func:`to_json`, one file at a time (flat memory in bulk runs)."""
+
+    def __init__(self, out) -> None:
+        self.out = out
+        self.n = 0
+        self.counts = {"files": 0, "changed": 0, "findings": 0, "errors": 0}
+
+    def add(self, r: FileResult) -> None:
+        body = json.dumps(file_json(r), indent=2)
+        body = "\n".join("    " + ln for ln in body.split("\n"))
+        self.out.write(('{\n  "schema_version": 1,\n  "files": [\n' if self.n == 0 else ",\n") + body)
+        self.n += 1
+        self.counts["files"] += 1
+        self.counts["changed"] += int(r.changed)
+        self.counts["findings"] += len(r.findings)
+        self.counts["errors"] += int(r.status == "error")
+
+    def close(self) -> None:
+        summary_text = json.dumps(self.counts, indent=2).replace("\n", "\n  ")
+        if self.n == 0:
+            self.out.write('{\n  "schema_version": 1,\n  "files": [],\n  "summary": ' + summary_text + "\n}\n")
+        else:
+            self.out.write('\n  ],\n  "summary": ' + summary_text + "\n}\n")
 
 
 def _gh_escape(s: str, prop: bool = False) -> str:

@@ -76,6 +76,7 @@ def _explain(ctx, _param, value):
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help="Config file ([tool.dfix] or .dfix.toml).")
 @click.option("--secret-name", multiple=True, help="Glob of variable names always treated as secrets.")
 @click.option("--allow-name", multiple=True, help="Glob of variable names never treated as secrets.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain or files would change (errors still exit 2).")
 @click.option("--add-ignore", is_flag=True, help="Write '# dfix: ignore[CODE]' above every instruction with remaining findings (a baseline).")
 @click.option("--max-file-size", type=int, default=None, help="Skip files larger than this many bytes (default 10 MB).")
 @click.option("-j", "--jobs", type=int, default=0, help="Worker processes (default: CPU count for large runs).")
@@ -86,7 +87,7 @@ def _explain(ctx, _param, value):
 @click.option("--explain", metavar="CODE", expose_value=False, is_eager=True, callback=_explain, help="Print a rule's documentation and exit.")
 @click.version_option(__version__, prog_name="dfix")
 def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digests, sign, image, mount_style, require_secrets, stdin_filename, exclude,
-        extend_exclude, no_respect_gitignore, config_path, secret_name, allow_name, add_ignore, max_file_size, jobs, quiet, verbose, color):
+        extend_exclude, no_respect_gitignore, config_path, secret_name, allow_name, exit_zero, add_ignore, max_file_size, jobs, quiet, verbose, color):
     """Find secrets passed to Docker builds as build args, and move them to BuildKit secret mounts.
 
     PATHS are Dockerfiles or directories (searched recursively); '-' reads stdin. Without a mode
@@ -98,6 +99,8 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digest
     from refactor.engine import Settings
 
     mode = _mode(write, diff, check)
+    if exit_zero:
+        _EXIT_ZERO[0] = True
     if add_ignore and mode != "report":
         raise click.UsageError("--add-ignore cannot be combined with --write/--diff/--check")
     if verbose:
@@ -333,6 +336,9 @@ def _run(candidates, per_file, jobs: int, verbose: bool):
         yield from pool.map(process_file, [c.path for c in candidates], [c.display for c in candidates], per_file, chunksize=chunk)
 
 
+_EXIT_ZERO = [False]  # set by --exit-zero for this invocation
+
+
 class Tally:
     """What the summary line and the exit code need, accumulated file by file."""
 
@@ -358,6 +364,8 @@ class Tally:
     def exit_code(self, settings) -> int:
         if self.errors:
             return 2
+        if _EXIT_ZERO[0]:
+            return 0
         if settings.mode == "write":
             return 1 if self.remaining else 0
         if settings.mode in ("check", "diff"):
@@ -476,6 +484,7 @@ def _text_file(r, settings, color: bool, stdin_result) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    _EXIT_ZERO[0] = False
     if args and args[0] == "verify":
         from refactor.verify import verify
 

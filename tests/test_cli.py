@@ -212,3 +212,13 @@ def test_credential_split_is_reported_with_both_places(tmp_path) -> None:
     split = [f for x in json.loads(out)["files"] for f in x["findings"] if f["code"] == "DF010"]
     assert split and split[0]["variable"] == "NPM_TOKEN"
     assert "npm publish at .github/workflows/release.yml" in split[0]["message"]
+
+
+def test_exit_zero(repo) -> None:
+    code, _, _ = run(["--exit-zero", str(repo)])
+    assert code == 0
+    code, _, _ = run([str(repo)])
+    assert code == 1
+    (repo / "bad.Dockerfile").write_bytes(b"\x00")
+    code, _, _ = run(["--exit-zero", str(repo)])
+    assert code == 2  # errors are never hidden

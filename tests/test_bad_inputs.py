@@ -95,3 +95,30 @@ def test_no_traceback_without_verbose(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(engine, "process_source", boom)
     code, out, err = run([str(p)])
     assert code == 2 and "internal error: RuntimeError" in err and "Traceback" not in err
+
+
+def test_unreadable_file_even_as_root(tmp_path, monkeypatch) -> None:
+    """Root reads files whatever their mode, so the EACCES is injected where dfix opens the file."""
+    import builtins
+
+    import refactor.source as source
+
+    bad = tmp_path / "bad" / "Dockerfile"
+    bad.parent.mkdir()
+    bad.write_bytes(GOOD)
+    good = tmp_path / "good" / "Dockerfile"
+    good.parent.mkdir()
+    good.write_bytes(GOOD)
+    real_open = builtins.open
+
+    def guarded_open(path, *a, **k):
+        if str(path) == str(bad):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr(source, "open", guarded_open, raising=False)
+    code, out, err = run(["--write", str(bad), str(good)])
+    assert code == 2
+    errors = [ln for ln in err.splitlines() if ln.startswith("dfix: error:")]
+    assert errors == [f"dfix: error: {bad}: cannot read: Permission denied"]
+    assert bad.read_bytes() == GOOD and b"--mount=type=secret" in good.read_bytes()

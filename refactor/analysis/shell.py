@@ -236,7 +236,7 @@ _USE_PATTERNS = [
     (re.compile(r"(?:^|\s)login\b[^\n;|&]*\s-p\s*" + _Q + _ONE), "is the password of a login command", 2.0, "refs"),
     (re.compile(r"(?i)echo\s+" + _Q + _ONE + r"\}?" + _Q + r"\s*\|\s*[^\n|;&]*login"), "is piped to a login command", 2.0, "refs"),
     (re.compile(r"(?i)_(?:authToken|auth|password)(?:\s*=\s*|\s+)" + _Q + _ONE), "is written as an .npmrc auth token", 2.0, "refs"),
-    (re.compile(r"(?i)\bpassword\s+" + _Q + _ONE), "is a netrc password", 1.5, "refs"),
+    (re.compile(r"(?i)\bpassword\s+" + _Q + _ONE), "is a netrc password", 2.0, "refs"),
     (re.compile(r"(?i)http-basic\s+\S+\s+\S+\s+" + _Q + _ONE), "is a poetry http-basic password", 2.0, "refs"),
     (re.compile(r"(?i)configure\s+set\s+aws_(?:secret_access_key|session_token)\s+" + _Q + _ONE), "is written by aws configure", 2.0, "refs"),
     (re.compile(r"(?i)(?:npmAuthToken|NPM_AUTH_TOKEN)\s*[:=]\s*" + _Q + _ONE), "is a yarn npmAuthToken", 2.0, "refs"),

@@ -10,7 +10,7 @@ their logical span, so one item can be removed from a multi-item line.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _SPACE = " \t\n\v\f\r\x85\xa0"
 
@@ -127,7 +127,16 @@ class Ref:
     start: int  # span of the whole reference ($X / ${X...})
     end: int
     modifier: str = ""  # ":-", "-", ":+", "+", ":?", "?", "=", ":=", "#", "%", "/", "len"
-    word: str = ""  # the modifier's operand (raw)
+    # the modifier's operand is a span of the scanned text, sliced on demand: nested operands
+    # (``${a:-${b:-...}}``) would otherwise hold quadratic memory
+    _text: str = field(default="", repr=False, compare=False)
+    word_start: int = 0
+    word_end: int = 0
+
+    @property
+    def word(self) -> str:
+        """The modifier's operand (raw)."""
+        return self._text[self.word_start : self.word_end]
 
 
 def find_refs(text: str, escape: str = "\\") -> list[Ref]:
@@ -219,26 +228,28 @@ def _scan_one_ref(
             j = inner_end = n
         else:
             inner_end = j - 1
-        inner = text[i + 1 : inner_end]
-        length = inner.startswith("#") and len(inner) > 1
-        body = inner[1:] if length else inner
-        m = _NAME_RE.match(body)
+        # the inner text is text[i + 1 : inner_end]; it is never copied (see Ref)
+        length = text.startswith("#", i + 1, inner_end) and inner_end - (i + 1) > 1
+        body = i + 2 if length else i + 1
+        m = _NAME_RE.match(text, body, inner_end)
         child = None
         if m:
             name = m.group(0)
-            rest = body[m.end() :]
+            rest = m.end()
             mod = ""
-            operand = ""
+            operand = inner_end
             for op in (":-", ":+", ":?", ":=", "-", "+", "?", "=", "##", "#", "%%", "%", "//", "/"):
-                if rest.startswith(op):
-                    mod, operand = op, rest[len(op) :]
+                if text.startswith(op, rest, inner_end):
+                    mod, operand = op, rest + len(op)
                     break
             if length:
                 mod = "len"
-            refs.append(Ref(name, start, min(j, n), mod, operand))
-            if operand:
-                off = i + 1 + (1 if length else 0) + m.end() + len(mod if mod != "len" else "")
-                child = (off, inner_end)
+            if operand < inner_end:
+                refs.append(Ref(name, start, min(j, n), mod, text, operand, inner_end))
+                # the operand starts right after the name and the modifier (none for "len")
+                child = (rest + (len(mod) if mod != "len" else 0), inner_end)
+            else:
+                refs.append(Ref(name, start, min(j, n), mod))
         return min(j, n), child
     m = _NAME_RE.match(text, i)
     if m:

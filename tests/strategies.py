@@ -1,0 +1,345 @@
+"""Hypothesis strategies that generate Dockerfiles for the fuzz tests.
+
+The generator builds a Dockerfile as a list of physical lines (without endings) and then encodes
+it with a random line-ending mix, an optional BOM and an optional final newline. It mixes every
+feature the span layer has to get right (continuations with comment and empty lines inside,
+heredocs of every flavour, JSON exec form, lower-case keywords, the backtick escape directive,
+unicode) with secrets in every position dfix has a rule for (global/stage ARGs with and without
+defaults, literal token-format defaults, ENV aliases, composite URL ENVs, LABELs, ONBUILD,
+build-time expansions). A small share of lines is raw random text, so some inputs are invalid.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from dataclasses import dataclass
+
+from hypothesis import strategies as st
+
+SECRET_NAMES = (
+    "NPM_TOKEN", "GITHUB_TOKEN", "DB_PASSWORD", "AWS_SECRET_ACCESS_KEY", "PIP_INDEX_URL", "api_key",
+    "SECRET_KEY", "CREDS", "npm_token", "GH_PAT", "PYPI_TOKEN", "NUGET_API_KEY", "SONAR_TOKEN",
+    "GitlabToken", "REGISTRY_PASSWORD", "SSH_PRIVATE_KEY", "SSH_KEY",
+)
+PLAIN_NAMES = ("VERSION", "BASE", "APP_DIR", "HTTP_PROXY", "TARGETARCH", "NODE_ENV", "GPG_KEY", "BUILD_ID")
+ALIASES = ("ARTIFACTORY_SECRET", "TOKEN_COPY", "X", "PIP_EXTRA_INDEX_URL", "NPM_CONFIG_TOKEN", "AUTH", "DB_PASS")
+
+ALNUM = string.ascii_letters + string.digits
+# Never lone surrogates (not encodable, and they crash the Go parser extension); no NUL or line
+# breaks inside a generated line (line structure is decided by the generator).
+SAFE_CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\n\r")
+UNICODE_WORDS = ("ünïcødé", "✓", "🐳", "日本語", "Ω≈ç√", "\u00a0nbsp", "e\u0301", "\u2028ls", "\u200bzw", "tab\there")
+
+
+def _rand(alphabet: str, n: int):
+    return st.text(alphabet=alphabet, min_size=n, max_size=n)
+
+
+def literal_tokens():
+    """Literal credentials in well-known token formats, built from random characters."""
+    return st.one_of(
+        _rand(ALNUM, 36).map(lambda s: "ghp_" + s),
+        _rand(ALNUM + "-_", 20).map(lambda s: "glpat-" + s),
+        _rand(string.ascii_uppercase + string.digits, 16).map(lambda s: "AKIA" + s),
+        _rand(ALNUM, 36).map(lambda s: "npm_" + s),
+        _rand(string.digits, 12).map(lambda s: f"xoxb-{s}-{s[::-1]}-abcdefABCDEF0123456789ab"),
+        _rand(ALNUM, 24).map(lambda s: "sk_live_" + s),
+        _rand("0123456789abcdef", 40),
+        st.sampled_from(["changeme", "xxx", "<token>", "${DEFAULT_TOKEN}", "", "secret", "dummy"]),
+        st.text(SAFE_CHARS.filter(lambda c: c not in " \t\\`\"'$"), min_size=1, max_size=12),
+    )
+
+
+def _quote(value: str, how: str) -> str:
+    if how == "dq" and '"' not in value and "\\" not in value:
+        return f'"{value}"'
+    if how == "sq" and "'" not in value:
+        return f"'{value}'"
+    return value if value and not any(c in value for c in " \t\"'\\`") else "x"
+
+
+@dataclass
+class Ctx:
+    escape: str
+    case: str  # upper | lower | mixed
+    names: list[str]  # every variable name in play (secrets, aliases, plain)
+    garbage: bool = True  # allow raw random lines
+
+
+def kw(draw, ctx: Ctx, word: str) -> str:
+    mode = ctx.case if ctx.case != "mixed" else draw(st.sampled_from(["upper", "lower", "title"]))
+    return {"upper": word.upper(), "lower": word.lower(), "title": word.title()}[mode]
+
+
+def ref(draw, name: str) -> str:
+    form = draw(st.sampled_from(["$n", "${n}", "${n:-x}", '"$n"', "${n:+set}", "$n/x"]))
+    return form.replace("n", name, 1) if form != "$n/x" else f"${name}/x"
+
+
+def shell_snippet(draw, ctx: Ctx) -> str:
+    v = ref(draw, draw(st.sampled_from(ctx.names)))
+    uni = draw(st.sampled_from(UNICODE_WORDS))
+    templates = [
+        "npm ci",
+        "npm install --registry https://r.example.com",
+        f'curl -fsS -H "Authorization: Bearer {v}" https://x.example.com/a',
+        f'curl -u "{v}" https://x.example.com/b',
+        "pip install -r requirements.txt",
+        f"git clone https://{v}@github.com/o/r",
+        f'echo "{v}" > /tmp/t',
+        f"sh -c 'echo {v}'",
+        "make build",
+        "./build.sh",
+        "apt-get update && apt-get install -y curl",
+        "echo ${A:-${B:-${C:-deep}}}",
+        f"echo '{uni}'",
+        f"docker login -u u -p {v} registry.example.com",
+        "yarn install --frozen-lockfile",
+        f'wget --header="PRIVATE-TOKEN: {v}" https://gitlab.example.com/x',
+        "true",
+        f"export Q={v} && ./configure",
+        # secrets written to layer files (DF007): folded into their consumers, with the undo
+        f"npm config set //registry.npmjs.org/:_authToken={v}",
+        f'git config --global url."https://{v}@github.com/".insteadOf "https://github.com/"',
+        f'echo "//registry.npmjs.org/:_authToken={v}" > /root/.npmrc',
+        f"pip config set global.index-url https://u:{v}@pypi.example.com/simple",
+        f"poetry config http-basic.x u {v}",
+        "rm -f /root/.npmrc",
+        # SSH keys
+        f'mkdir -p /root/.ssh && echo "{v}" > /root/.ssh/id_rsa && chmod 600 /root/.ssh/id_rsa',
+        "ssh-keyscan github.com >> /root/.ssh/known_hosts",
+        "eval $(ssh-agent) && ssh-add /root/.ssh/id_rsa",
+        "git clone git@github.com:o/r.git",
+    ]
+    if ctx.garbage and draw(st.integers(0, 9)) == 0:
+        raw = draw(st.text(SAFE_CHARS, min_size=1, max_size=20))
+        return f"echo {raw}"
+    return draw(st.sampled_from(templates))
+
+
+def shell_command(draw, ctx: Ctx) -> str:
+    parts = [shell_snippet(draw, ctx) for _ in range(draw(st.integers(1, 3)))]
+    out = parts[0]
+    for p in parts[1:]:
+        out += draw(st.sampled_from([" && ", "; ", " || "])) + p
+    return out
+
+
+def continued(draw, ctx: Ctx, head: str, body: str) -> list[str]:
+    """``head body`` as physical lines, split at spaces with escape continuations, optionally with
+    comment lines and empty lines inside the continuation."""
+    words = body.split(" ")
+    lines: list[str] = []
+    cur = head
+    for w in words:
+        if lines or cur != head:
+            if draw(st.integers(0, 4)) == 0:
+                lines.append(cur + draw(st.sampled_from(["", " ", "  ", "\t"])) + ctx.escape + draw(st.sampled_from(["", " ", "\t"])))
+                for _ in range(draw(st.integers(0, 2))):
+                    extra = draw(st.sampled_from(["comment", "empty", "blank-ws"]))
+                    if extra == "comment":
+                        lines.append(draw(st.sampled_from(["", "  ", "\t"])) + "# " + draw(st.sampled_from(["note", "dfix: ignore[DF001]", "ünïcødé", "npm ci"])))
+                    elif extra == "empty":
+                        lines.append("")
+                    else:
+                        lines.append(draw(st.sampled_from([" ", "\t", "  "])))
+                cur = draw(st.sampled_from(["", "  ", "    ", "\t"])) + w
+                continue
+            cur += " " + w
+        else:
+            cur += (" " if cur else "") + w
+    lines.append(cur)
+    return lines
+
+
+def heredoc_run(draw, ctx: Ctx, keyword: str) -> list[str]:
+    name = draw(st.sampled_from(["EOF", "EOT", "SCRIPT", "end"]))
+    flavour = draw(st.sampled_from(["plain", "chomp", "sq", "dq"]))
+    opener = {"plain": f"<<{name}", "chomp": f"<<-{name}", "sq": f"<<'{name}'", "dq": f'<<"{name}"'}[flavour]
+    flags = draw(st.sampled_from(["", "--mount=type=cache,target=/root/.npm ", "--network=host "]))
+    prog = draw(st.sampled_from(["", "bash ", "python3 ", "cat ", "sh -e "]))
+    head = f"{keyword} {flags}{prog}{opener}"
+    if draw(st.booleans()):
+        head += draw(st.sampled_from([" && echo done", " > /tmp/out"]))
+    body = []
+    if draw(st.integers(0, 3)) == 0:
+        body.append(draw(st.sampled_from(["#!/bin/bash", "#!/usr/bin/env python3", "#!/bin/sh -e"])))
+    for _ in range(draw(st.integers(0, 4))):
+        body.append(shell_command(draw, ctx))
+    indent = "\t" if flavour == "chomp" else ""
+    lines = [head] + [indent + b for b in body] + [indent + name]
+    return lines
+
+
+def exec_form(draw, ctx: Ctx) -> str:
+    v = draw(st.sampled_from(ctx.names))
+    argv = draw(
+        st.sampled_from(
+            [["npm", "ci"], ["sh", "-c", f"echo ${v}"], ["/bin/bash", "-c", "pip install x"], ["./run.sh", "a b"],
+             ["make"], ["curl", "-H", f"Authorization: Bearer ${{{v}}}", "https://x"], ["echo", "ünï \"q\" \\"]]
+        )
+    )
+    sep = draw(st.sampled_from([", ", ",", " , "]))
+    return "[" + sep.join(json.dumps(a, ensure_ascii=draw(st.booleans())) for a in argv) + "]"
+
+
+def instruction(draw, ctx: Ctx, secret: str, alias: str) -> list[str]:
+    k = lambda w: kw(draw, ctx, w)  # noqa: E731
+    kind = draw(
+        st.sampled_from(
+            ["arg", "arg", "arg-multi", "env-alias", "env-composite", "env-literal", "env-legacy", "run", "run", "run",
+             "run-flags", "run-heredoc", "run-exec", "copy", "copy-heredoc", "copy-chown", "label", "onbuild",
+             "workdir", "user", "misc", "comment", "empty"] + (["garbage"] if ctx.garbage else [])
+        )
+    )
+    if kind == "arg":
+        name = draw(st.sampled_from([secret, secret, draw(st.sampled_from(PLAIN_NAMES))]))
+        if draw(st.booleans()):
+            return [f"{k('ARG')} {name}"]
+        value = draw(literal_tokens())
+        return [f"{k('ARG')} {name}={_quote(value, draw(st.sampled_from(['', 'dq', 'sq'])))}"]
+    if kind == "arg-multi":
+        plain = draw(st.sampled_from(PLAIN_NAMES))
+        items = [plain, secret, f"{plain}_2=1"]
+        items = draw(st.permutations(items))
+        return continued(draw, ctx, k("ARG"), " ".join(items))
+    if kind == "env-alias":
+        return [f"{k('ENV')} {alias}={ref(draw, secret)}" + draw(st.sampled_from(["", " OTHER=1"]))]
+    if kind == "env-composite":
+        return [f"{k('ENV')} {alias}=https://__token__:${{{secret}}}@pypi.example.com/simple"]
+    if kind == "env-literal":
+        return [f"{k('ENV')} {draw(st.sampled_from(SECRET_NAMES))}={_quote(draw(literal_tokens()), 'dq')}"]
+    if kind == "env-legacy":
+        return [f"{k('ENV')} {alias} ${secret}"]
+    if kind == "run":
+        return continued(draw, ctx, k("RUN"), shell_command(draw, ctx))
+    if kind == "run-flags":
+        flags = " ".join(draw(st.lists(st.sampled_from(["--mount=type=cache,target=/root/.cache", "--network=host", "--security=insecure", "--mount=type=secret,id=existing"]), min_size=1, max_size=2)))
+        return continued(draw, ctx, k("RUN"), flags + " " + shell_command(draw, ctx))
+    if kind == "run-heredoc":
+        return heredoc_run(draw, ctx, k("RUN"))
+    if kind == "run-exec":
+        flags = draw(st.sampled_from(["", "--network=host "]))
+        return continued(draw, ctx, k("RUN"), flags + exec_form(draw, ctx))
+    if kind == "copy":
+        return [f"{k('COPY')} " + draw(st.sampled_from([
+            ". .", ".npmrc package.json ./", "--from=build /app /app", "[\"a b\", \"/c\"]", ".npmrc ./", ".npmrc /root/.npmrc",
+            ".netrc /root/.netrc", "id_rsa /root/.ssh/id_rsa", "--chown=node .npmrc ./",
+        ]))]
+    if kind == "copy-heredoc":
+        return [f"{k('COPY')} <<EOF /etc/conf", f"token=${{{secret}}}", "EOF"]
+    if kind == "copy-chown":
+        return [f"{k('COPY')} --chown=${secret} a /b"]
+    if kind == "label":
+        return [f"{k('LABEL')} org.example.key={ref(draw, secret)} other=\"a b\""]
+    if kind == "onbuild":
+        inner = draw(st.sampled_from([f"{k('RUN')} npm ci", f"{k('ARG')} {secret}", f"{k('ENV')} {alias}=${secret}", f"{k('RUN')} echo ${secret}"]))
+        return [f"{k('ONBUILD')} {inner}"]
+    if kind == "workdir":
+        return [f"{k('WORKDIR')} " + draw(st.sampled_from(["/app", "/srv/ünï", f"/x/${secret}"]))]
+    if kind == "user":
+        return [f"{k('USER')} " + draw(st.sampled_from(["node", "1000:1000"]))]
+    if kind == "misc":
+        return [draw(st.sampled_from([
+            f"{k('EXPOSE')} 8080", f"{k('CMD')} [\"node\", \"server.js\"]", f"{k('ENTRYPOINT')} /entry.sh", f"{k('SHELL')} [\"/bin/bash\", \"-c\"]",
+            f"{k('HEALTHCHECK')} --interval=5s CMD curl -f http://localhost/", f"{k('STOPSIGNAL')} SIGTERM", f"{k('VOLUME')} /data",
+            f"{k('MAINTAINER')} someone", f"{k('ADD')} https://example.com/a.tgz /tmp/",
+        ]))]
+    if kind == "comment":
+        return [draw(st.sampled_from(["# comment", "#", "  # indented ünïcødé", "# dfix: ignore[DF001]", "# dfix: file-ignore[DF002]"]))]
+    if kind == "empty":
+        return [draw(st.sampled_from(["", " ", "\t"]))]
+    # garbage: raw random text (may or may not be a valid instruction)
+    return [draw(st.text(SAFE_CHARS, min_size=0, max_size=30))]
+
+
+@st.composite
+def dockerfiles(draw, *, garbage: bool = True) -> bytes:
+    """A Dockerfile as bytes."""
+    escape = draw(st.sampled_from(["\\", "\\", "\\", "`"]))
+    ctx = Ctx(escape=escape, case=draw(st.sampled_from(["upper", "upper", "lower", "mixed"])), names=[], garbage=garbage)
+    secrets = draw(st.lists(st.sampled_from(SECRET_NAMES), min_size=1, max_size=3, unique=True))
+    aliases = draw(st.lists(st.sampled_from(ALIASES), min_size=1, max_size=2, unique=True))
+    ctx.names = secrets + aliases + [draw(st.sampled_from(PLAIN_NAMES))]
+    lines: list[str] = []
+    directives = []
+    if escape == "`":
+        directives.append("# escape=`")
+    if draw(st.integers(0, 4)) == 0:
+        directives.append(draw(st.sampled_from(["# syntax=docker/dockerfile:1", "# syntax=docker/dockerfile:1.4", "# syntax=docker/dockerfile:1.10", "#syntax=example.com/frontend"])))
+    if draw(st.integers(0, 5)) == 0:
+        directives.append("# check=skip=SecretsUsedInArgOrEnv")
+    lines += draw(st.permutations(directives))
+    # global ARGs
+    for _ in range(draw(st.integers(0, 2))):
+        s = draw(st.sampled_from(secrets))
+        lines.append(f"{kw(draw, ctx, 'ARG')} {s}" + draw(st.sampled_from(["", "=" + _quote(draw(literal_tokens()), "dq")])))
+    if draw(st.integers(0, 7)) == 0:
+        # comments that would be parser directives if they were at the top: they are not, and
+        # must not become ones when the instructions above them are removed
+        lines.append(draw(st.sampled_from(["# escape=`" if escape == "\\" else "# escape=\\", "# check=skip=all", "# syntax=docker/dockerfile:1.4"])))
+    for stage in range(draw(st.integers(1, 3))):
+        image = draw(st.sampled_from(["ubuntu:22.04", "node:20-alpine", "${BASE}", "python:3.12 AS build", "--platform=$BUILDPLATFORM alpine AS s", f"scratch AS stage{stage}"]))
+        lines.append(f"{kw(draw, ctx, 'FROM')} {image}")
+        for _ in range(draw(st.integers(0, 8))):
+            secret = draw(st.sampled_from(secrets))
+            alias = draw(st.sampled_from(aliases))
+            chunk = instruction(draw, ctx, secret, alias)
+            lines.extend(chunk)
+    # continuation at EOF (BuildKit accepts it)
+    if draw(st.integers(0, 9)) == 0:
+        lines.append(f"{kw(draw, ctx, 'RUN')} echo tail {escape}")
+    ending = draw(st.sampled_from(["lf", "lf", "crlf", "mixed"]))
+    out = []
+    for i, ln in enumerate(lines):
+        if ending == "lf":
+            nl = "\n"
+        elif ending == "crlf":
+            nl = "\r\n"
+        else:
+            nl = draw(st.sampled_from(["\n", "\r\n"]))
+        out.append(ln + nl)
+    text = "".join(out)
+    if draw(st.integers(0, 5)) == 0:
+        text = text.rstrip("\r\n")
+    bom = draw(st.integers(0, 5)) == 0
+    return (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
+
+
+@st.composite
+def run_options(draw) -> list[str]:
+    opts: list[str] = []
+    if draw(st.booleans()):
+        opts.append("--unsafe-fixes")
+    style = draw(st.sampled_from([None, None, "env", "file", "auto"]))
+    if style:
+        opts += ["--mount-style", style]
+    if draw(st.integers(0, 4)) == 0:
+        opts.append("--require-secrets")
+    if draw(st.integers(0, 4)) == 0:
+        opts += ["--emit", "podman"]
+    if draw(st.integers(0, 6)) == 0:
+        opts += ["--secret-name", "*_ID"]
+    return opts
+
+
+@st.composite
+def contexts(draw) -> dict[str, bytes]:
+    """Files beside the Dockerfile (the build context): credential files for DF008 and .npmrc
+    files that expand ``${VAR}`` (implicit consumers)."""
+    out: dict[str, bytes] = {}
+    npmrc = draw(st.sampled_from([None, "ref", "literal", "plain"]))
+    if npmrc == "ref":
+        out[".npmrc"] = b"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n"
+    elif npmrc == "literal":
+        out[".npmrc"] = ("//registry.npmjs.org/:_authToken=npm_" + draw(_rand(ALNUM, 36)) + "\n").encode()
+    elif npmrc == "plain":
+        out[".npmrc"] = b"registry=https://registry.npmjs.org/\n"
+    if draw(st.integers(0, 3)) == 0:
+        out[".netrc"] = ("machine example.com login u password " + draw(_rand(ALNUM, 20)) + "\n").encode()
+    if draw(st.integers(0, 4)) == 0:
+        out["id_rsa"] = b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
+    if draw(st.integers(0, 4)) == 0:
+        out[".dockerignore"] = b".netrc\n"
+    return out

@@ -1,0 +1,546 @@
+"""Property-based fuzzing of the whole CLI on generated Dockerfiles (see tests/strategies.py).
+
+Properties, checked through the CLI in process (``helpers.run``) on files in temporary dirs:
+
+* no crash: the exit code is 0, 1 or 2, and 2 exactly when ``refactor.syntax.dockerfile.parse``
+  rejects the input (ParseError / InputError) — never for a file dfix itself broke;
+* report, ``--diff`` and ``--check`` (every output format) never write: bytes, mtime and inode
+  unchanged, no file added to the directory;
+* ``--write`` output re-parses; a second ``--write`` changes nothing (not even the mtime);
+* bytes outside the edited spans are unchanged: instructions are aligned old -> new and each is
+  byte-identical, removed, shortened, or (RUN) extended only by the documented insertions — see
+  the comment above ``assert_only_edited_spans_changed``; trivia between instructions, the BOM and
+  the parser directives are byte-identical;
+* ``dfix - --write`` (stdin) prints the same text ``--write`` writes;
+* cross-check with BuildKit's Go parser (the ``dockerfile`` package, skipped when absent): it
+  accepts exactly the inputs we accept, agrees on instruction kinds, lines, flags and values, and
+  parses every rewritten file with our instruction count and flags.
+
+CI budget: a fixed, derandomized example count (the file runs in about 15 s on 2 cores).
+Set ``DFIX_FUZZ_EXAMPLES=N`` for a long run with random seeds (see docs/hardening.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from helpers import run
+from refactor.source import InputError, SourceFile
+from refactor.syntax.dockerfile import Dockerfile, Instruction, ParseError, _is_json_array, parse
+from strategies import contexts, dockerfiles, run_options
+
+LONG_RUN = int(os.environ.get("DFIX_FUZZ_EXAMPLES", "0") or 0)
+# Set to False once test_write_is_idempotent_when_two_secrets_share_an_exec_form_run passes: until
+# then the idempotence property tolerates (and reports as a Hypothesis event) a second --write that
+# applies a plan the first one refused as conflicting, so long runs can find other bugs.
+KNOWN_CONFLICT_NON_IDEMPOTENCE = True
+# Set to False once test_removing_the_first_instruction_does_not_create_a_parser_directive passes:
+# until then an output whose directives changed because a directive-looking comment moved to the
+# top is reported as a Hypothesis event and its remaining checks are skipped.
+KNOWN_DIRECTIVE_PROMOTION = True
+
+
+def fuzz_settings(ci_examples: int):
+    common = dict(
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+    )
+    if LONG_RUN:
+        return settings(max_examples=LONG_RUN, derandomize=False, print_blob=True, **common)
+    return settings(max_examples=ci_examples, derandomize=True, database=None, **common)
+
+
+try:  # BuildKit's Go parser (x86_64 Linux wheels only)
+    import dockerfile as gopkg
+except ImportError:  # pragma: no cover - other platforms
+    gopkg = None
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def ours(data: bytes) -> Dockerfile | None:
+    """Our parse, or None when the input is genuinely invalid."""
+    try:
+        return parse(SourceFile.from_bytes("Dockerfile", data))
+    except (ParseError, InputError):  # anything else (RecursionError, ...) is a bug and fails the test
+        return None
+
+
+def _directives(df: Dockerfile) -> list[tuple[str, str]]:
+    return [(d.name, d.value) for d in df.directives]
+
+
+def file_state(path: Path) -> tuple[bytes, int, int]:
+    st_ = path.stat()
+    return path.read_bytes(), st_.st_mtime_ns, st_.st_ino
+
+
+def go_parse(data: bytes):
+    """``(commands, error)`` from the Go parser. ``data`` is valid UTF-8 (never lone surrogates)."""
+    try:
+        return gopkg.parse_string(data.decode("utf-8")), None
+    except gopkg.GoParseError as exc:
+        return None, exc
+
+
+_DIRECTIVE_LINE = re.compile(r"[ \t]*#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=")
+
+
+def _go_comparable(text: str) -> bool:
+    """False for the one known, deliberate difference from the wheel: it embeds BuildKit v0.12,
+    which predates the ``# check=`` directive, so a directive after ``# check=`` is a comment
+    there; dfix follows current BuildKit (tests/test_lossless.py pins that)."""
+    seen_check = False
+    for line in text.lstrip("\ufeff").split("\n"):
+        m = _DIRECTIVE_LINE.match(line)
+        if not m:
+            break
+        if seen_check:
+            return False
+        seen_check = m.group(1).lower() == "check"
+    return True
+
+
+def go_agrees(data: bytes, df: Dockerfile | None, *, values: bool) -> None:
+    if gopkg is None:
+        return
+    if b"\x00" in data:
+        return
+    try:
+        if not _go_comparable(data.decode("utf-8")):
+            return
+    except UnicodeDecodeError:
+        return
+    go, err = go_parse(data)
+    assert (df is None) == (err is not None), f"accept/reject differs: ours={'reject' if df is None else 'accept'} go={err!r}"
+    if df is None:
+        return
+    assert len(go) == len(df.instructions)
+    mine = [(i.cmd, i.start_line, i.end_line, tuple(f.word for f in i.flags)) for i in df.instructions]
+    theirs = [((c.cmd or "").lower(), c.start_line, c.end_line, tuple(c.flags)) for c in go]
+    assert mine == theirs
+    if values:
+        from refactor.syntax.buildkit import go_lower, node_values
+
+        for ins, cmd in zip(df.instructions, go, strict=True):
+            node = node_values(ins, df.escape)
+            sub = node.next.children[0] if node.next is not None and node.next.children else None
+            target = sub or node
+            vals = list(target.values)
+            alternatives = [tuple(vals)]
+            if go_lower(target.value) in ("env", "label"):
+                alternatives.append(tuple(v for k, v in enumerate(vals) if k % 3 != 2))
+            # the wheel reports an empty keyword (a lone continuation) as None
+            assert (node.value, sub.value if sub else None, target.json, node.flags) == (
+                cmd.cmd or "", cmd.sub_cmd, cmd.json, tuple(cmd.flags)
+            ), ins.start_line
+            assert tuple(cmd.value) in alternatives, ins.start_line
+
+
+# --- the "only edited spans changed" check ---------------------------------------------------------
+#
+# The output must be the input with, per instruction, one of:
+#   * nothing changed (byte-identical);
+#   * the whole instruction removed: ARG/ENV/LABEL/COPY/ADD/RUN that names a reported variable
+#     (or mentions ssh: key-writing RUNs of an SSH-key migration);
+#   * ARG/ENV/LABEL/COPY/ADD that names a reported variable, with text deleted (the new text is a
+#     subsequence of the old: items or sources removed);
+#   * RUN: new flags appended after the existing ones (``--mount=type=secret,...`` or
+#     ``--mount=type=ssh`` only), then, on the logical line, a single-line prefix ending in " && "
+#     at the start of the arguments and a single-line suffix starting with " && " at its end
+#     (exports, moved config writes, cleanups); the arguments between are the old ones, or a
+#     subsequence of them (statements dropped); an exec-form RUN stays JSON untouched or becomes
+#     ``prefix && shlex.join(argv)``; ``export NAME="..."`` lines may open a heredoc body (after a
+#     shebang line).
+# Everything between instructions (comments, blank lines, directives, line endings) and every
+# other instruction must be byte-identical; the BOM and the parser directives are unchanged.
+
+_EXPORT_LINE = re.compile(r'export [A-Za-z_][A-Za-z0-9_]*="(?:[^"\\\n]|\\.)*"\r?\n')
+PARTIAL = frozenset({"arg", "env", "label", "copy", "add"})
+REMOVABLE = PARTIAL | {"run"}
+ADDED_FLAG = re.compile(r"--mount=type=secret,[^\s]+|--mount=type=ssh(?:,[^\s]+)?")
+
+
+def _is_subsequence(small: str, big: str) -> bool:
+    it = iter(big)
+    return all(ch in it for ch in small)
+
+
+def _find_all(text: str, sub: str) -> list[int]:
+    out, i = [], text.find(sub)
+    while i != -1:
+        out.append(i)
+        i = text.find(sub, i + 1)
+    return out
+
+
+def _names_in(text: str, names: frozenset[str]) -> bool:
+    return any(n and n in text for n in names)
+
+
+def _run_reduces(old: Dockerfile, oi: Instruction, new: Dockerfile, nj: Instruction) -> bool:
+    """Is ``nj`` ``oi`` plus the RUN edits listed above?"""
+    ot = old.text[oi.start : oi.end]
+    nt = new.text[nj.start : nj.end]
+    oc, nc = oi.effective, nj.effective
+    old_words = [f.word for f in oc.flags]
+    if [f.word for f in nc.flags[: len(old_words)]] != old_words:
+        return False
+    added = nc.flags[len(old_words) :]
+    if not all(ADDED_FLAG.fullmatch(f.word) for f in added):
+        return False
+    cuts = []
+    for f in added:
+        s, e = f.start - nj.start, f.end - nj.start
+        if s < 1 or nt[s - 1] != " ":
+            return False
+        cuts.append((s - 1, e))
+
+    def reduce(pos: int) -> int:  # offset in nt -> offset in the text without the added flags
+        return pos - sum(min(e, pos) - s for s, e in cuts if s < pos)
+
+    parts, last = [], 0
+    for s, e in cuts:
+        parts.append(nt[last:s])
+        last = e
+    parts.append(nt[last:])
+    red = "".join(parts)
+    if red == ot:
+        return True
+    a, le = reduce(nc.args_start - nj.start), reduce(nj.logical_end - nj.start)
+    oa, ole = oc.args_start - oi.start, oi.logical_end - oi.start
+    candidates = [red]
+    if nj.heredocs:  # export lines at the top of the first heredoc body
+        body = reduce(nj.heredocs[0].body_start - nj.start)
+        first_nl = red.find("\n", body)
+        for p in (body, first_nl + 1 if first_nl != -1 else None):
+            pos, q = p, p
+            while p is not None and (m := _EXPORT_LINE.match(red, q)):
+                q = m.end()
+                candidates.append(red[:pos] + red[q:])
+    json_old = _is_json_array(oc.args)
+    tail = le  # the logical line ends before any heredoc body
+    for r in candidates:
+        if r[:a] != ot[:oa] or r[tail:] != ot[ole:]:
+            continue
+        mid_new, mid_old = r[a:tail], ot[oa:ole]
+        seps = _find_all(mid_new, " && ")
+        for pe in [0] + [i + 4 for i in seps]:
+            prefix = mid_new[:pe]
+            if "\n" in prefix:
+                break
+            for ss in [len(mid_new)] + [i for i in seps if i >= pe]:
+                suffix, core = mid_new[ss:], mid_new[pe:ss]
+                if "\n" in suffix:
+                    continue
+                if json_old:
+                    if (not prefix and not suffix and core == mid_old) or (
+                        prefix and core == shlex.join(json.loads(oc.args))
+                    ):
+                        return True
+                elif _is_subsequence(core, mid_old):
+                    return True
+    return False
+
+
+def _compatible(old: Dockerfile, oi: Instruction, new: Dockerfile, nj: Instruction, names: frozenset[str]) -> bool:
+    if (oi.cmd, oi.effective.cmd) != (nj.cmd, nj.effective.cmd):
+        return False
+    ot = old.text[oi.start : oi.end]
+    nt = new.text[nj.start : nj.end]
+    if ot == nt:
+        return True
+    if oi.effective.cmd in PARTIAL:
+        return _names_in(ot + "\n" + oi.logical.text, names) and _is_subsequence(nt, ot)
+    if oi.effective.cmd == "run":
+        return _run_reduces(old, oi, new, nj)
+    return False
+
+
+def _removable(old: Dockerfile, oi: Instruction, names: frozenset[str]) -> bool:
+    if oi.effective.cmd not in REMOVABLE:
+        return False
+    text = old.text[oi.start : oi.end] + "\n" + oi.logical.text  # a name may span a continuation
+    return _names_in(text, names) or (oi.effective.cmd == "run" and "ssh" in text)
+
+
+def assert_only_edited_spans_changed(old_bytes: bytes, new_bytes: bytes, names) -> None:
+    """``names``: the variables (and files) the report names in its findings."""
+    names = frozenset(names)
+    old_src = SourceFile.from_bytes("Dockerfile", old_bytes)
+    new_src = SourceFile.from_bytes("Dockerfile", new_bytes)
+    assert old_src.bom == new_src.bom, "BOM changed"
+    old, new = parse(old_src), parse(new_src)
+    assert [(d.name, d.value) for d in old.directives] == [(d.name, d.value) for d in new.directives], "parser directives changed"
+    assert new.escape == old.escape
+    O, N = old.instructions, new.instructions
+    # alignment by dynamic programming over (old index, new index), iteratively
+    # reach[i][j]: O[i:] can be aligned with N[j:]
+    n, m = len(O), len(N)
+    reach = [[False] * (m + 1) for _ in range(n + 1)]
+    choice: dict[tuple[int, int], str] = {}
+    reach[n][m] = True
+    for i in range(n - 1, -1, -1):
+        for j in range(m, -1, -1):
+            if j < m and reach[i + 1][j + 1] and _compatible(old, O[i], new, N[j], names):
+                reach[i][j], choice[i, j] = True, "keep"
+            elif reach[i + 1][j] and _removable(old, O[i], names):
+                reach[i][j], choice[i, j] = True, "drop"
+    assert reach[0][0], "the rewrite changed more than the documented edits (see the comment above)"
+    pieces, pos, i, j = [], 0, 0, 0
+    while i < n:
+        pieces.append(old.text[pos : O[i].start])
+        if choice[i, j] == "keep":
+            pieces.append(new.text[N[j].start : N[j].end])
+            j += 1
+        pos = O[i].end
+        i += 1
+    pieces.append(old.text[pos:])
+    assert "".join(pieces) == new.text, "bytes between instructions changed"
+
+
+# --------------------------------------------------------------------------------------------
+# properties
+
+FORMATS = ("text", "json", "sarif", "github", "markdown")
+
+
+def _check_file(data: bytes, opts: list[str], fmt: str, context: dict[str, bytes] | None = None) -> None:
+    df = ours(data)
+    valid = df is not None
+    go_agrees(data, df, values=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for name, content in (context or {}).items():
+            (root / name).write_bytes(content)
+        p = root / "Dockerfile"
+        p.write_bytes(data)
+        before = file_state(p)
+        context_state = {name: file_state(root / name) for name in context or {}}
+        listing = sorted(os.listdir(root))
+        names: set[str] = set()
+        runs = [([], fmt), (["--diff"], fmt), (["--check"], fmt)] + ([] if fmt == "json" else [([], "json")])
+        for mode, fmt_ in runs:
+            code, out, err = run(mode + opts + ["--format", fmt_, str(p)])
+            if KNOWN_DIRECTIVE_PROMOTION and "the fix produced a file that does not parse" in err and "parser directive" in err:
+                # the same bug, caught by dfix's own re-parse (a promoted duplicate directive)
+                event("known bug: a removal produced a duplicate parser directive (caught by the re-parse)")
+                assert file_state(p) == before
+                return
+            assert code in (0, 1, 2), (mode, code, err)
+            assert (code == 2) == (not valid), f"mode {mode}: exit {code}, valid={valid}: {err}"
+            assert "Traceback" not in err and "internal" not in err, err
+            assert file_state(p) == before, f"mode {mode} wrote the file"
+            assert sorted(os.listdir(root)) == listing
+            if fmt_ == "json":
+                doc = json.loads(out)
+                assert doc["summary"]["files"] == 1
+                names |= {f["variable"] for f_ in doc["files"] for f in f_["findings"] if f["variable"]}
+
+        code, out, err = run(["--write"] + opts + [str(p)])
+        assert code in (0, 1, 2), (code, err)
+        conflicted = "conflicts with another fix in this file" in out
+        assert (code == 2) == (not valid), f"--write: exit {code}, valid={valid}: {err}"
+        assert "Traceback" not in err and "internal" not in err, err
+        assert sorted(os.listdir(root)) == listing, "temp files left behind"
+        assert {name: file_state(root / name) for name in context or {}} == context_state, "a context file was written"
+        new = p.read_bytes()
+        if not valid:
+            assert file_state(p) == before
+            return
+        if new == data:
+            assert file_state(p) == before, "an unchanged file was rewritten (mtime/inode changed)"
+        new_df = ours(new)
+        assert new_df is not None, "--write output does not parse"
+        if KNOWN_DIRECTIVE_PROMOTION and _directives(new_df) != _directives(df):
+            event("known bug: removing the first instruction turned a comment into a parser directive")
+            return
+        assert_only_edited_spans_changed(data, new, names)
+        if gopkg is not None and _go_comparable(new.decode("utf-8")):
+            go, go_err = go_parse(new)
+            assert go_err is None, f"Go parser rejects the rewrite: {go_err}"
+            assert len(go) == len(new_df.instructions)
+            assert [tuple(c.flags) for c in go] == [tuple(f.word for f in i.flags) for i in new_df.instructions]
+
+        # idempotence: a second --write is a no-op (bytes, mtime, inode)
+        after_first = file_state(p)
+        code2, _out2, err2 = run(["--write", "-q"] + opts + [str(p)])
+        assert code2 in (0, 1), err2
+        if KNOWN_CONFLICT_NON_IDEMPOTENCE and conflicted and file_state(p) != after_first:
+            # the known bug (test_write_is_idempotent_when_two_secrets_share_an_exec_form_run):
+            # a plan refused as conflicting is applied by the next run; it must still converge
+            event("known bug: a conflicting plan was applied by the second --write")
+            new = p.read_bytes()
+            assert ours(new) is not None
+            after_first = file_state(p)
+            run(["--write", "-q"] + opts + [str(p)])
+        assert file_state(p) == after_first, "a second --write changed the file"
+
+        # stdin --write prints the same text the file --write wrote (the BOM is compared apart)
+        src = SourceFile.from_bytes("Dockerfile", data)
+        code3, out3, err3 = run(["-", "--stdin-filename", str(p), "--write", "-q"] + opts, stdin=data)
+        assert code3 in (0, 1), err3
+        if not conflicted:
+            assert out3 == SourceFile.from_bytes("Dockerfile", new).text
+        assert src.bom == new.startswith(b"\xef\xbb\xbf")
+
+
+@fuzz_settings(ci_examples=200)
+@given(data=dockerfiles(), opts=run_options(), fmt=st.sampled_from(FORMATS), context=contexts())
+def test_fuzz_cli_properties(data: bytes, opts: list[str], fmt: str, context: dict[str, bytes]) -> None:
+    _check_file(data, opts, fmt, context)
+
+
+@fuzz_settings(ci_examples=200)
+@given(data=dockerfiles(garbage=False), opts=run_options(), context=contexts())
+def test_fuzz_valid_files_rewrite_soundly(data: bytes, opts: list[str], context: dict[str, bytes]) -> None:
+    """Without raw random lines nearly every input is valid, so the rewrite checks do the work."""
+    _check_file(data, opts, "text", context)
+
+
+@fuzz_settings(ci_examples=500)
+@given(data=dockerfiles())
+def test_fuzz_parser_matches_buildkit(data: bytes) -> None:
+    """Parser-only (fast, many examples): accept/reject, kinds, lines, flags and values as Go's."""
+    if gopkg is None:
+        pytest.skip("the dockerfile package (BuildKit's Go parser) is not installed")
+    go_agrees(data, ours(data), values=True)
+
+
+@fuzz_settings(ci_examples=500)
+@given(text=st.text(st.characters(blacklist_categories=("Cs",)), max_size=300), bom=st.booleans())
+def test_fuzz_arbitrary_text_never_crashes_the_scanner(text: str, bom: bool) -> None:
+    """Any text: parse returns or raises ParseError/InputError, nothing else; Go agrees."""
+    data = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
+    df = ours(data)
+    go_agrees(data, df, values=True)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="cli._text prints r.new_text for `dfix - --write`, which is SourceFile.text without the BOM: "
+    "a BOM file piped through `dfix - --write` loses its BOM (fix: write source.to_bytes(new_text), e.g. "
+    "prefix '\\ufeff' when the input had one)",
+)
+def test_stdin_write_keeps_the_bom() -> None:
+    data = b"\xef\xbb\xbfFROM alpine:3.20\r\nARG NPM_TOKEN\r\nRUN npm ci\r\n"
+    code, out, err = run(["-", "--stdin-filename", "Dockerfile", "--write", "-q"], stdin=data)
+    assert code in (0, 1), err
+    assert "--mount=type=secret" in out
+    assert out.startswith("\ufeff"), "the BOM was dropped"
+
+
+IDEMPOTENCE_CASES = {
+    "file-form-two-secrets": (b'FROM ubuntu:22.04\nARG NPM_TOKEN\nARG GITHUB_TOKEN\nRUN ["./run.sh", "a b"]\n', ["--mount-style", "file"]),
+    "env-form-two-composites": (
+        b"FROM ubuntu:22.04\nARG PYPI_TOKEN\nARG NPM_TOKEN\n"
+        b"ENV PIP_INDEX_URL=https://__token__:${PYPI_TOKEN}@pypi.example.com/simple\n"
+        b"ENV NPM_CONFIG_URL=https://u:${NPM_TOKEN}@npm.example.com/\n"
+        b'RUN ["./install.sh"]\n',
+        [],
+    ),
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="two secrets that both need `export` statements on one exec-form RUN (file-form mounts, or "
+    "composite ENVs) each plan the exec->shell conversion as an edit of the same span "
+    "(analyze._export_edits: Edit(args_start, logical_end, ...)); engine._apply_plans refuses the second "
+    "plan as 'conflicts with another fix in this file', so the first --write migrates one secret and the "
+    "second --write the other: --write is not idempotent (found by test_fuzz_cli_properties)",
+)
+@pytest.mark.parametrize("case", list(IDEMPOTENCE_CASES))
+def test_write_is_idempotent_when_two_secrets_share_an_exec_form_run(tmp_path, case) -> None:
+    data, opts = IDEMPOTENCE_CASES[case]
+    p = tmp_path / "Dockerfile"
+    p.write_bytes(data)
+    run(["--write", "-q", *opts, str(p)])
+    once = p.read_bytes()
+    assert b"--mount=type=secret" in once
+    run(["--write", "-q", *opts, str(p)])
+    assert p.read_bytes() == once, "the second --write changed the file"
+
+
+DIRECTIVE_CASES = {
+    # before: two RUNs (escape is \\, the backquote is literal); after: escape=` joins them into one
+    "escape": b"ARG NPM_TOKEN\n# escape=`\nFROM alpine:3.20\nARG NPM_TOKEN\nRUN npm ci && echo `\nRUN echo two\n",
+    # before: a comment; after: a check directive that switches BuildKit's build checks off
+    "check": b"# syntax=docker/dockerfile:1\nARG NPM_TOKEN\n# check=skip=all\nFROM alpine:3.20\nARG NPM_TOKEN\nRUN npm ci\n",
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="analyze.removal_edits deletes a whole instruction (ins.start..ins.end); when that is the first "
+    "instruction (a global ARG) and directive-looking comments follow it, they move into the parser-"
+    "directive header and become directives: `# escape=`` changes how the whole file is split into "
+    "instructions, `# check=skip=all` turns BuildKit's checks off. engine's re-parse check does not "
+    "compare directives (fix: leave an empty line in place of such a removal, or compare "
+    "df.directives before/after and refuse)",
+)
+@pytest.mark.parametrize("case", list(DIRECTIVE_CASES))
+def test_removing_the_first_instruction_does_not_create_a_parser_directive(tmp_path, case) -> None:
+    data = DIRECTIVE_CASES[case]
+    p = tmp_path / "Dockerfile"
+    p.write_bytes(data)
+    run(["--write", "-q", str(p)])
+    new = p.read_bytes()
+    assert b"--mount=type=secret" in new
+    old_df, new_df = ours(data), ours(new)
+    assert _directives(new_df) == _directives(old_df), f"directives {_directives(old_df)} became {_directives(new_df)}"
+    assert len(new_df.instructions) == len(old_df.instructions) - 2
+
+
+# --- the checker itself must be able to fail -------------------------------------------------
+
+
+def test_splice_check_rejects_foreign_changes() -> None:
+    names = {"NPM_TOKEN"}
+    old = b"FROM a\nARG NPM_TOKEN\n# keep\nRUN npm ci\nRUN echo hi\n"
+    ok = b"FROM a\n# keep\nRUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci\nRUN echo hi\n"
+    assert_only_edited_spans_changed(old, ok, names)
+    bad = [
+        b"FROM a\n# kept\nRUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci\nRUN echo hi\n",
+        b"FROM a\n# keep\nRUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci\nRUN echo ho\n",
+        b"FROM a\n# keep\nRUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci\r\nRUN echo hi\n",
+        b"FROM a\n# keep\nRUN --mount=type=cache,target=/x npm ci\nRUN echo hi\n",
+        b"FROM a\n# keep\nRUN npm ci\n",
+        b"FROM a\n# keep\nRUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci && rm -rf /\nRUN echo hi\n",
+        b"FROM a\n# keep\nRUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci\nRUN echo hi && \\\n  rm -rf /\n",
+        b"\xef\xbb\xbfFROM a\n# keep\nRUN npm ci\nRUN echo hi\n",
+    ]
+    for b in bad[:5] + bad[6:]:
+        with pytest.raises(AssertionError):
+            assert_only_edited_spans_changed(old, b, names)
+    # a suffix is allowed on the RUN dfix edits (cleanups), and nowhere else
+    assert_only_edited_spans_changed(old, bad[5], names)
+    # a shell prefix glued onto an exec-form RUN is not the exec -> shell conversion
+    with pytest.raises(AssertionError):
+        assert_only_edited_spans_changed(
+            b'FROM a\nARG T\nRUN ["npm", "ci"]\n', b'FROM a\nRUN --mount=type=secret,id=t,env=T x=1 && ["npm", "ci"]\n', {"T"}
+        )
+    assert_only_edited_spans_changed(
+        b'FROM a\nARG T\nENV P=https://u:${T}@h\nRUN ["pip", "install", "x y"]\n',
+        b'FROM a\nRUN --mount=type=secret,id=t,env=T export P="https://u:${T}@h" && pip install \'x y\'\n',
+        {"T", "P"},
+    )
+    assert_only_edited_spans_changed(
+        b"FROM a\nARG T\nRUN <<EOF\n#!/bin/sh\necho\nEOF\n",
+        b'FROM a\nRUN --mount=type=secret,id=t <<EOF\n#!/bin/sh\nexport T="$(cat /run/secrets/t)"\necho\nEOF\n',
+        {"T"},
+    )

@@ -1057,9 +1057,10 @@ def _export_edits(df: Dockerfile, ins: Instruction, cmd: Command, exports: list[
         except ValueError:
             argv = None
         if isinstance(argv, list) and all(isinstance(a, str) for a in argv):
-            # exec form has no shell: turn it into a shell-form RUN
+            # exec form has no shell: turn it into a shell-form RUN. The conversion is its own
+            # edit, identical for every secret that needs it, so plans for two secrets combine.
             end = ins.logical_end
-            return [Edit(cmd.args_start, end, f"{stmt} && {shlex.join(argv)}")]
+            return [Edit(cmd.args_start, cmd.args_start, f"{stmt} && "), Edit(cmd.args_start, end, shlex.join(argv))]
     if args.startswith("<<") and ins.heredocs:
         h = ins.heredocs[0]
         body = df.text[h.body_start : h.body_end]
@@ -1091,7 +1092,14 @@ def removal_edits(df: Dockerfile, removals: list[Removal]) -> list[Edit]:
         remove_spans = {(i.start, i.end) for i in items}
         remaining = [sp for sp in all_items if sp not in remove_spans]
         if not remaining:
-            edits.append(Edit(ins.start, ins.end, ""))
+            # Deleting the first instruction would make the comment lines after it the file's
+            # head, where '# escape=…' / '# check=…' comments become parser directives. A blank
+            # line ends the directive header, so keep one in that case.
+            if idx == 0 and _comment_follows(df, ins.end):
+                nl = df.source.newline_at(ins.start) or df.source.default_newline
+                edits.append(Edit(ins.start, ins.end, nl))
+            else:
+                edits.append(Edit(ins.start, ins.end, ""))
             continue
         # remove each run of adjacent items with the whitespace that separates it from the kept
         # neighbour: a run at the end goes with the gap before it, any other run with the gap after
@@ -1110,6 +1118,12 @@ def removal_edits(df: Dockerfile, removals: list[Removal]) -> list[Edit]:
                 edits.append(Edit(spans[k - 1][1], spans[j][1], ""))
             k = j + 1
     return _merge(edits)
+
+
+def _comment_follows(df: Dockerfile, offset: int) -> bool:
+    rest = df.text[offset:]
+    first = rest.split("\n", 1)[0].lstrip(" \t")
+    return first.startswith("#")
 
 
 def _merge(edits: list[Edit]) -> list[Edit]:

@@ -331,12 +331,27 @@ def _run(candidates, per_file, jobs: int, verbose: bool):
     from refactor.analysis.shell import _parser
 
     _parser()
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_die_with_parent) as pool:
         chunk = max(1, min(64, n // (jobs * 4) or 1))
         yield from pool.map(process_file, [c.path for c in candidates], [c.display for c in candidates], per_file, chunksize=chunk)
 
 
 _EXIT_ZERO = [False]  # set by --exit-zero for this invocation
+
+
+def _die_with_parent() -> None:
+    """Pool workers exit when the parent dies (SIGKILL, OOM) instead of blocking forever."""
+    import signal
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:
+        os._exit(1)  # the parent is already gone
 
 
 class Tally:
@@ -445,7 +460,7 @@ def _text_file(r, settings, color: bool, stdin_result) -> bool:
 
     masked = False
     if r is stdin_result and settings.mode == "write" and r.status == "ok":
-        sys.stdout.write(r.new_text or "")
+        sys.stdout.write(("\ufeff" if r.bom else "") + (r.new_text or ""))
         return False  # stdout carries the fixed Dockerfile only
     if settings.mode == "diff":
         d, masked = output.unified_diff(r)

@@ -95,4 +95,10 @@ def discover(paths: list[str], exclude: tuple[str, ...] = (), respect_gitignore:
                 full = os.path.join(dirpath, fn)
                 display = os.path.relpath(full) if not os.path.isabs(given) else full
                 out.setdefault(full, Candidate(full, display, False))
-    return sorted(out.values(), key=lambda c: c.display)
+    # a symlink and its target (or two links to one file) are one file: process it once, so a
+    # rewrite is planned and written once
+    seen: dict[str, Candidate] = {}
+    for c in sorted(out.values(), key=lambda c: c.display):
+        key = os.path.realpath(c.path) if os.path.isfile(c.path) else c.path
+        seen.setdefault(key, c)
+    return sorted(seen.values(), key=lambda c: c.display)

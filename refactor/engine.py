@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets as _secrets
 from dataclasses import dataclass, field
 
 from refactor.analysis.secrets import Policy
@@ -111,6 +110,7 @@ class FileResult:
     fs_path: str | None = None  # where to write (None: stdin)
     declared_args: list[str] = field(default_factory=list)  # ARG names of the original file
     declared_after: list[str] = field(default_factory=list)  # ARG names still declared after the fix
+    stamp: tuple | None = field(default=None, repr=False)  # (size, mtime_ns, inode) when read
 
 
 def _pragmas(source: SourceFile, analysis: FileAnalysis) -> tuple[bool, set[str], dict[int, set[str]]]:
@@ -342,13 +342,26 @@ def _apply_split(analysis: FileAnalysis, plans: list, findings: list[Finding], m
     return new, notes
 
 
+def _dedupe(edits: list[Edit]) -> list[Edit]:
+    """Identical replacements planned by several fixes (an exec-form RUN turned into shell form
+    for two secrets) are one edit."""
+    out: list[Edit] = []
+    seen: set[Edit] = set()
+    for e in edits:
+        if e.start != e.end and e in seen:
+            continue
+        seen.add(e)
+        out.append(e)
+    return out
+
+
 def _apply_plans(analysis: FileAnalysis, plans: list) -> tuple[str, list]:
     """Apply plans together; a plan that conflicts with those before it is refused."""
     text = analysis.source.text
     accepted: list = []
     for p in plans:
         trial = accepted + [p]
-        edits: list[Edit] = [e for q in trial for e in q.fix.edits]
+        edits: list[Edit] = _dedupe([e for q in trial for e in q.fix.edits])
         edits += removal_edits(analysis.df, [r for q in trial for r in q.removals])
         try:
             apply_edits(text, edits)
@@ -356,7 +369,7 @@ def _apply_plans(analysis: FileAnalysis, plans: list) -> tuple[str, list]:
             p.fix.lower(Applicability.DISPLAY_ONLY, "conflicts with another fix in this file")
             continue
         accepted.append(p)
-    edits = [e for q in accepted for e in q.fix.edits]
+    edits = _dedupe([e for q in accepted for e in q.fix.edits])
     edits += removal_edits(analysis.df, [r for q in accepted for r in q.removals])
     return apply_edits(text, edits), accepted
 
@@ -376,10 +389,17 @@ def _finding_out(source: SourceFile, f: Finding) -> FindingOut:
 def process_file(path: str, display: str, settings: Settings) -> FileResult:
     """Read, analyse and (in write mode) rewrite one file. Never raises for bad input."""
     try:
-        _cleanup_tmp(path)
+        if settings.mode == "write":
+            _cleanup_tmp(path)  # read-only modes never touch the tree, leftovers included
         source = read_source(path, max_bytes=settings.max_bytes, display=display)
+        try:
+            st = os.stat(path)
+            stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
+        except OSError:
+            stamp = None
         result = process_source(source, display, settings, os.path.dirname(path) or ".")
         result.fs_path = path
+        result.stamp = stamp
         if settings.mode == "write" and result.changed and result.status == "ok" and not settings.defer_write:
             write_atomic(path, source.to_bytes(result.new_text))
             result.written = True
@@ -402,14 +422,16 @@ def process_file(path: str, display: str, settings: Settings) -> FileResult:
 
 
 def _cleanup_tmp(path: str) -> None:
-    d = os.path.dirname(os.path.abspath(path))
-    base = os.path.basename(path)
+    target = os.path.realpath(path)  # temp files sit beside the file that is really written
+    d = os.path.dirname(target)
+    # named after the target (and, from older versions, after the link written through)
+    prefixes = tuple(f".{b}.dfix-tmp-" for b in {os.path.basename(target), os.path.basename(path)})
     try:
         names = os.listdir(d)
     except OSError:
         return
     for n in names:
-        if n.startswith(f".{base}.dfix-tmp-") and TMP_PATTERN.match(n):
+        if n.startswith(prefixes) and TMP_PATTERN.match(n):
             try:
                 os.unlink(os.path.join(d, n))
             except OSError:
@@ -420,18 +442,18 @@ def write_atomic(path: str, data: bytes) -> None:
     target = os.path.realpath(path)  # write through symlinks: the link stays a link
     st = os.stat(target)
     d = os.path.dirname(target)
-    tmp = os.path.join(d, f".{os.path.basename(path)}.dfix-tmp-{os.getpid()}-{_secrets.token_hex(4)}")
+    tmp = os.path.join(d, f".{os.path.basename(target)}.dfix-tmp-{os.getpid()}-{os.urandom(4).hex()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, st.st_mode & 0o7777)
         try:
-            os.chown(tmp, st.st_uid, st.st_gid)
+            os.chown(tmp, st.st_uid, st.st_gid)  # first: chown clears setuid/setgid bits
         except PermissionError:
             pass
+        os.chmod(tmp, st.st_mode & 0o7777)
         os.replace(tmp, target)
     except BaseException:
         try:
@@ -480,6 +502,15 @@ def write_result(result: FileResult) -> None:
     """Write a result planned with ``defer_write`` (atomic; errors become the result's error)."""
     if not result.changed or result.written or result.status != "ok" or not result.fs_path or result.new_text is None:
         return
+    if result.stamp is not None:
+        try:
+            st = os.stat(result.fs_path)
+            if (st.st_size, st.st_mtime_ns, st.st_ino) != result.stamp:
+                result.status, result.error = "error", "changed while dfix ran; not written (run dfix again)"
+                return
+        except OSError as exc:
+            result.status, result.error = "error", f"cannot write: {exc.strerror}"
+            return
     try:
         data = ("\ufeff" if result.bom else "").encode() + result.new_text.encode("utf-8")
         write_atomic(result.fs_path, data)

@@ -167,6 +167,8 @@ def test_leftover_temp_files_are_removed(tmp_path) -> None:
     leftover = tmp_path / ".Dockerfile.dfix-tmp-123-abcdef01"
     leftover.write_bytes(b"partial")
     run([str(p)])
+    assert leftover.exists()  # read-only modes never touch the tree
+    run(["--write", str(p)])
     assert not leftover.exists()
 
 

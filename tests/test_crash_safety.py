@@ -63,7 +63,7 @@ def _all_files(root: Path) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> tuple[Path, dict[str, bytes], dict[str, bytes]]:
+def crash_corpus(tmp_path_factory) -> tuple[Path, dict[str, bytes], dict[str, bytes]]:
     """(pristine tree, old bytes, new bytes); new bytes come from a full run on a separate copy."""
     base = tmp_path_factory.mktemp("crash")
     pristine = base / "pristine"
@@ -136,8 +136,8 @@ SCENARIOS = [
 
 
 @pytest.mark.parametrize("label,when,target", SCENARIOS, ids=[s[0] for s in SCENARIOS])
-def test_sigkill_leaves_old_or_new_bytes(tmp_path, corpus, label, when, target) -> None:
-    pristine, old, new = corpus
+def test_sigkill_leaves_old_or_new_bytes(tmp_path, crash_corpus, label, when, target) -> None:
+    pristine, old, new = crash_corpus
     rng = random.Random(f"{SEED}-{label}")
     root = tmp_path / "tree"
     shutil.copytree(pristine, root)
@@ -211,14 +211,6 @@ def _alive(pids: list[int]) -> list[int]:
     return alive
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="cli._run uses a fork ProcessPoolExecutor: when only the parent is SIGKILLed during the "
-    "analysis phase (OOM killer, `timeout -s KILL` on the main pid) the pool workers never exit: they "
-    "block on the call/result queues (whose pipe ends they hold themselves, so no EOF comes) and stay "
-    "as orphans for good",
-)
 def test_orphaned_workers_exit_when_the_parent_is_killed(tmp_path) -> None:
     root = tmp_path / "tree"
     for i in range(300):
@@ -269,12 +261,6 @@ def test_leftover_temp_files_are_removed_by_the_next_run_and_nothing_else(tmp_pa
     assert b"--mount=type=secret" in (d / "Dockerfile").read_bytes()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="engine.process_file calls _cleanup_tmp in every mode: report/--diff/--check delete leftover "
-    "temp files, i.e. modify the work tree although they are documented to write nothing",
-)
 @pytest.mark.parametrize("mode", [[], ["--diff"], ["--check"]])
 def test_read_only_modes_leave_leftovers_alone(tmp_path, mode) -> None:
     (tmp_path / "Dockerfile").write_bytes(b"FROM a\nARG NPM_TOKEN\nRUN npm ci\n")
@@ -312,12 +298,6 @@ def test_owner_and_group_are_kept(tmp_path) -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="chown to another uid needs root")
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="engine.write_atomic chmods the temp file before chowning it; chown clears S_ISUID/S_ISGID, "
-    "so a 6755 file comes back 0755 (fix: chown first, then chmod)",
-)
 def test_setuid_setgid_bits_survive_the_owner_change(tmp_path) -> None:
     p = _mk(tmp_path / "Dockerfile")
     os.chown(p, 4242, 4343)
@@ -349,15 +329,6 @@ def test_untouched_files_keep_mtime_and_inode(tmp_path) -> None:
     assert {p: (p.stat().st_mtime_ns, p.stat().st_ino) for p in again} == again
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="writes are deferred to the end of the run (cli: defer_write, then engine.write_result) and "
-    "write_result/write_atomic replace the file without checking that it still holds the bytes that were "
-    "analysed: an edit made while dfix runs (an editor save, a git checkout) is silently overwritten with "
-    "a rewrite of the old text (fix: keep the original bytes or (size, mtime_ns, ino) in the result and "
-    "refuse to replace a file that changed)",
-)
 def test_a_file_edited_during_the_run_is_not_clobbered(tmp_path, monkeypatch) -> None:
     p = _mk(tmp_path / "Dockerfile")
     edited = b"FROM a\nARG NPM_TOKEN\nRUN npm ci\n# edited while dfix was running\n"

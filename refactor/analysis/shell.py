@@ -387,27 +387,35 @@ class _Item:
 
 def _flatten(node, out: list, ops: list) -> None:
     """Top-level statements with their redirects. tree-sitter-bash 0.25 parses ``a && b > f`` as
-    ``(a && b) > f``; bash applies the redirect to ``b`` only, and so do we."""
-    t = node.type
-    if t == "list":
-        for c in node.children:
-            if c.type in ("&&", ";", "||", "&", "|&", "\n"):
-                ops.append(c.type)
+    ``(a && b) > f``; bash applies the redirect to ``b`` only, and so do we. Iterative: a
+    thousand-command ``&&`` chain nests a thousand levels deep."""
+    # work items: ("node", n) to expand, ("emit-last", n, redirects) to re-attach a redirect
+    stack: list = [("node", node, None)]
+    while stack:
+        kind, n, extra = stack.pop()
+        if kind == "attach":
+            last = out.pop()
+            out.append(_Item(last.start, n.end_byte, last.cmd, last.redirects + extra))
+            continue
+        t = n.type
+        if t == "list":
+            for c in reversed(n.children):
+                if c.type in ("&&", ";", "||", "&", "|&", "\n"):
+                    stack.append(("op", c, None))
+                else:
+                    stack.append(("node", c, None))
+        elif kind == "op":
+            ops.append(t)
+        elif t == "redirected_statement":
+            body = n.children[0] if n.children else None
+            redirects = [c for c in n.children[1:] if c.type in ("file_redirect", "heredoc_redirect", "herestring_redirect")]
+            if body is not None and body.type == "list":
+                stack.append(("attach", n, redirects))
+                stack.append(("node", body, None))
             else:
-                _flatten(c, out, ops)
-    elif t == "redirected_statement":
-        body = node.children[0] if node.children else None
-        redirects = [c for c in node.children[1:] if c.type in ("file_redirect", "heredoc_redirect", "herestring_redirect")]
-        if body is not None and body.type == "list":
-            tmp: list = []
-            _flatten(body, tmp, ops)
-            out.extend(tmp[:-1])
-            last = tmp[-1]
-            out.append(_Item(last.start, node.end_byte, last.cmd, last.redirects + redirects))
+                out.append(_Item(n.start_byte, n.end_byte, body if body is not None else n, redirects))
         else:
-            out.append(_Item(node.start_byte, node.end_byte, body if body is not None else node, redirects))
-    else:
-        out.append(_Item(node.start_byte, node.end_byte, node, []))
+            out.append(_Item(n.start_byte, n.end_byte, n, []))
 
 
 def _items(root) -> tuple[list, list]:

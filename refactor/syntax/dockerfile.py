@@ -329,53 +329,111 @@ def heredoc_words(line: str) -> list[tuple[str, bool, bool, int]]:
     return docs
 
 
+_GO_BYTE_SPACE = frozenset(b"\t\n\v\f\r \x85\xa0")  # unicode.IsSpace(rune(b)) for a byte b
+
+
 def _extract_flags(logical: Logical, begin: int) -> tuple[list[Flag], int]:
     """Port of BuildKit's extractBuilderFlags: leading ``--name[=value]`` words.
 
-    Returns the flags and the logical index where the remaining arguments begin.
+    BuildKit walks the line (``strings.TrimSpace``-ed) byte by byte: every byte of a flag word
+    becomes the rune of that byte value (a non-ASCII flag comes out Latin-1-decoded,
+    ``--from=é`` -> ``--from=Ã©``), the bytes 0x85 and 0xA0 count as spaces (also inside a UTF-8
+    sequence), the escape character is always ``\\``, and a ``\\`` ending the line is dropped.
+    ``Flag.word``/``value`` are what BuildKit sees; spans are in characters (a split inside a
+    character counts the whole character). Returns the flags and the logical index where the
+    remaining arguments begin.
     """
     text = logical.text
-    n = len(text)
+    limit = len(text.rstrip(GO_SPACE))
+    b = text[begin:limit].encode("utf-8", "surrogateescape")
+    n = len(b)
+    if len(b) == limit - begin:  # ASCII: byte offsets are character offsets
+        char_at = None
+    else:
+        char_at = []
+        for k, ch in enumerate(text[begin:limit]):
+            char_at.extend([k] * len(ch.encode("utf-8", "surrogateescape")))
+        char_at.append(limit - begin)
+
+    def at(byte_pos: int) -> int:  # logical index of the character holding byte_pos
+        return begin + (byte_pos if char_at is None else char_at[byte_pos])
+
+    def after(byte_pos: int) -> int:  # logical index just after the character holding byte_pos - 1
+        if byte_pos <= 0:
+            return begin
+        return begin + (byte_pos if char_at is None else char_at[byte_pos - 1] + 1)
+
     flags: list[Flag] = []
-    pos = begin
-    while True:
-        while pos < n and text[pos] in GO_SPACE:
-            pos += 1
-        if pos >= n or not text.startswith("--", pos):
-            return flags, pos
-        start = pos
-        buf: list[str] = []
-        quote = ""
-        while pos < n:
-            ch = text[pos]
-            if quote:
-                if ch == quote:
-                    quote = ""
-                elif ch == "\\" and pos + 1 < n:
-                    pos += 1
-                    buf.append(text[pos])
-                else:
-                    buf.append(ch)
+
+    def add(word: bytearray, start: int, end: int) -> None:
+        w = word.decode("latin-1")
+        name, eq, value = w[2:].partition("=")
+        flags.append(Flag(name.lower(), value if eq else None, w, logical.to_source(at(start)), logical.to_source_end(after(end))))
+
+    in_spaces, in_word, in_quote = 0, 1, 2
+    phase = in_spaces
+    word = bytearray()
+    quote = 0
+    blank_ok = False
+    start = 0
+    pos = 0
+    while pos <= n:
+        ch = b[pos] if pos < n else 0
+        if phase == in_spaces:
+            if pos == n:
+                break
+            if ch in _GO_BYTE_SPACE:
                 pos += 1
                 continue
-            if ch in GO_SPACE:
-                break
-            if ch in "'\"":
-                quote = ch
-            elif ch == "\\" and pos + 1 < n:
+            if ch != 0x2D or pos + 1 == n or b[pos + 1] != 0x2D:  # the next word is not a --flag
+                return flags, at(pos)
+            phase = in_word
+            start = pos
+        if pos == n:
+            if word != b"--" and (blank_ok or word):
+                add(word, start, pos)
+            break
+        if phase == in_word:
+            if ch in _GO_BYTE_SPACE:
+                phase = in_spaces
+                if word == b"--":
+                    return flags, at(pos)
+                if blank_ok or word:
+                    add(word, start, pos)
+                word = bytearray()
+                blank_ok = False
                 pos += 1
-                buf.append(text[pos])
-            else:
-                buf.append(ch)
+                continue
+            if ch in (0x27, 0x22):  # ' "
+                quote = ch
+                blank_ok = True
+                phase = in_quote
+                pos += 1
+                continue
+            if ch == 0x5C:  # backslash
+                if pos + 1 == n:  # a backslash ending the line is dropped
+                    pos += 1
+                    continue
+                pos += 1
+                ch = b[pos]
+            word.append(ch)
             pos += 1
-        word = "".join(buf)
-        if word == "--":
-            return flags, pos
-        body = word[2:]
-        name, eq, value = body.partition("=")
-        flags.append(
-            Flag(name.lower(), value if eq else None, word, logical.to_source(start), logical.to_source_end(pos))
-        )
+            continue
+        # in_quote
+        if ch == quote:
+            phase = in_word
+            pos += 1
+            continue
+        if ch == 0x5C:
+            if pos + 1 == n:
+                phase = in_word
+                pos += 1
+                continue
+            pos += 1
+            ch = b[pos]
+        word.append(ch)
+        pos += 1
+    return flags, limit if limit > begin else len(text)
 
 
 def _parse_command(logical: Logical, begin: int) -> Command:

@@ -211,13 +211,13 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digest
     splits = _split_findings(dirs, settings)
     if mode == "report" and fmt in ("text", "json", "github") and not add_ignore:
         # stream: each file is reported as it arrives (flat memory on monorepo-sized runs)
-        stream = _with_splits(_run(candidates, per_file, jobs, verbose), [c.path for c in candidates], splits)
+        stream = _with_splits(_run(candidates, per_file, jobs, verbose, quiet), [c.path for c in candidates], splits)
         if stdin_result is not None:
             import itertools
 
             stream = itertools.chain(stream, [stdin_result])
         sys.exit(_report(stream, settings, fmt, quiet, color, stdin_result))
-    results = list(_run(candidates, per_file, jobs, verbose))
+    results = list(_run(candidates, per_file, jobs, verbose, quiet))
     if candidates and mode in ("write", "diff", "check"):
         # callers change with the Dockerfile: searched when something may be written or gated
         from refactor.engine import write_result
@@ -313,8 +313,33 @@ def _common_parent(paths: list[str]) -> str:
         return os.getcwd()
 
 
-def _run(candidates, per_file, jobs: int, verbose: bool):
+def _progress(results, total: int, quiet: bool):
+    """A progress bar on stderr when it is a TTY and the run is long (> 200 files)."""
+    if quiet or total <= 200 or not sys.stderr.isatty():
+        yield from results
+        return
+    import time
+
+    last = 0.0
+    for k, r in enumerate(results, 1):
+        now = time.monotonic()
+        if now - last > 0.1 or k == total:
+            width = 30
+            done = int(width * k / total)
+            sys.stderr.write(f"\rdfix [{'#' * done}{'.' * (width - done)}] {k}/{total} files")
+            sys.stderr.flush()
+            last = now
+        yield r
+    sys.stderr.write("\r" + " " * 60 + "\r")
+    sys.stderr.flush()
+
+
+def _run(candidates, per_file, jobs: int, verbose: bool, quiet: bool = True):
     """Process files; results come back in input order whatever order workers finish in."""
+    yield from _progress(_run_files(candidates, per_file, jobs), len(candidates), quiet)
+
+
+def _run_files(candidates, per_file, jobs: int):
     from refactor.engine import process_file
 
     n = len(candidates)
@@ -361,9 +386,12 @@ class Tally:
         self.files = self.findings = self.files_with = self.errors = self.changed = 0
         self.remaining = self.fixable_safe = self.fixable_unsafe = 0
         self.migrated: set[str] = set()
+        self.by_rule: dict[str, int] = {}
 
     def add(self, r, settings) -> None:
         self.files += 1
+        for f in r.findings:
+            self.by_rule[f.code] = self.by_rule.get(f.code, 0) + 1
         self.findings += len(r.findings)
         self.files_with += bool(r.findings)
         self.errors += r.status == "error"
@@ -389,6 +417,8 @@ class Tally:
 
     def summary(self, settings) -> str:
         parts = [f"{self.files} file(s) scanned, {self.findings} finding(s) in {self.files_with} file(s)"]
+        if self.by_rule:
+            parts[0] += " (" + ", ".join(f"{c} {n}" for c, n in sorted(self.by_rule.items())) + ")"
         if settings.mode == "write":
             parts.append(f"{self.changed} file(s) rewritten")
             if self.migrated:

@@ -224,3 +224,47 @@ def test_exit_zero(repo) -> None:
     (repo / "bad.Dockerfile").write_bytes(b"\x00")
     code, _, _ = run(["--exit-zero", str(repo)])
     assert code == 2  # errors are never hidden
+
+
+def test_summary_counts_findings_by_rule(repo) -> None:
+    _code, _out, err = run([str(repo)])
+    assert "finding(s) in 1 file(s) (DF001 1)" in err
+
+
+def test_progress_bar_only_on_a_tty_for_long_runs(tmp_path, monkeypatch) -> None:
+    import io
+    import sys
+
+    from refactor import cli
+
+    class TTY(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    fake = TTY()
+    monkeypatch.setattr(sys, "stderr", fake)
+    assert list(cli._progress(iter(range(300)), 300, quiet=False)) == list(range(300))
+    assert "300/300 files" in fake.getvalue()
+    fake2 = TTY()
+    monkeypatch.setattr(sys, "stderr", fake2)
+    list(cli._progress(iter(range(10)), 10, quiet=False))  # short runs: no bar
+    assert fake2.getvalue() == ""
+
+
+def test_diff_on_a_repo_shows_the_dockerfile_and_its_callers_together(tmp_path) -> None:
+    import shutil
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parent.parent / "golden" / "callers-shell-script"
+    shutil.copytree(src, tmp_path / "repo", ignore=shutil.ignore_patterns("expected", "case.toml", "NOTES.md"))
+    before = snapshot(tmp_path / "repo")
+    code, out, _ = run(["--diff", "."], cwd=tmp_path / "repo")
+    assert code == 1
+    assert "--- a/Dockerfile" in out and "--- a/build.sh" in out
+    assert "+RUN --mount=type=secret,id=api_token,env=API_TOKEN" in out
+    assert '+API_TOKEN="$token" docker build' in out
+    assert snapshot(tmp_path / "repo") == before
+    # and --write changes both, atomically planned together
+    code, _, _ = run(["--write", "."], cwd=tmp_path / "repo")
+    assert b"--build-arg API_TOKEN" not in (tmp_path / "repo" / "build.sh").read_bytes()
+    assert b"ARG API_TOKEN" not in (tmp_path / "repo" / "Dockerfile").read_bytes()

@@ -868,6 +868,13 @@ def _plan_credential_copies(facts: Facts, options: Options, taken_ids: set[str],
             if ctx and _dockerignored(ctx, src):
                 continue
             start, end = ins.command.kw_start, ins.logical_end
+            if kind == "dotenv":
+                fix = Fix(f"Pass the values in {src} at run time instead of copying the file", [], Applicability.DISPLAY_ONLY)
+                fix.reasons.append(
+                    f"{src} is usually read by the application at run time: remove the COPY, add {src} to .dockerignore and use `docker run --env-file {src}` (or your orchestrator's secrets)"
+                )
+                findings.append(Finding("DF008", src, f"{cmd.keyword.upper()} copies {src}, which holds credentials, into the image", ins.command.kw_start, ins.logical_end, fix))
+                continue
             if kind == "ssh":
                 fix = Fix(f"Use RUN --mount=type=ssh instead of copying {src}", [], Applicability.DISPLAY_ONLY)
                 fix.reasons.append(
@@ -910,8 +917,9 @@ def _plan_credential_copies(facts: Facts, options: Options, taken_ids: set[str],
             host_src = os.path.normpath(os.path.join(ctx or ".", src)) if ctx else src
             plan.specs.append(SecretSpec(sid, "file", None, host_src))
             plan.notes.append(f"add {src} to .dockerignore so `COPY . .` can never pick it up")
-            # remove the source (or the whole instruction)
-            if len(srcs) == 1:
+            # remove the source, or the whole instruction when every source goes (one shared edit)
+            removable = [x for x in srcs if _removable_cred(ctx, unquote(x.raw, df.escape), df.escape)]
+            if len(srcs) == 1 or len(removable) == len(srcs):
                 plan.extra_edits.append(Edit(ins.start, ins.end, ""))
             else:
                 k = srcs.index(w)
@@ -923,6 +931,18 @@ def _plan_credential_copies(facts: Facts, options: Options, taken_ids: set[str],
     for p in plans:
         _render_plan_edits(facts, p, "env", options)
     return plans
+
+
+def _removable_cred(ctx: str | None, src: str, escape: str) -> bool:
+    """Will this COPY source be turned into a secret mount (so it leaves the COPY)?"""
+    kind = _cred_kind(src)
+    if kind is None or kind in ("ssh", "dotenv") or "$" in src:
+        return False
+    base = src.rstrip("/").rsplit("/", 1)[-1]
+    known = _is_credential_file(_in_context(ctx, src), base) if ctx else None
+    if known is False or (known is None and kind in ("npmrc", "yarnrc", "maven_settings", "pip_conf", "composer_auth", "docker_config")):
+        return False
+    return not (ctx and _dockerignored(ctx, src))
 
 
 def _user_set(facts: Facts, idx: int) -> bool:

@@ -493,8 +493,10 @@ def file_writes(script: str) -> tuple[FileWrite, ...]:
                 raws = [_text(w) for w in words]
                 cw = _config_write(argv, raws)
                 if cw is not None:
-                    s, e = conv(node.start_byte), conv(node.end_byte)
-                    out.append(FileWrite(s, e, cw[0], _subtree_refs(node), cw[1], "config", script[s:e]))
+                    # `echo "$P" | docker login --password-stdin`: the value comes through the pipe
+                    stmt = node.parent if node.parent is not None and node.parent.type == "pipeline" else node
+                    s, e = conv(stmt.start_byte), conv(stmt.end_byte)
+                    out.append(FileWrite(s, e, cw[0], _subtree_refs(stmt), cw[1], "config", script[s:e]))
         stack.extend(reversed(node.children))
     return tuple(sorted(out, key=lambda w: w.start))
 

@@ -203,8 +203,9 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
         p.fix.included = True
         if settings.mode == "write":
             p.fix.applied = True
-    # verify: the output must parse, and a second pass must have nothing left to do
+    # verify: the output must parse, with the same parser directives
     if new_text != text:
+        new_text = _keep_directives(analysis, source, new_text)
         try:
             parse(SourceFile.from_text(source.path, new_text, bom=source.bom))
         except ParseError as exc:
@@ -340,6 +341,27 @@ def _apply_split(analysis: FileAnalysis, plans: list, findings: list[Finding], m
     if settings.mode == "write":
         fix.applied = True
     return new, notes
+
+
+def _keep_directives(analysis: FileAnalysis, source: SourceFile, new_text: str) -> str:
+    """Removing leading instructions can bring a comment such as '# escape=`' to the head of the
+    file, where BuildKit reads it as a parser directive. If the rewrite's directives differ, a
+    blank line right after the original directive header ends directive parsing there."""
+
+    def directives(text: str):
+        try:
+            df = parse(SourceFile.from_text(source.path, text, bom=source.bom))
+        except ParseError:
+            return None
+        return [(d.name, d.value) for d in df.directives]
+
+    want = [(d.name, d.value) for d in analysis.df.directives]
+    if directives(new_text) in (want, None):
+        return new_text
+    at = analysis.df.directives_end  # edits never touch the directive lines, so this offset holds
+    nl = source.newline_at(max(at - 1, 0)) or source.default_newline
+    fixed = new_text[:at] + nl + new_text[at:]
+    return fixed if directives(fixed) == want else new_text
 
 
 def _dedupe(edits: list[Edit]) -> list[Edit]:

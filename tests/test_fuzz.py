@@ -42,11 +42,11 @@ LONG_RUN = int(os.environ.get("DFIX_FUZZ_EXAMPLES", "0") or 0)
 # Set to False once test_write_is_idempotent_when_two_secrets_share_an_exec_form_run passes: until
 # then the idempotence property tolerates (and reports as a Hypothesis event) a second --write that
 # applies a plan the first one refused as conflicting, so long runs can find other bugs.
-KNOWN_CONFLICT_NON_IDEMPOTENCE = True
-# Set to False once test_removing_the_first_instruction_does_not_create_a_parser_directive passes:
+KNOWN_CONFLICT_NON_IDEMPOTENCE = False
+# Set to False once test_removing_leading_instructions_does_not_create_a_parser_directive passes:
 # until then an output whose directives changed because a directive-looking comment moved to the
 # top is reported as a Hypothesis event and its remaining checks are skipped.
-KNOWN_DIRECTIVE_PROMOTION = True
+KNOWN_DIRECTIVE_PROMOTION = False
 
 
 def fuzz_settings(ci_examples: int):
@@ -311,7 +311,12 @@ def assert_only_edited_spans_changed(old_bytes: bytes, new_bytes: bytes, names) 
         pos = O[i].end
         i += 1
     pieces.append(old.text[pos:])
-    assert "".join(pieces) == new.text, "bytes between instructions changed"
+    joined = "".join(pieces)
+    # the engine may add one blank line after the directive header so that removed leading
+    # instructions cannot bring a '# escape=' comment into it (engine._keep_directives)
+    d = old.directives_end
+    nl = old_src.newline_at(max(d - 1, 0)) or old_src.default_newline
+    assert new.text in (joined, joined[:d] + nl + joined[d:]), "bytes between instructions changed"
 
 
 # --------------------------------------------------------------------------------------------
@@ -483,6 +488,29 @@ def test_removing_the_first_instruction_does_not_create_a_parser_directive(tmp_p
     old_df, new_df = ours(data), ours(new)
     assert _directives(new_df) == _directives(old_df), f"directives {_directives(old_df)} became {_directives(new_df)}"
     assert len(new_df.instructions) == len(old_df.instructions) - 2
+
+
+LEADING_RUN_CASES = {
+    # two leading ARGs removed: the blank line kept for the first does not help when the comment
+    # follows the second
+    "escape": b"ARG NPM_TOKEN\nARG GITHUB_TOKEN\n# escape=`\nFROM alpine:3.20\nARG NPM_TOKEN\nARG GITHUB_TOKEN\n"
+    b"RUN npm ci && echo $GITHUB_TOKEN `\nRUN echo two\n",
+    "check": b"# check=skip=SecretsUsedInArgOrEnv\nARG NPM_TOKEN\nARG NPM_TOKEN\n# escape=`\nFROM ubuntu:22.04\n"
+    b"ARG NPM_TOKEN\nRUN npm ci && echo `\nRUN echo two\n",
+}
+
+
+@pytest.mark.parametrize("case", list(LEADING_RUN_CASES))
+def test_removing_leading_instructions_does_not_create_a_parser_directive(tmp_path, case) -> None:
+    data = LEADING_RUN_CASES[case]
+    p = tmp_path / "Dockerfile"
+    p.write_bytes(data)
+    run(["--write", "-q", str(p)])
+    new = p.read_bytes()
+    assert b"--mount=type=secret" in new
+    old_df, new_df = ours(data), ours(new)
+    assert _directives(new_df) == _directives(old_df), f"directives {_directives(old_df)} became {_directives(new_df)}"
+    assert [i.cmd for i in new_df.instructions][-2:] == ["run", "run"]
 
 
 # Flag words as BuildKit's extractBuilderFlags produces them (byte by byte; values from the Go

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from refactor.build import SecretSpec
 from refactor.fixes.edit import Edit
 
-from .common import Found
+from .common import Found, delete_list_item
 from .model import BuildArgUse, CallerPlan, Invocation
 
 _TEMPLATE_ONE = re.compile(r'"\$\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}"$')
@@ -481,20 +481,7 @@ def _delete_item(text: str, s: int, e: int) -> Edit:
     if alone:
         # a trailing inline comment after the comma would be lost with the line: fine, it described the entry
         return Edit(ls, le, "")
-    j = e
-    while j < len(text) and text[j] in " \t":
-        j += 1
-    if j < len(text) and text[j] == ",":
-        j += 1
-        while j < len(text) and text[j] in " \t":
-            j += 1
-        return Edit(s, j, "")
-    k = s
-    while k > 0 and text[k - 1] in " \t":
-        k -= 1
-    if k > 0 and text[k - 1] == ",":
-        return Edit(k - 1, e, "")
-    return Edit(s, e, "")
+    return delete_list_item(text, s, e, after_ws=" \t", before_ws=" \t")
 
 
 def _nl(text: str) -> str:

@@ -85,3 +85,25 @@ def rel(path: str, root: str | None) -> str:
         return os.path.relpath(path, root)
     except ValueError:
         return path
+
+
+def delete_list_item(text: str, s: int, e: int, *, after_ws: str = " \t", before_ws: str = " \t") -> "Edit":
+    """Delete ``text[s:e]``, one element of a comma-separated list, with one neighbouring comma:
+    the comma after it (and the whitespace ``after_ws`` that follows) when there is one, else the
+    comma before it (skipping ``before_ws``)."""
+    from refactor.fixes.edit import Edit
+
+    j = e
+    while j < len(text) and text[j] in " \t":
+        j += 1
+    if j < len(text) and text[j] == ",":
+        j += 1
+        while j < len(text) and text[j] in after_ws:
+            j += 1
+        return Edit(s, j, "")
+    k = s
+    while k > 0 and text[k - 1] in before_ws:
+        k -= 1
+    if k > 0 and text[k - 1] == ",":
+        return Edit(k - 1, e, "")
+    return Edit(s, e, "")

@@ -32,7 +32,7 @@ from refactor.build import SecretSpec
 from refactor.fixes.edit import Edit
 
 from . import yamlutil as Y
-from .common import Found
+from .common import Found, delete_list_item
 from .model import BuildArgUse, CallerPlan, Invocation
 
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])(.*))?\}$|\$([A-Za-z_][A-Za-z0-9_]*)$", re.S)
@@ -164,20 +164,7 @@ def _whole_lines(text: str, s: int, e: int) -> tuple[int, int]:
 
 def _flow_item_delete(text: str, s: int, e: int) -> Edit:
     """Delete one item of a flow collection with one neighbouring comma."""
-    j = e
-    while j < len(text) and text[j] in " \t":
-        j += 1
-    if j < len(text) and text[j] == ",":
-        j += 1
-        while j < len(text) and text[j] in " \t":
-            j += 1
-        return Edit(s, j, "")
-    k = s
-    while k > 0 and text[k - 1] in " \t\r\n":
-        k -= 1
-    if k > 0 and text[k - 1] == ",":
-        return Edit(k - 1, e, "")
-    return Edit(s, e, "")
+    return delete_list_item(text, s, e, after_ws=" \t", before_ws=" \t\r\n")
 
 
 def _existing_top(root) -> dict[str, str | None]:

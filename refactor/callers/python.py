@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from refactor.build import SecretSpec
 from refactor.fixes.edit import Edit
 
-from .common import Found, rel
+from .common import Found, delete_list_item, rel
 from .model import BuildArgUse, CallerPlan, Invocation
 from .shell import BUILD_TOOLS, Host, Lexer, View, build_commands, classify, commands, plan_build, resolve_paths, scope_of
 
@@ -642,20 +642,7 @@ def _plan_list(c: _Collector, pc: PyCall, migrated: dict[str, SecretSpec], env: 
 
 def _delete_elements(text: str, els: list[El]) -> Edit:
     s, e = els[0].start, els[-1].end
-    j = e
-    while j < len(text) and text[j] in " \t":
-        j += 1
-    if j < len(text) and text[j] == ",":
-        j += 1
-        while j < len(text) and text[j] in " \t\r\n":
-            j += 1
-        return Edit(s, j, "")
-    k = s
-    while k > 0 and text[k - 1] in " \t\r\n":
-        k -= 1
-    if k > 0 and text[k - 1] == ",":
-        return Edit(k - 1, e, "")
-    return Edit(s, e, "")
+    return delete_list_item(text, s, e, after_ws=" \t\r\n", before_ws=" \t\r\n")
 
 
 def _add_env(c: _Collector, call, entries: dict[str, str], nl: str, result: CallerPlan, where: str) -> bool:

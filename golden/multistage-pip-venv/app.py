@@ -1,1 +1,3 @@
-print('hi')
+import internal_lib
+
+print("hi")

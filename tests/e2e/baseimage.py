@@ -34,7 +34,8 @@ BASE_NAMES: list[str] = [
     "node:20", "node:20-alpine", "node:20-slim", "node:18", "node:18-alpine", "node:22",
     "python:3.12", "python:3.12-slim", "python:3.11", "python:3.11-slim",
     "golang:1.22", "golang:1.22-alpine", "alpine:3.19", "alpine:3.20", "alpine",
-    "maven:3.9", "openjdk:17", "eclipse-temurin:17", "busybox", "busybox:latest", "ruby:3.3",
+    "maven:3.9", "maven:3.9-eclipse-temurin-17", "gradle:8", "gradle:8-jdk17", "openjdk:17", "eclipse-temurin:17",
+    "busybox", "busybox:latest", "ruby:3.3",
 ]
 
 # Stand-ins with real behaviour (see standins/*): name in the image -> script
@@ -44,14 +45,18 @@ TOOLS = {
     "curl": "curl", "git": "git",
     "python": "python", "python3": "python",
     "bash": "bash",
+    "go": "go", "mvn": "mvn", "gradle": "gradle", "java": "java", "node": "node",
 }
 # Tools that are accepted and ignored, so that common Dockerfiles build. They do not authenticate:
 # a test that needs one of them to use a credential must give it a real stand-in.
 NOOP_TOOLS: list[str] = [
     "apt-get", "apt", "apk", "yum", "dnf", "microdnf", "update-ca-certificates",
     "adduser", "addgroup", "useradd", "groupadd", "usermod",
-    "node", "npx", "corepack", "java", "mvn", "gradle", "go", "bundle", "gem", "cargo", "make",
+    "npx", "corepack", "bundle", "gem", "cargo", "make",
 ]
+
+# The image config (GOPATH as in the golang images, so `go mod download` fills /go/pkg/mod)
+IMAGE_CONFIG = ("ENV PATH=/usr/local/bin:/bin", "ENV GOPATH=/go")
 
 _MTIME = 1_700_000_000
 _PASSWD = (
@@ -176,7 +181,7 @@ def ensure_base_image(server_address: str, names: list[str] | None = None, docke
                       overwrite: bool = False) -> BaseImage:
     """Build (or reuse) the base image with this server address baked in, and tag it."""
     rootfs = build_rootfs(server_address)
-    digest = hashlib.sha256(rootfs).hexdigest()
+    digest = hashlib.sha256(rootfs + "\0".join(IMAGE_CONFIG).encode()).hexdigest()
     current = _inspect(docker, [IMAGE])
     labels = ((current[0].get("Config") or {}).get("Labels") or {}) if current else {}
     if current and labels.get(HASH_LABEL) == digest:
@@ -186,8 +191,8 @@ def ensure_base_image(server_address: str, names: list[str] | None = None, docke
             path = os.path.join(tmp, "rootfs.tar")
             with open(path, "wb") as f:
                 f.write(rootfs)
-            _docker(docker, "import", "-c", "ENV PATH=/usr/local/bin:/bin", "-c", f"LABEL {HASH_LABEL}={digest}",
-                    path, IMAGE)
+            changes = [arg for change in IMAGE_CONFIG for arg in ("-c", change)]
+            _docker(docker, "import", *changes, "-c", f"LABEL {HASH_LABEL}={digest}", path, IMAGE)
         image_id = _inspect(docker, [IMAGE])[0]["Id"]
     tagged = tag_bases(names if names is not None else BASE_NAMES, docker=docker, image=IMAGE, overwrite=overwrite)
     return BaseImage(IMAGE, image_id, digest, server_address, tuple(tagged))

@@ -5,6 +5,9 @@
 2. ``dfix --write`` a copy; build it with the secrets of the emitted command, canary in the env.
 3. The fixed build succeeds, the server saw the canary, and the canary (raw, base64, URL-quoted)
    is nowhere in history, image config or any layer file.
+4. ``multistage = true``: the runtime behaves like the original's (config, files at the copied
+   paths or ``same_files``, output of the default command). ``scan_stage = NAME``: that stage is
+   built and scanned too (the leak is proven there, and its absence after the rewrite).
 File-form cases (``buildah = true``) are also built with buildah 1.28 when it is installed.
 """
 
@@ -122,6 +125,40 @@ def _files_under(engine, tag: str, paths: list[str]) -> dict[str, list[tuple[str
         subprocess.run([engine.docker, "rm", "-f", cid], capture_output=True, env=engine.environ(), timeout=60)
 
 
+def _run_default(engine, tag: str) -> tuple[int, str, str]:
+    """Run the image's own CMD/ENTRYPOINT (no network): (exit status, stdout, stderr)."""
+    proc = subprocess.run([engine.docker, "run", "--rm", "--network", "none", tag], capture_output=True, text=True,
+                          env=engine.environ(), timeout=120)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def _assert_same_runtime(e2e, before: str, after: str, fixed: Path, meta: dict, canaries: dict) -> None:
+    """The split's runtime stage behaves like the original image: the same config, the same files
+    at every path the runtime copies from the builder (or, with ``same_files``, at the path the
+    original had them), and its default command gives the same output."""
+    from refactor.leakscan import mask_values
+
+    c0, c1 = _config(e2e.engine, before), _config(e2e.engine, after)
+    for key in ("Cmd", "Entrypoint", "WorkingDir", "ExposedPorts", "User", "Volumes", "StopSignal", "Healthcheck"):
+        assert c0.get(key) == c1.get(key), f"{key} differs after the split"
+    env0 = {e.split("=", 1)[0] for e in c0.get("Env") or []}
+    env1 = {e.split("=", 1)[0] for e in c1.get("Env") or []}
+    assert env0 <= env1, f"the runtime lost ENV {sorted(env0 - env1)}"
+    copied = [ln.split()[-1] for ln in (fixed / "Dockerfile").read_text().splitlines() if ln.lower().startswith("copy --from=")]
+    assert copied
+    pairs = [tuple(p) for p in meta.get("same_files", [])] or [(p, p) for p in copied]
+    for after_path, before_path in pairs:
+        assert any(after_path == c or after_path.startswith(c.rstrip("/") + "/") for c in copied), after_path
+        want = [(n[len(before_path):], size) for n, size in _files_under(e2e.engine, before, [before_path])[before_path]]
+        got = [(n[len(after_path):], size) for n, size in _files_under(e2e.engine, after, [after_path])[after_path]]
+        assert want, f"the original image has no files under {before_path}: the comparison proves nothing"
+        assert got == want, f"{after_path} in the split image differs from {before_path} in the original"
+    r0, r1 = _run_default(e2e.engine, before), _run_default(e2e.engine, after)
+    shown = mask_values(f"original: {r0}\nsplit: {r1}", dict(canaries))
+    assert r0[0] == 0, "the original image's default command fails: the comparison proves nothing\n" + shown
+    assert r0[:2] == r1[:2], "the split image's default command behaves differently\n" + shown
+
+
 @pytest.mark.parametrize("case,meta", _cases())
 def test_golden_case_builds_leak_free(case: Path, meta: dict, e2e, tmp_path: Path) -> None:
     values, canaries = _values(e2e, meta)
@@ -131,9 +168,16 @@ def test_golden_case_builds_leak_free(case: Path, meta: dict, e2e, tmp_path: Pat
     _copy_inputs(case, fixed)
     _plant_files(e2e, meta, [orig, fixed], canaries)
     scan_values = dict(canaries)
+    stage = meta.get("scan_stage")  # also build and scan this stage (a builder the final image leaves behind)
     before = e2e.build(orig, build_args={k: v for k, v in values.items()}, env_values=values)
     assert_built(before)
-    report = e2e.scan(before.tag, scan_values)
+    leak_tag = before.tag
+    if stage:
+        assert_clean(e2e.scan(before.tag, scan_values))  # the split's final image was clean already
+        staged = e2e.build(orig, build_args={k: v for k, v in values.items()}, env_values=values, extra=["--target", stage])
+        assert_built(staged)
+        leak_tag = staged.tag
+    report = e2e.scan(leak_tag, scan_values)
     assert report.leaked, "the original build did not leak: the case proves nothing\n" + report.render_text()
     if meta.get("server", True):
         for c in canaries.values():
@@ -153,17 +197,16 @@ def test_golden_case_builds_leak_free(case: Path, meta: dict, e2e, tmp_path: Pat
     after = e2e.build(fixed, secrets=secrets, secret_files=secret_files, build_args=build_args, env_values=values)
     assert_built(after)
     if meta.get("multistage"):
-        # the runtime stage behaves like the original: same command, same files at the copied paths
-        c0, c1 = _config(e2e.engine, before.tag), _config(e2e.engine, after.tag)
-        for key in ("Cmd", "Entrypoint", "WorkingDir", "ExposedPorts", "User"):
-            assert c0.get(key) == c1.get(key), f"{key} differs after the split"
-        copied = [ln.split()[-1] for ln in (fixed / "Dockerfile").read_text().splitlines() if ln.lower().startswith("copy --from=")]
-        assert copied
-        assert _files_under(e2e.engine, before.tag, copied) == _files_under(e2e.engine, after.tag, copied)
+        _assert_same_runtime(e2e, before.tag, after.tag, fixed, meta, canaries)
     if meta.get("server", True):
         for c in canaries.values():
             assert_saw(e2e.server, c, "the canary through the secret mount")
     assert_clean(e2e.scan(after.tag, scan_values))
+    if stage:
+        staged = e2e.build(fixed, secrets=secrets, secret_files=secret_files, build_args=build_args, env_values=values,
+                           extra=["--target", stage])
+        assert_built(staged)
+        assert_clean(e2e.scan(staged.tag, scan_values))
 
 
 def _buildah() -> str | None:

@@ -121,6 +121,85 @@ cd / && rm -rf $W
 """
 
 
+PYTHON_SCRIPT = r"""
+W=/tmp/w; mkdir -p $W && cd $W
+printf 'internal-lib==1.0\n' > req.txt && printf 'import internal_lib\n' > app.py
+ok "python3 -m venv" python3 -m venv /opt/venv
+ok "venv layout" test -x /opt/venv/bin/pip -a -f /opt/venv/pyvenv.cfg
+ok "venv pip installs into the venv" env PIP_EXTRA_INDEX_URL="https://ci:$TOK@pypi.acme.test/simple" /opt/venv/bin/pip install -r req.txt
+ok "package in the venv" test -f /opt/venv/lib/python3.12/site-packages/internal_lib/__init__.py
+bad "not in the system site-packages" test -e /usr/local/lib/python3.12/site-packages/internal_lib
+ok "venv python imports it" sh -c '/opt/venv/bin/python app.py | grep -q internal_lib'
+bad "system python does not" sh -c 'python app.py | grep -q internal_lib'
+bad "python with a missing script fails" python missing.py
+ok "pip wheel -w" env PIP_INDEX_URL="https://ci:$TOK@pypi.acme.test/simple" pip wheel -w $W/wheels -r req.txt
+ok "install --no-index from the wheels" pip install --no-index --find-links $W/wheels -r req.txt
+bad "--no-index without the wheel" pip install --no-index --find-links $W/wheels other-lib
+cd / && rm -rf $W /opt/venv
+"""
+
+GO_SCRIPT = r"""
+W=/tmp/w; mkdir -p $W && cd $W
+printf 'module example.com/app\n\ngo 1.22\n\nrequire (\n\texample.com/internal/lib v1.0.0\n)\n' > go.mod
+ok "go build, GOPROXY user-info" env GOPROXY="https://ci:$TOK@goproxy.acme.test" go build -o /tmp/out/app ./cmd/app
+ok "the binary runs" sh -c '/tmp/out/app | grep -q example.com/internal/lib@v1.0.0'
+ok "module cache under GOPATH" test -f /go/pkg/mod/example.com/internal/lib@v1.0.0/go.mod
+rm -rf /go/pkg/mod
+bad "go mod download, wrong token" env GOPROXY="https://ci:not-the-right-token-000000@goproxy.acme.test" go mod download
+bad "private proxy without credentials" env GOPROXY=https://goproxy.acme.test go mod download
+printf 'machine goproxy.acme.test\n  login ci\n  password %s\n' "$TOK" > $W/netrc
+ok "GOPROXY + NETRC" env NETRC=$W/netrc GOPROXY=https://goproxy.acme.test,direct go mod download
+rm -rf /go/pkg/mod
+printf 'module example.com/app\nrequire github.com/acme/private v1.2.3\n' > go.mod
+ok "GOPRIVATE + git insteadOf" sh -c 'HOME=/tmp/w/h git config --global url."https://$TOK@github.com/".insteadOf "https://github.com/" && HOME=/tmp/w/h GOPRIVATE=github.com/acme go mod download'
+rm -rf /go/pkg/mod
+bad "GOPRIVATE without git credentials" env HOME=$W/empty GOPRIVATE=github.com/acme go mod download
+cd / && rm -rf $W /go/pkg/mod /tmp/out
+"""
+
+MVN_SCRIPT = r"""
+W=/tmp/w; mkdir -p $W/src/main/java/com/acme && cd $W
+echo 'class Main {}' > src/main/java/com/acme/Main.java
+printf '<project><artifactId>app</artifactId><version>1.0</version><dependencies><dependency><groupId>com.acme</groupId><artifactId>lib</artifactId><version>2.1</version></dependency></dependencies></project>\n' > pom.xml
+printf '<settings><servers><server><id>nexus</id><username>ci</username><password>${env.NEXUS_PASSWORD}</password></server></servers><mirrors><mirror><id>nexus</id><mirrorOf>*</mirrorOf><url>https://nexus.acme.test/repository/maven-public/</url></mirror></mirrors></settings>\n' > settings.xml
+ok "mvn -s settings.xml package, \${env.X}" env NEXUS_PASSWORD="$TOK" mvn -B -s settings.xml package
+ok "the jar runs" sh -c 'java -jar target/app-1.0.jar | grep -q "1 class"'
+ok "dependency in the local repository" test -f /root/.m2/repository/com/acme/lib/2.1/lib-2.1.jar
+rm -rf /root/.m2 target
+bad "mvn, wrong password" env NEXUS_PASSWORD=not-the-right-token-000000 mvn -s settings.xml package
+bad "mvn, variable unset" mvn -s settings.xml package
+mkdir -p $W/home/.m2 && sed 's/${env.NEXUS_PASSWORD}/${nexus.pw}/' settings.xml > $W/home/.m2/settings.xml
+ok "~/.m2/settings.xml with a -D property" env HOME=$W/home mvn -Dnexus.pw="$TOK" dependency:go-offline
+printf '<project><artifactId>app</artifactId><repositories><repository><id>gl</id><url>https://gitlab.acme.test/api/v4/packages/maven</url></repository></repositories><dependencies><dependency><groupId>com.acme</groupId><artifactId>lib</artifactId><version>3</version></dependency></dependencies></project>\n' > pom.xml
+printf '<settings><servers><server><id>gl</id><configuration><httpHeaders><property><name>Private-Token</name><value>${env.GL_TOKEN}</value></property></httpHeaders></configuration></server></servers></settings>\n' > gl.xml
+ok "pom repository + httpHeaders server" env GL_TOKEN="$TOK" mvn -s gl.xml -Dmaven.repo.local=$W/repo package
+bad "java -jar of a missing jar" java -jar /nope.jar
+cd / && rm -rf $W /root/.m2
+"""
+
+GRADLE_SCRIPT = r"""
+W=/tmp/w; mkdir -p $W/src/main/java && cd $W
+echo 'class A {}' > src/main/java/A.java
+printf "rootProject.name = 'svc'\n" > settings.gradle
+printf "plugins { id 'java' }\nrepositories {\n  mavenCentral()\n  maven {\n    url 'https://nexus.acme.test/repository/releases/'\n    credentials {\n      username = 'ci'\n      password = repoPassword\n    }\n  }\n}\ndependencies { implementation 'com.acme:lib:2.1' }\n" > build.gradle
+ok "gradle build, ORG_GRADLE_PROJECT_" env ORG_GRADLE_PROJECT_repoPassword="$TOK" gradle build --no-daemon
+ok "the jar runs" sh -c 'java -jar build/libs/svc.jar | grep -q "1 class"'
+rm -rf build /root/.gradle
+ok "gradle -P" gradle -PrepoPassword="$TOK" assemble
+rm -rf build /root/.gradle
+bad "gradle, wrong password" gradle -PrepoPassword=not-the-right-token-000000 build
+bad "gradle, property missing" gradle build
+mkdir -p $W/gh && printf 'repoPassword=%s\n' "$TOK" > $W/gh/gradle.properties
+ok "GRADLE_USER_HOME/gradle.properties" env GRADLE_USER_HOME=$W/gh gradle build
+rm -rf build $W/gh/caches
+printf 'plugins { java }\nrepositories {\n  maven {\n    url = uri("https://gitlab.acme.test/api/v4/projects/1/packages/maven")\n    credentials(HttpHeaderCredentials::class) {\n      name = "Private-Token"\n      value = findProperty("glToken") as String? ?: System.getenv("GL_TOKEN")\n    }\n  }\n}\ndependencies { implementation("com.acme:lib:3") }\ntasks.jar { archiveFileName.set("app.jar") }\n' > build.gradle.kts
+rm build.gradle
+ok "kts: HttpHeaderCredentials from System.getenv" env GL_TOKEN="$TOK" gradle build
+ok "kts: archiveFileName" test -f build/libs/app.jar
+cd / && rm -rf $W /root/.gradle
+"""
+
+
 @pytest.mark.parametrize(
     "tool,script,base,min_accepted",
     [
@@ -128,6 +207,10 @@ cd / && rm -rf $W
         ("pip", PIP_SCRIPT, "python:3.12-slim", 6),
         ("curl", CURL_SCRIPT, "ubuntu:22.04", 6),
         ("git", GIT_SCRIPT, "debian:bookworm", 4),
+        ("python", PYTHON_SCRIPT, "python:3.12-slim", 2),
+        ("go", GO_SCRIPT, "golang:1.22", 3),
+        ("mvn", MVN_SCRIPT, "maven:3.9", 5),
+        ("gradle", GRADLE_SCRIPT, "gradle:8-jdk17", 4),
     ],
 )
 def test_standin_authenticates_like_the_real_tool(e2e, tool, script, base, min_accepted):

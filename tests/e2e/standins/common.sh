@@ -3,7 +3,7 @@
 # was given: https://HOST/PATH becomes http://SERVER/HOST/PATH with the same credentials.
 DFIX_SERVER=$(cat /etc/dfix-artifact-server 2>/dev/null)
 HOME=${HOME:-/root}
-DFIX_PUBLIC_HOSTS="registry.npmjs.org registry.yarnpkg.com registry.npmmirror.com pypi.org pypi.python.org files.pythonhosted.org"
+DFIX_PUBLIC_HOSTS="registry.npmjs.org registry.yarnpkg.com registry.npmmirror.com pypi.org pypi.python.org files.pythonhosted.org proxy.golang.org repo.maven.apache.org repo1.maven.org plugins.gradle.org maven.google.com dl.google.com"
 
 dfix_die() { echo "$DFIX_TOOL: $*" >&2; exit "${DFIX_STATUS:-1}"; }
 dfix_note() { echo "$DFIX_TOOL (dfix stand-in): $*" >&2; }
@@ -96,4 +96,41 @@ dfix_fetch() {
   rm -f "$_o"
   echo "$DFIX_TOOL: GET $U_SCHEME://$U_HOST$U_PATH: 401 Unauthorized (or server unreachable)" >&2
   return 1
+}
+
+# dfix_xml FILE: the elements of a small XML file (pom.xml, settings.xml) as lines, in document
+# order: "+/a/b" when an element opens, "/a/b<TAB>text" for its text. Comments, processing
+# instructions and attributes are dropped; &amp; &lt; &gt; &quot; &apos; are decoded.
+dfix_xml() {
+  tr '\r\n\t' '   ' < "$1" | awk '
+    { s = s $0 " " }
+    END {
+      while ((i = index(s, "<!--")) > 0) {
+        rest = substr(s, i + 4); j = index(rest, "-->")
+        s = substr(s, 1, i - 1) (j > 0 ? substr(rest, j + 3) : "")
+      }
+      path = ""
+      while (match(s, /<[^>]*>/)) {
+        text = substr(s, 1, RSTART - 1); tag = substr(s, RSTART + 1, RLENGTH - 2)
+        s = substr(s, RSTART + RLENGTH)
+        gsub(/^ +| +$/, "", text)
+        if (text != "" && path != "") {
+          gsub(/&lt;/, "<", text); gsub(/&gt;/, ">", text); gsub(/&quot;/, "\"", text)
+          gsub(/&apos;/, "\047", text); gsub(/&amp;/, "\\&", text)
+          print path "\t" text
+        }
+        if (tag ~ /^[?!]/) continue
+        if (tag ~ /^\//) { sub(/\/[^\/]*$/, "", path); continue }
+        name = tag; sub(/[ \/].*/, "", name); sub(/^.*:/, "", name)
+        if (tag ~ /\/$/) { print "+" path "/" name; continue }
+        path = path "/" name
+        print "+" path
+      }
+    }'
+}
+
+# dfix_tree DIR...: "path size" of every regular file below each DIR, sorted (deterministic
+# summaries for the stand-ins' outputs).
+dfix_tree() {
+  for _d; do [ -d "$_d" ] && find "$_d" -type f -exec wc -c {} + 2>/dev/null | awk '$2 != "total" { print $2, $1 }'; done | sort
 }

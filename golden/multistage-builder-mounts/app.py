@@ -1,0 +1,3 @@
+import internal_lib
+
+print("hi")

@@ -1,0 +1,5 @@
+package main
+
+import "example.com/internal/lib"
+
+func main() { lib.Run() }

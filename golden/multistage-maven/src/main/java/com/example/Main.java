@@ -1,0 +1,5 @@
+package com.example;
+
+public class Main {
+    public static void main(String[] args) {}
+}

@@ -54,14 +54,64 @@ class Split:
     notes: list[str] = field(default_factory=list)
 
 
-def _outputs_for_run(argvs, workdir: str) -> tuple[list[str], bool]:
+@dataclass(frozen=True)
+class RunContext:
+    """What a RUN's outputs depend on besides its argv: the working directory, the ENV values in
+    effect (literal ones only), the base image of the stage chain and the USER."""
+
+    workdir: str
+    env: dict[str, str] = field(default_factory=dict)
+    image: str = ""
+    user: str | None = None
+
+    def home(self) -> str | None:
+        if "HOME" in self.env:
+            return self.env["HOME"]
+        if self.user in (None, "", "root", "0") or (self.user or "").startswith(("root:", "0:")):
+            return "/root"
+        return None
+
+    def image_is(self, *names: str) -> bool:
+        repo = self.image.rsplit("/", 1)[-1].split("@", 1)[0].split(":", 1)[0].lower()
+        return repo in names
+
+    def path(self, p: str) -> str:
+        return posixpath.join(self.workdir, p)
+
+
+_MVN_BUILD_GOALS = {"compile", "test-compile", "test", "package", "verify", "install", "deploy", "integration-test"}
+_MVN_HARMLESS = {"clean", "validate", "-v", "--version"}
+_GRADLE_JAR_TASKS = {"build", "assemble", "jar", "bootJar", "shadowJar", "war", "bootWar"}
+_GRADLE_DEP_TASKS = {"dependencies", "resolveDependencies", "downloadDependencies", "--refresh-dependencies"}
+_GO_HARMLESS = {"vet", "test", "version", "env", "fmt", "list", "generate", "clean"}
+
+
+def _opt(args: list[str], *names: str, attached: bool = False) -> str | None:
+    """The value of the last ``-o VALUE`` / ``--name VALUE`` / ``-o=VALUE`` / ``--name=VALUE``
+    option; with ``attached``, also ``-oVALUE`` (curl, tar: single-letter options take their value
+    glued on)."""
+    found = None
+    for i, a in enumerate(args):
+        for n in names:
+            if a == n and i + 1 < len(args):
+                found = args[i + 1]
+            elif a.startswith(n + "="):
+                found = a[len(n) + 1 :]
+            elif attached and len(n) == 2 and a.startswith(n) and len(a) > 2:
+                found = a[2:]
+    return found
+
+
+def _outputs_for_run(argvs, ctx: RunContext | str) -> tuple[list[str], bool]:
     """Paths a RUN produces, from its simple commands; (paths, needs_venv)."""
+    if isinstance(ctx, str):
+        ctx = RunContext(ctx)
     out: list[str] = []
     venv = False
     for argv in argvs:
         if not argv:
             continue
-        tool, args = argv[0], list(argv[1:])
+        tool, args = posixpath.basename(argv[0]), list(argv[1:])
         if tool == "cd":
             raise SplitError("the RUN changes directory with cd; its outputs cannot be located")
         if tool in ("npm", "yarn", "pnpm"):
@@ -71,69 +121,136 @@ def _outputs_for_run(argvs, workdir: str) -> tuple[list[str], bool]:
             if sub in ("ci", "install", "i", "add"):
                 if "-g" in args or "--global" in args:
                     raise SplitError(f"{tool} installs globally; copy its prefix by hand")
-                out.append(posixpath.join(workdir, "node_modules"))
+                out.append(ctx.path("node_modules"))
             elif sub in ("run", "build", "exec", "test"):
                 raise SplitError(f"`{tool} {sub}` runs project scripts whose outputs are unknown")
+        elif tool in ("python", "python3") and args[:2] in (["-m", "venv"], ["-m", "virtualenv"]):
+            dirs = [a for a in args[2:] if not a.startswith("-")]
+            if not dirs:
+                raise SplitError("python -m venv without a directory")
+            out.append(ctx.path(dirs[-1]))
         elif tool in ("pip", "pip3") or (tool in ("python", "python3") and args[:2] == ["-m", "pip"]):
             if tool.startswith("python"):
                 args = args[2:]
+            own_venv = None
+            if "/bin/" in argv[0]:  # /opt/venv/bin/pip: that venv's pip
+                own_venv = posixpath.dirname(posixpath.dirname(ctx.path(argv[0])))
+                if own_venv in ("/", "/usr", "/usr/local"):
+                    own_venv = None
             if args and args[0] in ("install",):
-                if "--target" in args or "-t" in args:
-                    k = args.index("--target") if "--target" in args else args.index("-t")
-                    out.append(posixpath.join(workdir, args[k + 1]))
+                target = _opt(args, "-t", "--target")
+                prefix = _opt(args, "--prefix")
+                if target:
+                    out.append(ctx.path(target))
+                elif prefix:
+                    out.append(ctx.path(prefix))
                 elif "--user" in args:
-                    out.append("/root/.local")
+                    home = ctx.home()
+                    if home is None:
+                        raise SplitError(f"pip install --user as USER {ctx.user}: its home directory is unknown")
+                    out.append(posixpath.join(home, ".local"))
+                elif own_venv:
+                    out.append(own_venv)
+                elif ctx.env.get("VIRTUAL_ENV"):
+                    out.append(ctx.env["VIRTUAL_ENV"])  # the stage already uses a venv: copy it
                 else:
                     venv = True
             elif args and args[0] in ("download", "wheel"):
-                d = next((args[i + 1] for i, a in enumerate(args) if a in ("-d", "--dest", "-w", "--wheel-dir") and i + 1 < len(args)), None)
+                d = _opt(args, "-d", "--dest", "-w", "--wheel-dir")
                 if d is None:
                     raise SplitError("pip download/wheel without -d")
-                out.append(posixpath.join(workdir, d))
+                out.append(ctx.path(d))
         elif tool == "go":
-            if args[:1] == ["build"] and "-o" in args:
-                out.append(posixpath.join(workdir, args[args.index("-o") + 1]))
-            elif args[:2] == ["mod", "download"]:
-                out.append("/go/pkg/mod")
+            sub = args[0] if args else ""
+            if sub == "build":
+                o = _opt(args, "-o")
+                if not o:
+                    raise SplitError("go build without -o: the binary's name depends on the module")
+                out.append(ctx.path(o))
+            elif sub == "install":
+                gobin = ctx.env.get("GOBIN") or (ctx.env.get("GOPATH", "/go" if ctx.image_is("golang") else "") + "/bin")
+                if gobin == "/bin" or "$" in gobin:
+                    raise SplitError("go install: GOBIN/GOPATH unknown (declare ENV GOBIN)")
+                out.append(gobin)
+            elif args[:2] == ["mod", "download"] or sub == "get":
+                out.append(_gomodcache(ctx))
+            elif args[:2] == ["mod", "vendor"]:
+                out.append(ctx.path("vendor"))
+            elif sub == "mod" or sub in _GO_HARMLESS:
+                continue
             else:
-                raise SplitError("go without `build -o` or `mod download`")
-        elif tool == "mvn":
-            out.append(posixpath.join(workdir, "target"))
+                raise SplitError(f"`go {sub}` has unknown outputs")
+        elif tool in ("mvn", "mvnw"):
+            pom = _opt(args, "-f", "--file")
+            base = ctx.path(pom) if pom else ctx.workdir
+            if pom and pom.endswith(".xml"):
+                base = posixpath.dirname(base)
+            goals = [a for i, a in enumerate(args) if not a.startswith("-") and not (i and args[i - 1] in _MVN_VALUE_OPTS)]
+            if not goals:
+                raise SplitError("mvn without goals")
+            if any(g in _MVN_BUILD_GOALS for g in goals):
+                out.append(posixpath.join(base, "target"))
+            elif all(g.startswith("dependency:") or g in _MVN_HARMLESS or g.endswith(":go-offline") for g in goals):
+                local = next((a.split("=", 1)[1] for a in args if a.startswith("-Dmaven.repo.local=")), None)
+                home = ctx.home()
+                if local is None and home is None:
+                    raise SplitError(f"mvn as USER {ctx.user}: the local repository's location is unknown")
+                out.append(ctx.path(local) if local else posixpath.join(home, ".m2", "repository"))
+            else:
+                raise SplitError(f"mvn goals {' '.join(goals)} have unknown outputs")
         elif tool in ("gradle", "gradlew"):
-            out.append(posixpath.join(workdir, "build", "libs"))
+            proj = _opt(args, "-p", "--project-dir")
+            base = ctx.path(proj) if proj else ctx.workdir
+            tasks = [a for i, a in enumerate(args) if not a.startswith("-") and not (i and args[i - 1] in _GRADLE_VALUE_OPTS)]
+            tasks = [t.rsplit(":", 1)[-1] for t in tasks]
+            if any(t in _GRADLE_JAR_TASKS for t in tasks):
+                out.append(posixpath.join(base, "build", "libs"))
+            elif "installDist" in tasks:
+                out.append(posixpath.join(base, "build", "install"))
+            elif tasks and all(t in _GRADLE_DEP_TASKS or t == "clean" for t in tasks) or "--refresh-dependencies" in args and not tasks:
+                home = ctx.env.get("GRADLE_USER_HOME") or (posixpath.join(ctx.home(), ".gradle") if ctx.home() else None)
+                if home is None:
+                    raise SplitError(f"gradle as USER {ctx.user}: GRADLE_USER_HOME is unknown")
+                out.append(home)
+            else:
+                raise SplitError(f"gradle tasks {' '.join(tasks) or '(default)'} have unknown outputs")
         elif tool == "git":
             if args[:1] != ["clone"]:
                 if args[:1] == ["config"]:
                     continue
                 raise SplitError(f"git {args[:1]} has unknown outputs")
-            pos = [a for a in args[1:] if not a.startswith("-")]
+            pos = [a for i, a in enumerate(args[1:], 1) if not a.startswith("-") and args[i - 1] not in _GIT_CLONE_VALUE_OPTS]
             if not pos:
                 raise SplitError("git clone without a URL")
             dest = pos[1] if len(pos) > 1 else pos[0].rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
-            out.append(posixpath.join(workdir, dest))
+            out.append(ctx.path(dest))
         elif tool == "curl":
-            if "-o" in args or "--output" in args:
-                k = args.index("-o") if "-o" in args else args.index("--output")
-                out.append(posixpath.join(workdir, args[k + 1]))
-            elif "-O" in args or "--remote-name" in args:
+            o, remote_name = _curl_output(args)
+            if o:
+                out.append(ctx.path(o))
+            elif remote_name:
                 url = next((a for a in args if "://" in a), "")
-                out.append(posixpath.join(workdir, url.rstrip("/").rsplit("/", 1)[-1].split("?")[0]))
+                out.append(ctx.path(url.rstrip("/").rsplit("/", 1)[-1].split("?")[0]))
             else:
                 raise SplitError("curl without -o/-O writes to stdout")
         elif tool == "wget":
-            if "-O" in args:
-                out.append(posixpath.join(workdir, args[args.index("-O") + 1]))
+            o = _opt(args, "-O", "--output-document")
+            if o == "-":
+                raise SplitError("wget -O - writes to stdout")
+            if o:
+                out.append(ctx.path(o))
             else:
                 url = next((a for a in args if "://" in a), "")
-                out.append(posixpath.join(workdir, url.rstrip("/").rsplit("/", 1)[-1].split("?")[0]))
+                out.append(ctx.path(url.rstrip("/").rsplit("/", 1)[-1].split("?")[0]))
         elif tool == "tar":
-            if "-C" in args:
-                out.append(posixpath.join(workdir, args[args.index("-C") + 1]))
+            c = _opt(args, "-C", "--directory", attached=True)
+            if c:
+                out.append(ctx.path(c))
             elif any(a.startswith("-") and "x" in a for a in args) or any(a.startswith("x") for a in args[:1]):
                 raise SplitError("tar extracts into the working directory; outputs unknown")
         elif tool == "unzip":
             if "-d" in args:
-                out.append(posixpath.join(workdir, args[args.index("-d") + 1]))
+                out.append(ctx.path(args[args.index("-d") + 1]))
             else:
                 raise SplitError("unzip without -d")
         elif tool in HARMLESS:
@@ -141,6 +258,59 @@ def _outputs_for_run(argvs, workdir: str) -> tuple[list[str], bool]:
         else:
             raise SplitError(f"`{tool}` has unknown outputs")
     return [posixpath.normpath(p) for p in out if "$" not in p], venv
+
+
+_MVN_VALUE_OPTS = {"-s", "--settings", "-gs", "--global-settings", "-f", "--file", "-P", "--activate-profiles", "-pl",
+                   "--projects", "-T", "--threads", "-rf", "--resume-from", "-l", "--log-file", "-t", "--toolchains", "-D",
+                   "-b", "--builder"}
+_GRADLE_VALUE_OPTS = {"-p", "--project-dir", "-g", "--gradle-user-home", "-x", "--exclude-task", "-b", "--build-file",
+                      "-c", "--settings-file", "-I", "--init-script", "-P", "-D", "--console", "--warning-mode"}
+
+
+_GIT_CLONE_VALUE_OPTS = {"-b", "--branch", "--depth", "-o", "--origin", "-c", "--config", "--filter", "--reference",
+                         "-j", "--jobs", "--template", "--separate-git-dir", "-u", "--upload-pack", "--shallow-since",
+                         "--shallow-exclude", "--reference-if-able", "--server-option", "--bundle-uri"}
+# curl's short options that take a value (so a cluster like -sSfo FILE ends at the value-taker)
+_CURL_VALUE_SHORT = set("oudHXAeEbcCFKmrTwxyYzQ")
+
+
+def _curl_output(args: list[str]) -> tuple[str | None, bool]:
+    """(the -o/--output file, whether -O/--remote-name is set) as curl parses its arguments."""
+    out, remote = None, False
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a in ("--output",) and i + 1 < len(args):
+            out = args[i + 1]
+            i += 2
+            continue
+        if a.startswith("--output="):
+            out = a.split("=", 1)[1]
+        elif a in ("--remote-name", "--remote-name-all"):
+            remote = True
+        elif a.startswith("-") and not a.startswith("--") and len(a) > 1:
+            for k, ch in enumerate(a[1:], 1):
+                if ch == "O":
+                    remote = True
+                elif ch in _CURL_VALUE_SHORT:
+                    value = a[k + 1 :] or (args[i + 1] if i + 1 < len(args) else None)
+                    if not a[k + 1 :]:
+                        i += 1
+                    if ch == "o":
+                        out = value
+                    break
+        i += 1
+    return out, remote
+
+
+def _gomodcache(ctx: RunContext) -> str:
+    if ctx.env.get("GOMODCACHE"):
+        return ctx.env["GOMODCACHE"]
+    if ctx.env.get("GOPATH"):
+        return posixpath.join(ctx.env["GOPATH"].split(":", 1)[0], "pkg", "mod")
+    if ctx.image_is("golang"):
+        return "/go/pkg/mod"  # the official golang images set GOPATH=/go
+    raise SplitError("the Go module cache's location is unknown (declare ENV GOMODCACHE or GOPATH)")
 
 
 def plan_split(analysis, plans, keyword_case_upper: bool) -> tuple[Fix, list[Split]]:
@@ -198,7 +368,7 @@ def plan_split(analysis, plans, keyword_case_upper: bool) -> tuple[Fix, list[Spl
                     info = analyze_shell(run.script)
                     if info.uncertain:
                         raise SplitError(f"line {ins.start_line}: the shell text could not be fully analysed")
-                    o, v = _outputs_for_run(info.argv, wd)
+                    o, v = _outputs_for_run(info.argv, _context(facts, j, wd))
                     outputs += o
                     venv |= v
                 elif ins.cmd in ("env", "workdir", "arg", "label"):
@@ -267,6 +437,21 @@ def plan_split(analysis, plans, keyword_case_upper: bool) -> tuple[Fix, list[Spl
         fix.edits.append(Edit(end, end, "".join(rt)))
         split.notes.append(f"stage {stage.name or s_idx}: builder '{builder_alias}' copies {', '.join(outputs) or '/opt/venv'} into the runtime stage")
     return fix, splits
+
+
+def _context(facts, j: int, workdir: str) -> RunContext:
+    """The RunContext of instruction ``j``: literal ENV values, the chain's base image, USER."""
+    env = {name: it.value for name, it in facts.visible_at(j).items()
+           if it.kind == "ENV" and it.value is not None and "$" not in it.value}
+    chain = facts.stage_chain(facts.stage_of[j])
+    user = None
+    for s_ in chain:
+        st = facts.stages[s_]
+        for k in range(st.start, min(st.end, j)):
+            ins = facts.df.instructions[k]
+            if ins.cmd == "user":
+                user = ins.args.strip()
+    return RunContext(workdir, env, facts.stages[chain[0]].base if chain else "", user)
 
 
 def _already_builder(facts, s_idx: int, last: int) -> bool:

@@ -1,0 +1,142 @@
+"""``--strategy multistage``: what each ecosystem's step leaves for the runtime stage to copy.
+
+Golden cases (``golden/multistage-*``) pin whole rewrites and are built on a real engine; these
+tests pin the per-command rules, including the ones that make a split display-only because the
+outputs cannot be located.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+
+from refactor.multistage import RunContext, SplitError, _outputs_for_run
+
+from helpers import run
+
+ROOT_CTX = RunContext("/app", {}, "node:20", None)
+
+
+def outputs(cmd: str, ctx: RunContext = ROOT_CTX) -> tuple[list[str], bool]:
+    return _outputs_for_run([shlex.split(part) for part in cmd.split(" && ")], ctx)
+
+
+@pytest.mark.parametrize(
+    "cmd,ctx,expected",
+    [
+        ("npm ci", ROOT_CTX, ["/app/node_modules"]),
+        ("yarn --frozen-lockfile", ROOT_CTX, ["/app/node_modules"]),
+        ("pnpm install", RunContext("/srv/web"), ["/srv/web/node_modules"]),
+        # pip: --target/--prefix/--user, an existing venv (by path or by ENV), wheels
+        ("pip install -t deps -r requirements.txt", ROOT_CTX, ["/app/deps"]),
+        ("pip install --target=/opt/deps x", ROOT_CTX, ["/opt/deps"]),
+        ("pip install --prefix /install -r r.txt", ROOT_CTX, ["/install"]),
+        ("pip install --user -r r.txt", ROOT_CTX, ["/root/.local"]),
+        ("pip install --user -r r.txt", RunContext("/app", {"HOME": "/home/app"}, "", "app"), ["/home/app/.local"]),
+        ("/opt/venv/bin/pip install -r r.txt", ROOT_CTX, ["/opt/venv"]),
+        ("pip install -r r.txt", RunContext("/app", {"VIRTUAL_ENV": "/venv"}), ["/venv"]),
+        ("python3 -m venv /opt/v && /opt/v/bin/pip install x", ROOT_CTX, ["/opt/v", "/opt/v"]),
+        ("pip wheel -w /wheels -r r.txt", ROOT_CTX, ["/wheels"]),
+        ("python -m pip download -d wheels x", ROOT_CTX, ["/app/wheels"]),
+        # go: the -o binary, GOBIN/GOPATH for install, the module cache from ENV or the image
+        ("go build -o /out/app ./cmd/app", ROOT_CTX, ["/out/app"]),
+        ("go build -trimpath -o=bin/app .", ROOT_CTX, ["/app/bin/app"]),
+        ("go mod download", RunContext("/src", {}, "golang:1.22-alpine"), ["/go/pkg/mod"]),
+        ("go mod download", RunContext("/src", {"GOPATH": "/gopath"}, "alpine:3.20"), ["/gopath/pkg/mod"]),
+        ("go mod download", RunContext("/src", {"GOMODCACHE": "/cache/mod"}, "golang:1.22"), ["/cache/mod"]),
+        ("go install ./cmd/tool", RunContext("/src", {}, "golang:1.22"), ["/go/bin"]),
+        ("go install ./cmd/tool", RunContext("/src", {"GOBIN": "/usr/local/bin"}, "alpine"), ["/usr/local/bin"]),
+        ("go mod download && go build -o /bin/app .", RunContext("/src", {}, "golang:1.22"), ["/go/pkg/mod", "/bin/app"]),
+        ("go mod vendor", RunContext("/src"), ["/src/vendor"]),
+        # maven: target of the project (-f), or the local repository for dependency-only goals
+        ("mvn -B -s settings.xml package", RunContext("/build"), ["/build/target"]),
+        ("./mvnw -q verify", RunContext("/build"), ["/build/target"]),
+        ("mvn -f service/pom.xml package", RunContext("/build"), ["/build/service/target"]),
+        ("mvn -f service package", RunContext("/build"), ["/build/service/target"]),
+        ("mvn dependency:go-offline", RunContext("/build"), ["/root/.m2/repository"]),
+        ("mvn -Dmaven.repo.local=/m2 dependency:resolve", RunContext("/build"), ["/m2"]),
+        # gradle: build/libs of the project (-p), build/install, or the user home for dependencies
+        ("gradle build --no-daemon", RunContext("/home/gradle/app"), ["/home/gradle/app/build/libs"]),
+        ("./gradlew :bootJar -x test", RunContext("/w"), ["/w/build/libs"]),
+        ("gradle -p service assemble", RunContext("/w"), ["/w/service/build/libs"]),
+        ("gradle installDist", RunContext("/w"), ["/w/build/install"]),
+        ("gradle dependencies", RunContext("/w"), ["/root/.gradle"]),
+        ("gradle dependencies", RunContext("/w", {"GRADLE_USER_HOME": "/cache/gradle"}), ["/cache/gradle"]),
+        # git, downloads
+        ("git clone https://github.com/acme/lib.git", RunContext("/opt"), ["/opt/lib"]),
+        ("git clone --depth 1 https://github.com/acme/lib.git vendor/lib", RunContext("/opt"), ["/opt/vendor/lib"]),
+        ("curl -fsSL -o /tmp/t.tgz https://x.test/t.tgz && tar -xzf /tmp/t.tgz -C /opt/tool", RunContext("/"), ["/tmp/t.tgz", "/opt/tool"]),
+        ("curl -fsSLO https://x.test/dl/tool.tgz", RunContext("/opt"), ["/opt/tool.tgz"]),
+        ("curl -sSfo tool.bin https://x.test/tool", RunContext("/opt"), ["/opt/tool.bin"]),
+        ("wget -q https://x.test/a/file.zip?sig=1", RunContext("/d"), ["/d/file.zip"]),
+    ],
+)
+def test_outputs(cmd, ctx, expected):
+    paths, venv = outputs(cmd, ctx)
+    assert paths == expected
+    assert not venv
+
+
+def test_plain_pip_install_gets_a_venv():
+    assert outputs("pip install -r requirements.txt") == ([], True)
+    assert outputs("python3 -m pip install .") == ([], True)
+
+
+@pytest.mark.parametrize(
+    "cmd,ctx,reason",
+    [
+        ("cd sub && npm ci", ROOT_CTX, "changes directory"),
+        ("npm run build", ROOT_CTX, "project scripts"),
+        ("npm install -g pnpm", ROOT_CTX, "globally"),
+        ("pip download x", ROOT_CTX, "without -d"),
+        ("pip install --user x", RunContext("/app", {}, "", "app"), "home directory is unknown"),
+        ("go build ./...", ROOT_CTX, "without -o"),
+        ("go mod download", RunContext("/src", {}, "alpine:3.20"), "module cache"),
+        ("go install ./x", RunContext("/src", {}, "alpine:3.20"), "GOBIN"),
+        ("go run ./gen", ROOT_CTX, "unknown outputs"),
+        ("mvn", RunContext("/b"), "without goals"),
+        ("mvn deploy:deploy-file", RunContext("/b"), "unknown outputs"),
+        ("mvn dependency:go-offline", RunContext("/b", {}, "", "builder"), "local repository"),
+        ("gradle publish", RunContext("/w"), "unknown outputs"),
+        ("gradle dependencies", RunContext("/w", {}, "", "gradle"), "GRADLE_USER_HOME"),
+        ("curl -fsSL https://x.test/install.sh", ROOT_CTX, "stdout"),
+        ("wget -O - https://x.test/a", ROOT_CTX, "stdout"),
+        ("tar -xzf a.tgz", ROOT_CTX, "working directory"),
+        ("unzip a.zip", ROOT_CTX, "without -d"),
+        ("git pull", ROOT_CTX, "unknown outputs"),
+        ("make install", ROOT_CTX, "unknown outputs"),
+    ],
+)
+def test_unlocatable_outputs_refuse_the_split(cmd, ctx, reason):
+    with pytest.raises(SplitError, match=reason):
+        outputs(cmd, ctx)
+
+
+def _split(tmp_path: Path, dockerfile: str) -> tuple[int, str]:
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    code, out, err = run(["--diff", "--strategy", "multistage", "--unsafe-fixes", "Dockerfile"], cwd=tmp_path)
+    assert code in (0, 1), err
+    return code, out
+
+
+def test_context_comes_from_the_dockerfile(tmp_path):
+    # GOPATH declared in the stage locates the module cache on a non-golang base
+    _, out = _split(tmp_path, "FROM alpine:3.20\nENV GOPATH=/gopath\nARG GOPROXY_TOKEN\nWORKDIR /src\nCOPY . .\n"
+                              "RUN GOPROXY=https://ci:${GOPROXY_TOKEN}@proxy.acme.test go mod download\nCMD [\"/bin/sh\"]\n")
+    assert "+COPY --from=dfix-builder /gopath/pkg/mod /gopath/pkg/mod" in out
+    # an existing venv (ENV VIRTUAL_ENV) is copied as it is; no second venv is made
+    _, out = _split(tmp_path, "FROM python:3.12\nRUN python3 -m venv /venv\nENV VIRTUAL_ENV=/venv PATH=/venv/bin:$PATH\n"
+                              "ARG PIP_INDEX_URL\nCOPY r.txt .\nRUN pip install -r r.txt\nCMD [\"python\", \"app.py\"]\n")
+    assert "+COPY --from=dfix-builder /venv /venv" in out
+    assert "-m venv /opt/venv" not in out
+
+
+def test_user_without_home_makes_the_split_display_only(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM maven:3.9\nUSER builder\nARG NEXUS_PASSWORD\nWORKDIR /b\nCOPY . .\n"
+                                         "RUN mvn -s settings.xml dependency:go-offline\n")
+    code, out, err = run(["--strategy", "multistage", "Dockerfile"], cwd=tmp_path)
+    assert "local repository" in out + err
+    code, out, err = run(["--diff", "--strategy", "multistage", "Dockerfile"], cwd=tmp_path)
+    assert "dfix-builder" not in out

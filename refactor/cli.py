@@ -220,23 +220,29 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digest
     results = list(_run(candidates, per_file, jobs, verbose, quiet))
     if candidates and mode in ("write", "diff", "check"):
         # callers change with the Dockerfile: searched when something may be written or gated
-        from refactor.engine import write_result
+        from refactor.engine import write_planned
         from refactor.link import link_callers
 
         callers = link_callers(list(paths), candidates, results, per_file, excludes)
         if mode == "write":
-            for r in results + callers:
-                write_result(r)
+            from refactor.callers import repo_root
+
+            planned = results + callers
+            top = repo_root(list(paths))
+            write_planned(planned, {id(r): _write_root(r.fs_path, paths, top if r.kind == "caller" else None) for r in planned})
         results.extend(callers)
         results.sort(key=lambda r: r.path)
     results = list(_with_splits(results, [c.path for c in candidates], splits))
     if add_ignore:
-        from refactor.engine import add_ignores
+        from refactor.engine import WriteRefused, add_ignores
 
         for c, r in zip(candidates, results):
             if r.status == "ok" and r.findings:
                 try:
-                    n = add_ignores(c.path, r.findings)
+                    n = add_ignores(c.path, r.findings, _write_root(c.path, paths))
+                except WriteRefused as exc:
+                    r.status, r.error = "error", f"not written: {exc.strerror}"
+                    continue
                 except OSError as exc:
                     r.status, r.error = "error", f"cannot write: {exc.strerror}"
                     continue
@@ -276,6 +282,21 @@ def _split_findings(dirs: list[str], settings) -> dict[str, list]:
                 FindingOut("DF010", rule.name, sp.variable, rule.secret, rule.severity, sp.message, site.line, 1, site.line, 1, None)
             )
     return out
+
+
+def _write_root(fs_path: str | None, given: list[str], fallback: str | None = None) -> str | None:
+    """The scanned directory a file was found under, which a write through a symlink must not
+    leave; None for a file named on the command line (its link is written through, as asked).
+    Callers are searched from the repository root: ``fallback``."""
+    if not fs_path:
+        return None
+    a = os.path.abspath(fs_path)
+    if any(os.path.abspath(g) == a for g in given if g != "-"):
+        return None
+    for g in given:
+        if g != "-" and os.path.isdir(g) and a.startswith(os.path.abspath(g).rstrip(os.sep) + os.sep):
+            return g
+    return fallback
 
 
 def _with_splits(results, candidates_paths, splits: dict[str, list]):
@@ -395,8 +416,10 @@ class Tally:
         self.findings += len(r.findings)
         self.files_with += bool(r.findings)
         self.errors += r.status == "error"
-        self.changed += bool(r.changed)
-        self.migrated.update(r.migrated)
+        done = settings.mode != "write" or r.status == "ok"  # a refused or failed write changed nothing
+        self.changed += bool(r.changed) and done
+        if done:
+            self.migrated.update(r.migrated)
         for f in r.findings:
             if not (f.fix is not None and f.fix.applied and settings.mode == "write"):
                 self.remaining += 1

@@ -7,7 +7,11 @@ order is the sorted input order whatever order workers finish in.
 Writes are atomic: the new bytes go to ``.<name>.dfix-tmp-<pid>-<rand>`` beside the file, are
 fsynced, get the original mode and ownership, and replace the file with ``os.replace``. A run
 removes leftover temp files of that pattern next to the files it processes. A symlinked Dockerfile
-is written *through*: the link's target is replaced, the link stays a link.
+is written *through*: the link's target is replaced, the link stays a link, except that a link found
+by discovery whose target lies outside the scanned directory is not written (a repository could
+otherwise point ``--write`` at any file the user can write; naming the link explicitly writes it).
+A file with several hard links is not written either: replacing it would split the links and leave
+the other names with the old content, secret included.
 """
 
 from __future__ import annotations
@@ -111,6 +115,8 @@ class FileResult:
     declared_args: list[str] = field(default_factory=list)  # ARG names of the original file
     declared_after: list[str] = field(default_factory=list)  # ARG names still declared after the fix
     stamp: tuple | None = field(default=None, repr=False)  # (size, mtime_ns, inode) when read
+    write_root: str | None = None  # found under this scanned directory: writes must stay inside it
+    linked: list[str] = field(default_factory=list)  # caller: real paths of the Dockerfiles its edits go with
 
 
 def _pragmas(source: SourceFile, analysis: FileAnalysis) -> tuple[bool, set[str], dict[int, set[str]]]:
@@ -433,6 +439,8 @@ def process_file(path: str, display: str, settings: Settings) -> FileResult:
         return FileResult(display, status="error", error=str(exc))
     except ParseError as exc:
         return FileResult(display, status="error", error=f"parse error: {exc}")
+    except WriteRefused as exc:
+        return FileResult(display, status="error", error=f"not written: {exc.strerror}")
     except OSError as exc:
         return FileResult(display, status="error", error=f"cannot write: {exc.strerror}")
     except RecursionError:
@@ -460,7 +468,15 @@ def _cleanup_tmp(path: str) -> None:
                 pass
 
 
-def write_atomic(path: str, data: bytes) -> None:
+class WriteRefused(OSError):
+    """A write dfix will not do; ``strerror`` says why and what to do instead."""
+
+    def __init__(self, message: str):
+        super().__init__(0, message)
+
+
+def write_atomic(path: str, data: bytes, root: str | None = None) -> None:
+    _check_write(path, root)
     target = os.path.realpath(path)  # write through symlinks: the link stays a link
     st = os.stat(target)
     d = os.path.dirname(target)
@@ -485,7 +501,7 @@ def write_atomic(path: str, data: bytes) -> None:
         raise
 
 
-def add_ignores(path: str, findings: list[FindingOut]) -> int:
+def add_ignores(path: str, findings: list[FindingOut], root: str | None = None) -> int:
     """Insert ``# dfix: ignore[CODES]`` above each instruction holding findings; returns how many
     instructions got a pragma. An existing dfix ignore comment right above is extended."""
     source = read_source(path)
@@ -516,26 +532,101 @@ def add_ignores(path: str, findings: list[FindingOut]) -> int:
         edits.append(Edit(ins.start, ins.start, f"{indent}# dfix: ignore[{','.join(sorted(codes))}]{nl}"))
     if not edits:
         return 0
-    write_atomic(path, source.to_bytes(apply_edits(text, edits)))
+    write_atomic(path, source.to_bytes(apply_edits(text, edits)), root)
     return len(edits)
 
 
-def write_result(result: FileResult) -> None:
-    """Write a result planned with ``defer_write`` (atomic; errors become the result's error)."""
+def _check_write(path: str, root: str | None) -> None:
+    """Raise WriteRefused when dfix must not replace ``path`` (see the module docstring)."""
+    target = os.path.realpath(path)
+    if root is not None:
+        real_root = os.path.realpath(root)
+        if os.path.commonpath([real_root, target]) != real_root:
+            raise WriteRefused(
+                f"it is a symlink to a file outside {root} ({target}); name it explicitly to rewrite the target"
+            )
+    links = os.stat(target).st_nlink
+    if links > 1:
+        raise WriteRefused(
+            f"it has {links} hard links, and replacing it would leave the other names with the old content;"
+            " make it a single file (or a symlink) first"
+        )
+
+
+def refuse(result: FileResult, error: str) -> None:
+    """Mark a planned write as not done: an error, and no fix counts as applied."""
+    result.status, result.error = "error", error
+    for f in result.findings:
+        if f.fix is not None and f.fix.applied:
+            f.fix.applied = False
+            f.fix.reasons.append("not written: " + error.removeprefix("not written: "))
+
+
+def preflight(result: FileResult, root: str | None = None) -> str | None:
+    """Why a planned write would fail (None: it can go ahead). Checked for every file of a run
+    before any is written, so that a Dockerfile and its callers are written together or not at
+    all."""
     if not result.changed or result.written or result.status != "ok" or not result.fs_path or result.new_text is None:
-        return
-    if result.stamp is not None:
-        try:
+        return None
+    try:
+        if result.stamp is not None:
             st = os.stat(result.fs_path)
             if (st.st_size, st.st_mtime_ns, st.st_ino) != result.stamp:
-                result.status, result.error = "error", "changed while dfix ran; not written (run dfix again)"
-                return
-        except OSError as exc:
-            result.status, result.error = "error", f"cannot write: {exc.strerror}"
-            return
+                return "changed while dfix ran; not written (run dfix again)"
+        _check_write(result.fs_path, root if root is not None else result.write_root)
+        directory = os.path.dirname(os.path.realpath(result.fs_path))
+        if not os.access(directory, os.W_OK | os.X_OK):
+            return f"cannot write: no permission to create files in {directory}"
+    except WriteRefused as exc:
+        return f"not written: {exc.strerror}"
+    except OSError as exc:
+        return f"cannot write: {exc.strerror}"
+    return None
+
+
+def write_planned(results: list[FileResult], roots: dict[int, str | None]) -> None:
+    """Write every planned result, all-or-nothing per group: a Dockerfile and the callers whose
+    edits go with it. A group member that cannot be written (preflight) keeps the whole group
+    unwritten, since a migrated Dockerfile with an unmigrated caller (or the reverse) breaks the
+    build."""
+    for r in results:
+        err = preflight(r, roots.get(id(r)))
+        if err:
+            refuse(r, err)
+    dockerfiles = {os.path.realpath(r.fs_path): r for r in results if r.kind != "caller" and r.fs_path}
+    callers = [r for r in results if r.kind == "caller"]
+    bad = {k for k, r in dockerfiles.items() if r.status == "error" and r.changed}
+    while True:
+        for c in callers:
+            if c.status == "ok" and c.changed and bad.intersection(c.linked):
+                names = ", ".join(sorted(dockerfiles[d].path if d in dockerfiles else d for d in bad.intersection(c.linked)))
+                refuse(c, f"not written: it goes with {names}, which could not be written")
+        grown = bad.union(*(c.linked for c in callers if c.status == "error" and c.changed))
+        if grown == bad:
+            break
+        bad = grown
+    for k in bad:
+        r = dockerfiles.get(k)
+        if r is not None and r.status == "ok" and r.changed:
+            failed = sorted(c.path for c in callers if k in c.linked and c.status == "error")
+            refuse(r, f"not written: its caller(s) {', '.join(failed)} could not be written")
+    for r in results:
+        write_result(r, roots.get(id(r)))
+
+
+def write_result(result: FileResult, root: str | None = None) -> None:
+    """Write a result planned with ``defer_write`` (atomic; errors become the result's error)."""
+    err = preflight(result, root)
+    if err:
+        refuse(result, err)
+        return
+    if not result.changed or result.written or result.status != "ok" or not result.fs_path or result.new_text is None:
+        return
     try:
         data = ("\ufeff" if result.bom else "").encode() + result.new_text.encode("utf-8")
-        write_atomic(result.fs_path, data)
+        write_atomic(result.fs_path, data, root if root is not None else result.write_root)
         result.written = True
+    except WriteRefused as exc:
+        refuse(result, f"not written: {exc.strerror}")
     except OSError as exc:
-        result.status, result.error = "error", f"cannot write: {exc.strerror}"
+        refuse(result, f"cannot write: {exc.strerror}")

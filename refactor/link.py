@@ -113,6 +113,7 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
         plan = plan_file(path, src.text, targets)
         display = os.path.relpath(path)
         res = FileResult(display, kind="caller", original=src.text, bom=src.bom, fs_path=path)
+        res.linked = sorted({os.path.realpath(t.invocation.dockerfile) for t in targets if t.invocation.dockerfile})
         try:
             new = apply_edits(src.text, plan.edits) if plan.edits else src.text
         except Exception:  # noqa: BLE001

@@ -3,8 +3,10 @@
 The rule (README "What the rewrite does", ``refactor/engine.py`` ``write_atomic``): a symlinked
 Dockerfile is written *through*. The new bytes replace the link's final target (``realpath``), by
 a temp file in the target's directory and ``os.replace``; the link itself stays a link with the
-same (relative or absolute) link text. That holds for links to files outside the scanned directory
-(they are written too) and for chains of links. Discovery walks with ``os.walk(followlinks=False)``:
+same (relative or absolute) link text. That holds for chains of links, and for links named on the
+command line whatever they point to. A link *found by discovery* whose target lies outside the
+scanned directory is reported and diffed but not written: a repository must not be able to point
+``--write`` at any file the user can write. Discovery walks with ``os.walk(followlinks=False)``:
 a symlinked file inside a scanned directory is a candidate, a symlinked directory is listed but not
 descended into (so nothing behind it is found, and link loops cannot make the walk spin); a
 directory given explicitly is walked even if it is itself a link. A link is never replaced by a
@@ -52,22 +54,63 @@ def test_symlinked_dockerfile_is_written_through(tmp_path) -> None:
     assert not [p for p in (tmp_path / "repo").rglob("*") if "dfix-tmp" in p.name]
 
 
-def test_link_to_a_file_outside_the_scanned_directory_is_written_through(tmp_path) -> None:
+def test_discovered_link_to_a_file_outside_the_scanned_directory_is_not_written(tmp_path) -> None:
     outside = _write(tmp_path / "shared" / "Dockerfile")
     link = _link(tmp_path / "repo" / "svc" / "Dockerfile", "../../shared/Dockerfile")
+    inside = _write(tmp_path / "repo" / "api" / "Dockerfile")
     code, out, err = run(["--write", str(tmp_path / "repo")])
-    assert code in (0, 1), err
-    assert "svc/Dockerfile" in out  # found by discovery (a symlinked *file* is a candidate)
+    assert code == 2, out + err
+    assert "svc/Dockerfile" in out + err and "outside" in out + err and "name it explicitly" in out + err
+    assert outside.read_bytes() == SECRET  # the target outside the tree is untouched
+    _assert_link(link, "../../shared/Dockerfile")
+    assert MOUNT in inside.read_bytes()  # the rest of the run goes on
+    # report and --diff still show it: only the write is refused
+    code, out, err = run(["--diff", str(tmp_path / "repo")])
+    assert "svc/Dockerfile" in out and MOUNT.decode() in out
+    assert not [p for p in tmp_path.rglob("*") if "dfix-tmp" in p.name]
+
+
+def test_link_to_a_file_outside_is_written_through_when_named(tmp_path) -> None:
+    outside = _write(tmp_path / "shared" / "Dockerfile")
+    link = _link(tmp_path / "repo" / "svc" / "Dockerfile", "../../shared/Dockerfile")
+    code, out, err = run(["--write", str(link)])
+    assert code in (0, 1), out + err
     _assert_link(link, "../../shared/Dockerfile")
     assert MOUNT in outside.read_bytes()
-    # the temp file lived beside the target, and nothing is left anywhere
     assert not [p for p in tmp_path.rglob("*") if "dfix-tmp" in p.name]
+
+
+def test_scanned_directory_given_through_a_link_is_its_own_root(tmp_path) -> None:
+    """The root is compared by real path: a scanned directory reached through a link, with a
+    relative link inside it, is written."""
+    real = _write(tmp_path / "real-repo" / "svc" / "Dockerfile.base")
+    _link(tmp_path / "real-repo" / "svc" / "Dockerfile", "Dockerfile.base")
+    repo = _link(tmp_path / "repo", "real-repo")
+    code, out, err = run(["--write", "-q", str(repo)])
+    assert code in (0, 1), out + err
+    assert MOUNT in real.read_bytes()
+
+
+def test_hard_linked_file_is_not_written(tmp_path) -> None:
+    a = _write(tmp_path / "repo" / "Dockerfile")
+    b = tmp_path / "repo" / "other" / "Dockerfile.copy"
+    b.parent.mkdir()
+    os.link(a, b)
+    code, out, err = run(["--write", str(a)])
+    assert code == 2, out + err
+    assert "2 hard links" in out + err
+    assert a.read_bytes() == SECRET and b.read_bytes() == SECRET
+    assert os.stat(a).st_ino == os.stat(b).st_ino  # still one file
+    assert not [p for p in tmp_path.rglob("*") if "dfix-tmp" in p.name]
+    # --add-ignore writes too, and is refused the same way
+    code, out, err = run(["--add-ignore", str(a)])
+    assert "hard links" in out + err and a.read_bytes() == SECRET
 
 
 def test_absolute_link_keeps_its_absolute_text(tmp_path) -> None:
     real = _write(tmp_path / "real" / "Dockerfile")
     link = _link(tmp_path / "repo" / "Dockerfile", str(real))
-    code, _out, err = run(["--write", "-q", str(tmp_path / "repo")])
+    code, _out, err = run(["--write", "-q", str(link)])
     assert code in (0, 1), err
     _assert_link(link, str(real))
     assert MOUNT in real.read_bytes()

@@ -1,0 +1,87 @@
+"""A Dockerfile and the callers whose edits go with it are written together or not at all.
+
+A migrated Dockerfile whose caller still passes ``--build-arg`` builds without the secret; a
+migrated caller passing ``--secret`` to an unmigrated Dockerfile does too. So every planned write
+is checked first (edited meanwhile, symlink leaving the scanned tree, hard links, a directory dfix
+cannot create files in), and one refusal keeps its whole group unwritten, with a reason on each.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from helpers import run
+
+DOCKERFILE = b"FROM alpine:3.20\nARG NPM_TOKEN\nRUN npm ci\n"
+BUILD_SH = b"#!/bin/sh\ndocker build --build-arg NPM_TOKEN=\"$NPM_TOKEN\" -t app .\n"
+
+
+def _repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    (repo / "svc").mkdir(parents=True)
+    (repo / "svc" / "Dockerfile").write_bytes(DOCKERFILE)
+    (repo / "svc" / "build.sh").write_bytes(BUILD_SH)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    return repo
+
+
+def test_both_written_when_both_can_be(tmp_path):
+    repo = _repo(tmp_path)
+    code, out, err = run(["--write", str(repo)])
+    assert code in (0, 1), out + err
+    assert b"--mount=type=secret" in (repo / "svc" / "Dockerfile").read_bytes()
+    assert b"--secret id=npm_token" in (repo / "svc" / "build.sh").read_bytes()
+
+
+def test_a_dockerfile_that_cannot_be_written_keeps_its_caller_unwritten(tmp_path):
+    repo = _repo(tmp_path)
+    os.link(repo / "svc" / "Dockerfile", tmp_path / "other-name")
+    code, out, err = run(["--write", str(repo)])
+    assert code == 2
+    assert (repo / "svc" / "Dockerfile").read_bytes() == DOCKERFILE
+    assert (repo / "svc" / "build.sh").read_bytes() == BUILD_SH
+    text = out + err
+    assert "hard links" in text and "goes with" in text
+    assert "0 file(s) rewritten" in err and "secret(s) migrated" not in err
+
+
+def test_a_caller_that_cannot_be_written_keeps_its_dockerfile_unwritten(tmp_path):
+    repo = _repo(tmp_path)
+    os.link(repo / "svc" / "build.sh", tmp_path / "build-copy.sh")
+    code, out, err = run(["--write", str(repo)])
+    assert code == 2
+    assert (repo / "svc" / "Dockerfile").read_bytes() == DOCKERFILE
+    assert (repo / "svc" / "build.sh").read_bytes() == BUILD_SH
+    assert "its caller(s)" in out + err
+
+
+def test_edited_while_running_refuses_the_group(tmp_path, monkeypatch):
+    repo = _repo(tmp_path)
+    import refactor.link as link
+
+    real = link.link_callers
+
+    def edit_then_link(*a, **kw):
+        out = real(*a, **kw)
+        (repo / "svc" / "Dockerfile").write_bytes(DOCKERFILE + b"# edited meanwhile\n")
+        return out
+
+    monkeypatch.setattr(link, "link_callers", edit_then_link)
+    code, out, err = run(["--write", str(repo)])
+    assert code == 2
+    assert (repo / "svc" / "build.sh").read_bytes() == BUILD_SH
+    assert (repo / "svc" / "Dockerfile").read_bytes() == DOCKERFILE + b"# edited meanwhile\n"
+    assert "changed while dfix ran" in out + err
+
+
+def test_unrelated_files_are_still_written(tmp_path):
+    repo = _repo(tmp_path)
+    (repo / "api").mkdir()
+    (repo / "api" / "Dockerfile").write_bytes(DOCKERFILE)
+    os.link(repo / "svc" / "Dockerfile", tmp_path / "other-name")
+    code, _out, _err = run(["--write", str(repo)])
+    assert code == 2
+    assert b"--mount=type=secret" in (repo / "api" / "Dockerfile").read_bytes()
+    assert (repo / "svc" / "Dockerfile").read_bytes() == DOCKERFILE

@@ -251,17 +251,18 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
     spec = build_spec(analysis, chosen, dockerfile, ctx)
     result.build = spec
     result.notes.extend(spec.notes)
-    from refactor.emit import command
+    # the command and the templates (and jinja2) are only needed where there is something to
+    # build differently, a flatten recipe to show, or a format that has them for every file
+    if (settings.render_always or spec.secrets or spec.ssh or result.changed
+            or ("flatten" in settings.emit and analysis.findings)):
+        from refactor.emit import command, render
 
-    result.command = command(spec)
-    from refactor.emit import render
-    extra = {}
-    if "flatten" in settings.emit:
-        from refactor.multistage import image_config
+        result.command = command(spec)
+        extra = {}
+        if "flatten" in settings.emit:
+            from refactor.multistage import image_config
 
-        extra["changes"] = image_config(analysis)
-    # templates (and jinja2) are only needed where there is something to build differently
-    if settings.render_always or spec.secrets or spec.ssh or result.changed or analysis.findings:
+            extra["changes"] = image_config(analysis)
         for target in settings.emit:
             result.emitted[target] = render(target, spec, **extra)
     if settings.sign and settings.image:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from json.decoder import scanstring as _json_scanstring
 from typing import TYPE_CHECKING, Callable
 
-from refactor.syntax.dockerfile import GO_SPACE, ParseError
+from refactor.syntax.dockerfile import GO_SPACE, ParseError, scan_flag_words
 
 if TYPE_CHECKING:
     from refactor.syntax.dockerfile import Dockerfile, Instruction
@@ -244,77 +244,15 @@ def _dump_flat(node: Node) -> str:
 
 
 def _extract_builder_flags(line: str) -> tuple[str, list[str]]:
-    """Leading ``--flag`` words, processed byte by byte as BuildKit does.
-
-    Each byte of a flag word is appended as the rune of that byte value, so a non-ASCII flag value
-    comes out Latin-1-decoded (``--from=é`` -> ``--from=Ã©``), and the bytes 0x85/0xA0 end a word.
-    Returns ``(rest, flags)``; the escape character here is always ``\\``.
+    """Leading ``--flag`` words, processed byte by byte as BuildKit does (see
+    :func:`refactor.syntax.dockerfile.scan_flag_words`): each byte of a flag word is kept as the
+    rune of that byte value, so a non-ASCII flag value comes out Latin-1-decoded (``--from=é`` ->
+    ``--from=Ã©``), and the bytes 0x85/0xA0 end a word. Returns ``(rest, flags)``; the rest is cut
+    at a byte offset, as BuildKit cuts it.
     """
     b = _gb(line)
-    n = len(b)
-    words: list[str] = []
-    in_spaces, in_word, in_quote = 0, 1, 2
-    phase = in_spaces
-    word = bytearray()
-    quote = 0
-    blank_ok = False
-    pos = 0
-    while pos <= n:
-        ch = b[pos] if pos < n else 0
-        if phase == in_spaces:
-            if pos == n:
-                break
-            if ch in _BYTE_SPACE:
-                pos += 1
-                continue
-            if ch != 0x2D or pos + 1 == n or b[pos + 1] != 0x2D:  # not "--"
-                return _gs(b[pos:]), words
-            phase = in_word
-        if pos == n:
-            if word != b"--" and (blank_ok or word):
-                words.append(word.decode("latin-1"))
-            break
-        if phase == in_word:
-            if ch in _BYTE_SPACE:
-                phase = in_spaces
-                if word == b"--":
-                    return _gs(b[pos:]), words
-                if blank_ok or word:
-                    words.append(word.decode("latin-1"))
-                word = bytearray()
-                blank_ok = False
-                pos += 1
-                continue
-            if ch in (0x27, 0x22):  # ' "
-                quote = ch
-                blank_ok = True
-                phase = in_quote
-                pos += 1
-                continue
-            if ch == 0x5C:  # backslash
-                if pos + 1 == n:
-                    pos += 1
-                    continue
-                pos += 1
-                ch = b[pos]
-            word.append(ch)
-            pos += 1
-            continue
-        # in_quote
-        if ch == quote:
-            phase = in_word
-            pos += 1
-            continue
-        if ch == 0x5C:
-            if pos + 1 == n:
-                phase = in_word
-                pos += 1
-                continue
-            pos += 1
-            ch = b[pos]
-        word.append(ch)
-        pos += 1
-    return "", words
+    words, rest = scan_flag_words(b)
+    return ("" if rest is None else _gs(b[rest:])), [w.decode("latin-1") for w, _s, _e in words]
 
 
 def split_command(line: str) -> tuple[str, list[str], str]:

@@ -332,44 +332,19 @@ def heredoc_words(line: str) -> list[tuple[str, bool, bool, int]]:
 _GO_BYTE_SPACE = frozenset(b"\t\n\v\f\r \x85\xa0")  # unicode.IsSpace(rune(b)) for a byte b
 
 
-def _extract_flags(logical: Logical, begin: int) -> tuple[list[Flag], int]:
-    """Port of BuildKit's extractBuilderFlags: leading ``--name[=value]`` words.
+def scan_flag_words(b: bytes) -> tuple[list[tuple[bytes, int, int]], int | None]:
+    """Port of BuildKit's extractBuilderFlags over the Go bytes of a trimmed line.
 
-    BuildKit walks the line (``strings.TrimSpace``-ed) byte by byte: every byte of a flag word
-    becomes the rune of that byte value (a non-ASCII flag comes out Latin-1-decoded,
-    ``--from=é`` -> ``--from=Ã©``), the bytes 0x85 and 0xA0 count as spaces (also inside a UTF-8
-    sequence), the escape character is always ``\\``, and a ``\\`` ending the line is dropped.
-    ``Flag.word``/``value`` are what BuildKit sees; spans are in characters (a split inside a
-    character counts the whole character). Returns the flags and the logical index where the
-    remaining arguments begin.
+    Returns the flag words as BuildKit builds them (quotes and ``\\`` escapes processed, each
+    byte kept as is) with the byte span of each raw word, and the byte offset where the remaining
+    arguments begin (None when the flags use up the line). BuildKit walks byte by byte: the bytes
+    0x85 and 0xA0 count as spaces (also inside a UTF-8 sequence), the escape character is always
+    ``\\``, and a ``\\`` ending the line is dropped. The one implementation behind both
+    :func:`_extract_flags` (character spans, for edits) and ``buildkit.split_command`` (BuildKit's
+    AST).
     """
-    text = logical.text
-    limit = len(text.rstrip(GO_SPACE))
-    b = text[begin:limit].encode("utf-8", "surrogateescape")
     n = len(b)
-    if len(b) == limit - begin:  # ASCII: byte offsets are character offsets
-        char_at = None
-    else:
-        char_at = []
-        for k, ch in enumerate(text[begin:limit]):
-            char_at.extend([k] * len(ch.encode("utf-8", "surrogateescape")))
-        char_at.append(limit - begin)
-
-    def at(byte_pos: int) -> int:  # logical index of the character holding byte_pos
-        return begin + (byte_pos if char_at is None else char_at[byte_pos])
-
-    def after(byte_pos: int) -> int:  # logical index just after the character holding byte_pos - 1
-        if byte_pos <= 0:
-            return begin
-        return begin + (byte_pos if char_at is None else char_at[byte_pos - 1] + 1)
-
-    flags: list[Flag] = []
-
-    def add(word: bytearray, start: int, end: int) -> None:
-        w = word.decode("latin-1")
-        name, eq, value = w[2:].partition("=")
-        flags.append(Flag(name.lower(), value if eq else None, w, logical.to_source(at(start)), logical.to_source_end(after(end))))
-
+    words: list[tuple[bytes, int, int]] = []
     in_spaces, in_word, in_quote = 0, 1, 2
     phase = in_spaces
     word = bytearray()
@@ -386,20 +361,20 @@ def _extract_flags(logical: Logical, begin: int) -> tuple[list[Flag], int]:
                 pos += 1
                 continue
             if ch != 0x2D or pos + 1 == n or b[pos + 1] != 0x2D:  # the next word is not a --flag
-                return flags, at(pos)
+                return words, pos
             phase = in_word
             start = pos
         if pos == n:
             if word != b"--" and (blank_ok or word):
-                add(word, start, pos)
+                words.append((bytes(word), start, pos))
             break
         if phase == in_word:
             if ch in _GO_BYTE_SPACE:
                 phase = in_spaces
                 if word == b"--":
-                    return flags, at(pos)
+                    return words, pos
                 if blank_ok or word:
-                    add(word, start, pos)
+                    words.append((bytes(word), start, pos))
                 word = bytearray()
                 blank_ok = False
                 pos += 1
@@ -433,6 +408,44 @@ def _extract_flags(logical: Logical, begin: int) -> tuple[list[Flag], int]:
             ch = b[pos]
         word.append(ch)
         pos += 1
+    return words, None
+
+
+def _extract_flags(logical: Logical, begin: int) -> tuple[list[Flag], int]:
+    """BuildKit's extractBuilderFlags (:func:`scan_flag_words`) with character spans.
+
+    ``Flag.word``/``value`` are what BuildKit sees: every byte of a flag word becomes the rune of
+    that byte value, so a non-ASCII flag comes out Latin-1-decoded (``--from=é`` ->
+    ``--from=Ã©``). Spans are in characters (a split inside a character counts the whole
+    character). Returns the flags and the logical index where the remaining arguments begin.
+    """
+    text = logical.text
+    limit = len(text.rstrip(GO_SPACE))
+    b = text[begin:limit].encode("utf-8", "surrogateescape")
+    if len(b) == limit - begin:  # ASCII: byte offsets are character offsets
+        char_at = None
+    else:
+        char_at = []
+        for k, ch in enumerate(text[begin:limit]):
+            char_at.extend([k] * len(ch.encode("utf-8", "surrogateescape")))
+        char_at.append(limit - begin)
+
+    def at(byte_pos: int) -> int:  # logical index of the character holding byte_pos
+        return begin + (byte_pos if char_at is None else char_at[byte_pos])
+
+    def after(byte_pos: int) -> int:  # logical index just after the character holding byte_pos - 1
+        if byte_pos <= 0:
+            return begin
+        return begin + (byte_pos if char_at is None else char_at[byte_pos - 1] + 1)
+
+    words, rest = scan_flag_words(b)
+    flags: list[Flag] = []
+    for word, start, end in words:
+        w = word.decode("latin-1")
+        name, eq, value = w[2:].partition("=")
+        flags.append(Flag(name.lower(), value if eq else None, w, logical.to_source(at(start)), logical.to_source_end(after(end))))
+    if rest is not None:
+        return flags, at(rest)
     return flags, limit if limit > begin else len(text)
 
 

@@ -575,3 +575,46 @@ def test_splice_check_rejects_foreign_changes() -> None:
         b'FROM a\nRUN --mount=type=secret,id=t <<EOF\n#!/bin/sh\nexport T="$(cat /run/secrets/t)"\necho\nEOF\n',
         {"T"},
     )
+
+
+def _full_verdict(df) -> str | None:
+    """Build every BuildKit node: the error message, or None."""
+    from refactor.syntax.buildkit import nodes
+
+    try:
+        nodes(df)
+    except ParseError as exc:
+        return str(exc)
+    return None
+
+
+def _fast_verdict(df) -> str | None:
+    from refactor.syntax.buildkit import validate
+
+    try:
+        validate(df)
+    except ParseError as exc:
+        return str(exc)
+    return None
+
+
+@fuzz_settings(ci_examples=500)
+@given(data=st.one_of(dockerfiles(), st.text(st.characters(blacklist_categories=("Cs",)), max_size=300).map(str.encode)))
+def test_fuzz_validate_shortcut_gives_the_full_verdict(data: bytes) -> None:
+    """``validate`` skips nodes that cannot fail; it must reject exactly what building every
+    node rejects, with the same message and line."""
+    try:
+        df = parse(SourceFile.from_bytes("Dockerfile", data), check=False)
+    except (ParseError, InputError):
+        return
+    assert _fast_verdict(df) == _full_verdict(df)
+
+
+@pytest.mark.parametrize("text", [
+    'ENV a b=c\n', 'LABEL x\n', 'ENV\n', 'RUN ["a", 1]\n', 'CMD [1]\n', 'COPY ["a", {}]\n', 'VOLUME [true]\n',
+    'SHELL [null]\n', 'ENTRYPOINT [[]]\n', 'ADD --chown=1 ["a", 2]\n', 'ONBUILD ENV a\n', 'HEALTHCHECK CMD [1]\n',
+    'RUN\t["a", 1]\n', 'ENV é b=c\n', 'RUN [1] é\n', 'FROM [1]\n', 'ARG [1]\n', 'EXPOSE a=b c\n', 'UNKNOWN [1]\n',
+])
+def test_validate_shortcut_on_the_erring_line_parsers(text: str) -> None:
+    df = parse(SourceFile.from_bytes("Dockerfile", b"FROM a\n" + text.encode()), check=False)
+    assert _fast_verdict(df) == _full_verdict(df)

@@ -371,7 +371,7 @@ def plan_split(analysis, plans, keyword_case_upper: bool) -> tuple[Fix, list[Spl
                     o, v = _outputs_for_run(info.argv, _context(facts, j, wd))
                     outputs += o
                     venv |= v
-                elif ins.cmd in ("env", "workdir", "arg", "label"):
+                elif ins.cmd == "arg" or ins.cmd in CONFIG_CMDS:  # re-declared in the runtime stage
                     continue
                 else:
                     raise SplitError(f"line {ins.start_line}: {ins.keyword.upper()} between secret-consuming RUNs")
@@ -423,12 +423,13 @@ def plan_split(analysis, plans, keyword_case_upper: bool) -> tuple[Fix, list[Spl
             rt.append(f"{kw('copy')} --from={builder_alias} /opt/venv /opt/venv{nl}")
         for o in outputs:
             rt.append(f"{kw('copy')} --from={builder_alias} {o} {o}{nl}")
-        # image config declared inside the builder part is re-declared for the runtime stage
-        secret_env = {r.item.name for p in plans for r in p.removals if r.item.kind == "ENV"}
+        # image config (and non-secret ARGs, which later instructions may reference) declared
+        # inside the builder part is re-declared for the runtime stage
+        secret_names = {p.name for p in plans} | {r.item.name for p in plans for r in p.removals}
         for j in range(first, last + 1):
             ins = df.instructions[j]
-            if ins.cmd in CONFIG_CMDS and j not in decls:
-                if ins.cmd == "env" and any(it.name in secret_env for it in facts.items if it.instr == j):
+            if (ins.cmd in CONFIG_CMDS or ins.cmd == "arg") and j not in decls:
+                if ins.cmd in ("env", "arg") and any(it.name in secret_names for it in facts.items if it.instr == j):
                     continue
                 rt.append(_with_nl(text[ins.command.kw_start : ins.end], nl))
         end = last_ins.end

@@ -140,3 +140,29 @@ def test_user_without_home_makes_the_split_display_only(tmp_path):
     assert "local repository" in out + err
     code, out, err = run(["--diff", "--strategy", "multistage", "Dockerfile"], cwd=tmp_path)
     assert "dfix-builder" not in out
+
+
+def test_config_and_args_between_secret_runs_are_redeclared(tmp_path):
+    """ARG/ENV/USER/EXPOSE between two secret-consuming RUNs stay in the builder (its later RUNs
+    need them) and are declared again in the runtime stage (later instructions need them)."""
+    _, out = _split(tmp_path, "FROM node:20\nARG NPM_TOKEN\nWORKDIR /app\nCOPY package.json .npmrc ./\nRUN npm ci\n"
+                              "ARG V=1\nENV A=b\nUSER node\nEXPOSE 80\nRUN npm install\nLABEL v=$V\nCMD [\"node\", \"s.js\"]\n")
+    runtime = out.split("+FROM dfix-base\n", 1)[1].split("# build", 1)[0]
+    for line in ("+ARG V=1", "+ENV A=b", "+USER node", "+EXPOSE 80"):
+        assert line in runtime
+    assert "NPM_TOKEN" not in runtime
+
+
+def test_a_secret_arg_is_never_redeclared_in_the_runtime(tmp_path):
+    _, out = _split(tmp_path, "FROM node:20\nWORKDIR /app\nCOPY package.json ./\nARG NPM_TOKEN\n"
+                              "RUN echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > .npmrc && npm ci && rm .npmrc\n"
+                              "ARG NPM_TOKEN\nRUN npm ci\nCMD [\"node\", \"s.js\"]\n")
+    runtime = out.split("+FROM dfix-base\n", 1)[1].split("# build", 1)[0]
+    assert "NPM_TOKEN" not in runtime
+
+
+def test_copy_between_secret_runs_refuses_the_split(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM node:20\nARG NPM_TOKEN\nWORKDIR /app\nCOPY package.json .npmrc ./\n"
+                                         "RUN npm ci\nCOPY . .\nRUN npm install\n")
+    code, out, err = run(["--strategy", "multistage", "Dockerfile"], cwd=tmp_path)
+    assert "COPY between secret-consuming RUNs" in out + err

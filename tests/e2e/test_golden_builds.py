@@ -105,8 +105,8 @@ def _config(engine, tag: str) -> dict:
     return json.loads(out.stdout)[0]["Config"]
 
 
-def _files_under(engine, tag: str, paths: list[str]) -> dict[str, list[tuple[str, int]]]:
-    """Regular files (name, size) under each path in the image's filesystem (docker export)."""
+def _files_under(engine, tag: str, paths: list[str]) -> dict[str, list[tuple]]:
+    """Regular files (name, size, mode, uid, gid) under each path in the image's filesystem (docker export)."""
     import tarfile
 
     cid = subprocess.run([engine.docker, "create", tag, "true"], capture_output=True, text=True, env=engine.environ(), check=True, timeout=60).stdout.strip()
@@ -118,7 +118,7 @@ def _files_under(engine, tag: str, paths: list[str]) -> dict[str, list[tuple[str
                 name = "/" + m.name.lstrip("./")
                 for p in paths:
                     if (name == p or name.startswith(p.rstrip("/") + "/")) and m.isfile():
-                        found[p].append((name, m.size))
+                        found[p].append((name, m.size, oct(m.mode), m.uid, m.gid))
         proc.wait(timeout=60)
         return {p: sorted(v) for p, v in found.items()}
     finally:
@@ -139,18 +139,24 @@ def _assert_same_runtime(e2e, before: str, after: str, fixed: Path, meta: dict, 
     from refactor.leakscan import mask_values
 
     c0, c1 = _config(e2e.engine, before), _config(e2e.engine, after)
-    for key in ("Cmd", "Entrypoint", "WorkingDir", "ExposedPorts", "User", "Volumes", "StopSignal", "Healthcheck"):
+    for key in ("Cmd", "Entrypoint", "WorkingDir", "ExposedPorts", "User", "Volumes", "StopSignal", "Healthcheck",
+                "Labels", "Shell"):
         assert c0.get(key) == c1.get(key), f"{key} differs after the split"
-    env0 = {e.split("=", 1)[0] for e in c0.get("Env") or []}
-    env1 = {e.split("=", 1)[0] for e in c1.get("Env") or []}
-    assert env0 <= env1, f"the runtime lost ENV {sorted(env0 - env1)}"
+    env0 = dict(e.split("=", 1) for e in c0.get("Env") or [])
+    env1 = dict(e.split("=", 1) for e in c1.get("Env") or [])
+    for name, value in env0.items():
+        assert name in env1, f"the runtime lost ENV {name}"
+        if name == "PATH":  # a venv is put in front of the original PATH
+            assert env1[name].endswith(value), "the runtime's PATH does not keep the original entries"
+        else:
+            assert env1[name] == value, f"ENV {name} differs after the split"
     copied = [ln.split()[-1] for ln in (fixed / "Dockerfile").read_text().splitlines() if ln.lower().startswith("copy --from=")]
     assert copied
     pairs = [tuple(p) for p in meta.get("same_files", [])] or [(p, p) for p in copied]
     for after_path, before_path in pairs:
         assert any(after_path == c or after_path.startswith(c.rstrip("/") + "/") for c in copied), after_path
-        want = [(n[len(before_path):], size) for n, size in _files_under(e2e.engine, before, [before_path])[before_path]]
-        got = [(n[len(after_path):], size) for n, size in _files_under(e2e.engine, after, [after_path])[after_path]]
+        want = [(n[len(before_path):], *rest) for n, *rest in _files_under(e2e.engine, before, [before_path])[before_path]]
+        got = [(n[len(after_path):], *rest) for n, *rest in _files_under(e2e.engine, after, [after_path])[after_path]]
         assert want, f"the original image has no files under {before_path}: the comparison proves nothing"
         assert got == want, f"{after_path} in the split image differs from {before_path} in the original"
     r0, r1 = _run_default(e2e.engine, before), _run_default(e2e.engine, after)

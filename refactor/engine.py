@@ -88,7 +88,8 @@ class FindingOut:
             "end_column": self.end_column,
             "fix": None
             if self.fix is None
-            else {"title": self.fix.title, "applicability": self.fix.applicability, "applied": self.fix.applied},
+            else {"title": self.fix.title, "applicability": self.fix.applicability, "applied": self.fix.applied,
+                  "reasons": list(self.fix.reasons)},
         }
 
 

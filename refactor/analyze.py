@@ -483,6 +483,11 @@ def _plan_secret(
     if any(df.instructions[i].sub is not None for i in plan.mounts):
         plan.notes.append(f"{name}: ONBUILD RUN mounts need every downstream build to pass --secret id={sid},env={name}")
     _render_plan_edits(facts, plan, style, options)
+    if not (plan.mounts or plan.file_mounts or plan.ssh_mounts or plan.folds or plan.exports or plan.extra_edits):
+        # nothing in the build reads it: there is nothing to mount, only declarations to drop
+        fix.title = f"Stop passing {name} as a build arg (no build step reads it)"
+        if plan.runtime_env:
+            fix.title += "; pass it at run time if the container needs it"
     return plan
 
 

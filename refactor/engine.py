@@ -199,8 +199,7 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
     split_notes: list[str] = []
     if settings.strategy == "multistage":
         live = [p for p in analysis.plans if id(p.fix) not in suppressed_fixes]
-        new_text, split_notes = _apply_split(analysis, live, findings, minimum, settings)
-        chosen = []
+        new_text, split_notes, chosen = _apply_split(analysis, live, findings, minimum, settings)
     elif chosen:
         new_text, chosen = _apply_plans(analysis, chosen)
     pin_notes: list[str] = []
@@ -325,30 +324,56 @@ def _pin(analysis: FileAnalysis, text: str, findings: list[Finding], settings: S
     return new, out
 
 
-def _apply_split(analysis: FileAnalysis, plans: list, findings: list[Finding], minimum: Applicability, settings: Settings) -> tuple[str, list[str]]:
-    """The multistage strategy: one fix restructuring the stages; the ARGs stay in the builder."""
+def _needs_builder(plan) -> bool:
+    """A plan whose secret some step consumes; the others only remove declarations (an unused
+    ARG, an ENV copy) and need no builder stage."""
+    return bool(plan.mounts or plan.file_mounts or plan.ssh_mounts or plan.folds or plan.exports or plan.extra_edits)
+
+
+def _apply_split(analysis: FileAnalysis, plans: list, findings: list[Finding], minimum: Applicability, settings: Settings) -> tuple[str, list[str], list]:
+    """The multistage strategy: one fix restructuring the stages (the ARGs stay in the builder),
+    plus the plain fixes of secrets no step consumes (nothing to move: their declarations go).
+    Returns (text, notes, the plain plans applied)."""
     from refactor.multistage import WARNINGS, plan_split
 
-    first_from = next((i for i in analysis.df.instructions if i.cmd == "from"), None)
-    upper = first_from is None or first_from.keyword.isupper() or not first_from.keyword.islower()
-    fix, splits = plan_split(analysis, plans, upper)
-    plan_fixes = {id(p.fix) for p in plans}
-    for f in findings:
-        if f.fix is not None and id(f.fix) in plan_fixes:
-            f.fix = fix
-    notes = [n for sp in splits for n in sp.notes] + [f"multistage: {w}" for w in WARNINGS]
+    split_plans = [p for p in plans if _needs_builder(p)]
+    direct = [p for p in plans if not _needs_builder(p) and p.fix.applicability >= minimum]
     text = analysis.source.text
-    if fix.applicability < minimum or not fix.edits:
-        return text, notes
+    notes: list[str] = []
+    edits: list[Edit] = []
+    fix = None
+    if split_plans:
+        first_from = next((i for i in analysis.df.instructions if i.cmd == "from"), None)
+        upper = first_from is None or first_from.keyword.isupper() or not first_from.keyword.islower()
+        fix, splits = plan_split(analysis, split_plans, upper, frozenset(p.name for p in direct))
+        plan_fixes = {id(p.fix) for p in split_plans}
+        for f in findings:
+            if f.fix is not None and id(f.fix) in plan_fixes:
+                f.fix = fix
+        notes = [n for sp in splits for n in sp.notes] + [f"multistage: {w}" for w in WARNINGS]
+        if fix.applicability >= minimum and fix.edits:
+            edits = list(fix.edits)
+        else:
+            fix = None
+    direct_edits = _dedupe([e for q in direct for e in q.fix.edits])
+    direct_edits += removal_edits(analysis.df, [r for q in direct for r in q.removals])
     try:
-        new = apply_edits(text, fix.edits)
+        new = apply_edits(text, edits + direct_edits)
     except ConflictError:
-        fix.lower(Applicability.DISPLAY_ONLY, "the split conflicts with another edit")
-        return text, notes
-    fix.included = True
-    if settings.mode == "write":
-        fix.applied = True
-    return new, notes
+        for q in direct:
+            q.fix.lower(Applicability.DISPLAY_ONLY, "conflicts with the builder/runtime split")
+        direct = []
+        try:
+            new = apply_edits(text, edits)
+        except ConflictError:
+            if fix is not None:
+                fix.lower(Applicability.DISPLAY_ONLY, "the split conflicts with another edit")
+            return text, notes, []
+    if fix is not None:
+        fix.included = True
+        if settings.mode == "write":
+            fix.applied = True
+    return new, notes, direct
 
 
 def _keep_directives(analysis: FileAnalysis, source: SourceFile, new_text: str) -> str:

@@ -313,8 +313,9 @@ def _gomodcache(ctx: RunContext) -> str:
     raise SplitError("the Go module cache's location is unknown (declare ENV GOMODCACHE or GOPATH)")
 
 
-def plan_split(analysis, plans, keyword_case_upper: bool) -> tuple[Fix, list[Split]]:
-    """Build one fix splitting every stage that consumes a migrated secret."""
+def plan_split(analysis, plans, keyword_case_upper: bool, other_secrets: frozenset[str] = frozenset()) -> tuple[Fix, list[Split]]:
+    """Build one fix splitting every stage that consumes a migrated secret. ``other_secrets``:
+    names of secrets fixed otherwise (removed declarations): never re-declared either."""
     facts = analysis.facts
     df = analysis.df
     text = df.text
@@ -425,7 +426,7 @@ def plan_split(analysis, plans, keyword_case_upper: bool) -> tuple[Fix, list[Spl
             rt.append(f"{kw('copy')} --from={builder_alias} {o} {o}{nl}")
         # image config (and non-secret ARGs, which later instructions may reference) declared
         # inside the builder part is re-declared for the runtime stage
-        secret_names = {p.name for p in plans} | {r.item.name for p in plans for r in p.removals}
+        secret_names = {p.name for p in plans} | {r.item.name for p in plans for r in p.removals} | set(other_secrets)
         for j in range(first, last + 1):
             ins = df.instructions[j]
             if (ins.cmd in CONFIG_CMDS or ins.cmd == "arg") and j not in decls:

@@ -166,3 +166,19 @@ def test_copy_between_secret_runs_refuses_the_split(tmp_path):
                                          "RUN npm ci\nCOPY . .\nRUN npm install\n")
     code, out, err = run(["--strategy", "multistage", "Dockerfile"], cwd=tmp_path)
     assert "COPY between secret-consuming RUNs" in out + err
+
+
+def test_secrets_no_step_reads_are_removed_without_a_builder(tmp_path):
+    """A secret only declared (or copied into ENV) needs no builder: the multistage strategy drops
+    the declarations as the mount strategy does, and splits only for the consumed secret."""
+    _, out = _split(tmp_path, "FROM python:3.12\nWORKDIR /app\nARG AWS_SECRET_ACCESS_KEY\n"
+                              "ENV AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY\nCOPY . .\nCMD [\"python\", \"a.py\"]\n")
+    assert "-ARG AWS_SECRET_ACCESS_KEY" in out and "-ENV AWS_SECRET_ACCESS_KEY" in out
+    assert "dfix-builder" not in out
+    _, out = _split(tmp_path, "FROM node:20\nARG SENTRY_AUTH_TOKEN\nARG NPM_TOKEN\nWORKDIR /app\nCOPY package.json ./\n"
+                              "RUN echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > .npmrc && npm ci && rm .npmrc\n"
+                              "ARG SENTRY_AUTH_TOKEN\nCMD [\"node\", \"s.js\"]\n")
+    assert "-ARG SENTRY_AUTH_TOKEN" in out
+    runtime = out.split("+FROM dfix-base\n", 1)[1].split("# build", 1)[0]
+    assert "SENTRY_AUTH_TOKEN" not in runtime.replace("-ARG SENTRY_AUTH_TOKEN", "")
+    assert "+COPY --from=dfix-builder /app/node_modules /app/node_modules" in out

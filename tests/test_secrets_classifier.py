@@ -96,6 +96,12 @@ NAME_MUST_FLAG = [
     ("AUTHED_ARTIFACT_REG_URL", "URL described as authenticated"),
     ("OPENAI_API_KEY_", "trailing underscore"),
     ("STRIPE_WEBHOOK_SECRET", "SECRET"),
+    ("SLACK_WEBHOOK_URL", "an incoming-webhook URL is itself the credential"),
+    ("DISCORD_WEBHOOK", "chat webhook"),
+    ("TEAMS_ALERTS_WEBHOOK_URL", "chat webhook"),
+    ("SONAR_LOGIN", "sonar.login is a token"),
+    ("STRIPE_SK", "Stripe secret key"),
+    ("MAX_PASSWORD", "a password word beats the quantity prefix"),
 ]
 
 NAME_MUST_NOT_FLAG = [
@@ -184,6 +190,14 @@ NAME_MUST_NOT_FLAG = [
     ("DOCKER_HARDENED_IMAGES_KEYRING_VERSION", "version"),
     ("CHECKSUM", "no credential word"),
     ("IMAGE", "no credential word"),
+    ("ACCESS_TOKEN_EXPIRE_MINUTES", "a token lifetime"),
+    ("TOKEN_EXPIRY_SECONDS", "a token lifetime"),
+    ("REFRESH_TOKEN_TTL_DAYS", "a token lifetime"),
+    ("PASSWORD_HASH_ROUNDS", "a hash cost"),
+    ("BCRYPT_COST", "a hash cost"),
+    ("MAX_TOKENS", "a token budget (LLM settings)"),
+    ("NUM_TOKENS", "a count"),
+    ("WEBHOOK_URL", "a receiving endpoint, not a chat webhook"),
 ]
 
 
@@ -604,3 +618,23 @@ def test_labels_precision_recall(capsys):
               f"precision={precision:.3f} recall={recall:.3f}")
         for w in wrong:
             print("  ", *w)
+
+
+# -u/--user is an authenticating option of curl only
+@pytest.mark.parametrize("script,flagged", [
+    ("adduser -D -u ${PIHOLE_UID} pihole", False),
+    ("useradd -u $APP_UID app", False),
+    ("sudo -u $APP_USER make", False),
+    ("pip install --user $PIP_PACKAGES", False),
+    ("id -u $NAME", False),
+    ("curl -fsSL -u ci:$TOK https://art.example/x", True),
+    ("apk add curl && curl -u $TOK: https://art.example/x", True),
+    ("curl -fsSL \\\n  --user \"ci:$TOK\" https://art.example/x", True),
+    ("curl -s https://a.example; useradd -u $TOK app", False),
+])
+def test_user_option_counts_for_curl_only(script, flagged):
+    from refactor.analysis.shell import _auth_index
+
+    assert ("TOK" in _auth_index(script) or "PIHOLE_UID" in _auth_index(script)
+            or "APP_UID" in _auth_index(script) or "APP_USER" in _auth_index(script)
+            or "PIP_PACKAGES" in _auth_index(script) or "NAME" in _auth_index(script)) == flagged

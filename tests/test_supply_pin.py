@@ -196,6 +196,16 @@ def test_findings_latest() -> None:
     assert "ARG IMG" in msgs["redis"] and "COPY --from" in msgs["busybox"]
 
 
+def test_findings_latest_stage_names() -> None:
+    """Stage names given by an ARG are stages; a FROM never names its own stage (``FROM gcc AS
+    gcc`` is the gcc image); an image ID cannot change."""
+    text = ("ARG FIRST=first-stage\nARG SECOND=second-stage\nFROM alpine:3.20 AS ${FIRST}\nFROM ${FIRST} AS ${SECOND}\n"
+            "FROM alpine:3.20\nCOPY --from=second-stage /a /b\nFROM gcc AS gcc\nFROM gcc\n"
+            "FROM " + "0123456789abcdef" * 4 + "\n")
+    df = parse(SourceFile.from_text("Dockerfile", text))
+    assert [(i, img) for i, img, _ in findings_latest(df)] == [(6, "gcc")]
+
+
 # ------------------------------------------------------------- with the real client, fake registry
 
 

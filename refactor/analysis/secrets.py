@@ -192,7 +192,17 @@ _NEG_HEADS = {
     "pattern": "PATTERN", "template": "TEMPLATE", "cmd": "COMMAND", "command": "COMMAND",
     "script": "SCRIPT", "program": "PROGRAM", "bin": "PROGRAM", "exe": "PROGRAM",
     "hint": "HINT", "max": "LIMIT", "min": "LIMIT",
+    # quantities: a token lifetime, a hash cost, a token budget (ACCESS_TOKEN_EXPIRE_MINUTES)
+    "expire": "EXPIRY", "expired": "EXPIRY", "expiration_time": "EXPIRY",
+    "ms": "DURATION", "millis": "DURATION", "milliseconds": "DURATION", "sec": "DURATION",
+    "secs": "DURATION", "second": "DURATION", "seconds": "DURATION", "mins": "DURATION",
+    "minute": "DURATION", "minutes": "DURATION", "hour": "DURATION", "hours": "DURATION",
+    "hrs": "DURATION", "day": "DURATION", "days": "DURATION", "week": "DURATION", "weeks": "DURATION",
+    "rounds": "COUNT", "iterations": "COUNT", "cost": "COUNT", "workfactor": "COUNT",
+    "threshold": "LIMIT", "quota": "LIMIT",
 }
+# A first word that makes the name a quantity (MAX_TOKENS, NUM_TOKENS).
+_QUANTITY_PREFIXES = {"max", "min", "num", "number", "total", "default_max"}
 # A trailing word that names the encoding of the content (CREDENTIALS_JSON): look past it.
 _CONTENT_SUFFIXES = {"json", "b64", "base64", "data", "value", "content", "contents", "encoded",
                      "str", "string", "text", "pem", "yaml", "yml", "xml"}
@@ -270,7 +280,7 @@ _KNOWN_EXACT = {
     "CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_DEPLOY_PASSWORD", "GITHUB_TOKEN", "GH_TOKEN",
     "GH_PAT", "GITHUB_PAT", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN", "GITLAB_TOKEN",
     "DOCKER_PASSWORD", "DOCKERHUB_PASSWORD", "DOCKERHUB_TOKEN", "SONAR_TOKEN", "CODECOV_TOKEN",
-    "SENTRY_AUTH_TOKEN", "VAULT_TOKEN", "PULUMI_ACCESS_TOKEN",
+    "SENTRY_AUTH_TOKEN", "VAULT_TOKEN", "PULUMI_ACCESS_TOKEN", "SONAR_LOGIN", "SONAR_PASSWORD",
     # apps and APIs
     "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HUGGINGFACEHUB_API_TOKEN", "OPENAI_API_KEY",
     "ANTHROPIC_API_KEY", "LANGSMITH_API_KEY", "LANGCHAIN_API_KEY", "KAGGLE_KEY", "WANDB_API_KEY",
@@ -297,6 +307,9 @@ _KNOWN_PATTERNS: tuple[tuple[re.Pattern[str], float, str], ...] = tuple(
         (r"(?:^|_)CONNECTION_STRING$", 3.0, "connection string (normally carries a password)"),
         (r"(?:^|_)(?:AUTHED|AUTHENTICATED|CREDENTIALED)(?:_\w+)?_(?:URL|URI)$", 3.0,
          "URL described as authenticated"),
+        (r"(?:^|_)(?:SLACK|DISCORD|TEAMS|MSTEAMS|MATTERMOST|ROCKETCHAT|GOOGLE_CHAT|GCHAT|ZULIP)_"
+         r"(?:\w+_)?WEBHOOK(?:_URL|_URI)?$", 3.0, "chat webhook URL (the URL itself is the credential)"),
+        (r"^STRIPE_(?:\w+_)?(?:SK|RK)$", 4.0, "Stripe secret/restricted key"),
     )
 )
 # Bundler reads credentials for a source host from BUNDLE_<HOST with . as __>.
@@ -407,6 +420,8 @@ def _name_evidence(name: str) -> tuple[Evidence, ...]:
         neg = f"name shape *_{_NEG_HEADS[head]}"
     elif core[0] in _FLAG_PREFIXES and len(core) > 1:
         neg = f"flag-shaped name {core[0].upper()}_*"
+    elif core[0] in _QUANTITY_PREFIXES and len(core) > 1 and not (tokset & _STRONG_OVER_PUBLIC - {"pass"}):
+        neg = f"quantity-shaped name {core[0].upper()}_*"
     elif not (tokset & _STRONG_OVER_PUBLIC):
         pub = next((_PUBLIC_MODS[t] for t in core[:-1] if t in _PUBLIC_MODS), None) or (
             _PUBLIC_MODS.get(head) if len(core) == 1 else None

@@ -210,6 +210,9 @@ _REF = re.compile(r"\$\{(?:env\.)?([A-Za-z_][A-Za-z0-9_]*)|\$([A-Za-z_][A-Za-z0-
 _WHOLE_REF = re.compile(r"[\"']?\$(?:\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|([A-Za-z_][A-Za-z0-9_]*))[\"']?")
 _Q = r"[\"']?"
 _ONE = r"(\$\{?(?:env\.)?[A-Za-z_][A-Za-z0-9_]*)"
+# from a curl word to one of its later options (same simple command: no ; | & or newline, though
+# backslash-continued lines count)
+_CURL = r"(?:^|[\s;|&(`])curl(?:\s(?:[^\n;|&]|\\\n)*?)??"
 # (pattern, reason, weight, how): the refs inside group 1 are in an authenticating position.
 # how = "refs": every ref in the group; "whole": only when the group is one ref; "after-colon":
 # refs after the first ':' (the password half of user:password).
@@ -222,8 +225,9 @@ _USE_PATTERNS = [
         2.0,
         "refs",
     ),
-    (re.compile(r"(?:^|\s)(?:-u|--user)(?:\s+|=)" + _Q + r"([^\s\"']*)"), "is the password of curl -u", 2.0, "after-colon"),
-    (re.compile(r"(?:^|\s)(?:-u|--user)(?:\s+|=)" + _Q + r"([^\s\"':]*)" + _Q + r"(?:\s|$)"), "is passed whole to curl -u", 2.0, "whole"),
+    # -u/--user is curl's only: adduser -u, useradd -u, sudo -u and pip --user take no credential
+    (re.compile(_CURL + r"\s(?:-u|--user)(?:\s+|=)" + _Q + r"([^\s\"']*)"), "is the password of curl -u", 2.0, "after-colon"),
+    (re.compile(_CURL + r"\s(?:-u|--user)(?:\s+|=)" + _Q + r"([^\s\"':]*):?" + _Q + r"(?:\s|$)"), "is passed whole to curl -u", 2.0, "whole"),
     (
         re.compile(
             r"(?i)(?:^|\s)--(?:password|passwd|pass|token|access-token|auth-token|api-key|apikey|secret|secret-key|personal-access-token)(?:\s+|=)"

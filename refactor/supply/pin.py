@@ -204,15 +204,30 @@ class _Site:
     problem: str | None = None  # unparsable
 
 
-def _stage_names(df: Dockerfile) -> set[str]:
-    names = set()
-    for ins in df.instructions:
+def _stage_names(df: Dockerfile, gargs: dict[str, _GlobalArg] | None = None) -> dict[str, int]:
+    """Stage name (lower-case) -> index of the FROM that names it. ``AS ${NAME}`` is expanded
+    through the global ARG defaults, as BuildKit expands stage names."""
+    env = {name: ga.value for name, ga in (gargs or {}).items()}
+    names: dict[str, int] = {}
+    for idx, ins in enumerate(df.instructions):
         if ins.cmd != "from":
             continue
         words = parse_words(ins.command.args, df.escape)
         if len(words) == 3 and words[1].raw.lower() == "as":
-            names.add(unquote(words[2].raw, df.escape).lower())
+            raw = words[2].raw
+            name = _expand(raw, env, df.escape) if "$" in raw else unquote(raw, df.escape)
+            if name:
+                names.setdefault(name.lower(), idx)
     return names
+
+
+def _is_stage(site: "_Site", stages: dict[str, int]) -> bool:
+    """The site names a build stage: for FROM an earlier one (a FROM cannot name its own stage:
+    ``FROM gcc AS gcc`` is the gcc image), for COPY --from any stage of the file."""
+    image = (site.expanded or "").lower()
+    if image not in stages:
+        return False
+    return site.kind == "copy" or stages[image] < site.instr
 
 
 def _var_name_offsets(ins: Instruction, lstart: int, raw: str, escape: str) -> tuple[int, ...]:
@@ -302,7 +317,7 @@ def _describe(resolution, platform: str | None, dynamic: bool) -> str:
 def pin_digests(df: Dockerfile, resolver, *, copy_from: bool = True) -> PinResult:
     """Pin every external base image of ``df`` by digest (see the module doc)."""
     gargs = _global_args(df)
-    stages = _stage_names(df)
+    stages = _stage_names(df, gargs)
     sites = _sites(df, gargs)
     result = PinResult()
     cache: dict[tuple[str, str | None], tuple[str, object] | RegistryError] = {}
@@ -340,9 +355,9 @@ def pin_digests(df: Dockerfile, resolver, *, copy_from: bool = True) -> PinResul
         if site.problem:
             note(site, shown, "skipped", "unparsable", f"line {site.ins.start_line}: {site.problem}; not pinned")
             continue
-        if site.kind == "copy" and (shown.isdigit() or shown.lower() in stages):
+        if site.kind == "copy" and (shown.isdigit() or _is_stage(site, stages)):
             continue  # a stage: nothing to say
-        if site.expanded is not None and site.expanded.lower() in stages:
+        if site.expanded is not None and _is_stage(site, stages):
             note(site, shown, "skipped", "stage", f"{what} {shown}: a build stage, not an image")
             continue
         if site.expanded is not None and site.expanded.lower() == "scratch":
@@ -497,15 +512,17 @@ def _arg_pinnable(site: _Site, refs, gargs: dict[str, _GlobalArg], escape: str) 
 def findings_latest(df: Dockerfile) -> list[tuple[int, str, str]]:
     """``(instruction index, image, message)`` for every base that is untagged or ``:latest``."""
     gargs = _global_args(df)
-    stages = _stage_names(df)
+    stages = _stage_names(df, gargs)
     out = []
     for site in _sites(df, gargs):
         if site.problem or site.expanded is None:
             continue
         image = site.expanded
         low = image.lower()
-        if low in stages or low == "scratch" or (site.kind == "copy" and image.isdigit()):
+        if _is_stage(site, stages) or low == "scratch" or (site.kind == "copy" and image.isdigit()):
             continue
+        if re.fullmatch(r"(?:sha256:)?[0-9a-f]{64}", low):
+            continue  # an image ID: content-addressed, it cannot change
         try:
             ref = parse_reference(image)
         except RegistryError:

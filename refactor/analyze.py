@@ -482,6 +482,7 @@ def _plan_secret(
         plan.notes.append(f"{name}: mounted on every RUN in scope whose use could not be decided (lines {lines})")
     if any(df.instructions[i].sub is not None for i in plan.mounts):
         plan.notes.append(f"{name}: ONBUILD RUN mounts need every downstream build to pass --secret id={sid},env={name}")
+    _scrub_clones(facts, plan)
     _render_plan_edits(facts, plan, style, options)
     if not (plan.mounts or plan.file_mounts or plan.ssh_mounts or plan.folds or plan.exports or plan.extra_edits):
         # nothing in the build reads it: there is nothing to mount, only declarations to drop
@@ -730,6 +731,100 @@ def _plan_ssh(facts: Facts, plan: SecretPlan, carriers: dict) -> bool:
     plan.mounts.clear()
     plan.exports.clear()
     return True
+
+
+# --------------------------------------------------------------------------------------------
+# git clone keeps credentials in the clone's .git/config
+
+_GIT_CLONE_VALUE_OPTS = {"-b", "--branch", "--depth", "-o", "--origin", "-c", "--config", "--filter", "--reference",
+                         "-j", "--jobs", "--template", "--separate-git-dir", "-u", "--upload-pack", "--shallow-since",
+                         "--shallow-exclude", "--reference-if-able", "--server-option", "--bundle-uri"}
+_VAR_NAME = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def clone_scrubs(script: str, workdir: str | None, names: set[str]) -> tuple[list[str], str | None]:
+    """Commands that remove the credentials ``git clone`` stores in the new repository's
+    ``.git/config``: the URL exactly as given (user-info included) and the clone's ``-c``
+    settings. Only clones using one of ``names`` count. Returns (commands, problem): a problem
+    when such a clone's directory cannot be located."""
+    cmds: list[str] = []
+    cd_seen = False
+    for argv in analyze_shell(script).argv:
+        if not argv:
+            continue
+        tool = posixpath.basename(argv[0])
+        if tool == "cd":
+            cd_seen = True
+            continue
+        if tool != "git":
+            continue
+        args, i, cwd = list(argv[1:]), 0, None
+        while i < len(args) and args[i].startswith("-"):
+            if args[i] in ("-c", "-C") and i + 1 < len(args):
+                if args[i] == "-C":
+                    cwd = args[i + 1]
+                i += 2
+                continue
+            i += 1
+        if i >= len(args) or args[i] != "clone":
+            continue
+        rest = args[i + 1 :]
+        pos = [a for k, a in enumerate(rest) if not a.startswith("-") and not (k and rest[k - 1] in _GIT_CLONE_VALUE_OPTS)]
+        if not pos:
+            continue
+        url = pos[0]
+        m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/@]*)@(.*)$", url)
+        in_url = bool(m) and bool(names & set(_VAR_NAME.findall(m.group(2))))
+        keys = []
+        for k, a in enumerate(rest):
+            kv = rest[k + 1] if a in ("-c", "--config") and k + 1 < len(rest) else a.split("=", 1)[1] if a.startswith("--config=") else None
+            if kv is not None and names & set(_VAR_NAME.findall(kv)):
+                keys.append(kv.split("=", 1)[0])
+        if not in_url and not keys:
+            continue
+        dest = pos[1] if len(pos) > 1 else url.rstrip("/").rsplit("/", 1)[-1].split(":")[-1].removesuffix(".git")
+        if not dest.startswith("/"):
+            base = cwd if cwd and cwd.startswith("/") else posixpath.join(workdir or "", cwd) if cwd else workdir
+            if cd_seen or workdir is None or base is None:
+                return cmds, "a clone stores the credential in its .git/config, and its directory cannot be located (cd or a variable WORKDIR)"
+            dest = posixpath.join(base, dest)
+        dest = posixpath.normpath(dest)
+        clean = (m.group(1) + m.group(3)) if in_url else None
+        if "$" in dest or (clean and "$" in clean):
+            return cmds, "a clone stores the credential in its .git/config, and its directory or clean URL uses variables"
+        q = shlex.quote
+        steps = []
+        if clean:
+            steps.append(f"git -C {q(dest)} remote set-url origin {q(clean)}")
+        steps += [f"git -C {q(dest)} config --unset-all {q(k)}" for k in keys]
+        # the guard: a RUN that clones, builds and deletes the clone has nothing left to clean
+        body = steps[0] if len(steps) == 1 else "{ " + " && ".join(steps) + "; }"
+        cmds.append(f"{{ [ ! -d {q(dest + '/.git')} ] || {body}; }}")
+    return cmds, None
+
+
+def _scrub_clones(facts: Facts, plan: "SecretPlan") -> None:
+    """Append the clone clean-up to every mounted RUN whose ``git clone`` uses the secret: the
+    mount ends with the RUN, but the clone's .git/config stays in the layer."""
+    names = {plan.name}
+    for idx in sorted(plan.mounts):
+        run = facts.runs.get(idx)
+        ins = facts.df.instructions[idx]
+        if run is None or not run.shell_ok:
+            continue
+        if "clone" not in run.script:
+            continue
+        cmds, problem = clone_scrubs(run.script, _workdir_at(facts, idx), names)
+        if problem or (cmds and ins.heredocs):
+            plan.fix.lower(Applicability.UNSAFE, f"line {ins.start_line}: {problem or 'a heredoc RUN clones with the credential'}")
+            continue
+        if cmds:
+            end = ins.logical_end
+            plan.extra_edits.append(Edit(end, end, " && " + " && ".join(cmds)))
+            plan.notes.append(
+                f"{plan.name}: line {ins.start_line} clones with it, and git keeps it in the clone's .git/config;"
+                " the RUN now removes it from there before its layer is committed"
+            )
 
 
 # --------------------------------------------------------------------------------------------

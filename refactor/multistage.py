@@ -27,7 +27,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from refactor.analysis.shell import TRANSPARENT, analyze_shell
+from refactor.analysis.shell import analyze_shell, file_writes
 from refactor.fixes.edit import Applicability, Edit, Fix
 
 WARNINGS = (
@@ -37,7 +37,14 @@ WARNINGS = (
 )
 CONFIG_CMDS = ("env", "workdir", "user", "expose", "cmd", "entrypoint", "label", "healthcheck", "stopsignal", "volume", "shell")
 PRODUCERS = {"npm", "yarn", "pnpm", "pip", "pip3", "go", "mvn", "gradle", "gradlew", "git", "curl", "wget", "tar", "unzip", "python", "python3"}
-HARMLESS = TRANSPARENT - {"tar", "unzip", "cd"}
+# Commands that change nothing the runtime stage could need (they print, test or set shell state).
+# Package managers, useradd, mkdir, mv, cp, sh SCRIPT ... are not here: their effects would stay in
+# the builder, so a RUN using them is split only when the simulation below accounts for them.
+SIDE_EFFECT_FREE = frozenset(
+    """echo printf true false : test [ [[ ls cat head tail grep egrep fgrep wc sort uniq cut tr id whoami
+    env which command type pwd sleep date uname hostname export set unset exit return readlink realpath
+    dirname basename stat sha256sum sha1sum sha512sum md5sum cksum""".split()
+)
 
 
 class SplitError(Exception):
@@ -102,16 +109,27 @@ def _opt(args: list[str], *names: str, attached: bool = False) -> str | None:
     return found
 
 
-def _outputs_for_run(argvs, ctx: RunContext | str) -> tuple[list[str], bool]:
-    """Paths a RUN produces, from its simple commands; (paths, needs_venv)."""
+def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (), scrubs: list[str] | None = None,
+                     prior: list[str] | None = None) -> tuple[list[str], bool]:
+    """Paths a RUN produces, from its simple commands; (paths, needs_venv).
+
+    The RUN is simulated: files it writes by redirection (``writes``) or downloads and then
+    removes or moves are followed, and every effect must end up either in a copied output or in
+    a credential file deliberately left behind in the builder. Anything else raises SplitError.
+    ``scrubs`` receives builder commands that strip credentials from copied outputs (a clone's
+    ``.git/config``). ``prior``: the outputs of the builder's earlier RUNs (a later RUN may move
+    or remove them); the result includes them."""
     if isinstance(ctx, str):
         ctx = RunContext(ctx)
-    out: list[str] = []
+    out: list[str] = list(prior or [])
     venv = False
+    scratch: set[str] = {ctx.path(w) for w in writes if "$" not in w}  # files written, not (yet) outputs
+    made: list[str] = []  # mkdir'd directories
     for argv in argvs:
         if not argv:
             continue
         tool, args = posixpath.basename(argv[0]), list(argv[1:])
+        pos = [a for a in args if not a.startswith("-")]
         if tool == "cd":
             raise SplitError("the RUN changes directory with cd; its outputs cannot be located")
         if tool in ("npm", "yarn", "pnpm"):
@@ -121,7 +139,8 @@ def _outputs_for_run(argvs, ctx: RunContext | str) -> tuple[list[str], bool]:
             if sub in ("ci", "install", "i", "add"):
                 if "-g" in args or "--global" in args:
                     raise SplitError(f"{tool} installs globally; copy its prefix by hand")
-                out.append(ctx.path("node_modules"))
+                project = _opt(args, "--prefix") if tool == "npm" else _opt(args, "--cwd") if tool == "yarn" else _opt(args, "-C", "--dir")
+                out.append(posixpath.join(ctx.path(project or "."), "node_modules"))
             elif sub in ("run", "build", "exec", "test"):
                 raise SplitError(f"`{tool} {sub}` runs project scripts whose outputs are unknown")
         elif tool in ("python", "python3") and args[:2] in (["-m", "venv"], ["-m", "virtualenv"]):
@@ -211,7 +230,7 @@ def _outputs_for_run(argvs, ctx: RunContext | str) -> tuple[list[str], bool]:
                 home = ctx.env.get("GRADLE_USER_HOME") or (posixpath.join(ctx.home(), ".gradle") if ctx.home() else None)
                 if home is None:
                     raise SplitError(f"gradle as USER {ctx.user}: GRADLE_USER_HOME is unknown")
-                out.append(home)
+                out.append(posixpath.join(home, "caches"))  # not gradle.properties/init.d: credentials live there
             else:
                 raise SplitError(f"gradle tasks {' '.join(tasks) or '(default)'} have unknown outputs")
         elif tool == "git":
@@ -222,26 +241,39 @@ def _outputs_for_run(argvs, ctx: RunContext | str) -> tuple[list[str], bool]:
             pos = [a for i, a in enumerate(args[1:], 1) if not a.startswith("-") and args[i - 1] not in _GIT_CLONE_VALUE_OPTS]
             if not pos:
                 raise SplitError("git clone without a URL")
-            dest = pos[1] if len(pos) > 1 else pos[0].rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+            url = pos[0]
+            dest = pos[1] if len(pos) > 1 else url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+            if "$" in dest or not dest:
+                raise SplitError("git clone into a directory named by a variable")
             out.append(ctx.path(dest))
+            _scrub_clone(args, url, ctx.path(dest), scrubs)
         elif tool == "curl":
-            o, remote_name = _curl_output(args)
-            if o:
-                out.append(ctx.path(o))
+            outs, remote_name, outdir = _curl_output(args)
+            urls = [a for a in args if "://" in a]
+            base = ctx.path(outdir) if outdir else ctx.workdir
+            if outs:
+                out.extend(posixpath.join(base, o) for o in outs)
             elif remote_name:
-                url = next((a for a in args if "://" in a), "")
-                out.append(ctx.path(url.rstrip("/").rsplit("/", 1)[-1].split("?")[0]))
+                if not urls:
+                    raise SplitError("curl -O of a URL held in a variable: the file name is unknown")
+                for url in urls:
+                    out.append(posixpath.join(base, _url_basename(url)))
             else:
                 raise SplitError("curl without -o/-O writes to stdout")
         elif tool == "wget":
             o = _opt(args, "-O", "--output-document")
             if o == "-":
                 raise SplitError("wget -O - writes to stdout")
+            prefix = _opt(args, "-P", "--directory-prefix")
+            base = ctx.path(prefix) if prefix else ctx.workdir
             if o:
-                out.append(ctx.path(o))
+                out.append(posixpath.join(base, o) if not o.startswith("/") else o)
             else:
-                url = next((a for a in args if "://" in a), "")
-                out.append(ctx.path(url.rstrip("/").rsplit("/", 1)[-1].split("?")[0]))
+                urls = [a for a in args if "://" in a]
+                if not urls:
+                    raise SplitError("wget of a URL held in a variable: the file name is unknown")
+                for url in urls:
+                    out.append(posixpath.join(base, _url_basename(url)))
         elif tool == "tar":
             c = _opt(args, "-C", "--directory", attached=True)
             if c:
@@ -249,15 +281,66 @@ def _outputs_for_run(argvs, ctx: RunContext | str) -> tuple[list[str], bool]:
             elif any(a.startswith("-") and "x" in a for a in args) or any(a.startswith("x") for a in args[:1]):
                 raise SplitError("tar extracts into the working directory; outputs unknown")
         elif tool == "unzip":
-            if "-d" in args:
-                out.append(ctx.path(args[args.index("-d") + 1]))
-            else:
+            d = _opt(args, "-d")
+            if not d:
                 raise SplitError("unzip without -d")
-        elif tool in HARMLESS:
+            out.append(ctx.path(d))
+        elif tool == "rm":
+            for t in pos:
+                p = posixpath.normpath(ctx.path(t))
+                if p in out:
+                    out = [x for x in out if x != p]
+                elif p in scratch:
+                    scratch.discard(p)
+                elif _is_credential_path(p):
+                    continue  # removing a credential file the base does not have is a no-op there
+                else:
+                    raise SplitError(f"`rm {t}`: the runtime stage, built from the base, would still have it")
+        elif tool in ("mv", "cp"):
+            if len(pos) != 2 or any("$" in x or "*" in x for x in pos):
+                raise SplitError(f"`{tool} {' '.join(pos)}` cannot be followed")
+            src, dst = (posixpath.normpath(ctx.path(x)) for x in pos)
+            if pos[1].endswith("/"):
+                dst = posixpath.join(dst, posixpath.basename(src))
+            if src in out:
+                out = [x for x in out if x != src] if tool == "mv" else out
+                out.append(dst)
+            elif src in scratch:
+                if tool == "mv":
+                    scratch.discard(src)
+                scratch.add(dst)
+            else:
+                raise SplitError(f"`{tool} {' '.join(pos)}`: the runtime stage would not get {pos[1]}")
+        elif tool == "mkdir":
+            made.extend(posixpath.normpath(ctx.path(d)) for d in pos)
+        elif tool == "touch":
+            scratch.update(posixpath.normpath(ctx.path(f)) for f in pos)
+        elif tool in ("chmod", "chown", "chgrp"):
+            for t in pos[1:]:
+                p = posixpath.normpath(ctx.path(t))
+                if not (p in scratch or _is_credential_path(p) or any(_under(p, o) for o in out)):
+                    raise SplitError(f"`{tool} {' '.join(pos)}`: the runtime stage would not get the change")
+        elif tool in SIDE_EFFECT_FREE:
             continue
         else:
             raise SplitError(f"`{tool}` has unknown outputs")
-    return [posixpath.normpath(p) for p in out if "$" not in p], venv
+    outputs = [posixpath.normpath(p) for p in out]
+    for p in outputs:
+        if "$" in p:
+            raise SplitError(f"an output path uses a variable ({p})")
+        if p in ("/", ".") or p == posixpath.normpath(ctx.workdir):
+            raise SplitError(f"the builder's output is {p} as a whole: copying it would carry everything the builder wrote")
+    for f in sorted(scratch):
+        if any(_under(f, o) for o in outputs):
+            if _is_credential_path(f):
+                raise SplitError(f"the credential file {f} lies inside the copied {next(o for o in outputs if _under(f, o))}")
+            continue
+        if not _is_credential_path(f):
+            raise SplitError(f"the RUN writes {f}, which the runtime stage would not get")
+    for d in made:
+        if not any(_under(o, d) or _under(d, o) for o in outputs) and not any(_under(f, d) for f in scratch):
+            raise SplitError(f"`mkdir {d}`: the runtime stage would not get it")
+    return outputs, venv
 
 
 _MVN_VALUE_OPTS = {"-s", "--settings", "-gs", "--global-settings", "-f", "--file", "-P", "--activate-profiles", "-pl",
@@ -274,18 +357,25 @@ _GIT_CLONE_VALUE_OPTS = {"-b", "--branch", "--depth", "-o", "--origin", "-c", "-
 _CURL_VALUE_SHORT = set("oudHXAeEbcCFKmrTwxyYzQ")
 
 
-def _curl_output(args: list[str]) -> tuple[str | None, bool]:
-    """(the -o/--output file, whether -O/--remote-name is set) as curl parses its arguments."""
-    out, remote = None, False
+def _curl_output(args: list[str]) -> tuple[list[str], bool, str | None]:
+    """(every -o/--output file, whether -O/--remote-name is set, --output-dir) as curl parses its
+    arguments."""
+    outs: list[str] = []
+    remote, outdir = False, None
     i = 0
     while i < len(args):
         a = args[i]
-        if a in ("--output",) and i + 1 < len(args):
-            out = args[i + 1]
+        if a in ("--output", "--output-dir") and i + 1 < len(args):
+            if a == "--output":
+                outs.append(args[i + 1])
+            else:
+                outdir = args[i + 1]
             i += 2
             continue
         if a.startswith("--output="):
-            out = a.split("=", 1)[1]
+            outs.append(a.split("=", 1)[1])
+        elif a.startswith("--output-dir="):
+            outdir = a.split("=", 1)[1]
         elif a in ("--remote-name", "--remote-name-all"):
             remote = True
         elif a.startswith("-") and not a.startswith("--") and len(a) > 1:
@@ -296,11 +386,58 @@ def _curl_output(args: list[str]) -> tuple[str | None, bool]:
                     value = a[k + 1 :] or (args[i + 1] if i + 1 < len(args) else None)
                     if not a[k + 1 :]:
                         i += 1
-                    if ch == "o":
-                        out = value
+                    if ch == "o" and value is not None:
+                        outs.append(value)
                     break
         i += 1
-    return out, remote
+    return outs, remote, outdir
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _is_credential_path(path: str) -> bool:
+    """A file the credential-file rules know (.npmrc, .netrc, pip.conf, settings.xml, id_rsa, ...),
+    plus git/gradle/docker client configs that commonly hold credentials."""
+    from refactor.analyze import _cred_kind
+
+    if _cred_kind(path):
+        return True
+    base = posixpath.basename(path)
+    return base in (".gitconfig", ".git-credentials", "gradle.properties", "config.json", ".pip", "netrc") or (
+        "/.gradle/init.d/" in path or path.endswith("/.docker/config.json")
+    )
+
+
+def _url_basename(url: str) -> str:
+    name = url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0].split("#", 1)[0]
+    if not name or "$" in name or "://" in url.rstrip("/").rsplit("/", 1)[-1]:
+        raise SplitError("the download's file name comes from a variable or is empty: its output is unknown")
+    return name
+
+
+def _scrub_clone(args: list[str], url: str, dest: str, scrubs: list[str] | None) -> None:
+    """git keeps the clone URL (user-info included) and ``clone -c`` settings in DEST/.git/config,
+    which the runtime copies: queue builder commands that remove credentials from it."""
+    import shlex
+
+    cmds = []
+    m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/@]*)@(.*)$", url)
+    if m and "$" in m.group(2) or (m and ":" in m.group(2)):
+        clean = m.group(1) + m.group(3)
+        if "$" in clean:
+            raise SplitError("git clone URL with credentials and variables elsewhere in it: the copied .git/config cannot be cleaned")
+        cmds.append(f"git -C {shlex.quote(dest)} remote set-url origin {shlex.quote(clean)}")
+    for i, a in enumerate(args):
+        kv = args[i + 1] if a in ("-c", "--config") and i + 1 < len(args) else a.split("=", 1)[1] if a.startswith("--config=") else None
+        if kv is not None and "$" in kv:
+            key = kv.split("=", 1)[0]
+            cmds.append(f"git -C {shlex.quote(dest)} config --unset-all {shlex.quote(key)}")
+    if cmds:
+        if scrubs is None:
+            raise SplitError("the clone's .git/config would carry the credential")
+        scrubs.extend(cmds)
 
 
 def _gomodcache(ctx: RunContext) -> str:
@@ -339,6 +476,7 @@ def plan_split(analysis, plans, keyword_case_upper: bool, other_secrets: frozens
         fix.lower(Applicability.DISPLAY_ONLY, "Windows-container Dockerfile")
         return fix, splits
     taken = {s.name.lower() for s in facts.stages if s.name}
+    secret_names_all = {p.name for p in plans} | {r.item.name for p in plans for r in p.removals} | set(other_secrets)
     for s_idx, runs in sorted(by_stage.items()):
         stage = facts.stages[s_idx]
         runs = sorted(set(runs))
@@ -350,11 +488,13 @@ def plan_split(analysis, plans, keyword_case_upper: bool, other_secrets: frozens
             )
             continue
         decls = sorted(i for i in decl_by_stage.get(s_idx, ()) if i < first or i <= last)
+        scrubs: list[str] = []
         try:
             outputs: list[str] = []
             venv = False
             from refactor.analyze import _workdir_at
 
+            _check_stage(facts, s_idx, decls, first, last, secret_names_all)
             for j in range(first, last + 1):
                 ins = df.instructions[j]
                 if j in decls:
@@ -369,8 +509,8 @@ def plan_split(analysis, plans, keyword_case_upper: bool, other_secrets: frozens
                     info = analyze_shell(run.script)
                     if info.uncertain:
                         raise SplitError(f"line {ins.start_line}: the shell text could not be fully analysed")
-                    o, v = _outputs_for_run(info.argv, _context(facts, j, wd))
-                    outputs += o
+                    writes = tuple(w.path for w in file_writes(run.script))
+                    outputs, v = _outputs_for_run(info.argv, _context(facts, j, wd), writes, scrubs, prior=outputs)
                     venv |= v
                 elif ins.cmd == "arg" or ins.cmd in CONFIG_CMDS:  # re-declared in the runtime stage
                     continue
@@ -418,7 +558,8 @@ def plan_split(analysis, plans, keyword_case_upper: bool, other_secrets: frozens
         fix.edits.append(Edit(insert_at, insert_at, blank + "".join(builder_lines)))
         # runtime: after the last secret-consuming RUN
         last_ins = df.instructions[last]
-        rt = [nl, f"{kw('from')} {base_alias}" + (f" {kw('as')} {stage.name}" if stage.name else "") + nl]
+        rt = [f"{kw('run')} {cmd}{nl}" for cmd in dict.fromkeys(scrubs)]
+        rt += [nl, f"{kw('from')} {base_alias}" + (f" {kw('as')} {stage.name}" if stage.name else "") + nl]
         if venv:
             rt.append(f"{kw('env')} VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH{nl}")
             rt.append(f"{kw('copy')} --from={builder_alias} /opt/venv /opt/venv{nl}")
@@ -439,6 +580,30 @@ def plan_split(analysis, plans, keyword_case_upper: bool, other_secrets: frozens
         fix.edits.append(Edit(end, end, "".join(rt)))
         split.notes.append(f"stage {stage.name or s_idx}: builder '{builder_alias}' copies {', '.join(outputs) or '/opt/venv'} into the runtime stage")
     return fix, splits
+
+
+_FROM_IN_MOUNT = re.compile(r"(?:^|,)from=(\d+)(?:,|$)")
+
+
+def _check_stage(facts, s_idx: int, decls: list[int], first: int, last: int, secret_names: set[str]) -> None:
+    """Refuse splits that would change the meaning of other instructions."""
+    df = facts.df
+    stage = facts.stages[s_idx]
+    for j in range(stage.start, stage.end):
+        if df.instructions[j].cmd == "onbuild":
+            raise SplitError(f"line {df.instructions[j].start_line}: ONBUILD triggers would fire in the builder and the runtime stage")
+    for ins in df.instructions:
+        for f in ins.effective.flags:
+            refs = [f.value] if f.name == "from" and f.value else _FROM_IN_MOUNT.findall(f.value or "") if f.name == "mount" else []
+            if any(r.isdigit() and int(r) >= s_idx for r in refs):
+                raise SplitError(f"line {ins.start_line}: a stage referenced by number ({f.word}) would change after the split")
+    for j in set(decls) | set(range(first, last + 1)):
+        ins = df.instructions[j]
+        if ins.cmd not in ("env", "arg"):
+            continue
+        names = [it.name for it in facts.items if it.instr == j]
+        if any(n in secret_names for n in names) and not all(n in secret_names for n in names):
+            raise SplitError(f"line {ins.start_line}: {ins.cmd.upper()} declares secret and non-secret variables together")
 
 
 def _context(facts, j: int, workdir: str) -> RunContext:
@@ -462,8 +627,8 @@ def _already_builder(facts, s_idx: int, last: int) -> bool:
     if s_idx == len(facts.stages) - 1 or not stage.name:
         return False
     tail = [facts.df.instructions[j] for j in range(last + 1, stage.end)]
-    if any(i.cmd not in ("arg", "label") for i in tail):
-        return False
+    if any(i.cmd not in ("arg", "label", "run", "env", "workdir") for i in tail):
+        return False  # image config after the secret steps: the stage is an image, not only a builder
     for ins in facts.df.instructions[stage.end :]:
         if any(f.name == "from" and (f.value or "").lower() == stage.name.lower() for f in ins.effective.flags):
             return True

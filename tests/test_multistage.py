@@ -62,8 +62,8 @@ def outputs(cmd: str, ctx: RunContext = ROOT_CTX) -> tuple[list[str], bool]:
         ("./gradlew :bootJar -x test", RunContext("/w"), ["/w/build/libs"]),
         ("gradle -p service assemble", RunContext("/w"), ["/w/service/build/libs"]),
         ("gradle installDist", RunContext("/w"), ["/w/build/install"]),
-        ("gradle dependencies", RunContext("/w"), ["/root/.gradle"]),
-        ("gradle dependencies", RunContext("/w", {"GRADLE_USER_HOME": "/cache/gradle"}), ["/cache/gradle"]),
+        ("gradle dependencies", RunContext("/w"), ["/root/.gradle/caches"]),
+        ("gradle dependencies", RunContext("/w", {"GRADLE_USER_HOME": "/cache/gradle"}), ["/cache/gradle/caches"]),
         # git, downloads
         ("git clone https://github.com/acme/lib.git", RunContext("/opt"), ["/opt/lib"]),
         ("git clone --depth 1 https://github.com/acme/lib.git vendor/lib", RunContext("/opt"), ["/opt/vendor/lib"]),
@@ -182,3 +182,89 @@ def test_secrets_no_step_reads_are_removed_without_a_builder(tmp_path):
     runtime = out.split("+FROM dfix-base\n", 1)[1].split("# build", 1)[0]
     assert "SENTRY_AUTH_TOKEN" not in runtime.replace("-ARG SENTRY_AUTH_TOKEN", "")
     assert "+COPY --from=dfix-builder /app/node_modules /app/node_modules" in out
+
+
+# -- the RUN simulation: every effect must reach the runtime or be a credential left behind ----
+
+@pytest.mark.parametrize(
+    "cmd,writes,expected",
+    [
+        # download, unpack, delete the archive: only the unpacked directory is copied
+        ("curl -fsSL -o /tmp/t.tgz https://x.test/t.tgz && tar -xzf /tmp/t.tgz -C /opt/tool && rm /tmp/t.tgz", (), ["/opt/tool"]),
+        ("curl -fsSLo /tmp/tool https://x.test/tool && chmod +x /tmp/tool && mv /tmp/tool /usr/local/bin/tool", (),
+         ["/usr/local/bin/tool"]),
+        ("curl -o /opt/a.jar https://x.test/a.jar -o /opt/b.jar https://x.test/b.jar", (), ["/opt/a.jar", "/opt/b.jar"]),
+        ("curl --output-dir /opt/tools -O https://x.test/tool.jar", (), ["/opt/tools/tool.jar"]),
+        ("wget -q -P /opt/tools https://x.test/tool.jar", (), ["/opt/tools/tool.jar"]),
+        ("npm ci --prefix frontend", (), ["/app/frontend/node_modules"]),
+        ("yarn --cwd web install", (), ["/app/web/node_modules"]),
+        ("mkdir -p /opt/tool && curl -o /opt/tool/t https://x.test/t", (), ["/opt/tool/t"]),
+        # a credential file written and removed, or left behind in the builder on purpose
+        ("npm ci && rm .npmrc", (".npmrc",), ["/app/node_modules"]),
+        ("npm ci", (".npmrc",), ["/app/node_modules"]),
+        ("mkdir -p /root/.ssh && chmod 600 /root/.ssh/id_rsa && git clone git@github.com:a/b.git /src/b", ("/root/.ssh/id_rsa",),
+         ["/src/b"]),
+    ],
+)
+def test_followed_effects(cmd, writes, expected):
+    assert _outputs_for_run([shlex.split(p) for p in cmd.split(" && ")], ROOT_CTX, writes)[0] == expected
+
+
+@pytest.mark.parametrize(
+    "cmd,writes,reason",
+    [
+        ("apt-get install -y libpq5 && pip install -r r.txt", (), "apt-get"),
+        ("useradd -m app && npm ci", (), "useradd"),
+        ("curl -o /tmp/install.sh https://x.test/i.sh && sh /tmp/install.sh", (), "`sh`"),
+        ("curl -fsS -o /tmp/r.tgz https://x.test/r.tgz && tar -xzf /tmp/r.tgz -C /", (), "as a whole"),
+        ("curl -fsSLO $TOOL_URL", (), "variable"),
+        ("wget $URL", (), "variable"),
+        ("rm -rf /etc/apt/sources.list.d/internal.list && npm ci", (), "would still have it"),
+        ("npm ci && echo done", ("/etc/app.conf",), "/etc/app.conf"),
+        ("mkdir -p /data && npm ci", (), "mkdir /data"),
+        ("unzip /tmp/t.zip -d", (), "without -d"),
+        ("npm ci", ("/app/node_modules/.npmrc",), "inside the copied"),
+        ("git clone https://x.test/a/b.git $DEST", (), "variable"),
+    ],
+)
+def test_effects_the_runtime_would_miss_refuse_the_split(cmd, writes, reason):
+    with pytest.raises(SplitError, match=reason):
+        _outputs_for_run([shlex.split(p) for p in cmd.split(" && ")], ROOT_CTX, writes)
+
+
+def test_outputs_carry_over_between_runs():
+    first, _ = _outputs_for_run([["curl", "-o", "/tmp/t.tgz", "https://x.test/t.tgz"]], ROOT_CTX)
+    second, _ = _outputs_for_run([["tar", "-xzf", "/tmp/t.tgz", "-C", "/opt/t"], ["rm", "/tmp/t.tgz"]], ROOT_CTX, prior=first)
+    assert second == ["/opt/t"]
+
+
+@pytest.mark.parametrize(
+    "dockerfile,reason",
+    [
+        ("FROM node:20\nARG NPM_TOKEN\nWORKDIR /app\nCOPY package.json .npmrc ./\nRUN npm ci\n"
+         "FROM node:20-slim\nCOPY --from=0 /app/node_modules ./node_modules\n", "referenced by number"),
+        ("FROM node:20\nARG NPM_TOKEN\nWORKDIR /app\nCOPY package.json .npmrc ./\nRUN npm ci\n"
+         "FROM node:20-slim\nRUN --mount=type=bind,from=0,source=/app,target=/x cp -r /x /app\n", "referenced by number"),
+        ("FROM node:20\nARG NPM_TOKEN\nENV NODE_ENV=production NPM_TOKEN=${NPM_TOKEN}\nWORKDIR /app\n"
+         "COPY package.json .npmrc ./\nRUN npm ci\n", "secret and non-secret"),
+        ("FROM node:20\nONBUILD RUN echo hi\nARG NPM_TOKEN\nWORKDIR /app\nCOPY package.json .npmrc ./\nRUN npm ci\n", "ONBUILD"),
+    ],
+)
+def test_splits_that_would_change_other_instructions_are_refused(tmp_path, dockerfile, reason):
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    (tmp_path / ".npmrc").write_text("//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n")
+    code, out, err = run(["--strategy", "multistage", "Dockerfile"], cwd=tmp_path)
+    assert reason in out + err
+    code, out, err = run(["--diff", "--strategy", "multistage", "Dockerfile"], cwd=tmp_path)
+    assert "dfix-builder" not in out
+
+
+def test_gradle_dependencies_copy_only_the_caches():
+    assert outputs("gradle dependencies", RunContext("/w"))[0] == ["/root/.gradle/caches"]
+
+
+def test_a_clone_with_the_token_is_cleaned_in_the_builder(tmp_path):
+    _, out = _split(tmp_path, "FROM ubuntu:22.04\nARG GITHUB_TOKEN\nWORKDIR /opt\n"
+                              "RUN git clone -c http.extraHeader=\"Authorization: Bearer ${GITHUB_TOKEN}\" https://github.com/a/b.git lib\n"
+                              "CMD [\"ls\"]\n")
+    assert "+RUN git -C /opt/lib config --unset-all http.extraHeader" in out

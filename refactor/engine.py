@@ -242,6 +242,9 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
                 result.masks.append(it.value)
             elif it.raw and "$" not in (it.raw or "") and len(it.raw) >= 4:
                 result.masks.append(it.raw)
+    from refactor.analysis.secrets import literal_tokens
+
+    result.masks.extend(t for t in literal_tokens(text) if t not in result.masks)
     result.notes.extend(analysis.notes)
     result.notes.extend(split_notes)
     result.notes.extend(pin_notes)
@@ -264,7 +267,10 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
 
             extra["changes"] = image_config(analysis)
         for target in settings.emit:
-            result.emitted[target] = render(target, spec, **extra)
+            rendered = render(target, spec, **extra)
+            for m in result.masks:  # flatten re-applies LABEL/ENV values: never a secret one
+                rendered = rendered.replace(m, "<redacted>")
+            result.emitted[target] = rendered
     if settings.sign and settings.image:
         from refactor.emit import docker_argv
         from refactor.supply import render_signing, render_verify

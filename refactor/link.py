@@ -114,6 +114,9 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
         display = os.path.relpath(path)
         res = FileResult(display, kind="caller", original=src.text, bom=src.bom, fs_path=path)
         res.linked = sorted({os.path.realpath(t.invocation.dockerfile) for t in targets if t.invocation.dockerfile})
+        from refactor.analysis.secrets import literal_tokens
+
+        res.masks.extend(literal_tokens(src.text))
         try:
             new = apply_edits(src.text, plan.edits) if plan.edits else src.text
         except Exception:  # noqa: BLE001

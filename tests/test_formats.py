@@ -209,6 +209,8 @@ def test_text_check_and_diff_modes(repo) -> None:
     assert "would rewrite clean.Dockerfile" not in out
     code, out, err = run(["--diff", "."], cwd=repo)
     assert code == 1 and "+RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci" in out
+    assert "own/Dockerfile" not in out  # removing a literal default is an unsafe fix
+    code, out, err = run(["--diff", "--unsafe-fixes", "."], cwd=repo)
     assert FAKE_LITERAL not in out and "<redacted>" in out
     assert "masked" in err
 
@@ -230,7 +232,8 @@ def test_json_readme_example_validates_against_the_schema() -> None:
 def test_json_matches_the_text_report(repo) -> None:
     _, out, _ = run(["--format", "json", "."], cwd=repo)
     doc = json.loads(out)
-    assert doc["summary"] == {"files": 6, "changed": 4, "findings": sum(len(f["findings"]) for f in doc["files"]),
+    # own/Dockerfile (a literal default) changes only with --unsafe-fixes
+    assert doc["summary"] == {"files": 6, "changed": 3, "findings": sum(len(f["findings"]) for f in doc["files"]),
                               "errors": 0}
 
 
@@ -487,9 +490,12 @@ def test_markdown_structure(tmp_path) -> None:
     assert out.startswith("## dfix report\n")
     assert "| file | findings | changed |" in out
     # a collapsible diff per changed file, balanced fences and <details>
-    assert out.count("<details>") == out.count("</details>") == 2
+    assert out.count("<details>") == out.count("</details>") == 1
     assert out.count("```") % 2 == 0
     assert "Build it with:" in out and "docker build --secret id=npm_token,env=NPM_TOKEN ./svc" in out
+    # the literal default's removal is an unsafe fix; its diff masks the committed value
+    _, out, _ = run(["--format", "markdown", "--unsafe-fixes", "."], cwd=root)
+    assert out.count("<details>") == out.count("</details>") == 2
     assert "Lines holding a committed secret are masked" in out
     assert "(error: not a text file (contains NUL bytes))" in out
 
@@ -768,3 +774,20 @@ def test_directory_copy_stays_inside_the_build_context(tmp_path) -> None:
     _, out, _ = run(["--format", "json", str(ctx / "Dockerfile")])
     found = [x["variable"] for x in json.loads(out)["files"][0]["findings"] if x["code"] == "DF008"]
     assert not any(v and v.startswith("..") for v in found), found
+
+
+def test_diff_applies_with_git_apply_on_bom_and_unicode_line_separators(tmp_path) -> None:
+    """The diff keeps the BOM on the first line and splits lines at \\n only, as git does."""
+    import shutil
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "r"
+    (repo / "b").mkdir(parents=True)
+    (repo / "b" / "app.dockerfile").write_bytes(b"\xef\xbb\xbfFROM node:20\nARG NPM_TOKEN\nLABEL a=\"x\xe2\x80\xa8y\fz\"\nRUN npm ci\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    code, out, err = run(["--diff", "b/app.dockerfile"], cwd=repo)
+    assert code == 1, err
+    (tmp_path / "p.diff").write_text(out.split("# build", 1)[0], encoding="utf-8")
+    proc = subprocess.run(["git", "apply", "--check", str(tmp_path / "p.diff")], cwd=repo, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

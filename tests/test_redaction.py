@@ -48,3 +48,28 @@ def test_error_messages_never_echo_content(tmp_path) -> None:
     p.write_bytes(f"FROM a\nRUN <<EOF\necho {c}\n".encode() + b"\xff")
     code, out, err = run([str(p)])
     assert code == 2 and c not in out and c not in err
+
+
+def test_token_formats_are_masked_whatever_the_findings(tmp_path) -> None:
+    """A literal in a known credential format is never printed, even where no rule flags it: in
+    diff context, in the flatten recipe (which re-applies LABELs) and in SARIF fixes."""
+    import json as _json
+    import random as _random
+    import string as _string
+
+    from helpers import run
+
+    rng = _random.Random(7)
+    token = "ghp_" + "".join(rng.choice(_string.ascii_letters + _string.digits) for _ in range(36))
+    bearer = "".join(rng.choice(_string.ascii_letters + _string.digits) for _ in range(24))
+    (tmp_path / "Dockerfile").write_text(
+        f'FROM node:20\nLABEL vcs.token="{token}"\nARG NPM_TOKEN\n'
+        f'RUN curl -fsS -H "Authorization: Bearer {bearer}" https://x.example/a -o /a\nRUN npm ci\n'
+    )
+    for args in (["--diff"], ["--diff", "--emit", "flatten"], ["--format", "json", "--emit", "flatten"],
+                 ["--format", "sarif"], ["--format", "markdown"], ["--write", "--format", "json"]):
+        code, out, err = run(args + ["Dockerfile"], cwd=tmp_path)
+        assert token not in out + err and bearer not in out + err, args
+    # nothing was lost: the file still holds both values
+    text = (tmp_path / "Dockerfile").read_text()
+    assert token in text and bearer in text

@@ -627,6 +627,25 @@ def _query_creds(value: str) -> tuple[bool] | None:
     return (("$" not in v) and not is_placeholder(v) and len(v) >= 8,)
 
 
+_LITERAL_AUTH_HEADER = re.compile(
+    r"(?i)\b(?:authorization\s*:\s*(?:bearer|basic|token)|x-jfrog-art-api\s*:|private-token\s*:|job-token\s*:)"
+    r"\s*([A-Za-z0-9+/=._~\-]{12,})"
+)
+
+
+def literal_tokens(text: str) -> list[str]:
+    """Every substring of ``text`` that is a credential by its format alone (a GitHub token, an
+    AWS key id, a private key header, a literal bearer header value, ...). Outputs mask these
+    wherever they appear, whatever the findings say: dfix never prints a secret value."""
+    found: list[str] = []
+    for label, rx in _FORMATS:
+        if rx.pattern.startswith("^"):
+            continue  # whole-value formats
+        found.extend(m.group(0) for m in rx.finditer(text))
+    found.extend(m.group(1) for m in _LITERAL_AUTH_HEADER.finditer(text) if not m.group(1).startswith("$"))
+    return sorted(set(found), key=len, reverse=True)
+
+
 def token_format(value: str) -> str | None:
     """The label of a known credential format found in ``value`` (never the matched text)."""
     if not value:

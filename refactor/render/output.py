@@ -20,12 +20,23 @@ from refactor.rules import RULES
 MASK = "<redacted>"
 
 
+def _lines(text: str) -> list[str]:
+    """Lines as git and patch see them: split after each \\n only (str.splitlines would also split
+    at \\v, \\f, U+2028 and the like, and the patch would not apply)."""
+    parts = text.split("\n")
+    out = [p + "\n" for p in parts[:-1]]
+    if parts[-1]:
+        out.append(parts[-1])
+    return out
+
+
 def unified_diff(r: FileResult) -> tuple[str, bool]:
     """(diff text, whether lines were masked)."""
     if not r.changed or r.original is None or r.new_text is None:
         return "", False
-    a = r.original.splitlines(keepends=True)
-    b = r.new_text.splitlines(keepends=True)
+    bom = "\ufeff" if r.bom else ""  # the file's first bytes, so that `git apply` matches them
+    a = _lines(bom + r.original)
+    b = _lines(bom + r.new_text)
     lines = list(difflib.unified_diff(a, b, f"a/{r.path}", f"b/{r.path}"))
     masked = False
     out = []
@@ -163,7 +174,8 @@ def to_sarif(results: list[FileResult]) -> str:
                 ],
             }
             if f.fix is not None and f.fix.included and r.changed and r.original is not None:
-                diff, masked = unified_diff(r)
+                # the fix carries the whole new file: none of it may hold a masked value
+                masked = any(m and (m in (r.new_text or "") or m in r.original) for m in r.masks)
                 if not masked and r.new_text is not None:
                     item["fixes"] = [
                         {

@@ -122,6 +122,35 @@ def test_flow_mapping_args() -> None:
     assert migrate(before)[0] == after
 
 
+@pytest.mark.parametrize("text", [
+    "services:\n  app:\n    build: {context: svc, args: {NPM_TOKEN: \"${NPM_TOKEN}\"}}\n",
+    "services:\n  app:\n    build: {context: svc, args: {NPM_TOKEN: \"${NPM_TOKEN}\"}}\n    image: app\n",
+])
+def test_flow_mapping_build_is_left_to_the_user(text: str) -> None:
+    """A one-line build mapping cannot take a block-style secrets key: the caller is
+    unmigratable (so the Dockerfile fix becomes unsafe), never rewritten into something else."""
+    out, plan, _ = migrate(text)
+    assert plan.unmigratable and "flow mapping" in plan.unmigratable[0]
+
+
+def test_an_edit_that_changes_more_than_the_args_is_refused(monkeypatch) -> None:
+    """Whatever the edit planner does, the result is compared with the original as data: only
+    build args and secrets may differ."""
+    import refactor.callers.compose as compose_mod
+    from refactor.fixes.edit import Edit
+
+    real = compose_mod._add_build_secrets
+
+    def broken(text, svc, refs, *a, **kw):
+        real(text, svc, refs, *a, **kw)
+        result = a[-2]
+        result.edits.append(Edit(0, len("services:"), "servicez:"))
+
+    monkeypatch.setattr(compose_mod, "_add_build_secrets", broken)
+    out, plan, _ = migrate("services:\n  app:\n    build:\n      context: .\n      args:\n        NPM_TOKEN: ${NPM_TOKEN}\n")
+    assert any("more than the build args" in u for u in plan.unmigratable)
+
+
 def test_existing_build_secrets_and_top_level_secrets_are_extended() -> None:
     before = d("""
         services:

@@ -231,6 +231,9 @@ def plan(path: str, text: str, groups: list[tuple[Found, dict[str, SecretSpec]]]
                 refs.append((name, spec.id))
         if not removed:
             continue
+        if text[Y.start(svc.build)] == "{":
+            result.add_unmigratable(f"{where}: build is a flow mapping ({{...}}); move the args to secrets by hand")
+            continue
         args = svc.args
         args_pair = Y.get_pair(svc.build, "args")
         all_gone = len(removed) == len(svc.entries)
@@ -254,6 +257,48 @@ def plan(path: str, text: str, groups: list[tuple[Found, dict[str, SecretSpec]]]
         _add_top_level(text, root, top, unit, nl, result, shown)
     if top:
         result.add_note(f"{shown}: build secrets from environment variables need Docker Compose >= 2.6")
+    if result.edits and not result.unmigratable:
+        _verify(text, result, shown)
+
+
+def _verify(text: str, result: CallerPlan, shown: str) -> None:
+    """The edits may only move build args to build secrets: every service keeps its build (and
+    everything in it but args and secrets) and everything else in the file is unchanged."""
+    from refactor.fixes.edit import ConflictError, apply_edits
+
+    try:
+        new = apply_edits(text, list(result.edits))
+    except ConflictError:
+        result.add_unmigratable(f"{shown}: conflicting edits; migrate by hand")
+        return
+    before, after = Y.plain(text), Y.plain(new)
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        result.add_unmigratable(f"{shown}: the edited file does not read back as YAML; migrate by hand")
+        return
+
+    def strip(doc: dict) -> dict:
+        doc = dict(doc)
+        doc.pop("secrets", None)
+        services = {}
+        for name, svc in (doc.get("services") or {}).items():
+            svc = dict(svc) if isinstance(svc, dict) else svc
+            if isinstance(svc, dict) and isinstance(svc.get("build"), dict):
+                build = dict(svc["build"])
+                build.pop("args", None)
+                build.pop("secrets", None)
+                if build == {"context": "."} and "context" not in (before_build(name) or {}):
+                    build = {}
+                svc["build"] = build
+            services[name] = svc
+        doc["services"] = services
+        return doc
+
+    def before_build(name: str):
+        svc = (before.get("services") or {}).get(name)
+        return svc.get("build") if isinstance(svc, dict) and isinstance(svc.get("build"), dict) else None
+
+    if strip(before) != strip(after):
+        result.add_unmigratable(f"{shown}: the edit would change more than the build args (a dfix bug); migrate by hand")
 
 
 def _unit(text: str, root) -> int:

@@ -23,6 +23,16 @@ def compose(text: str):
         return None
 
 
+def plain(text: str):
+    """The first document as plain Python data (dicts, lists, scalars), or None when unreadable."""
+    try:
+        from ruamel.yaml import YAML
+
+        return YAML(typ="safe", pure=True).load(text)
+    except Exception:  # noqa: BLE001 - None: unreadable
+        return None
+
+
 def is_map(node) -> bool:
     return node is not None and type(node).__name__ == "MappingNode"
 

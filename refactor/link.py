@@ -86,6 +86,22 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
         if plan.unmigratable:
             for t in targets:
                 blocked.setdefault(t.invocation.dockerfile, []).extend(plan.unmigratable)
+    # one build-arg site that reaches several Dockerfiles (a matrix, a shell loop): migrating it
+    # for some of them breaks the builds of the others
+    sites: dict[tuple[str, int, int, str], set] = {}
+    for inv in invocations:
+        for use in inv.build_args:
+            sites.setdefault((inv.path, use.start, use.end, use.name), set()).add(inv.dockerfile)
+    for (path, _s, _e, name), dfs in sites.items():
+        if len(dfs) < 2:
+            continue
+        done = {d for d in dfs if d in by_df and by_df[d][1].status == "ok" and name in by_df[d][1].migrated}
+        if done and done != dfs:
+            rest = sorted(os.path.relpath(d) if d else "an unresolved Dockerfile" for d in dfs - done)
+            for d in done:
+                blocked.setdefault(d, []).append(
+                    f"{os.path.relpath(path)} passes {name} to {', '.join(rest)} too, whose fix is not applied"
+                )
     for df_path, reasons in blocked.items():
         _c, r, st = by_df[df_path]
         why = "; ".join(dict.fromkeys(reasons))

@@ -85,3 +85,22 @@ def test_unrelated_files_are_still_written(tmp_path):
     assert code == 2
     assert b"--mount=type=secret" in (repo / "api" / "Dockerfile").read_bytes()
     assert (repo / "svc" / "Dockerfile").read_bytes() == DOCKERFILE
+
+
+def test_a_build_arg_shared_by_several_dockerfiles_waits_for_all_of_them(tmp_path):
+    """A loop (or a CI matrix) passes the arg to two Dockerfiles; one cannot be fixed. Migrating
+    the shared --build-arg would break that one's build, so nothing is written and the other
+    Dockerfile's fix is unsafe, with the reason."""
+    repo = tmp_path / "repo"
+    (repo / "svc").mkdir(parents=True)
+    (repo / "web").mkdir()
+    (repo / "svc" / "Dockerfile").write_bytes(DOCKERFILE)
+    (repo / "web" / "Dockerfile").write_bytes(b"FROM node:20\nARG NPM_TOKEN\nWORKDIR /x/$NPM_TOKEN\nRUN npm ci\n")
+    loop = b'#!/bin/sh\nfor d in svc web; do\n  docker build --build-arg NPM_TOKEN="$NPM_TOKEN" "$d"\ndone\n'
+    (repo / "build.sh").write_bytes(loop)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    code, out, err = run(["--write", str(repo)])
+    assert code == 1, out + err
+    assert (repo / "build.sh").read_bytes() == loop
+    assert (repo / "svc" / "Dockerfile").read_bytes() == DOCKERFILE
+    assert "passes NPM_TOKEN to" in out and "whose fix is not applied" in out

@@ -104,3 +104,17 @@ def test_a_build_arg_shared_by_several_dockerfiles_waits_for_all_of_them(tmp_pat
     assert (repo / "build.sh").read_bytes() == loop
     assert (repo / "svc" / "Dockerfile").read_bytes() == DOCKERFILE
     assert "passes NPM_TOKEN to" in out and "whose fix is not applied" in out
+
+
+def test_kaniko_with_a_dockerfile_path_from_the_repository_root_blocks_the_fix(tmp_path):
+    """GitLab's kaniko template passes --dockerfile relative to the job's directory (or absolute
+    under $CI_PROJECT_DIR); kaniko cannot mount secrets, so the Dockerfile must stay as it is."""
+    repo = _repo(tmp_path)
+    (repo / "svc" / "build.sh").unlink()
+    ci = (b"build:\n  script:\n    - /kaniko/executor --context \"${CI_PROJECT_DIR}/svc\" "
+          b"--dockerfile \"${CI_PROJECT_DIR}/svc/Dockerfile\" --build-arg NPM_TOKEN=$NPM_TOKEN --destination x\n"
+          b"build2:\n  script:\n    - /kaniko/executor --context svc --dockerfile svc/Dockerfile --build-arg NPM_TOKEN=$NPM_TOKEN\n")
+    (repo / ".gitlab-ci.yml").write_bytes(ci)
+    code, out, err = run(["--write", str(repo)])
+    assert (repo / "svc" / "Dockerfile").read_bytes() == DOCKERFILE
+    assert "kaniko" in out and (repo / ".gitlab-ci.yml").read_bytes() == ci

@@ -963,6 +963,8 @@ def resolve_paths(
         c = os.path.join(b, ctx) if ctx is not None else None
         if fil is not None:
             if bc.tool == "kaniko" and c is not None and not os.path.isabs(fil):
+                # kaniko takes --dockerfile as given when that file exists, else inside the context
+                candidates.append((os.path.join(b, fil), c))
                 f = os.path.join(c, fil)
             else:
                 f = os.path.join(b, fil)

@@ -209,17 +209,11 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digest
             st.defer_write = True
     dirs = [p for p in paths if p != "-" and os.path.isdir(p)]
     splits = _split_findings(dirs, settings)
-    if mode == "report" and fmt in ("text", "json", "github") and not add_ignore:
-        # stream: each file is reported as it arrives (flat memory on monorepo-sized runs)
-        stream = _with_splits(_run(candidates, per_file, jobs, verbose, quiet), [c.path for c in candidates], splits)
-        if stdin_result is not None:
-            import itertools
-
-            stream = itertools.chain(stream, [stdin_result])
-        sys.exit(_report(stream, settings, fmt, quiet, color, stdin_result))
     results = list(_run(candidates, per_file, jobs, verbose, quiet))
-    if candidates and mode in ("write", "diff", "check"):
-        # callers change with the Dockerfile: searched when something may be written or gated
+    # callers change with the Dockerfile: searched when something may be written or gated, and in
+    # report mode when a secret is migrated (the report then names the callers and says whether
+    # --write can fix them, as --write would)
+    if candidates and (mode in ("write", "diff", "check") or any(r.migrated for r in results)):
         from refactor.engine import write_planned
         from refactor.link import link_callers
 
@@ -236,8 +230,10 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digest
     if add_ignore:
         from refactor.engine import WriteRefused, add_ignores
 
-        for c, r in zip(candidates, results):
-            if r.status == "ok" and r.findings:
+        by_path = {r.fs_path: r for r in results if r.kind != "caller" and r.fs_path}
+        for c in candidates:
+            r = by_path.get(c.path)
+            if r is not None and r.status == "ok" and r.findings:
                 try:
                     n = add_ignores(c.path, r.findings, _write_root(c.path, paths))
                 except WriteRefused as exc:

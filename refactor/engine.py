@@ -242,9 +242,10 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
                 result.masks.append(it.value)
             elif it.raw and "$" not in (it.raw or "") and len(it.raw) >= 4:
                 result.masks.append(it.raw)
-    from refactor.analysis.secrets import literal_tokens
+    if settings.keep_text or "flatten" in settings.emit:  # only where file text is printed
+        from refactor.analysis.secrets import literal_tokens
 
-    result.masks.extend(t for t in literal_tokens(text) if t not in result.masks)
+        result.masks.extend(t for t in literal_tokens(text) if t not in result.masks)
     result.notes.extend(analysis.notes)
     result.notes.extend(split_notes)
     result.notes.extend(pin_notes)

@@ -102,6 +102,23 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
                 blocked.setdefault(d, []).append(
                     f"{os.path.relpath(path)} passes {name} to {', '.join(rest)} too, whose fix is not applied"
                 )
+    # a caller whose Dockerfile dfix cannot locate (a cd in a subshell, a path in a variable,
+    # a matrix it cannot expand) but which passes a secret some scanned Dockerfile migrates may
+    # build that Dockerfile: migrating it silently would leave that build without the secret
+    migrating: dict[str, list[str]] = {}
+    for d, (_c, r, _st) in by_df.items():
+        if r.status == "ok":
+            for n in r.migrated:
+                migrating.setdefault(n, []).append(d)
+    for inv in invocations:
+        if inv.dockerfile is not None and (inv.dockerfile in by_df or os.path.isfile(inv.dockerfile)):
+            continue
+        for use in inv.build_args:
+            for d in migrating.get(use.name, []):
+                blocked.setdefault(d, []).append(
+                    f"{os.path.relpath(inv.path)} passes {use.name} to a Dockerfile dfix cannot locate"
+                    " (it may be this one); migrate that caller by hand"
+                )
     for df_path, reasons in blocked.items():
         _c, r, st = by_df[df_path]
         why = "; ".join(dict.fromkeys(reasons))

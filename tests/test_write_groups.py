@@ -118,3 +118,16 @@ def test_kaniko_with_a_dockerfile_path_from_the_repository_root_blocks_the_fix(t
     code, out, err = run(["--write", str(repo)])
     assert (repo / "svc" / "Dockerfile").read_bytes() == DOCKERFILE
     assert "kaniko" in out and (repo / ".gitlab-ci.yml").read_bytes() == ci
+
+
+def test_report_mode_tells_what_write_would_do(tmp_path):
+    """The default report links callers too: it names a caller that blocks the fix and does not
+    promise a fix --write would refuse; with a migratable caller it reports DF011 there."""
+    repo = _repo(tmp_path)
+    code, out, err = run([str(repo)])
+    assert "DF011" in out and "build.sh" in out
+    (repo / "svc" / "build.sh").write_bytes(b"#!/bin/sh\n(cd svc && docker build --build-arg NPM_TOKEN=\"$NPM_TOKEN\" .)\n")
+    code, out, err = run([str(repo)])
+    assert "cannot locate" in out and "fixable with `--write`" not in err
+    code, out, err = run(["--write", str(repo)])
+    assert (repo / "svc" / "Dockerfile").read_bytes() == DOCKERFILE

@@ -633,16 +633,34 @@ _LITERAL_AUTH_HEADER = re.compile(
 )
 
 
+# Substrings each format needs (index-aligned with _FORMATS): a cheap `in` test before the
+# regex, whose leading look-behind keeps the regex engine from searching for its prefix itself.
+_FORMAT_KEYS: tuple[tuple[str, ...], ...] = (
+    ("-----BEGIN", "PuTTY-User-Key-File"), ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), ("github_pat_",),
+    ("glpat-", "gldt-", "glft-", "glsoat-", "glrt-", "glcbt-", "glptt-", "glimt-", "glagent-", "gloas-", "glffct-", "glcb-"),
+    ("GR1348941",), ("npm_",), ("pypi-AgE",), ("A3T", "AKIA", "ASIA", "ABIA", "ACCA"), ("dckr_",), ("xox",),
+    ("hooks.slack.com",), ("AKCp",), ("cmVmd",), ("hvs.", "hvb."), ("eyJ",), ("hf_",), ("sk-ant-",), ("sk-",), ("sk-",),
+    ("sk_live_", "sk_test_", "rk_live_", "rk_test_"), ("SG.",), ("AccountKey=",), ("_auth", "_password"), (),
+)
+assert len(_FORMAT_KEYS) == len(_FORMATS), "one key tuple per credential format"
+_AUTH_HEADER_KEYS = ("authorization", "x-jfrog-art-api", "private-token", "job-token")
+_ANY_KEY = re.compile("|".join(re.escape(k) for keys in _FORMAT_KEYS for k in keys) + "|(?i:" + "|".join(_AUTH_HEADER_KEYS) + ")")
+
+
 def literal_tokens(text: str) -> list[str]:
     """Every substring of ``text`` that is a credential by its format alone (a GitHub token, an
     AWS key id, a private key header, a literal bearer header value, ...). Outputs mask these
     wherever they appear, whatever the findings say: dfix never prints a secret value."""
     found: list[str] = []
-    for label, rx in _FORMATS:
-        if rx.pattern.startswith("^"):
-            continue  # whole-value formats
+    if not _ANY_KEY.search(text):
+        return found  # the common case: one scan
+    for (label, rx), keys in zip(_FORMATS, _FORMAT_KEYS):
+        if not keys or not any(k in text for k in keys):
+            continue  # (no keys: a whole-value format, not searched in text)
         found.extend(m.group(0) for m in rx.finditer(text))
-    found.extend(m.group(1) for m in _LITERAL_AUTH_HEADER.finditer(text) if not m.group(1).startswith("$"))
+    low = text.lower()
+    if any(k in low for k in _AUTH_HEADER_KEYS):
+        found.extend(m.group(1) for m in _LITERAL_AUTH_HEADER.finditer(text) if not m.group(1).startswith("$"))
     return sorted(set(found), key=len, reverse=True)
 
 

@@ -205,6 +205,8 @@ def discover(root: str, *, exclude: tuple[str, ...] = ()) -> list[Invocation]:
     skipped, files over 2 MiB, binary or non-UTF-8 files are skipped, and a file that fails to
     parse is skipped: discovery never raises for bad input.
     """
+    from refactor.discovery import is_dockerfile_name
+
     root = os.path.realpath(root)
     out: list[Invocation] = []
     finders = _finders()
@@ -228,8 +230,8 @@ def discover(root: str, *, exclude: tuple[str, ...] = ()) -> list[Invocation]:
             full = os.path.join(dirpath, fn)
             relp = os.path.relpath(full, root).replace(os.sep, "/")
             kind = kind_of(relp)
-            if kind is None and "." in fn:
-                continue
+            if kind is None and ("." in fn or is_dockerfile_name(fn)):
+                continue  # (an extension-less Dockerfile is never a shell script: not even opened)
             if ignored(fn, False) or os.path.islink(full) and not os.path.isfile(full):
                 continue
             try:

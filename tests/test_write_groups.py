@@ -126,7 +126,8 @@ def test_report_mode_tells_what_write_would_do(tmp_path):
     repo = _repo(tmp_path)
     code, out, err = run([str(repo)])
     assert "DF011" in out and "build.sh" in out
-    (repo / "svc" / "build.sh").write_bytes(b"#!/bin/sh\n(cd svc && docker build --build-arg NPM_TOKEN=\"$NPM_TOKEN\" .)\n")
+    (repo / "svc" / "build.sh").unlink()
+    (repo / "build.sh").write_bytes(b"#!/bin/sh\n(cd svc && docker build --build-arg NPM_TOKEN=\"$NPM_TOKEN\" .)\n")
     code, out, err = run([str(repo)])
     assert "cannot locate" in out and "fixable with `--write`" not in err
     code, out, err = run(["--write", str(repo)])

@@ -14,7 +14,10 @@ import os
 from dataclasses import dataclass
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "vendor", "__pycache__", ".tox", ".venv"})
-EXCLUDED_SUFFIXES = (".j2", ".jinja", ".jinja2", ".tmpl", ".tpl", ".template", ".orig", ".bak", ".md", ".rej", ".swp", "~")
+EXCLUDED_SUFFIXES = (".j2", ".jinja", ".jinja2", ".tmpl", ".tpl", ".template", ".orig", ".bak", ".md", ".rej", ".swp", "~",
+                     # source and data files named after Dockerfiles (dockerfile.py, Dockerfile.prod.yaml)
+                     ".py", ".go", ".js", ".ts", ".rb", ".rs", ".java", ".json", ".yaml", ".yml", ".toml", ".lock",
+                     ".sum", ".mod")
 
 
 def is_dockerfile_name(name: str) -> bool:
@@ -25,9 +28,8 @@ def is_dockerfile_name(name: str) -> bool:
         return False
     return (
         low == "dockerfile"
-        or low.startswith("dockerfile.")
-        or low.startswith("dockerfile-")
-        or low.endswith(".dockerfile")
+        or low.startswith(("dockerfile.", "dockerfile-", "dockerfile_"))
+        or low.endswith((".dockerfile", "-dockerfile", "_dockerfile"))
         or low.startswith("containerfile")
     )
 

@@ -104,6 +104,7 @@ NAMES = [
     "Dockerfile.prod.J2", "x.dockerignore", "Dockerfile.dockerignore", ".Dockerfile.dfix-tmp-123-abcdef01",
     ".x.dockerfile", "Dockerfiles", "MyDockerfile", "dockerfile_x", "Dockerfile.prod.yaml", "README.md", "Makefile",
     "Containerfile.in", "app.Dockerfile.bak", "Dockerfile.d", "not-a-Containerfile",
+    "Dockerfile_test_kaniko", "api-Dockerfile", "web_dockerfile", "dockerfile.py", "Dockerfile.go", "dockerfile_utils.py",
 ]
 
 

@@ -954,8 +954,22 @@ def _plan_credential_copies(facts: Facts, options: Options, taken_ids: set[str],
         srcs, dest = words[:-1], unquote(words[-1].raw, df.escape)
         for w in srcs:
             src = unquote(w.raw, df.escape)
-            if "://" in src or "$" in src:
+            if "://" in src:
                 continue
+            if "$" in src:
+                m = re.fullmatch(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", src)
+                if m and re.search(r"(?i)(?:^|_)(?:PRIVATE_?KEY|SSH_?KEY|ID_RSA|ID_ED25519)(?:_|$)", m.group(1)):
+                    fix = Fix(f"Mount the key instead of copying ${m.group(1)}", [], Applicability.DISPLAY_ONLY)
+                    fix.reasons.append(f"the file ${m.group(1)} names is a private key: mount it where a RUN needs it (--mount=type=secret,id=…,target=…) or provide it at run time")
+                    findings.append(Finding("DF008", src, f"{cmd.keyword.upper()} copies the private key named by ${m.group(1)} into the image", ins.command.kw_start, ins.logical_end, fix))
+                continue
+            if src.rstrip("/").rsplit("/", 1)[-1] == ".ssh" or posixpath.normpath(dest).endswith("/.ssh"):
+                found = ctx and _context_credentials(os.path.realpath(ctx), posixpath.normpath("/" + src).lstrip("/"))
+                if not found:  # the context cannot be read (or holds no key yet): the name is the evidence
+                    fix = Fix(f"Use RUN --mount=type=ssh instead of copying {src}", [], Applicability.DISPLAY_ONLY)
+                    fix.reasons.append("an .ssh directory holds private keys: use `RUN --mount=type=ssh` and build with `--ssh default`; keep known_hosts with ssh-keyscan")
+                    findings.append(Finding("DF008", src, f"{cmd.keyword.upper()} copies the SSH directory {src} into {dest}", ins.command.kw_start, ins.logical_end, fix))
+                    continue
             if src in (".", "./") or src.endswith("/") or (ctx and os.path.isdir(_in_context(ctx, src))):
                 _check_directory_copy(facts, ins, idx, src, ctx, findings)
                 continue

@@ -125,3 +125,19 @@ def test_build_time_use_is_display_only(tmp_path) -> None:
     assert _rewrite(tmp_path, src) == src
     fs = _findings(tmp_path, src)
     assert {f["code"] for f in fs} >= {"DF001", "DF004"}
+
+
+def test_copied_ssh_directory_and_key_named_by_a_variable_are_df008(tmp_path) -> None:
+    """Without the files at hand the names are the evidence: an .ssh directory, or a COPY source
+    held in a variable named like a private key (the ARG itself, a path, is not a secret)."""
+    from helpers import run
+
+    (tmp_path / "Dockerfile").write_text(
+        "FROM node:20\nADD .ssh /root/.ssh\nARG SSL_PRIVATE_KEY_FILE=server.key\nCOPY $SSL_PRIVATE_KEY_FILE /etc/ssl/\n"
+        "ARG CONFIG_FILE=app.yaml\nCOPY $CONFIG_FILE /etc/app/\nCOPY .sshd_config /etc/ssh/\n"
+    )
+    code, out, err = run(["--format", "json", "Dockerfile"], cwd=tmp_path)
+    import json as _json
+
+    got = sorted((f["code"], f["line"]) for f in _json.loads(out)["files"][0]["findings"])
+    assert got == [("DF008", 2), ("DF008", 4)]

@@ -237,3 +237,16 @@ def test_loop_variable_links_by_pattern(tmp_path) -> None:
     spec = {"NPM_TOKEN": SecretSpec("npm_token", "env", "NPM_TOKEN")}
     plan = plan_file(str(script), text, [Target(i, spec) for i in loop])
     assert apply_edits(text, plan.edits).count("--secret id=npm_token,env=NPM_TOKEN") == 1
+
+
+def test_a_fallback_that_may_be_the_secret_is_never_copied() -> None:
+    """``${T:-<committed literal>}``: the literal would move into the new prefix assignment, so the
+    caller is left to the user; a placeholder fallback (``none``) is copied as before."""
+    from refactor.build import SecretSpec
+    from refactor.callers import Target, find_in_text, plan_file
+
+    text = 'docker build --build-arg NPM_TOKEN="${T:-lit-9HqzV0cwPp2value}" .\n'
+    invs = find_in_text("/repo/build.sh", text, "shell")
+    plan = plan_file("/repo/build.sh", text, [Target(i, {"NPM_TOKEN": SecretSpec("npm_token", "env", "NPM_TOKEN")}) for i in invs])
+    assert plan.unmigratable and "committed literal" in plan.unmigratable[0]
+    assert not plan.edits

@@ -800,6 +800,7 @@ class Value:
     certain: bool = False  # certainly exported in the environment docker runs in
     expr: str | None = None  # a GitHub ${{ }} expression (decoded text)
     empty: bool = False
+    literal_default: bool = False  # ${T:-committed literal}: a fallback that may be the secret itself
 
 
 @dataclass
@@ -859,7 +860,13 @@ def classify(segs: list[Seg] | None, host: Host) -> Value:
             return Value("unknown")
         certain = host.scope.certain_env(name)
         kind = "local" if (name in host.scope.assigned and not certain) else "env"
-        return Value(kind, name, simple, certain)
+        m2 = None if m else _SH_OP.match(raw)
+        lit_default = bool(m2) and m2.group(3) in "-=" and m2.group(4) != "" and "$" not in m2.group(4)
+        if lit_default:
+            from refactor.analysis.secrets import is_placeholder
+
+            lit_default = not is_placeholder(m2.group(4).strip("'\""))  # ${T:-none} is no secret
+        return Value(kind, name, simple, certain, literal_default=lit_default)
     if e.flavor == "make":
         m = _MAKE_VAR.match(raw)
         if m:
@@ -1074,6 +1081,12 @@ def plan_build(
                 )
             if host.kind == "github" and host.add_env is not None:
                 host.add_env(a.name, "${{ secrets.%s }}" % a.name)
+        elif v.literal_default:
+            plan.add_unmigratable(
+                f"{where}: the value of {a.name} falls back to a committed literal (${{{v.source}:-…}}); remove the"
+                " fallback (rotate it if it is a real credential) and migrate"
+            )
+            continue
         elif v.kind == "env" and v.certain and v.simple and v.source and not sudo:
             env_name = v.source
         elif v.expr is not None and host.add_env is not None and host.add_env(a.name, v.expr):

@@ -759,6 +759,15 @@ def clone_scrubs(script: str, workdir: str | None, names: set[str]) -> tuple[lis
         if tool == "cd":
             cd_seen = True
             continue
+        if tool in ("pip", "pip3", "python", "python3", "uv"):
+            # an editable VCS install clones into src/<name> and keeps the URL in its .git/config
+            words = list(argv[1:])
+            for k, a in enumerate(words):
+                url = words[k + 1] if a in ("-e", "--editable") and k + 1 < len(words) else a.split("=", 1)[1] if a.startswith("--editable=") else None
+                um = re.match(r"^git\+[A-Za-z][A-Za-z0-9+.-]*://([^/@]*)@", url or "")
+                if um and names & set(_VAR_NAME.findall(um.group(1))):
+                    return cmds, "an editable install (pip -e git+URL) clones with the credential and keeps it in the clone's .git/config"
+            continue
         if tool != "git":
             continue
         args, i, cwd = list(argv[1:]), 0, None
@@ -815,7 +824,7 @@ def _scrub_clones(facts: Facts, plan: "SecretPlan") -> None:
         ins = facts.df.instructions[idx]
         if run is None or not run.shell_ok:
             continue
-        if "clone" not in run.script:
+        if "clone" not in run.script and "git+" not in run.script:
             continue
         cmds, problem = clone_scrubs(run.script, _workdir_at(facts, idx), names)
         if problem or (cmds and ins.heredocs):

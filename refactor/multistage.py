@@ -157,6 +157,9 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
                 if own_venv in ("/", "/usr", "/usr/local"):
                     own_venv = None
             if args and args[0] in ("install",):
+                editable = _opt(args, "-e", "--editable") or ""
+                if re.match(r"^git\+[A-Za-z][A-Za-z0-9+.-]*://[^/@]*\$[^/@]*@", editable):
+                    raise SplitError("an editable install from a git URL with credentials keeps them in the clone the runtime would get")
                 target = _opt(args, "-t", "--target")
                 prefix = _opt(args, "--prefix")
                 if target:

@@ -141,3 +141,11 @@ def test_copied_ssh_directory_and_key_named_by_a_variable_are_df008(tmp_path) ->
 
     got = sorted((f["code"], f["line"]) for f in _json.loads(out)["files"][0]["findings"])
     assert got == [("DF008", 2), ("DF008", 4)]
+
+
+def test_editable_vcs_install_with_the_secret_makes_the_mount_fix_unsafe(tmp_path) -> None:
+    from helpers import run
+
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12\nARG GH_TOKEN\nRUN pip install -e git+https://${GH_TOKEN}@github.com/a/b.git#egg=b\n")
+    code, out, err = run(["Dockerfile"], cwd=tmp_path)
+    assert "fix (unsafe)" in out and "editable install" in out

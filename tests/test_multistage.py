@@ -268,3 +268,8 @@ def test_a_clone_with_the_token_is_cleaned_in_the_builder(tmp_path):
                               "RUN git clone -c http.extraHeader=\"Authorization: Bearer ${GITHUB_TOKEN}\" https://github.com/a/b.git lib\n"
                               "CMD [\"ls\"]\n")
     assert "+RUN git -C /opt/lib config --unset-all http.extraHeader" in out
+
+
+def test_editable_vcs_install_with_credentials_refuses_the_split():
+    with pytest.raises(SplitError, match="editable install"):
+        outputs("pip install -e git+https://${GH_TOKEN}@github.com/a/b.git#egg=b")

@@ -492,6 +492,7 @@ def plan_split(analysis, plans, keyword_case_upper: bool, other_secrets: frozens
             continue
         decls = sorted(i for i in decl_by_stage.get(s_idx, ()) if i < first or i <= last)
         scrubs: list[str] = []
+        owners: dict[str, str] = {}  # output -> the non-root USER the builder wrote it as
         try:
             outputs: list[str] = []
             venv = False
@@ -513,7 +514,13 @@ def plan_split(analysis, plans, keyword_case_upper: bool, other_secrets: frozens
                     if info.uncertain:
                         raise SplitError(f"line {ins.start_line}: the shell text could not be fully analysed")
                     writes = tuple(w.path for w in file_writes(run.script))
-                    outputs, v = _outputs_for_run(info.argv, _context(facts, j, wd), writes, scrubs, prior=outputs)
+                    rctx = _context(facts, j, wd)
+                    before = set(outputs)
+                    outputs, v = _outputs_for_run(info.argv, rctx, writes, scrubs, prior=outputs)
+                    if rctx.user and rctx.user.split(":")[0] not in ("root", "0"):
+                        for o in outputs:
+                            if o not in before:
+                                owners[o] = rctx.user  # written as that user: COPY keeps it so
                     venv |= v
                 elif ins.cmd == "arg" or ins.cmd in CONFIG_CMDS:  # re-declared in the runtime stage
                     continue
@@ -567,7 +574,10 @@ def plan_split(analysis, plans, keyword_case_upper: bool, other_secrets: frozens
             rt.append(f"{kw('env')} VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH{nl}")
             rt.append(f"{kw('copy')} --from={builder_alias} /opt/venv /opt/venv{nl}")
         for o in outputs:
-            rt.append(f"{kw('copy')} --from={builder_alias} {o} {o}{nl}")
+            # COPY --from keeps the files' owners but creates a missing destination directory as
+            # root; --chown gives it (and the files, already theirs) to the user that wrote them
+            chown = f" --chown={owners[o]}" if o in owners and re.fullmatch(r"[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.-]+)?", owners[o]) else ""
+            rt.append(f"{kw('copy')} --from={builder_alias}{chown} {o} {o}{nl}")
         # image config (and non-secret ARGs, which later instructions may reference) declared
         # inside the builder part is re-declared for the runtime stage
         secret_names = {p.name for p in plans} | {r.item.name for p in plans for r in p.removals} | set(other_secrets)

@@ -273,3 +273,9 @@ def test_a_clone_with_the_token_is_cleaned_in_the_builder(tmp_path):
 def test_editable_vcs_install_with_credentials_refuses_the_split():
     with pytest.raises(SplitError, match="editable install"):
         outputs("pip install -e git+https://${GH_TOKEN}@github.com/a/b.git#egg=b")
+
+
+def test_outputs_written_by_a_non_root_user_keep_their_owner(tmp_path):
+    _, out = _split(tmp_path, "FROM node:20\nWORKDIR /home/node/app\nCOPY package.json .npmrc ./\nUSER node\nARG NPM_TOKEN\n"
+                              "RUN npm ci\nCMD [\"node\", \"s.js\"]\n")
+    assert "+COPY --from=dfix-builder --chown=node /home/node/app/node_modules /home/node/app/node_modules" in out

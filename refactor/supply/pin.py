@@ -537,6 +537,8 @@ def findings_latest(df: Dockerfile) -> list[tuple[int, str, str]]:
         if ref.tag is None:
             msg = (f"{what} {image}{via} has no tag, which means `latest`: it changes whenever it is pushed; "
                    "pin a version tag (and a digest with --pin-digests)")
+            if site.kind == "copy" and "/" not in image:
+                msg += f" (if {image} is a named build context given with --build-context, ignore this with `# dfix: ignore[DF009]`)"
         elif ref.tag == "latest":
             msg = (f"{what} {image}{via} uses the `latest` tag: it changes whenever it is pushed; "
                    "pin a version tag (and a digest with --pin-digests)")

@@ -106,7 +106,7 @@ def _config(engine, tag: str) -> dict:
 
 
 def _files_under(engine, tag: str, paths: list[str]) -> dict[str, list[tuple]]:
-    """Regular files (name, size, mode, uid, gid) under each path in the image's filesystem (docker export)."""
+    """Regular files and directories (name, size or "dir", mode, uid, gid) under each path in the image's filesystem (docker export)."""
     import tarfile
 
     cid = subprocess.run([engine.docker, "create", tag, "true"], capture_output=True, text=True, env=engine.environ(), check=True, timeout=60).stdout.strip()
@@ -117,8 +117,8 @@ def _files_under(engine, tag: str, paths: list[str]) -> dict[str, list[tuple]]:
             for m in tf:
                 name = "/" + m.name.lstrip("./")
                 for p in paths:
-                    if (name == p or name.startswith(p.rstrip("/") + "/")) and m.isfile():
-                        found[p].append((name, m.size, oct(m.mode), m.uid, m.gid))
+                    if (name == p or name.startswith(p.rstrip("/") + "/")) and (m.isfile() or m.isdir()):
+                        found[p].append((name.rstrip("/"), m.size if m.isfile() else "dir", oct(m.mode), m.uid, m.gid))
         proc.wait(timeout=60)
         return {p: sorted(v) for p, v in found.items()}
     finally:

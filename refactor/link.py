@@ -11,6 +11,7 @@ Dockerfile nor its callers change. Writes happen after all planning, per file at
 from __future__ import annotations
 
 import os
+import re
 
 from refactor.engine import FileResult, FindingOut, FixOut, Settings
 from refactor.fixes.edit import apply_edits
@@ -33,6 +34,20 @@ def _migrated(r: FileResult) -> dict:
     for name in r.migrated:
         specs.setdefault(name, None)
     return specs
+
+
+def _committed_values(text: str, var: str) -> list[str]:
+    """Literal values assigned to ``var`` in a caller (``var=…``, ``export var=…``, Make's
+    ``var ?= …``/``:=``, ``local var=…``): the secret is committed there; outputs mask them."""
+    name = re.escape(var.strip("$(){} "))
+    if not name:
+        return []
+    pat = re.compile(
+        rf"""(?m)^[ \t]*(?:export[ \t]+|local[ \t]+|readonly[ \t]+|declare[ \t]+(?:-\w+[ \t]+)*)?{name}[ \t]*(?:\?|:|::|\+)?=[ \t]*(["']?)([^"'\s$#`]{{6,}})\1[ \t]*(?:#.*)?$"""
+    )
+    from refactor.analysis.secrets import is_placeholder
+
+    return [m.group(2) for m in pat.finditer(text) if not is_placeholder(m.group(2))]
 
 
 def link_callers(paths: list[str], candidates, results: list[FileResult], per_file: list[Settings], excludes: tuple[str, ...]) -> list[FileResult]:
@@ -171,6 +186,11 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
                 msg = f"passes secret {use.name} to `{os.path.relpath(t.invocation.dockerfile or '?')}` as a build arg"
                 if use.value_kind == "literal":
                     msg += "; the literal value is committed: remove it here and rotate it"
+                elif use.source:
+                    committed = _committed_values(src.text, use.source)
+                    if committed:
+                        res.masks.extend(committed)
+                        msg += f"; {use.source} is assigned a committed literal in this file: remove it and rotate it"
                 res.findings.append(_finding("DF011", use.name, msg, line, col, eline, ecol, fix))
         res.notes.extend(plan.notes)
         for name in plan.rotate:

@@ -73,3 +73,21 @@ def test_token_formats_are_masked_whatever_the_findings(tmp_path) -> None:
     # nothing was lost: the file still holds both values
     text = (tmp_path / "Dockerfile").read_text()
     assert token in text and bearer in text
+
+
+def test_a_secret_committed_in_a_caller_variable_is_masked_and_reported(tmp_path) -> None:
+    import subprocess as _sp
+
+    from helpers import run
+
+    value_sh, value_mk = "lit-5Gd8QwZrT1x", "lit-7Hk2PqLmN4y"
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "Dockerfile").write_text("FROM node:20\nARG NPM_TOKEN\nRUN npm ci\n")
+    (tmp_path / "build.sh").write_text(f'#!/bin/sh\ntoken="{value_sh}"\ndocker build --build-arg NPM_TOKEN="$token" svc\n')
+    (tmp_path / "Makefile").write_text(f"TOKEN ?= {value_mk}\nbuild:\n\tdocker build --build-arg NPM_TOKEN=$(TOKEN) svc\n")
+    _sp.run(["git", "init", "-q", str(tmp_path)], check=True)
+    for args in ([], ["--diff"], ["--format", "markdown"], ["--format", "sarif"], ["--format", "json", "--check"]):
+        code, out, err = run(args + ["."], cwd=tmp_path)
+        assert value_sh not in out + err and value_mk not in out + err, args
+    code, out, err = run(["."], cwd=tmp_path)
+    assert out.count("is assigned a committed literal in this file") == 2

@@ -745,6 +745,41 @@ _GIT_CLONE_VALUE_OPTS = {"-b", "--branch", "--depth", "-o", "--origin", "-c", "-
 _VAR_NAME = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
+_URL_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/@]*)@(.*)$")
+
+
+def _clone_configs(rest: list[str]) -> list[str]:
+    """The ``key=value`` settings of ``git clone -c``/``--config`` (they persist in the clone)."""
+    out = []
+    for k, a in enumerate(rest):
+        if a in ("-c", "--config") and k + 1 < len(rest):
+            out.append(rest[k + 1])
+        elif a.startswith("--config="):
+            out.append(a.split("=", 1)[1])
+    return out
+
+
+def clone_carries(rest: list[str], url: str, carries) -> bool:
+    """Does this clone put something ``carries`` (a text predicate) into the clone's config?"""
+    m = _URL_USERINFO.match(url)
+    return bool(m and carries(m.group(2))) or any(carries(kv) for kv in _clone_configs(rest))
+
+
+def clone_cleanup_steps(rest: list[str], url: str, dest: str, carries) -> tuple[list[str], str | None]:
+    """git commands that take what ``carries`` flags out of DEST/.git/config: the remote URL
+    without its user-info, and the clone's -c settings unset. (steps, problem)."""
+    q = shlex.quote
+    steps: list[str] = []
+    m = _URL_USERINFO.match(url)
+    if m and carries(m.group(2)):
+        clean = m.group(1) + m.group(3)
+        if "$" in clean:
+            return [], "a clone stores the credential in its .git/config, and its clean URL uses variables"
+        steps.append(f"git -C {q(dest)} remote set-url origin {q(clean)}")
+    steps += [f"git -C {q(dest)} config --unset-all {q(kv.split('=', 1)[0])}" for kv in _clone_configs(rest) if carries(kv)]
+    return steps, None
+
+
 def clone_scrubs(script: str, workdir: str | None, names: set[str]) -> tuple[list[str], str | None]:
     """Commands that remove the credentials ``git clone`` stores in the new repository's
     ``.git/config``: the URL exactly as given (user-info included) and the clone's ``-c``
@@ -785,14 +820,8 @@ def clone_scrubs(script: str, workdir: str | None, names: set[str]) -> tuple[lis
         if not pos:
             continue
         url = pos[0]
-        m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/@]*)@(.*)$", url)
-        in_url = bool(m) and bool(names & set(_VAR_NAME.findall(m.group(2))))
-        keys = []
-        for k, a in enumerate(rest):
-            kv = rest[k + 1] if a in ("-c", "--config") and k + 1 < len(rest) else a.split("=", 1)[1] if a.startswith("--config=") else None
-            if kv is not None and names & set(_VAR_NAME.findall(kv)):
-                keys.append(kv.split("=", 1)[0])
-        if not in_url and not keys:
+        carries = lambda t: bool(names & set(_VAR_NAME.findall(t)))  # noqa: E731
+        if not clone_carries(rest, url, carries):
             continue
         dest = pos[1] if len(pos) > 1 else url.rstrip("/").rsplit("/", 1)[-1].split(":")[-1].removesuffix(".git")
         if not dest.startswith("/"):
@@ -801,15 +830,13 @@ def clone_scrubs(script: str, workdir: str | None, names: set[str]) -> tuple[lis
                 return cmds, "a clone stores the credential in its .git/config, and its directory cannot be located (cd or a variable WORKDIR)"
             dest = posixpath.join(base, dest)
         dest = posixpath.normpath(dest)
-        clean = (m.group(1) + m.group(3)) if in_url else None
-        if "$" in dest or (clean and "$" in clean):
-            return cmds, "a clone stores the credential in its .git/config, and its directory or clean URL uses variables"
-        q = shlex.quote
-        steps = []
-        if clean:
-            steps.append(f"git -C {q(dest)} remote set-url origin {q(clean)}")
-        steps += [f"git -C {q(dest)} config --unset-all {q(k)}" for k in keys]
+        if "$" in dest:
+            return cmds, "a clone stores the credential in its .git/config, and its directory uses variables"
+        steps, problem = clone_cleanup_steps(rest, url, dest, carries)
+        if problem:
+            return cmds, problem
         # the guard: a RUN that clones, builds and deletes the clone has nothing left to clean
+        q = shlex.quote
         body = steps[0] if len(steps) == 1 else "{ " + " && ".join(steps) + "; }"
         cmds.append(f"{{ [ ! -d {q(dest + '/.git')} ] || {body}; }}")
     return cmds, None

@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass, field
 
 from refactor.analysis.shell import analyze_shell, file_writes
+from refactor.analyze import _GIT_CLONE_VALUE_OPTS
 from refactor.fixes.edit import Applicability, Edit, Fix
 
 WARNINGS = (
@@ -353,9 +354,6 @@ _GRADLE_VALUE_OPTS = {"-p", "--project-dir", "-g", "--gradle-user-home", "-x", "
                       "-c", "--settings-file", "-I", "--init-script", "-P", "-D", "--console", "--warning-mode"}
 
 
-_GIT_CLONE_VALUE_OPTS = {"-b", "--branch", "--depth", "-o", "--origin", "-c", "--config", "--filter", "--reference",
-                         "-j", "--jobs", "--template", "--separate-git-dir", "-u", "--upload-pack", "--shallow-since",
-                         "--shallow-exclude", "--reference-if-able", "--server-option", "--bundle-uri"}
 # curl's short options that take a value (so a cluster like -sSfo FILE ends at the value-taker)
 _CURL_VALUE_SHORT = set("oudHXAeEbcCFKmrTwxyYzQ")
 
@@ -423,24 +421,15 @@ def _url_basename(url: str) -> str:
 def _scrub_clone(args: list[str], url: str, dest: str, scrubs: list[str] | None) -> None:
     """git keeps the clone URL (user-info included) and ``clone -c`` settings in DEST/.git/config,
     which the runtime copies: queue builder commands that remove credentials from it."""
-    import shlex
+    from refactor.analyze import clone_cleanup_steps
 
-    cmds = []
-    m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/@]*)@(.*)$", url)
-    if m and "$" in m.group(2) or (m and ":" in m.group(2)):
-        clean = m.group(1) + m.group(3)
-        if "$" in clean:
-            raise SplitError("git clone URL with credentials and variables elsewhere in it: the copied .git/config cannot be cleaned")
-        cmds.append(f"git -C {shlex.quote(dest)} remote set-url origin {shlex.quote(clean)}")
-    for i, a in enumerate(args):
-        kv = args[i + 1] if a in ("-c", "--config") and i + 1 < len(args) else a.split("=", 1)[1] if a.startswith("--config=") else None
-        if kv is not None and "$" in kv:
-            key = kv.split("=", 1)[0]
-            cmds.append(f"git -C {shlex.quote(dest)} config --unset-all {shlex.quote(key)}")
-    if cmds:
+    steps, problem = clone_cleanup_steps(args, url, dest, lambda t: "$" in t or ":" in t)
+    if problem:
+        raise SplitError(problem)
+    if steps:
         if scrubs is None:
             raise SplitError("the clone's .git/config would carry the credential")
-        scrubs.extend(cmds)
+        scrubs.extend(steps)
 
 
 def _gomodcache(ctx: RunContext) -> str:

@@ -261,3 +261,12 @@ def test_paths_resolve_from_context(tmp_path) -> None:
     (inv,) = find_in_text(str(p), text, "compose", str(tmp_path))
     assert inv.dockerfile == str((tmp_path / "svc" / "Dockerfile.dev").resolve())
     assert inv.context == str((tmp_path / "svc").resolve())
+
+
+def test_multi_document_compose_blocks_instead_of_being_skipped() -> None:
+    """Compose merges the documents of a multi-document file; dfix does not edit such a file but
+    finds its builds, so the Dockerfile fix becomes unsafe instead of leaving the caller behind."""
+    text = "services:\n  app:\n    build:\n      context: .\n---\nservices:\n  app:\n    build:\n      args:\n        NPM_TOKEN: ${NPM_TOKEN}\n"
+    out, plan, invs = migrate(text)
+    assert invs and out == text
+    assert any("multi-document" in u for u in plan.unmigratable)

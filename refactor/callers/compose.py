@@ -133,10 +133,12 @@ def _paths(path: str, build) -> tuple[str | None, str | None]:
 
 def find(path: str, text: str, root: str | None) -> list[Found]:
     node = Y.compose(text)
-    if not Y.is_map(node):
+    docs = [node] if Y.is_map(node) else [d for d in Y.compose_all(text) if Y.is_map(d)]
+    if not docs:
         return []
+    multi = len(docs) > 1 or node is None  # compose merges the documents of a multi-document file
     found = []
-    for svc in _services(text, node):
+    for svc in (s for d in docs for s in _services(text, d)):
         dockerfile, context = _paths(path, svc.build) if root is not None else (None, None)
         uses = tuple(BuildArgUse(e.name, e.kind, e.source, e.start, e.end) for e in svc.entries)
         inv = Invocation(
@@ -147,8 +149,9 @@ def find(path: str, text: str, root: str | None) -> list[Found]:
             uses,
             Y.start(svc.node),
             Y.content_end(text, svc.node),
-            migratable=not svc.shared,
-            reason="build args come from a YAML anchor or merge key shared with other services; migrate it by hand" if svc.shared else None,
+            migratable=not svc.shared and not multi,
+            reason="a multi-document compose file (its documents are merged); migrate it by hand" if multi
+            else "build args come from a YAML anchor or merge key shared with other services; migrate it by hand" if svc.shared else None,
         )
         found.append(Found(inv, svc))
     return found
@@ -179,7 +182,10 @@ def _existing_top(root) -> dict[str, str | None]:
 def plan(path: str, text: str, groups: list[tuple[Found, dict[str, SecretSpec]]], result: CallerPlan) -> None:
     root = Y.compose(text)
     if not Y.is_map(root):
-        result.add_unmigratable(f"{os.path.basename(path)}: not readable as YAML")
+        if any(Y.is_map(d) for d in Y.compose_all(text)):
+            result.add_unmigratable(f"{os.path.basename(path)}: a multi-document compose file (its documents are merged); migrate it by hand")
+        else:
+            result.add_unmigratable(f"{os.path.basename(path)}: not readable as YAML")
         return
     shown = os.path.basename(path)
     nl = Y.newline(text)

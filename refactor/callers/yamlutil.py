@@ -23,6 +23,16 @@ def compose(text: str):
         return None
 
 
+def compose_all(text: str) -> list:
+    """The root nodes of every document (a multi-document stream), or [] when unreadable."""
+    try:
+        from ruamel.yaml import YAML
+
+        return [n for n in YAML(typ="rt").compose_all(text) if n is not None]
+    except Exception:  # noqa: BLE001 - unreadable: no documents
+        return []
+
+
 def plain(text: str):
     """The first document as plain Python data (dicts, lists, scalars), or None when unreadable."""
     try:

@@ -111,8 +111,10 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
         if len(dfs) < 2:
             continue
         done = {d for d in dfs if d in by_df and by_df[d][1].status == "ok" and name in by_df[d][1].migrated}
-        if done and done != dfs:
-            rest = sorted(os.path.relpath(d) if d else "an unresolved Dockerfile" for d in dfs - done)
+        # the others still need the arg when they declare it (an unknown one might)
+        need = {d for d in dfs - done if d not in by_df or by_df[d][1].status != "ok" or name in by_df[d][1].declared_after}
+        if done and need:
+            rest = sorted(os.path.relpath(d) if d else "an unresolved Dockerfile" for d in need)
             for d in done:
                 blocked.setdefault(d, []).append(
                     f"{os.path.relpath(path)} passes {name} to {', '.join(rest)} too, whose fix is not applied"

@@ -132,3 +132,24 @@ def test_report_mode_tells_what_write_would_do(tmp_path):
     assert "cannot locate" in out and "fixable with `--write`" not in err
     code, out, err = run(["--write", str(repo)])
     assert (repo / "svc" / "Dockerfile").read_bytes() == DOCKERFILE
+
+
+def test_github_matrix_of_include_entries_builds_every_leg(tmp_path):
+    """A matrix made only of `include:` entries runs one job per entry (GitHub's rule): the step is
+    linked to both Dockerfiles, migrated with the one that uses the secret, and the other leg,
+    which never declared the arg, is not blocking."""
+    repo = tmp_path / "repo"
+    (repo / "svc").mkdir(parents=True)
+    (repo / "api").mkdir()
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    (repo / "svc" / "Dockerfile").write_bytes(DOCKERFILE)
+    (repo / "api" / "Dockerfile").write_bytes(b"FROM node:20\nRUN true\n")
+    wf = ("on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n        include:\n"
+          "          - svc: svc\n          - svc: api\n    steps:\n      - uses: docker/build-push-action@v6\n"
+          "        with:\n          context: ${{ matrix.svc }}\n          build-args: NPM_TOKEN=${{ secrets.NPM_TOKEN }}\n")
+    (repo / ".github" / "workflows" / "ci.yml").write_text(wf)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    code, out, err = run(["--write", str(repo)])
+    assert b"--mount=type=secret" in (repo / "svc" / "Dockerfile").read_bytes()
+    new = (repo / ".github" / "workflows" / "ci.yml").read_text()
+    assert "build-args" not in new and "npm_token=${{ secrets.NPM_TOKEN }}" in new

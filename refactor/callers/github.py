@@ -119,10 +119,11 @@ def _combos(strategy) -> list[dict[str, str]] | None:
         if not Y.is_seq(include):
             return None
         orig = {d[0] for d in dims}
+        product = list(combos)  # include entries extend these; those that fit none become new jobs
         for inc in include.value:
             ind = {k.value: str(v.value) for k, v in Y.items(inc) if Y.is_scalar(v)}
             matched = False
-            for c in combos:
+            for c in product:
                 if all(c.get(k) == v for k, v in ind.items() if k in orig):
                     if not any(k in orig and c.get(k) != v for k, v in ind.items()):
                         c.update({k: v for k, v in ind.items() if k not in orig})

@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import run
@@ -39,14 +39,6 @@ from refactor.syntax.dockerfile import Dockerfile, Instruction, ParseError, _is_
 from strategies import contexts, dockerfiles, run_options
 
 LONG_RUN = int(os.environ.get("DFIX_FUZZ_EXAMPLES", "0") or 0)
-# Set to False once test_write_is_idempotent_when_two_secrets_share_an_exec_form_run passes: until
-# then the idempotence property tolerates (and reports as a Hypothesis event) a second --write that
-# applies a plan the first one refused as conflicting, so long runs can find other bugs.
-KNOWN_CONFLICT_NON_IDEMPOTENCE = False
-# Set to False once test_removing_leading_instructions_does_not_create_a_parser_directive passes:
-# until then an output whose directives changed because a directive-looking comment moved to the
-# top is reported as a Hypothesis event and its remaining checks are skipped.
-KNOWN_DIRECTIVE_PROMOTION = False
 
 
 def fuzz_settings(ci_examples: int):
@@ -342,11 +334,6 @@ def _check_file(data: bytes, opts: list[str], fmt: str, context: dict[str, bytes
         runs = [([], fmt), (["--diff"], fmt), (["--check"], fmt)] + ([] if fmt == "json" else [([], "json")])
         for mode, fmt_ in runs:
             code, out, err = run(mode + opts + ["--format", fmt_, str(p)])
-            if KNOWN_DIRECTIVE_PROMOTION and "the fix produced a file that does not parse" in err and "parser directive" in err:
-                # the same bug, caught by dfix's own re-parse (a promoted duplicate directive)
-                event("known bug: a removal produced a duplicate parser directive (caught by the re-parse)")
-                assert file_state(p) == before
-                return
             assert code in (0, 1, 2), (mode, code, err)
             assert (code == 2) == (not valid), f"mode {mode}: exit {code}, valid={valid}: {err}"
             assert "Traceback" not in err and "internal" not in err, err
@@ -372,9 +359,6 @@ def _check_file(data: bytes, opts: list[str], fmt: str, context: dict[str, bytes
             assert file_state(p) == before, "an unchanged file was rewritten (mtime/inode changed)"
         new_df = ours(new)
         assert new_df is not None, "--write output does not parse"
-        if KNOWN_DIRECTIVE_PROMOTION and _directives(new_df) != _directives(df):
-            event("known bug: removing the first instruction turned a comment into a parser directive")
-            return
         assert_only_edited_spans_changed(data, new, names)
         if gopkg is not None and _go_comparable(new.decode("utf-8")):
             go, go_err = go_parse(new)
@@ -386,14 +370,6 @@ def _check_file(data: bytes, opts: list[str], fmt: str, context: dict[str, bytes
         after_first = file_state(p)
         code2, _out2, err2 = run(["--write", "-q"] + opts + [str(p)])
         assert code2 in (0, 1), err2
-        if KNOWN_CONFLICT_NON_IDEMPOTENCE and conflicted and file_state(p) != after_first:
-            # the known bug (test_write_is_idempotent_when_two_secrets_share_an_exec_form_run):
-            # a plan refused as conflicting is applied by the next run; it must still converge
-            event("known bug: a conflicting plan was applied by the second --write")
-            new = p.read_bytes()
-            assert ours(new) is not None
-            after_first = file_state(p)
-            run(["--write", "-q"] + opts + [str(p)])
         assert file_state(p) == after_first, "a second --write changed the file"
 
         # stdin --write prints the same text the file --write wrote (the BOM is compared apart)

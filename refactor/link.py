@@ -91,54 +91,66 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
                 texts[path] = None
         return texts[path]
 
-    # pass 1: which Dockerfiles have a caller that cannot be migrated
+    # pass 1, to a fixed point: which Dockerfiles must stay as they are because a caller cannot
+    # follow them. Reverting one Dockerfile can block another (a shared matrix step), so the
+    # rules run again until nothing new is blocked.
     blocked: dict[str, list[str]] = {}
-    for path, targets in targets_for(set()).items():
-        src = source_of(path)
-        if src is None:
-            continue
-        plan = plan_file(path, src.text, targets)
-        if plan.unmigratable:
-            for t in targets:
-                blocked.setdefault(t.invocation.dockerfile, []).extend(plan.unmigratable)
-    # one build-arg site that reaches several Dockerfiles (a matrix, a shell loop): migrating it
-    # for some of them breaks the builds of the others
+    reverted: set[str] = set()
+
+    def block(d: str, reason: str) -> None:
+        blocked.setdefault(d, [])
+        if reason not in blocked[d]:
+            blocked[d].append(reason)
+
+    def migrates(d: str | None, name: str) -> bool:
+        entry = by_df.get(d or "")
+        return entry is not None and d not in reverted and entry[1].status == "ok" and name in entry[1].migrated
+
     sites: dict[tuple[str, int, int, str], set] = {}
     for inv in invocations:
         for use in inv.build_args:
             sites.setdefault((inv.path, use.start, use.end, use.name), set()).add(inv.dockerfile)
-    for (path, _s, _e, name), dfs in sites.items():
-        if len(dfs) < 2:
-            continue
-        done = {d for d in dfs if d in by_df and by_df[d][1].status == "ok" and name in by_df[d][1].migrated}
-        # the others still need the arg when they declare it (an unknown one might)
-        need = {d for d in dfs - done if d not in by_df or by_df[d][1].status != "ok" or name in by_df[d][1].declared_after}
-        if done and need:
-            rest = sorted(os.path.relpath(d) if d else "an unresolved Dockerfile" for d in need)
-            for d in done:
-                blocked.setdefault(d, []).append(
-                    f"{os.path.relpath(path)} passes {name} to {', '.join(rest)} too, whose fix is not applied"
-                )
-    # a caller whose Dockerfile dfix cannot locate (a cd in a subshell, a path in a variable,
-    # a matrix it cannot expand) but which passes a secret some scanned Dockerfile migrates may
-    # build that Dockerfile: migrating it silently would leave that build without the secret
-    migrating: dict[str, list[str]] = {}
-    for d, (_c, r, _st) in by_df.items():
-        if r.status == "ok":
-            for n in r.migrated:
-                migrating.setdefault(n, []).append(d)
-    for inv in invocations:
-        if inv.dockerfile is not None and (inv.dockerfile in by_df or os.path.isfile(inv.dockerfile)):
-            continue
-        for use in inv.build_args:
-            for d in migrating.get(use.name, []):
-                blocked.setdefault(d, []).append(
-                    f"{os.path.relpath(inv.path)} passes {use.name} to a Dockerfile dfix cannot locate"
-                    " (it may be this one); migrate that caller by hand"
-                )
+    while True:
+        before = {d: len(r) for d, r in blocked.items()}
+        # a caller that cannot be migrated blocks the Dockerfiles of its own builds only
+        for path, targets in targets_for(reverted).items():
+            src = source_of(path)
+            if src is None:
+                continue
+            if plan_file(path, src.text, targets).unmigratable:
+                for t in targets:
+                    for reason in plan_file(path, src.text, [t]).unmigratable or plan_file(path, src.text, targets).unmigratable:
+                        block(t.invocation.dockerfile, reason)
+        # one build-arg site that reaches several Dockerfiles (a matrix, a shell loop): migrating
+        # it for some of them breaks the builds of those that still declare the arg
+        for (path, _s, _e, name), dfs in sites.items():
+            if len(dfs) < 2:
+                continue
+            done = {d for d in dfs if migrates(d, name)}
+            need = {d for d in dfs - done
+                    if d not in by_df or by_df[d][1].status != "ok" or d in reverted or name in by_df[d][1].declared_after}
+            if done and need:
+                rest = sorted(os.path.relpath(d) if d else "an unresolved Dockerfile" for d in need)
+                for d in done:
+                    block(d, f"{os.path.relpath(path)} passes {name} to {', '.join(rest)} too, whose fix is not applied")
+        # a caller whose Dockerfile dfix cannot locate (a cd in a subshell, a path in a variable,
+        # a matrix it cannot expand) but which passes a secret some scanned Dockerfile migrates
+        # may build that Dockerfile: migrating it silently would leave that build without it
+        for inv in invocations:
+            if inv.dockerfile is not None and (inv.dockerfile in by_df or os.path.isfile(inv.dockerfile)):
+                continue
+            for use in inv.build_args:
+                for d in by_df:
+                    if migrates(d, use.name):
+                        block(d, f"{os.path.relpath(inv.path)} passes {use.name} to a Dockerfile dfix cannot locate"
+                                 " (it may be this one); migrate that caller by hand")
+        newly = {d for d in blocked if not by_df[d][2].unsafe_fixes} - reverted
+        if not newly and before == {d: len(r) for d, r in blocked.items()}:
+            break
+        reverted |= newly
     for df_path, reasons in blocked.items():
         _c, r, st = by_df[df_path]
-        why = "; ".join(dict.fromkeys(reasons))
+        why = "; ".join(reasons)
         for f in r.findings:
             if f.fix is not None and f.code in ("DF001", "DF002", "DF003", "DF006", "DF007"):
                 f.fix.applicability = "unsafe" if f.fix.applicability == "safe" else f.fix.applicability
@@ -147,12 +159,12 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
                     f.fix.applied = False
                     f.fix.included = False
         r.notes.append(f"a caller cannot be migrated, so the fix is unsafe: {why}")
-    reverted = {p for p in blocked if not by_df[p][2].unsafe_fixes}
     for p in reverted:
         r = by_df[p][1]
         r.new_text = r.original
         r.changed = False
         r.migrated = []
+        r.declared_after = list(r.declared_args)
 
     # pass 2: plan and render every caller
     callers: list[FileResult] = []

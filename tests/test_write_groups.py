@@ -153,3 +153,25 @@ def test_github_matrix_of_include_entries_builds_every_leg(tmp_path):
     assert b"--mount=type=secret" in (repo / "svc" / "Dockerfile").read_bytes()
     new = (repo / ".github" / "workflows" / "ci.yml").read_text()
     assert "build-args" not in new and "npm_token=${{ secrets.NPM_TOKEN }}" in new
+
+
+def test_blocking_propagates_through_shared_steps(tmp_path):
+    """web is blocked by its kaniko job; api shares a matrix step with web, so migrating api
+    would convert that step and leave web's build without the arg: nothing of it is written."""
+    repo = tmp_path / "repo"
+    for svc in ("api", "web"):
+        (repo / "services" / svc).mkdir(parents=True)
+        (repo / "services" / svc / "Dockerfile").write_bytes(DOCKERFILE)
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    wf = ("on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n        service: [api, web]\n"
+          "    steps:\n      - uses: docker/build-push-action@v6\n        with:\n          context: services/${{ matrix.service }}\n"
+          "          build-args: NPM_TOKEN=${{ secrets.NPM_TOKEN }}\n")
+    (repo / ".github" / "workflows" / "ci.yml").write_text(wf)
+    (repo / ".gitlab-ci.yml").write_text("web:\n  script:\n    - /kaniko/executor --context services/web "
+                                          "--dockerfile services/web/Dockerfile --build-arg NPM_TOKEN=$NPM_TOKEN\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    code, out, err = run(["--write", str(repo)])
+    assert (repo / "services" / "api" / "Dockerfile").read_bytes() == DOCKERFILE
+    assert (repo / "services" / "web" / "Dockerfile").read_bytes() == DOCKERFILE
+    assert (repo / ".github" / "workflows" / "ci.yml").read_text() == wf
+    assert "kaniko" in out and "services/web/Dockerfile too, whose fix is not applied" in out

@@ -43,7 +43,7 @@ PRODUCERS = {"npm", "yarn", "pnpm", "pip", "pip3", "go", "mvn", "gradle", "gradl
 # the builder, so a RUN using them is split only when the simulation below accounts for them.
 SIDE_EFFECT_FREE = frozenset(
     """echo printf true false : test [ [[ ls cat head tail grep egrep fgrep wc sort uniq cut tr id whoami
-    env which command type pwd sleep date uname hostname export set unset exit return readlink realpath
+    which type pwd sleep date uname hostname export set unset exit return readlink realpath
     dirname basename stat sha256sum sha1sum sha512sum md5sum cksum""".split()
 )
 
@@ -84,6 +84,11 @@ class RunContext:
         return repo in names
 
     def path(self, p: str) -> str:
+        if p == "~" or p.startswith("~/"):
+            home = self.home()
+            if home is None:
+                raise SplitError(f"{p}: the home directory of USER {self.user} is unknown")
+            return posixpath.join(home, p[2:]) if p != "~" else home
         return posixpath.join(self.workdir, p)
 
 
@@ -111,7 +116,7 @@ def _opt(args: list[str], *names: str, attached: bool = False) -> str | None:
 
 
 def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (), scrubs: list[str] | None = None,
-                     prior: list[str] | None = None) -> tuple[list[str], bool]:
+                     prior: list[str] | None = None, replay: list[str] | None = None) -> tuple[list[str], bool]:
     """Paths a RUN produces, from its simple commands; (paths, needs_venv).
 
     The RUN is simulated: files it writes by redirection (``writes``) or downloads and then
@@ -119,7 +124,8 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
     a credential file deliberately left behind in the builder. Anything else raises SplitError.
     ``scrubs`` receives builder commands that strip credentials from copied outputs (a clone's
     ``.git/config``). ``prior``: the outputs of the builder's earlier RUNs (a later RUN may move
-    or remove them); the result includes them."""
+    or remove them); the result includes them. ``replay`` receives credential files the base stage
+    holds and the RUN removes: the runtime stage removes them too."""
     if isinstance(ctx, str):
         ctx = RunContext(ctx)
     out: list[str] = list(prior or [])
@@ -137,13 +143,17 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
             sub = args[0] if args else "install"
             if tool == "yarn" and (not args or args[0].startswith("-")):
                 sub = "install"
+            if tool == "yarn" and sub == "global":
+                raise SplitError("yarn global installs into its global prefix; copy it by hand")
             if sub in ("ci", "install", "i", "add"):
-                if "-g" in args or "--global" in args:
+                if "-g" in args or "--global" in args or "--location=global" in args:
                     raise SplitError(f"{tool} installs globally; copy its prefix by hand")
                 project = _opt(args, "--prefix") if tool == "npm" else _opt(args, "--cwd") if tool == "yarn" else _opt(args, "-C", "--dir")
                 out.append(posixpath.join(ctx.path(project or "."), "node_modules"))
-            elif sub in ("run", "build", "exec", "test"):
-                raise SplitError(f"`{tool} {sub}` runs project scripts whose outputs are unknown")
+            elif sub in ("config", "set", "cache", "-v", "--version", "whoami", "ping", "view", "info", "audit"):
+                pass  # config writes are credential files (.npmrc), left in the builder on purpose
+            else:
+                raise SplitError(f"`{tool} {sub}` has unknown outputs")
         elif tool in ("python", "python3") and args[:2] in (["-m", "venv"], ["-m", "virtualenv"]):
             dirs = [a for a in args[2:] if not a.startswith("-")]
             if not dirs:
@@ -161,8 +171,10 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
                 editable = _opt(args, "-e", "--editable") or ""
                 if re.match(r"^git\+[A-Za-z][A-Za-z0-9+.-]*://[^/@]*\$[^/@]*@", editable):
                     raise SplitError("an editable install from a git URL with credentials keeps them in the clone the runtime would get")
-                target = _opt(args, "-t", "--target")
-                prefix = _opt(args, "--prefix")
+                target = _opt(args, "-t", "--target") or ctx.env.get("PIP_TARGET")
+                prefix = _opt(args, "--prefix") or ctx.env.get("PIP_PREFIX")
+                if ctx.env.get("PIP_USER", "").lower() in ("1", "true", "yes", "on"):
+                    args = [*args, "--user"]
                 if target:
                     out.append(ctx.path(target))
                 elif prefix:
@@ -177,6 +189,8 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
                 elif ctx.env.get("VIRTUAL_ENV"):
                     out.append(ctx.env["VIRTUAL_ENV"])  # the stage already uses a venv: copy it
                 else:
+                    if ctx.user and ctx.user.split(":")[0] not in ("root", "0"):
+                        raise SplitError(f"pip installs system-wide as USER {ctx.user}; dfix would create /opt/venv, which that user cannot")
                     venv = True
             elif args and args[0] in ("download", "wheel"):
                 d = _opt(args, "-d", "--dest", "-w", "--wheel-dir")
@@ -211,7 +225,9 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
             goals = [a for i, a in enumerate(args) if not a.startswith("-") and not (i and args[i - 1] in _MVN_VALUE_OPTS)]
             if not goals:
                 raise SplitError("mvn without goals")
-            if any(g in _MVN_BUILD_GOALS for g in goals):
+            if _opt(args, "-pl", "--projects") is not None or any(a in ("-am", "--also-make") for a in args):
+                raise SplitError("a multi-module maven build: each module has its own target directory")
+            if any(g in _MVN_BUILD_GOALS or g in ("dependency:copy-dependencies", "dependency:unpack-dependencies") for g in goals):
                 out.append(posixpath.join(base, "target"))
             elif all(g.startswith("dependency:") or g in _MVN_HARMLESS or g.endswith(":go-offline") for g in goals):
                 local = next((a.split("=", 1)[1] for a in args if a.startswith("-Dmaven.repo.local=")), None)
@@ -224,8 +240,14 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
         elif tool in ("gradle", "gradlew"):
             proj = _opt(args, "-p", "--project-dir")
             base = ctx.path(proj) if proj else ctx.workdir
-            tasks = [a for i, a in enumerate(args) if not a.startswith("-") and not (i and args[i - 1] in _GRADLE_VALUE_OPTS)]
-            tasks = [t.rsplit(":", 1)[-1] for t in tasks]
+            paths = [a for i, a in enumerate(args) if not a.startswith("-") and not (i and args[i - 1] in _GRADLE_VALUE_OPTS)]
+            # :app:bootJar is the app subproject's task: its outputs are under app/build
+            subs = {t.rsplit(":", 1)[0].strip(":").replace(":", "/") for t in paths if ":" in t.strip(":")}
+            if len(subs) > 1:
+                raise SplitError("gradle tasks of several subprojects: each has its own build directory")
+            if subs:
+                base = posixpath.join(base, subs.pop())
+            tasks = [t.rsplit(":", 1)[-1] for t in paths]
             if any(t in _GRADLE_JAR_TASKS for t in tasks):
                 out.append(posixpath.join(base, "build", "libs"))
             elif "installDist" in tasks:
@@ -256,7 +278,7 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
             urls = [a for a in args if "://" in a]
             base = ctx.path(outdir) if outdir else ctx.workdir
             if outs:
-                out.extend(posixpath.join(base, o) for o in outs)
+                out.extend(posixpath.join(base, o) if outdir else ctx.path(o) for o in outs)
             elif remote_name:
                 if not urls:
                     raise SplitError("curl -O of a URL held in a variable: the file name is unknown")
@@ -271,19 +293,31 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
             prefix = _opt(args, "-P", "--directory-prefix")
             base = ctx.path(prefix) if prefix else ctx.workdir
             if o:
-                out.append(posixpath.join(base, o) if not o.startswith("/") else o)
+                out.append(posixpath.join(base, o) if prefix and not o.startswith("/") else ctx.path(o))
             else:
                 urls = [a for a in args if "://" in a]
                 if not urls:
                     raise SplitError("wget of a URL held in a variable: the file name is unknown")
+                if any("?" in u.rsplit("/", 1)[-1] for u in urls):
+                    raise SplitError("wget names the file after the URL, query included (it may hold the key): use -O")
                 for url in urls:
                     out.append(posixpath.join(base, _url_basename(url)))
         elif tool == "tar":
-            c = _opt(args, "-C", "--directory", attached=True)
-            if c:
-                out.append(ctx.path(c))
-            elif any(a.startswith("-") and "x" in a for a in args) or any(a.startswith("x") for a in args[:1]):
-                raise SplitError("tar extracts into the working directory; outputs unknown")
+            cluster = args[0].lstrip("-") if args and not args[0].startswith("--") else ""
+            create = "c" in cluster or "--create" in args or any(a.startswith("-") and not a.startswith("--") and "c" in a for a in args[:2])
+            if create:
+                f = _opt(args, "-f", "--file", attached=True)
+                if f is None and "f" in cluster:
+                    f = next((a for a in args[1:] if not a.startswith("-")), None)
+                if not f or f == "-":
+                    raise SplitError("tar -c without an archive file writes to stdout")
+                out.append(ctx.path(f))
+            else:
+                c = _opt(args, "-C", "--directory", attached=True)
+                if c:
+                    out.append(ctx.path(c))
+                elif any(a.startswith("-") and "x" in a for a in args) or any(a.startswith("x") for a in args[:1]):
+                    raise SplitError("tar extracts into the working directory; outputs unknown")
         elif tool == "unzip":
             d = _opt(args, "-d")
             if not d:
@@ -292,18 +326,24 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
         elif tool == "rm":
             for t in pos:
                 p = posixpath.normpath(ctx.path(t))
+                if scrubs and any(f" {p} " in f" {c} " or f"'{p}'" in c for c in scrubs):
+                    raise SplitError(f"`rm {t}`: the clone whose .git/config is cleaned would not be there")
                 if p in out:
                     out = [x for x in out if x != p]
                 elif p in scratch:
                     scratch.discard(p)
                 elif _is_credential_path(p):
-                    continue  # removing a credential file the base does not have is a no-op there
+                    if replay is None:
+                        raise SplitError(f"`rm {t}`: the runtime stage, built from the base, would still have it")
+                    replay.append(p)  # a credential file from the base (COPY .npmrc): gone in the runtime too
                 else:
                     raise SplitError(f"`rm {t}`: the runtime stage, built from the base, would still have it")
         elif tool in ("mv", "cp"):
             if len(pos) != 2 or any("$" in x or "*" in x for x in pos):
                 raise SplitError(f"`{tool} {' '.join(pos)}` cannot be followed")
             src, dst = (posixpath.normpath(ctx.path(x)) for x in pos)
+            if scrubs and any(f" {src} " in f" {c} " or f"'{src}'" in c for c in scrubs):
+                raise SplitError(f"`{tool} {' '.join(pos)}`: a clone whose .git/config holds the credential moves")
             if pos[1].endswith("/"):
                 dst = posixpath.join(dst, posixpath.basename(src))
             if src in out:
@@ -324,6 +364,8 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
                 p = posixpath.normpath(ctx.path(t))
                 if not (p in scratch or _is_credential_path(p) or any(_under(p, o) for o in out)):
                     raise SplitError(f"`{tool} {' '.join(pos)}`: the runtime stage would not get the change")
+        elif tool in ("env", "command") and not [a for a in args if not a.startswith("-") and "=" not in a]:
+            continue  # prints the environment / `command -v x`
         elif tool in SIDE_EFFECT_FREE:
             continue
         else:
@@ -456,7 +498,12 @@ def plan_split(analysis, plans, keyword_case_upper: bool, other_secrets: frozens
     by_stage: dict[int, list[int]] = {}
     decl_by_stage: dict[int, set[int]] = {}
     for p in plans:
-        for idx in p.mounts:
+        # every RUN that reads the secret: mounted ones, and those writing or using a credential
+        # file (the mount plan folds a separate write into its users)
+        touched = set(p.mounts) | set(p.file_mounts) | set(p.ssh_mounts) | set(p.exports)
+        for fold in p.folds:
+            touched |= {fold.write_run, *fold.consumers, *fold.drop_runs}
+        for idx in touched:
             by_stage.setdefault(facts.stage_of[idx], []).append(idx)
         for r in p.removals:
             if r.item.stage >= 0:
@@ -481,13 +528,20 @@ def plan_split(analysis, plans, keyword_case_upper: bool, other_secrets: frozens
             continue
         decls = sorted(i for i in decl_by_stage.get(s_idx, ()) if i < first or i <= last)
         scrubs: list[str] = []
+        replay: list[str] = []  # base files the builder removed: the runtime removes them too
         owners: dict[str, str] = {}  # output -> the non-root USER the builder wrote it as
         try:
             outputs: list[str] = []
             venv = False
             from refactor.analyze import _workdir_at
 
+            if any(p.specs and any(sp.type == "file" for sp in p.specs) and any(facts.stage_of[j] == s_idx for j in p.file_mounts) for p in plans):
+                raise SplitError("a credential file copied from the build context would stay in the base stage; use the mount strategy for it")
             _check_stage(facts, s_idx, decls, first, last, secret_names_all)
+            parents = set(facts.stage_chain(s_idx)) - {s_idx}
+            inherited = sorted({facts.stages[st].name or str(st) for st in decl_by_stage if st in parents})
+            if inherited:
+                raise SplitError(f"the secret is declared in the parent stage {', '.join(inherited)}, which the runtime stage would inherit it from")
             for j in range(first, last + 1):
                 ins = df.instructions[j]
                 if j in decls:
@@ -505,7 +559,7 @@ def plan_split(analysis, plans, keyword_case_upper: bool, other_secrets: frozens
                     writes = tuple(w.path for w in file_writes(run.script))
                     rctx = _context(facts, j, wd)
                     before = set(outputs)
-                    outputs, v = _outputs_for_run(info.argv, rctx, writes, scrubs, prior=outputs)
+                    outputs, v = _outputs_for_run(info.argv, rctx, writes, scrubs, prior=outputs, replay=replay)
                     if rctx.user and rctx.user.split(":")[0] not in ("root", "0"):
                         for o in outputs:
                             if o not in before:
@@ -539,6 +593,13 @@ def plan_split(analysis, plans, keyword_case_upper: bool, other_secrets: frozens
         # move secret declarations from before the first RUN into the builder
         moved = [i for i in decls if i < first]
         builder_lines = [f"{kw('from')} {base_alias} {kw('as')} {builder_alias}{nl}"]
+        # non-secret ARGs of the base part: BuildKit passes them to stages built FROM it, the
+        # classic builder and kaniko (the builders this strategy is for) do not
+        base_args = [_with_nl(text[df.instructions[j].command.kw_start : df.instructions[j].end], nl)
+                     for j in range(stage.start + 1, first)
+                     if df.instructions[j].cmd == "arg" and j not in decls
+                     and not any(it.name in secret_names_all for it in facts.items if it.instr == j)]
+        builder_lines += base_args
         if venv:
             builder_lines.append(f"{kw('env')} VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH{nl}")
             builder_lines.append(f"{kw('run')} python3 -m venv /opt/venv{nl}")
@@ -559,6 +620,7 @@ def plan_split(analysis, plans, keyword_case_upper: bool, other_secrets: frozens
         last_ins = df.instructions[last]
         rt = [f"{kw('run')} {cmd}{nl}" for cmd in dict.fromkeys(scrubs)]
         rt += [nl, f"{kw('from')} {base_alias}" + (f" {kw('as')} {stage.name}" if stage.name else "") + nl]
+        rt += base_args
         if venv:
             rt.append(f"{kw('env')} VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH{nl}")
             rt.append(f"{kw('copy')} --from={builder_alias} /opt/venv /opt/venv{nl}")
@@ -567,6 +629,10 @@ def plan_split(analysis, plans, keyword_case_upper: bool, other_secrets: frozens
             # root; --chown gives it (and the files, already theirs) to the user that wrote them
             chown = f" --chown={owners[o]}" if o in owners and re.fullmatch(r"[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.-]+)?", owners[o]) else ""
             rt.append(f"{kw('copy')} --from={builder_alias}{chown} {o} {o}{nl}")
+        if replay:
+            import shlex
+
+            rt.append(f"{kw('run')} rm -f {' '.join(shlex.quote(x) for x in dict.fromkeys(replay))}{nl}")
         # image config (and non-secret ARGs, which later instructions may reference) declared
         # inside the builder part is re-declared for the runtime stage
         secret_names = {p.name for p in plans} | {r.item.name for p in plans for r in p.removals} | set(other_secrets)

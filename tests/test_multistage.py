@@ -70,7 +70,14 @@ def outputs(cmd: str, ctx: RunContext = ROOT_CTX) -> tuple[list[str], bool]:
         ("curl -fsSL -o /tmp/t.tgz https://x.test/t.tgz && tar -xzf /tmp/t.tgz -C /opt/tool", RunContext("/"), ["/tmp/t.tgz", "/opt/tool"]),
         ("curl -fsSLO https://x.test/dl/tool.tgz", RunContext("/opt"), ["/opt/tool.tgz"]),
         ("curl -sSfo tool.bin https://x.test/tool", RunContext("/opt"), ["/opt/tool.bin"]),
-        ("wget -q https://x.test/a/file.zip?sig=1", RunContext("/d"), ["/d/file.zip"]),
+        ("wget -q https://x.test/a/file.zip", RunContext("/d"), ["/d/file.zip"]),
+        ("wget -q -O file.zip https://x.test/a/file.zip?sig=1", RunContext("/d"), ["/d/file.zip"]),
+        ("tar -czf /out/app.tgz -C /src .", ROOT_CTX, ["/out/app.tgz"]),
+        ("gradle :app:bootJar", RunContext("/w"), ["/w/app/build/libs"]),
+        ("mvn dependency:copy-dependencies", RunContext("/b"), ["/b/target"]),
+        ("pip install -r r.txt", RunContext("/app", {"PIP_TARGET": "/deps"}), ["/deps"]),
+        ("npm config set //r/:_authToken x && npm ci", ROOT_CTX, ["/app/node_modules"]),
+        ("curl -o ~/tool https://x.test/tool", ROOT_CTX, ["/root/tool"]),
     ],
 )
 def test_outputs(cmd, ctx, expected):
@@ -88,7 +95,16 @@ def test_plain_pip_install_gets_a_venv():
     "cmd,ctx,reason",
     [
         ("cd sub && npm ci", ROOT_CTX, "changes directory"),
-        ("npm run build", ROOT_CTX, "project scripts"),
+        ("npm run build", ROOT_CTX, "unknown outputs"),
+        ("npm pack", ROOT_CTX, "unknown outputs"),
+        ("yarn global add x", ROOT_CTX, "global"),
+        ("npm install --location=global x", ROOT_CTX, "globally"),
+        ("wget -q https://x.test/a/file.zip?sig=1", ROOT_CTX, "query"),
+        ("env FOO=1 npm run build", ROOT_CTX, "`env`"),
+        ("mvn -pl app -am package", RunContext("/b"), "multi-module"),
+        ("gradle :a:jar :b:jar", RunContext("/w"), "several subprojects"),
+        ("pip install -r r.txt", RunContext("/app", {}, "python:3.12", "app"), "/opt/venv"),
+        ("curl -o ~/tool https://x.test/t", RunContext("/app", {}, "", "app"), "home directory"),
         ("npm install -g pnpm", ROOT_CTX, "globally"),
         ("pip download x", ROOT_CTX, "without -d"),
         ("pip install --user x", RunContext("/app", {}, "", "app"), "home directory is unknown"),
@@ -279,3 +295,50 @@ def test_outputs_written_by_a_non_root_user_keep_their_owner(tmp_path):
     _, out = _split(tmp_path, "FROM node:20\nWORKDIR /home/node/app\nCOPY package.json .npmrc ./\nUSER node\nARG NPM_TOKEN\n"
                               "RUN npm ci\nCMD [\"node\", \"s.js\"]\n")
     assert "+COPY --from=dfix-builder --chown=node /home/node/app/node_modules /home/node/app/node_modules" in out
+
+
+def test_a_run_that_only_writes_the_credential_file_moves_into_the_builder(tmp_path):
+    """The mount plan folds `git config --global url…insteadOf` into the RUN that clones; the
+    split must move the writing RUN too, or it runs in the base without the ARG."""
+    df = ("FROM ubuntu:22.04\nARG GH_TOKEN\nWORKDIR /src\n"
+          "RUN git config --global url.\"https://${GH_TOKEN}@github.com/\".insteadOf \"https://github.com/\"\n"
+          "RUN git clone https://github.com/acme/lib.git lib\nCMD [\"ls\"]\n")
+    (tmp_path / "Dockerfile").write_text(df)
+    code, out, err = run(["--write", "--strategy", "multistage", "Dockerfile"], cwd=tmp_path)
+    new = (tmp_path / "Dockerfile").read_text()
+    base = new.split("FROM dfix-base AS dfix-builder", 1)[0]
+    assert "git config" not in base and "GH_TOKEN" not in base
+    code, out, err = run(["--write", "--strategy", "multistage", "Dockerfile"], cwd=tmp_path)
+    assert (tmp_path / "Dockerfile").read_text() == new  # idempotent
+
+
+def test_a_secret_declared_in_a_parent_stage_refuses_the_split(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM node:20 AS base\nARG NPM_TOKEN\nFROM base AS app\nWORKDIR /app\n"
+                                         "COPY package.json .npmrc ./\nRUN npm ci\nRUN echo built\n")
+    (tmp_path / ".npmrc").write_text("//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n")
+    code, out, err = run(["--strategy", "multistage", "Dockerfile"], cwd=tmp_path)
+    assert "parent stage base" in out
+
+
+def test_base_args_are_declared_again_for_builders_that_do_not_inherit_them(tmp_path):
+    (tmp_path / "Dockerfile").write_text(
+        "FROM alpine:3.20\nARG EDITION=pro\nARG NPM_TOKEN\nWORKDIR /opt\n"
+        "RUN curl -fsS -H \"Authorization: Bearer ${NPM_TOKEN}\" -o /opt/tool.tgz https://x.test/${EDITION}/tool.tgz\n"
+        "CMD [\"ls\"]\n")
+    run(["--write", "--strategy", "multistage", "Dockerfile"], cwd=tmp_path)
+    stages = (tmp_path / "Dockerfile").read_text().split("\nFROM ")
+    assert len(stages) == 3 and all("ARG EDITION=pro" in st for st in stages)
+
+
+def test_a_base_credential_file_the_builder_removes_is_removed_in_the_runtime(tmp_path):
+    _, out = _split(tmp_path, "FROM node:20\nWORKDIR /app\nCOPY package.json .npmrc ./\nARG NPM_TOKEN\n"
+                              "RUN npm ci && rm -f .npmrc\nCMD [\"node\", \"s.js\"]\n")
+    runtime = out.split("+FROM dfix-base\n", 1)[1]
+    assert "+RUN rm -f /app/.npmrc" in runtime
+
+
+def test_a_credential_file_from_the_context_refuses_the_split(tmp_path):
+    (tmp_path / ".npmrc").write_text("//registry.npmjs.org/:_authToken=npm_" + "a" * 36 + "\n")
+    (tmp_path / "Dockerfile").write_text("FROM node:20\nWORKDIR /app\nCOPY package.json .npmrc ./\nRUN npm ci\n")
+    code, out, err = run(["--strategy", "multistage", "Dockerfile"], cwd=tmp_path)
+    assert "build context would stay in the base" in out

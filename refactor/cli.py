@@ -430,7 +430,9 @@ class Tally:
             return 0
         if settings.mode == "write":
             return 1 if self.remaining else 0
-        if settings.mode in ("check", "diff"):
+        if settings.mode == "diff":
+            return 1 if self.changed else 0  # the patch is the answer: 1 when there is one
+        if settings.mode == "check":
             return 1 if self.changed or self.remaining else 0
         return 1 if self.remaining else 0
 

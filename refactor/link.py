@@ -200,7 +200,7 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
                 msg = f"passes secret {use.name} to `{os.path.relpath(t.invocation.dockerfile or '?')}` as a build arg"
                 if use.value_kind == "literal":
                     msg += "; the literal value is committed: remove it here and rotate it"
-                elif use.source:
+                elif use.source and t.invocation.kind in ("shell", "make", "just"):
                     committed = _committed_values(src.text, use.source)
                     if committed:
                         res.masks.extend(committed)

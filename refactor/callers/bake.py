@@ -580,6 +580,9 @@ def _append_list(text: str, lst: Node, values: list[str | None], nl: str, result
     values = [v for v in values if v]
     if not values:
         return
+    if lst.kind != "list":  # secret = VAR, secret = concat(…): not a list dfix can extend
+        result.add_unmigratable("the target's secret attribute is not a literal list; add the secrets by hand")
+        return
     lits = [json.dumps(v) for v in values]
     close = lst.end - 1
     if not lst.entries:

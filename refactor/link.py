@@ -59,11 +59,18 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
     from refactor.source import InputError, read_source
 
     root = repo_root(paths)
+    mentions: list[tuple[str, int, str]] = []
     try:
-        invocations = discover(root, exclude=excludes)
+        invocations = discover(root, exclude=excludes, mentions=mentions)
     except Exception:  # noqa: BLE001 - discovery of callers never fails the Dockerfile run
         return []
-    if not invocations:
+    # mentions no parsed build covers: a form dfix cannot follow (flags in a variable, an argv list…)
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for inv in invocations:
+        spans.setdefault(inv.path, []).extend((u.start, u.end) for u in inv.build_args)
+    loose = [(path, off, name) for path, off, name in mentions
+             if not any(a <= off < b for a, b in spans.get(path, ()))]
+    if not invocations and not loose:
         return []
     by_df: dict[str, tuple] = {}
     for c, r, st in zip(candidates, results, per_file):
@@ -144,6 +151,13 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
                     if migrates(d, use.name):
                         block(d, f"{os.path.relpath(inv.path)} passes {use.name} to a Dockerfile dfix cannot locate"
                                  " (it may be this one); migrate that caller by hand")
+        for path, off, name in loose:
+            for d in by_df:
+                if migrates(d, name):
+                    src = source_of(path)
+                    line = src.text.count("\n", 0, off) + 1 if src is not None else 0
+                    block(d, f"{os.path.relpath(path)}:{line} passes {name} as a build arg in a form dfix cannot follow"
+                             " (it may build this Dockerfile); migrate it by hand")
         newly = {d for d in blocked if not by_df[d][2].unsafe_fixes} - reverted
         if not newly and before == {d: len(r) for d, r in blocked.items()}:
             break

@@ -9,6 +9,8 @@ cannot create files in), and one refusal keeps its whole group unwritten, with a
 from __future__ import annotations
 
 import os
+
+import pytest
 import subprocess
 from pathlib import Path
 
@@ -127,7 +129,7 @@ def test_report_mode_tells_what_write_would_do(tmp_path):
     code, out, err = run([str(repo)])
     assert "DF011" in out and "build.sh" in out
     (repo / "svc" / "build.sh").unlink()
-    (repo / "build.sh").write_bytes(b"#!/bin/sh\n(cd svc && docker build --build-arg NPM_TOKEN=\"$NPM_TOKEN\" .)\n")
+    (repo / "build.sh").write_bytes(b"#!/bin/sh\n(cd \"$SERVICE_DIR\" && docker build --build-arg NPM_TOKEN=\"$NPM_TOKEN\" .)\n")
     code, out, err = run([str(repo)])
     assert "cannot locate" in out and "fixable with `--write`" not in err
     code, out, err = run(["--write", str(repo)])
@@ -175,3 +177,39 @@ def test_blocking_propagates_through_shared_steps(tmp_path):
     assert (repo / "services" / "web" / "Dockerfile").read_bytes() == DOCKERFILE
     assert (repo / ".github" / "workflows" / "ci.yml").read_text() == wf
     assert "kaniko" in out and "services/web/Dockerfile too, whose fix is not applied" in out
+
+
+def test_cd_before_the_build_locates_the_dockerfile(tmp_path):
+    """`cd services/api && docker build .` builds services/api, not the repository root's
+    Dockerfile; in a CI script list a `cd` line applies to the lines after it."""
+    repo = tmp_path / "repo"
+    (repo / "services" / "api").mkdir(parents=True)
+    (repo / "services" / "api" / "Dockerfile").write_bytes(DOCKERFILE)
+    root_df = b"FROM alpine:3.20\nRUN true\n"
+    (repo / "Dockerfile").write_bytes(root_df)
+    (repo / "build.sh").write_bytes(b'#!/bin/sh\ncd services/api && docker build --build-arg NPM_TOKEN="$NPM_TOKEN" -t api .\n')
+    (repo / ".gitlab-ci.yml").write_text("api:\n  script:\n    - cd services/api\n"
+                                         "    - docker build --build-arg NPM_TOKEN=$NPM_TOKEN -t api .\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    code, out, err = run(["--write", str(repo)])
+    assert b"--mount=type=secret" in (repo / "services" / "api" / "Dockerfile").read_bytes()
+    assert (repo / "Dockerfile").read_bytes() == root_df
+    assert b"--secret id=npm_token" in (repo / "build.sh").read_bytes()
+    assert "--secret id=npm_token" in (repo / ".gitlab-ci.yml").read_text()
+    assert "DF012" not in out
+
+
+@pytest.mark.parametrize("caller", [
+    b'#!/bin/sh\nARGS="--build-arg NPM_TOKEN=$NPM_TOKEN"\ndocker build $ARGS svc\n',
+    b'#!/bin/bash\nargs=(--build-arg "NPM_TOKEN=$NPM_TOKEN")\ndocker build "${args[@]}" svc\n',
+    b'#!/bin/sh\ndocker buildx bake --set app.args.NPM_TOKEN="$NPM_TOKEN" app\n',
+    b'#!/bin/sh\nsh -c \'docker build --build-arg NPM_TOKEN="$NPM_TOKEN" svc\'\n',
+])
+def test_a_build_arg_in_a_form_dfix_cannot_follow_blocks_the_fix(tmp_path, caller):
+    repo = _repo(tmp_path)
+    (repo / "svc" / "build.sh").unlink()
+    (repo / "ci.sh").write_bytes(caller)
+    code, out, err = run(["--write", str(repo)])
+    assert (repo / "svc" / "Dockerfile").read_bytes() == DOCKERFILE
+    assert (repo / "ci.sh").read_bytes() == caller
+    assert "in a form dfix cannot follow" in out or "cannot locate" in out

@@ -60,12 +60,12 @@ MAX_BYTES = 2 * 1024 * 1024
 
 # cheap byte pre-filter per kind: a file without any of these cannot pass a build arg
 _NEEDLES = {
-    "shell": (b"build-arg",),
-    "make": (b"build-arg",),
-    "just": (b"build-arg",),
-    "gitlab": (b"build-arg",),
-    "jenkins": (b"build-arg",),
-    "github": (b"build-arg",),
+    "shell": (b"build-arg", b".args."),
+    "make": (b"build-arg", b".args."),
+    "just": (b"build-arg", b".args."),
+    "gitlab": (b"build-arg", b".args."),
+    "jenkins": (b"build-arg", b".args."),
+    "github": (b"build-arg", b".args."),
     "compose": (b"args",),
     "bake-hcl": (b"args",),
     "bake-json": (b"args",),
@@ -198,12 +198,31 @@ def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
     return False
 
 
-def discover(root: str, *, exclude: tuple[str, ...] = ()) -> list[Invocation]:
+# a build arg named in a form discovery may not parse (a variable holding flags, a bash array, an
+# argv list, `docker compose build --build-arg`, `bake --set t.args.NAME=`): the name is group 1
+_MENTION = re.compile(
+    r"""(?:--build-arg|build[-_]?args?|\.args\.)(?:["'\s=:,\[\({]|\\\n)*?([A-Za-z_][A-Za-z0-9_]*)(?=["'=\s,\]\)}:]|$)"""
+)
+
+
+def mentions_in(path: str, text: str) -> list[tuple[str, int, str]]:
+    """(path, offset, NAME) of every build-arg-looking mention of a name, outside comment lines."""
+    out = []
+    for m in _MENTION.finditer(text):
+        ls = text.rfind("\n", 0, m.start()) + 1
+        if text[ls : m.start()].lstrip().startswith(("#", "//")):
+            continue
+        out.append((path, m.start(1), m.group(1)))
+    return out
+
+
+def discover(root: str, *, exclude: tuple[str, ...] = (), mentions: list | None = None) -> list[Invocation]:
     """Every build invocation that passes build args, under ``root`` (sorted by path and offset).
 
     ``.gitignore`` files are honoured, ``.git``/``node_modules``/``vendor`` and virtualenvs are
     skipped, files over 2 MiB, binary or non-UTF-8 files are skipped, and a file that fails to
-    parse is skipped: discovery never raises for bad input.
+    parse is skipped: discovery never raises for bad input. ``mentions`` (a list) receives every
+    build-arg-looking mention of a name in the files read (:func:`mentions_in`), parsed or not.
     """
     from refactor.discovery import is_dockerfile_name
 
@@ -254,6 +273,8 @@ def discover(root: str, *, exclude: tuple[str, ...] = ()) -> list[Invocation]:
                 continue
             if text.startswith("\ufeff"):
                 text = text[1:]
+            if mentions is not None:
+                mentions.extend(mentions_in(full, text))
             try:
                 out.extend(f.inv for f in finders[kind](full, text, root))
             except Exception:  # noqa: BLE001 - one bad caller never stops discovery

@@ -58,6 +58,33 @@ def cli_found(
     return Found(inv, CliUnit(view, bc, host, extra or {}))
 
 
+def cd_bases(cmds, bc: BuildCmd, bases: list[str] | None, earlier=()) -> list[str] | None:
+    """Bases for a build preceded by ``cd DIR`` in the same script: DIR under each base is tried
+    first, then the bases themselves (a ``cd`` inside an earlier subshell does not apply). A ``cd``
+    to a computed directory leaves the build unresolved (None): dfix cannot tell where it runs.
+    ``earlier``: commands known to run before (earlier lines of a CI script list)."""
+    if not bases or not (cmds or earlier):
+        return bases
+    cd = None
+    for c in earlier:  # commands of earlier script lines (CI script lists run in one shell)
+        if c.argv and c.argv[0].static and c.argv[0].cooked == "cd":
+            cd = c
+    for c in cmds or ():
+        if c.start >= bc.cmd.start:
+            break
+        if c.argv and c.argv[0].static and c.argv[0].cooked == "cd":
+            cd = c
+    if cd is None:
+        return bases
+    arg = next((w for w in cd.argv[1:] if not (w.static and w.cooked.startswith("-"))), None)
+    if arg is None or not arg.static:
+        return None if arg is not None and "dirname" not in arg.cooked else bases
+    target = arg.cooked
+    if target in ("-", "~") or target.startswith("~"):
+        return None
+    return [os.path.join(b, target) for b in bases] + list(bases)
+
+
 def cli_founds(path: str, kind: str, view: View, bc: BuildCmd, host: Host, bases: list[str] | None,
                subst: dict[str, str] | None = None, **kw) -> list[Found]:
     """Like :func:`cli_found`; a build whose Dockerfile path holds an unknown expansion (a loop

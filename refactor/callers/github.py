@@ -42,7 +42,7 @@ from refactor.build import SecretSpec
 from refactor.fixes.edit import Edit
 
 from . import yamlutil as Y
-from .common import CliUnit, Found, cli_found, cli_founds, rel
+from .common import CliUnit, Found, cd_bases, cli_found, cli_founds, rel
 from .model import BuildArgUse, CallerPlan, Invocation
 from .shell import Host, Lexer, build_commands, commands, scope_of
 
@@ -359,7 +359,7 @@ def _find_run(path, text, root, doc, job, st: Step, run, combos, where) -> list[
             subst = {"${{github.workspace}}": root, "$GITHUB_WORKSPACE": root, "${GITHUB_WORKSPACE}": root}
             for k, v in (combo or {}).items():
                 subst["${{matrix.%s}}" % k] = v
-            for f in cli_founds(path, "github", view, bc, host, [base], subst, extra={"step": st}):
+            for f in cli_founds(path, "github", view, bc, host, cd_bases(cmds, bc, [base]), subst, extra={"step": st}):
                 key = (f.inv.dockerfile, f.inv.context)
                 if key in seen:
                     continue

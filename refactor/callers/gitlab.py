@@ -12,7 +12,7 @@ Paths resolve against the repository root (``$CI_PROJECT_DIR``).
 from __future__ import annotations
 
 from . import yamlutil as Y
-from .common import Found, cli_founds, rel
+from .common import Found, cd_bases, cli_founds, rel
 from .shell import Host, Lexer, Scope, build_commands, commands, scope_of
 
 _NOT_JOBS = frozenset({"stages", "variables", "include", "workflow", "image", "services", "cache", "before_script", "after_script", "default"})
@@ -61,12 +61,15 @@ def find(path: str, text: str, root: str | None) -> list[Found]:
         host = Host("gitlab", "sh", scope, where=f"{shown} job {name}",
                     literal_note=lambda n: f"define {n} as a masked CI/CD variable (Settings › CI/CD › Variables)")
         subst = {"$CI_PROJECT_DIR": ".", "${CI_PROJECT_DIR}": "."}
+        earlier: list = []
         for view, cmds in zip(views, cmds_per):
+            before = list(earlier)
+            earlier.extend(cmds)
             for bc in build_commands(cmds):
                 if not bc.args:
                     continue
                 if off:
                     bc.buildkit_off = True
-                found.extend(cli_founds(path, "gitlab", view, bc, host, [root] if root is not None else None, subst,
+                found.extend(cli_founds(path, "gitlab", view, bc, host, cd_bases(cmds, bc, [root] if root is not None else None, before), subst,
                                        migratable=not off, reason="DOCKER_BUILDKIT=0 disables BuildKit" if off else None))
     return found

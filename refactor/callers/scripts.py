@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 
-from .common import Found, cli_founds, rel
+from .common import Found, cd_bases, cli_founds, rel
 from .shell import Host, Lexer, View, build_commands, commands, scope_of
 
 _ROOTISH_DIRS = frozenset({"scripts", "script", "bin", "ci", "tools", "hack", ".ci", "build", ".github", "dev"})
@@ -51,7 +51,7 @@ def find_shell(path: str, text: str, root: str | None) -> list[Found]:
         d = os.path.dirname(path)
         script_first = bool(_CD_SCRIPT_DIR.search(text)) or os.path.basename(d) not in _ROOTISH_DIRS
         bases = [d, root] if script_first else [root, d]
-    return [f for bc in bcs for f in cli_founds(path, "shell", view, bc, host, bases, _script_subst(path))]
+    return [f for bc in bcs for f in cli_founds(path, "shell", view, bc, host, cd_bases(cmds, bc, bases), _script_subst(path))]
 
 
 # ------------------------------------------------------------------------------------------
@@ -108,7 +108,7 @@ def find_make(path: str, text: str, root: str | None) -> list[Found]:
         host = Host("make", "make", scope_of(cmds), where=rel(path, root),
                     literal_note=lambda n: f"pass {n} from the environment (export it, or define it as a CI secret) and reference it as $$${n} or $({n})")
         for bc in bcs:
-            found.extend(cli_founds(path, "make", view, bc, host, [d] if root is not None else None, subst))
+            found.extend(cli_founds(path, "make", view, bc, host, cd_bases(cmds, bc, [d] if root is not None else None), subst))
     return found
 
 

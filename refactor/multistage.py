@@ -151,7 +151,10 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
                 project = _opt(args, "--prefix") if tool == "npm" else _opt(args, "--cwd") if tool == "yarn" else _opt(args, "-C", "--dir")
                 out.append(posixpath.join(ctx.path(project or "."), "node_modules"))
             elif sub in ("config", "set", "cache", "-v", "--version", "whoami", "ping", "view", "info", "audit"):
-                pass  # config writes are credential files (.npmrc), left in the builder on purpose
+                # config writes are credential files (.npmrc), left in the builder on purpose,
+                # unless an output would carry them (checked below)
+                if sub in ("config", "set") and ctx.home():
+                    scratch.add(posixpath.join(ctx.home(), ".yarnrc" if tool == "yarn" else ".npmrc"))
             else:
                 raise SplitError(f"`{tool} {sub}` has unknown outputs")
         elif tool in ("python", "python3") and args[:2] in (["-m", "venv"], ["-m", "virtualenv"]):
@@ -262,6 +265,10 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
         elif tool == "git":
             if args[:1] != ["clone"]:
                 if args[:1] == ["config"]:
+                    if "--global" in args and ctx.home():
+                        scratch.add(posixpath.join(ctx.home(), ".gitconfig"))  # a credential file (checked below)
+                    elif "--system" in args:
+                        scratch.add("/etc/gitconfig")
                     continue
                 raise SplitError(f"git {args[:1]} has unknown outputs")
             pos = [a for i, a in enumerate(args[1:], 1) if not a.startswith("-") and args[i - 1] not in _GIT_CLONE_VALUE_OPTS]

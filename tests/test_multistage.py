@@ -342,3 +342,12 @@ def test_a_credential_file_from_the_context_refuses_the_split(tmp_path):
     (tmp_path / "Dockerfile").write_text("FROM node:20\nWORKDIR /app\nCOPY package.json .npmrc ./\nRUN npm ci\n")
     code, out, err = run(["--strategy", "multistage", "Dockerfile"], cwd=tmp_path)
     assert "build context would stay in the base" in out
+
+
+def test_a_tool_written_credential_file_inside_an_output_refuses_the_split():
+    ctx = RunContext("/app")
+    with pytest.raises(SplitError, match="gitconfig"):
+        outputs('git config --global url.https://x@h/.insteadOf https://h/ && curl -o /tmp/r.tgz https://x.test/r.tgz'
+                ' && tar -xzf /tmp/r.tgz -C /root && rm /tmp/r.tgz', ctx)
+    with pytest.raises(SplitError, match="npmrc"):
+        outputs("npm config set //r/:_authToken x && tar -xzf /tmp/a.tgz -C /root", ctx)

@@ -36,18 +36,25 @@ def _migrated(r: FileResult) -> dict:
     return specs
 
 
-def _committed_values(text: str, var: str) -> list[str]:
-    """Literal values assigned to ``var`` in a caller (``var=…``, ``export var=…``, Make's
-    ``var ?= …``/``:=``, ``local var=…``): the secret is committed there; outputs mask them."""
-    name = re.escape(var.strip("$(){} "))
+def _committed_values(text: str, var: str, kind: str = "shell") -> list[str]:
+    """Literal values assigned to ``var`` in a caller: shell/Make (``var=…``, ``export var=…``,
+    ``var ?= …``), CI YAML (``var: …`` under variables:/env:), bake (``variable "var" { default =
+    … }``). The secret is committed there; outputs mask them."""
+    name = re.escape(var.strip("$(){} ").removeprefix("env.").removeprefix("secrets."))
     if not name:
         return []
-    pat = re.compile(
-        rf"""(?m)^[ \t]*(?:export[ \t]+|local[ \t]+|readonly[ \t]+|declare[ \t]+(?:-\w+[ \t]+)*)?{name}[ \t]*(?:\?|:|::|\+)?=[ \t]*(["']?)([^"'\s$#`]{{6,}})\1[ \t]*(?:#.*)?$"""
-    )
+    value = r"""(["']?)([^"'\s$#`{}]{6,})\1[ \t]*(?:#.*)?$"""
+    if kind in ("github", "gitlab"):
+        pat = re.compile(rf"(?m)^[ \t]+{name}[ \t]*:[ \t]*{value}")
+    elif kind == "bake-hcl":
+        pat = re.compile(rf"""variable[ \t]+"{name}"[ \t]*\{{[^}}]*?default[ \t]*=[ \t]*("?)([^"\s$}}]{{6,}})\1""")
+    else:
+        pat = re.compile(
+            rf"""(?m)^[ \t]*(?:export[ \t]+|local[ \t]+|readonly[ \t]+|declare[ \t]+(?:-\w+[ \t]+)*)?{name}[ \t]*(?:\?|:|::|\+)?=[ \t]*{value}"""
+        )
     from refactor.analysis.secrets import is_placeholder
 
-    return [m.group(2) for m in pat.finditer(text) if not is_placeholder(m.group(2))]
+    return [m.group(2) for m in pat.finditer(text) if not is_placeholder(m.group(2)) and m.group(2) != var]
 
 
 def link_callers(paths: list[str], candidates, results: list[FileResult], per_file: list[Settings], excludes: tuple[str, ...]) -> list[FileResult]:
@@ -214,8 +221,8 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
                 msg = f"passes secret {use.name} to `{os.path.relpath(t.invocation.dockerfile or '?')}` as a build arg"
                 if use.value_kind == "literal":
                     msg += "; the literal value is committed: remove it here and rotate it"
-                elif use.source and t.invocation.kind in ("shell", "make", "just"):
-                    committed = _committed_values(src.text, use.source)
+                elif use.source and t.invocation.kind in ("shell", "make", "just", "github", "gitlab", "bake-hcl"):
+                    committed = _committed_values(src.text, use.source, t.invocation.kind)
                     if committed:
                         res.masks.extend(committed)
                         msg += f"; {use.source} is assigned a committed literal in this file: remove it and rotate it"

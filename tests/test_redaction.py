@@ -91,3 +91,28 @@ def test_a_secret_committed_in_a_caller_variable_is_masked_and_reported(tmp_path
         assert value_sh not in out + err and value_mk not in out + err, args
     code, out, err = run(["."], cwd=tmp_path)
     assert out.count("is assigned a committed literal in this file") == 2
+
+
+@pytest.mark.parametrize("name,text", [
+    (".gitlab-ci.yml", 'variables:\n  NPM_TOKEN: "{v}"\nbuild:\n  script:\n    - docker build --build-arg NPM_TOKEN=$NPM_TOKEN svc\n'),
+    (".github/workflows/ci.yml", "on: push\nenv:\n  NPM_TOKEN: {v}\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n"
+                                 "      - run: docker build --build-arg NPM_TOKEN=${{{{ env.NPM_TOKEN }}}} svc\n"),
+    ("docker-bake.hcl", 'variable "NPM_TOKEN" {{\n  default = "{v}"\n}}\ntarget "app" {{\n  context = "svc"\n'
+                        "  args = {{ NPM_TOKEN = NPM_TOKEN }}\n}}\n"),
+])
+def test_a_secret_committed_in_ci_or_bake_variables_is_masked(tmp_path, name, text) -> None:
+    import subprocess as _sp
+
+    from helpers import run
+
+    value = "lit-9Pq3Wx7Lm2Kd"
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "Dockerfile").write_text("FROM node:20\nARG NPM_TOKEN\nRUN npm ci\n")
+    (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / name).write_text(text.format(v=value))
+    _sp.run(["git", "init", "-q", str(tmp_path)], check=True)
+    for args in ([], ["--diff"], ["--format", "markdown"], ["--format", "sarif"], ["--format", "json", "--check"]):
+        code, out, err = run(args + ["."], cwd=tmp_path)
+        assert value not in out + err, args
+    code, out, err = run(["."], cwd=tmp_path)
+    assert "committed literal" in out

@@ -130,8 +130,19 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
         ctx = RunContext(ctx)
     out: list[str] = list(prior or [])
     venv = False
-    scratch: set[str] = {ctx.path(w) for w in writes if "$" not in w}  # files written, not (yet) outputs
+    scratch: set[str] = set()  # files written, not (yet) outputs
+    for w in writes:
+        # "out:PATH": a download redirected into a file, or a write carrying no secret: an output
+        path = w[4:] if w.startswith("out:") else w
+        if "$" in path:
+            raise SplitError(f"the RUN writes to a path held in a variable ({path})")
+        if w.startswith("out:") and not _is_credential_path(ctx.path(path)):
+            out.append(ctx.path(path))
+        else:
+            scratch.add(ctx.path(path))
+    stdout_download = False
     made: list[str] = []  # mkdir'd directories
+    extracted = False  # a tar -x into a directory (a piped download's destination)
     for argv in argvs:
         if not argv:
             continue
@@ -292,7 +303,7 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
                 for url in urls:
                     out.append(posixpath.join(base, _url_basename(url)))
             else:
-                raise SplitError("curl without -o/-O writes to stdout")
+                stdout_download = True  # fine when piped into tar -x or redirected (checked below)
         elif tool == "wget":
             o = _opt(args, "-O", "--output-document")
             if o == "-":
@@ -323,6 +334,7 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
                 c = _opt(args, "-C", "--directory", attached=True)
                 if c:
                     out.append(ctx.path(c))
+                    extracted = True
                 elif any(a.startswith("-") and "x" in a for a in args) or any(a.startswith("x") for a in args[:1]):
                     raise SplitError("tar extracts into the working directory; outputs unknown")
         elif tool == "unzip":
@@ -377,6 +389,8 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
             continue
         else:
             raise SplitError(f"`{tool}` has unknown outputs")
+    if stdout_download and not extracted and not any(w.startswith("out:") for w in writes):
+        raise SplitError("curl without -o/-O writes to stdout")
     outputs = [posixpath.normpath(p) for p in out]
     for p in outputs:
         if "$" in p:
@@ -443,6 +457,18 @@ def _curl_output(args: list[str]) -> tuple[list[str], bool, str | None]:
     return outs, remote, outdir
 
 
+def _classify_write(w, secrets: set[str]) -> str:
+    """A redirect target as the simulation sees it: "out:PATH" for a file that becomes an output
+    (a download redirected into it, or a write whose text expands no secret), else PATH (a file
+    that holds the secret: a credential file, left in the builder)."""
+    head = w.text.lstrip().split(None, 1)[0] if w.text.strip() else ""
+    if posixpath.basename(head) in ("curl", "wget"):
+        return "out:" + w.path  # the network's bytes, not the command line's
+    if w.refs & secrets:
+        return w.path
+    return "out:" + w.path
+
+
 def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
@@ -455,7 +481,7 @@ def _is_credential_path(path: str) -> bool:
     if _cred_kind(path):
         return True
     base = posixpath.basename(path)
-    return base in (".gitconfig", ".git-credentials", "gradle.properties", "config.json", ".pip", "netrc") or (
+    return base in (".gitconfig", ".git-credentials", "gradle.properties", ".pip", "netrc", ".yarnrc") or (
         "/.gradle/init.d/" in path or path.endswith("/.docker/config.json")
     )
 
@@ -563,7 +589,7 @@ def plan_split(analysis, plans, keyword_case_upper: bool, other_secrets: frozens
                     info = analyze_shell(run.script)
                     if info.uncertain:
                         raise SplitError(f"line {ins.start_line}: the shell text could not be fully analysed")
-                    writes = tuple(w.path for w in file_writes(run.script))
+                    writes = tuple(_classify_write(w, secret_names_all) for w in file_writes(run.script))
                     rctx = _context(facts, j, wd)
                     before = set(outputs)
                     outputs, v = _outputs_for_run(info.argv, rctx, writes, scrubs, prior=outputs, replay=replay)

@@ -351,3 +351,30 @@ def test_a_tool_written_credential_file_inside_an_output_refuses_the_split():
                 ' && tar -xzf /tmp/r.tgz -C /root && rm /tmp/r.tgz', ctx)
     with pytest.raises(SplitError, match="npmrc"):
         outputs("npm config set //r/:_authToken x && tar -xzf /tmp/a.tgz -C /root", ctx)
+
+
+@pytest.mark.parametrize("cmd,writes,expected", [
+    ("curl -fsSL https://x.test/t.tgz | tar -xz -C /opt/tool", (), ["/opt/tool"]),
+    ("curl -fsSL https://x.test/tool && chmod +x /usr/local/bin/tool", ("out:/usr/local/bin/tool",), ["/usr/local/bin/tool"]),
+    ("npm ci && echo built", ("out:/app/BUILD_INFO",), ["/app/BUILD_INFO", "/app/node_modules"]),
+])
+def test_downloads_to_stdout_and_plain_writes_are_outputs(cmd, writes, expected):
+    argvs = [shlex.split(p) for p in cmd.replace(" | ", " && ").split(" && ")]
+    assert sorted(_outputs_for_run(argvs, ROOT_CTX, writes)[0]) == sorted(expected)
+
+
+def test_a_redirect_that_expands_the_secret_is_a_credential_file(tmp_path):
+    """`echo "…${NPM_TOKEN}" > /app/config.json` holds the secret: never copied; a download
+    redirected into a file is copied (its bytes come from the network, not the command line)."""
+    from refactor.analysis.shell import file_writes
+    from refactor.multistage import _classify_write
+
+    w1, = file_writes('echo "token=${NPM_TOKEN}" > /app/config.json')
+    w2, = file_writes('curl -H "Authorization: Bearer ${NPM_TOKEN}" https://x.test/t > /opt/t')
+    w3, = file_writes("echo registry=https://r.test/ > /app/.npmrc")
+    assert _classify_write(w1, {"NPM_TOKEN"}) == "/app/config.json"
+    assert _classify_write(w2, {"NPM_TOKEN"}) == "out:/opt/t"
+    assert _classify_write(w3, {"NPM_TOKEN"}) == "out:/app/.npmrc"  # and then a credential path: kept back
+    with pytest.raises(SplitError, match="config.json"):
+        _outputs_for_run([["npm", "ci"]], ROOT_CTX, ("/app/config.json",))
+    assert _outputs_for_run([["npm", "ci"]], ROOT_CTX, ("out:/app/.npmrc",))[0] == ["/app/node_modules"]

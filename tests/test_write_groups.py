@@ -213,3 +213,22 @@ def test_a_build_arg_in_a_form_dfix_cannot_follow_blocks_the_fix(tmp_path, calle
     assert (repo / "svc" / "Dockerfile").read_bytes() == DOCKERFILE
     assert (repo / "ci.sh").read_bytes() == caller
     assert "in a form dfix cannot follow" in out or "cannot locate" in out
+
+
+def test_a_loop_over_literal_words_builds_exactly_those(tmp_path):
+    """`for svc in api web` builds services/api and services/web, not every services/*: an
+    unrelated service that cannot be fixed does not block them."""
+    repo = tmp_path / "repo"
+    for svc in ("api", "web", "legacy"):
+        (repo / "services" / svc).mkdir(parents=True)
+    for svc in ("api", "web"):
+        (repo / "services" / svc / "Dockerfile").write_bytes(DOCKERFILE)
+    legacy = b"FROM node:20\nARG NPM_TOKEN\nWORKDIR /x/$NPM_TOKEN\nRUN npm ci\n"
+    (repo / "services" / "legacy" / "Dockerfile").write_bytes(legacy)
+    (repo / "build.sh").write_bytes(b'#!/bin/sh\nfor svc in api web; do\n  docker build --build-arg NPM_TOKEN="$NPM_TOKEN" services/$svc\ndone\n')
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    code, out, err = run(["--write", str(repo)])
+    for svc in ("api", "web"):
+        assert b"--mount=type=secret" in (repo / "services" / svc / "Dockerfile").read_bytes()
+    assert b"--secret id=npm_token" in (repo / "build.sh").read_bytes()
+    assert (repo / "services" / "legacy" / "Dockerfile").read_bytes() == legacy

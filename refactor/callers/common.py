@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 from refactor.build import SecretSpec
@@ -85,14 +86,48 @@ def cd_bases(cmds, bc: BuildCmd, bases: list[str] | None, earlier=()) -> list[st
     return [os.path.join(b, target) for b in bases] + list(bases)
 
 
+def loop_values(cmds) -> dict[str, list[str]]:
+    """``for NAME in W1 W2 …`` loops over literal words: NAME -> [W1, W2, …]."""
+    out: dict[str, list[str]] = {}
+    for c in cmds:
+        w = c.argv
+        if len(w) >= 4 and w[0].static and w[0].cooked == "for" and w[2].static and w[2].cooked == "in":
+            vals = []
+            for x in w[3:]:
+                if not x.static or x.cooked in ("do", ";"):
+                    break
+                vals.append(x.cooked)
+            if vals and all(x.static for x in w[3 : 3 + len(vals)]):
+                out[w[1].cooked] = vals
+    return out
+
+
 def cli_founds(path: str, kind: str, view: View, bc: BuildCmd, host: Host, bases: list[str] | None,
-               subst: dict[str, str] | None = None, **kw) -> list[Found]:
-    """Like :func:`cli_found`; a build whose Dockerfile path holds an unknown expansion (a loop
-    variable: ``-f services/$svc/Dockerfile``) is linked by pattern to every Dockerfile it matches,
-    giving one invocation per match with the same span (plan them together)."""
+               subst: dict[str, str] | None = None, loops: dict[str, list[str]] | None = None, **kw) -> list[Found]:
+    """Like :func:`cli_found`; a build whose Dockerfile path holds an unknown expansion is linked
+    to each Dockerfile it can build, one invocation per Dockerfile with the same span (planned
+    together): the values of a ``for`` loop over literal words when the expansion is that loop's
+    variable, else (``-f services/$svc/Dockerfile`` from elsewhere) every Dockerfile the pattern
+    matches."""
     first = cli_found(path, kind, view, bc, host, bases, subst, **kw)
     if first.inv.dockerfile is not None or not bases:
         return [first]
+    used = {re.sub(r"[${}\s\"]", "", sg.text) for w in (bc.file, bc.context) if w is not None for sg in w.segs if sg.kind == "exp"}
+    if loops and used and used <= set(loops):
+        import itertools
+
+        names = sorted(used)
+        out: list[Found] = []
+        seen: set = set()
+        for combo in itertools.product(*(loops[n] for n in names)):
+            sub = dict(subst or {})
+            for n, v in zip(names, combo):
+                sub.update({f"${n}": v, f"${{{n}}}": v})
+            f = cli_found(path, kind, view, bc, host, bases, sub, **kw)
+            if f.inv.dockerfile not in seen:
+                seen.add(f.inv.dockerfile)
+                out.append(f)
+        return out
     matches = resolve_pattern(bc, bases, subst)
     if not matches:
         return [first]

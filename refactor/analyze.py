@@ -85,6 +85,12 @@ class SecretPlan:
     ssh_mounts: set[int] = field(default_factory=set)  # runs that get --mount=type=ssh
     extra_edits: list[Edit] = field(default_factory=list)
 
+    @property
+    def read_by_build(self) -> bool:
+        """Some build step reads the secret (a mount, a folded or exported file, an extra edit);
+        otherwise the fix only drops declarations (an unused ARG, an ENV copy)."""
+        return bool(self.mounts or self.file_mounts or self.ssh_mounts or self.folds or self.exports or self.extra_edits)
+
 
 @dataclass
 class Fold:
@@ -487,7 +493,7 @@ def _plan_secret(
         plan.notes.append(f"{name}: ONBUILD RUN mounts need every downstream build to pass --secret id={sid},env={name}")
     _scrub_clones(facts, plan)
     _render_plan_edits(facts, plan, style, options)
-    if not (plan.mounts or plan.file_mounts or plan.ssh_mounts or plan.folds or plan.exports or plan.extra_edits):
+    if not plan.read_by_build:
         # nothing in the build reads it: there is nothing to mount, only declarations to drop
         fix.title = f"Stop passing {name} as a build arg (no build step reads it)"
         if plan.runtime_env:

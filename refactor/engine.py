@@ -331,20 +331,15 @@ def _pin(analysis: FileAnalysis, text: str, findings: list[Finding], settings: S
     return new, out
 
 
-def _needs_builder(plan) -> bool:
-    """A plan whose secret some step consumes; the others only remove declarations (an unused
-    ARG, an ENV copy) and need no builder stage."""
-    return bool(plan.mounts or plan.file_mounts or plan.ssh_mounts or plan.folds or plan.exports or plan.extra_edits)
-
-
 def _apply_split(analysis: FileAnalysis, plans: list, findings: list[Finding], minimum: Applicability, settings: Settings) -> tuple[str, list[str], list]:
     """The multistage strategy: one fix restructuring the stages (the ARGs stay in the builder),
     plus the plain fixes of secrets no step consumes (nothing to move: their declarations go).
     Returns (text, notes, the plain plans applied)."""
     from refactor.multistage import WARNINGS, plan_split
 
-    split_plans = [p for p in plans if _needs_builder(p)]
-    direct = [p for p in plans if not _needs_builder(p) and p.fix.applicability >= minimum]
+    # a secret no build step reads needs no builder: its fix only drops declarations
+    split_plans = [p for p in plans if p.read_by_build]
+    direct = [p for p in plans if not p.read_by_build and p.fix.applicability >= minimum]
     text = analysis.source.text
     notes: list[str] = []
     edits: list[Edit] = []

@@ -124,6 +124,20 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
     for inv in invocations:
         for use in inv.build_args:
             sites.setdefault((inv.path, use.start, use.end, use.name), set()).add(inv.dockerfile)
+    # uses dfix cannot attribute to a Dockerfile: a caller whose Dockerfile it cannot locate (a cd
+    # to a computed directory, a path in a variable, a matrix it cannot expand), and build-arg
+    # mentions no parsed build covers (flags in a variable, an argv list…). Either may build a
+    # Dockerfile that migrates the name: migrating it silently would leave that build without it.
+    unattributed: list[tuple[str, str]] = []  # (name, reason)
+    for inv in invocations:
+        if inv.dockerfile is None or (inv.dockerfile not in by_df and not os.path.isfile(inv.dockerfile)):
+            unattributed += [(use.name, f"{os.path.relpath(inv.path)} passes {use.name} to a Dockerfile dfix cannot locate"
+                                        " (it may be this one); migrate that caller by hand") for use in inv.build_args]
+    for path, off, name in loose:
+        src = source_of(path)
+        line = src.text.count("\n", 0, off) + 1 if src is not None else 0
+        unattributed.append((name, f"{os.path.relpath(path)}:{line} passes {name} as a build arg in a form dfix cannot"
+                                   " follow (it may build this Dockerfile); migrate it by hand"))
     while True:
         before = {d: len(r) for d, r in blocked.items()}
         # a caller that cannot be migrated blocks the Dockerfiles of its own builds only
@@ -131,9 +145,10 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
             src = source_of(path)
             if src is None:
                 continue
-            if plan_file(path, src.text, targets).unmigratable:
+            whole = plan_file(path, src.text, targets).unmigratable
+            if whole:
                 for t in targets:
-                    for reason in plan_file(path, src.text, [t]).unmigratable or plan_file(path, src.text, targets).unmigratable:
+                    for reason in plan_file(path, src.text, [t]).unmigratable or whole:
                         block(t.invocation.dockerfile, reason)
         # one build-arg site that reaches several Dockerfiles (a matrix, a shell loop): migrating
         # it for some of them breaks the builds of those that still declare the arg
@@ -147,24 +162,14 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
                 rest = sorted(os.path.relpath(d) if d else "an unresolved Dockerfile" for d in need)
                 for d in done:
                     block(d, f"{os.path.relpath(path)} passes {name} to {', '.join(rest)} too, whose fix is not applied")
-        # a caller whose Dockerfile dfix cannot locate (a cd in a subshell, a path in a variable,
-        # a matrix it cannot expand) but which passes a secret some scanned Dockerfile migrates
-        # may build that Dockerfile: migrating it silently would leave that build without it
-        for inv in invocations:
-            if inv.dockerfile is not None and (inv.dockerfile in by_df or os.path.isfile(inv.dockerfile)):
-                continue
-            for use in inv.build_args:
-                for d in by_df:
-                    if migrates(d, use.name):
-                        block(d, f"{os.path.relpath(inv.path)} passes {use.name} to a Dockerfile dfix cannot locate"
-                                 " (it may be this one); migrate that caller by hand")
-        for path, off, name in loose:
-            for d in by_df:
-                if migrates(d, name):
-                    src = source_of(path)
-                    line = src.text.count("\n", 0, off) + 1 if src is not None else 0
-                    block(d, f"{os.path.relpath(path)}:{line} passes {name} as a build arg in a form dfix cannot follow"
-                             " (it may build this Dockerfile); migrate it by hand")
+        if unattributed:
+            migrating: dict[str, list[str]] = {}
+            for d, (_c, r, _st) in by_df.items():
+                for n in r.migrated if d not in reverted and r.status == "ok" else ():
+                    migrating.setdefault(n, []).append(d)
+            for name, reason in unattributed:
+                for d in migrating.get(name, ()):
+                    block(d, reason)
         newly = {d for d in blocked if not by_df[d][2].unsafe_fixes} - reverted
         if not newly and before == {d: len(r) for d, r in blocked.items()}:
             break

@@ -178,7 +178,7 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digest
     excludes += tuple(extend_exclude) + tuple(v.get("extend-exclude", ()))
     respect = not no_respect_gitignore and v.get("respect-gitignore", True)
 
-    from refactor.engine import FileResult, process_file, process_source
+    from refactor.engine import FileResult, process_source
     from refactor.source import InputError, SourceFile
 
     results: list[FileResult] = []

@@ -324,9 +324,8 @@ class _SaveScanner:
     def _member(self, name: str, f) -> None:
         head = _read_exact(f, 512)
         src = _Prepended(head, f)
-        kind = ""
         if head[:2] == b"\x1f\x8b":
-            src, kind = gzip.GzipFile(fileobj=src, mode="rb"), "gzip"
+            src = gzip.GzipFile(fileobj=src, mode="rb")
             head = _read_exact(src, 512)
             src = _Prepended(head, src)
         elif head[:4] == b"\x28\xb5\x2f\xfd":
@@ -335,7 +334,7 @@ class _SaveScanner:
                 self.r.incomplete.add("layers")
                 self.r.notes.append(f"{name}: zstd-compressed, not scanned (install the zstandard module)")
                 return
-            src, kind = z, "zstd"
+            src = z
             head = _read_exact(src, 512)
             src = _Prepended(head, src)
         if _is_tar(head):

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from refactor.build import SecretSpec
+from refactor.fixes.edit import Edit
 
 from .model import CallerPlan, Invocation
 from .shell import NO_SECRETS, BuildCmd, Host, View, arg_uses, plan_build, resolve_paths, resolve_pattern
@@ -149,11 +150,10 @@ def rel(path: str, root: str | None) -> str:
         return path
 
 
-def delete_list_item(text: str, s: int, e: int, *, after_ws: str = " \t", before_ws: str = " \t") -> "Edit":
+def delete_list_item(text: str, s: int, e: int, *, after_ws: str = " \t", before_ws: str = " \t") -> Edit:
     """Delete ``text[s:e]``, one element of a comma-separated list, with one neighbouring comma:
     the comma after it (and the whitespace ``after_ws`` that follows) when there is one, else the
     comma before it (skipping ``before_ws``)."""
-    from refactor.fixes.edit import Edit
 
     j = e
     while j < len(text) and text[j] in " \t":

@@ -8,7 +8,6 @@ are masked.
 from __future__ import annotations
 
 import difflib
-import html
 import json
 import os
 from urllib.parse import quote

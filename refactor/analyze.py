@@ -78,12 +78,14 @@ class SecretPlan:
     exports: dict[int, list[str]] = field(default_factory=dict)  # run -> ["X=\"...\""]
     runtime_env: list[str] = field(default_factory=list)
     undecided: list[int] = field(default_factory=list)
+    undecided_what: dict[int, str] = field(default_factory=dict)  # run -> what could read anything
     notes: list[str] = field(default_factory=list)
     folds: list["Fold"] = field(default_factory=list)
     specs: list[SecretSpec] = field(default_factory=list)  # extra secrets (file mounts) this plan needs
     file_mounts: dict[int, list[str]] = field(default_factory=dict)  # run -> ["--mount=type=secret,id=x,target=/p"]
     ssh_mounts: set[int] = field(default_factory=set)  # runs that get --mount=type=ssh
     extra_edits: list[Edit] = field(default_factory=list)
+    removed_files: list[str] = field(default_factory=list)  # image paths the fix removes (a runtime change)
 
     @property
     def read_by_build(self) -> bool:
@@ -339,21 +341,15 @@ def _plan_secret(
     for it in arg_items:
         plan.removals.append(Removal(it.instr, it))
 
-    # carriers: ENV keys holding the value (alias or composite), per instruction order
-    carriers: dict[str, VarItem | None] = {name: None}  # name -> ENV item (None: the ARG itself)
-    composite: dict[str, VarItem] = {}
+    # carriers: the items holding the value (its ARGs, ENV aliases and composites), each ENV
+    # judged where it is defined, so one stage's ENV never stands for another's
+    carriers = _Carriers(name, facts)
     for it in facts.items:
-        if it.kind != "ENV" or not any(r in carriers for r in it.refs):
+        if it.kind != "ENV" or not carriers.defines(it):
             continue
-        # only when the referenced carrier is visible where the ENV is
-        vis = facts.visible_at(it.instr) if it.stage >= 0 else {}
-        if not any(r in vis and (r == name or r in carriers) for r in it.refs) and not it.onbuild:
-            continue
-        carriers[it.name] = it
-        if not it.is_reference:
-            composite[it.name] = it
+        carriers.items.append(it)
         plan.removals.append(Removal(it.instr, it))
-        if it.name != name:
+        if it.name != name and it.name not in plan.runtime_env:
             plan.runtime_env.append(it.name)
         msg = (
             f"ENV {it.name} copies secret build arg {name} into the image config"
@@ -363,13 +359,13 @@ def _plan_secret(
         msg += f"; after the fix, pass it at run time with `docker run -e {it.name}` if the container needs it"
         findings.append(Finding("DF002", it.name, msg, it.start, it.end, fix))
     for it in facts.items:
-        if it.kind == "LABEL" and any(r in carriers for r in it.refs):
+        if it.kind == "LABEL" and carriers.defines(it):
             plan.removals.append(Removal(it.instr, it))
             findings.append(Finding("DF006", name, f"LABEL {it.name} stores secret build arg {name} in image metadata", it.start, it.end, fix))
 
     # build-time uses -> display-only
     for idx, var, where in facts.build_time_refs():
-        if var in carriers and facts.stage_of[idx] >= -1:
+        if var in carriers.names and facts.stage_of[idx] >= -1:
             ins = df.instructions[idx]
             if ins.cmd in ("arg", "env", "label"):
                 continue
@@ -391,19 +387,21 @@ def _plan_secret(
     # mounts on RUNs that could read a carrier
     for idx, run in sorted(facts.runs.items()):
         vis = facts.visible_at(idx)
-        readable = [n for n in carriers if n in vis and _carries(vis[n], name, carriers)]
+        readable = carriers.live(vis)
         if not readable:
             continue
         ins = df.instructions[idx]
         if run.shell_ok:
             info = analyze_shell(run.script)
             refs, commands, opaque = info.refs, info.commands, info.opaque
+            opaque_what = ", ".join(info.opaque_commands[:3])
         else:
             argv0 = run.exec_argv[0].rsplit("/", 1)[-1] if run.exec_argv else ""
             refs, commands = frozenset(), (argv0,)
-            from refactor.analysis.shell import KNOWN_TOOLS, TRANSPARENT
+            from refactor.analysis.shell import KNOWN_TOOLS, TRANSPARENT, project_code
 
-            opaque = argv0 not in KNOWN_TOOLS and argv0 not in TRANSPARENT
+            opaque = (argv0 not in KNOWN_TOOLS and argv0 not in TRANSPARENT) or project_code(run.exec_argv or ()) is not None
+            opaque_what = project_code(run.exec_argv or ()) or argv0
         needs: list[tuple[str, str]] = []
         for n in readable:
             why = None
@@ -416,33 +414,19 @@ def _plan_secret(
                 else:
                     for c in commands:
                         for cf in implicit.config_files(c):
-                            content = ctx_files.get(cf)
-                            if content and implicit.file_references(content, n):
-                                why = f"{c} expands ${{{n}}} in {cf}"
-                                break
-                            if (
-                                content is None
-                                and options.context_dir is None
-                                and cf in (".npmrc", ".yarnrc.yml")
-                                and _stage_copies(facts, idx, cf)
-                                and n == name
-                            ):
-                                why = f"{c} may expand ${{{n}}} in the copied {cf}"
+                            why = _config_reads(facts, idx, c, cf, n, ctx_files, options.context_dir)
+                            if why:
                                 break
                         if why:
                             break
                 if why is None and opaque:
-                    why = "undecided: the RUN runs a script or program that could read any variable"
+                    why = f"undecided: the RUN runs {opaque_what or 'a program'}, which could read any variable"
                     plan.undecided.append(idx)
+                    plan.undecided_what[idx] = opaque_what or "a program"
             if why:
                 needs.append((n, why))
         for n, why in needs:
-            if n in composite:
-                item = composite[n]
-                plan.mounts.setdefault(idx, []).append((sid, name, why))
-                plan.exports.setdefault(idx, []).append(f'{n}="{_dq(item.value or "")}"')
-            else:
-                plan.mounts.setdefault(idx, []).append((sid, n, why))
+            carriers.need(plan, idx, n, why, vis)
         if ins.sub is not None and idx in plan.mounts:
             fix.lower(Applicability.UNSAFE, "ONBUILD trigger: every downstream build must pass --secret")
         if idx in plan.mounts and (plan.exports.get(idx) or style == "file"):
@@ -454,7 +438,7 @@ def _plan_secret(
             f"{name}: build with `--ssh default` and load the key into your ssh-agent (`ssh-add`), or pass `--ssh default=<path to the key>`"
         )
     else:
-        _plan_layer_files(facts, plan, carriers, composite, findings)
+        _plan_layer_files(facts, plan, carriers, findings)
 
     if any(it.value not in (None, "") and verdict.literal for it in arg_items):
         first = next(it for it in arg_items if it.value not in (None, ""))
@@ -487,8 +471,10 @@ def _plan_secret(
             )
         )
     if plan.undecided:
-        lines = ", ".join(str(df.instructions[i].start_line) for i in sorted(set(plan.undecided)))
-        plan.notes.append(f"{name}: mounted on every RUN in scope whose use could not be decided (lines {lines})")
+        lines = "; ".join(
+            f"line {df.instructions[i].start_line}: {plan.undecided_what.get(i, 'a program')}" for i in sorted(set(plan.undecided))
+        )
+        plan.notes.append(f"{name}: mounted on every RUN in scope whose use could not be decided ({lines})")
     if any(df.instructions[i].sub is not None for i in plan.mounts):
         plan.notes.append(f"{name}: ONBUILD RUN mounts need every downstream build to pass --secret id={sid},env={name}")
     _scrub_clones(facts, plan)
@@ -501,25 +487,162 @@ def _plan_secret(
     return plan
 
 
-def _carries(item: VarItem, name: str, carriers: dict[str, VarItem | None]) -> bool:
-    if item.kind == "ARG":
-        return item.name == name
-    return carriers.get(item.name) is item
+class _Carriers:
+    """The items that hold secret ``name``'s value: its ARG declarations, and the ENV keys that
+    copy (alias) or embed (composite) it, each judged at its own definition. Items, not names:
+    the same key defined in two stages is two carriers, and a key redefined without the secret
+    is none."""
+
+    def __init__(self, name: str, facts: Facts):
+        self.name = name
+        self.facts = facts
+        self.items: list[VarItem] = []
+
+    @property
+    def names(self) -> set[str]:
+        return {self.name} | {i.name for i in self.items}
+
+    def carries(self, item: VarItem) -> bool:
+        if item.kind == "ARG":
+            return item.name == self.name
+        return any(item is c for c in self.items)
+
+    def defines(self, item: VarItem) -> bool:
+        """An ENV/LABEL item whose value references a carrier visible where it is defined."""
+        if not item.refs:
+            return False
+        if item.onbuild or item.stage < 0:
+            return any(r in self.names for r in item.refs)
+        vis = self.facts.visible_at(item.instr)
+        return any(r in vis and self.carries(vis[r]) for r in item.refs)
+
+    def live(self, vis: dict[str, VarItem]) -> list[str]:
+        return [n for n, it in vis.items() if self.carries(it)]
+
+    def need(self, plan: "SecretPlan", idx: int, n: str, why: str, vis: dict[str, VarItem]) -> None:
+        """Give the RUN at ``idx`` variable ``n`` with the value it had: a mount for the ARG or an
+        alias, an export (after those of its own carriers, transitively) for a composite."""
+        item = vis.get(n)
+        if item is None or not self.carries(item):
+            return
+        if item.kind == "ARG" or self._alias(item):
+            self._mount(plan, idx, n, why)
+            return
+        self._export(plan, idx, item, why, vis, set())
+
+    def _alias(self, item: VarItem) -> bool:
+        if not item.is_reference:
+            return False
+        ref = item.refs[0]
+        if item.onbuild or item.stage < 0:
+            return ref in self.names
+        at_def = self.facts.visible_at(item.instr).get(ref)
+        return at_def is not None and (
+            (at_def.kind == "ARG" and at_def.name == self.name) or (self.carries(at_def) and self._alias(at_def))
+        )
+
+    def _mount(self, plan: "SecretPlan", idx: int, env: str, why: str) -> None:
+        if not any(e == env for _s, e, _w in plan.mounts.get(idx, [])):
+            plan.mounts.setdefault(idx, []).append((plan.id, env, why))
+
+    def _export(self, plan: "SecretPlan", idx: int, item: VarItem, why: str, vis: dict, seen: set) -> None:
+        if id(item) in seen:
+            return
+        seen.add(id(item))
+        at_def = self.facts.visible_at(item.instr) if item.stage >= 0 and not item.onbuild else vis
+        ins = self.facts.df.instructions[idx]
+        for r in dict.fromkeys(item.refs):
+            dep = at_def.get(r)
+            here = vis.get(r)
+            if dep is not None and self.carries(dep):
+                if dep.kind == "ARG" or self._alias(dep):
+                    if here is not None and here is not dep and not self.carries(here):
+                        plan.fix.lower(
+                            Applicability.DISPLAY_ONLY,
+                            f"line {ins.start_line}: {item.name} embeds {r}, which holds another value in this RUN",
+                        )
+                    self._mount(plan, idx, r if dep.kind != "ARG" else self.name, why)
+                else:
+                    self._export(plan, idx, dep, why, vis, seen)
+            elif here is not dep:
+                # a non-secret part of the value that this RUN would expand differently
+                plan.fix.lower(
+                    Applicability.DISPLAY_ONLY,
+                    f"line {ins.start_line}: {item.name} embeds {r}, which this RUN does not see with the same value",
+                )
+        line = f'{item.name}="{_dq(item.value or "")}"'
+        exports = plan.exports.setdefault(idx, [])
+        if line not in exports:
+            exports.append(line)
+        if not any(e == self.name for _s, e, _w in plan.mounts.get(idx, [])) and not plan.mounts.get(idx):
+            self._mount(plan, idx, self.name, why)
 
 
-def _stage_copies(facts: Facts, idx: int, fname: str) -> bool:
+def _config_reads(facts: Facts, idx: int, tool: str, cf: str, n: str, ctx_files: dict[str, str], context_dir: str | None) -> str | None:
+    """Why ``tool`` at RUN ``idx`` may expand ``${n}`` from its config file ``cf``, or None when it
+    cannot: no such file reaches the stage, or every copy of it is known and does not name ``n``.
+    A file that is copied but missing, unreadable or matched by a glob at analysis time is
+    unknown (CI often generates it right before the build): unknown means it may."""
+    content = ctx_files.get(cf)
+    if content and implicit.file_references(content, n):
+        return f"{tool} expands ${{{n}}} in {cf}"
+    for src in _stage_copy_sources(facts, idx):
+        base = src.rstrip("/").rsplit("/", 1)[-1]
+        glob = any(ch in base for ch in "*?[")
+        whole = src in (".", "./", "/") or src.endswith("/")
+        if context_dir is not None and not whole and not glob and base != cf:
+            whole = os.path.isdir(_in_context(context_dir, src))
+        if base != cf and not whole and not glob:
+            continue
+        if context_dir is None:
+            return f"{tool} may expand ${{{n}}} in the copied {cf} (the build context is not known)"
+        rel = posixpath.join(src, cf) if whole else src
+        if glob:
+            return f"{tool} may expand ${{{n}}} in a {cf} the COPY pattern {src} picks up"
+        if _dockerignored(context_dir, rel):
+            continue
+        path = _in_context(context_dir, rel)
+        try:
+            if os.path.getsize(path) > 1024 * 1024:
+                return f"{tool} may expand ${{{n}}} in the copied {rel} (too large to read)"
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                text = fh.read()
+        except FileNotFoundError:
+            return f"{tool} may expand ${{{n}}} in the copied {rel}, which is not in the context now (generated before the build?)"
+        except OSError:
+            return f"{tool} may expand ${{{n}}} in the copied {rel}, which dfix cannot read"
+        if implicit.file_references(text, n):
+            return f"{tool} expands ${{{n}}} in the copied {rel}"
+    # a config file an earlier RUN of the stage writes with the reference in it (single-quoted)
+    stage = facts.stage_of[idx]
+    for s in facts.stage_chain(stage):
+        st = facts.stages[s]
+        for j in range(st.start, min(st.end, idx)):
+            run = facts.runs.get(j)
+            if run is not None and cf in run.script and implicit.file_references(run.script, n):
+                return f"{tool} may expand ${{{n}}} in the {cf} line {facts.df.instructions[j].start_line} writes"
+    return None
+
+
+def _stage_copy_sources(facts: Facts, idx: int) -> list[str]:
+    """COPY/ADD sources from the context before ``idx`` in its stage chain."""
+    out: list[str] = []
     stage = facts.stage_of[idx]
     for s in facts.stage_chain(stage):
         st = facts.stages[s]
         for j in range(st.start, min(st.end, idx)):
             ins = facts.df.instructions[j]
             if ins.effective.cmd in ("copy", "add") and not any(f.name == "from" for f in ins.effective.flags):
-                srcs = ins.effective.args.split()[:-1]
-                for src in srcs:
-                    b = src.rstrip("/").rsplit("/", 1)[-1]
-                    if b == fname or src in (".", "./", "*") or "*" in b:
-                        return True
-    return False
+                args = ins.effective.args
+                if args.startswith("["):
+                    try:
+                        words = [w for w in json.loads(args) if isinstance(w, str)]
+                    except ValueError:
+                        words = args.split()
+                else:
+                    words = [w for w in args.split() if not w.startswith("--")]
+                out.extend(w for w in words[:-1] if "://" not in w)
+    return out
 
 
 def _dq(value: str) -> str:
@@ -548,6 +671,11 @@ FILE_TOOLS = {
 }
 
 
+# credential files that build tools read (and nothing else should): a write of the secret into one
+# may be folded into the RUNs that need it; any other file is data the image keeps
+_TOOL_CREDENTIAL_FILES = frozenset(FILE_TOOLS) | {"pip.ini", "pip.conf", "credentials", "config.json", "auth.toml", "token"}
+
+
 def _needs_file(run, path: str) -> bool:
     if not run.shell_ok:
         argv0 = run.exec_argv[0].rsplit("/", 1)[-1] if run.exec_argv else ""
@@ -557,17 +685,7 @@ def _needs_file(run, path: str) -> bool:
     return bool(set(info.commands) & readers) or info.opaque
 
 
-def _add_need(plan: SecretPlan, idx: int, n: str, why: str, composite: dict) -> None:
-    if any(env == (plan.name if n in composite else n) for _sid, env, _w in plan.mounts.get(idx, [])):
-        return
-    if n in composite:
-        plan.mounts.setdefault(idx, []).append((plan.id, plan.name, why))
-        plan.exports.setdefault(idx, []).append(f'{n}="{_dq(composite[n].value or "")}"')
-    else:
-        plan.mounts.setdefault(idx, []).append((plan.id, n, why))
-
-
-def _plan_layer_files(facts: Facts, plan: SecretPlan, carriers: dict, composite: dict, findings: list[Finding]) -> None:
+def _plan_layer_files(facts: Facts, plan: SecretPlan, carriers: _Carriers, findings: list[Finding]) -> None:
     from refactor.analysis.shell import FileWrite, file_writes, undone_after
 
     df = facts.df
@@ -577,12 +695,12 @@ def _plan_layer_files(facts: Facts, plan: SecretPlan, carriers: dict, composite:
         if not run.shell_ok:
             continue
         vis = facts.visible_at(idx)
-        live = {n for n in carriers if n in vis and _carries(vis[n], plan.name, carriers)}
+        live = set(carriers.live(vis))
         if not live:
             continue
         ins = df.instructions[idx]
         for w in file_writes(run.script):
-            used = w.refs & live
+            used = set(live) if "*" in w.refs else w.refs & live
             if not used or undone_after(run.script, w):
                 continue
             stage = facts.stage_of[idx]
@@ -596,7 +714,14 @@ def _plan_layer_files(facts: Facts, plan: SecretPlan, carriers: dict, composite:
                 msg += f"; the removal on line {df.instructions[removal[0]].start_line} is ineffective: the earlier layer keeps the file"
             findings.append(Finding("DF007", plan.name, msg, ins.command.kw_start, ins.logical_end, plan.fix))
             reasons = []
-            if w.cleanup is None:
+            base = w.path.rstrip("/").rsplit("/", 1)[-1]
+            if w.kind in ("inplace", "derived") or base not in _TOOL_CREDENTIAL_FILES:
+                reasons.append(
+                    f"the secret{' (hashed)' if w.kind == 'derived' else ''} is written into {w.path}, which the image keeps and "
+                    "the application may read at run time: a secret mount cannot fix that, and removing the file would change "
+                    "the image; render it at container start from a runtime secret instead"
+                )
+            elif w.cleanup is None:
                 reasons.append(f"dfix knows no command that undoes this write to {w.path}")
             if w.kind == "append":
                 reasons.append(f"{w.path} is appended to and may have existed before: removing it could change the build")
@@ -629,11 +754,16 @@ def _plan_layer_files(facts: Facts, plan: SecretPlan, carriers: dict, composite:
                 continue
             whole = run.script.strip().rstrip(";").strip() == w.text.strip()
             plan.folds.append(Fold(idx, w, consumers, whole, drop_runs))
+            plan.removed_files.append(w.path)
+            plan.notes.append(
+                f"runtime: {w.path} (written with {plan.name} on line {ins.start_line}) is no longer in the image; "
+                "it held the credential, and each RUN that needs it now writes and removes it"
+            )
             for j in consumers:
                 vis_j = facts.visible_at(j)
                 for n in sorted(used):
                     if n in vis_j:
-                        _add_need(plan, j, n, f"needs {w.path}, folded from line {ins.start_line}", composite)
+                        carriers.need(plan, j, n, f"needs {w.path}, folded from line {ins.start_line}", vis_j)
             if whole:
                 plan.mounts.pop(idx, None)
                 plan.exports.pop(idx, None)
@@ -652,7 +782,7 @@ def _is_ssh_key(name: str, value: str | None) -> bool:
     return "SSH" in up and any(t in up for t in ("KEY", "PRIVATE", "ID_RSA", "ID_ED25519", "ID_ECDSA"))
 
 
-def _plan_ssh(facts: Facts, plan: SecretPlan, carriers: dict) -> bool:
+def _plan_ssh(facts: Facts, plan: SecretPlan, carriers: _Carriers) -> bool:
     """Replace writes of the key with an ssh mount; False when the RUNs do anything else with it."""
     from refactor.analysis.shell import statements
 
@@ -662,7 +792,7 @@ def _plan_ssh(facts: Facts, plan: SecretPlan, carriers: dict) -> bool:
     live_runs: list[int] = []
     for idx, run in sorted(facts.runs.items()):
         vis = facts.visible_at(idx)
-        live = {n for n in carriers if n in vis and _carries(vis[n], plan.name, carriers)}
+        live = set(carriers.live(vis))
         if not live:
             continue
         if not run.shell_ok or df.instructions[idx].heredocs or run.exec_argv is not None:

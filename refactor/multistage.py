@@ -131,6 +131,7 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
     out: list[str] = list(prior or [])
     venv = False
     scratch: set[str] = set()  # files written, not (yet) outputs
+    carrying: set[str] = set()  # files written with the secret in them
     for w in writes:
         # "out:PATH": a download redirected into a file, or a write carrying no secret: an output
         path = w[4:] if w.startswith("out:") else w
@@ -140,6 +141,8 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
             out.append(ctx.path(path))
         else:
             scratch.add(ctx.path(path))
+            if not w.startswith("out:"):
+                carrying.add(posixpath.normpath(ctx.path(path)))
     stdout_download = False
     made: list[str] = []  # mkdir'd directories
     extracted = False  # a tar -x into a directory (a piped download's destination)
@@ -399,8 +402,9 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
             raise SplitError(f"the builder's output is {p} as a whole: copying it would carry everything the builder wrote")
     for f in sorted(scratch):
         if any(_under(f, o) for o in outputs):
-            if _is_credential_path(f):
-                raise SplitError(f"the credential file {f} lies inside the copied {next(o for o in outputs if _under(f, o))}")
+            if _is_credential_path(f) or posixpath.normpath(f) in carrying:
+                what = "the credential file" if _is_credential_path(f) else "the file holding the secret"
+                raise SplitError(f"{what} {f} lies inside the copied {next(o for o in outputs if _under(f, o))}")
             continue
         if not _is_credential_path(f):
             raise SplitError(f"the RUN writes {f}, which the runtime stage would not get")

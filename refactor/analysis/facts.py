@@ -124,6 +124,8 @@ class Facts:
             for it in self._items_by_stage.get(s, ()):
                 if it.instr >= stop or it.kind == "LABEL" or (it.onbuild and not (onbuild and s == stage)):
                     continue
+                if onbuild and it.kind == "ARG" and not it.onbuild:
+                    continue  # a trigger runs in the downstream build: this build's args are gone, its ENV stays
                 if it.kind == "ARG" and it.name in env and env[it.name].kind == "ENV":
                     continue  # ENV overrides ARG of the same name
                 env[it.name] = it

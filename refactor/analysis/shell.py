@@ -48,6 +48,14 @@ class ShellInfo:
             return True
         return any(c not in TRANSPARENT and c not in KNOWN_TOOLS for c in self.commands)
 
+    @property
+    def opaque_commands(self) -> tuple[str, ...]:
+        """What makes the text opaque, for reports (``npm run``, ``make``, ``a script``)."""
+        out = [c.strip("<>") if c != "<script>" else "a script" for c in self.commands if c not in TRANSPARENT and c not in KNOWN_TOOLS]
+        if self.uncertain:
+            out.append("text dfix cannot follow (eval, source or a parse error)")
+        return tuple(dict.fromkeys(out))
+
 
 # Tools with known credential sources (implicit consumers); see implicit.py for the variables.
 KNOWN_TOOLS = frozenset(
@@ -57,6 +65,77 @@ KNOWN_TOOLS = frozenset(
     twine ssh scp ssh-keyscan rsync
     """.split()
 )
+
+
+# Known tools whose sub-commands run code from the build context (package.json scripts and
+# lifecycle hooks, a Gemfile, build.rs, setup.py, MSBuild targets, go:generate lines, composer
+# scripts): like a script, such a step can read any variable in its environment.
+_PROJECT_CODE = {
+    "npm": {"run", "run-script", "rum", "urn", "test", "tst", "t", "start", "stop", "restart", "exec", "x", "explore",
+            "rebuild", "rb", "install-test", "it", "install-ci-test", "cit", "install", "i", "in", "ins", "inst",
+            "insta", "instal", "isnt", "isnta", "isntal", "isntall", "add", "ci", "clean-install", "ic",
+            "install-clean", "isntall-clean", "update", "up", "upgrade", "udpate", "pack", "publish", "link", "ln"},
+    "pnpm": {"run", "run-script", "test", "t", "start", "exec", "dlx", "install", "i", "add", "update", "up",
+             "rebuild", "rb", "recursive", "-r", "--recursive", "-C", "--dir", "--filter", "-F", "pack", "publish", ""},
+    "yarn": None,  # every form except config/cache/info runs scripts (bare `yarn` installs)
+    "bun": None, "bunx": None, "npx": None, "pnpx": None, "deno": None,
+    "bundle": {"exec", "install", "update", "lock", "package", "pack", "check", "console", ""},
+    "composer": {"run", "run-script", "exec", "install", "i", "update", "u", "upgrade", "require", "r",
+                 "dump-autoload", "dumpautoload", "create-project", ""},
+    "go": {"generate", "run", "test", "vet", "tool"},
+    "cargo": {"build", "b", "run", "r", "test", "t", "bench", "install", "check", "c", "doc", "clippy", "publish"},
+    "dotnet": {"build", "run", "test", "publish", "pack", "restore", "msbuild", "watch", "tool", "exec"},
+    "poetry": {"install", "run", "build", "shell", "sync", "publish"},
+    "uv": {"run", "sync", "build", "tool", "pip"},
+    "pipenv": {"install", "run", "sync", "shell", "update"},
+    "pip": None, "pip3": None,  # decided by _pip_runs_code
+    "mvn": None, "gradle": None, "gradlew": None,  # build scripts; they already read every variable
+}
+_NO_SCRIPTS = ("--ignore-scripts", "--mode=skip-build", "--mode", "skip-build")
+_QUIET_YARN = {"config", "cache", "info", "--version", "-v", "policies", "set", "npm", "login", "logout", "version", "licenses", "why", "list", "outdated", "audit", "help", "--help"}
+
+
+def _pip_runs_code(args: list[str]) -> bool:
+    """pip install of a local project (``.``, a path, ``-e``) or a ``setup.py`` runs its build code."""
+    if not args or args[0] not in ("install", "wheel", "download"):
+        return False
+    for a in args[1:]:
+        if a in ("-e", "--editable") or a.startswith(("-e.", "--editable=")):
+            return True
+        if a.startswith("-"):
+            continue
+        if a in (".", "..") or a.startswith(("./", "../", "/", "file:")) or a.endswith(("setup.py", ".tar.gz", ".zip")):
+            return True
+    return False
+
+
+def project_code(argv: tuple[str, ...] | list[str]) -> str | None:
+    """A label (``npm run``) when this known tool runs code from the build context, else None."""
+    if not argv:
+        return None
+    base = argv[0].rsplit("/", 1)[-1]
+    if base not in _PROJECT_CODE:
+        return None
+    args = [a for a in argv[1:]]
+    if base in ("pip", "pip3"):
+        return f"{base} {args[0]}" if _pip_runs_code(args) else None
+    if base in ("mvn", "gradle", "gradlew"):
+        return None
+    if any(a in _NO_SCRIPTS or a.startswith("--ignore-scripts") for a in args):
+        sub = next((a for a in args if not a.startswith("-")), "")
+        if base in ("npm", "pnpm", "yarn", "bun") and sub in ("", "install", "i", "ci", "add", "clean-install"):
+            return None
+    subs = _PROJECT_CODE[base]
+    sub = next((a for a in args if not a.startswith("-")), "")
+    if subs is None:
+        if base == "yarn" and sub in _QUIET_YARN:
+            return None
+        return f"{base} {sub}".strip()
+    if sub in subs or (base == "npm" and sub.startswith("run")):
+        return f"{base} {sub}".strip()
+    if base == "pnpm" and sub and sub not in ("config", "store", "fetch", "list", "ls", "why", "outdated", "audit", "--version", "-v", "help", "login", "logout", "set", "get"):
+        return f"{base} {sub}"  # `pnpm build` runs the script named build
+    return None
 
 
 @lru_cache(maxsize=1)
@@ -158,6 +237,9 @@ def _command(node, refs, assigned, commands, argvs, uncertain, depth) -> None:
     commands.append(base)
     argv = (base, *(_word_value(w) for w in words))
     argvs.append(argv)
+    label = project_code(argv)
+    if label:
+        commands.append(f"<{label}>")  # runs project code: opaque
     if base in ("eval",) or base in (".", "source"):
         uncertain[0] = True
     if base == "export" or base == "declare" or base == "readonly":
@@ -344,6 +426,44 @@ def _subtree_refs(node) -> frozenset[str]:
     return frozenset(out)
 
 
+def _inplace_writes(argv: list[str]) -> list[tuple[str, str]]:
+    """Files a command rewrites in place or creates from its arguments, with a value from them:
+    ``sed -i``/``perl -pi`` (kind ``inplace``), ``htpasswd FILE user pass`` (kind ``derived``: a hash
+    of the value, which the image keeps for its run time)."""
+    if not argv:
+        return []
+    tool, words = argv[0], argv[1:]
+    inplace = any(w == "--in-place" or w.startswith("--in-place=") or (w.startswith("-") and not w.startswith("--") and "i" in w[1:]) for w in words)
+    if tool in ("sed", "gsed") and inplace:
+        files: list[str] = []
+        script_given = any(w in ("-e", "-f", "--expression", "--file") or w.startswith(("--expression=", "--file=")) for w in words)
+        skip_next = False
+        for w in words:
+            if skip_next:
+                skip_next = False
+                continue
+            if w in ("-e", "-f", "--expression", "--file"):
+                skip_next = True
+                continue
+            if w.startswith("-"):
+                continue
+            if not script_given:
+                script_given = True  # the first operand is the script
+                continue
+            files.append(w)
+        return [(f, "inplace") for f in files]
+    if tool == "perl" and any(w.startswith("-") and "i" in w and "p" in w for w in words):
+        ops = [w for w in words if not w.startswith("-")]
+        return [(f, "inplace") for f in ops[1:]]
+    if tool == "htpasswd":
+        flags = "".join(w[1:] for w in words if w.startswith("-") and not w.startswith("--"))
+        ops = [w for w in words if not w.startswith("-")]
+        if "n" in flags or not ops:
+            return []  # -n: to stdout
+        return [(ops[0], "derived")]
+    return []
+
+
 def _config_write(argv: list[str], raw_args: list[str]) -> tuple[str, str | None] | None:
     """(file, cleanup) for ``tool config set``-style commands that persist a value."""
     if not argv:
@@ -464,6 +584,8 @@ def file_writes(script: str) -> tuple[FileWrite, ...]:
                         continue
                     s0, e0 = conv(it.start), conv(it.end)
                     refs = _subtree_refs(it.cmd) | frozenset().union(*[_subtree_refs(x) for x in it.redirects])
+                    if "envsubst" in script[conv(it.start):conv(it.end)]:
+                        refs |= {"*"}  # envsubst writes every exported variable it finds in its input
                     out.append(FileWrite(s0, e0, path, refs, f"rm -f {path}", kind, script[s0:e0]))
         if t == "redirected_statement":
             # handled through the flattened items (also inside if/for bodies below)
@@ -495,6 +617,9 @@ def file_writes(script: str) -> tuple[FileWrite, ...]:
                 words = [w for w in node.children if w.type not in ("command_name", "variable_assignment", "file_redirect")]
                 argv = [_word_value(name.children[0] if name.children else name).rsplit("/", 1)[-1]] + [_word_value(w) for w in words]
                 raws = [_text(w) for w in words]
+                for path, kind in _inplace_writes(argv):
+                    s, e = conv(node.start_byte), conv(node.end_byte)
+                    out.append(FileWrite(s, e, path, _subtree_refs(node), None, kind, script[s:e]))
                 cw = _config_write(argv, raws)
                 if cw is not None:
                     # `echo "$P" | docker login --password-stdin`: the value comes through the pipe

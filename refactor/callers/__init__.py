@@ -69,7 +69,9 @@ _NEEDLES = {
     "compose": (b"args",),
     "bake-hcl": (b"args",),
     "bake-json": (b"args",),
-    "python": (b"build-arg", b"buildargs", b"build_args"),
+    # argv lists naming docker/podman/buildah too: one built with a *splat or a variable is an
+    # unresolved caller that blocks fixes (python.py)
+    "python": (b"build-arg", b"buildargs", b"build_args", b"docker\"", b"docker'", b"podman\"", b"podman'", b"buildah\"", b"buildah'"),
 }
 
 _COMPOSE = re.compile(r"^(?:docker-)?compose(?:[.-][^/]*)?\.ya?ml$", re.I)
@@ -201,7 +203,7 @@ def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
 # a build arg named in a form discovery may not parse (a variable holding flags, a bash array, an
 # argv list, `docker compose build --build-arg`, `bake --set t.args.NAME=`): the name is group 1
 _MENTION = re.compile(
-    r"""(?:--build-arg|build[-_]?args?|\.args\.)(?:["'\s=:,\[\({]|\\\n)*?([A-Za-z_][A-Za-z0-9_]*)(?=["'=\s,\]\)}:]|$)"""
+    r"""(?:--build-arg|build[-_]?args?|\.args\.)(?:["'\s=:,\[\({]|\\\n|(?<=[\s,\[\(])[fFrRbBuU]{1,2}(?=["']))*?(?![fFrRbBuU]{1,2}["'])([A-Za-z_][A-Za-z0-9_]*)(?=["'=\s,\]\)}:]|$)"""
 )
 
 

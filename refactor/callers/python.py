@@ -319,6 +319,40 @@ def _elements(c: _Collector, node, scope: int) -> tuple[list[El], list] | None:
     return els, lists
 
 
+def _unresolved_build(c: _Collector, node, scope: int, depth: int = 0) -> bool:
+    """An argv that starts like a docker build but holds parts dfix cannot resolve statically."""
+    cst = c.cst
+    if depth > 8:
+        return False
+    if isinstance(node, cst.Name):
+        vals = c.assigns.get((scope, node.value)) or c.assigns.get((id(c.module), node.value))
+        if not vals:
+            return False
+        return any(_unresolved_build(c, v, scope, depth + 1) for _op, v in vals) or (
+            len(vals) > 1 and any(_unresolved_build_prefix(c, v) for _op, v in vals)
+        )
+    if isinstance(node, cst.BinaryOperation):
+        return _unresolved_build_prefix(c, node.left) or _unresolved_build(c, node.left, scope, depth + 1)
+    if isinstance(node, (cst.List, cst.Tuple)):
+        if not _unresolved_build_prefix(c, node):
+            return False
+        return any(not isinstance(e, cst.Element) or _static(e.value) is None for e in node.elements)
+    return False
+
+
+def _unresolved_build_prefix(c: _Collector, node) -> bool:
+    cst = c.cst
+    while isinstance(node, cst.BinaryOperation):
+        node = node.left
+    if not isinstance(node, (cst.List, cst.Tuple)):
+        return False
+    statics = [_static(e.value) if isinstance(e, cst.Element) else None for e in node.elements[:6]]
+    return _is_build(statics) or (
+        bool(statics) and statics[0] is not None and statics[0].rsplit("/", 1)[-1] in BUILD_TOOLS and len(statics) >= 2
+        and statics[1] in ("build", "buildx", "bud")
+    )
+
+
 def _is_build(statics: list[str | None]) -> bool:
     if not statics or statics[0] is None:
         return False
@@ -391,6 +425,16 @@ def _find(c: _Collector, path: str, root: str | None) -> list[Found]:
         if isinstance(val, cst.Call) and _dotted(val.func) in ("shlex.split", "split") and val.args:
             val = val.args[0].value
         res = _elements(c, val, c.scope.get(id(call), id(c.module)))
+        if res is None and _unresolved_build(c, val, c.scope.get(id(call), id(c.module))):
+            # a docker build whose argv holds a *splat, a variable or a computed list: it may pass
+            # any build arg to any Dockerfile, so it blocks every fix that migrates one
+            s, e = c.span(call)
+            line = c.pos[call].start.line
+            reason = (f"{shown}:{line} runs a docker build whose arguments dfix cannot resolve (a *splat, a variable or a"
+                      " computed list); it may pass this build arg: migrate it by hand, or make the argv a literal list")
+            out.append(Found(Invocation(path, "python", None, None, (BuildArgUse("*", "unknown", None, s, e),), s, e,
+                                        migratable=False, reason=reason), None))
+            continue
         if res is None and not (isinstance(val, (cst.SimpleString, cst.FormattedString)) and "build-arg" in c.module.code_for_node(val)):
             continue
         s, e = c.span(call)

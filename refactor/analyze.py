@@ -358,6 +358,17 @@ def _plan_secret(
         )
         msg += f"; after the fix, pass it at run time with `docker run -e {it.name}` if the container needs it"
         findings.append(Finding("DF002", it.name, msg, it.start, it.end, fix))
+    # an ENV of the final image is part of what the image is: the container may read it. Removing
+    # it is the fix, but a safe fix must not change the image's behaviour, so unless the name
+    # configures a package tool (NPM_TOKEN, PIP_INDEX_URL: build-time installers) it is unsafe
+    final_chain = set(facts.stage_chain(len(facts.stages) - 1)) if facts.stages else set()
+    for it in carriers.items:
+        if it.stage in final_chain and not it.onbuild and not _build_tool_variable(it.name):
+            fix.lower(
+                Applicability.UNSAFE,
+                f"the image no longer sets ENV {it.name}: if the application reads it at run time, pass it with "
+                f"`docker run -e {it.name}` (or an orchestrator secret) before applying this fix",
+            )
     for it in facts.items:
         if it.kind == "LABEL" and carriers.defines(it):
             plan.removals.append(Removal(it.instr, it))
@@ -485,6 +496,15 @@ def _plan_secret(
         if plan.runtime_env:
             fix.title += "; pass it at run time if the container needs it"
     return plan
+
+
+_PACKAGE_TOOLS = ("npm", "yarn", "pnpm", "pip", "pipx", "pipenv", "uv", "poetry", "twine", "conda", "composer", "bundle", "gem",
+                  "dotnet", "nuget", "cargo", "go")
+
+
+def _build_tool_variable(name: str) -> bool:
+    """A variable that configures a package tool (read by installers at build time)."""
+    return any(implicit.reads_env(t, name) for t in _PACKAGE_TOOLS)
 
 
 class _Carriers:
@@ -994,6 +1014,10 @@ def _scrub_clones(facts: Facts, plan: "SecretPlan") -> None:
             plan.fix.lower(Applicability.UNSAFE, f"line {ins.start_line}: {problem or 'a heredoc RUN clones with the credential'}")
             continue
         if cmds:
+            blocker = _append_blocker(facts, idx)
+            if blocker:
+                plan.fix.lower(Applicability.DISPLAY_ONLY, f"line {ins.start_line}: {blocker} (the clone clean-up)")
+                continue
             end = ins.logical_end
             plan.extra_edits.append(Edit(end, end, " && " + " && ".join(cmds)))
             plan.notes.append(
@@ -1340,6 +1364,10 @@ def _render_plan_edits(facts: Facts, plan: SecretPlan, style: str, options: Opti
     for fold in plan.folds:
         w = fold.write
         ins = df.instructions[fold.write_run]
+        for j in ([] if fold.whole else [fold.write_run]) + list(fold.consumers):
+            blocker = _append_blocker(facts, j)
+            if blocker:
+                plan.fix.lower(Applicability.DISPLAY_ONLY, f"line {df.instructions[j].start_line}: {blocker} (the clean-up of {w.path})")
         if fold.whole:
             edits.append(Edit(ins.start, ins.end, ""))
         else:
@@ -1355,6 +1383,19 @@ def _render_plan_edits(facts: Facts, plan: SecretPlan, style: str, options: Opti
             end = c.logical_end
             edits.append(Edit(end, end, f" && {w.cleanup}"))
     plan.fix.edits = edits
+
+
+def _append_blocker(facts: Facts, idx: int) -> str | None:
+    """Why ``&& CMD`` cannot be appended to the RUN at ``idx`` (exec form, heredoc, a trailing
+    comment, ``;``/``&`` or ``exit``), else None."""
+    from refactor.analysis.shell import append_blocker
+
+    ins = facts.df.instructions[idx]
+    if ins.effective.args.lstrip().startswith("["):
+        return "an exec-form RUN cannot take an appended shell command"
+    if ins.heredocs:
+        return "a heredoc RUN cannot take an appended command on its instruction line"
+    return append_blocker(ins.effective.args)
 
 
 def _export_edits(df: Dockerfile, ins: Instruction, cmd: Command, exports: list[str]) -> list[Edit] | None:

@@ -131,7 +131,7 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
     unattributed: list[tuple[str, str]] = []  # (name, reason)
     for inv in invocations:
         if inv.dockerfile is None or (inv.dockerfile not in by_df and not os.path.isfile(inv.dockerfile)):
-            unattributed += [(use.name, inv.reason if use.name == "*" and inv.reason else
+            unattributed += [(f"*:{inv.path}" if use.name == "*" else use.name, inv.reason if use.name == "*" and inv.reason else
                               f"{os.path.relpath(inv.path)} passes {use.name} to a Dockerfile dfix cannot locate"
                               " (it may be this one); migrate that caller by hand") for use in inv.build_args]
     for path, off, name in loose:
@@ -169,7 +169,16 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
                 for n in r.migrated if d not in reverted and r.status == "ok" else ():
                     migrating.setdefault(n, []).append(d)
             for name, reason in unattributed:
-                for d in (sorted({x for v in migrating.values() for x in v}) if name == "*" else migrating.get(name, ())):
+                if name.startswith("*:"):
+                    # a build whose argv dfix cannot resolve: it may pass any name its file mentions
+                    src = source_of(name[2:])
+                    text = src.text if src is not None else ""
+                    for n, ds in migrating.items():
+                        if re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])", text):
+                            for d in ds:
+                                block(d, reason)
+                    continue
+                for d in migrating.get(name, ()):
                     block(d, reason)
         newly = {d for d in blocked if not by_df[d][2].unsafe_fixes} - reverted
         if not newly and before == {d: len(r) for d, r in blocked.items()}:

@@ -32,7 +32,7 @@ SEED = int(os.environ.get("DFIX_CRASH_SEED", "20261126"))
 def _content(i: int) -> bytes:
     """A Dockerfile with a secret; every 10th file has none (it must stay untouched)."""
     kinds = [
-        "FROM node:20\nARG NPM_TOKEN\nARG VERSION={i}\nENV X=$NPM_TOKEN\nRUN npm ci && echo {i}\nRUN echo $X\n",
+        "FROM node:20\nARG NPM_TOKEN\nARG VERSION={i}\nENV NODE_AUTH_TOKEN=$NPM_TOKEN\nRUN npm ci && echo {i}\nRUN echo $NODE_AUTH_TOKEN\n",
         "FROM python:3.12\r\nARG PYPI_TOKEN\r\nENV PIP_INDEX_URL=https://__token__:${{PYPI_TOKEN}}@pypi.example.com/simple\r\nRUN pip install -r req.txt # {i}\r\n",
         "\ufeff# syntax=docker/dockerfile:1\nFROM alpine\nARG GITHUB_TOKEN\nRUN git clone https://${{GITHUB_TOKEN}}@github.com/o/r{i} \\\n    && echo done\n",
         "FROM alpine\nARG DB_PASSWORD\nRUN <<EOF\nset -e\necho \"$DB_PASSWORD\" | ./setup {i}\nEOF\n" + "# padding line to make the file larger\n" * (i % 40),

@@ -33,7 +33,7 @@ def _cases() -> dict[str, str]:
         "run-100k-lines": HEAD + "RUN npm ci \\\n" + "".join(f"    ; echo line{i} \\\n" for i in range(100_000)) + "    ; true\n",
         # ${a:-${b:-...}} nested 5000 deep, in a RUN and in an ENV copying the secret
         "nested-5000-run": HEAD + "RUN echo " + "${a:-" * 5000 + "x" + "}" * 5000 + " && npm ci\n",
-        "nested-5000-env": HEAD + "ENV X=" + "${a:-" * 5000 + "$NPM_TOKEN" + "}" * 5000 + "\nRUN npm ci\n",
+        "nested-5000-env": HEAD + "ENV NPM_CONFIG_X=" + "${a:-" * 5000 + "$NPM_TOKEN" + "}" * 5000 + "\nRUN npm ci\n",
         # a continuation at EOF (BuildKit accepts it), with and without a final newline
         "continuation-at-eof": HEAD + "RUN npm ci \\",
         "continuation-at-eof-newline": HEAD + "RUN npm ci \\\n",

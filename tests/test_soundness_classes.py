@@ -76,7 +76,7 @@ SEVERAL_STAGES = [
 
 @pytest.mark.parametrize("dockerfile,runs", SEVERAL_STAGES)
 def test_same_secret_in_several_stages(tmp_path, dockerfile, runs) -> None:
-    out = _rewrite(tmp_path, dockerfile)
+    out = _rewrite(tmp_path, dockerfile, "--unsafe-fixes")  # the final image's ENV goes: unsafe
     assert [ln for ln in out.splitlines() if ln.startswith("RUN")] == runs, out
 
 
@@ -84,14 +84,14 @@ def test_same_secret_in_several_stages(tmp_path, dockerfile, runs) -> None:
 
 def test_env_chain_is_rebuilt_in_order(tmp_path) -> None:
     out = _rewrite(tmp_path, "FROM a:1\nARG A_TOKEN\nENV B=$A_TOKEN\nENV C=\"Bearer ${B}\"\n"
-                             "RUN curl -H \"Authorization: $C\" https://x\n")
+                             "RUN curl -H \"Authorization: $C\" https://x\n", "--unsafe-fixes")
     run_line = [ln for ln in out.splitlines() if ln.startswith("RUN")][0]
     # B (an alias) comes from the mount, C is rebuilt from it: no name the fix removed is read
     assert run_line == 'RUN --mount=type=secret,id=a_token,env=B export C="Bearer ${B}" && curl -H "Authorization: $C" https://x'
 
 
 def test_composite_of_composite_exports_dependencies_first(tmp_path) -> None:
-    out = _rewrite(tmp_path, "FROM a:1\nARG T\nENV U=https://u:${T}@h.example.com\nENV V=\"${U}/simple\"\nRUN pip install -i \"$V\" x\n")
+    out = _rewrite(tmp_path, "FROM a:1\nARG T\nENV U=https://u:${T}@h.example.com\nENV V=\"${U}/simple\"\nRUN pip install -i \"$V\" x\n", "--unsafe-fixes")
     run_line = [ln for ln in out.splitlines() if ln.startswith("RUN")][0]
     assert 'export U="https://u:${T}@h.example.com" && export V="${U}/simple" && pip install' in run_line
     assert "env=T" in run_line
@@ -102,6 +102,23 @@ def test_composite_whose_plain_part_differs_in_the_run_is_not_safe(tmp_path) -> 
                              "ARG HOST=h2.example.com\nRUN pip install -i \"$U\" x\n")
     assert fixes[0]["applicability"] == "display-only"
     assert any("HOST" in r for r in fixes[0]["reasons"])
+
+
+# -- the final image's ENV is part of the image ------------------------------------------------
+
+def test_removing_an_env_of_the_final_image_is_unsafe(tmp_path) -> None:
+    src = "FROM a:1\nARG DJANGO_SECRET_KEY\nENV DJANGO_SECRET_KEY=$DJANGO_SECRET_KEY\nCMD [\"gunicorn\"]\n"
+    fixes = _fixes(tmp_path, src)
+    assert fixes[0]["applicability"] == "unsafe" and any("docker run -e DJANGO_SECRET_KEY" in r for r in fixes[0]["reasons"])
+    assert _rewrite(tmp_path, src) == src
+
+
+def test_env_of_a_builder_stage_or_a_package_tool_is_safe(tmp_path) -> None:
+    out = _rewrite(tmp_path, "FROM a:1 AS build\nARG API_TOKEN\nENV B=$API_TOKEN\nRUN curl -H \"Authorization: Bearer $B\" https://x\n"
+                             "FROM a:1\nCOPY --from=build /x /x\n")
+    assert "ENV B" not in out and "env=B" in out
+    out = _rewrite(tmp_path, "FROM a:1\nARG NPM_TOKEN\nENV NPM_TOKEN=$NPM_TOKEN\nRUN npm ci\n")
+    assert "ENV NPM_TOKEN" not in out and "env=NPM_TOKEN npm ci" in out
 
 
 # -- 3. programs that run project code ---------------------------------------------------------
@@ -208,9 +225,10 @@ def test_caller_keeps_the_runtime_value(tmp_path) -> None:
 
 
 PY_UNRESOLVED = [
-    pytest.param('import subprocess\ncmd = ["docker", "build"] + EXTRA + ["-t", "app", "."]\nsubprocess.run(cmd, check=True)\n',
-                 id="list + variable"),
-    pytest.param('import subprocess\nsubprocess.run(["docker", "build", *extra, "-t", "app", "."], check=True)\n', id="*splat"),
+    pytest.param('import subprocess\nNAMES = ("NPM_TOKEN",)\ncmd = ["docker", "build"] + [f"--build-arg={n}" for n in NAMES] + ["."]\n'
+                 'subprocess.run(cmd, check=True)\n', id="list + computed list"),
+    pytest.param('import subprocess\nnames = ["NPM_TOKEN"]\nextra = [a for n in names for a in ("--build-arg", n)]\n'
+                 'subprocess.run(["docker", "build", *extra, "-t", "app", "."], check=True)\n', id="*splat"),
     pytest.param('import subprocess\ndef a(t):\n    return ["--build-arg", f"NPM_TOKEN={t}"]\n', id="f-string mention"),
 ]
 
@@ -227,6 +245,15 @@ def test_unresolved_python_caller_blocks_the_fix(tmp_path, code) -> None:
     assert "build.py" in out + err
 
 
+def test_unresolved_python_build_naming_nothing_migrated_does_not_block(tmp_path) -> None:
+    """The net is textual: an unresolved argv blocks the names its file mentions, not every fix."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "ci.py").write_text('import subprocess\ncmd = ["docker", "build"]\ncmd += ["--build-arg", "VERSION=1", "."]\nsubprocess.run(cmd)\n')
+    (tmp_path / "Dockerfile").write_text("FROM a:1\nARG NPM_TOKEN\nRUN npm ci\n")
+    run(["--write", "."], cwd=tmp_path)
+    assert "--mount=type=secret" in (tmp_path / "Dockerfile").read_text()
+
+
 def test_resolved_python_caller_still_migrates(tmp_path) -> None:
     (tmp_path / ".git").mkdir()
     (tmp_path / "build.py").write_text(
@@ -235,3 +262,19 @@ def test_resolved_python_caller_still_migrates(tmp_path) -> None:
     run(["--write", "."], cwd=tmp_path)
     assert "--mount=type=secret" in (tmp_path / "Dockerfile").read_text()
     assert "--secret" in (tmp_path / "build.py").read_text()
+
+
+# -- appended clean-ups that would not run (hardening round two, points 5 and 6) ---------------
+
+@pytest.mark.parametrize("last", ["npm ci # install deps", "npm ci; exit 0", "npm ci;", "npm ci &", "npm ci |",
+                                  '["sh", "-c", "npm ci"]'])
+def test_clean_up_is_never_appended_where_it_cannot_run(tmp_path, last) -> None:
+    src = f'FROM a:1\nARG NPM_TOKEN\nRUN echo "//r/:_authToken=${{NPM_TOKEN}}" > /root/.npmrc\nRUN {last}\n'
+    assert _rewrite(tmp_path, src) == src
+    fixes = _fixes(tmp_path, src)
+    assert fixes[0]["applicability"] == "display-only", fixes
+
+
+def test_clone_clean_up_after_a_comment_is_refused(tmp_path) -> None:
+    src = "FROM a:1\nARG GH_TOKEN\nRUN git clone https://${GH_TOKEN}@github.com/a/b /src # get it\n"
+    assert _rewrite(tmp_path, src) == src

@@ -682,3 +682,29 @@ def statements(script: str) -> tuple[tuple[Statement, ...], bool]:
         refs = _subtree_refs(cmd).union(*[_subtree_refs(r) for r in it.redirects])
         out.append(Statement(s_, e_, script[s_:e_], refs, argv, tuple(writes)))
     return tuple(out), simple
+
+
+def append_blocker(script: str) -> str | None:
+    """Why ``script && CMD`` would not run CMD after the whole script (or not parse), else None:
+    a trailing comment swallows it, a trailing ``;`` or ``&`` makes ``; &&`` a syntax error, an
+    ``exit`` ends the shell first, or the text does not parse."""
+    text = script.rstrip()
+    if not text:
+        return "the RUN has no command to extend"
+    tree = _parser().parse(text.encode("utf-8", "surrogatepass"))
+    root = tree.root_node
+    if root.has_error:
+        return "the RUN's shell text does not parse"
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type == "comment" and node.end_byte >= len(text.encode("utf-8", "surrogatepass")):
+            return "the RUN ends with a shell comment, which would swallow an appended command"
+        if node.type == "command":
+            name = next((c for c in node.children if c.type == "command_name"), None)
+            if name is not None and _text(name) in ("exit", "return", "exec"):
+                return f"the RUN calls {_text(name)}, so an appended command may never run"
+        stack.extend(node.children)
+    if text.endswith(("&", ";", "|")) and not text.endswith(("&&", "||", ";;")):
+        return "the RUN ends with ';', '&' or '|', where an appended '&& …' is a syntax error"
+    return None

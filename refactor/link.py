@@ -18,6 +18,9 @@ from refactor.fixes.edit import apply_edits
 from refactor.rules import BY_CODE
 
 
+_ENV_MOUNT = re.compile(r"--mount=[^\s]*type=secret[^\s]*,env=|--mount=[^\s]*env=[^\s]*type=secret")
+
+
 def _finding(code: str, variable: str | None, message: str, line: int, col: int, end_line: int, end_col: int, fix=None) -> FindingOut:
     rule = BY_CODE[code]
     return FindingOut(code, rule.name, variable, rule.secret, rule.severity, message, line, col, end_line, end_col, fix)
@@ -151,6 +154,16 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
                 for t in targets:
                     for reason in plan_file(path, src.text, [t]).unmigratable or whole:
                         block(t.invocation.dockerfile, reason)
+        # podman and buildah do not support `env=` on secret mounts (and podman's env-sourced
+        # --secret has produced empty files): a Dockerfile they build needs the file form
+        for inv in invocations:
+            entry = by_df.get(inv.dockerfile or "")
+            if entry is None or inv.tool not in ("podman", "buildah") or inv.dockerfile in reverted:
+                continue
+            r = entry[1]
+            if r.status == "ok" and r.migrated and _ENV_MOUNT.search(r.new_text or ""):
+                block(inv.dockerfile, f"{os.path.relpath(inv.path)} builds it with {inv.tool}, which does not support env= on"
+                                      " secret mounts: run dfix with --mount-style file for this Dockerfile")
         # one build-arg site that reaches several Dockerfiles (a matrix, a shell loop): migrating
         # it for some of them breaks the builds of those that still declare the arg
         for (path, _s, _e, name), dfs in sites.items():

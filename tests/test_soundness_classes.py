@@ -278,3 +278,35 @@ def test_clean_up_is_never_appended_where_it_cannot_run(tmp_path, last) -> None:
 def test_clone_clean_up_after_a_comment_is_refused(tmp_path) -> None:
     src = "FROM a:1\nARG GH_TOKEN\nRUN git clone https://${GH_TOKEN}@github.com/a/b /src # get it\n"
     assert _rewrite(tmp_path, src) == src
+
+
+# -- 9. the builder the callers use ------------------------------------------------------------
+
+@pytest.mark.parametrize("tool", ["podman build", "buildah bud", "buildah build"])
+def test_podman_and_buildah_callers_block_the_env_form(tmp_path, tool) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "build.sh").write_text(f"#!/bin/sh\n{tool} --build-arg NPM_TOKEN -t app .\n")
+    src = "FROM a:1\nARG NPM_TOKEN\nRUN npm ci\n"
+    (tmp_path / "Dockerfile").write_text(src)
+    _code, out, err = run(["--write", "."], cwd=tmp_path)
+    assert (tmp_path / "Dockerfile").read_text() == src
+    _code, out, err = run(["--diff", "."], cwd=tmp_path)
+    assert "--mount-style file" in out + err
+
+
+def test_podman_caller_with_the_file_form_migrates(tmp_path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "build.sh").write_text("#!/bin/sh\npodman build --build-arg NPM_TOKEN -t app .\n")
+    (tmp_path / "Dockerfile").write_text("FROM a:1\nARG NPM_TOKEN\nRUN npm ci\n")
+    run(["--write", "--mount-style", "file", "."], cwd=tmp_path)
+    assert 'export NPM_TOKEN="$(cat /run/secrets/npm_token)"' in (tmp_path / "Dockerfile").read_text()
+    assert "--secret id=npm_token" in (tmp_path / "build.sh").read_text()
+
+
+def test_kaniko_caller_still_blocks(tmp_path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "build.sh").write_text("#!/bin/sh\n/kaniko/executor --context . --build-arg NPM_TOKEN=$NPM_TOKEN --destination r/app\n")
+    src = "FROM a:1\nARG NPM_TOKEN\nRUN npm ci\n"
+    (tmp_path / "Dockerfile").write_text(src)
+    run(["--write", "--mount-style", "file", "."], cwd=tmp_path)
+    assert (tmp_path / "Dockerfile").read_text() == src

@@ -56,6 +56,7 @@ def cli_found(
         end=view.src(bc.cmd.end),
         migratable=migratable and bc.tool not in NO_SECRETS,
         reason=NO_SECRETS.get(bc.tool, reason),
+        tool=bc.tool,
     )
     return Found(inv, CliUnit(view, bc, host, extra or {}))
 
@@ -133,7 +134,7 @@ def cli_founds(path: str, kind: str, view: View, bc: BuildCmd, host: Host, bases
     if not matches:
         return [first]
     inv = first.inv
-    return [Found(Invocation(inv.path, inv.kind, df, ctx, inv.build_args, inv.start, inv.end, inv.migratable, inv.reason), first.data)
+    return [Found(Invocation(inv.path, inv.kind, df, ctx, inv.build_args, inv.start, inv.end, inv.migratable, inv.reason, inv.tool), first.data)
             for df, ctx in matches]
 
 

@@ -36,6 +36,7 @@ class Invocation:
     end: int
     migratable: bool = True
     reason: str | None = None
+    tool: str = "docker"  # the builder: docker | podman | buildah | nerdctl | kaniko (secret-mount support differs)
 
 
 @dataclass

@@ -450,7 +450,8 @@ def _find(c: _Collector, path: str, root: str | None) -> list[Found]:
                 continue
             uses = tuple(BuildArgUse(a.name, a.kind, a.source, a.elements[0].start, a.elements[-1].end) for a in pc.args)
             df, ctx = _list_paths(c, els, call, path, root)
-            out.append(Found(Invocation(path, "python", df, ctx, uses, s, e), (pc, where, c)))
+            tool = (els[0].static or "docker").rsplit("/", 1)[-1] if els else "docker"
+            out.append(Found(Invocation(path, "python", df, ctx, uses, s, e, tool=tool), (pc, where, c)))
             continue
         sv = _string_shell(c, val)
         if sv is None:
@@ -470,7 +471,7 @@ def _find(c: _Collector, path: str, root: str | None) -> list[Found]:
             df = ctx = None
             if root is not None:
                 df, ctx = resolve_paths(bc, _bases(c, call, path, root))
-            out.append(Found(Invocation(path, "python", df, ctx, uses, s, e), (pc2, where, c)))
+            out.append(Found(Invocation(path, "python", df, ctx, uses, s, e, tool=bc.tool), (pc2, where, c)))
     return out
 
 

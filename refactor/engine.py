@@ -200,8 +200,16 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
     if settings.strategy == "multistage":
         live = [p for p in analysis.plans if id(p.fix) not in suppressed_fixes]
         new_text, split_notes, chosen = _apply_split(analysis, live, findings, minimum, settings)
+        if new_text != text:
+            new_text, chosen = _gate_split(analysis, findings, text, new_text, chosen, context_dir, display)
     elif chosen:
         new_text, chosen = _apply_plans(analysis, chosen)
+        if chosen:
+            # the independent rewrite check: a fix whose rewrite fails it is display-only
+            from refactor.fixes.gate import context_configs, gate
+
+            new_text, chosen = gate(text, chosen, lambda ps: _apply_plans(analysis, ps)[0],
+                                    context_configs(context_dir), path=display)
     pin_notes: list[str] = []
     if settings.pin_digests:
         new_text, pin_notes = _pin(analysis, new_text, findings, settings, pin_notes)
@@ -376,6 +384,29 @@ def _apply_split(analysis: FileAnalysis, plans: list, findings: list[Finding], m
         if settings.mode == "write":
             fix.applied = True
     return new, notes, direct
+
+
+def _gate_split(analysis: FileAnalysis, findings: list[Finding], text: str, new_text: str, direct: list,
+                context_dir: str | None, display: str) -> tuple[str, list]:
+    """The rewrite check for the multistage strategy: the builder keeps the build args, so only
+    the final stage chain must be free of the secret (and every RUN must read what it read)."""
+    from refactor.fixes.check import check_rewrite
+    from refactor.fixes.gate import PREFIX, context_configs, secrets_of
+
+    env, files = secrets_of(direct)
+    res = check_rewrite(text, new_text, env, file_secrets=files, context_files=context_configs(context_dir),
+                        allowed_removals=[f for p in direct for f in p.removed_files], strategy="multistage", path=display)
+    if res.ok:
+        return new_text, direct
+    more = len(res.violations) - 1
+    reason = PREFIX + res.violations[0].message + (f" (and {more} more)" if more else "")
+    for f in findings:
+        if f.fix is not None and f.fix.included:
+            f.fix.lower(Applicability.DISPLAY_ONLY, reason)
+            f.fix.included = f.fix.applied = False
+    for p in direct:
+        p.fix.lower(Applicability.DISPLAY_ONLY, reason)
+    return text, []
 
 
 def _keep_directives(analysis: FileAnalysis, source: SourceFile, new_text: str) -> str:

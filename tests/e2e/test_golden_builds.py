@@ -5,7 +5,8 @@
 2. ``dfix --write`` a copy; build it with the secrets of the emitted command, canary in the env.
 3. The fixed build succeeds, the server saw the canary, and the canary (raw, base64, URL-quoted)
    is nowhere in history, image config or any layer file.
-4. ``multistage = true``: the runtime behaves like the original's (config, files at the copied
+4. ``refused = true``: the original leaks and dfix, rightly, writes nothing (only display-only
+   fixes exist: the secret lands in a file the image keeps). ``multistage = true``: the runtime behaves like the original's (config, files at the copied
    paths or ``same_files``, output of the default command). ``scan_stage = NAME``: that stage is
    built and scanned too (the leak is proven there, and its absence after the rewrite).
 File-form cases (``buildah = true``) are also built with buildah 1.28 when it is installed.
@@ -199,6 +200,13 @@ def test_golden_case_builds_leak_free(case: Path, meta: dict, e2e, tmp_path: Pat
             assert_leaked(report, name, "layers")  # the original leaks through a layer file
 
     doc = _dfix_write(fixed, list(meta.get("args", ["--write"])) + [f"--emit={t}" for t in meta.get("emit", ["docker"])])
+    if meta.get("refused"):
+        # the original leaks (proven above) and no sound fix exists: dfix must say so, not write
+        assert not doc["changed"], "dfix rewrote a case whose only fixes change the image"
+        assert (fixed / "Dockerfile").read_bytes() == (case / "Dockerfile").read_bytes()
+        fixes = [f["fix"] for f in doc["findings"] if f["code"] == "DF001" and f["fix"]]
+        assert fixes and all(f["applicability"] == "display-only" and not f["applied"] for f in fixes), fixes
+        return
     assert doc["changed"]
     secrets, secret_files = _secrets_from_command(doc["build"]["command"], fixed)
     e2e.server.reset()

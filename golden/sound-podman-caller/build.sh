@@ -1,0 +1,3 @@
+#!/bin/sh
+set -e
+podman build --build-arg NPM_TOKEN -t app .

@@ -1,0 +1,117 @@
+"""The gate between apply and write: every rewrite passes the independent rewrite check first.
+
+The planner proposes; :mod:`refactor.fixes.check` (written without the planner's decisions)
+compares the original with the rewrite. A fix whose rewrite fails the check is never applied, not
+even with ``--unsafe-fixes``: it becomes display-only, and its reasons carry the check's words
+(``rewrite check: line 5: RUN reads C …``). When several fixes of one file are applied together
+and the whole fails, each is tried on its own on top of those already accepted, so one bad fix
+does not take the good ones with it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Sequence
+
+from refactor.fixes.check import CheckResult, check_rewrite
+from refactor.fixes.edit import Applicability
+
+PREFIX = "rewrite check: "
+
+# config files whose ${VAR} references tools expand (what the check reads from the context)
+_CONFIG_NAMES = frozenset({
+    ".npmrc", ".yarnrc", ".yarnrc.yml", "pip.conf", "pip.ini", ".netrc", "settings.xml", "auth.json", "nuget.config",
+    "NuGet.Config", ".pypirc", "poetry.toml", "uv.toml", ".condarc", "gradle.properties", "config.toml",
+    "credentials.toml", ".gemrc", "pyproject.toml", "requirements.txt",
+})
+_WALK_LIMIT = 5000  # directory entries; beyond that the context counts as unknown
+
+
+def context_configs(context_dir: str | None) -> dict[str, str | None] | None:
+    """Config files in the build context (relative path -> text, None when unreadable), or None
+    when the context is unknown or too large to list: the check then assumes any ``${VAR}``."""
+    if not context_dir or not os.path.isdir(context_dir):
+        return None
+    out: dict[str, str | None] = {}
+    seen = 0
+    for root, dirs, files in os.walk(context_dir):
+        dirs[:] = [d for d in dirs if d not in (".git", "node_modules", ".venv", "venv", "vendor", "__pycache__")]
+        seen += len(dirs) + len(files)
+        if seen > _WALK_LIMIT:
+            return None
+        for f in files:
+            if f not in _CONFIG_NAMES:
+                continue
+            p = os.path.join(root, f)
+            rel = os.path.relpath(p, context_dir).replace(os.sep, "/")
+            try:
+                if os.path.getsize(p) > 1024 * 1024:
+                    out[rel] = None
+                    continue
+                with open(p, encoding="utf-8", errors="replace") as fh:
+                    out[rel] = fh.read()
+            except OSError:
+                out[rel] = None
+    return out
+
+
+def secrets_of(plans: Sequence) -> tuple[dict[str, str], dict[str, str]]:
+    """(env secret id -> build-arg name, file secret id -> context path) for the given plans."""
+    env: dict[str, str] = {}
+    files: dict[str, str] = {}
+    for p in plans:
+        if any(r.item.kind == "ARG" for r in p.removals) or p.mounts:
+            env[p.id] = p.name
+        for spec in p.specs:
+            if spec.type == "file" and spec.src:
+                files[spec.id] = spec.src
+            elif spec.env:
+                env[spec.id] = spec.env
+    return env, files
+
+
+def _reason(res: CheckResult) -> str:
+    first = res.violations[0].message
+    more = len(res.violations) - 1
+    return PREFIX + first + (f" (and {more} more)" if more else "")
+
+
+def gate(
+    original: str,
+    plans: list,
+    render: Callable[[list], str],
+    context: dict[str, str | None] | None,
+    *,
+    strategy: str = "mount",
+    path: str = "Dockerfile",
+) -> tuple[str, list]:
+    """Return (text, accepted plans): the rewrite of the plans that pass the check together.
+
+    ``render(plans)`` produces the rewritten text of a subset of ``plans``. A refused plan's fix
+    is lowered to display-only with the check's reason."""
+    if not plans:
+        return original, []
+
+    def check(subset: list) -> tuple[str, CheckResult]:
+        text = render(subset)
+        env, files = secrets_of(subset)
+        allowed = [f for p in subset for f in p.removed_files]
+        return text, check_rewrite(original, text, env, file_secrets=files, context_files=context,
+                                   allowed_removals=allowed, strategy=strategy, path=path)
+
+    text, res = check(plans)
+    if res.ok:
+        return text, plans
+    if len(plans) == 1:
+        plans[0].fix.lower(Applicability.DISPLAY_ONLY, _reason(res))
+        return original, []
+    accepted: list = []
+    for p in plans:
+        _t, r = check(accepted + [p])
+        if r.ok:
+            accepted.append(p)
+        else:
+            p.fix.lower(Applicability.DISPLAY_ONLY, _reason(r))
+    if not accepted:
+        return original, []
+    return render(accepted), accepted

@@ -488,7 +488,7 @@ def _plan_secret(
         plan.notes.append(f"{name}: mounted on every RUN in scope whose use could not be decided ({lines})")
     if any(df.instructions[i].sub is not None for i in plan.mounts):
         plan.notes.append(f"{name}: ONBUILD RUN mounts need every downstream build to pass --secret id={sid},env={name}")
-    _scrub_clones(facts, plan)
+    _scrub_clones(facts, plan, carriers.names)
     _render_plan_edits(facts, plan, style, options)
     if not plan.read_by_build:
         # nothing in the build reads it: there is nothing to mount, only declarations to drop
@@ -998,10 +998,10 @@ def clone_scrubs(script: str, workdir: str | None, names: set[str]) -> tuple[lis
     return cmds, None
 
 
-def _scrub_clones(facts: Facts, plan: "SecretPlan") -> None:
-    """Append the clone clean-up to every mounted RUN whose ``git clone`` uses the secret: the
-    mount ends with the RUN, but the clone's .git/config stays in the layer."""
-    names = {plan.name}
+def _scrub_clones(facts: Facts, plan: "SecretPlan", names: set[str]) -> None:
+    """Append the clone clean-up to every mounted RUN whose ``git clone`` uses the secret (or an
+    alias or composite of it, ``names``): the mount ends with the RUN, but the clone's
+    .git/config stays in the layer."""
     for idx in sorted(plan.mounts):
         run = facts.runs.get(idx)
         ins = facts.df.instructions[idx]

@@ -310,3 +310,12 @@ def test_kaniko_caller_still_blocks(tmp_path) -> None:
     (tmp_path / "Dockerfile").write_text(src)
     run(["--write", "--mount-style", "file", "."], cwd=tmp_path)
     assert (tmp_path / "Dockerfile").read_text() == src
+
+
+def test_clone_through_an_alias_is_scrubbed(tmp_path) -> None:
+    """Found by the rewrite check on a generated file: a clone whose URL holds an ENV alias of
+    the secret kept it in .git/config, because only the build-arg name was looked for."""
+    out = _rewrite(tmp_path, "FROM a:1 AS b\nARG NPM_TOKEN\nENV REGISTRY_AUTH=$NPM_TOKEN\n"
+                             "RUN git clone https://$REGISTRY_AUTH@git.example.com/corp/lib.git /src/lib\n"
+                             "FROM a:1\nCOPY --from=b /src/lib /lib\n")
+    assert "env=REGISTRY_AUTH git clone" in out and "git -C /src/lib remote set-url origin https://git.example.com/corp/lib.git" in out, out

@@ -201,14 +201,15 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
         live = [p for p in analysis.plans if id(p.fix) not in suppressed_fixes]
         new_text, split_notes, chosen = _apply_split(analysis, live, findings, minimum, settings)
         if new_text != text:
-            new_text, chosen = _gate_split(analysis, findings, text, new_text, chosen, context_dir, display)
+            new_text = _keep_directives(analysis, source, new_text)
+            new_text, chosen = _gate_split(analysis, live, findings, text, new_text, chosen, context_dir, display)
     elif chosen:
         new_text, chosen = _apply_plans(analysis, chosen)
         if chosen:
             # the independent rewrite check: a fix whose rewrite fails it is display-only
             from refactor.fixes.gate import context_configs, gate
 
-            new_text, chosen = gate(text, chosen, lambda ps: _apply_plans(analysis, ps)[0],
+            new_text, chosen = gate(text, chosen, lambda ps: _keep_directives(analysis, source, _apply_plans(analysis, ps)[0]),
                                     context_configs(context_dir), path=display)
     pin_notes: list[str] = []
     if settings.pin_digests:
@@ -386,16 +387,19 @@ def _apply_split(analysis: FileAnalysis, plans: list, findings: list[Finding], m
     return new, notes, direct
 
 
-def _gate_split(analysis: FileAnalysis, findings: list[Finding], text: str, new_text: str, direct: list,
+def _gate_split(analysis: FileAnalysis, live: list, findings: list[Finding], text: str, new_text: str, direct: list,
                 context_dir: str | None, display: str) -> tuple[str, list]:
     """The rewrite check for the multistage strategy: the builder keeps the build args, so only
     the final stage chain must be free of the secret (and every RUN must read what it read)."""
-    from refactor.fixes.check import check_rewrite
-    from refactor.fixes.gate import PREFIX, context_configs, secrets_of
+    from refactor.fixes.gate import PREFIX, context_configs, safe_check, secrets_of
 
     env, files = secrets_of(direct)
-    res = check_rewrite(text, new_text, env, file_secrets=files, context_files=context_configs(context_dir),
-                        allowed_removals=[f for p in direct for f in p.removed_files], strategy="multistage", path=display)
+    for p in live:  # the split's secrets stay build args in the builder: reach is checked for them too
+        env.setdefault(p.id, p.name)
+    removed = [f for p in live for f in p.removed_files]
+    removed += [f for f in _split_removed_credentials(analysis, live)]
+    res = safe_check(text, new_text, env, file_secrets=files, context_files=context_configs(context_dir),
+                     allowed_removals=removed, strategy="multistage", path=display)
     if res.ok:
         return new_text, direct
     more = len(res.violations) - 1
@@ -407,6 +411,22 @@ def _gate_split(analysis: FileAnalysis, findings: list[Finding], text: str, new_
     for p in direct:
         p.fix.lower(Applicability.DISPLAY_ONLY, reason)
     return text, []
+
+
+def _split_removed_credentials(analysis: FileAnalysis, plans: list) -> list[str]:
+    """Credential files a secret RUN writes, which the split leaves in the builder on purpose (the
+    runtime stage no longer has them: a runtime change the split's notes state)."""
+    from refactor.analysis.shell import CONFIG_FILES, file_writes
+
+    out: list[str] = []
+    runs = {i for p in plans for i in list(p.mounts) + [f.write_run for f in p.folds]}
+    for i in sorted(runs):
+        run = analysis.facts.runs.get(i)
+        if run is None or not run.shell_ok:
+            continue
+        out.extend(w.path for w in file_writes(run.script))
+    out.extend(CONFIG_FILES.values())
+    return out
 
 
 def _keep_directives(analysis: FileAnalysis, source: SourceFile, new_text: str) -> str:

@@ -14,6 +14,7 @@ Dockerfile never sets: whatever the base image has), :class:`Opaque` (command ou
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -50,6 +51,23 @@ class Op:
     op: str
     subject: tuple
     word: tuple
+
+
+@dataclass(frozen=True, slots=True)
+class Deep:
+    """A ``${…}`` nested deeper than :data:`MAX_DEPTH`: its exact text and the value of every
+    variable it names (the same text over the same values expands to the same string)."""
+
+    text: str
+    refs: tuple  # ((name, value), …) sorted by name
+
+
+_REF_NAMES = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+MAX_DEPTH = 40  # ${…} nesting beyond this is kept as text (bounded time and stack)
+
+
+def deep(text: str, lookup) -> tuple:
+    return (Deep(text, tuple((n, lookup(n)) for n in sorted(set(_REF_NAMES.findall(text))))),)
 
 
 def resolve_op(op: str, subject: tuple, word: tuple) -> tuple:
@@ -108,8 +126,8 @@ class Cmd:
     pipe_prev: "Cmd | None" = None  # the command whose stdout feeds this one
     cond: bool = False  # runs only when something failed (after ||) or when a function is called
     dead: bool = False  # after an unconditional exit
-    grouped: bool = False  # inside a group whose redirect applies
     in_subst: bool = False  # runs inside $(…): its output is captured
+    nested: bool = False  # a shell whose script (sh -c '…', a heredoc) was parsed into the Script
 
     def text(self, node=None) -> str:
         n = node if node is not None else self.node
@@ -120,7 +138,7 @@ class Cmd:
 class Script:
     cmds: list = field(default_factory=list)
     refs: set = field(default_factory=set)  # every variable the shell expands
-    quoted: set = field(default_factory=set)  # $NAME written inside single quotes / quoted heredocs
+    quoted: set = field(default_factory=set)  # $NAME in single quotes / quoted heredocs, not a sh -c script
     error: bool = False  # tree-sitter found a syntax error
     dynamic: list = field(default_factory=list)  # reasons the reads cannot be known (eval, ${!x}, …)
     prefix: int = 0  # number of leading assignment statements (``export A="…" &&``)
@@ -153,6 +171,7 @@ def _parse_into(text: str, script: Script, pos: tuple, depth: int, redirects: li
     root = tree.root_node
     if root.has_error:
         script.error = True
+    quoted: dict = {}  # single-quoted text naming $VARs: (start, end) -> names
     # variable references (every place the shell expands a name)
     stack = [root]
     while stack:
@@ -168,10 +187,15 @@ def _parse_into(text: str, script: Script, pos: tuple, depth: int, redirects: li
                 if pt == "expansion" and any(c.type == "!" for c in p.children):
                     script.dynamic.append("indirect expansion ${!…}")
         elif t in ("raw_string", "ansi_c_string") or (t == "heredoc_body" and n.named_child_count == 0):
-            script.quoted.update(_QUOTED_REF.findall(n.text.decode("utf-8", "replace")))
+            found = _QUOTED_REF.findall(n.text.decode("utf-8", "replace"))
+            if found:
+                quoted[(n.start_byte, n.end_byte)] = found
         stack.extend(n.children)
     walker = _Walker(src, script, pos, depth)
+    walker.quoted = quoted
     walker.block(root.children, list(redirects), cond)
+    for names in quoted.values():  # what is left is text some program may expand later
+        script.quoted.update(names)
 
 
 class _Walker:
@@ -179,9 +203,21 @@ class _Walker:
         self.src, self.script, self.pos, self.depth = src, script, pos, depth
         self.dead = False
         self.in_subst = False
+        self.nest = 0
+        self.quoted: dict = {}
 
     # a sequence of statements (children of program / a group body)
     def block(self, children, redirects: list, cond: bool) -> None:
+        self.nest += 1
+        try:
+            if self.nest > MAX_DEPTH:
+                self.script.dynamic.append("too deeply nested to follow")
+                return
+            self._block(children, redirects, cond)
+        finally:
+            self.nest -= 1
+
+    def _block(self, children, redirects: list, cond: bool) -> None:
         tokens: list = []
         for c in children:
             if c.type in _OPS or (not c.is_named and c.type in ("then", "do", "done", "fi", "else", "elif", "esac", "{", "}", "(", ")", "in")):
@@ -196,35 +232,38 @@ class _Walker:
         self._run_tokens(tokens, redirects, cond)
 
     def _stream(self, node, tokens: list) -> None:
-        t = node.type
-        if t == "list":
-            for c in node.children:
-                if c.type in _OPS:
-                    tokens.append(("op", c.type))
-                elif c.type != "comment":
-                    self._stream(c, tokens)
-        elif t == "pipeline":
-            for c in node.children:
-                if c.type in ("|", "|&"):
-                    tokens.append(("op", "|"))
-                elif c.is_named and c.type != "comment":
-                    self._stream(c, tokens)
-        elif t == "redirected_statement":
-            body = node.child_by_field_name("body")
-            reds = [c for c in node.children if c.type in _REDIRECTS]
-            if body is not None and body.type in ("list", "pipeline"):
-                start = len(tokens)
-                self._stream(body, tokens)
-                for k in range(len(tokens) - 1, start - 1, -1):  # bash: the redirect is the last command's
+        """Append ``("item", node, redirects)`` / ``("op", op)`` tokens in source order (iterative:
+        a long ``a > f && b > g && …`` chain nests as deep as it is long)."""
+        stack: list = [("node", node)]
+        while stack:
+            kind, x = stack.pop()
+            if kind == "op":
+                tokens.append(("op", x))
+                continue
+            if kind == "attach":  # bash: a redirect after a list belongs to its last command
+                start, reds = x
+                for k in range(len(tokens) - 1, start - 1, -1):
                     if tokens[k][0] == "item":
                         tokens[k] = ("item", tokens[k][1], tokens[k][2] + reds)
                         break
-            elif body is not None:
-                tokens.append(("item", body, reds))
+                continue
+            t = x.type
+            if t in ("list", "pipeline"):
+                for c in reversed(x.children):
+                    if c.type in _OPS or c.type == "|&":
+                        stack.append(("op", "|" if c.type in ("|", "|&") else c.type))
+                    elif c.is_named and c.type != "comment":
+                        stack.append(("node", c))
+            elif t == "redirected_statement":
+                body = x.child_by_field_name("body")
+                reds = [c for c in x.children if c.type in _REDIRECTS]
+                if body is not None and body.type in ("list", "pipeline"):
+                    stack.append(("attach", (len(tokens), reds)))
+                    stack.append(("node", body))
+                else:
+                    tokens.append(("item", body if body is not None else x, reds))
             else:
-                tokens.append(("item", node, reds))
-        else:
-            tokens.append(("item", node, []))
+                tokens.append(("item", x, []))
 
     def _run_tokens(self, tokens: list, outer: list, cond: bool) -> None:
         prev_op = ";"
@@ -270,8 +309,9 @@ class _Walker:
         t = node.type
         src = self.src
         own = [c for c in node.children if c.type in _REDIRECTS]
-        for r in list(own):  # heredoc_redirect nests the file redirect written after it
-            own.extend(c for c in r.children if c.type == "file_redirect")
+        redirects = list(redirects)
+        for group in (own, redirects):  # a heredoc_redirect nests the file redirect written after it
+            group.extend([c for r in group if r.type == "heredoc_redirect" for c in r.children if c.type == "file_redirect"])
         name = None
         words: list = []
         assigns: list = []
@@ -305,7 +345,7 @@ class _Walker:
         else:
             kind, name = "test", "["
         cmd = Cmd(node, src, kind, name, words, assigns, own + redirects, self.pos + (node.start_byte,),
-                  feed, cond, self.dead, bool(redirects), self.in_subst)
+                  feed, cond, self.dead, self.in_subst)
         self.script.cmds.append(cmd)
         # commands inside $(…) / <(…) run too
         stack = list(words) + [v for _n, v in assigns if v is not None] + own
@@ -322,9 +362,12 @@ class _Walker:
         # a nested shell: sh -c 'script', bash <<EOF … EOF
         real = unwrap([name] + [literal(w, src) for w in words]) if kind == "cmd" else []
         if real and real[0] is not None and real[0].rsplit("/", 1)[-1] in _SHELLS and self.depth < 4:
-            nested = _nested_script(real, words, own, src)
+            for w in words + [b for r in cmd.redirects for b in r.children if b.type == "heredoc_body"]:
+                self.quoted.pop((w.start_byte, w.end_byte), None)  # a script (parsed below), not deferred text
+            nested = _nested_script(real, words, cmd.redirects, src)
             if nested is not None:
-                _parse_into(nested, self.script, cmd.pos, self.depth + 1, own + redirects, cond)
+                cmd.nested = True
+                _parse_into(nested, self.script, cmd.pos, self.depth + 1, cmd.redirects, cond)
         if name == "exit" and kind == "cmd" and not cond:
             self.dead = True
 
@@ -381,9 +424,10 @@ def _unescape(text: str, quoted: bool) -> str:
     return "".join(out)
 
 
-def value(node, src: bytes, lookup, subst=None) -> tuple:
+def value(node, src: bytes, lookup, subst=None, depth: int = 0) -> tuple:
     """The symbolic value of a word node. ``lookup(name)`` gives a variable's value (a tuple);
-    ``subst(node)`` the value of a command substitution (default: unknown output)."""
+    ``subst(node)`` the value of a command substitution (default: unknown output); ``depth`` is
+    the ``${…}`` nesting."""
     t = node.type
     text = src[node.start_byte : node.end_byte].decode("utf-8", "replace")
     if t in ("word", "number", "regex", "extglob_pattern", "test_operator", "heredoc_content", "string_content"):
@@ -398,34 +442,36 @@ def value(node, src: bytes, lookup, subst=None) -> tuple:
             return (Opaque("special parameter"),)
         return lookup(c.text.decode("utf-8", "replace"))
     if t == "expansion":
-        return _expansion(node, src, lookup, subst)
+        if depth >= MAX_DEPTH:
+            return deep(text, lookup)
+        return _expansion(node, src, lookup, subst, depth)
     if t in ("command_substitution", "process_substitution"):
         return subst(node) if subst is not None else (Opaque("command output"),)
     if t == "arithmetic_expansion":
         return (Opaque("arithmetic"),)
     if t in ("string", "translated_string"):
         start = node.start_byte + (2 if t == "translated_string" else 1)
-        return _gapped(node, start, node.end_byte - 1, src, lookup, subst, True)
+        return _gapped(node, start, node.end_byte - 1, src, lookup, subst, True, depth)
     if t == "concatenation":
-        return _gapped(node, node.start_byte, node.end_byte, src, lookup, subst, False)
+        return _gapped(node, node.start_byte, node.end_byte, src, lookup, subst, False, depth)
     return (Opaque("shell construct"),)
 
 
-def _gapped(node, start: int, end: int, src: bytes, lookup, subst, quoted: bool) -> tuple:
+def _gapped(node, start: int, end: int, src: bytes, lookup, subst, quoted: bool, depth: int = 0) -> tuple:
     parts: list = []
     pos = start
     for c in node.children:
         if c.type in _EXPANDING or (not quoted and c.type in ("concatenation",)):
             if c.start_byte > pos:
                 parts.append(_unescape(src[pos : c.start_byte].decode("utf-8", "replace"), quoted))
-            parts.extend(value(c, src, lookup, subst))
+            parts.extend(value(c, src, lookup, subst, depth))
             pos = c.end_byte
     if end > pos:
         parts.append(_unescape(src[pos:end].decode("utf-8", "replace"), quoted))
     return tuple(parts)
 
 
-def _expansion(node, src: bytes, lookup, subst) -> tuple:
+def _expansion(node, src: bytes, lookup, subst, depth: int = 0) -> tuple:
     children = node.children
     name = None
     op = ""
@@ -450,7 +496,7 @@ def _expansion(node, src: bytes, lookup, subst) -> tuple:
     if op_end is None:
         return subject
     close = children[-1].start_byte if children and children[-1].type == "}" else node.end_byte
-    word = _gapped(node, op_end, close, src, lookup, subst, False)
+    word = _gapped(node, op_end, close, src, lookup, subst, False, depth + 1)
     return resolve_op(op, subject, word)
 
 
@@ -529,10 +575,11 @@ class Use:
     """What one program reads from the environment."""
 
     kind: str  # blind | tool | all (cannot be known: runs project code, a script, …) | dump (prints it all)
+    #           | shell (runs the script on its stdin: blind when that is a heredoc the check parsed)
     label: str = ""
     prefixes: tuple = ()
     names: tuple = ()
-    config: str = ""  # context files whose ${VAR} the tool expands: "npm" | "pip"
+    config: str = ""  # context files whose ${VAR} the tool expands: "npm"
     files: tuple = ()  # files named on the command line that the tool expands ${VAR} in (pip -r)
 
 
@@ -564,17 +611,18 @@ _ALL = frozenset(
     """.split()
 )
 _PYVER = re.compile(r"(python|pip)\d+(\.\d+)*$")
+_SSH = ("SSH_AUTH_SOCK", "SSH_ASKPASS", "SSH_ASKPASS_REQUIRE", "DISPLAY")
 _TOOLS = {
     # tool: (prefixes, names, config)
     "npm": (("npm_config_", "NPM_CONFIG_", "NODE_"), ("NODE_AUTH_TOKEN",), "npm"),
     "yarn": (("npm_config_", "NPM_CONFIG_", "YARN_", "NODE_"), ("NODE_AUTH_TOKEN",), "npm"),
     "pnpm": (("npm_config_", "NPM_CONFIG_", "PNPM_", "NODE_"), ("NODE_AUTH_TOKEN",), "npm"),
     "corepack": (("COREPACK_", "npm_config_", "NPM_CONFIG_"), (), "npm"),
-    "pip": (("PIP_",), ("PYTHONPATH", "VIRTUAL_ENV"), "pip"),
-    "uv": (("UV_", "PIP_"), ("VIRTUAL_ENV",), "pip"),
+    "pip": (("PIP_",), ("PYTHONPATH", "VIRTUAL_ENV"), ""),  # pip.conf does not expand ${VAR}; requirements do
+    "uv": (("UV_", "PIP_"), ("VIRTUAL_ENV",), ""),
     "poetry": (("POETRY_", "PIP_"), ("VIRTUAL_ENV",), ""),
-    "pipenv": (("PIPENV_", "PIP_"), (), "pip"),
-    "pipx": (("PIPX_", "PIP_"), (), "pip"),
+    "pipenv": (("PIPENV_", "PIP_"), (), ""),
+    "pipx": (("PIPX_", "PIP_"), (), ""),
     "twine": (("TWINE_",), (), ""),
     "git": (("GIT_",), ("SSH_AUTH_SOCK", "SSH_ASKPASS"), ""),
     "git-lfs": (("GIT_",), ("SSH_AUTH_SOCK",), ""),
@@ -599,8 +647,8 @@ _TOOLS = {
     "huggingface-cli": (("HF_", "HUGGINGFACE_", "HUGGING_FACE_"), (), ""),
     "curl": (("CURL_",), ("CURL_HOME", "CURL_CA_BUNDLE"), ""),
     "wget": ((), ("WGETRC",), ""),
-    "ssh": (("SSH_",), (), ""), "scp": (("SSH_",), (), ""), "sftp": (("SSH_",), (), ""),
-    "ssh-keyscan": (("SSH_",), (), ""), "ssh-add": (("SSH_",), (), ""), "rsync": (("RSYNC_", "SSH_"), (), ""),
+    "ssh": ((), _SSH, ""), "scp": ((), _SSH, ""), "sftp": ((), _SSH, ""), "ssh-keyscan": ((), _SSH, ""),
+    "ssh-add": ((), _SSH, ""), "rsync": (("RSYNC_",), _SSH, ""),
     "gpg": (("GNUPG",), (), ""), "vault": (("VAULT_",), (), ""), "terraform": (("TF_",), (), ""),
     "openssl": (("OPENSSL_",), (), ""),
 }
@@ -697,7 +745,7 @@ def classify(argv: list) -> Use:
         if any(a is not None and a.startswith("-") and not a.startswith("--") and "c" in a[1:] for a in args):
             return Use("blind", base)
         if not any(a is not None and not a.startswith("-") for a in args):
-            return Use("blind", base)
+            return Use("shell", base)  # reads its script from stdin: known only when it is a heredoc
         return Use("all", f"{base} {_sub(args)} (a script)")
     if base in ("env", "printenv") or (base in ("export", "declare", "set", "typeset") and not args):
         return Use("dump", base)
@@ -758,3 +806,122 @@ def classify(argv: list) -> Use:
         prefixes, names, config = _TOOLS[base]
         return Use("tool", base, prefixes, names, config)
     return Use("all", f"{base} (unknown program)" if "/" not in name else f"{name} (unknown program)")
+
+
+# --------------------------------------------------------------------------------------------
+# What a program writes
+
+
+def positional(args: list, valued: set = frozenset()) -> list:
+    out, skip = [], False
+    for a in args:
+        if skip:
+            skip = False
+        elif a is not None and a.startswith("-") and a != "-":
+            skip = a in valued
+        else:
+            out.append(a)
+    return out
+
+
+def cmd_writes(argv: list, home: str, cwd: str | None) -> list[tuple[str, str | None]]:
+    """(op, path) for what a program writes/removes: op is add | del | deltree."""
+    if not argv or argv[0] is None:
+        return []
+    base, args = argv[0].rsplit("/", 1)[-1], argv[1:]
+    pos = positional(args)
+    flags = "".join(a[1:] for a in args if a and a.startswith("-") and not a.startswith("--"))
+    if base in ("tee", "touch") or (base == "mkdir"):
+        return [("add", p) for p in positional(args, {"-m", "--mode"})]
+    if base == "sed" and ("i" in flags or any(a and a.startswith("--in-place") for a in args)):
+        has_script = any(a in ("-e", "-f", "--expression", "--file") for a in args)
+        files = positional(args, {"-e", "-f", "--expression", "--file"})
+        return [("add", p) for p in (files if has_script else files[1:])]
+    if base in ("cp", "mv", "install", "ln"):
+        pos = positional(args, {"-m", "-o", "-g", "-t", "--mode", "--owner", "--group", "-S", "--suffix"})
+        if base == "install" and "d" in flags:
+            return [("add", p) for p in pos]
+        if len(pos) < 2:
+            return []
+        dest, srcs = pos[-1], pos[:-1]
+        multi = len(srcs) > 1 or (dest or "").endswith("/")
+        out = [("add", (dest.rstrip("/") + "/" + s.rstrip("/").rsplit("/", 1)[-1]) if multi and dest and s else dest) for s in srcs]
+        if base == "mv":
+            out += [("deltree", s) for s in srcs]
+        return out
+    if base in ("rm", "rmdir", "shred", "unlink"):
+        rec = "r" in flags.lower() or "--recursive" in args or base == "rmdir"
+        if base == "shred" and "u" not in flags:
+            return []
+        return [("deltree" if rec else "del", p) for p in pos]
+    if base == "htpasswd" and "n" not in flags and pos:
+        return [("add", positional(args, {"-C", "-r"})[0])]
+    if base == "git":
+        return [("add", p) for p in git_file(args, home, cwd)]
+    if base in ("npm", "yarn", "pnpm") and (pos[:2] == ["config", "set"] or pos[:1] == ["set"]):
+        glob = any(a in ("-g", "--global", "--location=global") for a in args)
+        return [("add", "/usr/local/etc/npmrc" if glob else f"{home}/.npmrc")]
+    if base.startswith("pip") and pos[:2] == ["config", "set"]:
+        return [("add", "/etc/pip.conf" if "--global" in args else f"{home}/.config/pip/pip.conf")]
+    if base == "poetry" and pos[:1] == ["config"] and len(pos) >= 3 and "--unset" not in args:
+        return [("add", f"{home}/.config/pypoetry/" + ("auth.toml" if (pos[1] or "").startswith(("http-basic.", "pypi-token.")) else "config.toml"))]
+    if base == "docker" and pos[:1] == ["login"]:
+        return [("add", f"{home}/.docker/config.json")]
+    if base == "aws" and pos[:2] == ["configure", "set"] and len(pos) >= 3:
+        return [("add", f"{home}/.aws/" + ("credentials" if (pos[2] or "").startswith(("aws_access", "aws_secret", "aws_session")) else "config"))]
+    if base == "curl" or base == "wget":
+        opts = ("-o", "--output") if base == "curl" else ("-O", "--output-document")
+        out = []
+        for i, a in enumerate(args):
+            if a in opts and i + 1 < len(args) and args[i + 1] != "-":
+                out.append(("add", args[i + 1]))
+            elif a and a.startswith(opts[1] + "="):
+                out.append(("add", a.split("=", 1)[1]))
+        return out
+    if base == "ssh-keygen" and "-f" in args:
+        f = args[args.index("-f") + 1] if args.index("-f") + 1 < len(args) else None
+        return [("add", f), ("add", f + ".pub")] if f else []
+    return []
+
+
+GIT_VALUED = {"-b", "--branch", "-c", "--config", "--depth", "-o", "--origin", "--reference", "--separate-git-dir",
+               "-j", "--jobs", "--filter", "-u", "--upload-pack", "--template", "--shallow-since", "--shallow-exclude",
+               "-C", "--file", "-f", "--type", "--git-dir", "--work-tree"}
+GIT_ACTIONS = {"--unset", "--unset-all", "--remove-section", "--rename-section", "--get", "--get-all",
+                "--get-regexp", "--get-urlmatch", "--list", "-l", "--edit", "-e"}
+
+
+def git_parts(args: list) -> tuple[str | None, str | None, list]:
+    """(git -C dir, sub-command, the sub-command's arguments)."""
+    i, cdir = 0, None
+    while i < len(args) and args[i] is not None and args[i].startswith("-"):
+        if args[i] in ("-C", "-c", "--git-dir", "--work-tree") and i + 1 < len(args):
+            if args[i] == "-C":
+                cdir = args[i + 1]
+            i += 2
+        else:
+            i += 1
+    return cdir, (args[i] if i < len(args) else None), args[i + 1 :]
+
+
+def git_file(args: list, home: str, cwd: str | None) -> list:
+    cdir, sub, rest = git_parts(args)
+    if sub == "config" and not any(a in GIT_ACTIONS for a in rest) and len(positional(rest, GIT_VALUED)) >= 2:
+        if "--global" in rest:
+            return [f"{home}/.gitconfig"]
+        if "--system" in rest:
+            return ["/etc/gitconfig"]
+        for k in ("--file", "-f"):
+            if k in rest and rest.index(k) + 1 < len(rest):
+                return [rest[rest.index(k) + 1]]
+        return [posixpath.join(cdir, ".git/config") if cdir else ".git/config"]
+    if sub == "clone":
+        pos = positional(rest, GIT_VALUED)
+        if len(pos) > 1:
+            d = pos[1]
+        elif pos and pos[0] is not None:
+            d = pos[0].rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".git")
+        else:
+            return []
+        return [d, d + "/.git/config"] if d else []
+    return []

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Callable, Sequence
 
-from refactor.fixes.check import CheckResult, check_rewrite
+from refactor.fixes.check import CheckResult, Violation, check_rewrite
 from refactor.fixes.edit import Applicability
 
 PREFIX = "rewrite check: "
@@ -70,6 +70,18 @@ def secrets_of(plans: Sequence) -> tuple[dict[str, str], dict[str, str]]:
     return env, files
 
 
+def safe_check(original: str, rewritten: str, secrets, **kw) -> CheckResult:
+    """check_rewrite, where a crash of the check is a refusal (the fix is not applied), never a
+    failed run."""
+    try:
+        return check_rewrite(original, rewritten, secrets, **kw)
+    except RecursionError:
+        msg = "the check could not follow this file (nesting too deep); the fix is not applied"
+    except Exception as exc:  # noqa: BLE001 - a bug in the check must not cost the user the file
+        msg = f"the check failed ({type(exc).__name__}, a dfix bug); the fix is not applied"
+    return CheckResult((Violation("parse", 1, msg),), (), ())
+
+
 def _reason(res: CheckResult) -> str:
     first = res.violations[0].message
     more = len(res.violations) - 1
@@ -96,8 +108,8 @@ def gate(
         text = render(subset)
         env, files = secrets_of(subset)
         allowed = [f for p in subset for f in p.removed_files]
-        return text, check_rewrite(original, text, env, file_secrets=files, context_files=context,
-                                   allowed_removals=allowed, strategy=strategy, path=path)
+        return text, safe_check(original, text, env, file_secrets=files, context_files=context,
+                                allowed_removals=allowed, strategy=strategy, path=path)
 
     text, res = check(plans)
     if res.ok:

@@ -117,10 +117,11 @@ PASS = {
               'ONBUILD RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN echo "t=${NPM_TOKEN}" > .npmrc && npm ci && rm .npmrc'),
         NPM,
     ),
+    # BuildKit passes the parent's build args to a `FROM base` child as well as its ENV
     "child-stage-inherits-alias": (
         lines("FROM alpine AS base", "ARG GH_TOKEN", "ENV GIT_AUTH=$GH_TOKEN", "", "FROM base", "RUN ./fetch.sh"),
         lines("FROM alpine AS base", "", "FROM base",
-              "RUN --mount=type=secret,id=gh_token,env=GIT_AUTH ./fetch.sh"),
+              "RUN --mount=type=secret,id=gh_token,env=GH_TOKEN --mount=type=secret,id=gh_token,env=GIT_AUTH ./fetch.sh"),
         {"gh_token": "GH_TOKEN"},
     ),
     "git-clone-cleanup": (
@@ -174,6 +175,19 @@ PASS = {
 def test_correct_rewrites_pass(original: str, rewritten: str, secrets: dict) -> None:
     res = check_rewrite(original, rewritten, secrets)
     assert res.ok, [v.message for v in res.violations]
+
+
+def test_child_stage_inherits_build_args() -> None:
+    """Verified on Engine 28.5: `FROM one` sees `ARG FOO` of stage one. A child RUN that reads
+    the inherited arg must keep it through a mount."""
+    o = lines("FROM a:1 AS one", "ARG NPM_TOKEN", 'RUN curl -H "Authorization: Bearer $NPM_TOKEN" https://x',
+              "FROM one AS three", 'RUN curl -H "Authorization: Bearer $NPM_TOKEN" https://x')
+    mount = "--mount=type=secret,id=npm_token,env=NPM_TOKEN"
+    good = lines("FROM a:1 AS one", f'RUN {mount} curl -H "Authorization: Bearer $NPM_TOKEN" https://x',
+                 "FROM one AS three", f'RUN {mount} curl -H "Authorization: Bearer $NPM_TOKEN" https://x')
+    bad = good.rsplit(f"RUN {mount} ", 1)[0] + "RUN " + good.rsplit(f"RUN {mount} ", 1)[1]
+    assert check_rewrite(o, good, NPM).ok
+    assert [v.kind for v in check_rewrite(o, bad, NPM).violations] == ["value"]
 
 
 def test_undecidable_lines_are_reported() -> None:

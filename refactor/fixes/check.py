@@ -9,8 +9,8 @@ The model
 ---------
 1. **What each build step reads** (``value``). Every RUN (``ONBUILD RUN``, heredocs, exec form,
    ``sh -c``) gets a symbolic environment: ARG (global ARGs only where a bare ``ARG X`` re-declares
-   them), ENV (values expanded like BuildKit does), ENV inherited through ``FROM <stage>`` (ARGs are
-   not), secret mounts (``env=V`` and the file form ``export V="$(cat /run/secrets/ID)"``) and the
+   them), ENV (values expanded like BuildKit does), ENV and build args inherited through ``FROM <stage>``
+   (BuildKit passes a parent stage's ARGs to its children), secret mounts (``env=V`` and the file form ``export V="$(cat /run/secrets/ID)"``) and the
    leading ``export A="…" &&`` assignments of the script. Values are tuples of literals,
    ``Arg(name)``, ``Secret(name)``, ``Base(name)`` (not set here: the base image's), ``Opaque`` and
    undecidable ``${X<op>…}``. What a RUN *reads* is what its script expands plus what its programs
@@ -330,6 +330,9 @@ class _Model:
         if parent is not None:
             st.workdir, st.user, st.shell_ok = parent.workdir, parent.user, parent.shell_ok
             st.files = _Files(parent.files)
+            # BuildKit hands a `FROM <stage>` child its parent's build args too (verified on
+            # Engine 28.5: `ARG FOO` in the parent, `RUN echo $FOO` in the child prints the value)
+            st.args = dict(parent.args)
         self.stages.append(st)
 
     def _instr(self, ins, command, st: _Stage, onbuild: bool) -> None:

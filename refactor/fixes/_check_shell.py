@@ -867,6 +867,8 @@ def cmd_writes(argv: list, home: str, cwd: str | None) -> list[tuple[str, str | 
         return [("add", f"{home}/.config/pypoetry/" + ("auth.toml" if (pos[1] or "").startswith(("http-basic.", "pypi-token.")) else "config.toml"))]
     if base == "docker" and pos[:1] == ["login"]:
         return [("add", f"{home}/.docker/config.json")]
+    if base == "huggingface-cli" and pos[:1] == ["login"]:
+        return [("add", f"{home}/.cache/huggingface/token")]
     if base == "aws" and pos[:2] == ["configure", "set"] and len(pos) >= 3:
         return [("add", f"{home}/.aws/" + ("credentials" if (pos[2] or "").startswith(("aws_access", "aws_secret", "aws_session")) else "config"))]
     if base == "curl" or base == "wget":

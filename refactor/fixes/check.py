@@ -882,6 +882,8 @@ def _cleans(w: dict, base: str, args: list, raws: list, run: _Run, cwd) -> bool:
     pos = positional(args)
     rawpos = [r for a, r in zip(args, raws) if not (a and a.startswith("-") and a != "-")]
     kind = w["kind"]
+    if base == "huggingface-cli" and pos[:1] == ["logout"]:
+        return bool(w["path"]) and w["path"].endswith("/.cache/huggingface/token")
     if kind == "npm" and base in ("npm", "yarn", "pnpm"):
         k = 2 if pos[:1] == ["config"] else 1
         return (pos[k - 1 : k] in (["delete"], ["rm"], ["unset"])) and len(rawpos) > k and _same(rawpos[k].split("=")[0], w["key"])
@@ -986,7 +988,8 @@ def _tool_writes(base, argv, raws, cmd, run, cwd, tainted, spaths, secret) -> li
             k = 2 if pos[:1] == ["config"] else 1
             w.update(kind="npm", key=(rawpos[k].split("=")[0] if len(rawpos) > k else None))
         elif base.startswith("pip") or base == "poetry":
-            w.update(kind="pip" if base.startswith("pip") else "poetry", key=next((r for r in rawpos[1:] if r and not r.startswith("config")), None))
+            w.update(kind="pip" if base.startswith("pip") else "poetry",
+                     key=next((r for r in rawpos[1:] if r and not r.startswith("config") and r not in ("set", "--global", "--user", "--site")), None))
         elif base == "docker":
             w["kind"] = "docker"
         elif base == "git":

@@ -424,7 +424,14 @@ def _plan_secret(
                     why = f"{tool} reads {n} from the environment"
                 else:
                     for c in commands:
-                        for cf in implicit.config_files(c):
+                        cfs = list(implicit.config_files(c))
+                        if c in ("pip", "pip3", "uv", "pipenv", "pip-sync"):
+                            for req in _requirement_files(run.script if run.shell_ok else ""):
+                                if "://" in req or "$" in req:
+                                    why = f"{c} may expand ${{{n}}} in the requirements file {req}, which dfix cannot read"
+                                    break
+                                cfs.append(req.rsplit("/", 1)[-1])
+                        for cf in cfs if why is None else ():
                             why = _config_reads(facts, idx, c, cf, n, ctx_files, options.context_dir)
                             if why:
                                 break
@@ -603,66 +610,110 @@ def _config_reads(facts: Facts, idx: int, tool: str, cf: str, n: str, ctx_files:
     cannot: no such file reaches the stage, or every copy of it is known and does not name ``n``.
     A file that is copied but missing, unreadable or matched by a glob at analysis time is
     unknown (CI often generates it right before the build): unknown means it may."""
+    import fnmatch
+
     content = ctx_files.get(cf)
     if content and implicit.file_references(content, n):
         return f"{tool} expands ${{{n}}} in {cf}"
+    cf_glob = any(ch in cf for ch in "*?[")
     for src in _stage_copy_sources(facts, idx):
         base = src.rstrip("/").rsplit("/", 1)[-1]
         glob = any(ch in base for ch in "*?[")
+        named = fnmatch.fnmatchcase(base, cf)
         whole = src in (".", "./", "/") or src.endswith("/")
-        if context_dir is not None and not whole and not glob and base != cf:
+        if context_dir is not None and not whole and not glob and not named:
             whole = os.path.isdir(_in_context(context_dir, src))
-        if base != cf and not whole and not glob:
+        if not named and not whole and not glob:
             continue
         if context_dir is None:
             return f"{tool} may expand ${{{n}}} in the copied {cf} (the build context is not known)"
-        rel = posixpath.join(src, cf) if whole else src
         if glob:
             return f"{tool} may expand ${{{n}}} in a {cf} the COPY pattern {src} picks up"
-        if _dockerignored(context_dir, rel):
-            continue
-        path = _in_context(context_dir, rel)
-        try:
-            if os.path.getsize(path) > 1024 * 1024:
-                return f"{tool} may expand ${{{n}}} in the copied {rel} (too large to read)"
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                text = fh.read()
-        except FileNotFoundError:
-            return f"{tool} may expand ${{{n}}} in the copied {rel}, which is not in the context now (generated before the build?)"
-        except OSError:
-            return f"{tool} may expand ${{{n}}} in the copied {rel}, which dfix cannot read"
-        if implicit.file_references(text, n):
-            return f"{tool} expands ${{{n}}} in the copied {rel}"
+        rels = [src]
+        if whole:
+            if cf_glob:
+                try:
+                    rels = [posixpath.join(src, e) for e in sorted(os.listdir(_in_context(context_dir, src))) if fnmatch.fnmatchcase(e, cf)]
+                except OSError:
+                    return f"{tool} may expand ${{{n}}} in a {cf} copied with {src}, which dfix cannot list"
+            else:
+                rels = [posixpath.join(src, cf)]
+        for rel in rels:
+            why = _context_file_reads(context_dir, rel, tool, n)
+            if why:
+                return why
     # a config file an earlier RUN of the stage writes with the reference in it (single-quoted)
-    stage = facts.stage_of[idx]
-    for s in facts.stage_chain(stage):
-        st = facts.stages[s]
-        for j in range(st.start, min(st.end, idx)):
-            run = facts.runs.get(j)
-            if run is not None and cf in run.script and implicit.file_references(run.script, n):
-                return f"{tool} may expand ${{{n}}} in the {cf} line {facts.df.instructions[j].start_line} writes"
+    for j, script in _stage_scripts(facts, idx):
+        if not cf_glob and cf in script and implicit.file_references(script, n):
+            return f"{tool} may expand ${{{n}}} in the {cf} line {facts.df.instructions[j].start_line} writes"
     return None
+
+
+def _context_file_reads(context_dir: str, rel: str, tool: str, n: str) -> str | None:
+    """Why the copied context file ``rel`` may make ``tool`` expand ``${n}`` (None: it cannot)."""
+    if _dockerignored(context_dir, rel):
+        return None
+    path = _in_context(context_dir, rel)
+    try:
+        if os.path.getsize(path) > 1024 * 1024:
+            return f"{tool} may expand ${{{n}}} in the copied {rel} (too large to read)"
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        return f"{tool} may expand ${{{n}}} in the copied {rel}, which is not in the context now (generated before the build?)"
+    except OSError:
+        return f"{tool} may expand ${{{n}}} in the copied {rel}, which dfix cannot read"
+    if implicit.file_references(text, n):
+        return f"{tool} expands ${{{n}}} in the copied {rel}"
+    return None
+
+
+_REQ_ARG = re.compile(r"(?:^|\s)(?:-r|--requirement|-c|--constraint)(?:\s+|=)([\"']?)([^\s\"';&|]+)\1")
+
+
+def _requirement_files(script: str) -> list[str]:
+    """Requirement/constraint files a pip-like command names (pip expands ${VAR} in them)."""
+    if "-r" not in script and "--requirement" not in script and "-c" not in script and "--constraint" not in script:
+        return []
+    return [m.group(2) for m in _REQ_ARG.finditer(script)]
+
+
+def _per_stage(facts: Facts) -> dict[str, dict[int, list]]:
+    """COPY/ADD context sources and RUN scripts per stage, in order (computed once per file)."""
+    cache = facts.__dict__.get("_dfix_per_stage")
+    if cache is not None:
+        return cache
+    copies: dict[int, list] = {}
+    scripts: dict[int, list] = {}
+    for j, ins in enumerate(facts.df.instructions):
+        st = facts.stage_of[j]
+        cmd = ins.effective
+        if cmd.cmd in ("copy", "add") and not any(f.name == "from" for f in cmd.flags):
+            args = cmd.args
+            if args.startswith("["):
+                try:
+                    words = [w for w in json.loads(args) if isinstance(w, str)]
+                except ValueError:
+                    words = args.split()
+            else:
+                words = [w for w in args.split() if not w.startswith("--")]
+            copies.setdefault(st, []).extend((j, w) for w in words[:-1] if "://" not in w)
+        elif j in facts.runs:
+            scripts.setdefault(st, []).append((j, facts.runs[j].script))
+    cache = {"copies": copies, "scripts": scripts}
+    facts.__dict__["_dfix_per_stage"] = cache
+    return cache
+
+
+def _stage_scripts(facts: Facts, idx: int) -> list[tuple[int, str]]:
+    per = _per_stage(facts)["scripts"]
+    return [(j, sc) for s in facts.stage_chain(facts.stage_of[idx]) for j, sc in per.get(s, ()) if j < idx]
 
 
 def _stage_copy_sources(facts: Facts, idx: int) -> list[str]:
     """COPY/ADD sources from the context before ``idx`` in its stage chain."""
-    out: list[str] = []
-    stage = facts.stage_of[idx]
-    for s in facts.stage_chain(stage):
-        st = facts.stages[s]
-        for j in range(st.start, min(st.end, idx)):
-            ins = facts.df.instructions[j]
-            if ins.effective.cmd in ("copy", "add") and not any(f.name == "from" for f in ins.effective.flags):
-                args = ins.effective.args
-                if args.startswith("["):
-                    try:
-                        words = [w for w in json.loads(args) if isinstance(w, str)]
-                    except ValueError:
-                        words = args.split()
-                else:
-                    words = [w for w in args.split() if not w.startswith("--")]
-                out.extend(w for w in words[:-1] if "://" not in w)
-    return out
+    per = _per_stage(facts)["copies"]
+    return [w for s in facts.stage_chain(facts.stage_of[idx]) for j, w in per.get(s, ()) if j < idx]
 
 
 def _dq(value: str) -> str:
@@ -807,6 +858,7 @@ def _plan_ssh(facts: Facts, plan: SecretPlan, carriers: _Carriers) -> bool:
     from refactor.analysis.shell import statements
 
     df = facts.df
+    edits_before = len(plan.extra_edits)
     key_files: set[str] = set()
     drops: dict[int, tuple] = {}
     live_runs: list[int] = []
@@ -887,6 +939,11 @@ def _plan_ssh(facts: Facts, plan: SecretPlan, carriers: _Carriers) -> bool:
             info = analyze_shell(run.script)
             if set(info.commands) & SSH_CLIENTS:
                 plan.ssh_mounts.add(idx)
+    if not plan.ssh_mounts:
+        # no build step uses the key: it is written for the container (an image with SSH access),
+        # and dropping the write would change the image; the layer-file rules explain that
+        del plan.extra_edits[edits_before:]
+        return False
     plan.mounts.clear()
     plan.exports.clear()
     return True

@@ -319,3 +319,33 @@ def test_clone_through_an_alias_is_scrubbed(tmp_path) -> None:
                              "RUN git clone https://$REGISTRY_AUTH@git.example.com/corp/lib.git /src/lib\n"
                              "FROM a:1\nCOPY --from=b /src/lib /lib\n")
     assert "env=REGISTRY_AUTH git clone" in out and "git -C /src/lib remote set-url origin https://git.example.com/corp/lib.git" in out, out
+
+
+# -- found on the labelled corpus by the rewrite check ----------------------------------------
+
+@pytest.mark.parametrize("run_line,files", [
+    pytest.param("RUN pip install -r requirements.txt", {}, id="copied requirements missing now"),
+    pytest.param("RUN pip install -r https://example.com/reqs.txt", {}, id="remote requirements"),
+    pytest.param("RUN pip install -r deps/prod.txt", {"deps/prod.txt": "--index-url https://u:${DEPLOY_TOKEN}@p.example.com/simple\nx\n"},
+                 id="requirements naming the token"),
+])
+def test_pip_requirements_files_may_expand_any_variable(tmp_path, run_line, files) -> None:
+    """pip expands ${VAR} in requirement files: one dfix cannot read may need the secret."""
+    copy = "COPY requirements.txt deps/ ./\n" if "https" not in run_line else ""
+    out = _rewrite(tmp_path, f"FROM a:1\nARG DEPLOY_TOKEN\n{copy}{run_line}\n", files=files)
+    assert "--mount=type=secret,id=deploy_token,env=DEPLOY_TOKEN pip install" in out, out
+
+
+def test_pip_requirements_that_do_not_name_it_need_no_mount(tmp_path) -> None:
+    out = _rewrite(tmp_path, "FROM a:1\nARG DEPLOY_TOKEN\nCOPY requirements.txt ./\nRUN pip install -r requirements.txt\n",
+                   files={"requirements.txt": "flask==3.0\n"})
+    assert "--mount" not in out and "ARG DEPLOY_TOKEN" not in out, out
+
+
+def test_ssh_key_no_build_step_uses_is_the_images_own(tmp_path) -> None:
+    """A key written into ~/.ssh that no RUN uses is for the container: not a safe fix."""
+    src = ("FROM a:1\nARG SSH_PRIVATE_KEY\nRUN mkdir -p /root/.ssh && echo \"$SSH_PRIVATE_KEY\" > /root/.ssh/id_rsa"
+           " && chmod 600 /root/.ssh/id_rsa\nCMD [\"/usr/sbin/sshd\", \"-D\"]\n")
+    fixes = _fixes(tmp_path, src)
+    assert fixes[0]["applicability"] == "display-only", fixes
+    assert any("which the image keeps" in r for r in fixes[0]["reasons"]), fixes

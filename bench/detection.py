@@ -11,10 +11,19 @@ that file. Default scoring uses the listed rows only; --strict also counts every
 the labels do not list for its file as a false positive. Both are always printed. Rows of kind
 `other` are informative (caught = a secret finding on one of the row's lines).
 
+Two more sections follow (issue 16; dfix only, in process):
+  synthetic  per-class suites (committed literals, glued names, credential sinks, credential files,
+             not-secrets, ENV X=$X runtime slots) generated from templates x values with a fixed
+             seed (bench/_synthetic.py): precision and recall per class;
+  real       every DF003 over ../shared/corpus/real (820 files nobody tuned to), one line per hit
+             with file, line, kind and length (the value masked), and whether it is a stand-in
+             (placeholder, default, template): a stand-in hit is a false positive.
+
 This is a benchmark, not a test: it exits non-zero only when a tool could not run (an anchor
 missing, unless --allow-missing-anchors; dfix failing). Values of ARG/ENV are never printed.
 
     python bench/detection.py [--verbose] [--strict] [--json] [--no-cache] [--tools dfix,hadolint,buildkit]
+                              [--no-synthetic] [--no-real] [--seed N]
 """
 
 from __future__ import annotations
@@ -297,6 +306,27 @@ def print_report(report: dict, verbose: bool, headline: str) -> None:
                 w(f"  FP {x}")
             if t["other"]["caught"]:
                 w(f"{tool}: `other` rows hit: " + "; ".join(t["other"]["caught"]))
+    syn = report.get("synthetic")
+    if syn:
+        w("")
+        w("Synthetic suites, per class (dfix in process; bench/_synthetic.py):")
+        w(f"{'class':<32} {'cases':>5} {'pos':>4} {'neg':>4} {'TP':>4} {'FP':>4} {'FN':>4} {'precision':>9} {'recall':>7}")
+        for title, r in syn.items():
+            w(f"{title:<32} {r['cases']:>5} {r['positive']:>4} {r['negative']:>4} {r['tp']:>4} {r['fp']:>4} {r['fn']:>4} "
+              f"{fmt(r['precision']):>9} {fmt(r['recall']):>7}")
+            if verbose or r["fp"] or r["fn"]:
+                for x in r["wrong"]:
+                    w(f"    {x}")
+    real = report.get("real_literals")
+    if real is not None:
+        w("")
+        stand = sum(h["stand_in"] for h in real["hits"])
+        w(f"DF003 over the real corpus: {len(real['hits'])} hit(s) in {real['files']} files "
+          f"({real['unparsed']} unparsed); stand-ins among them: {stand}")
+        for h in real["hits"]:
+            var = f" {h['variable']}" if h["variable"] else ""
+            w(f"  {h['file']}:{h['line']}{var} {h['kind']} <redacted: {h['length']} chars>"
+              + ("  STAND-IN (false positive)" if h["stand_in"] else ""))
     for line in report["missing"]:
         w("")
         w(f"!!! COMPARISON INCOMPLETE: {line}")
@@ -324,6 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engine-state", default="/tmp/dfix-engine")
     ap.add_argument("--keep-tags", action="store_true", help="leave the base-image tags in the engine afterwards")
     ap.add_argument("--dfix-cmd", help="command that runs dfix (default: python -m refactor from this checkout)")
+    ap.add_argument("--no-synthetic", action="store_true", help="skip the per-class synthetic suites")
+    ap.add_argument("--no-real", action="store_true", help="skip the DF003 scan of ../shared/corpus/real")
+    ap.add_argument("--seed", type=int, default=16, help="seed of the synthetic suites (default 16)")
     args = ap.parse_args(argv)
 
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
@@ -402,6 +435,19 @@ def main(argv: list[str] | None = None) -> int:
         report["targets"] = {"recall": (d["recall"] or 0) >= TARGET_RECALL,
                              "precision": (d["precision"] or 0) >= TARGET_PRECISION,
                              "beats_anchors": beats}
+
+    if not args.no_synthetic:
+        import _synthetic
+
+        report["synthetic"] = _synthetic.run_suites(args.seed)
+    real_root = labels.parent.parent / "real"
+    if not args.no_real:
+        import _synthetic
+
+        if real_root.is_dir():
+            report["real_literals"] = _synthetic.real_corpus_literals(real_root)
+        else:
+            report["missing"].append(f"real corpus not found at {real_root}: no DF003 scan")
 
     if args.json:
         json.dump(report, sys.stdout, indent=2, default=sorted)

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from refactor.analysis import implicit
 from refactor.analysis.facts import PLATFORM_ARGS, PROXY_ARGS, Facts, VarItem, build_facts
-from refactor.analysis.secrets import Evidence, Policy, Verdict, describe_value, judge, public_bundle_prefix
+from refactor.analysis.secrets import Evidence, Policy, Verdict, describe_value, holds_credential, judge, public_bundle_prefix
 from refactor.analysis.shell import analyze_shell, auth_uses
 from refactor.build import BuildSpec, SecretSpec
 from refactor.fixes.edit import Applicability, Edit, Fix
@@ -228,6 +228,8 @@ def _collect_uses(facts: Facts, name: str, ctx_files: dict[str, str]) -> list[Ev
         if it.kind in ("ENV", "ARG") and name in it.refs and it.raw:
             for reason, weight in auth_uses(it.raw, name):
                 add(reason, weight, f"{it.kind} {it.name}")
+            if it.name != name and holds_credential(it.name):
+                add("is copied into a credential-named variable", 2.0, f"{it.kind} {it.name}")
     for fname, content in ctx_files.items():
         for reason, weight in auth_uses(content, name):
             add(reason, weight, fname)
@@ -282,6 +284,7 @@ def analyze(source: SourceFile, options: Options | None = None) -> FileAnalysis:
         if it.kind != "ENV" or it.name in carried:
             continue
         if it.refs and it.is_reference:
+            _runtime_slot_note(facts, it, notes, options.policy)
             continue  # a copy of a (non-secret) variable
         if public_bundle_prefix(it.name):
             prefix = public_bundle_prefix(it.name)
@@ -310,8 +313,59 @@ def analyze(source: SourceFile, options: Options | None = None) -> FileAnalysis:
                 Finding("DF003", it.name, f"ENV {it.name} holds a committed credential ({describe_value(it.value)}); it stays in version control history and must be rotated", it.start, it.end)
             )
 
+    _committed_literals(facts, findings)
+
     findings.sort(key=lambda f: (f.start, f.code))
     return FileAnalysis(source, df, facts, findings, plans, style, notes, _existing_secret_mounts(df))
+
+
+def _runtime_slot_note(facts: Facts, it: VarItem, notes: list[str], policy: Policy) -> None:
+    """``ENV X=$X`` where nothing declares X before it: BuildKit expands it to the empty string, so
+    the image stores an empty value and nothing leaks (not a finding). When X names a credential
+    the application presumably reads it at run time: say where it must come from."""
+    ref = it.refs[0]
+    if it.onbuild or it.stage < 0 or ref in facts.visible_at(it.instr):
+        return
+    if not judge(it.name, None, (), policy).secret:
+        return
+    line = facts.df.instructions[it.instr].start_line
+    notes.append(
+        f"ENV {it.name} (line {line}) copies ${ref}, which no ARG or earlier ENV declares: the image stores an empty value"
+        f" (nothing leaks); supply {it.name} at run time (`docker run -e {it.name}` or an orchestrator secret)"
+    )
+
+
+def _committed_literals(facts: Facts, findings: list[Finding]) -> None:
+    """DF003 for credentials committed outside ARG defaults and ENV values (those are judged with
+    their variable): in a RUN, a LABEL, a heredoc, a CMD, a comment. The fix is display-only: the
+    credential must be rotated and the new one passed with a secret mount by hand."""
+    from refactor.analysis.literals import in_dockerfile
+
+    hits = in_dockerfile(facts.df)
+    if not hits:
+        return
+    item_spans = [(it.start, it.end) for it in facts.items if it.kind in ("ARG", "ENV")]
+    for lit, idx, in_comment in hits:
+        if not in_comment and any(s <= lit.start < e for s, e in item_spans):
+            continue
+        where = "a comment" if in_comment or idx is None else facts.df.instructions[idx].keyword.upper()
+        n = sum(e - s for s, e in lit.pieces) if lit.pieces else lit.end - lit.start
+        fix = Fix("Rotate the credential, then pass the new one with a secret mount (by hand)", [], Applicability.DISPLAY_ONLY)
+        fix.reasons.append(
+            "a literal cannot be moved out of a command safely: revoke it, define the new one as a build secret"
+            " (`docker build --secret id=…,env=…`) and read it in the RUN with `--mount=type=secret,id=…,env=…`"
+        )
+        findings.append(
+            Finding(
+                "DF003",
+                None,
+                f"{where} holds a committed credential ({lit.kind}, <redacted: {n} chars>); it stays in version"
+                " control history and in every image built from it: rotate it",
+                lit.start,
+                lit.end,
+                fix,
+            )
+        )
 
 
 def _why(v: Verdict) -> str:
@@ -1103,11 +1157,22 @@ _LITERAL_CRED = {
 }
 
 
+# Kinds whose file name is evidence enough when the file cannot be read (not in the context at
+# analysis time): they are almost never templates. The package-tool configs (.npmrc, settings.xml,
+# pip.conf, ...) usually are, and need their content.
+NAMED_CRED_KINDS = frozenset({"dotenv", "password_file", "service_account", "kubeconfig", "pgpass", "mycnf", "pkcs12"})
+_TEMPLATE_SUFFIXES = ("example", "sample", "template", "tmpl", "tpl", "dist", "default", "defaults", "schema", "skel",
+                      "stub", "in", "j2", "jinja", "orig", "bak")
+_SA_JSON = re.compile(r"(?i)^(?:.*[._-])?(?:credentials?|client[_-]?secrets?|service[_-]?accounts?|sa[_-]?key|gcp[_-]?key|"
+                      r"gcloud[_-]?key|keyfile|key[_-]?file|firebase[_-]?adminsdk)(?:[._-].*)?\.json$")
+
+
 def _cred_kind(rel: str) -> str | None:
     rel = rel.replace("\\", "/")
     while rel.startswith("./"):
         rel = rel[2:]
     base = rel.rsplit("/", 1)[-1]
+    low = base.lower()
     if base in SSH_KEYS or (base.startswith("id_") and base.endswith(("_rsa", "_ed25519")) and not base.endswith(".pub")):
         return "ssh"
     if base == "credentials" and rel.endswith(".aws/credentials"):
@@ -1116,7 +1181,39 @@ def _cred_kind(rel: str) -> str | None:
         return "docker_config"
     if base in CRED_FILES:
         return CRED_FILES[base]
+    if low.rsplit(".", 1)[-1] in _TEMPLATE_SUFFIXES or any(w in low for w in ("example", "sample", "template")):
+        return None
+    if low.startswith(".env.") or (low.endswith(".env") and len(low) > 4):
+        return "dotenv"
+    if low == ".pgpass":
+        return "pgpass"
+    if low in (".my.cnf", "my.cnf.secret", ".mylogin.cnf"):
+        return "mycnf"
+    if low in ("kubeconfig", "kube.config", "kubeconfig.yaml", "kubeconfig.yml") or low.endswith(".kubeconfig") or rel.endswith(".kube/config"):
+        return "kubeconfig"
+    if low.endswith((".pfx", ".p12")):
+        return "pkcs12"
+    if low.endswith(".json") and _SA_JSON.match(low):
+        return "service_account"
+    if low != "passwd" and (low.endswith((".password", ".passwd", ".pwd")) or (
+            ("password" in low or "passwd" in low) and (low.endswith(".txt") or "." not in low))):
+        return "password_file"
     return None
+
+
+def _private_key_file(rel: str) -> bool:
+    """``*.key``/``*.pem``: a private key or a certificate; only the content can tell."""
+    low = rel.rsplit("/", 1)[-1].lower()
+    return low.endswith((".key", ".pem")) and not any(w in low for w in ("cert", "chain", "ca.", "ca-", "pub", "crt"))
+
+
+_REF_ONLY = re.compile(r"\$\{[^}\n]*\}|\$[A-Za-z_][A-Za-z0-9_]*|\{\{[^}\n]*\}\}|%[A-Z_][A-Z0-9_]*%")
+_CONTENT_CRED = {
+    "service_account": re.compile(r"\"(?:private_key|client_secret|refresh_token|password|token|secret|api_key)\"\s*:\s*\"(?![\s$\"{<])[^\"]{8,}\""),
+    "kubeconfig": re.compile(r"(?m)^\s*(?:client-key-data|token|password|client-secret)\s*:\s*[\"']?(?![\s$\"'{<])\S{6,}"),
+    "mycnf": re.compile(r"(?im)^\s*password\s*=\s*[\"']?(?![\s$\"'{<])\S{3,}"),
+    "pgpass": re.compile(r"(?m)^[^#\n:]*:[^:\n]*:[^:\n]*:[^:\n]*:(?![\s$*{<])\S+"),
+}
 
 
 def _is_credential_file(path: str, base: str) -> bool | None:
@@ -1133,7 +1230,12 @@ def _is_credential_file(path: str, base: str) -> bool | None:
     pat = _LITERAL_CRED.get(base)
     if pat is not None:
         return bool(pat.search(content))
-    if base == ".env":
+    kind = _cred_kind(path.replace(os.sep, "/")) or ("key_file" if _private_key_file(base) else None)
+    if kind == "key_file":
+        return False  # no private key block: a certificate or a public key
+    if kind in _CONTENT_CRED:
+        return bool(_CONTENT_CRED[kind].search(content))
+    if base == ".env" or kind == "dotenv":
         for line in content.splitlines():
             k, eq, v = line.partition("=")
             k = k.strip().removeprefix("export ").strip()
@@ -1141,6 +1243,8 @@ def _is_credential_file(path: str, base: str) -> bool | None:
             if eq and v and not v.startswith("$") and judge(k, v).secret:
                 return True
         return False
+    if kind == "password_file":
+        return bool(_REF_ONLY.sub("", content).strip())  # a template holds references only
     return bool(content.strip())
 
 
@@ -1216,7 +1320,9 @@ def _plan_credential_copies(facts: Facts, options: Options, taken_ids: set[str],
                     fix.reasons.append(f"the file ${m.group(1)} names is a private key: mount it where a RUN needs it (--mount=type=secret,id=…,target=…) or provide it at run time")
                     findings.append(Finding("DF008", src, f"{cmd.keyword.upper()} copies the private key named by ${m.group(1)} into the image", ins.command.kw_start, ins.logical_end, fix))
                 continue
-            if src.rstrip("/").rsplit("/", 1)[-1] == ".ssh" or posixpath.normpath(dest).endswith("/.ssh"):
+            src_base = src.rstrip("/").rsplit("/", 1)[-1]
+            public = src_base.endswith(".pub") or src_base in ("known_hosts", "authorized_keys", "authorized_keys2", "config")
+            if src_base == ".ssh" or (posixpath.normpath(dest).endswith("/.ssh") and not public):
                 found = ctx and _context_credentials(os.path.realpath(ctx), posixpath.normpath("/" + src).lstrip("/"))
                 if not found:  # the context cannot be read (or holds no key yet): the name is the evidence
                     fix = Fix(f"Use RUN --mount=type=ssh instead of copying {src}", [], Applicability.DISPLAY_ONLY)
@@ -1226,24 +1332,41 @@ def _plan_credential_copies(facts: Facts, options: Options, taken_ids: set[str],
             if src in (".", "./") or src.endswith("/") or (ctx and os.path.isdir(_in_context(ctx, src))):
                 _check_directory_copy(facts, ins, idx, src, ctx, findings)
                 continue
-            kind = _cred_kind(src)
+            kind = _cred_kind(src) or ("key_file" if _private_key_file(src) else None)
             if kind is None:
                 continue
             base = src.rstrip("/").rsplit("/", 1)[-1]
             verdict_known = _is_credential_file(_in_context(ctx, src), base) if ctx else None
             if verdict_known is False:
                 continue
-            if verdict_known is None and kind in ("npmrc", "yarnrc", "maven_settings", "pip_conf", "composer_auth", "dotenv", "docker_config"):
+            if verdict_known is None and kind in ("npmrc", "yarnrc", "maven_settings", "pip_conf", "composer_auth", "docker_config", "key_file"):
                 continue  # cannot tell a template from a credential without the file
             if ctx and _dockerignored(ctx, src):
                 continue
             start, end = ins.command.kw_start, ins.logical_end
+            if kind in NAMED_CRED_KINDS - {"dotenv"} or kind == "key_file":
+                what = {"password_file": "a password file", "service_account": "a service-account or OAuth client key",
+                        "kubeconfig": "a kubeconfig with cluster credentials", "pgpass": "a PostgreSQL password file",
+                        "mycnf": "a MySQL client config with a password", "pkcs12": "a PKCS#12 bundle (private key and certificate)",
+                        "key_file": "a private key"}[kind]
+                unread = " (not readable in the context now: its name is the evidence)" if verdict_known is None else ""
+                fix = Fix(f"Mount {src} where it is needed instead of copying it", [], Applicability.DISPLAY_ONLY)
+                fix.reasons.append(
+                    f"{src} is {what}: remove the {cmd.keyword.upper()}, add it to .dockerignore, mount it in the RUNs that need it"
+                    " (`--mount=type=secret,id=…,target=…`) and give it to the container at run time (a volume or an orchestrator secret)"
+                )
+                findings.append(Finding("DF008", src, f"{cmd.keyword.upper()} copies {src}, {what}{unread}, into the image", start, end, fix))
+                continue
             if kind == "dotenv":
+                if verdict_known is None:
+                    notes_unread = " (not readable in the context now: its name is the evidence)"
+                else:
+                    notes_unread = ""
                 fix = Fix(f"Pass the values in {src} at run time instead of copying the file", [], Applicability.DISPLAY_ONLY)
                 fix.reasons.append(
                     f"{src} is usually read by the application at run time: remove the COPY, add {src} to .dockerignore and use `docker run --env-file {src}` (or your orchestrator's secrets)"
                 )
-                findings.append(Finding("DF008", src, f"{cmd.keyword.upper()} copies {src}, which holds credentials, into the image", ins.command.kw_start, ins.logical_end, fix))
+                findings.append(Finding("DF008", src, f"{cmd.keyword.upper()} copies {src}, which holds credentials{notes_unread}, into the image", ins.command.kw_start, ins.logical_end, fix))
                 continue
             if kind == "ssh":
                 fix = Fix(f"Use RUN --mount=type=ssh instead of copying {src}", [], Applicability.DISPLAY_ONLY)
@@ -1306,8 +1429,8 @@ def _plan_credential_copies(facts: Facts, options: Options, taken_ids: set[str],
 def _removable_cred(ctx: str | None, src: str, escape: str) -> bool:
     """Will this COPY source be turned into a secret mount (so it leaves the COPY)?"""
     kind = _cred_kind(src)
-    if kind is None or kind in ("ssh", "dotenv") or "$" in src:
-        return False
+    if kind is None or kind in ("ssh",) or kind in NAMED_CRED_KINDS or "$" in src:
+        return False  # these are reported, not turned into mounts
     base = src.rstrip("/").rsplit("/", 1)[-1]
     known = _is_credential_file(_in_context(ctx, src), base) if ctx else None
     if known is False or (known is None and kind in ("npmrc", "yarnrc", "maven_settings", "pip_conf", "composer_auth", "docker_config")):
@@ -1339,11 +1462,13 @@ def _context_credentials(ctx: str, sub: str) -> tuple[str, ...]:
         if dirpath.count(os.sep) - base_depth >= 6:
             dirnames[:] = []  # prune this branch only
         for fn in filenames:
-            if fn not in CRED_FILES and fn not in SSH_KEYS and fn not in ("credentials", "config.json") and not fn.startswith("id_"):
+            if (fn not in CRED_FILES and fn not in SSH_KEYS and fn not in ("credentials", "config.json") and not fn.startswith("id_")
+                    and not (".env" in fn or fn.endswith((".json", ".pfx", ".p12", ".pgpass", ".cnf", ".key", ".pem"))
+                             or "pass" in fn.lower() or "kubeconfig" in fn.lower() or fn == "config")):
                 continue
             full = os.path.join(dirpath, fn)
             rel = full[cut:].replace(os.sep, "/")
-            if _cred_kind(rel) is None or _dockerignored(ctx, rel):
+            if (_cred_kind(rel) is None and not _private_key_file(rel)) or _dockerignored(ctx, rel):
                 continue
             if _is_credential_file(full, fn):
                 found.append(rel)

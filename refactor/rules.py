@@ -29,11 +29,16 @@ RULES: tuple[Rule, ...] = (
         "sometimes",
         """## What it does
 Finds `ARG` instructions (global or per stage) whose value is a credential. The verdict combines
-three kinds of evidence: the variable's **name** (tokenized on `_`, `-`, `.` and camelCase, with
-negative shapes such as `*_URL`, `*_FILE`, `*_ID`, `GPG_KEY`), its **value** (known token formats,
-private keys, URLs with a password, entropy; placeholders weaken it), and its **use** (the value
-reaches URL user-info, an `Authorization` header, `curl -u`, `--password`, an `.npmrc`
-`_authToken`, a netrc password, ...).
+three kinds of evidence: the variable's **name** (tokenized on `_`, `-`, `.`, camelCase and glued
+credential words such as `ROOTPASS`, `DBPWD`, with negative shapes such as `*_URL`, `*_FILE`,
+`*_ID`, `GPG_KEY`, `PUBLIC_KEY`, `AUTHORIZED_KEYS`), its **value** (known token formats, private
+keys, URLs with a password, a literal in an authenticating position, entropy; placeholders weaken
+it, an SSH public key or certificate rules it out), and its **use** (the value reaches URL
+user-info, an `Authorization` header, `curl -u`, `--password`/`--db-password=`, `htpasswd -b`, a
+database client, an `.npmrc` `_authToken`, a netrc password, a package source of another
+ecosystem (NuGet, Bundler, Composer, Poetry, cargo), a private key file or key markers, or is
+copied into a credential-named variable such as `PGPASSWORD`; written into `authorized_keys` it is
+a public key).
 
 ## Why is this bad?
 BuildKit records every declared ARG in the history of every later RUN of the stage
@@ -82,6 +87,13 @@ key get a secret mount under that key's name, and a composite value is rebuilt i
 needs it (`export PIP_INDEX_URL="…${TOKEN}…" && …`). Containers that read the key at run time must
 now receive it with `docker run -e KEY`. A credential slot without a build arg is display-only:
 pass it at run time instead.
+
+## Not a finding: `ENV X=$X` with no `ARG X`
+When nothing declares `X` before the `ENV` (no `ARG X` in the stage, no earlier `ENV X`), BuildKit
+expands `$X` to the empty string: the image stores an empty value and nothing leaks. dfix does not
+report it. When `X` names a credential, dfix adds a note that the container must get it at run
+time (`docker run -e X`, or an orchestrator secret). A global `ARG X` before `FROM` does not count
+as a declaration: a stage only sees it after re-declaring `ARG X`.
 """,
     ),
     Rule(
@@ -92,16 +104,37 @@ pass it at run time instead.
         "error",
         "sometimes",
         """## What it does
-Finds literal credentials in `ARG` defaults and `ENV` values: known token formats (GitHub, GitLab,
-npm, PyPI, AWS, Docker Hub, Slack, Artifactory, JWT), private keys, URLs with a password and
-high-entropy strings. The value is never printed.
+Finds credentials committed anywhere in the Dockerfile:
+- known token formats (GitHub, GitLab, npm, PyPI, AWS, Docker Hub, Slack, Stripe, Telegram bot,
+  Artifactory, Vault, Hugging Face, OpenAI, DigitalOcean, Shopify, JWT) and private-key blocks with
+  key material, in any instruction and in comments;
+- literals in authenticating positions of a `RUN` (and of `LABEL`, `CMD`, heredocs): a URL's
+  user-info password (`git clone`, `pip -i`/`--index-url`, `pip config set`, `gem sources`,
+  `GOPROXY`), `curl -u user:pass`, `Authorization: Bearer|Basic …`, `X-JFrog-Art-Api:`,
+  `PRIVATE-TOKEN:`, `npm config set //host/:_authToken …`, `_authToken=` lines, `--password …`
+  (and `--db-password=`, `--admin-password` …), `docker login -p …`, `echo … | docker login
+  --password-stdin`, `mysql -p…`, `mysqladmin password`, `redis-cli -a`, `sqlcmd -P`,
+  `htpasswd -b`, SQL `IDENTIFIED BY '…'`/`WITH PASSWORD '…'`, `nuget … -Password`/`-p`,
+  `bundle config HOST user:pass`, `composer`/`poetry config http-basic.HOST user pass`,
+  `cargo login`, `aws configure set aws_secret_access_key`, `keytool -storepass`, `openssl … pass:`,
+  and a literal assigned to a credential-named variable (`PGPASSWORD=…`, `-Ddb.password=…`);
+- in `ARG` defaults and `ENV` values: the same, plus high-entropy strings and a literal of a
+  password-named variable (`ENV MYSQL_ROOT_PASSWORD=…`).
+
+Stand-ins are not credentials: `$VAR`/`$(…)` expansions, placeholders (`changeme`, `<token>`,
+`xxx`, `your_token_here`, `dummy`, `password123`), well-known defaults (`admin`, `root`, `guest`,
+`postgres`, a password equal to the user name), counting or keyboard sequences, template markers
+(`%PASS%`, `@PASS@`, `{{ .Values.pw }}`, `__TOKEN__`), and a value the same text uses as a file
+name. The value is never printed: every output masks it.
 
 ## Why is this bad?
-A rewrite removes the value from the file, but it stays in version control history and in every
-image already built. It must be rotated.
+The credential is in version control history and in every image already built, whatever a
+rewrite does now. It must be rotated.
 
 ## Fix safety
-Unsafe: the migration removes the literal, so the build command must supply the value.
+For an `ARG` default: unsafe, the migration removes the literal, so the build command must supply
+the value. Anywhere else: display-only; rotate the credential, define the new one as a build
+secret and read it in the RUN with `--mount=type=secret,id=…,env=…`.
 """,
     ),
     Rule(
@@ -210,9 +243,15 @@ heredoc RUN.
 Finds `COPY`/`ADD` of credential files from the build context: `.npmrc` with a literal token,
 `.netrc`, `.git-credentials`, `.pypirc`, `pip.conf` with a password, Maven `settings.xml` with a
 password, `auth.json`, `.yarnrc.yml` with `npmAuthToken`, `.docker/config.json`,
-`.aws/credentials`, `.env`, and SSH private keys (`id_rsa`, `id_ed25519`, …). With the context at
-hand it reads the file; a file that only references `${VAR}` is not a credential file. `COPY . .`
-is checked against `.dockerignore`.
+`.aws/credentials`, `.env`/`.env.*`/`*.env`, password files (`*.password`, `*password*.txt`),
+`credentials.json` and service-account/OAuth client JSON, `kubeconfig`/`.kube/config`, `.pgpass`,
+`.my.cnf`, PKCS#12 bundles (`*.pfx`, `*.p12`), `*.key`/`*.pem` holding a private key, and SSH
+private keys (`id_rsa`, `id_ed25519`, …). With the context at hand it reads the file; a file that
+only references `${VAR}` (a template) is not a credential file, nor are `*.example`/`*.sample`/
+`*.template`/`*.dist` files. When the file cannot be read (generated in CI), a name that is
+evidence on its own (`.env*`, password files, service-account JSON, kubeconfig, `.pgpass`,
+`.my.cnf`, `*.pfx`/`*.p12`) is reported; tool configs and `*.key`/`*.pem` need their content.
+`COPY . .` is checked against `.dockerignore`.
 
 ## Why is this bad?
 The file lands in a layer of the image.
@@ -222,7 +261,10 @@ Safe for an explicit COPY of a credential file: the source is removed from the C
 that uses it gets a secret file mount at the same path
 (`--mount=type=secret,id=npmrc,target=/app/.npmrc`), built with `--secret id=npmrc,src=.npmrc`.
 Add the file to `.dockerignore`. SSH private keys are display-only: use
-`RUN --mount=type=ssh` with `docker build --ssh default`, keeping your known_hosts step.
+`RUN --mount=type=ssh` with `docker build --ssh default`, keeping your known_hosts step. `.env`
+files, password files, service-account keys, kubeconfigs, `.pgpass`, `.my.cnf`, PKCS#12 bundles
+and private keys are display-only too: the application usually reads them at run time, so they
+must come from a volume or an orchestrator secret.
 `COPY . .` with a credential file in the context is display-only: add it to `.dockerignore`.
 """,
     ),

@@ -84,6 +84,11 @@ __all__ = [
     "is_reference",
     "public_bundle_prefix",
     "is_literal_secret",
+    "is_stand_in",
+    "real_literal",
+    "is_public_key",
+    "committed_password",
+    "holds_credential",
     "judge",
 ]
 
@@ -150,7 +155,7 @@ _AUTH_CRED_MODS = {"basic", "npm", "http", "proxy", "registry", "docker", "htpas
 
 # Public / non-confidential key kinds (any position before the head).
 _PUBLIC_MODS = {"public": "PUBLIC", "pub": "PUB", "publishable": "PUBLISHABLE", "site": "SITE",
-                "browser": "BROWSER"}
+                "browser": "BROWSER", "authorized": "AUTHORIZED (SSH authorized_keys)"}
 _FINGERPRINT_MODS = {"gpg": "GPG", "pgp": "PGP", "gnupg": "GNUPG"}
 _BROWSER_KEY_MODS = {"map": "MAPS", "maps": "MAPS", "gmap": "MAPS", "gmaps": "MAPS",
                      "googlemap": "MAPS", "googlemaps": "MAPS", "firebase": "FIREBASE"}
@@ -211,14 +216,27 @@ _FLAG_PREFIXES = {"use", "enable", "enabled", "disable", "disabled", "require", 
                   "required", "skip", "no", "is", "has", "allow", "with", "without", "should",
                   "check", "verify", "validate", "ignore", "force", "show", "hide", "want", "do"}
 
-# Split glued words: BINTRAYKEY, SECRETFILE, NPMAUTHTOKEN, githubtoken, DBPASSWORD.
+# Split glued words: BINTRAYKEY, SECRETFILE, NPMAUTHTOKEN, githubtoken, DBPASSWORD, ROOTPASS,
+# DBPWD, ROOTPW. English words that end like a credential word (BYPASS, COMPASS, LOWPASS,
+# MULTIPASS, OLDPWD) are whole words below.
 _GLUE_SUFFIXES = (
     "password", "passwd", "passphrase", "credentials", "credential", "secret", "secrets", "tokens",
     "token", "apikey", "creds", "auth", "keys", "key", "username", "user", "file", "path", "dir",
-    "url", "uri", "name", "host",
+    "url", "uri", "name", "host", "pass", "pwd", "pw",
 )
 _GLUE_MIN_PREFIX = {"key": 5, "keys": 5, "dir": 3, "url": 3, "name": 3, "host": 3, "auth": 3,
                     "user": 3, "creds": 3}
+# Words ending in "pass"/"pwd" that are no credential (filters, tools, a pass of an algorithm).
+_PASS_WORDS = {
+    "bypass", "compass", "encompass", "overpass", "underpass", "trespass", "surpass", "lowpass",
+    "highpass", "bandpass", "allpass", "notchpass", "multipass", "onepass", "twopass", "singlepass",
+    "firstpass", "secondpass", "finalpass", "subpass", "renderpass", "keepass", "keepassxc",
+    "keepassx", "oldpwd", "chpwd", "getpwd",
+}
+# PASS as a pass of a process, not a password: PASS_THROUGH, BY_PASS, FIRST_PASS, TWO_PASS.
+_PASS_NOT_CRED_NEXT = {"through", "thru", "rate", "filter", "band", "count", "fail", "number", "num"}
+_PASS_NOT_CRED_PREV = {"by", "first", "second", "third", "final", "one", "two", "single", "multi",
+                       "low", "high", "band", "render", "sub", "over", "under", "all", "com", "en"}
 _KEY_GLUE_PREFIXES = {"api", "ssh", "gpg", "pgp", "pub", "priv", "auth", "access", "secret",
                       "license", "master", "private", "public", "sign", "signing", "client",
                       "service", "app", "root", "admin", "user", "deploy", "enc"}
@@ -226,7 +244,9 @@ _WHOLE_WORDS = (set(_STRONG) | set(_MEDIUM) | _KEY | set(_NEG_HEADS) | _CONTENT_
                 | _KEY_CRED_MODS | {"keystore", "keytab", "keychain", "tokenizer", "tokenizers",
                                     "author", "authors", "monkey", "turnkey", "whiskey", "hockey",
                                     "donkey", "jockey", "turkey", "hotkey", "passive", "bypass",
-                                    "compass", "passthrough", "oauth", "goprivate", "askpass"})
+                                    "compass", "passthrough", "oauth", "goprivate", "askpass",
+                                    "passport", "passports", "passive", "passenger", "passengers",
+                                    "password", "passwd", "passphrase"} | _PASS_WORDS)
 
 
 def _unglue(tok: str, depth: int = 0) -> list[str]:
@@ -292,6 +312,7 @@ _KNOWN_PATTERNS: tuple[tuple[re.Pattern[str], float, str], ...] = tuple(
         (r"(?:^|_)ACCESS_KEY_ID$", 4.0,
          "access key id (the id half of an S3-style access-key credential pair)"),
         (r"(?:^|_)PRIVATE_KEY$", 4.0, "private key"),
+        (r"(?:^|_)ID_(?:RSA|DSA|ECDSA|ED25519)$", 4.0, "SSH private key (id_* file content)"),
         (r"^(?:ARTIFACTORY|NEXUS|JFROG|BINTRAY|SONATYPE|OSSRH|CODEARTIFACT|ARTIFACT_REGISTRY)_"
          r"(?:\w+_)?(?:PASSWORD|PASS|PWD|PASSWD|TOKEN|API_?KEY|KEY|SECRET|CREDENTIALS?|CREDS)$",
          4.0, "artifact repository credential"),
@@ -381,7 +402,9 @@ def _name_evidence(name: str) -> tuple[Evidence, ...]:
     pos: list[Evidence] = []
     for i, t in enumerate(core):
         prev = core[i - 1] if i else ""
-        if t in _STRONG:
+        if t == "pass" and (prev in _PASS_NOT_CRED_PREV or (core[i + 1] if i + 1 < len(core) else "") in _PASS_NOT_CRED_NEXT):
+            pos.append(Evidence("name", 0.0, "PASS names a pass of a process here, not a password"))
+        elif t in _STRONG:
             pos.append(Evidence("name", 3.0, f"name token {_STRONG[t]}"))
         elif t in _MEDIUM:
             pos.append(Evidence("name", 2.5 if i == last else 1.0, f"name token {_MEDIUM[t]}"))
@@ -481,6 +504,10 @@ _FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("Stripe secret key", r"(?<![A-Za-z0-9])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"),
         ("SendGrid API key", r"(?<![A-Za-z0-9])SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}"),
         ("Azure storage account key", r"AccountKey=[A-Za-z0-9+/]{40,}={0,2}"),
+        ("Telegram bot token", r"(?<![0-9:])\d{8,10}:AA[A-Za-z0-9_\-]{33}(?![A-Za-z0-9_\-])"),
+        ("DigitalOcean token", r"(?<![A-Za-z0-9])do[opr]_v1_[a-f0-9]{64}(?![A-Za-z0-9])"),
+        ("Shopify token", r"(?<![A-Za-z0-9])shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}(?![A-Za-z0-9])"),
+        ("Age secret key", r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}"),
         ("npmrc credential", r"(?:_authToken|_auth|_password)\s*=\s*(?![\s$\"']|\$)[^\s]{8,}"),
         ("HTTP authorization credentials", r"^(?:[Bb]asic|[Bb]earer|[Tt]oken)\s+[A-Za-z0-9+/=._~\-]{8,}$"),
     )
@@ -556,6 +583,110 @@ def is_placeholder(value: str) -> bool:
         return True
     words = norm.split("_")
     return len(words) > 1 and all(w in _PLACEHOLDER_WORDS for w in words)
+
+
+# Well-known default credentials of images and tutorials: committed, but nothing to rotate.
+_DEFAULT_CREDENTIALS = {
+    "admin", "administrator", "root", "toor", "guest", "postgres", "mysql", "mariadb", "oracle", "sa",
+    "demo", "default", "public", "anonymous", "nobody", "user", "test", "tester", "testing", "pass",
+    "password", "passwd", "pwd", "secret", "letmein", "qwerty", "welcome", "login", "master", "super",
+    "superuser", "sysadmin", "system", "manager", "operator", "dev", "devel", "development", "local",
+    "localhost", "docker", "container", "app", "application", "service", "db", "database", "sample",
+    "insecure", "unsafe", "temp", "tmp", "temporary", "some", "very", "top", "foobar", "hello", "world",
+    "prod", "production", "staging", "stage", "jenkins", "gitlab", "github", "ci", "build", "runner",
+    "keycloak", "rabbitmq", "redis", "mongo", "mongodb", "elastic", "kibana", "grafana", "minio",
+    "minioadmin", "airflow", "jupyter", "wordpress", "drupal", "odoo", "nextcloud", "owncloud",
+    "changeit", "changeme", "defaultpassword", "default_password", "xxxx",
+}
+_PLACEHOLDER_PIECES = frozenset(_PLACEHOLDER_WORDS | _DEFAULT_CREDENTIALS | {"my", "our", "new", "old"})
+_SEQUENCES = ("0123456789", "9876543210", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl",
+              "zxcvbnm", "1qaz2wsx3edc", "zyxwvutsrqponmlkjihgfedcba")
+_LEET = str.maketrans("0134578@$!", "oieastbasi")
+_TEMPLATE_RE = re.compile(r"%[A-Z_][A-Z0-9_]*%|@[A-Z_][A-Z0-9_]{2,}@|\{\{|\}\}|<[^<>]*>|\[\[|__[A-Z0-9_]+__")
+
+
+# the value says it is not real: not-a-real-pw-…, fake_token_…, sample-secret-…
+_SAYS_FAKE_RE = re.compile(r"(?:^|_)(?:not_?a_?real|not_?real|fake|sample|dummy|bogus|mock)(?:_|$)")
+
+
+def _segments_to_words(word: str) -> bool:
+    """``word`` is a concatenation of placeholder/default words (``mypassword``, ``yourtoken``)."""
+    n = len(word)
+    if n == 0 or n > 40:
+        return False
+    ok = [True] + [False] * n
+    for i in range(1, n + 1):
+        for j in range(max(0, i - 16), i):
+            if ok[j] and word[j:i] in _PLACEHOLDER_PIECES:
+                ok[i] = True
+                break
+    return ok[n]
+
+
+def is_stand_in(value: str, user: str | None = None) -> bool:
+    """A value that is no real credential although it is not a ``$VAR`` reference: a placeholder
+    (``changeme``, ``<token>``, ``xxx``), a well-known default (``admin``, ``guest``, ``root``), the
+    user name repeated (``postgres:postgres``), a keyboard or counting sequence (``123456``,
+    ``qwerty``), a placeholder word with digits (``password123``, ``Passw0rd``), or a template
+    marker (``%PASS%``, ``@PASSWORD@``, ``{{ .Values.pw }}``, ``__TOKEN__``)."""
+    v = value.strip().strip("\"'")
+    if is_placeholder(v) or _is_dummy(v) or _SAYS_FAKE_RE.search(_norm_words(v)):
+        return True
+    if _TEMPLATE_RE.search(v):
+        return True
+    low = v.lower()
+    if user and low == user.strip().strip("\"'").lower():
+        return True
+    alnum = "".join(c for c in low if c.isalnum())
+    if not alnum:
+        return True
+    if len(alnum) <= 16 and any(alnum in seq for seq in _SEQUENCES):
+        return True
+    for k in range(1, len(alnum) // 2 + 1):  # abcabc, 123123, xyxyxy
+        if len(alnum) % k == 0 and alnum[:k] * (len(alnum) // k) == alnum and len(alnum) // k >= 2 and k <= 4:
+            return True
+    runs = re.findall(r"[a-z]+|[0-9]+", alnum)
+    if len(alnum) <= 16 and len(runs) <= 3 and all(any(r in seq for seq in _SEQUENCES) for r in runs):
+        return True  # abc123, qwerty1234
+    for cand in (alnum, "".join(c for c in low.translate(_LEET) if c.isalnum())):
+        letters = cand.rstrip("0123456789")
+        # placeholder words, optionally followed by digits: mypassword, password123, Passw0rd
+        if letters.isalpha() and _segments_to_words(letters):
+            return True
+    return False
+
+
+_EMBEDDED_ASSIGN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}=(?!=|$)")
+
+
+def real_literal(value: str | None, user: str | None = None, min_len: int = 4) -> bool:
+    """A literal that could be a real credential in an authenticating position (a URL password, a
+    ``curl -u`` password, a ``--password`` option): not a reference, template, path, URL, option,
+    or stand-in (see ``is_stand_in``), and at least ``min_len`` characters."""
+    if not value:
+        return False
+    v = value.strip()
+    if len(v) < min_len or len(v) > 1024:
+        return False
+    if "$" in v or "`" in v or "\\" in v or v[0] in "-,=:;" or _EMBEDDED_ASSIGN.search(v):
+        return False  # a reference, an option, or the rest of a list of settings (A=,B=x)
+    if _URL_RE.match(v) or _looks_path(v) or v.lower() in _BOOL_WORDS:
+        return False
+    return not is_stand_in(v, user)
+
+
+_SSH_PUBKEY_RE = re.compile(
+    r"^(?:ssh-(?:rsa|dss|ed25519|ed448)|ecdsa-sha2-nistp\d+|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)\s+AAAA[A-Za-z0-9+/]"
+)
+_PUBLIC_PEM_RE = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )?(?:PUBLIC KEY|CERTIFICATE|PGP PUBLIC KEY BLOCK|X509 CRL)-----")
+
+
+def is_public_key(value: str) -> bool:
+    """An SSH public key line or a PEM public key/certificate (public by design)."""
+    v = value.strip()
+    if "PRIVATE KEY" in v:
+        return False
+    return bool(_SSH_PUBKEY_RE.match(v) or ("-----BEGIN" in v and _PUBLIC_PEM_RE.search(v)))
 
 
 def _is_dummy(value: str) -> bool:
@@ -640,7 +771,8 @@ _FORMAT_KEYS: tuple[tuple[str, ...], ...] = (
     ("glpat-", "gldt-", "glft-", "glsoat-", "glrt-", "glcbt-", "glptt-", "glimt-", "glagent-", "gloas-", "glffct-", "glcb-"),
     ("GR1348941",), ("npm_",), ("pypi-AgE",), ("A3T", "AKIA", "ASIA", "ABIA", "ACCA"), ("dckr_",), ("xox",),
     ("hooks.slack.com",), ("AKCp",), ("cmVmd",), ("hvs.", "hvb."), ("eyJ",), ("hf_",), ("sk-ant-",), ("sk-",), ("sk-",),
-    ("sk_live_", "sk_test_", "rk_live_", "rk_test_"), ("SG.",), ("AccountKey=",), ("_auth", "_password"), (),
+    ("sk_live_", "sk_test_", "rk_live_", "rk_test_"), ("SG.",), ("AccountKey=",), (":AA",), ("dop_v1_", "doo_v1_", "dor_v1_"),
+    ("shpat_", "shpca_", "shppa_", "shpss_"), ("AGE-SECRET-KEY-1",), ("_auth", "_password"), (),
 )
 assert len(_FORMAT_KEYS) == len(_FORMATS), "one key tuple per credential format"
 _AUTH_HEADER_KEYS = ("authorization", "x-jfrog-art-api", "private-token", "job-token")
@@ -648,12 +780,14 @@ _ANY_KEY = re.compile("|".join(re.escape(k) for keys in _FORMAT_KEYS for k in ke
 
 
 def literal_tokens(text: str) -> list[str]:
-    """Every substring of ``text`` that is a credential by its format alone (a GitHub token, an
-    AWS key id, a private key header, a literal bearer header value, ...). Outputs mask these
+    """Every substring of ``text`` that is a committed credential: by its format alone (a GitHub
+    token, an AWS key id, a private key header, a literal bearer header value, ...) or by its
+    position (a URL password, ``curl -u`` password, ``--password`` value, ... see
+    ``literals.scan``; multi-line key blocks are returned line by line). Outputs mask these
     wherever they appear, whatever the findings say: dfix never prints a secret value."""
     found: list[str] = []
     if not _ANY_KEY.search(text):
-        return found  # the common case: one scan
+        return sorted(_literal_masks(text), key=len, reverse=True)  # the common case: no format key
     for (label, rx), keys in zip(_FORMATS, _FORMAT_KEYS):
         if not keys or not any(k in text for k in keys):
             continue  # (no keys: a whole-value format, not searched in text)
@@ -661,7 +795,13 @@ def literal_tokens(text: str) -> list[str]:
     low = text.lower()
     if any(k in low for k in _AUTH_HEADER_KEYS):
         found.extend(m.group(1) for m in _LITERAL_AUTH_HEADER.finditer(text) if not m.group(1).startswith("$"))
-    return sorted(set(found), key=len, reverse=True)
+    return sorted(set(found) | set(_literal_masks(text)), key=len, reverse=True)
+
+
+def _literal_masks(text: str) -> list[str]:
+    from refactor.analysis.literals import mask_values
+
+    return mask_values(text)
 
 
 def token_format(value: str) -> str | None:
@@ -690,7 +830,20 @@ def is_literal_secret(value: str | None) -> bool:
     fmt = token_format(value)
     if fmt:
         return True
+    if _context_literal(value):
+        return True
     return not is_reference(value) and _high_entropy(value.strip())
+
+
+def _context_literal(value: str) -> str | None:
+    """The kind of the first committed credential ``literals.scan`` finds inside ``value``
+    (``--password hunter2``, ``-Ddb.password=…``, ``curl -u u:p``), else None."""
+    if len(value) < 8 or not any(c in value for c in " \t=:"):
+        return None  # every positional pattern needs a separator: a single bare word matches none
+    from refactor.analysis.literals import scan
+
+    hits = scan(value)
+    return hits[0].kind if hits else None
 
 
 @lru_cache(maxsize=4096)
@@ -706,6 +859,8 @@ def _value_evidence(value: str) -> tuple[Evidence, ...]:
                 if rx.search(fallback):
                     return (Evidence("value", 4.0, f"fallback default looks like a {label}"),)
         return (Evidence("value", 0.0, "default is a variable reference (not a literal)"),)
+    if is_public_key(v):
+        return (Evidence("value", -4.0, "default is a public key or certificate (public by design)"),)
     out: list[Evidence] = []
     fmt = None
     for label, rx in _FORMATS:
@@ -729,6 +884,9 @@ def _value_evidence(value: str) -> tuple[Evidence, ...]:
         if qc[0]:
             return (Evidence("value", 4.0, "default is a URL with a literal credential parameter"),)
         out.append(Evidence("value", 1.0, "URL credential parameter filled from a variable or placeholder"))
+    ctx = _context_literal(v)
+    if ctx:
+        return (Evidence("value", 4.0, f"default holds a committed credential ({ctx})"),)
     if _GOOGLE_KEY_RE.search(v):
         return (Evidence("value", 2.0, "default looks like a Google API key (often a browser key)"),)
     if _PUBLISHABLE_RE.match(v):
@@ -804,6 +962,34 @@ def describe_value(value: str | None) -> str:
 # Verdict
 
 
+@lru_cache(maxsize=4096)
+def holds_credential(name: str) -> bool:
+    """The name alone says the variable holds a credential (a strong credential word or a known
+    credential name: ``PGPASSWORD``, ``DB_PASSWORD``, ``API_KEY``, ``NPM_TOKEN``), not merely
+    something that often carries one (``DATABASE_URL``, ``PIP_INDEX_URL``). A value copied into
+    such a variable is a credential."""
+    norm = name.replace(".", "_").replace("-", "_")
+    v = judge(norm, None)
+    if not v.secret:
+        return False
+    return any(e.kind == "name" and e.weight >= 2.5 and "URL" not in e.reason and "connection" not in e.reason
+               and "webhook" not in e.reason for e in v.evidence)
+
+
+_PASSWORD_TOKENS = {"password", "passwd", "pwd", "pass", "psw", "pword", "passphrase", "passcode", "pw"}
+
+
+def committed_password(name: str, value: str | None) -> bool:
+    """A password-named variable (``DB_PASSWORD``, ``ROOTPASS``, ``SMTP_PWD``) with a literal that is
+    no stand-in (``changeme``, ``admin``, ``postgres``, ``password123``, ``<pw>``): a committed
+    password, to rotate. Format tokens and high-entropy strings are ``is_literal_secret``."""
+    if not value or is_reference(value):
+        return False
+    if not any(t in _PASSWORD_TOKENS for t in name_tokens(name)):
+        return False
+    return real_literal(value)
+
+
 def _glob_hit(name: str, globs: Sequence[str]) -> int:
     """Specificity (literal characters) of the most specific glob matching ``name``, or -1."""
     up = name.upper()
@@ -820,7 +1006,7 @@ def judge(name: str, value: str | None, uses: Sequence[Evidence] = (), policy: P
     ev.extend(value_evidence(value))
     ev.extend(uses)
     score = round(sum(e.weight for e in ev), 3)
-    literal = is_literal_secret(value)
+    literal = is_literal_secret(value) or committed_password(name, value)
 
     if public_bundle_prefix(name):
         return Verdict(False, score, tuple(ev), literal)

@@ -294,45 +294,180 @@ _Q = r"[\"']?"
 _ONE = r"(\$\{?(?:env\.)?[A-Za-z_][A-Za-z0-9_]*)"
 # from a curl word to one of its later options (same simple command: no ; | & or newline, though
 # backslash-continued lines count)
-_CURL = r"(?:^|[\s;|&(`])curl(?:\s(?:[^\n;|&]|\\\n)*?)??"
-# (pattern, reason, weight, how): the refs inside group 1 are in an authenticating position.
+_CURL = r"(?:^|[\s;|&(`])curl(?:\s(?:[^\n;|&]|\\\n){0,512}?)??"
+# (pattern, reason, weight, how, guard): the refs inside group 1 are in an authenticating position;
+# the pattern only runs on a text whose lower-cased form contains one of the guard words.
 # how = "refs": every ref in the group; "whole": only when the group is one ref; "after-colon":
-# refs after the first ':' (the password half of user:password).
+# refs after the first ':' (the password half of user:password); "token-user": "whole", but a
+# name that says it is a user name (GIT_USER) counts as weak evidence only; "assign": group 1 is
+# a variable name and group 2 its value, which counts when the name itself is a credential
+# (PGPASSWORD=$X, export DB_PASSWORD=$X, token = "$X" in credentials.toml).
+_OPT_PREFIX_NOT = r"(?!(?:no|disable|disabled|with|without|skip|allow|require|required|enable|ask|prompt|empty|random|generate|show|use|force|check|verify|keep|store|save|stdin)-)"
+_CMD_REST = r"(?:[^\n;|&]|\\\n){0,512}?"  # bounded: a text full of command words stays linear
 _USE_PATTERNS = [
-    (re.compile(r"://[^\s/@'\"]*:([^\s/@'\"]*)@"), "reaches the password part of a URL", 2.0, "refs"),
-    (re.compile(r"://([^\s/@:'\"]+)@"), "is used as the URL user-info (token as user)", 1.5, "whole"),
+    (re.compile(r"://[^\s/@'\"]*:([^\s/@'\"]*)@"), "reaches the password part of a URL", 2.0, "refs", ("://",)),
+    # http(s) user-info without a password: a token (git and HTTP clients send it as the user)
+    (re.compile(r"(?i)(?<![A-Za-z0-9+.\-])(?:https?|git\+https?)://([^\s/@:'\"]+)(?::(?:x-oauth-basic|x-oauth|oauth2|oauth|basic)?)?@"),
+     "is used as the URL user-info (a token as the user name)", 2.0, "token-user", ("://",)),
+    (re.compile(r"://([^\s/@:'\"]+)@"), "is used as the URL user-info (token as user)", 1.5, "whole", ("://",)),
     (
         re.compile(r"(?i)(?:authorization|private-token|job-token|x-jfrog-art-api|x-api-key|api-key|x-auth-token)\s*:([^\n\"']*)"),
         "is sent in an HTTP authentication header",
         2.0,
-        "refs",
+        "refs", ("authorization", "private-token", "job-token", "x-jfrog-art-api", "api-key", "x-auth-token"),
     ),
     # -u/--user is curl's only: adduser -u, useradd -u, sudo -u and pip --user take no credential
-    (re.compile(_CURL + r"\s(?:-u|--user)(?:\s+|=)" + _Q + r"([^\s\"']*)"), "is the password of curl -u", 2.0, "after-colon"),
-    (re.compile(_CURL + r"\s(?:-u|--user)(?:\s+|=)" + _Q + r"([^\s\"':]*):?" + _Q + r"(?:\s|$)"), "is passed whole to curl -u", 2.0, "whole"),
+    (re.compile(_CURL + r"\s(?:-u|--user)(?:\s+|=)" + _Q + r"([^\s\"']*)"), "is the password of curl -u", 2.0, "after-colon", ("curl",)),
+    (re.compile(_CURL + r"\s(?:-u|--user)(?:\s+|=)" + _Q + r"([^\s\"':]*):?" + _Q + r"(?:\s|$)"), "is passed whole to curl -u", 2.0, "whole", ("curl",)),
     (
         re.compile(
-            r"(?i)(?:^|\s)--(?:password|passwd|pass|token|access-token|auth-token|api-key|apikey|secret|secret-key|personal-access-token)(?:\s+|=)"
+            r"(?i)(?:^|\s)--" + _OPT_PREFIX_NOT + r"(?:[a-z0-9]+[-.])*(?:password|passwd|pass|pwd|passphrase|token|access-token|auth-token|"
+            r"api-key|apikey|secret|secret-key|secret-access-key|client-secret|personal-access-token|oauth2-bearer|license-key)(?:\s+|=)"
             + _Q + _ONE
         ),
         "is passed as a --password/--token option",
         2.0,
-        "refs",
+        "refs", ("-pass", "-pwd", ".pass", ".pwd", "-token", ".token", "-key", "-apikey", "-secret", ".secret", "-bearer"),
     ),
-    (re.compile(r"(?:^|\s)login\b[^\n;|&]*\s-p\s*" + _Q + _ONE), "is the password of a login command", 2.0, "refs"),
-    (re.compile(r"(?i)echo\s+" + _Q + _ONE + r"\}?" + _Q + r"\s*\|\s*[^\n|;&]*login"), "is piped to a login command", 2.0, "refs"),
-    (re.compile(r"(?i)_(?:authToken|auth|password)(?:\s*=\s*|\s+)" + _Q + _ONE), "is written as an .npmrc auth token", 2.0, "refs"),
-    (re.compile(r"(?i)\bpassword\s+" + _Q + _ONE), "is a netrc password", 2.0, "refs"),
-    (re.compile(r"(?i)http-basic\s+\S+\s+\S+\s+" + _Q + _ONE), "is a poetry http-basic password", 2.0, "refs"),
-    (re.compile(r"(?i)configure\s+set\s+aws_(?:secret_access_key|session_token)\s+" + _Q + _ONE), "is written by aws configure", 2.0, "refs"),
-    (re.compile(r"(?i)(?:npmAuthToken|NPM_AUTH_TOKEN)\s*[:=]\s*" + _Q + _ONE), "is a yarn npmAuthToken", 2.0, "refs"),
-    (re.compile(r"(?i)<password>\s*" + _ONE), "is a Maven settings password", 2.0, "refs"),
+    # single-dash password options: nuget -Password, keytool -storepass/-keypass, openssl pass:$X
+    (re.compile(r"(?:^|\s)-(?:Password|password|passwd|Passwd|(?:src|dest|new)?(?:store|key)pass)(?:\s+|=|:)" + _Q + _ONE),
+     "is passed as a -password option", 2.0, "refs", ("-pass", "-pwd", "storepass", "keypass")),
+    (re.compile(r"(?:^|\s)-pass(?:in|out|word)?\s+" + _Q + r"pass:" + _ONE), "is an openssl pass: phrase", 2.0, "refs", ("pass:",)),
+    (re.compile(r"(?:^|\s)login\b[^\n;|&]{0,512}?\s-p\s*" + _Q + _ONE), "is the password of a login command", 2.0, "refs", ("login",)),
+    (re.compile(r"(?:^|[\s;&|(])nuget\b" + _CMD_REST + r"\s-p(?:\s+|=)" + _Q + _ONE), "is a NuGet source password", 2.0, "refs", ("nuget",)),
+    (re.compile(r"(?i)echo\s+" + _Q + _ONE + r"\}?" + _Q + r"\s*\|\s*[^\n|;&]{0,256}?login"), "is piped to a login command", 2.0, "refs", ("login",)),
+    (re.compile(r"(?i)_(?:authToken|auth|password)(?:\s*=\s*|\s+)" + _Q + _ONE), "is written as an .npmrc auth token", 2.0, "refs", ("_auth", "_password")),
+    (re.compile(r"(?i)(?<![\w-])password\s+" + _Q + _ONE), "is a netrc password", 2.0, "refs", ("password",)),
+    (re.compile(r"(?i)http-basic(?:\s+|\.)\S+\s+\S+\s+" + _Q + _ONE), "is an http-basic password (poetry/composer)", 2.0, "refs", ("http-basic",)),
+    (re.compile(r"(?i)(?:github-oauth|gitlab-token|gitlab-oauth|bearer|pypi-token)\.\S+\s+" + _Q + _ONE),
+     "is a package host token (composer/poetry)", 2.0, "refs", ("github-oauth.", "gitlab-token.", "gitlab-oauth.", "bearer.", "pypi-token.")),
+    (re.compile(r"(?:^|[\s;&|(])bundle\s+config\s+(?:set\s+)?(?:--\w+\s+)*(?:https?://\S+|[A-Za-z0-9-]+\.[A-Za-z0-9.-]+)\s+" + _Q + r"([^\s\"']+)"),
+     "is a Bundler source credential", 2.0, "refs", ("bundle",)),
+    (re.compile(r"(?:^|[\s;&|(])cargo\s+login\s+(?:--registry(?:=|\s+)\S+\s+)?" + _Q + _ONE), "is a cargo registry token", 2.0, "refs", ("cargo",)),
+    (re.compile(r"(?i)configure\s+set\s+aws_(?:secret_access_key|session_token)\s+" + _Q + _ONE), "is written by aws configure", 2.0, "refs", ("configure",)),
+    (re.compile(r"(?i)(?:npmAuthToken|NPM_AUTH_TOKEN)\s*[:=]\s*" + _Q + _ONE), "is a yarn npmAuthToken", 2.0, "refs", ("npmauthtoken", "npm_auth_token")),
+    (re.compile(r"(?i)<password>\s*" + _ONE), "is a Maven settings password", 2.0, "refs", ("<password>",)),
+    # database clients and account passwords
+    (re.compile(r"(?:^|[\s;&|(])(?:mysql|mysqladmin|mysqldump|mysqlimport|mysqlcheck|mysqlsh|mariadb|mariadb-admin|mariadb-dump)\b"
+                + _CMD_REST + r"\s-p" + _Q + _ONE), "is a database client password (mysql -p)", 2.0, "refs", ("mysql", "mariadb")),
+    (re.compile(r"(?:^|[\s;&|(])(?:mysqladmin|mariadb-admin)\b" + _CMD_REST + r"\spassword\s+" + _Q + _ONE),
+     "is a database password (mysqladmin password)", 2.0, "refs", ("mysqladmin", "mariadb-admin")),
+    (re.compile(r"(?:^|[\s;&|(])redis-cli\b" + _CMD_REST + r"\s-a\s+" + _Q + _ONE), "is a database client password (redis-cli -a)", 2.0, "refs", ("redis-cli",)),
+    (re.compile(r"(?:^|[\s;&|(])(?:sqlcmd|bcp)\b" + _CMD_REST + r"\s-P\s+" + _Q + _ONE), "is a database client password (sqlcmd -P)", 2.0, "refs", ("sqlcmd", "bcp")),
+    (re.compile(r"(?i)\b(?:identified\s+(?:with\s+\S+\s+)?by|with\s+(?:encrypted\s+)?password|(?:alter|create)\s+(?:user|role)\s+\S+\s+(?:with\s+)?password)\s*\\?[\"']" + _ONE),
+     "is an SQL account password", 2.0, "refs", ("identified", "password")),
+    (re.compile(r"(?:^|[\s;&|(])htpasswd\s+-[A-Za-z]*b[A-Za-z]*\s+(?:-\S+\s+)*(?:\S+[ \t]+){1,2}" + _Q + _ONE + r"\}?" + _Q
+                + r"(?=[ \t]*(?:$|[;&|)>\n]|\\\n))"),
+     "is an htpasswd password", 2.0, "refs", ("htpasswd",)),
+    (re.compile(r"(?i)(?:echo|printf)\s+[\"']?[^:\s\"'$]+:" + _ONE + r"[^|\n]{0,256}?\|\s*(?:sudo\s+)?chpasswd"),
+     "is set as an account password (chpasswd)", 2.0, "refs", ("chpasswd",)),
+    (re.compile(r"(?:^|[\s;&|(])sshpass\s+-p\s*" + _Q + _ONE), "is an sshpass password", 2.0, "refs", ("sshpass",)),
+    (re.compile(r"(?:^|[\s;&|(])mongo(?:sh|dump|restore|import|export)?\s" + _CMD_REST + r"\s-p(?:\s+|=)" + _Q + _ONE),
+     "is a database client password (mongo -p)", 2.0, "refs", ("mongo",)),
+    (re.compile(r"(?:echo|printf)\s+(?:-[neE]+\s+)?" + _Q + _ONE + r"[^\n;&]{0,200}?\|\s*(?:sudo\s+)?ssh-add\b"),
+     "is loaded into ssh-agent (a private key)", 2.0, "refs", ("ssh-add",)),
+    # a private key: between key markers
+    (re.compile(r"PRIVATE KEY-----(?:[^$-]|-(?!----END)|\$(?![A-Za-z_{])){0,512}?" + _ONE), "is written between private key markers", 2.0, "refs", ("private key",)),
+    # an assignment to a credential-named variable
+    (re.compile(r"(?:(?<=\\[nt])|(?<![\w$.\-/\\]))(?:export\s+|-D)?([A-Za-z_][A-Za-z0-9_.\-]*)\s*=\s*\\?" + _Q + _ONE),
+     "is copied into a credential-named variable", 2.0, "assign", ("pass", "pwd", "secret", "token", "apikey", "api_key", "credential", "psw", "auth")),
 ]
 _URL_USER = re.compile(r"://([^\s/@:'\"]*):[^\s/@'\"]*@")
+_USER_WORDS = frozenset({"user", "users", "username", "usr", "login", "account", "owner", "email", "uid", "name", "id", "org",
+                         "organization", "group", "team", "namespace", "repo", "project", "host", "domain", "url", "path"})
+_CRED_ASSIGN_WORDS = ("pass", "pwd", "secret", "token", "apikey", "api_key", "credential", "psw", "auth")
 
 
 def _names(fragment: str) -> list[str]:
     return [m.group(1) or m.group(2) for m in _REF.finditer(fragment)]
+
+
+_CRED_EQ = re.compile(r"(?:pass|pwd|secret|token|api[_-]?key|credential|psw|auth)[a-z0-9_.\-]*\s*=")
+
+
+def _assign_matches(pat: re.Pattern, text: str, low: str):
+    """Matches of the assignment pattern, found from the credential word in the name (a cheap
+    search) instead of trying the pattern at every position."""
+    if len(low) != len(text):
+        yield from pat.finditer(text)
+        return
+    last = -1
+    for c in _CRED_EQ.finditer(low):
+        i = c.start()
+        while i > 0 and (text[i - 1].isalnum() or text[i - 1] in "_.-"):
+            i -= 1
+        if i < last:
+            continue  # inside the previous match: every character is read once
+        m = pat.match(text, i)
+        if m is not None:
+            last = m.end()
+            yield m
+
+
+def _credential_name(name: str) -> bool:
+    from refactor.analysis.secrets import holds_credential
+
+    return holds_credential(name)
+
+
+def _user_like(name: str) -> bool:
+    from refactor.analysis.secrets import name_tokens
+
+    return any(t in _USER_WORDS for t in name_tokens(name))
+
+
+# Files that hold a private key; public keys, known hosts and certificates are not.
+_KEY_FILE = re.compile(
+    r"(?:^|/)(?:id_(?:rsa|dsa|ecdsa|ed25519)(?:_sk)?|[^/\s]*(?:[._-]key|privkey[^/\s]*)|[^/\s]+\.(?:key|pem|p12|pfx|ppk))$"
+    r"|/private/[^/\s]+$|(?:^|/)\.ssh/(?!authorized_keys|known_hosts|config$)[^/\s]+$"
+)
+# Credential files of tools and clients: a value written into one is (or holds) a credential.
+_CRED_FILE = re.compile(
+    r"(?:^|/)(?:\.netrc|_netrc|\.git-credentials|\.pgpass|\.my\.cnf|\.pypirc|\.dockercfg|kubeconfig|"
+    r"[^/\s]*credentials?\.json|[^/\s]*service[-_]?account[^/\s]*\.json|client[-_]?secrets?[^/\s]*\.json)$"
+    r"|(?:^|/)\.kube/config$|(?:^|/)\.docker/config\.json$|(?:^|/)\.aws/credentials$"
+)
+_PUBLIC_FILE = re.compile(r"(?:^|/)(?:authorized_keys2?|known_hosts|[^/\s]+\.pub|[^/\s]*(?:cert|crt|chain|bundle|ca)[^/\s]*)$|/certs?/|ca-certificates")
+_REDIRECT_TARGET = re.compile(r"(?:>>?|\btee(?:\s+-a)?)\s*[\"']?([^\s\"';|&<>()]+)")
+# echo "$V" / echo -n $V / printf '%s' "${V}" / cat <<< "$V": the written content is exactly one value
+_WHOLE_CONTENT = re.compile(
+    r"\s*(?:\\\n\s*)*(?:sudo\s+)?(?:echo(?:\s+-[neE]+)*|printf(?:\s+-[-]?)?\s+[\"']%s(?:\\n)?[\"']|cat\s*<<<)\s+"
+    r"(\"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?\"|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)\s*(?:[|>]|$)"
+)
+_WRITER = re.compile(r"\s*(?:\\\n\s*)*(?:sudo\s+)?(?:echo|printf|cat\s*<<<|cat\s+<<)\b")
+_SEGMENT_SPLIT = re.compile(r"&&|\|\||;|\n(?<!\\\n)")
+
+
+def _key_file_uses(text: str, found: dict[str, list[tuple[str, float]]]) -> None:
+    """A value written into a private key file (``> ~/.ssh/id_rsa``, ``> /etc/ssl/private/x.key``,
+    ``| tee app.pem``) is a key; one written into ``authorized_keys``/``known_hosts``/a ``.pub``
+    file or a certificate is public."""
+    for seg in _SEGMENT_SPLIT.split(text):
+        if "$" not in seg or (">" not in seg and "tee" not in seg):
+            continue
+        if not _WRITER.match(seg):
+            continue  # the content comes from elsewhere (a download, a program's output), not the value
+        targets = [m.group(1) for m in _REDIRECT_TARGET.finditer(seg)]
+        if not targets:
+            continue
+        whole = _WHOLE_CONTENT.match(seg)
+        if whole is None:
+            continue  # the value is one part of what is written (a registry line, a host line): not the file
+        refs = [n for n in _names(whole.group(1)) if n not in ("HOME", "USER", "PWD")]
+        for t in targets:
+            t = t.replace("${HOME}", "~").replace("$HOME", "~")
+            if _PUBLIC_FILE.search(t):
+                reason, weight = "is written into authorized_keys, known_hosts, a .pub file or a certificate (public)", -3.0
+            elif _KEY_FILE.search(t):
+                reason, weight = "is written into a private key file", 2.0
+            elif _CRED_FILE.search(t):
+                reason, weight = "is written into a credential file", 2.0
+            else:
+                continue
+            for n in refs:
+                lst = found.setdefault(n, [])
+                if (reason, weight) not in lst:
+                    lst.append((reason, weight))
 
 
 @lru_cache(maxsize=4096)
@@ -342,28 +477,47 @@ def _auth_index(text: str) -> dict[str, tuple[tuple[str, float], ...]]:
     The patterns do not depend on the variable, so a text is scanned once however many
     variables are asked about."""
     found: dict[str, list[tuple[str, float]]] = {}
-    user_names = {n for m in _URL_USER.finditer(text) for n in _names(m.group(1))}
-    for pat, reason, weight, how in _USE_PATTERNS:
-        for m in pat.finditer(text):
+    low = text.lower()
+    user_names = {n for m in _URL_USER.finditer(text) for n in _names(m.group(1))} if "://" in text else set()
+    for pat, reason, weight, how, guard in _USE_PATTERNS:
+        if not any(g in low for g in guard) or (how == "assign" and "=" not in text):
+            continue  # most texts hold none of a pattern's words: skip its scan
+        for m in (_assign_matches(pat, text, low) if how == "assign" else pat.finditer(text)):
             group = m.group(1) or ""
-            if how == "whole":
+            w_here = weight
+            if how in ("whole", "token-user"):
                 w = _WHOLE_REF.fullmatch(group)
                 names = [w.group(1) or w.group(2)] if w else []
+                if how == "token-user" and names and _user_like(names[0]):
+                    w_here = 1.0
             elif how == "after-colon":
                 names = _names(group.split(":", 1)[1]) if ":" in group else []
+            elif how == "assign":
+                if not any(k in group.lower() for k in _CRED_ASSIGN_WORDS) or not _credential_name(group):
+                    continue
+                names = [n for n in _names(m.group(2) or "") if n != group]
             else:
                 names = _names(group)
             for n in names:
-                if reason.startswith("is used as the URL user-info") and n in user_names:
+                if how == "whole" and reason.startswith("is used as the URL user-info") and n in user_names:
                     continue
                 lst = found.setdefault(n, [])
-                if (reason, weight) not in lst:
-                    lst.append((reason, weight))
+                if (reason, w_here) not in lst:
+                    lst.append((reason, w_here))
+    if (">" in text or "tee" in low) and any(k in low for k in (".ssh", "id_", "key", ".pem", ".p12", ".pfx", "private", "known_hosts",
+                                                                 "netrc", "credential", "pgpass", ".my.cnf", "pypirc", "dockercfg",
+                                                                 ".npmrc", "kube", ".docker/", "account", "secret")):
+        _key_file_uses(text, found)
+    # the token-as-user pattern also matches what the generic user-info pattern found: keep the stronger
+    for n, lst in found.items():
+        if any(r.startswith("is used as the URL user-info (a token") for r, _w in lst):
+            lst[:] = [(r, w) for r, w in lst if r != "is used as the URL user-info (token as user)"]
     return {k: tuple(v) for k, v in found.items()}
 
 
 def auth_uses(text: str, name: str) -> list[tuple[str, float]]:
-    """Reasons why ``$name`` in ``text`` reaches an authenticating position (may be empty)."""
+    """Reasons why ``$name`` in ``text`` reaches an authenticating position (may be empty); a
+    negative weight says the value is public (written into ``authorized_keys``)."""
     if "$" not in text or name not in text:
         return []
     return list(_auth_index(text).get(name, ()))

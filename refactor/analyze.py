@@ -1705,4 +1705,6 @@ def build_spec(analysis: FileAnalysis, applied_plans: list[SecretPlan], dockerfi
     for p in applied_plans:
         notes.extend(p.notes)
     ssh = ("default",) if any(p.ssh_mounts for p in applied_plans) else ()
-    return BuildSpec(dockerfile, context, tuple(sorted(secrets.values(), key=lambda s: s.id)), ssh, tuple(args), tuple(notes))
+    secret_names = {p.name for p in analysis.plans}
+    return BuildSpec(dockerfile, context, tuple(sorted(secrets.values(), key=lambda s: s.id)), ssh, tuple(args), tuple(notes),
+                     tuple(a for a in args if a in secret_names))

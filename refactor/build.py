@@ -32,8 +32,9 @@ class BuildSpec:
     context: str  # build context directory
     secrets: tuple[SecretSpec, ...] = ()
     ssh: tuple[str, ...] = ()  # "default"
-    build_args: tuple[str, ...] = ()  # remaining non-secret ARGs without a default
+    build_args: tuple[str, ...] = ()  # remaining ARGs without a default
     notes: tuple[str, ...] = field(default=())
+    secret_build_args: tuple[str, ...] = ()  # of build_args, those that are secrets (the multistage builder's)
 
     @property
     def env_names(self) -> tuple[str, ...]:

@@ -82,6 +82,7 @@ def _view(spec: BuildSpec, require_guard: bool = True) -> dict:
         "file_secrets": [s for s in spec.secrets if s.type == "file"],
         "ssh": spec.ssh,
         "build_args": spec.build_args,
+        "secret_build_args": spec.secret_build_args,
         "guard": require_guard,
         "name": _slug(os.path.basename(os.path.normpath(ctx))) if os.path.normpath(ctx) not in (".", "/") else "app",
         "dockerfile_rel": os.path.relpath(df, ctx) if not os.path.isabs(df) or os.path.isabs(ctx) else df,

@@ -62,6 +62,7 @@ RAW_ALIASES = ("REGISTRY_AUTH", "CI_CRED", "TOKEN_COPY", "FETCH_KEY")
 BEARER_ALIASES = ("AUTH_HEADER", "BEARER")
 URL_ALIAS = "ARTIFACT_URL"
 PIP_URL = "PIP_INDEX_URL"
+PIP_EXTRA_URL = "PIP_EXTRA_INDEX_URL"
 # (instruction, name, value): names that name-only detectors flag but that hold no credential
 DECOYS = (
     ("ARG", "APP_VERSION", "1.2.3"),
@@ -169,7 +170,7 @@ class _DrawChooser:
 class _Var:
     name: str
     secret: str
-    kind: str  # raw | bearer | url | pipurl
+    kind: str  # raw | bearer | url | pipurl | npm (NPM_TOKEN holding another secret)
     env: bool  # set by ENV (inherited by FROM sK children); False: an ARG of this stage
 
 
@@ -198,19 +199,25 @@ class _Composer:
         self.used_aliases: set[str] = set()
         self.decoys_used: list[str] = []
         self.inherited: dict[str, set[str]] = {}  # stage -> ENV names it inherits from its parent
+        self.secrets: list[str] = []
 
     def next_n(self) -> int:
         self.n += 1
         return self.n
 
-    def ref(self, name: str) -> str:
-        return f"${{{name}}}" if self.c.chance(0.5) else f"${name}"
+    def ref(self, name: str, shell: bool = False) -> str:
+        """``$X`` or ``${X}``; in shell text also ``${X:?}`` (fails the RUN when it is unset)."""
+        forms = ["${%s}", "$%s"] + (["${%s:?}"] if shell else [])
+        form = self.c.choice(forms)
+        if form == "${%s:?}":
+            self.shapes.add("ref-required-form")
+        return form % name
 
     # .. consumers ............................................................................
     def command_for(self, var: _Var, st: _Stage, script: bool) -> tuple[str, str, str]:
         """(kind, command, form) of a command that authenticates with ``var``."""
         c, n = self.c, self.next_n()
-        r = self.ref(var.name)
+        r = self.ref(var.name, shell=True)
         dl = f"-o /tmp/dl-{n}"
         art = f"https://artifacts.example.com/libs/pkg{n}.tgz"
         if var.kind == "bearer":
@@ -219,11 +226,13 @@ class _Composer:
             return "curl-url-var", f'curl -fsS {dl} "${{{var.name}}}/pkg{n}.tgz"', "basic-password"
         if var.kind == "pipurl":
             return "pip-env", f"pip install corp-lib{n}", "basic-password"
+        if var.kind == "npm":  # NPM_TOKEN as an alias of another secret: npm reads it via .npmrc
+            return "npm", "npm ci", "bearer"
         kinds = ["curl-bearer", "curl-user", "curl-userinfo", "wget", "pip-index"]
         if not script:  # a clone inside a script keeps the token in .git/config: out of scope
             kinds += ["git", "git"]
         if var.name == "NPM_TOKEN":
-            kinds += ["npm", "npm"]
+            kinds += ["npm"] * 4
         kind = c.choice(kinds)
         if kind == "curl-bearer":
             return kind, f'curl -fsS -H "Authorization: Bearer {r}" {dl} {art}', "bearer"
@@ -245,7 +254,7 @@ class _Composer:
     def consumer(self, st: _Stage, var: _Var) -> None:
         c = self.c
         wrapper = c.choice(["shell", "shell", "sh-c", "heredoc", "heredoc-quoted", "heredoc-bash", "exec-sh",
-                            "script", "script", "exec-direct"])
+                            "script", "script", "exec-direct", "compound", "continuation"])
         kind, cmd, form = self.command_for(var, st, script=wrapper == "script")
         if kind in ("npm",) and not st.has_npm:
             self.files[".npmrc"] = NPMRC
@@ -255,12 +264,25 @@ class _Composer:
             self.shapes.add("npmrc-copy")
         if wrapper == "exec-direct" and kind not in ("npm", "pip-env"):
             wrapper = "exec-sh"  # exec form expands nothing: only implicit consumers run bare
+        flags = ""
+        if wrapper in ("shell", "heredoc", "continuation", "compound") and c.chance(0.2):
+            flags = "--mount=type=cache,target=/root/.cache "  # an existing mount flag
+            self.shapes.add("run-with-cache-mount")
         if wrapper == "shell":
-            lines = [f"RUN {cmd}"]
+            lines = [f"RUN {flags}{cmd}"]
+        elif wrapper == "compound":
+            how = c.choice(["cd", "subshell", "if", "for"] if kind != "npm" else ["subshell", "if", "for"])
+            body = {"cd": f"cd /tmp && {cmd}", "subshell": f"( {cmd} )", "if": f"if true; then {cmd}; fi",
+                    "for": f"for attempt in 1; do {cmd}; done"}[how]
+            lines = [f"RUN {flags}{body}"]
+            wrapper = f"compound:{how}"
+        elif wrapper == "continuation":
+            m = self.next_n()
+            lines = [f"RUN {flags}mkdir -p /app/pre{m} \\", f"    && {cmd} \\", f"    && touch /app/post{m}"]
         elif wrapper == "sh-c":
             lines = [f"RUN sh -c '{cmd}'"]
         elif wrapper == "heredoc":
-            lines = ["RUN <<EOF", "set -e", cmd, "EOF"]
+            lines = [f"RUN {flags}<<EOF", "set -e", cmd, "EOF"]
         elif wrapper == "heredoc-quoted":
             lines = ["RUN <<'EOF'", "set -e", cmd, "EOF"]
         elif wrapper == "heredoc-bash":
@@ -274,7 +296,7 @@ class _Composer:
             script = f"build-{n}.sh"
             self.files[script] = f"#!/bin/sh\nset -e\n{cmd}\n"
             st.lines.append(f"COPY --chmod=755 {script} ./")
-            runner = c.choice(["./", "sh ./", "bash ", "env ./", "timeout 60 ./", "bundle", "exec"])
+            runner = c.choice(["./", "sh ./", "bash ", "env ./", "timeout 60 ./", "bundle", "bundle", "exec"])
             if runner == "bundle":
                 if not st.has_bundle:
                     self.files["bin/bundle"] = BUNDLE_BINSTUB
@@ -287,11 +309,18 @@ class _Composer:
                 wrapper = "script:exec-form"
             else:
                 lines = [f"RUN {runner}{script}"]
-                wrapper = "script:" + (runner.strip().rstrip("./").strip() or "direct")
+                wrapper = "script:" + {"./": "direct", "sh ./": "sh", "bash ": "bash", "env ./": "env",
+                                       "timeout 60 ./": "timeout"}[runner]
         st.lines.extend(lines)
         self.runs.append(Consumer(st.name, var.secret, var.name, kind, wrapper, form, lines[0]))
         self.shapes.add(f"consumer:{kind}")
         self.shapes.add(f"wrapper:{wrapper}")
+        # the rewrites that edit a RUN's text, under each way of running it: the clone clean-up
+        # appended to a clone, and the `export C="…${B}…"` of an ENV alias or composite
+        if kind == "git":
+            self.shapes.add(f"clone@{wrapper}")
+        if var.kind != "raw" or var.name != var.secret:
+            self.shapes.add(f"export@{wrapper}")
         if var.kind != "raw" or var.name != var.secret:
             self.shapes.add(f"via-{var.kind}-{'env' if var.env else 'arg'}")
         if var.env and st.parent is not None and var.name in self.inherited.get(st.name, set()):
@@ -369,11 +398,17 @@ class _Composer:
                 st.lines.append(f'ENV {bname}="Bearer ${{{src.name}}}"')
                 st.vars[bname] = _Var(bname, src.secret, "bearer", True)
                 self.shapes.add("env-bearer")
-        if c.chance(0.25) and PIP_URL not in st.vars:
+        if c.chance(0.25) and not any(v.kind == "pipurl" for v in st.vars.values()):
             src = c.choice(raw)
-            st.lines.append(f"ENV {PIP_URL}=http://__token__:${{{src.name}}}@{self.server}/simple")
-            st.vars[PIP_URL] = _Var(PIP_URL, src.secret, "pipurl", True)
-            self.shapes.add("env-composite-pip")
+            pname = c.choice([PIP_URL, PIP_URL, PIP_EXTRA_URL])
+            st.lines.append(f"ENV {pname}=http://__token__:${{{src.name}}}@{self.server}/simple")
+            st.vars[pname] = _Var(pname, src.secret, "pipurl", True)
+            self.shapes.add("env-composite-pip" if pname == PIP_URL else "env-composite-pip-extra")
+        if c.chance(0.15 * scale) and "NPM_TOKEN" not in st.vars and "NPM_TOKEN" not in self.secrets:
+            src = c.choice(raw)  # another secret exported under the name .npmrc expands
+            st.lines.append(f"ENV NPM_TOKEN={self.ref(src.name)}")
+            st.vars["NPM_TOKEN"] = _Var("NPM_TOKEN", src.secret, "npm", True)
+            self.shapes.add("env-alias-into-npm-token")
         if c.chance(0.2 * scale) and URL_ALIAS not in st.vars:
             src = c.choice(raw)
             st.lines.append(f"ENV {URL_ALIAS}=https://ci:${{{src.name}}}@artifacts.example.com/libs")
@@ -399,11 +434,12 @@ class _Composer:
         names = [f"s{i + 1}" for i in range(nstages)]
         # where each secret is declared (ARG): one stage, or two ("the same secret in 2 stages")
         declared: dict[str, list[str]] = {}
+        self.secrets = secrets
         for s in secrets:
-            k = 2 if nstages >= 2 and c.chance(0.45) else 1
+            k = c.randint(2, nstages) if nstages >= 2 and c.chance(0.45) else 1
             declared[s] = sorted(c.sample(names, k), key=names.index)
-            if k == 2:
-                self.shapes.add("same-secret-two-stages")
+            if k >= 2:
+                self.shapes.add("same-secret-two-stages" if k == 2 else "same-secret-three-stages")
         lines: list[str] = []
         global_secrets = [s for s in secrets if c.chance(0.5)]
         for s in global_secrets:
@@ -549,6 +585,32 @@ def generate(seed: int, *, server: str = DEFAULT_SERVER, crlf: bool = False) -> 
     case = _Composer(_RandomChooser(random.Random(seed)), server, seed).compose(crlf)
     check_case(case)
     return case
+
+
+def sample_seeds(n: int = 32, pool: range = range(1, 401), min_count: int = 2) -> list[int]:
+    """A fixed sample of ``n`` seeds in which every shape the generator makes from ``pool``
+    occurs at least ``min_count`` times (once for the ``clone@…``/``export@…`` combinations)
+    (greedy cover, ties to the smaller seed), filled up with the smallest remaining seeds.
+    Deterministic: the same generator gives the same sample."""
+    from collections import Counter
+
+    shapes = {s: set(generate(s).shapes) for s in pool}
+    counts: Counter = Counter()
+    chosen: list[int] = []
+    while len(chosen) < n:
+        need = lambda sh: 1 if "@" in sh else min_count  # noqa: E731
+        gain = {s: sum(1 for sh in shapes[s] if counts[sh] < need(sh)) for s in pool if s not in chosen}
+        best = max(gain, key=lambda s: (gain[s], -s))
+        if gain[best] == 0:
+            break
+        chosen.append(best)
+        counts.update(shapes[best])
+    for s in pool:
+        if len(chosen) >= n:
+            break
+        if s not in chosen:
+            chosen.append(s)
+    return sorted(chosen)
 
 
 def generated_cases(*, crlf: bool = True, server: str = DEFAULT_SERVER):

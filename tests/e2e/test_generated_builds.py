@@ -19,6 +19,9 @@ with ``-rP``/``-s``), as the junit property ``generated_case``, and appended to 
 ``[build failed]``, ``[server did not see the secret]``, ``[leak found]``, ``[decoy flagged]``,
 ``[not detected]``, ``[not migrated]``.
 
+The sample is 32 fixed seeds chosen by ``gen_dockerfiles.sample_seeds`` (every shape at least
+twice); ``DFIX_GEN_SEEDS=1-400`` (or ``3,17,40-45``) runs those seeds instead, for exploration.
+
 ``test_generator_self_check`` (no engine needed) checks the generator's invariants on hypothesis
 draws, CRLF included, and that dfix never crashes on them and re-parses what it writes.
 """
@@ -36,12 +39,30 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from gen_dockerfiles import GeneratedCase, check_case, generate, generated_cases
+from gen_dockerfiles import GeneratedCase, check_case, generate, generated_cases, sample_seeds
 
 from .conftest import assert_built, assert_clean, assert_leaked, assert_saw
 from .test_golden_builds import _build_args_from_command, _dfix_write, _secrets_from_command
 
-SEEDS = list(range(1, 33))
+# 32 fixed seeds: every shape the generator makes (from seeds 1-400) at least twice, then the
+# smallest seeds (see gen_dockerfiles.sample_seeds)
+SEEDS = sample_seeds(32)
+
+
+def _env_seeds(spec: str) -> list[int]:
+    """``DFIX_GEN_SEEDS=1-400`` or ``3,17,40-45``: a long exploration run instead of the sample."""
+    out: list[int] = []
+    for part in spec.replace(" ", "").split(","):
+        if "-" in part:
+            a, b = part.split("-", 1)
+            out += list(range(int(a), int(b) + 1))
+        elif part:
+            out.append(int(part))
+    return out
+
+
+if os.environ.get("DFIX_GEN_SEEDS"):
+    SEEDS = _env_seeds(os.environ["DFIX_GEN_SEEDS"])
 
 
 class _Failure(Exception):

@@ -516,11 +516,13 @@ def _text_file(r, settings, color: bool, stdin_result) -> bool:
     if settings.mode == "diff":
         d, masked = output.unified_diff(r)
         sys.stdout.write(d)
+        _not_applied(r, lambda m: echo(m, err=True))
     elif settings.mode == "check":
         if r.changed:
             echo(f"would rewrite {r.path}")
         for f in r.findings:
             echo(f"{r.path}:{f.line}:{f.column}: {f.code} {f.message}")
+        _not_applied(r, echo)
         return False
     else:
         for f in r.findings:
@@ -546,6 +548,22 @@ def _text_file(r, settings, color: bool, stdin_result) -> bool:
     for n in r.notes:
         echo(f"# note: {n}")
     return masked
+
+
+def _not_applied(r, say) -> None:
+    """In --diff/--check, say why a fix is not in the patch (display-only, unsafe without
+    --unsafe-fixes, refused by the rewrite check or by the split): the diff alone cannot."""
+    seen: set[str] = set()
+    for f in r.findings:
+        fx = f.fix
+        if fx is None or fx.included or fx.title in seen:
+            continue
+        seen.add(fx.title)
+        from refactor.multistage import WARNINGS
+
+        reasons = [w for w in fx.reasons if w not in WARNINGS] or list(fx.reasons)
+        why = reasons[0] if reasons else ("needs --unsafe-fixes" if fx.applicability == "unsafe" else "")
+        say(f"# not applied ({fx.applicability}): {r.path}: {fx.title}" + (f": {why}" if why else ""))
 
 
 def main(argv: list[str] | None = None) -> int:

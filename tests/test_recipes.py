@@ -27,3 +27,13 @@ def test_plain_build_args_still_come_from_vars(tmp_path) -> None:
     _code, out, _err = run(["--emit", "github", "--format", "json", str(tmp_path / "Dockerfile")])
     emitted = json.loads(out)["files"][0]["build"]["emitted"]["github"]
     assert "APP_VERSION=${{ vars.APP_VERSION }}" in emitted and "provenance" not in emitted
+
+
+def test_diff_says_why_a_fix_is_not_in_the_patch(tmp_path) -> None:
+    """`--diff --strategy multistage` that refuses the split used to exit 0 in silence."""
+    src = ("FROM node:20\nWORKDIR /app\nARG NPM_TOKEN\nCOPY package.json ./\n"
+           "RUN npm ci --ignore-scripts && echo \"$NPM_TOKEN\" > /app/node_modules/.token\nCMD [\"node\", \"s.js\"]\n")
+    (tmp_path / "Dockerfile").write_text(src)
+    _code, out, err = run(["--diff", "--strategy", "multistage", str(tmp_path / "Dockerfile")])
+    assert out == ""  # no patch
+    assert "# not applied (display-only)" in err and "/app/node_modules/.token lies inside the copied /app/node_modules" in err

@@ -494,9 +494,17 @@ def _report(results, settings, fmt: str, quiet: bool, color, stdin_result) -> in
     return tally.exit_code(settings)
 
 
+def printable(path: str) -> str:
+    """A file name as it may be shown on a line of its own: control characters (a newline in a
+    name would start a new, pasteable line) are escaped, like ``ls -b`` does."""
+    if path.isprintable():
+        return path
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in path)
+
+
 def _error_line(r) -> None:
     if r.status == "error":
-        click.echo(f"dfix: error: {r.path}: {r.error}", err=True)
+        click.echo(f"dfix: error: {printable(r.path)}: {r.error}", err=True)
 
 
 def _text_file(r, settings, color: bool, stdin_result) -> bool:
@@ -519,9 +527,9 @@ def _text_file(r, settings, color: bool, stdin_result) -> bool:
         _not_applied(r, lambda m: echo(m, err=True))
     elif settings.mode == "check":
         if r.changed:
-            echo(f"would rewrite {r.path}")
+            echo(f"would rewrite {printable(r.path)}")
         for f in r.findings:
-            echo(f"{r.path}:{f.line}:{f.column}: {f.code} {f.message}")
+            echo(f"{printable(r.path)}:{f.line}:{f.column}: {f.code} {f.message}")
         _not_applied(r, echo)
         return False
     else:
@@ -530,7 +538,7 @@ def _text_file(r, settings, color: bool, stdin_result) -> bool:
             if f.fix is not None and (f.fix.applied or (settings.mode != "write" and f.fix.applicability != "display-only")):
                 mark = style("[*] ", fg="green") if f.fix.applicability == "safe" or f.fix.applied else style("[unsafe] ", fg="yellow")
             status = " (fixed)" if f.fix is not None and f.fix.applied and settings.mode == "write" else ""
-            echo(f"{style(r.path, bold=True)}:{f.line}:{f.column}: {style(f.code, fg='red' if f.secret else 'yellow')} {mark}{f.message}{status}")
+            echo(f"{style(printable(r.path), bold=True)}:{f.line}:{f.column}: {style(f.code, fg='red' if f.secret else 'yellow')} {mark}{f.message}{status}")
             if f.fix is not None:
                 echo(f"    fix ({f.fix.applicability}{', applied' if f.fix.applied else ''}): {f.fix.title}")
                 if not f.fix.applied:
@@ -541,7 +549,7 @@ def _text_file(r, settings, color: bool, stdin_result) -> bool:
     if not (r.build.secrets or r.build.ssh or r.changed or "flatten" in r.emitted):
         return masked
     for target, text in r.emitted.items():
-        echo(style(f"# build {r.path} ({target}):", fg="cyan"))
+        echo(style(f"# build {printable(r.path)} ({target}):", fg="cyan"))
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     for env in r.runtime_env:
         echo(f"# runtime: ENV {env} is no longer baked in; pass it with `docker run -e {env}` if the container needs it")
@@ -563,7 +571,7 @@ def _not_applied(r, say) -> None:
 
         reasons = [w for w in fx.reasons if w not in WARNINGS] or list(fx.reasons)
         why = reasons[0] if reasons else ("needs --unsafe-fixes" if fx.applicability == "unsafe" else "")
-        say(f"# not applied ({fx.applicability}): {r.path}: {fx.title}" + (f": {why}" if why else ""))
+        say(f"# not applied ({fx.applicability}): {printable(r.path)}: {fx.title}" + (f": {why}" if why else ""))
 
 
 def main(argv: list[str] | None = None) -> int:

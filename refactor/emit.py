@@ -53,7 +53,7 @@ def environment():
         lstrip_blocks=True,
         autoescape=False,
     )
-    env.filters["shquote"] = shlex.quote
+    env.filters["shquote"] = shquote
     env.filters["yaml"] = _yaml_str
     env.filters["hcl"] = _hcl_str
     env.filters["slug"] = _slug
@@ -67,6 +67,27 @@ def _fence(text: str) -> str:
     """A backtick fence longer than any backtick run in ``text`` (so the block cannot close early)."""
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     return "`" * max(3, longest + 1)
+
+
+def shquote(arg: str) -> str:
+    """shlex.quote, except that a word with a control character (a newline in a path) becomes one
+    ``$'…'`` word on one line (bash, zsh, ksh, POSIX.1-2024 sh): a pasted command can never run a
+    line taken from a file name."""
+    if arg.isprintable():
+        return shlex.quote(arg)
+    out = []
+    for c in arg:
+        if c == "'" or c == "\\":
+            out.append("\\" + c)
+        elif c.isprintable():
+            out.append(c)
+        else:
+            out.append("".join(f"\\x{b:02x}" for b in c.encode("utf-8", "surrogateescape")))
+    return "$'" + "".join(out) + "'"
+
+
+def shjoin(argv) -> str:
+    return " ".join(shquote(a) for a in argv)
 
 
 def _view(spec: BuildSpec, require_guard: bool = True) -> dict:
@@ -106,7 +127,7 @@ def docker_argv(spec: BuildSpec, builder: str = "docker") -> list[str]:
 
 def command(spec: BuildSpec) -> str:
     """The one-line docker CLI command (the JSON ``build.command``)."""
-    return shlex.join(docker_argv(spec))
+    return shjoin(docker_argv(spec))
 
 
 def render(target: str, spec: BuildSpec, changes: list[str] | None = None) -> str:
@@ -115,5 +136,5 @@ def render(target: str, spec: BuildSpec, changes: list[str] | None = None) -> st
     view = _view(spec)
     view["changes"] = list(changes or [])
     view["command"] = command(spec)
-    view["podman_command"] = shlex.join(docker_argv(spec, "podman"))
+    view["podman_command"] = shjoin(docker_argv(spec, "podman"))
     return environment().get_template(f"{target}.j2").render(**view)

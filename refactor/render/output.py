@@ -36,7 +36,7 @@ def unified_diff(r: FileResult) -> tuple[str, bool]:
     bom = "\ufeff" if r.bom else ""  # the file's first bytes, so that `git apply` matches them
     a = _lines(bom + r.original)
     b = _lines(bom + r.new_text)
-    lines = list(difflib.unified_diff(a, b, f"a/{r.path}", f"b/{r.path}"))
+    lines = list(difflib.unified_diff(a, b, _git_path("a/", r.path), _git_path("b/", r.path)))
     masked = False
     out = []
     for ln in lines:
@@ -223,3 +223,23 @@ def to_markdown(results: list[FileResult]) -> str:
         diff, masked = unified_diff(r)
         files.append({"r": r, "diff": diff, "masked": masked})
     return environment().get_template("report.md.j2").render(files=files, summary=summary(results))
+
+
+_C_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", '"': '\\"', "\\": "\\\\", "\a": "\\a", "\b": "\\b", "\f": "\\f", "\v": "\\v"}
+
+
+def _git_path(prefix: str, path: str) -> str:
+    """A diff header name as git writes it: C-quoted when it holds a control character, a quote
+    or a backslash (so a newline in a file name cannot start a line of the patch)."""
+    name = prefix + path
+    if name.isprintable() and '"' not in name and "\\" not in name:
+        return name
+    out = []
+    for c in name:
+        if c in _C_ESCAPES:
+            out.append(_C_ESCAPES[c])
+        elif not c.isprintable():
+            out.append("".join(f"\\{b:03o}" for b in c.encode("utf-8", "surrogateescape")))
+        else:
+            out.append(c)
+    return '"' + "".join(out) + '"'

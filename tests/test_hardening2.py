@@ -1,0 +1,35 @@
+"""Hardening, round two: regressions for what a red team found (one test per point fixed)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from helpers import run
+
+
+def test_newline_in_a_file_name_cannot_start_a_line(tmp_path) -> None:
+    """Point 11: a newline in a name broke the printed `# build …` block and the diff header."""
+    d = tmp_path / "a\nrm -rf ~"
+    d.mkdir()
+    (d / "Dockerfile").write_text("FROM a:1\nARG NPM_TOKEN\nRUN npm ci\n")
+    _code, out, err = run(["--diff", "."], cwd=tmp_path)
+    lines = (out + err).splitlines()
+    assert not any(ln.startswith("rm -rf") for ln in lines), out + err
+    assert any(ln.startswith('--- "a/') and "\\n" in ln for ln in lines), out
+    if shutil.which("git"):
+        subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+        proc = subprocess.run(["git", "apply", "--check", "-"], input=out, text=True, cwd=tmp_path, capture_output=True)
+        assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("mode", [[], ["--check"]])
+def test_control_characters_are_escaped_in_reports(tmp_path, mode) -> None:
+    d = tmp_path / "x\ty\x1b[31m"
+    d.mkdir()
+    (d / "Dockerfile").write_text("FROM a:1\nARG NPM_TOKEN\nRUN npm ci\n")
+    _code, out, err = run([*mode, str(tmp_path)], cwd=tmp_path)
+    assert "\x1b[31m" not in out and "\t" not in out, out
+    assert "\\x1b" in out

@@ -194,7 +194,7 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digest
         except Exception as exc:  # noqa: BLE001
             from refactor.syntax.dockerfile import ParseError
 
-            msg = f"parse error: {exc}" if isinstance(exc, ParseError) else f"internal error: {type(exc).__name__}"
+            msg = f"parse error: {exc.shown()}" if isinstance(exc, ParseError) else f"internal error: {type(exc).__name__}"
             if verbose and not isinstance(exc, ParseError):
                 raise
             stdin_result = FileResult(display, status="error", error=msg)

@@ -518,7 +518,7 @@ def process_file(path: str, display: str, settings: Settings) -> FileResult:
     except InputError as exc:
         return FileResult(display, status="error", error=str(exc))
     except ParseError as exc:
-        return FileResult(display, status="error", error=f"parse error: {exc}")
+        return FileResult(display, status="error", error=f"parse error: {exc.shown()}")
     except WriteRefused as exc:
         return FileResult(display, status="error", error=f"not written: {exc.strerror}")
     except OSError as exc:

@@ -33,3 +33,18 @@ def test_control_characters_are_escaped_in_reports(tmp_path, mode) -> None:
     _code, out, err = run([*mode, str(tmp_path)], cwd=tmp_path)
     assert "\x1b[31m" not in out and "\t" not in out, out
     assert "\\x1b" in out
+
+
+TOKEN = "ghp_" + "Zq8Lm2Vb7Qx9Rt4Wy6Pn3Kd5Hs1Jf0GcAeBu"  # canary in a known token format
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "markdown"])
+@pytest.mark.parametrize("mode", [[], ["--diff"], ["--check"], ["--write"]])
+def test_a_parse_error_never_echoes_the_secret(tmp_path, fmt, mode) -> None:
+    """Point 7: `ENV GITHUB_TOKEN= ghp_…` (a stray space) is a parse error whose message quotes
+    the token; every format printed it (SARIF included, which the Action uploads)."""
+    (tmp_path / "Dockerfile").write_text(f"FROM a:1\nENV GITHUB_TOKEN= {TOKEN}\n")
+    code, out, err = run([*mode, "--format", fmt, str(tmp_path / "Dockerfile")])
+    assert code == 2
+    assert TOKEN not in out + err and TOKEN[4:] not in out + err
+    assert "chars>" in out + err

@@ -40,6 +40,16 @@ class ParseError(Exception):
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}" if self.line else self.message
 
+    def shown(self) -> str:
+        """The message as dfix prints it: BuildKit's messages quote the offending word, which can
+        be a secret (`ENV TOKEN= ghp_…` with a stray space), so quoted words are described, not
+        shown: ``"<40 chars>"``. Short quoted words (an instruction name) stay."""
+        return _QUOTED.sub(lambda m: m.group(0) if len(m.group(1)) < 8 and not any(c.isdigit() for c in m.group(1))
+                           else f'"<{len(m.group(1))} chars>"', str(self))
+
+
+_QUOTED = re.compile(r'"([^"\n]*)"')
+
 
 @dataclass(frozen=True, slots=True)
 class Comment:

@@ -70,8 +70,9 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
 
     root = repo_root(paths)
     mentions: list[tuple[str, int, str]] = []
+    unreadable: list[tuple[str, str]] = []  # caller files dfix could not read: (path, why)
     try:
-        invocations = discover(root, exclude=excludes, mentions=mentions)
+        invocations = discover(root, exclude=excludes, mentions=mentions, unreadable=unreadable)
     except Exception:  # noqa: BLE001 - discovery of callers never fails the Dockerfile run
         return []
     # mentions no parsed build covers: a form dfix cannot follow (flags in a variable, an argv list…)
@@ -80,7 +81,7 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
         spans.setdefault(inv.path, []).extend((u.start, u.end) for u in inv.build_args)
     loose = [(path, off, name) for path, off, name in mentions
              if not any(a <= off < b for a, b in spans.get(path, ()))]
-    if not invocations and not loose:
+    if not invocations and not loose and not unreadable:
         return []
     by_df: dict[str, tuple] = {}
     for c, r, st in zip(candidates, results, per_file):
@@ -139,9 +140,13 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
                               " (it may be this one); migrate that caller by hand") for use in inv.build_args]
     for path, off, name in loose:
         src = source_of(path)
-        line = src.text.count("\n", 0, off) + 1 if src is not None else 0
-        unattributed.append((name, f"{os.path.relpath(path)}:{line} passes {name} as a build arg in a form dfix cannot"
+        where = f"{os.path.relpath(path)}:{src.text.count(chr(10), 0, off) + 1}" if src is not None else os.path.relpath(path)
+        unattributed.append((name, f"{where} passes {name} as a build arg in a form dfix cannot"
                                    " follow (it may build this Dockerfile); migrate it by hand"))
+    # a caller dfix cannot read (not UTF-8, no permission, too large) may build any Dockerfile with
+    # any build arg: it blocks every migration, and the run ends with exit 2 and its reason
+    for path, why in unreadable:
+        unattributed.append(("**", f"{os.path.relpath(path)}: {why}; it may build this Dockerfile with the build arg"))
     while True:
         before = {d: len(r) for d, r in blocked.items()}
         # a caller that cannot be migrated blocks the Dockerfiles of its own builds only
@@ -182,6 +187,10 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
                 for n in r.migrated if d not in reverted and r.status == "ok" else ():
                     migrating.setdefault(n, []).append(d)
             for name, reason in unattributed:
+                if name == "**":
+                    for d in sorted({x for v in migrating.values() for x in v}):
+                        block(d, reason)
+                    continue
                 if name.startswith("*:"):
                     # a build whose argv dfix cannot resolve: it may pass any name its file mentions
                     src = source_of(name[2:])
@@ -217,6 +226,10 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
 
     # pass 2: plan and render every caller
     callers: list[FileResult] = []
+    if unreadable and blocked:
+        for path, why in unreadable:
+            callers.append(FileResult(os.path.relpath(path), kind="caller", status="error", fs_path=path,
+                                      error=f"{why}; the Dockerfile fixes it may concern are not applied"))
     for path, targets in sorted(targets_for(reverted).items()):
         src = source_of(path)
         if src is None:

@@ -48,3 +48,34 @@ def test_a_parse_error_never_echoes_the_secret(tmp_path, fmt, mode) -> None:
     assert code == 2
     assert TOKEN not in out + err and TOKEN[4:] not in out + err
     assert "chars>" in out + err
+
+
+def _repo(tmp_path, caller: bytes, name: str = "build.sh"):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "Dockerfile").write_text("FROM a:1\nARG NPM_TOKEN\nRUN npm ci\n")
+    (tmp_path / name).write_bytes(caller)
+
+
+def test_a_caller_that_is_not_utf8_blocks_the_fix_with_exit_2(tmp_path) -> None:
+    """Point 3: one Latin-1 byte in a comment made the caller invisible; the Dockerfile was
+    migrated and the script kept passing --build-arg (its build then lacks the secret)."""
+    _repo(tmp_path, b"#!/bin/sh\n# caf\xe9\ndocker build --build-arg NPM_TOKEN -t app .\n")
+    code, out, err = run(["--write", "."], cwd=tmp_path)
+    assert code == 2
+    assert "ARG NPM_TOKEN" in (tmp_path / "Dockerfile").read_text()
+    assert "build.sh: it is not UTF-8" in err
+
+
+def test_a_caller_over_the_size_limit_blocks_the_fix(tmp_path) -> None:
+    _repo(tmp_path, b"#!/bin/sh\n" + b"# padding\n" * 300_000 + b"docker build --build-arg NPM_TOKEN .\n")
+    code, _out, err = run(["--write", "."], cwd=tmp_path)
+    assert code == 2 and "over 2 MiB" in err
+    assert "ARG NPM_TOKEN" in (tmp_path / "Dockerfile").read_text()
+
+
+def test_an_unreadable_caller_is_no_error_when_nothing_migrates(tmp_path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "Dockerfile").write_text("FROM a:1\nARG VERSION=1\nRUN echo $VERSION\n")
+    (tmp_path / "build.sh").write_bytes(b"#!/bin/sh\n# caf\xe9\ndocker build --build-arg VERSION=2 .\n")
+    code, _out, err = run(["--write", "."], cwd=tmp_path)
+    assert code == 0, err

@@ -218,7 +218,8 @@ def mentions_in(path: str, text: str) -> list[tuple[str, int, str]]:
     return out
 
 
-def discover(root: str, *, exclude: tuple[str, ...] = (), mentions: list | None = None) -> list[Invocation]:
+def discover(root: str, *, exclude: tuple[str, ...] = (), mentions: list | None = None,
+             unreadable: list | None = None) -> list[Invocation]:
     """Every build invocation that passes build args, under ``root`` (sorted by path and offset).
 
     ``.gitignore`` files are honoured, ``.git``/``node_modules``/``vendor`` and virtualenvs are
@@ -256,7 +257,11 @@ def discover(root: str, *, exclude: tuple[str, ...] = (), mentions: list | None 
             if ignored(fn, False) or os.path.islink(full) and not os.path.isfile(full):
                 continue
             try:
-                if os.path.getsize(full) > MAX_BYTES or not os.path.isfile(full):
+                if not os.path.isfile(full):
+                    continue
+                if os.path.getsize(full) > MAX_BYTES:
+                    if kind is not None and unreadable is not None:
+                        unreadable.append((full, f"it is over {MAX_BYTES // (1024 * 1024)} MiB"))
                     continue
                 with open(full, "rb") as fh:
                     if kind is None:  # an extension-less file: a shell script only with a shell shebang
@@ -265,13 +270,21 @@ def discover(root: str, *, exclude: tuple[str, ...] = (), mentions: list | None 
                         kind = "shell"
                         fh.seek(0)
                     data = fh.read(MAX_BYTES + 1)
-            except OSError:
+            except OSError as exc:
+                if kind is not None and unreadable is not None:
+                    unreadable.append((full, f"it cannot be read ({exc.strerror or type(exc).__name__})"))
                 continue
             if not any(n in data for n in _NEEDLES[kind]) or b"\x00" in data:
                 continue
             try:
                 text = data.decode("utf-8")
             except UnicodeDecodeError:
+                # not UTF-8 (one Latin-1 byte in a comment): not parsed, but the names it passes as
+                # build args still count, so the fixes that migrate them are blocked, not silent
+                if mentions is not None:
+                    mentions.extend(mentions_in(full, data.decode("utf-8", "replace")))
+                if unreadable is not None:
+                    unreadable.append((full, "it is not UTF-8, so dfix cannot migrate it"))
                 continue
             if text.startswith("\ufeff"):
                 text = text[1:]

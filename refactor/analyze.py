@@ -77,8 +77,7 @@ class SecretPlan:
     mounts: dict[int, list[tuple[str, str, str]]] = field(default_factory=dict)  # run -> [(id, env, why)]
     exports: dict[int, list[str]] = field(default_factory=dict)  # run -> ["X=\"...\""]
     runtime_env: list[str] = field(default_factory=list)
-    undecided: list[int] = field(default_factory=list)
-    undecided_what: dict[int, str] = field(default_factory=dict)  # run -> what could read anything
+    undecided: dict[int, str] = field(default_factory=dict)  # run -> the program that could read anything
     notes: list[str] = field(default_factory=list)
     folds: list["Fold"] = field(default_factory=list)
     specs: list[SecretSpec] = field(default_factory=list)  # extra secrets (file mounts) this plan needs
@@ -493,8 +492,7 @@ def _plan_secret(
                             break
                 if why is None and opaque:
                     why = f"undecided: the RUN runs {opaque_what or 'a program'}, which could read any variable"
-                    plan.undecided.append(idx)
-                    plan.undecided_what[idx] = opaque_what or "a program"
+                    plan.undecided[idx] = opaque_what or "a program"
             if why:
                 needs.append((n, why))
         for n, why in needs:
@@ -544,7 +542,7 @@ def _plan_secret(
         )
     if plan.undecided:
         lines = "; ".join(
-            f"line {df.instructions[i].start_line}: {plan.undecided_what.get(i, 'a program')}" for i in sorted(set(plan.undecided))
+            f"line {df.instructions[i].start_line}: {what}" for i, what in sorted(plan.undecided.items())
         )
         plan.notes.append(f"{name}: mounted on every RUN in scope whose use could not be decided ({lines})")
     if any(df.instructions[i].sub is not None for i in plan.mounts):
@@ -655,7 +653,7 @@ class _Carriers:
         exports = plan.exports.setdefault(idx, [])
         if line not in exports:
             exports.append(line)
-        if not any(e == self.name for _s, e, _w in plan.mounts.get(idx, [])) and not plan.mounts.get(idx):
+        if not plan.mounts.get(idx):  # a composite of no visible carrier (ONBUILD): the ARG's name
             self._mount(plan, idx, self.name, why)
 
 
@@ -703,20 +701,29 @@ def _config_reads(facts: Facts, idx: int, tool: str, cf: str, n: str, ctx_files:
     return None
 
 
+@lru_cache(maxsize=256)
+def _context_text(context_dir: str, rel: str) -> tuple[str | None, str | None]:
+    """(text, None) of a copied context file, or (None, the words saying why it cannot be read); read once per run
+    however many secrets and tools ask."""
+    path = _in_context(context_dir, rel)
+    try:
+        if os.path.getsize(path) > 1024 * 1024:
+            return None, " (too large to read)"
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read(), None
+    except FileNotFoundError:
+        return None, ", which is not in the context now (generated before the build?)"
+    except OSError:
+        return None, ", which dfix cannot read"
+
+
 def _context_file_reads(context_dir: str, rel: str, tool: str, n: str) -> str | None:
     """Why the copied context file ``rel`` may make ``tool`` expand ``${n}`` (None: it cannot)."""
     if _dockerignored(context_dir, rel):
         return None
-    path = _in_context(context_dir, rel)
-    try:
-        if os.path.getsize(path) > 1024 * 1024:
-            return f"{tool} may expand ${{{n}}} in the copied {rel} (too large to read)"
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            text = fh.read()
-    except FileNotFoundError:
-        return f"{tool} may expand ${{{n}}} in the copied {rel}, which is not in the context now (generated before the build?)"
-    except OSError:
-        return f"{tool} may expand ${{{n}}} in the copied {rel}, which dfix cannot read"
+    text, unreadable = _context_text(context_dir, rel)
+    if text is None:
+        return f"{tool} may expand ${{{n}}} in the copied {rel}{unreadable}"
     if implicit.file_references(text, n):
         return f"{tool} expands ${{{n}}} in the copied {rel}"
     return None
@@ -732,41 +739,15 @@ def _requirement_files(script: str) -> list[str]:
     return [m.group(2) for m in _REQ_ARG.finditer(script)]
 
 
-def _per_stage(facts: Facts) -> dict[str, dict[int, list]]:
-    """COPY/ADD context sources and RUN scripts per stage, in order (computed once per file)."""
-    cache = facts.__dict__.get("_dfix_per_stage")
-    if cache is not None:
-        return cache
-    copies: dict[int, list] = {}
-    scripts: dict[int, list] = {}
-    for j, ins in enumerate(facts.df.instructions):
-        st = facts.stage_of[j]
-        cmd = ins.effective
-        if cmd.cmd in ("copy", "add") and not any(f.name == "from" for f in cmd.flags):
-            args = cmd.args
-            if args.startswith("["):
-                try:
-                    words = [w for w in json.loads(args) if isinstance(w, str)]
-                except ValueError:
-                    words = args.split()
-            else:
-                words = [w for w in args.split() if not w.startswith("--")]
-            copies.setdefault(st, []).extend((j, w) for w in words[:-1] if "://" not in w)
-        elif j in facts.runs:
-            scripts.setdefault(st, []).append((j, facts.runs[j].script))
-    cache = {"copies": copies, "scripts": scripts}
-    facts.__dict__["_dfix_per_stage"] = cache
-    return cache
-
-
 def _stage_scripts(facts: Facts, idx: int) -> list[tuple[int, str]]:
-    per = _per_stage(facts)["scripts"]
-    return [(j, sc) for s in facts.stage_chain(facts.stage_of[idx]) for j, sc in per.get(s, ()) if j < idx]
+    """(instruction index, script) of the RUNs before ``idx`` in its stage chain."""
+    per = facts.runs_by_stage
+    return [(r.instr, r.script) for s in facts.stage_chain(facts.stage_of[idx]) for r in per.get(s, ()) if r.instr < idx]
 
 
 def _stage_copy_sources(facts: Facts, idx: int) -> list[str]:
     """COPY/ADD sources from the context before ``idx`` in its stage chain."""
-    per = _per_stage(facts)["copies"]
+    per = facts.context_copies_by_stage
     return [w for s in facts.stage_chain(facts.stage_of[idx]) for j, w in per.get(s, ()) if j < idx]
 
 

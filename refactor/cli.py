@@ -561,14 +561,14 @@ def _text_file(r, settings, color: bool, stdin_result) -> bool:
 def _not_applied(r, say) -> None:
     """In --diff/--check, say why a fix is not in the patch (display-only, unsafe without
     --unsafe-fixes, refused by the rewrite check or by the split): the diff alone cannot."""
+    from refactor.multistage import WARNINGS
+
     seen: set[str] = set()
     for f in r.findings:
         fx = f.fix
         if fx is None or fx.included or fx.title in seen:
             continue
         seen.add(fx.title)
-        from refactor.multistage import WARNINGS
-
         reasons = [w for w in fx.reasons if w not in WARNINGS] or list(fx.reasons)
         why = reasons[0] if reasons else ("needs --unsafe-fixes" if fx.applicability == "unsafe" else "")
         say(f"# not applied ({fx.applicability}): {printable(r.path)}: {fx.title}" + (f": {why}" if why else ""))

@@ -391,19 +391,17 @@ def _gate_split(analysis: FileAnalysis, live: list, findings: list[Finding], tex
                 context_dir: str | None, display: str) -> tuple[str, list]:
     """The rewrite check for the multistage strategy: the builder keeps the build args, so only
     the final stage chain must be free of the secret (and every RUN must read what it read)."""
-    from refactor.fixes.gate import PREFIX, context_configs, safe_check, secrets_of
+    from refactor.fixes.gate import context_configs, reason_of, safe_check, secrets_of
 
     env, files = secrets_of(direct)
     for p in live:  # the split's secrets stay build args in the builder: reach is checked for them too
         env.setdefault(p.id, p.name)
-    removed = [f for p in live for f in p.removed_files]
-    removed += [f for f in _split_removed_credentials(analysis, live)]
+    removed = [f for p in live for f in p.removed_files] + _split_removed_credentials(analysis, live)
     res = safe_check(text, new_text, env, file_secrets=files, context_files=context_configs(context_dir),
                      allowed_removals=removed, strategy="multistage", path=display)
     if res.ok:
         return new_text, direct
-    more = len(res.violations) - 1
-    reason = PREFIX + res.violations[0].message + (f" (and {more} more)" if more else "")
+    reason = reason_of(res)
     for f in findings:
         if f.fix is not None and f.fix.included:
             f.fix.lower(Applicability.DISPLAY_ONLY, reason)

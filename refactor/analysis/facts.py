@@ -138,6 +138,32 @@ class Facts:
             out.setdefault(it.stage, []).append(it)
         return out
 
+    @cached_property
+    def context_copies_by_stage(self) -> dict[int, list[tuple[int, str]]]:
+        """(instruction index, source) of every COPY/ADD from the build context, per stage."""
+        out: dict[int, list[tuple[int, str]]] = {}
+        for j, ins in enumerate(self.df.instructions):
+            cmd = ins.effective
+            if cmd.cmd not in ("copy", "add") or any(f.name == "from" for f in cmd.flags):
+                continue
+            args = cmd.args
+            if args.startswith("["):
+                try:
+                    words = [w for w in json.loads(args) if isinstance(w, str)]
+                except ValueError:
+                    words = args.split()
+            else:
+                words = [w for w in args.split() if not w.startswith("--")]
+            out.setdefault(self.stage_of[j], []).extend((j, w) for w in words[:-1] if "://" not in w)
+        return out
+
+    @cached_property
+    def runs_by_stage(self) -> dict[int, list[RunInfo]]:
+        out: dict[int, list[RunInfo]] = {}
+        for j, run in self.runs.items():
+            out.setdefault(self.stage_of[j], []).append(run)
+        return out
+
     def build_time_refs(self) -> list[tuple[int, str, str]]:
         """(instruction index, variable, where) for every build-time expansion."""
         out = []

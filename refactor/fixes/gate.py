@@ -82,7 +82,8 @@ def safe_check(original: str, rewritten: str, secrets, **kw) -> CheckResult:
     return CheckResult((Violation("parse", 1, msg),), (), ())
 
 
-def _reason(res: CheckResult) -> str:
+def reason_of(res: CheckResult) -> str:
+    """The reason a refused fix carries: the check's first violation, and how many more."""
     first = res.violations[0].message
     more = len(res.violations) - 1
     return PREFIX + first + (f" (and {more} more)" if more else "")
@@ -115,7 +116,7 @@ def gate(
     if res.ok:
         return text, plans
     if len(plans) == 1:
-        plans[0].fix.lower(Applicability.DISPLAY_ONLY, _reason(res))
+        plans[0].fix.lower(Applicability.DISPLAY_ONLY, reason_of(res))
         return original, []
     accepted: list = []
     for p in plans:
@@ -123,7 +124,7 @@ def gate(
         if r.ok:
             accepted.append(p)
         else:
-            p.fix.lower(Applicability.DISPLAY_ONLY, _reason(r))
+            p.fix.lower(Applicability.DISPLAY_ONLY, reason_of(r))
     if not accepted:
         return original, []
     return render(accepted), accepted

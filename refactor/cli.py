@@ -19,7 +19,7 @@ Exit codes:
   2  usage or config error, or a file that could not be read or parsed
 """
 
-FORMATS = ("text", "json", "sarif", "github", "markdown")
+FORMATS = ("text", "json", "sarif", "github", "markdown", "gitlab", "checkstyle", "junit")
 
 
 def _mode(write: bool, diff: bool, check: bool) -> str:
@@ -52,21 +52,62 @@ def _explain(ctx, _param, value):
     ctx.exit(0)
 
 
-@click.command(
+def _codes(_ctx, param, value):
+    """Comma- or repeat-separated rule selectors; a code no rule has is a usage error."""
+    from refactor.rules import check_codes
+
+    try:
+        return tuple(check_codes(x for v in value for x in v.split(",")))
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc} (see dfix --list-rules)", param=param) from None
+
+
+class _Dfix(click.Group):
+    """``dfix [OPTIONS] [PATHS]...`` runs the checks; ``dfix verify|summarize …`` the subcommands.
+
+    A first argument naming a subcommand selects it (a directory of that name: ``dfix ./verify``);
+    anything else is the main command's options and paths."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] in self.commands:
+            click.Command.parse_args(self, ctx, [])  # the main options keep their defaults
+            ctx._protected_args, ctx.args = args[:1], args[1:]
+            return ctx.args
+        return click.Command.parse_args(self, ctx, args)
+
+    def collect_usage_pieces(self, ctx):
+        return ["[OPTIONS] [PATHS]...", "|", "COMMAND [ARGS]..."]
+
+
+@click.group(
+    cls=_Dfix,
+    invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-    epilog=EXIT_HELP + "\nSubcommand: dfix verify PATH  (real build + leak scan; see `dfix verify --help`)",
+    epilog=EXIT_HELP,
 )
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--write", is_flag=True, help="Rewrite files in place (safe fixes; see --unsafe-fixes).")
+@click.option("--write", "--fix", "write", is_flag=True, help="Rewrite files in place (safe fixes; see --unsafe-fixes). --fix is an alias.")
 @click.option("--diff", is_flag=True, help="Print a unified diff of the changes; write nothing.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if anything would change or findings remain.")
 @click.option("--unsafe-fixes", is_flag=True, default=None, help="Also apply fixes that may change build results.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format (gitlab: Code Quality JSON).")
+@click.option("-o", "--output-file", type=click.Path(dir_okay=False), default=None, help="Write the output to this file instead of stdout.")
+@click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the findings (text or json).")
+@click.option("--select", multiple=True, callback=_codes, help="Rule codes or prefixes to check (comma-separated or repeated; default ALL).")
+@click.option("--extend-select", multiple=True, callback=_codes, help="Rule codes or prefixes to check in addition to --select.")
+@click.option("--ignore", multiple=True, callback=_codes, help="Rule codes or prefixes not to check (added to config 'ignore').")
+@click.option("--failure-threshold", type=click.Choice(["error", "warning", "info", "none"]), default=None,
+              help="Exit 1 for remaining findings only at or above this severity (default info: all; none: never).")
+@click.option("--callers", "callers_mode", type=click.Choice(["all", "given"]), default=None,
+              help="all (default): callers passing --build-arg are found in the repository and migrated with their Dockerfile;"
+                   " given: only callers named in PATHS are changed (pre-commit), the others block their Dockerfile's fix.")
 @click.option("--emit", multiple=True, type=click.Choice(["docker", "bake", "compose", "github", "gitlab", "podman", "flatten"]), help="Build command target(s) to print (repeatable; default docker; flatten = export/import).")
 @click.option("--strategy", type=click.Choice(["auto", "mount", "multistage"]), default=None, help="mount (auto, default): secret mounts; multistage: move secret-consuming steps into a builder stage (weaker; see --explain DF001).")
 @click.option("--pin-digests", is_flag=True, default=None, help="Pin base images to the digest their tag resolves to (registry HTTP API v2).")
 @click.option("--sign", type=click.Choice(["notation", "cosign"]), default=None, help="Also emit push + signing of the pushed digest and the consumer-side verify snippet (needs --image).")
 @click.option("--image", default=None, help="Image name for --sign (registry/repository:tag).")
+@click.option("--sign-key", default=None, metavar="REF",
+              help="Key for --sign: cosign key reference (cosign.key, env://VAR, awskms://…; default keyless) or notation key name.")
 @click.option("--mount-style", type=click.Choice(["auto", "env", "file"]), default=None, help="Secret mount form: env= (default) or /run/secrets file; auto picks file for old '# syntax=' pins and podman.")
 @click.option("--require-secrets", is_flag=True, default=None, help="Add required=true to new secret mounts.")
 @click.option("--stdin-filename", type=str, default=None, help="Name to use for '-' (stdin).")
@@ -82,21 +123,28 @@ def _explain(ctx, _param, value):
 @click.option("-j", "--jobs", type=int, default=0, help="Worker processes (default: CPU count for large runs).")
 @click.option("-q", "--quiet", is_flag=True, help="Only print data; no summary on stderr.")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for internal errors.")
-@click.option("--color/--no-color", default=None, help="Colour text output (default: when stdout is a TTY).")
+@click.option("--color/--no-color", default=None, help="Colour text output and diffs (default: on a TTY; honours NO_COLOR, FORCE_COLOR, TERM=dumb).")
 @click.option("--list-rules", is_flag=True, expose_value=False, is_eager=True, callback=_list_rules, help="List rules and exit.")
 @click.option("--explain", metavar="CODE", expose_value=False, is_eager=True, callback=_explain, help="Print a rule's documentation and exit.")
 @click.version_option(__version__, prog_name="dfix")
-def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digests, sign, image, mount_style, require_secrets, stdin_filename, exclude,
+@click.pass_context
+def cli(ctx, paths, write, diff, check, unsafe_fixes, fmt, output_file, statistics, select, extend_select, ignore, failure_threshold,
+        callers_mode, emit, strategy, pin_digests, sign, image, sign_key, mount_style, require_secrets, stdin_filename, exclude,
         extend_exclude, no_respect_gitignore, config_path, secret_name, allow_name, exit_zero, add_ignore, max_file_size, jobs, quiet, verbose, color):
     """Find secrets passed to Docker builds as build args, and move them to BuildKit secret mounts.
 
     PATHS are Dockerfiles or directories (searched recursively); '-' reads stdin. Without a mode
     flag dfix reports findings and writes nothing.
     """
+    if ctx.invoked_subcommand:
+        return None
+    if statistics and fmt not in ("text", "json"):
+        raise click.UsageError("--statistics prints text or json")
     from refactor import config as config_mod
     from refactor.analysis.secrets import Policy
     from refactor.discovery import discover
     from refactor.engine import Settings
+    from refactor.rules import Selection, check_codes
 
     mode = _mode(write, diff, check)
     if exit_zero:
@@ -129,14 +177,21 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digest
                 tuple(secret_name) + tuple(values.get("secret-names", ())), tuple(allow_name) + tuple(values.get("allow-names", ()))
             ),
             max_bytes=max_file_size or values.get("max-file-size", 10 * 1024 * 1024),
-            ignore=tuple(values.get("ignore", ())),
-            per_file_ignores=dict(values.get("per-file-ignores", {})),
+            selection=Selection(
+                select=tuple(select) or tuple(check_codes(values.get("select", ()))) or ("ALL",),
+                ignore=tuple(check_codes(values.get("ignore", ()))) + tuple(ignore),
+                extend_select=tuple(check_codes(values.get("extend-select", ()))) + tuple(extend_select),
+            ),
+            per_file_ignores={k: check_codes(v) for k, v in values.get("per-file-ignores", {}).items()},
             strategy=strategy or values.get("strategy", "auto"),
             render_always=fmt in ("json", "markdown"),
             keep_text=mode in ("write", "diff", "check") or fmt in ("sarif", "markdown"),
             pin_digests=bool(pin_digests if pin_digests is not None else values.get("pin-digests", False)),
             sign=sign or values.get("sign"),
             image=image or values.get("image"),
+            sign_key=sign_key or values.get("sign-key"),
+            callers=callers_mode or values.get("callers", "all"),
+            failure_threshold=failure_threshold or values.get("failure-threshold", "info"),
         )
         if st.sign and not st.image:
             raise config_mod.ConfigError("--sign needs --image NAME (the image that is pushed and signed)")
@@ -146,6 +201,10 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digest
             raise config_mod.ConfigError("mount-style must be auto, env or file")
         if st.strategy not in ("auto", "mount", "multistage"):
             raise config_mod.ConfigError("strategy must be auto, mount or multistage")
+        if st.callers not in ("all", "given"):
+            raise config_mod.ConfigError("callers must be all or given")
+        if st.failure_threshold not in ("error", "warning", "info", "none"):
+            raise config_mod.ConfigError("failure-threshold must be error, warning, info or none")
         bad = [e for e in st.emit if e not in ("docker", "bake", "compose", "github", "gitlab", "podman", "flatten")]
         if bad:
             raise config_mod.ConfigError(f"unknown emit target '{bad[0]}'")
@@ -170,7 +229,7 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digest
 
     try:
         settings = make_settings(v)
-    except config_mod.ConfigError as exc:
+    except (config_mod.ConfigError, ValueError) as exc:
         click.echo(f"dfix: config error: {exc}", err=True)
         sys.exit(2)
 
@@ -194,14 +253,17 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digest
         except Exception as exc:  # noqa: BLE001
             from refactor.syntax.dockerfile import ParseError
 
-            msg = f"parse error: {exc.shown()}" if isinstance(exc, ParseError) else f"internal error: {type(exc).__name__}"
-            if verbose and not isinstance(exc, ParseError):
+            from refactor.syntax.pragmas import PragmaError
+
+            msg = (f"parse error: {exc.shown()}" if isinstance(exc, ParseError) else f"bad dfix comment: {exc}"
+                   if isinstance(exc, PragmaError) else f"internal error: {type(exc).__name__}")
+            if verbose and not isinstance(exc, (ParseError, PragmaError)):
                 raise
             stdin_result = FileResult(display, status="error", error=msg)
     candidates = discover([p for p in paths if p != "-"], excludes, respect)
     try:
         per_file = [settings_for(c.path) for c in candidates]
-    except config_mod.ConfigError as exc:
+    except (config_mod.ConfigError, ValueError) as exc:
         click.echo(f"dfix: config error: {exc}", err=True)
         sys.exit(2)
     if mode in ("write", "diff", "check", "report") and candidates:
@@ -217,7 +279,8 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digest
         from refactor.engine import write_planned
         from refactor.link import link_callers
 
-        callers = link_callers(list(paths), candidates, results, per_file, excludes)
+        given = {os.path.realpath(p) for p in paths if p != "-" and os.path.isfile(p)} if settings.callers == "given" else None
+        callers = link_callers(list(paths), candidates, results, per_file, excludes, settings=settings, given=given)
         if mode == "write":
             from refactor.callers import repo_root
 
@@ -227,15 +290,22 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digest
         results.extend(callers)
         results.sort(key=lambda r: r.path)
     results = list(_with_splits(results, [c.path for c in candidates], splits))
+    if splits:
+        from refactor.link import suppress_caller_findings
+
+        suppress_caller_findings([r for r in results if r.kind == "caller"], settings)
     if add_ignore:
         from refactor.engine import WriteRefused, add_ignores
 
+        from refactor.link import add_caller_ignores
+
         by_path = {r.fs_path: r for r in results if r.kind != "caller" and r.fs_path}
-        for c in candidates:
-            r = by_path.get(c.path)
+        todo = [(c.path, by_path.get(c.path), add_ignores) for c in candidates]
+        todo += [(r.fs_path, r, add_caller_ignores) for r in results if r.kind == "caller" and r.fs_path]
+        for path, r, add in todo:
             if r is not None and r.status == "ok" and r.findings:
                 try:
-                    n = add_ignores(c.path, r.findings, _write_root(c.path, paths))
+                    n = add(path, r.findings, _write_root(path, paths, top_root(paths) if r.kind == "caller" else None))
                 except WriteRefused as exc:
                     r.status, r.error = "error", f"not written: {exc.strerror}"
                     continue
@@ -244,17 +314,23 @@ def cli(paths, write, diff, check, unsafe_fixes, fmt, emit, strategy, pin_digest
                     continue
                 if n:
                     click.echo(f"dfix: added {n} ignore comment(s) to {r.path}", err=True)
-                r.findings = []
+                    r.findings = []
     if stdin_result is not None:
         results.append(stdin_result)
-    sys.exit(_report(results, settings, fmt, quiet, color, stdin_result))
+    sys.exit(_report(results, settings, fmt, quiet, color, stdin_result, output_file=output_file, statistics=statistics))
+
+
+def top_root(paths) -> str | None:
+    from refactor.callers import repo_root
+
+    return repo_root(list(paths))
 
 
 def _split_findings(dirs: list[str], settings) -> dict[str, list]:
     """DF010 findings by absolute file path: a secret that feeds builds and also publishes,
     reported on the file where the read happens. Independent of per-file results."""
     out: dict[str, list] = {}
-    if not dirs or "DF010" in {c.upper() for c in settings.ignore}:
+    if not dirs or not settings.selection.enabled("DF010"):
         return out
     from refactor.engine import FindingOut
     from refactor.rules import BY_CODE
@@ -331,24 +407,12 @@ def _common_parent(paths: list[str]) -> str:
 
 
 def _progress(results, total: int, quiet: bool):
-    """A progress bar on stderr when it is a TTY and the run is long (> 200 files)."""
+    """click's progress bar on stderr when it is a TTY and the run is long (> 200 files)."""
     if quiet or total <= 200 or not sys.stderr.isatty():
         yield from results
         return
-    import time
-
-    last = 0.0
-    for k, r in enumerate(results, 1):
-        now = time.monotonic()
-        if now - last > 0.1 or k == total:
-            width = 30
-            done = int(width * k / total)
-            sys.stderr.write(f"\rdfix [{'#' * done}{'.' * (width - done)}] {k}/{total} files")
-            sys.stderr.flush()
-            last = now
-        yield r
-    sys.stderr.write("\r" + " " * 60 + "\r")
-    sys.stderr.flush()
+    with click.progressbar(results, length=total, label="dfix", file=sys.stderr, show_pos=True, show_eta=False) as bar:
+        yield from bar
 
 
 def _run(candidates, per_file, jobs: int, verbose: bool, quiet: bool = True):
@@ -396,6 +460,9 @@ def _die_with_parent() -> None:
         os._exit(1)  # the parent is already gone
 
 
+_SEVERITY = {"info": 0, "style": 0, "warning": 1, "error": 2, "none": 3}  # --failure-threshold none: never
+
+
 class Tally:
     """What the summary line and the exit code need, accumulated file by file."""
 
@@ -407,6 +474,7 @@ class Tally:
 
     def add(self, r, settings) -> None:
         self.files += 1
+        threshold = _SEVERITY.get(settings.failure_threshold, 0)
         for f in r.findings:
             self.by_rule[f.code] = self.by_rule.get(f.code, 0) + 1
         self.findings += len(r.findings)
@@ -418,7 +486,7 @@ class Tally:
             self.migrated.update(r.migrated)
         for f in r.findings:
             if not (f.fix is not None and f.fix.applied and settings.mode == "write"):
-                self.remaining += 1
+                self.remaining += _SEVERITY.get(f.severity, 0) >= threshold
             if f.fix and not f.fix.applied:
                 self.fixable_safe += f.fix.applicability == "safe"
                 self.fixable_unsafe += f.fix.applicability == "unsafe"
@@ -456,15 +524,87 @@ class Tally:
         return "dfix: " + "; ".join(parts) + "."
 
 
-def _report(results, settings, fmt: str, quiet: bool, color, stdin_result) -> int:
-    """Render ``results`` (a list, or an ordered iterator for streaming formats)."""
+def use_color(flag: bool | None, stream) -> bool:
+    """--color/--no-color win; then NO_COLOR (any value: off), FORCE_COLOR (on unless 0/false),
+    TERM=dumb (off); else colour when ``stream`` is a TTY."""
+    if flag is not None:
+        return flag
+    if os.environ.get("NO_COLOR"):
+        return False
+    force = os.environ.get("FORCE_COLOR")
+    if force is not None and force.lower() not in ("0", "false", "no"):
+        return True
+    if os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _report(results, settings, fmt: str, quiet: bool, color, stdin_result, output_file: str | None = None, statistics: bool = False) -> int:
+    """Render ``results`` (a list, or an ordered iterator for streaming formats) to stdout or
+    ``output_file`` (written atomically when the run ends)."""
+    if output_file is None:
+        return _render(results, settings, fmt, quiet, color, stdin_result, statistics)
+    import io
+    import tempfile
+
+    buf = io.StringIO()
+    saved = sys.stdout
+    sys.stdout = buf
+    try:
+        code = _render(results, settings, fmt, quiet, False if color is None else color, stdin_result, statistics)
+    finally:
+        sys.stdout = saved
+    target = os.path.abspath(output_file)
+    try:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".dfix-out-", dir=os.path.dirname(target))
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(buf.getvalue())
+        os.replace(tmp, target)
+    except OSError as exc:
+        click.echo(f"dfix: error: cannot write {printable(output_file)}: {exc.strerror}", err=True)
+        return 2
+    return code
+
+
+def _statistics(tally: "Tally", results, fmt: str) -> None:
+    from refactor.rules import BY_CODE
+
+    fixable: dict[str, int] = {}
+    for r in results:
+        for f in r.findings:
+            if f.fix is not None and f.fix.applicability == "safe" and not f.fix.applied:
+                fixable[f.code] = fixable.get(f.code, 0) + 1
+    rows = sorted(tally.by_rule.items(), key=lambda kv: (-kv[1], kv[0]))
+    if fmt == "json":
+        import json
+
+        doc = [{"code": c, "name": BY_CODE[c].name if c in BY_CODE else c, "count": n, "fixable": fixable.get(c, 0)} for c, n in rows]
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    width = max((len(str(n)) for _c, n in rows), default=1)
+    for c, n in rows:
+        mark = "[*]" if fixable.get(c) else "   "
+        sys.stdout.write(f"{n:>{width}}\t{c}\t{mark} {BY_CODE[c].name if c in BY_CODE else ''}\n")
+
+
+def _render(results, settings, fmt: str, quiet: bool, color, stdin_result, statistics: bool) -> int:
     from refactor.render import output
 
     out = sys.stdout
     tally = Tally()
-    if fmt in ("sarif", "markdown"):
+    if statistics:
         results = list(results)
-        out.write(output.to_sarif(results) if fmt == "sarif" else output.to_markdown(results))
+        for r in results:
+            tally.add(r, settings)
+            _error_line(r)
+        _statistics(tally, results, fmt)
+    elif fmt in output.DOCUMENTS:
+        results = list(results)
+        out.write(output.DOCUMENTS[fmt](results))
         for r in results:
             tally.add(r, settings)
             _error_line(r)
@@ -481,7 +621,7 @@ def _report(results, settings, fmt: str, quiet: bool, color, stdin_result) -> in
             tally.add(r, settings)
             _error_line(r)
     else:
-        color = color if color is not None else out.isatty()
+        color = use_color(color, out)
         masked_any = False
         for r in results:
             masked_any |= _text_file(r, settings, color, stdin_result)
@@ -523,7 +663,7 @@ def _text_file(r, settings, color: bool, stdin_result) -> bool:
         return False  # stdout carries the fixed Dockerfile only
     if settings.mode == "diff":
         d, masked = output.unified_diff(r)
-        sys.stdout.write(d)
+        sys.stdout.write(_color_diff(d) if color else d)
         _not_applied(r, lambda m: echo(m, err=True))
     elif settings.mode == "check":
         if r.changed:
@@ -544,18 +684,42 @@ def _text_file(r, settings, color: bool, stdin_result) -> bool:
                 if not f.fix.applied:
                     for why in f.fix.reasons:
                         echo(f"    fix {f.fix.applicability}: {why}")
-    if r.status != "ok" or r.build is None or not (r.changed or r.migrated or r.findings):
-        return masked
-    if not (r.build.secrets or r.build.ssh or r.changed or "flatten" in r.emitted):
+    # --diff keeps stdout a pure patch: the build commands and notes go to stderr
+    err = settings.mode == "diff"
+    supply = {k: v for k, v in r.emitted.items() if k in ("sign", "verify")}  # asked for with --sign: always shown
+    shown = r.status == "ok" and r.build is not None and bool(r.changed or r.migrated or r.findings)
+    if not (shown and (r.build.secrets or r.build.ssh or r.changed or "flatten" in r.emitted)):
+        if r.status == "ok":
+            for target, text in supply.items():
+                echo(style(f"# {target} {printable(r.path)}:", fg="cyan"), err=err)
+                click.echo(text.rstrip("\n"), err=err)
         return masked
     for target, text in r.emitted.items():
-        echo(style(f"# build {printable(r.path)} ({target}):", fg="cyan"))
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        echo(style(f"# build {printable(r.path)} ({target}):" if target not in supply else f"# {target} {printable(r.path)}:", fg="cyan"), err=err)
+        click.echo(text.rstrip("\n"), err=err)
     for env in r.runtime_env:
-        echo(f"# runtime: ENV {env} is no longer baked in; pass it with `docker run -e {env}` if the container needs it")
+        echo(f"# runtime: ENV {env} is no longer baked in; pass it with `docker run -e {env}` if the container needs it", err=err)
     for n in r.notes:
-        echo(f"# note: {n}")
+        echo(f"# note: {n}", err=err)
     return masked
+
+
+def _color_diff(d: str) -> str:
+    """A unified diff coloured like git's: headers bold, hunks cyan, removals red, additions green."""
+    out = []
+    for line in d.splitlines(keepends=True):
+        body, nl = (line[:-1], "\n") if line.endswith("\n") else (line, "")
+        if line.startswith(("--- ", "+++ ", "diff ")):
+            out.append(click.style(body, bold=True) + nl)
+        elif line.startswith("@@"):
+            out.append(click.style(body, fg="cyan") + nl)
+        elif line.startswith("-"):
+            out.append(click.style(body, fg="red") + nl)
+        elif line.startswith("+"):
+            out.append(click.style(body, fg="green") + nl)
+        else:
+            out.append(line)
+    return "".join(out)
 
 
 def _not_applied(r, say) -> None:
@@ -577,19 +741,8 @@ def _not_applied(r, say) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     _EXIT_ZERO[0] = False
-    if args and args[0] == "verify":
-        from refactor.verify import verify
-
-        cmd, args = verify, args[1:]
-        prog = "dfix verify"
-    elif args and args[0] == "summarize":
-        from refactor.summarize import summarize_cmd
-
-        cmd, args, prog = summarize_cmd, args[1:], "dfix summarize"
-    else:
-        cmd, prog = cli, "dfix"
     try:
-        rv = cmd.main(args=args, prog_name=prog, standalone_mode=False)
+        rv = cli.main(args=args, prog_name="dfix", standalone_mode=False)
         if isinstance(rv, int):
             return rv
     except click.exceptions.Exit as exc:
@@ -605,3 +758,27 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 1
     return 0
+
+
+class _Lazy(click.Command):
+    """A subcommand imported when it runs or its help is shown (start-up stays small)."""
+
+    def __init__(self, name: str, target: str, help_line: str) -> None:
+        super().__init__(name, help=help_line, short_help=help_line, add_help_option=False, context_settings={"ignore_unknown_options": True})
+        self.target = target
+        self.params = [click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)]
+
+    def _load(self) -> click.Command:
+        import importlib
+
+        module, attr = self.target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def invoke(self, ctx):
+        cmd = self._load()
+        return cmd.main(args=list(ctx.params["args"]), prog_name=f"dfix {self.name}", standalone_mode=False,
+                        help_option_names=["-h", "--help"], max_content_width=100)
+
+
+cli.add_command(_Lazy("verify", "refactor.verify:verify", "Build a Dockerfile as dfix would and prove no secret reaches the image (runs the build)."))
+cli.add_command(_Lazy("summarize", "refactor.summarize:summarize_cmd", "Merge dfix JSON reports of many repositories into one campaign table."))

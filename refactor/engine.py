@@ -25,10 +25,11 @@ from refactor.analyze import FileAnalysis, Finding, Options, analyze, build_spec
 from refactor.build import BuildSpec
 from refactor.fixes.edit import Applicability, ConflictError, Edit, apply_edits
 from refactor.source import DEFAULT_MAX_BYTES, InputError, SourceFile, read_source
+from refactor.rules import Selection
+from refactor.syntax import pragmas
 from refactor.syntax.dockerfile import ParseError, parse
 
 TMP_PATTERN = re.compile(r"^\..+\.dfix-tmp-\d+-[0-9a-f]+$")
-_PRAGMA = re.compile(r"dfix:\s*(ignore|file-ignore)\[([A-Za-z0-9_,\s-]+)\]|dfix:\s*(skip-file)\b")
 
 
 @dataclass
@@ -40,7 +41,7 @@ class Settings:
     emit: tuple[str, ...] = ("docker",)
     policy: Policy = field(default_factory=Policy)
     max_bytes: int = DEFAULT_MAX_BYTES
-    ignore: tuple[str, ...] = ()
+    selection: Selection = field(default_factory=Selection)  # --select/--extend-select/--ignore
     per_file_ignores: dict = field(default_factory=dict)
     strategy: str = "auto"  # auto (= mount) | mount | multistage
     render_always: bool = True  # the JSON contract has every --emit target for every file
@@ -49,6 +50,9 @@ class Settings:
     pin_digests: bool = False
     sign: str | None = None  # notation | cosign
     image: str | None = None  # image name for --sign snippets
+    sign_key: str | None = None  # --sign-key: cosign key reference / notation key name
+    callers: str = "all"  # all | given (only callers named on the command line change)
+    failure_threshold: str = "info"  # error | warning | info | none: which remaining findings exit 1
 
 
 @dataclass
@@ -121,24 +125,30 @@ class FileResult:
 
 
 def _pragmas(source: SourceFile, analysis: FileAnalysis) -> tuple[bool, set[str], dict[int, set[str]]]:
-    """(skip file, file-wide ignored codes, {instruction index: ignored codes})."""
+    """(skip file, file-wide ignored codes, {instruction index: ignored codes}); a malformed
+    ``dfix:`` comment raises PragmaError (the file is an error, not silently half-ignored)."""
     skip = False
     file_codes: set[str] = set()
     per_instr: dict[int, set[str]] = {}
     df = analysis.df
+    if "dfix:" not in source.text:
+        return skip, file_codes, per_instr
+    attached = {id(c): idx for idx, ins in enumerate(df.instructions) for c in ins.comments}
     for c in df.comments:
-        m = _PRAGMA.search(c.text)
-        if not m:
+        p = pragmas.parse(c.text, source.text.count("\n", 0, c.start) + 1)
+        if p is None:
             continue
-        if m.group(3):
+        if p.kind == "skip-file":
             skip = True
-        elif m.group(1) == "file-ignore":
-            file_codes.update(x.strip().upper() for x in m.group(2).split(",") if x.strip())
-    for idx, ins in enumerate(df.instructions):
+        elif p.kind == "file-ignore":
+            file_codes |= p.codes
+        elif id(c) in attached:
+            per_instr.setdefault(attached[id(c)], set()).update(p.codes)
+    for idx, ins in enumerate(df.instructions):  # comments the file-level list may not hold
         for c in ins.comments:
-            m = _PRAGMA.search(c.text)
-            if m and m.group(1) == "ignore":
-                per_instr.setdefault(idx, set()).update(x.strip().upper() for x in m.group(2).split(",") if x.strip())
+            p = pragmas.parse(c.text, source.text.count("\n", 0, c.start) + 1)
+            if p is not None and p.kind == "ignore":
+                per_instr.setdefault(idx, set()).update(p.codes)
     return skip, file_codes, per_instr
 
 
@@ -150,7 +160,18 @@ def _instr_at(analysis: FileAnalysis, offset: int) -> int | None:
 
 
 def _suppressed(code: str, codes: set[str]) -> bool:
-    return code in codes or "ALL" in codes or any(code.startswith(c) for c in codes if c and c != code)
+    return pragmas.suppressed(code, codes)
+
+
+def per_file_codes(settings: Settings, display: str) -> set[str]:
+    """The codes ``per-file-ignores`` turns off for the file shown as ``display``."""
+    import fnmatch
+
+    out: set[str] = set()
+    for pattern, codes in settings.per_file_ignores.items():
+        if fnmatch.fnmatch(display, pattern) or fnmatch.fnmatch(os.path.basename(display), pattern):
+            out |= {c.upper() for c in codes}
+    return out
 
 
 def process_source(source: SourceFile, display: str, settings: Settings, context_dir: str | None) -> FileResult:
@@ -165,12 +186,7 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
     )
     analysis = analyze(source, options)
     skip, file_codes, per_instr = _pragmas(source, analysis)
-    file_codes |= {c.upper() for c in settings.ignore}
-    for pattern, codes in settings.per_file_ignores.items():
-        import fnmatch
-
-        if fnmatch.fnmatch(display, pattern) or fnmatch.fnmatch(os.path.basename(display), pattern):
-            file_codes |= {c.upper() for c in codes}
+    file_codes |= per_file_codes(settings, display)
     result.original = source.text
     if skip:
         result.new_text = source.text
@@ -181,7 +197,8 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
     findings: list[Finding] = []
     for f in analysis.findings:
         idx = _instr_at(analysis, f.start)
-        if _suppressed(f.code, file_codes) or (idx is not None and _suppressed(f.code, per_instr.get(idx, set()))):
+        if (not settings.selection.enabled(f.code) or _suppressed(f.code, file_codes)
+                or (idx is not None and _suppressed(f.code, per_instr.get(idx, set())))):
             continue
         findings.append(f)
     live_fixes = []
@@ -292,9 +309,22 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
             f"{_shlex.join(argv)}\ndocker push {_shlex.quote(settings.image)}\n"
             f"IMAGE_DIGEST=$(docker inspect --format '{{{{index .RepoDigests 0}}}}' {_shlex.quote(settings.image)} | cut -d@ -f2)\n"
         )
-        result.emitted["sign"] = push + render_signing(settings.sign, settings.image)
-        result.emitted["verify"] = render_verify(settings.sign, settings.image)
+        result.emitted["sign"] = push + render_signing(settings.sign, settings.image, key=settings.sign_key)
+        result.emitted["verify"] = render_verify(settings.sign, settings.image, key=_verify_key(settings.sign, settings.sign_key))
     return result
+
+
+def _verify_key(tool: str, key: str | None) -> str | None:
+    """The key reference the consumer verifies with: cosign signs with a private key file
+    (``cosign.key``) and verifies with its public half (``cosign.pub``); a KMS or Vault reference
+    serves both; ``env://`` names the private key, so the public one comes from COSIGN_PUBLIC_KEY."""
+    if not key or tool != "cosign":
+        return key
+    if key.startswith("env://"):
+        return "env://COSIGN_PUBLIC_KEY"
+    if "://" not in key and key.endswith(".key"):
+        return key[: -len(".key")] + ".pub"
+    return key
 
 
 def _supply_findings(analysis: FileAnalysis, source: SourceFile, findings: list[Finding], settings: Settings) -> list[str]:
@@ -517,6 +547,8 @@ def process_file(path: str, display: str, settings: Settings) -> FileResult:
         return FileResult(display, status="error", error=str(exc))
     except ParseError as exc:
         return FileResult(display, status="error", error=f"parse error: {exc.shown()}")
+    except pragmas.PragmaError as exc:
+        return FileResult(display, status="error", error=f"bad dfix comment: {exc}")
     except WriteRefused as exc:
         return FileResult(display, status="error", error=f"not written: {exc.strerror}")
     except OSError as exc:
@@ -595,7 +627,7 @@ def add_ignores(path: str, findings: list[FindingOut], root: str | None = None) 
     edits: list[Edit] = []
     for idx, codes in by_instr.items():
         ins = df.instructions[idx]
-        existing = next((c for c in reversed(ins.comments) if _PRAGMA.search(c.text) and "ignore[" in c.text), None)
+        existing = next((c for c in reversed(ins.comments) if re.search(r"dfix:\s*ignore\[", c.text)), None)
         if existing is not None and existing.end == ins.start:
             m = re.search(r"ignore\[([A-Za-z0-9_,\s-]+)\]", text[existing.start : existing.end])
             old = {x.strip() for x in m.group(1).split(",") if x.strip()}

@@ -60,11 +60,17 @@ def _committed_values(text: str, var: str, kind: str = "shell") -> list[str]:
     return [m.group(2) for m in pat.finditer(text) if not is_placeholder(m.group(2)) and m.group(2) != var]
 
 
-def link_callers(paths: list[str], candidates, results: list[FileResult], per_file: list[Settings], excludes: tuple[str, ...]) -> list[FileResult]:
+def link_callers(paths: list[str], candidates, results: list[FileResult], per_file: list[Settings], excludes: tuple[str, ...],
+                 settings: Settings | None = None, given: set[str] | None = None) -> list[FileResult]:
     """Plan caller edits; may revert Dockerfile results whose callers cannot be migrated.
 
-    Returns the caller results (kind "caller"). Nothing is written here.
+    A caller that must not change blocks the Dockerfiles it builds, as one that cannot: its DF011 is
+    ignored (``# dfix: ignore[DF011]`` in its own comment syntax, ``# dfix: skip-file``,
+    ``per-file-ignores``, ``--ignore``), or ``given`` (``--callers=given``: the real paths named on
+    the command line) does not hold it. Returns the caller results (kind "caller"). Nothing is
+    written here.
     """
+    settings = settings or (per_file[0] if per_file else Settings())
     from refactor.callers import Target, discover, plan_file, repo_root, stale_args
     from refactor.source import InputError, read_source
 
@@ -109,6 +115,24 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
                 texts[path] = None
         return texts[path]
 
+    marks: dict[str, object] = {}
+
+    def pragmas_of(path: str):
+        """The caller's dfix comments; a malformed one makes it a caller dfix cannot read."""
+        from refactor.syntax.pragmas import PragmaError, caller_pragmas
+
+        if path not in marks:
+            src = source_of(path)
+            try:
+                marks[path] = caller_pragmas(src.text) if src is not None else None
+            except PragmaError as exc:
+                marks[path] = None
+                unreadable.append((path, f"bad dfix comment: {exc}"))
+        return marks[path]
+
+    for path in sorted({inv.path for inv in invocations}):
+        pragmas_of(path)
+
     # pass 1, to a fixed point: which Dockerfiles must stay as they are because a caller cannot
     # follow them. Reverting one Dockerfile can block another (a shared matrix step), so the
     # rules run again until nothing new is blocked.
@@ -149,6 +173,23 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
         unattributed.append(("**", f"{os.path.relpath(path)}: {why}; it may build this Dockerfile with the build arg"))
     while True:
         before = {d: len(r) for d, r in blocked.items()}
+        # a caller that must stay as it is: ignored, skipped, or not given (--callers=given)
+        for path, targets in targets_for(reverted).items():
+            src = source_of(path)
+            if src is None:
+                continue
+            shown = os.path.relpath(path)
+            if given is not None and os.path.realpath(path) not in given:
+                for t in targets:
+                    names = ", ".join(sorted({u.name for u in t.invocation.build_args if u.name in t.migrated}))
+                    block(t.invocation.dockerfile, f"{shown} passes {names} as a build arg and was not given on the command"
+                                                   " line (--callers=given); pass it too, or run `dfix --write` on the repository")
+                continue
+            for t in targets:
+                for use in t.invocation.build_args:
+                    if use.name in t.migrated and caller_ignored(settings, shown, pragmas_of(path), "DF011", _position(src.text, use.start)[0]):
+                        block(t.invocation.dockerfile, f"{shown}:{_position(src.text, use.start)[0]}: DF011 is ignored there,"
+                                                       f" so dfix leaves the caller as it is and it still passes {use.name} as a build arg")
         # a caller that cannot be migrated blocks the Dockerfiles of its own builds only
         for path, targets in targets_for(reverted).items():
             src = source_of(path)
@@ -301,4 +342,86 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
                 )
     for res in callers:
         res.findings.sort(key=lambda f: (f.line, f.column, f.code))
+    suppress_caller_findings(callers, settings, marks)
     return callers
+
+
+def caller_ignored(settings: Settings, shown: str, marks, code: str, line: int) -> bool:
+    """Whether a caller finding is turned off: rule selection, per-file-ignores, or the caller's
+    own ``dfix:`` comments (``marks``, a CallerPragmas)."""
+    from refactor.engine import per_file_codes
+    from refactor.syntax.pragmas import suppressed
+
+    if not settings.selection.enabled(code) or suppressed(code, per_file_codes(settings, shown)):
+        return True
+    return marks is not None and marks.covers(code, line)
+
+
+def suppress_caller_findings(callers: list[FileResult], settings: Settings, marks: dict | None = None) -> None:
+    """Drop the caller findings their config or comments turn off (DF010, DF011, DF012)."""
+    from refactor.source import InputError, read_source
+    from refactor.syntax.pragmas import PragmaError, caller_pragmas
+
+    marks = {} if marks is None else marks
+    for res in callers:
+        if not res.findings or res.status != "ok":
+            continue
+        path = res.fs_path or res.path
+        if path not in marks:
+            try:
+                text = res.original if res.original is not None else read_source(path).text
+                marks[path] = caller_pragmas(text)
+            except (InputError, OSError):
+                marks[path] = None
+            except PragmaError as exc:
+                marks[path] = None
+                res.status, res.error = "error", f"bad dfix comment: {exc}"
+                continue
+        res.findings = [f for f in res.findings if not caller_ignored(settings, res.path, marks[path], f.code, f.line)]
+
+
+_NO_COMMENTS = ("bake-json",)
+
+
+def add_caller_ignores(path: str, findings: list[FindingOut], root: str | None = None) -> int:
+    """``--add-ignore`` for a caller: ``# dfix: ignore[CODES]`` (``//`` in a Jenkinsfile) above the
+    command line holding each finding, with its indentation (column 0 in a Makefile, where make
+    ignores comment lines between recipe lines). In Python and Jenkinsfiles a finding may sit inside
+    a multi-line string, where a comment would change the program: there it is one
+    ``file-ignore`` line at the top. Returns how many comments were added."""
+    from refactor.callers import kind_of, repo_root
+    from refactor.engine import write_atomic
+    from refactor.fixes.edit import Edit
+    from refactor.source import read_source
+
+    source = read_source(path)
+    text = source.text
+    kind = kind_of(os.path.relpath(path, repo_root([path])).replace(os.sep, "/")) or "shell"
+    if kind in _NO_COMMENTS:
+        return 0
+    marker = "//" if kind == "jenkins" else "#"
+    nl = source.default_newline
+    lines = text.splitlines(keepends=True)
+    starts = [0]
+    for ln in lines:
+        starts.append(starts[-1] + len(ln))
+    edits: list[Edit] = []
+    if kind in ("python", "jenkins"):
+        codes = sorted({f.code for f in findings})
+        at = 0
+        while at < len(lines) and at < 2 and (lines[at].startswith("#!") or "coding" in lines[at][:40] and lines[at].startswith("#")):
+            at += 1
+        edits.append(Edit(starts[at], starts[at], f"{marker} dfix: file-ignore[{','.join(codes)}]{nl}"))
+    else:
+        by_line: dict[int, set[str]] = {}
+        for f in findings:
+            n = f.line - 1
+            while n > 0 and lines[n - 1].rstrip("\r\n").endswith("\\"):
+                n -= 1  # the start of the continued command
+            by_line.setdefault(n, set()).add(f.code)
+        for n, codes in sorted(by_line.items()):
+            first = lines[n] if n < len(lines) else ""
+            indent = "" if kind == "make" else first[: len(first) - len(first.lstrip(" \t"))]
+            edits.append(Edit(starts[n], starts[n], f"{indent}{marker} dfix: ignore[{','.join(sorted(codes))}]{nl}"))
+    write_atomic(path, source.to_bytes(apply_edits(text, edits)), root)
+    return len(edits)

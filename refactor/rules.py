@@ -386,3 +386,35 @@ BY_NAME = {r.name: r for r in RULES}
 def lookup(code_or_name: str) -> Rule | None:
     key = code_or_name.strip()
     return BY_CODE.get(key.upper()) or BY_NAME.get(key.lower())
+
+
+def check_codes(codes) -> list[str]:
+    """Rule selectors as given (codes, prefixes such as ``DF01``, ``ALL``), upper-cased and
+    stripped; raises ValueError naming the first that selects no rule (a mistyped code)."""
+    out = []
+    for raw in codes:
+        c = raw.strip().upper()
+        if not c:
+            continue
+        if c != "ALL" and not any(r.code.startswith(c) for r in RULES):
+            raise ValueError(f"unknown rule code '{raw.strip()}'")
+        out.append(c)
+    return out
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which rules run: ``select`` (default all) plus ``extend_select``, minus ``ignore``; the more
+    specific selector wins (``--select DF0 --ignore DF001``; ``--ignore DF0 --select DF001``); on a
+    tie, ignore wins."""
+
+    select: tuple[str, ...] = ("ALL",)
+    ignore: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
+
+    def enabled(self, code: str) -> bool:
+        def best(selectors) -> int:
+            return max((0 if s == "ALL" else len(s) for s in selectors if s == "ALL" or code.startswith(s)), default=-1)
+
+        on, off = best(self.select + self.extend_select), best(self.ignore)
+        return on >= 0 and on > off

@@ -31,11 +31,14 @@ def test_report_mode_writes_nothing_and_exits_1(repo) -> None:
 
 
 def test_diff_mode_prints_patch_and_command(repo) -> None:
+    """stdout is a pure unified diff (`git apply` takes it); the build command goes to stderr."""
     before = snapshot(repo)
-    code, out, _ = run(["--diff", str(repo)])
+    code, out, err = run(["--diff", str(repo)])
     assert code == 1
     assert "+RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci" in out
-    assert "docker build --secret id=npm_token,env=NPM_TOKEN " in out and out.rstrip().endswith("svc")
+    assert all(line[:1] in ("-", "+", " ", "@") for line in out.splitlines()), out
+    assert "docker build" not in out
+    assert "docker build --secret id=npm_token,env=NPM_TOKEN " in err and "svc" in err
     assert snapshot(repo) == before
 
 
@@ -244,7 +247,7 @@ def test_progress_bar_only_on_a_tty_for_long_runs(tmp_path, monkeypatch) -> None
     fake = TTY()
     monkeypatch.setattr(sys, "stderr", fake)
     assert list(cli._progress(iter(range(300)), 300, quiet=False)) == list(range(300))
-    assert "300/300 files" in fake.getvalue()
+    assert "300/300" in fake.getvalue()  # click.progressbar
     fake2 = TTY()
     monkeypatch.setattr(sys, "stderr", fake2)
     list(cli._progress(iter(range(10)), 10, quiet=False))  # short runs: no bar

@@ -243,3 +243,7 @@ def _git_path(prefix: str, path: str) -> str:
         else:
             out.append(c)
     return '"' + "".join(out) + '"'
+
+
+# Whole-document formats: the results are rendered at once (``--format NAME``).
+DOCUMENTS = {"sarif": to_sarif, "markdown": to_markdown}

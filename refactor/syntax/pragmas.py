@@ -1,0 +1,116 @@
+"""``dfix:`` comments, in Dockerfiles and in callers (scripts, Makefiles, YAML, HCL, Groovy, Python).
+
+- ``# dfix: ignore[DF001,DF011]``: the findings of these rules on the next instruction (Dockerfile)
+  or on the next command line and its continuation lines (caller); trailing on a caller line, that
+  line. ``ALL`` and code prefixes (``DF01``) select several rules.
+- ``# dfix: file-ignore[CODES]``: the whole file.
+- ``# dfix: skip-file``: dfix leaves the file alone (a caller it leaves alone blocks the Dockerfile
+  fixes that would need it changed).
+
+A malformed pragma is an error, never silently accepted: a bare ``# dfix: ignore`` (which codes?),
+an empty list, an unclosed bracket, or a code no rule has (``DF0111``). Callers may write ``//``
+instead of ``#`` (Jenkinsfiles, HCL).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from refactor.rules import check_codes
+
+_DIRECTIVE = re.compile(r"dfix:[ \t]*(file-ignore|ignore|skip-file)(?![\w-])(\[[^\]\n]*\]?)?")
+_CALLER_COMMENT = re.compile(r"(?:#|//)[ \t]*dfix:")
+
+
+class PragmaError(ValueError):
+    """A ``dfix:`` comment that cannot mean what its author wants; the message names the line."""
+
+
+@dataclass(frozen=True)
+class Pragma:
+    kind: str  # ignore | file-ignore | skip-file
+    codes: frozenset[str] = frozenset()
+
+
+def parse(comment: str, line: int) -> Pragma | None:
+    """The pragma a comment's text holds (None: none); raises PragmaError when it is malformed."""
+    m = _DIRECTIVE.search(comment)
+    if m is None:
+        return None
+    kind, bracket = m.group(1), m.group(2)
+    if kind == "skip-file":
+        if bracket:
+            raise PragmaError(f"line {line}: '# dfix: skip-file' takes no codes (use '# dfix: file-ignore[...]')")
+        return Pragma(kind)
+    if not bracket:
+        raise PragmaError(f"line {line}: '# dfix: {kind}' needs the codes it ignores, e.g. '# dfix: {kind}[DF001]'")
+    if not bracket.endswith("]"):
+        raise PragmaError(f"line {line}: '# dfix: {kind}[' is not closed on its line")
+    try:
+        codes = check_codes(bracket[1:-1].split(","))
+    except ValueError as exc:
+        raise PragmaError(f"line {line}: {exc} in '# dfix: {kind}[...]' (see dfix --list-rules)") from None
+    if not codes:
+        raise PragmaError(f"line {line}: '# dfix: {kind}[]' names no codes, e.g. '# dfix: {kind}[DF001]'")
+    return Pragma(kind, frozenset(codes))
+
+
+def suppressed(code: str, codes) -> bool:
+    """Whether ``codes`` (codes, prefixes, ALL) cover rule ``code``."""
+    return any(c == "ALL" or code.startswith(c) for c in codes)
+
+
+@dataclass
+class CallerPragmas:
+    """The pragmas of one caller file: file-wide codes, codes per 1-based line, skip-file."""
+
+    skip: bool = False
+    file_codes: frozenset[str] = frozenset()
+    lines: dict[int, frozenset[str]] | None = None
+
+    def covers(self, code: str, line: int) -> bool:
+        return self.skip or suppressed(code, self.file_codes) or suppressed(code, (self.lines or {}).get(line, ()))
+
+
+def caller_pragmas(text: str) -> CallerPragmas:
+    """Read the ``dfix:`` comments of a caller (raises PragmaError). A comment-only line covers the
+    next line that is not blank or a comment, with the lines that continue it (``\\`` at the end);
+    a trailing comment covers its own line."""
+    out = CallerPragmas(lines={})
+    if "dfix:" not in text:
+        return out
+    file_codes: set[str] = set()
+    pending: set[str] = set()
+    continued = False
+    lines = text.splitlines()
+    for n, line in enumerate(lines, 1):
+        stripped = line.strip()
+        m = _CALLER_COMMENT.search(line)
+        p = parse(line[m.start():], n) if m else None
+        comment_only = stripped.startswith(("#", "//"))
+        if p is not None and p.kind == "skip-file":
+            out.skip = True
+        elif p is not None and p.kind == "file-ignore":
+            file_codes |= p.codes
+        elif p is not None and comment_only:
+            pending |= p.codes
+            continue
+        if comment_only or not stripped:
+            if not continued:
+                continue
+        here = set(pending) if (pending or continued) else set()
+        if p is not None and p.kind == "ignore":
+            here |= p.codes
+        if continued:
+            here |= out.lines.get(n - 1, frozenset())
+        if here:
+            out.lines[n] = frozenset(here)
+        pending = set()
+        continued = line.rstrip().endswith("\\")
+    out.file_codes = frozenset(file_codes)
+    return out
+
+
+def pragma_line(indent: str, codes, marker: str = "#", newline: str = "\n") -> str:
+    return f"{indent}{marker} dfix: ignore[{','.join(sorted(codes))}]{newline}"

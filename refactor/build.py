@@ -6,7 +6,11 @@ This is the contract between the rewrite and everything that builds (emitted com
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+# a RUN --mount of a secret that sets an environment variable (env=): buildah accepts it from 1.44
+ENV_MOUNT = re.compile(r"--mount=[^\s]*type=secret[^\s]*,env=|--mount=[^\s]*env=[^\s]*type=secret")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,7 @@ class BuildSpec:
     build_args: tuple[str, ...] = ()  # remaining ARGs without a default
     notes: tuple[str, ...] = field(default=())
     secret_build_args: tuple[str, ...] = ()  # of build_args, those that are secrets (the multistage builder's)
+    env_mounts: bool = False  # the Dockerfile (as rewritten) has secret mounts with env= (buildah >= 1.44)
 
     @property
     def env_names(self) -> tuple[str, ...]:

@@ -104,6 +104,7 @@ def _view(spec: BuildSpec, require_guard: bool = True) -> dict:
         "ssh": spec.ssh,
         "build_args": spec.build_args,
         "secret_build_args": spec.secret_build_args,
+        "env_mounts": spec.env_mounts,
         "guard": require_guard,
         "name": _slug(os.path.basename(os.path.normpath(ctx))) if os.path.normpath(ctx) not in (".", "/") else "app",
         "dockerfile_rel": os.path.relpath(df, ctx) if not os.path.isabs(df) or os.path.isabs(ctx) else df,
@@ -130,11 +131,12 @@ def command(spec: BuildSpec) -> str:
     return shjoin(docker_argv(spec))
 
 
-def render(target: str, spec: BuildSpec, changes: list[str] | None = None) -> str:
+def render(target: str, spec: BuildSpec) -> str:
+    """One target's build command(s). ``flatten`` reads the image config with ``docker image
+    inspect`` when the recipe runs: no value from the Dockerfile is part of its text."""
     if target not in TARGETS:
         raise ValueError(f"unknown emit target {target!r}")
     view = _view(spec)
-    view["changes"] = list(changes or [])
     view["command"] = command(spec)
     view["podman_command"] = shjoin(docker_argv(spec, "podman"))
     return environment().get_template(f"{target}.j2").render(**view)

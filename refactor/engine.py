@@ -268,7 +268,7 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
                 result.masks.append(it.value)
             elif it.raw and "$" not in (it.raw or "") and len(it.raw) >= 4:
                 result.masks.append(it.raw)
-    if settings.keep_text or "flatten" in settings.emit:  # only where file text is printed
+    if settings.keep_text:  # only where file text is printed
         from refactor.analysis.secrets import literal_tokens
 
         result.masks.extend(t for t in literal_tokens(text) if t not in result.masks)
@@ -279,6 +279,12 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
     ctx = context_dir or os.path.dirname(display) or "."
     dockerfile = display if display != "-" else "Dockerfile"
     spec = build_spec(analysis, chosen, dockerfile, ctx)
+    if "podman" in settings.emit:
+        from dataclasses import replace
+
+        from refactor.build import ENV_MOUNT
+
+        spec = replace(spec, env_mounts=bool(ENV_MOUNT.search(new_text)))
     result.build = spec
     result.notes.extend(spec.notes)
     # the command and the templates (and jinja2) are only needed where there is something to
@@ -288,15 +294,13 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
         from refactor.emit import command, render
 
         result.command = command(spec)
-        extra = {}
-        if "flatten" in settings.emit:
-            from refactor.multistage import image_config
-
-            extra["changes"] = image_config(analysis)
         for target in settings.emit:
-            rendered = render(target, spec, **extra)
-            for m in result.masks:  # flatten re-applies LABEL/ENV values: never a secret one
-                rendered = rendered.replace(m, "<redacted>")
+            rendered = render(target, spec)
+            # a command holds no value by construction; a committed literal is masked where it
+            # stands as a value, never in a file name (refactor.render.masking)
+            from refactor.render.masking import mask_text
+
+            rendered = mask_text(rendered, result.masks)[0]
             result.emitted[target] = rendered
     if settings.sign and settings.image:
         from refactor.emit import docker_argv

@@ -754,23 +754,3 @@ def _alias(base: str, taken: set[str]) -> str:
         n += 1
     taken.add(cand)
     return cand
-
-
-def image_config(analysis) -> list[str]:
-    """``--change`` instructions that re-apply the final stage's config after docker import."""
-    facts = analysis.facts
-    df = analysis.df
-    if not facts.stages:
-        return []
-    final = len(facts.stages) - 1
-    secret_names = {f.variable for f in analysis.findings if f.secret and f.variable}
-    out: list[str] = []
-    for s in facts.stage_chain(final):
-        st = facts.stages[s]
-        for j in range(st.start, st.end):
-            ins = df.instructions[j]
-            if ins.cmd in ("env", "workdir", "user", "expose", "cmd", "entrypoint", "label", "stopsignal", "volume", "healthcheck", "onbuild", "shell"):
-                if ins.cmd == "env" and any(it.name in secret_names for it in facts.items if it.instr == j):
-                    continue
-                out.append(f"{ins.cmd.upper()} {ins.args}")
-    return out

@@ -52,7 +52,8 @@ def test_error_messages_never_echo_content(tmp_path) -> None:
 
 def test_token_formats_are_masked_whatever_the_findings(tmp_path) -> None:
     """A literal in a known credential format is never printed, even where no rule flags it: in
-    diff context, in the flatten recipe (which re-applies LABELs) and in SARIF fixes."""
+    diff context, in the flatten recipe (which reads the config at run time and holds no value) and in
+    SARIF fixes."""
     import json as _json
     import random as _random
     import string as _string

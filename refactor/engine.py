@@ -62,6 +62,10 @@ class FixOut:
     applied: bool
     reasons: list[str]
     included: bool = False  # part of this run's rewrite (so SARIF may attach it)
+    # this fix's own edits against the original text, in application order (SARIF attaches only
+    # these to a finding); None when not known as such (digest pins apply to the rewritten text,
+    # callers are planned per file): SARIF then falls back to a diff of the lines it touches
+    edits: tuple[Edit, ...] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -257,8 +261,9 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
     result.declared_after = [n for n in result.declared_args if n not in removed]
     for p in chosen:
         result.runtime_env.extend(p.runtime_env)
+    own_edits = _own_edits(analysis, source, findings)
     for f in findings:
-        result.findings.append(_finding_out(source, f))
+        result.findings.append(_finding_out(source, f, own_edits))
     # every literal value of a variable judged secret is masked in diffs (references are not)
     secret_names = {f.variable for f in analysis.findings if f.secret and f.variable}
     secret_names |= {p.name for p in analysis.plans}
@@ -514,13 +519,54 @@ def _apply_plans(analysis: FileAnalysis, plans: list) -> tuple[str, list]:
     return apply_edits(text, edits), accepted
 
 
-def _finding_out(source: SourceFile, f: Finding) -> FindingOut:
+def _own_edits(analysis: FileAnalysis, source: SourceFile, findings: list[Finding]) -> dict[int, tuple[Edit, ...] | None]:
+    """{id(fix): its own edits against the original text} for each fix in this run's rewrite: a
+    plan's edits plus its declaration removals, the multistage split's edits. Digest pins are
+    planned against the rewritten text, so theirs are unknown here (None)."""
+    plans = {id(p.fix): p for p in analysis.plans}
+    pins = {id(f.fix) for f in findings if f.code == "DF009" and f.fix is not None}
+    text = source.text
+    first_end = analysis.df.instructions[0].end if analysis.df.instructions else 0
+    out: dict[int, tuple[Edit, ...] | None] = {}
+    for f in findings:
+        fix = f.fix
+        if fix is None or not fix.included or id(fix) in out:
+            continue
+        if id(fix) in pins:
+            out[id(fix)] = None
+            continue
+        edits = _dedupe(list(fix.edits))
+        plan = plans.get(id(fix))
+        if plan is not None:
+            edits += removal_edits(analysis.df, plan.removals)
+        try:
+            alone = apply_edits(text, edits)
+        except ConflictError:
+            out[id(fix)] = None
+            continue
+        if edits and min(e.start for e in edits) < first_end:
+            # as in the run: a blank line keeps the parser directives when removing the head
+            # instructions would change them
+            kept = _keep_directives(analysis, source, alone)
+            if kept != alone:
+                at = analysis.df.directives_end
+                extra = Edit(at, at, kept[at : at + len(kept) - len(alone)])
+                edits = [extra] + edits
+                if apply_edits(text, edits) != kept:
+                    out[id(fix)] = None
+                    continue
+        out[id(fix)] = tuple(edits)
+    return out
+
+
+def _finding_out(source: SourceFile, f: Finding, own_edits: dict | None = None) -> FindingOut:
     line, col = source.position(f.start)
     eline, ecol = source.position(max(f.end, f.start))
     rule = f.rule
     fix = None
     if f.fix is not None:
-        fix = FixOut(f.fix.title, f.fix.applicability.label, f.fix.applied, list(f.fix.reasons), f.fix.included)
+        fix = FixOut(f.fix.title, f.fix.applicability.label, f.fix.applied, list(f.fix.reasons), f.fix.included,
+                     (own_edits or {}).get(id(f.fix)))
     return FindingOut(
         f.code, rule.name, f.variable, rule.secret, f.severity or rule.severity, f.message, line, col, eline, ecol, fix
     )

@@ -19,7 +19,7 @@ def _canaries():
     }
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "markdown"])
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "markdown", "gitlab", "checkstyle", "junit"])
 @pytest.mark.parametrize("mode", [[], ["--diff"], ["--check"], ["--write"], ["--write", "--unsafe-fixes"], ["--diff", "--unsafe-fixes"]])
 def test_no_canary_in_any_output(tmp_path, fmt, mode) -> None:
     c = _canaries()
@@ -68,7 +68,9 @@ def test_token_formats_are_masked_whatever_the_findings(tmp_path) -> None:
         f'RUN curl -fsS -H "Authorization: Bearer {bearer}" https://x.example/a -o /a\nRUN npm ci\n'
     )
     for args in (["--diff"], ["--diff", "--emit", "flatten"], ["--format", "json", "--emit", "flatten"],
-                 ["--format", "sarif"], ["--format", "markdown"], ["--write", "--format", "json"]):
+                 ["--format", "sarif"], ["--format", "markdown"], ["--write", "--format", "json"],
+                 ["--format", "sarif", "--unsafe-fixes"], ["--format", "gitlab"], ["--format", "checkstyle"],
+                 ["--format", "junit"]):
         code, out, err = run(args + ["Dockerfile"], cwd=tmp_path)
         assert token not in out + err and bearer not in out + err, args
     # nothing was lost: the file still holds both values
@@ -87,7 +89,8 @@ def test_a_secret_committed_in_a_caller_variable_is_masked_and_reported(tmp_path
     (tmp_path / "build.sh").write_text(f'#!/bin/sh\ntoken="{value_sh}"\ndocker build --build-arg NPM_TOKEN="$token" svc\n')
     (tmp_path / "Makefile").write_text(f"TOKEN ?= {value_mk}\nbuild:\n\tdocker build --build-arg NPM_TOKEN=$(TOKEN) svc\n")
     _sp.run(["git", "init", "-q", str(tmp_path)], check=True)
-    for args in ([], ["--diff"], ["--format", "markdown"], ["--format", "sarif"], ["--format", "json", "--check"]):
+    for args in ([], ["--diff"], ["--format", "markdown"], ["--format", "sarif"], ["--format", "json", "--check"],
+                 ["--format", "gitlab"], ["--format", "checkstyle"], ["--format", "junit"]):
         code, out, err = run(args + ["."], cwd=tmp_path)
         assert value_sh not in out + err and value_mk not in out + err, args
     code, out, err = run(["."], cwd=tmp_path)
@@ -112,7 +115,8 @@ def test_a_secret_committed_in_ci_or_bake_variables_is_masked(tmp_path, name, te
     (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / name).write_text(text.format(v=value))
     _sp.run(["git", "init", "-q", str(tmp_path)], check=True)
-    for args in ([], ["--diff"], ["--format", "markdown"], ["--format", "sarif"], ["--format", "json", "--check"]):
+    for args in ([], ["--diff"], ["--format", "markdown"], ["--format", "sarif"], ["--format", "json", "--check"],
+                 ["--format", "gitlab"], ["--format", "checkstyle"], ["--format", "junit"]):
         code, out, err = run(args + ["."], cwd=tmp_path)
         assert value not in out + err, args
     code, out, err = run(["."], cwd=tmp_path)

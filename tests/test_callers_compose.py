@@ -74,7 +74,7 @@ def test_map_form_keeps_comments_and_quoting() -> None:
               - "80:80"
         secrets:
           npm_token:
-            environment: NPM_TOKEN
+            environment: NPM_TOKEN  # read from the environment of `docker compose build`; Compose >= 2.39.3 ignores .env here
         """)
     out, plan, _ = migrate(before)
     assert out == after
@@ -101,7 +101,7 @@ def test_list_form_and_args_removed_when_empty() -> None:
             image: app
         secrets:
           npm_token:
-            environment: CI_NPM_TOKEN
+            environment: CI_NPM_TOKEN  # read from the environment of `docker compose build`; Compose >= 2.39.3 ignores .env here
         """)
     assert migrate(before)[0] == after
 
@@ -109,7 +109,7 @@ def test_list_form_and_args_removed_when_empty() -> None:
 def test_passthrough_forms() -> None:
     before = "services:\n  a:\n    build:\n      args:\n        - NPM_TOKEN\n  b:\n    build:\n      args:\n        NPM_TOKEN:\n"
     after = ("services:\n  a:\n    build:\n      secrets:\n        - npm_token\n  b:\n    build:\n      secrets:\n        - npm_token\n"
-             "secrets:\n  npm_token:\n    environment: NPM_TOKEN\n")
+             "secrets:\n  npm_token:\n    environment: NPM_TOKEN  # read from the environment of `docker compose build`; Compose >= 2.39.3 ignores .env here\n")
     out, _, invs = migrate(before)
     assert [inv.build_args[0].value_kind for inv in invs] == ["passthrough", "passthrough"]
     assert out == after
@@ -118,7 +118,7 @@ def test_passthrough_forms() -> None:
 def test_flow_mapping_args() -> None:
     before = "services:\n  app:\n    build:\n      args: {NPM_TOKEN: $NPM_TOKEN, X: \"1\"}\n"
     after = ("services:\n  app:\n    build:\n      args: {X: \"1\"}\n      secrets:\n        - npm_token\n"
-             "secrets:\n  npm_token:\n    environment: NPM_TOKEN\n")
+             "secrets:\n  npm_token:\n    environment: NPM_TOKEN  # read from the environment of `docker compose build`; Compose >= 2.39.3 ignores .env here\n")
     assert migrate(before)[0] == after
 
 
@@ -175,7 +175,7 @@ def test_existing_build_secrets_and_top_level_secrets_are_extended() -> None:
           other:
             file: ./other.txt
           npm_token:
-            environment: NPM_TOKEN
+            environment: NPM_TOKEN  # read from the environment of `docker compose build`; Compose >= 2.39.3 ignores .env here
         """)
     assert migrate(before)[0] == after
 
@@ -205,9 +205,9 @@ def test_same_id_from_two_variables_uses_long_syntax() -> None:
                   target: npm_token
         secrets:
           npm_token:
-            environment: NPM_TOKEN
+            environment: NPM_TOKEN  # read from the environment of `docker compose build`; Compose >= 2.39.3 ignores .env here
           npm_token_other_token:
-            environment: OTHER_TOKEN
+            environment: OTHER_TOKEN  # read from the environment of `docker compose build`; Compose >= 2.39.3 ignores .env here
         """)
     assert migrate(before)[0] == after
 
@@ -215,7 +215,7 @@ def test_same_id_from_two_variables_uses_long_syntax() -> None:
 def test_literal_removed_and_reported() -> None:
     before = f"services:\n  app:\n    build:\n      args:\n        NPM_TOKEN: {LIT}\n"
     out, plan, invs = migrate(before)
-    assert out == "services:\n  app:\n    build:\n      secrets:\n        - npm_token\nsecrets:\n  npm_token:\n    environment: NPM_TOKEN\n"
+    assert out == "services:\n  app:\n    build:\n      secrets:\n        - npm_token\nsecrets:\n  npm_token:\n    environment: NPM_TOKEN  # read from the environment of `docker compose build`; Compose >= 2.39.3 ignores .env here\n"
     assert plan.rotate == ["NPM_TOKEN"]
     leaked = any(LIT in t for t in (out, *plan.notes, repr(invs)))
     assert not leaked, "the committed value leaked"
@@ -248,7 +248,7 @@ def test_shared_anchor_is_not_migrated() -> None:
 def test_crlf_and_four_space_indent() -> None:
     before = "services:\r\n    app:\r\n        build:\r\n            args:\r\n                NPM_TOKEN: ${NPM_TOKEN}\r\n"
     after = ("services:\r\n    app:\r\n        build:\r\n            secrets:\r\n                - npm_token\r\n"
-             "secrets:\r\n    npm_token:\r\n        environment: NPM_TOKEN\r\n")
+             "secrets:\r\n    npm_token:\r\n        environment: NPM_TOKEN  # read from the environment of `docker compose build`; Compose >= 2.39.3 ignores .env here\r\n")
     assert migrate(before)[0] == after
 
 

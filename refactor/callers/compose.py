@@ -15,8 +15,14 @@
 ``environment:`` secrets need Compose ≥ 2.6. The top-level secret reads the variable the arg was
 interpolated from (``${X}`` → ``environment: X``); ``NAME`` alone or an empty value (compose passes
 the host's ``NAME``) → ``environment: NAME``; a literal is removed and reported for rotation, and
-the secret reads ``NAME`` (export it, or put it in an uncommitted ``.env``). A value compose cannot
-hand over as one variable (``prefix-${X}``) is not migrated.
+the secret reads ``NAME`` (export it). A value compose cannot hand over as one variable
+(``prefix-${X}``) is not migrated.
+
+Where the value comes from: an ``environment:`` build secret reads the environment of the process
+that runs ``docker compose build``; Compose ≥ 2.39.3 no longer fills it from ``.env`` (docker/compose
+#13235), although ``args:`` interpolation still reads ``.env``. Each new ``environment:`` line says
+so in a comment, and a variable that the project's ``.env`` sets blocks the migration (it would
+build with an empty secret) until it is exported instead.
 
 ruamel.yaml only locates nodes; the edits are text splices (whole lines for block entries), so
 comments, quoting, indentation and key order stay as they were.
@@ -191,6 +197,7 @@ def plan(path: str, text: str, groups: list[tuple[Found, dict[str, SecretSpec]]]
     nl = Y.newline(text)
     unit = _unit(text, root)
     existing = _existing_top(root)
+    dotenv = _dotenv_names(os.path.dirname(path))
     top: dict[str, str] = {}  # new top-level secret name -> environment variable
     for found, migrated in groups:
         svc: Service = found.data
@@ -215,12 +222,19 @@ def plan(path: str, text: str, groups: list[tuple[Found, dict[str, SecretSpec]]]
                 result.add_unmigratable(f"{where}: the value of {e.name} is not one variable; compose cannot pass it as a secret")
                 continue
             env = e.source if e.kind == "env" and e.source else e.name
+            if env in dotenv:
+                result.add_unmigratable(
+                    f"{where}: {env} is set in {os.path.relpath(dotenv[env])}, which Compose >= 2.39.3 does not read for build"
+                    f" secrets (the build would get an empty {env}); export {env} in the shell that runs docker compose build"
+                    " and remove it from .env, then migrate")
+                continue
             if spec.type != "env":
                 result.add_unmigratable(f"{where}: {e.name} needs a file secret ({spec.cli()}); add it by hand")
                 continue
             if e.kind == "literal":
                 result.add_rotate(e.name)
-                result.add_note(f"{where}: the committed value of {e.name} was removed (it must be rotated); export {e.name} or put it in an uncommitted .env file")
+                result.add_note(f"{where}: the committed value of {e.name} was removed (it must be rotated); export {e.name} in the"
+                                " shell that runs docker compose build (Compose >= 2.39.3 does not read build secrets from .env)")
             if e.has_default:
                 result.add_note(f"{where}: the default in the value of {e.name} is dropped: the secret reads ${env} only")
             # the top-level name: the secret id, unless that name already reads another variable
@@ -387,7 +401,7 @@ def _add_top_level(text: str, root, want: dict[str, str], unit: int, nl: str, re
             col = Y.column(text, Y.start(node.value[0][0]))
             ind = " " * col
             at = Y.next_line(text, Y.content_end(text, node))
-            block = "".join(f"{ind}{sid}:{nl}{ind}{' ' * unit}environment: {env}{nl}" for sid, env in want.items())
+            block = "".join(f"{ind}{sid}:{nl}{ind}{' ' * unit}environment: {env}{_WHERE}{nl}" for sid, env in want.items())
             if at >= len(text) and not text.endswith("\n"):
                 block = nl + block
             result.edits.append(Edit(at, at, block))
@@ -396,18 +410,33 @@ def _add_top_level(text: str, root, want: dict[str, str], unit: int, nl: str, re
             at = Y.line_end(text, Y.end(pair[0]))
             if text[at - 1 : at] == "\r":
                 at -= 1
-            block = "".join(f"{nl}{' ' * unit}{sid}:{nl}{' ' * unit * 2}environment: {env}" for sid, env in want.items())
+            block = "".join(f"{nl}{' ' * unit}{sid}:{nl}{' ' * unit * 2}environment: {env}{_WHERE}" for sid, env in want.items())
             result.edits.append(Edit(at, at, block))
             return
         result.add_unmigratable(f"{shown}: the top-level secrets: is not a block mapping; add {', '.join(want)} by hand")
         return
-    block = f"secrets:{nl}" + "".join(f"{' ' * unit}{sid}:{nl}{' ' * unit * 2}environment: {env}{nl}" for sid, env in want.items())
+    block = f"secrets:{nl}" + "".join(f"{' ' * unit}{sid}:{nl}{' ' * unit * 2}environment: {env}{_WHERE}{nl}" for sid, env in want.items())
     end = len(text)
     if text and not text.endswith("\n"):
         block = nl + block
     elif text.strip() and _needs_blank(text, root):
         block = nl + block
     result.edits.append(Edit(end, end, block))
+
+
+_WHERE = "  # read from the environment of `docker compose build`; Compose >= 2.39.3 ignores .env here"
+_DOTENV = re.compile(r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=", re.M)
+
+
+def _dotenv_names(project_dir: str) -> dict[str, str]:
+    """Names the project's ``.env`` sets (name -> path of the .env file); {} when there is none."""
+    p = os.path.join(project_dir, ".env")
+    try:
+        with open(p, encoding="utf-8", errors="replace") as fh:
+            text = fh.read(1 << 20)
+    except OSError:
+        return {}
+    return {m.group(1): p for m in _DOTENV.finditer(text)}
 
 
 def _needs_blank(text: str, root) -> bool:

@@ -68,6 +68,8 @@ class _Dfix(click.Group):
     A first argument naming a subcommand selects it (a directory of that name: ``dfix ./verify``);
     anything else is the main command's options and paths."""
 
+    allow_interspersed_args = True  # `dfix - --stdin-filename x --write`, as before it was a group
+
     def parse_args(self, ctx, args):
         if args and args[0] in self.commands:
             click.Command.parse_args(self, ctx, [])  # the main options keep their defaults

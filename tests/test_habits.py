@@ -363,3 +363,10 @@ def test_sign_key_for_cosign(tmp_path) -> None:
     assert "cosign verify --key cosign.pub " in out and "certificate-identity" not in out
     _c, out, _e = run(["--sign", "cosign", "--sign-key", "awskms:///alias/release", "--image", "reg.local/app:1", str(tmp_path / "Dockerfile")])
     assert "cosign verify --key awskms:///alias/release " in out
+
+
+def test_options_after_paths_still_parse(tmp_path) -> None:
+    """click groups stop at the first argument by default; dfix's options go anywhere."""
+    (tmp_path / "Dockerfile").write_text(SECRET_DF)
+    code, out, _err = run([str(tmp_path / "Dockerfile"), "--format", "json", "--select", "DF001"])
+    assert code == 1 and json.loads(out)["files"][0]["findings"][0]["code"] == "DF001"

@@ -447,7 +447,7 @@ def to_sarif(results: list[FileResult]) -> str:
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {"driver": {"name": "dfix", "version": __version__, "informationUri": "https://example.invalid/dfix", "rules": rules}},
+                "tool": {"driver": {"name": "dfix", "version": __version__, "rules": rules}},
                 "columnKind": "unicodeCodePoints",  # columns count code points (SourceFile.position)
                 "results": res,
             }

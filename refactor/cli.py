@@ -94,6 +94,8 @@ class _Dfix(click.Group):
 @click.option("--unsafe-fixes", is_flag=True, default=None, help="Also apply fixes that may change build results.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format (gitlab: Code Quality JSON).")
 @click.option("-o", "--output-file", type=click.Path(dir_okay=False), default=None, help="Write the output to this file instead of stdout.")
+@click.option("--report", "reports", multiple=True, metavar="FORMAT=PATH",
+              help="Also write the report in FORMAT (json, sarif, github, markdown, gitlab, checkstyle, junit) to PATH, from the same run (repeatable).")
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the findings (text or json).")
 @click.option("--select", multiple=True, callback=_codes, help="Rule codes or prefixes to check (comma-separated or repeated; default ALL).")
 @click.option("--extend-select", multiple=True, callback=_codes, help="Rule codes or prefixes to check in addition to --select.")
@@ -130,7 +132,7 @@ class _Dfix(click.Group):
 @click.option("--explain", metavar="CODE", expose_value=False, is_eager=True, callback=_explain, help="Print a rule's documentation and exit.")
 @click.version_option(__version__, prog_name="dfix")
 @click.pass_context
-def cli(ctx, paths, write, diff, check, unsafe_fixes, fmt, output_file, statistics, select, extend_select, ignore, failure_threshold,
+def cli(ctx, paths, write, diff, check, unsafe_fixes, fmt, output_file, reports, statistics, select, extend_select, ignore, failure_threshold,
         callers_mode, emit, strategy, pin_digests, sign, image, sign_key, mount_style, require_secrets, stdin_filename, exclude,
         extend_exclude, no_respect_gitignore, config_path, secret_name, allow_name, exit_zero, add_ignore, max_file_size, jobs, quiet, verbose, color):
     """Find secrets passed to Docker builds as build args, and move them to BuildKit secret mounts.
@@ -142,6 +144,7 @@ def cli(ctx, paths, write, diff, check, unsafe_fixes, fmt, output_file, statisti
         return None
     if statistics and fmt not in ("text", "json"):
         raise click.UsageError("--statistics prints text or json")
+    extra_reports = _parse_reports(reports)
     from refactor import config as config_mod
     from refactor.analysis.secrets import Policy
     from refactor.discovery import discover
@@ -186,8 +189,8 @@ def cli(ctx, paths, write, diff, check, unsafe_fixes, fmt, output_file, statisti
             ),
             per_file_ignores={k: check_codes(v) for k, v in values.get("per-file-ignores", {}).items()},
             strategy=strategy or values.get("strategy", "auto"),
-            render_always=fmt in ("json", "markdown"),
-            keep_text=mode in ("write", "diff", "check") or fmt in ("sarif", "markdown"),
+            render_always=bool({fmt, *extra_reports.values()} & {"json", "markdown"}),
+            keep_text=mode in ("write", "diff", "check") or bool({fmt, *extra_reports.values()} & {"sarif", "markdown"}),
             pin_digests=bool(pin_digests if pin_digests is not None else values.get("pin-digests", False)),
             sign=sign or values.get("sign"),
             image=image or values.get("image"),
@@ -319,7 +322,56 @@ def cli(ctx, paths, write, diff, check, unsafe_fixes, fmt, output_file, statisti
                     r.findings = []
     if stdin_result is not None:
         results.append(stdin_result)
+    for path, rfmt in extra_reports.items():
+        if not _write_output(path, _document(results, rfmt)):
+            sys.exit(2)
     sys.exit(_report(results, settings, fmt, quiet, color, stdin_result, output_file=output_file, statistics=statistics))
+
+
+REPORT_FORMATS = ("json", "sarif", "github", "markdown", "gitlab", "checkstyle", "junit")
+
+
+def _parse_reports(values) -> dict[str, str]:
+    """``--report FORMAT=PATH`` values → {path: format}."""
+    out: dict[str, str] = {}
+    for v in values:
+        fmt, sep, path = v.partition("=")
+        if not sep or not path or fmt not in REPORT_FORMATS:
+            raise click.UsageError(f"--report takes FORMAT=PATH with FORMAT one of {', '.join(REPORT_FORMATS)} (got {printable(v)!r})")
+        out[path] = fmt
+    return out
+
+
+def _document(results, fmt: str) -> str:
+    from refactor.render import output
+
+    if fmt == "json":
+        return output.to_json(results)
+    if fmt == "github":
+        return output.to_github(results)
+    return output.DOCUMENTS[fmt](results)
+
+
+def _write_output(path: str, text: str) -> bool:
+    """Write ``text`` to ``path`` atomically (parent directories created); False after saying why."""
+    import tempfile
+
+    target = os.path.abspath(path)
+    try:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".dfix-out-", dir=os.path.dirname(target))
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+            os.replace(tmp, target)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+    except OSError as exc:
+        click.echo(f"dfix: error: cannot write {printable(path)}: {exc.strerror}", err=True)
+        return False
+    return True
 
 
 def top_root(paths) -> str | None:
@@ -550,7 +602,6 @@ def _report(results, settings, fmt: str, quiet: bool, color, stdin_result, outpu
     if output_file is None:
         return _render(results, settings, fmt, quiet, color, stdin_result, statistics)
     import io
-    import tempfile
 
     buf = io.StringIO()
     saved = sys.stdout
@@ -559,17 +610,7 @@ def _report(results, settings, fmt: str, quiet: bool, color, stdin_result, outpu
         code = _render(results, settings, fmt, quiet, False if color is None else color, stdin_result, statistics)
     finally:
         sys.stdout = saved
-    target = os.path.abspath(output_file)
-    try:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".dfix-out-", dir=os.path.dirname(target))
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(buf.getvalue())
-        os.replace(tmp, target)
-    except OSError as exc:
-        click.echo(f"dfix: error: cannot write {printable(output_file)}: {exc.strerror}", err=True)
-        return 2
-    return code
+    return code if _write_output(output_file, buf.getvalue()) else 2
 
 
 def _statistics(tally: "Tally", results, fmt: str) -> None:

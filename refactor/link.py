@@ -18,7 +18,7 @@ from refactor.fixes.edit import apply_edits
 from refactor.rules import BY_CODE
 
 
-_ENV_MOUNT = re.compile(r"--mount=[^\s]*type=secret[^\s]*,env=|--mount=[^\s]*env=[^\s]*type=secret")
+from refactor.build import ENV_MOUNT as _ENV_MOUNT
 
 
 def _finding(code: str, variable: str | None, message: str, line: int, col: int, end_line: int, end_col: int, fix=None) -> FindingOut:
@@ -138,8 +138,11 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
     # rules run again until nothing new is blocked.
     blocked: dict[str, list[str]] = {}
     reverted: set[str] = set()
+    hard: set[str] = set()  # blocked by the user's choice (not given, ignored): --unsafe-fixes does not override
 
-    def block(d: str, reason: str) -> None:
+    def block(d: str, reason: str, must: bool = False) -> None:
+        if must:
+            hard.add(d)
         blocked.setdefault(d, [])
         if reason not in blocked[d]:
             blocked[d].append(reason)
@@ -183,13 +186,14 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
                 for t in targets:
                     names = ", ".join(sorted({u.name for u in t.invocation.build_args if u.name in t.migrated}))
                     block(t.invocation.dockerfile, f"{shown} passes {names} as a build arg and was not given on the command"
-                                                   " line (--callers=given); pass it too, or run `dfix --write` on the repository")
+                                                   " line (--callers=given); pass it too, or run `dfix --write` on the repository", must=True)
                 continue
             for t in targets:
                 for use in t.invocation.build_args:
                     if use.name in t.migrated and caller_ignored(settings, shown, pragmas_of(path), "DF011", _position(src.text, use.start)[0]):
                         block(t.invocation.dockerfile, f"{shown}:{_position(src.text, use.start)[0]}: DF011 is ignored there,"
-                                                       f" so dfix leaves the caller as it is and it still passes {use.name} as a build arg")
+                                                       f" so dfix leaves the caller as it is and it still passes {use.name} as a build arg",
+                              must=True)
         # a caller that cannot be migrated blocks the Dockerfiles of its own builds only
         for path, targets in targets_for(reverted).items():
             src = source_of(path)
@@ -243,7 +247,7 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
                     continue
                 for d in migrating.get(name, ()):
                     block(d, reason)
-        newly = {d for d in blocked if not by_df[d][2].unsafe_fixes} - reverted
+        newly = {d for d in blocked if d in hard or not by_df[d][2].unsafe_fixes} - reverted
         if not newly and before == {d: len(r) for d, r in blocked.items()}:
             break
         reverted |= newly
@@ -254,7 +258,7 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
             if f.fix is not None and f.code in ("DF001", "DF002", "DF003", "DF006", "DF007"):
                 f.fix.applicability = "unsafe" if f.fix.applicability == "safe" else f.fix.applicability
                 f.fix.reasons.append(f"a caller cannot be migrated: {why}")
-                if not st.unsafe_fixes:
+                if not st.unsafe_fixes or df_path in hard:
                     f.fix.applied = False
                     f.fix.included = False
         r.notes.append(f"a caller cannot be migrated, so the fix is unsafe: {why}")

@@ -370,3 +370,24 @@ def test_options_after_paths_still_parse(tmp_path) -> None:
     (tmp_path / "Dockerfile").write_text(SECRET_DF)
     code, out, _err = run([str(tmp_path / "Dockerfile"), "--format", "json", "--select", "DF001"])
     assert code == 1 and json.loads(out)["files"][0]["findings"][0]["code"] == "DF001"
+
+
+def test_report_writes_more_formats_from_the_same_run(tmp_path) -> None:
+    (tmp_path / "Dockerfile").write_text(SECRET_DF)
+    out_dir = tmp_path / "out"
+    code, out, _err = run(["--check", "--format", "json", "--report", f"sarif={out_dir}/d.sarif",
+                           "--report", f"gitlab={out_dir}/cq.json", str(tmp_path / "Dockerfile")])
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["files"][0]["diff"].startswith("--- a/") and "+RUN --mount=type=secret" in doc["files"][0]["diff"]
+    sarif = json.loads((out_dir / "d.sarif").read_text())
+    assert sarif["runs"][0]["results"][0]["ruleId"] == "DF001"
+    assert json.loads((out_dir / "cq.json").read_text())[0]["check_name"] == "DF001"
+    code, _out, err = run(["--report", "text=x.txt", str(tmp_path / "Dockerfile")])
+    assert code == 2 and "--report takes FORMAT=PATH" in err
+
+
+def test_json_diff_is_null_without_a_change(tmp_path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM a:1\nRUN true\n")
+    _c, out, _e = run(["--check", "--format", "json", str(tmp_path / "Dockerfile")])
+    assert json.loads(out)["files"][0]["diff"] is None

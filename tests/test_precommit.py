@@ -8,7 +8,14 @@ dependencies from PyPI), then:
 1. ``dfix-check`` fails on a Dockerfile that passes a secret build arg (and never sees the
    ``Dockerfile.j2`` template, which ``files`` excludes);
 2. ``dfix`` rewrites it (pre-commit reports the file as modified);
-3. ``dfix-check`` passes.
+3. ``dfix-check`` passes;
+4. the hooks write only the files pre-commit passes (``--callers=given``): a Dockerfile that was
+   not passed, and a build script that passes a secret build arg, are never written; the Dockerfile
+   that script builds is not rewritten either, and the script is named.
+
+Also: the hook entries run outside pre-commit on the same kind of tree (fast), ``pre-commit
+autoupdate --freeze`` pins a full commit SHA for a repository without release tags (what the docs
+tell users to run), and the docs and hook comments show such a ``rev:`` and no placeholder host.
 
 Slow-ish (a virtualenv and a pip install; ~15-40 s with a warm pip cache). Skipped with a reason when
 pre-commit or git is unavailable, a failure under ``CI=true``.
@@ -32,6 +39,8 @@ HOOKS = ROOT / ".pre-commit-hooks.yaml"
 
 SECRET = b"FROM node:20\nARG NPM_TOKEN\nCOPY package.json ./\nRUN npm ci\n"
 CLEAN = b"FROM alpine:3.20\nARG VERSION=1\nRUN echo $VERSION\n"
+CALLER = b'#!/bin/sh\nset -e\ndocker build --build-arg NPM_TOKEN="$NPM_TOKEN" -t app app\n'  # builds app/Dockerfile
+DOCS = [ROOT / "docs" / "pre-commit.md", ROOT / "docs" / "integrations.md"]
 
 
 def _load_hooks() -> list[dict]:
@@ -82,8 +91,10 @@ def _git(args: list[str], cwd: Path, env: dict) -> str:
 def test_hook_definitions() -> None:
     hooks = {h["id"]: h for h in _load_hooks()}
     assert set(hooks) == {"dfix", "dfix-check"}
-    assert hooks["dfix"]["entry"] == "dfix --write"
-    assert hooks["dfix-check"]["entry"] == "dfix --check"
+    # only the files pre-commit passes are written: callers (build scripts, compose files,
+    # workflows) are migrated only when passed too (pre-commit never passes them: `files`)
+    assert hooks["dfix"]["entry"] == "dfix --write --callers=given"
+    assert hooks["dfix-check"]["entry"] == "dfix --check --callers=given"
     for h in hooks.values():
         assert h["language"] == "python"
         assert h["require_serial"] is True
@@ -128,6 +139,65 @@ def test_files_regex_matches_dfix_discovery() -> None:
     assert not regex.search("Dockerfile/README")
 
 
+# ---------------------------------------------------------------------- docs and hook comments
+
+def test_docs_show_a_full_sha_rev_and_no_placeholder_host() -> None:
+    """Users copy these: a `rev:` that works without release tags, a real way to get it, no
+    example.invalid."""
+    for path in [HOOKS, *DOCS]:
+        text = path.read_text("utf-8")
+        assert "example.invalid" not in text, path
+        revs = re.findall(r"^[#\s-]*rev:\s*(\S+)", text, flags=re.MULTILINE)
+        if path.name in (".pre-commit-hooks.yaml", "pre-commit.md"):
+            assert revs, f"{path.name} shows no rev:"
+        for rev in revs:
+            assert re.fullmatch(r"[0-9a-f]{40}", rev), f"{path.name}: rev {rev} is not a full commit SHA"
+    doc = (ROOT / "docs" / "pre-commit.md").read_text("utf-8")
+    assert "pre-commit autoupdate --freeze" in doc and "git ls-remote" in doc and "--callers=given" in doc
+
+
+# ------------------------------------------------------------ the hook entries, without pre-commit
+
+def _entry(hook_id: str) -> list[str]:
+    entry = {h["id"]: h for h in _load_hooks()}[hook_id]["entry"].split()
+    assert entry[0] == "dfix"
+    return [sys.executable, "-m", "refactor", *entry[1:]]
+
+
+@pytest.mark.parametrize("args", [
+    [],
+    ["--unsafe-fixes"],  # a caller that was not given blocks its Dockerfile even then
+], ids=["default", "unsafe-fixes"])
+def test_hook_entries_write_only_the_files_they_are_given(tmp_path: Path, args: list[str]) -> None:
+    """What pre-commit runs (`entry` + `args` + the matching staged files), on a tree where a build
+    script passes the secret build arg to app/Dockerfile."""
+    if shutil.which("git") is None:
+        _unavailable("git is not installed")
+    env = dict(_git_env(tmp_path / "home"), PYTHONPATH=str(ROOT))
+    proj = tmp_path / "proj"
+    files = {"svc/Dockerfile": SECRET, "app/Dockerfile": SECRET, "build.sh": CALLER, "other.Dockerfile": SECRET}
+    for rel, data in files.items():
+        (proj / rel).parent.mkdir(parents=True, exist_ok=True)
+        (proj / rel).write_bytes(data)
+    _git(["init", "-q", "-b", "main"], proj, env)  # the callers are searched in the repository
+
+    def run(hook_id: str, *paths: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*_entry(hook_id), *args, *paths], cwd=proj, env=env, capture_output=True, text=True,
+                              timeout=120)
+
+    p = run("dfix-check", "svc/Dockerfile", "app/Dockerfile")
+    assert p.returncode == 1 and "build.sh" in p.stdout + p.stderr, p.stdout + p.stderr
+    assert all((proj / rel).read_bytes() == data for rel, data in files.items())  # the gate writes nothing
+
+    p = run("dfix", "svc/Dockerfile", "app/Dockerfile")
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert b"--mount=type=secret,id=npm_token" in (proj / "svc" / "Dockerfile").read_bytes()
+    assert (proj / "build.sh").read_bytes() == CALLER  # not given: never written
+    assert (proj / "app" / "Dockerfile").read_bytes() == SECRET  # its caller was not given: not rewritten
+    assert (proj / "other.Dockerfile").read_bytes() == SECRET  # not given
+    assert "build.sh" in p.stdout + p.stderr  # the caller that blocks the fix is named
+
+
 # ------------------------------------------------------------------------------- real pre-commit
 
 def _snapshot_checkout(dst: Path, env: dict) -> str:
@@ -150,13 +220,38 @@ def _snapshot_checkout(dst: Path, env: dict) -> str:
     return _git(["rev-parse", "HEAD"], dst, env).strip()
 
 
-def test_real_pre_commit_run(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def dfix_repo(tmp_path_factory) -> tuple[Path, str]:
+    """This working tree committed to a fresh repository without tags: (path, commit sha)."""
     if shutil.which("git") is None:
         _unavailable("git is not installed")
+    base = tmp_path_factory.mktemp("dfix-repo")
+    return base / "dfix-src", _snapshot_checkout(base / "dfix-src", _git_env(base / "home"))
+
+
+def test_autoupdate_freeze_pins_a_full_sha_without_release_tags(tmp_path: Path, dfix_repo) -> None:
+    """The docs' instruction: `pre-commit autoupdate --freeze` writes a full commit SHA even when
+    the repository has no release tag (here: none at all)."""
+    cmd = _pre_commit_cmd()
+    src, sha = dfix_repo
+    env = _git_env(tmp_path / "home")
+    assert _git(["tag"], src, env).strip() == ""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    config = proj / ".pre-commit-config.yaml"
+    config.write_text(f"repos:\n  - repo: {src}\n    rev: 0123456789abcdef0123456789abcdef01234567\n    hooks:\n      - id: dfix-check\n")
+    _git(["init", "-q", "-b", "main"], proj, env)
+    p = subprocess.run([*cmd, "autoupdate", "--freeze"], cwd=proj, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    revs = re.findall(r"rev:\s*(\S+)", config.read_text("utf-8"))
+    assert revs == [sha], (revs, sha)
+
+
+def test_real_pre_commit_run(tmp_path: Path, dfix_repo) -> None:
     cmd = _pre_commit_cmd()
     home = tmp_path / "pre-commit-home"
     env = _git_env(home)
-    sha = _snapshot_checkout(tmp_path / "dfix-src", env)
+    src, sha = dfix_repo
 
     proj = tmp_path / "proj"
     (proj / "svc").mkdir(parents=True)
@@ -166,7 +261,7 @@ def test_real_pre_commit_run(tmp_path: Path) -> None:
     (proj / "clean.Dockerfile").write_bytes(CLEAN)
     (proj / ".pre-commit-config.yaml").write_text(
         "repos:\n"
-        f"  - repo: {tmp_path / 'dfix-src'}\n"
+        f"  - repo: {src}\n"
         f"    rev: {sha}\n"
         "    hooks:\n"
         "      - id: dfix-check\n"
@@ -205,3 +300,17 @@ def test_real_pre_commit_run(tmp_path: Path) -> None:
     p = pre_commit("run", "--all-files")
     assert p.returncode == 0, p.stdout + p.stderr
     assert p.stdout.count("Passed") == 2
+
+    # 4. only the files pre-commit passes are written (--callers=given): build.sh passes the secret
+    # build arg to app/Dockerfile; `files` keeps build.sh from dfix even when named with --files
+    (proj / "other.Dockerfile").write_bytes(SECRET)
+    (proj / "app").mkdir()
+    (proj / "app" / "Dockerfile").write_bytes(SECRET)
+    (proj / "build.sh").write_bytes(CALLER)
+    _git(["add", "-A"], proj, env)
+    p = pre_commit("run", "dfix", "--files", "app/Dockerfile", "build.sh")
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "build.sh" in p.stdout  # the caller that blocks app/Dockerfile's fix is named
+    assert (proj / "app" / "Dockerfile").read_bytes() == SECRET
+    assert (proj / "build.sh").read_bytes() == CALLER
+    assert (proj / "other.Dockerfile").read_bytes() == SECRET  # not passed

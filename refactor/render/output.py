@@ -81,6 +81,7 @@ def file_json(r: FileResult) -> dict:
         "error": r.error,
         "changed": r.changed,
         "findings": [f.to_json() for f in sorted(r.findings, key=lambda f: (f.line, f.column, f.code))],
+        "diff": unified_diff(r)[0] or None,
         "build": build,
     }
 

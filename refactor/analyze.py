@@ -1236,14 +1236,9 @@ def _in_context(ctx: str, src: str) -> str:
 
 @lru_cache(maxsize=256)
 def _dockerignore_spec(context: str):
-    try:
-        with open(os.path.join(context, ".dockerignore"), encoding="utf-8", errors="replace") as fh:
-            lines = [ln.strip() for ln in fh.read().splitlines() if ln.strip() and not ln.strip().startswith("#")]
-    except OSError:
-        return None
-    import pathspec
+    from refactor.ignorespec import in_dir
 
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+    return in_dir(context, ".dockerignore")
 
 
 def _dockerignored(context: str, rel: str) -> bool:

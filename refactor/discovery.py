@@ -42,15 +42,9 @@ class Candidate:
 
 
 def _gitignore_spec(directory: str):
-    path = os.path.join(directory, ".gitignore")
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            lines = fh.read().splitlines()
-    except OSError:
-        return None
-    import pathspec
+    from refactor.ignorespec import in_dir
 
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+    return in_dir(directory)
 
 
 def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:

@@ -181,14 +181,9 @@ def repo_root(paths: list[str]) -> str:
 
 
 def _gitignore(directory: str):
-    try:
-        with open(os.path.join(directory, ".gitignore"), encoding="utf-8", errors="replace") as fh:
-            lines = fh.read().splitlines()
-    except OSError:
-        return None
-    import pathspec
+    from refactor.ignorespec import in_dir
 
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+    return in_dir(directory)
 
 
 def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:

@@ -8,9 +8,9 @@
       }
     }
 
-HCL is read by a small scanner (blocks, attributes, objects, lists, strings with ``${}``
-templates and heredocs, comments) that records spans; no HCL library is needed, and none on PyPI
-keeps positions. JSON bake files get the same rewrite through a span-keeping JSON reader.
+HCL is read with tree-sitter-hcl, whose concrete syntax tree keeps the byte span of every
+attribute, object entry and list item; a file with a syntax error is not read (nor rewritten). JSON
+bake files get the same rewrite through a span-keeping JSON reader.
 
 A value that is a bake variable (``NPM_TOKEN``, ``"${NPM_TOKEN}"``) becomes ``env=<variable>``:
 bake variables are read from the environment variable of the same name, and so is ``env=``. A
@@ -26,7 +26,10 @@ from __future__ import annotations
 import json
 import os
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import accumulate
 
 from refactor.build import SecretSpec
 from refactor.fixes.edit import Edit
@@ -37,116 +40,7 @@ from .model import BuildArgUse, CallerPlan, Invocation
 _TEMPLATE_ONE = re.compile(r'"\$\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}"$')
 
 # ------------------------------------------------------------------------------------------
-# HCL scanner
-
-
-@dataclass
-class T:
-    kind: str  # ident | str | heredoc | num | punct | nl
-    start: int
-    end: int
-    text: str
-
-
-def _tokens(text: str) -> list[T]:
-    out: list[T] = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c in " \t\r":
-            i += 1
-            continue
-        if c == "\n":
-            out.append(T("nl", i, i + 1, "\n"))
-            i += 1
-            continue
-        if c == "#" or text.startswith("//", i):
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-            continue
-        if text.startswith("/*", i):
-            j = text.find("*/", i + 2)
-            if j < 0:
-                raise ValueError("unterminated comment")
-            i = j + 2
-            continue
-        if c == '"':
-            j = _string_end(text, i)
-            out.append(T("str", i, j, text[i:j]))
-            i = j
-            continue
-        m = re.compile(r"<<(-?)([A-Za-z_][A-Za-z0-9_]*)[ \t]*\r?\n").match(text, i)
-        if m:
-            delim = m.group(2)
-            j = m.end()
-            while True:
-                k = text.find("\n", j)
-                line = text[j : (n if k < 0 else k)]
-                if line.strip() == delim:
-                    j = n if k < 0 else k
-                    break
-                if k < 0:
-                    raise ValueError("unterminated heredoc")
-                j = k + 1
-            out.append(T("heredoc", i, j, text[i:j]))
-            i = j
-            continue
-        m = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*").match(text, i)
-        if m:
-            out.append(T("ident", i, m.end(), m.group(0)))
-            i = m.end()
-            continue
-        m = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?").match(text, i)
-        if m:
-            out.append(T("num", i, m.end(), m.group(0)))
-            i = m.end()
-            continue
-        two = text[i : i + 2]
-        if two in ("==", "!=", "<=", ">=", "&&", "||", "=>", "..."):
-            ln = 3 if two == ".." else 2
-            out.append(T("punct", i, i + ln, text[i : i + ln]))
-            i += ln
-            continue
-        out.append(T("punct", i, i + 1, c))
-        i += 1
-    return out
-
-
-def _string_end(text: str, i: int) -> int:
-    j = i + 1
-    n = len(text)
-    while j < n:
-        c = text[j]
-        if c == "\\":
-            j += 2
-            continue
-        if c == '"':
-            return j + 1
-        if c in "$%" and text.startswith("{", j + 1) and not text.startswith(c, j - 1 if j > 0 else j):
-            j = _template_end(text, j + 2)
-            continue
-        if c == "\n":
-            raise ValueError("newline in string")
-        j += 1
-    raise ValueError("unterminated string")
-
-
-def _template_end(text: str, j: int) -> int:
-    depth = 1
-    n = len(text)
-    while j < n:
-        c = text[j]
-        if c == '"':
-            j = _string_end(text, j)
-            continue
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return j + 1
-        j += 1
-    raise ValueError("unterminated template")
+# HCL: tree-sitter-hcl's concrete syntax tree, reduced to what the rewrite reads
 
 
 @dataclass
@@ -185,157 +79,89 @@ class Block:
     blocks: list["Block"] = field(default_factory=list)
 
 
-class _P:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.t = _tokens(text)
-        self.i = 0
+def _char_offsets(text: str, data: bytes):
+    """Map byte offsets into ``data`` (``text`` in UTF-8, surrogates passed), as tree-sitter
+    reports them, to offsets into ``text``."""
+    if len(data) == len(text):
+        return lambda b: b
+    starts = list(accumulate((1 if o < 0x80 else 2 if o < 0x800 else 3 if o < 0x10000 else 4 for o in map(ord, text)), initial=0))
+    return lambda b: bisect_left(starts, b)
 
-    def peek(self, k: int = 0) -> T | None:
-        j = self.i + k
-        return self.t[j] if j < len(self.t) else None
 
-    def skip_nl(self) -> None:
-        while self.peek() is not None and self.peek().kind == "nl":
-            self.i += 1
+@lru_cache(maxsize=1)
+def _parser():
+    import tree_sitter_hcl
+    from tree_sitter import Language, Parser
 
-    def body(self, closing: bool) -> tuple[dict[str, Attr], list[Block]]:
+    return Parser(Language(tree_sitter_hcl.language()))
+
+
+# the single node under an `expression` that decides its kind (anything else: "other")
+_KIND = {"variable_expr": "ident", "template_expr": "str", "string_lit": "str", "bool_lit": "ident", "null_lit": "ident"}
+
+
+class _Tree:
+    def __init__(self, text: str, data: bytes) -> None:
+        self.text, self.data = text, data
+        self.pos = _char_offsets(text, data)
+
+    def src(self, n) -> str:
+        return self.text[self.pos(n.start_byte) : self.pos(n.end_byte)]
+
+    def expr(self, n) -> Node:
+        s, e = self.pos(n.start_byte), self.pos(n.end_byte)
+        kids = n.named_children
+        one = kids[0] if len(kids) == 1 else None
+        if one is not None and one.type in ("literal_value", "collection_value"):
+            one = one.named_children[0]
+        kind, entries = _KIND.get(one.type, "other") if one is not None else "other", []
+        if one is not None and one.type == "object":
+            kind, entries = "obj", [self.entry(c) for c in one.named_children if c.type == "object_elem"]
+        elif one is not None and one.type == "tuple":
+            kind, entries = "list", [self.expr(c) for c in one.named_children if c.type == "expression"]
+        return Node(kind, s, e, self.text[s:e], entries)
+
+    def entry(self, n) -> Entry:
+        k, v = (self.expr(c) for c in n.named_children if c.type == "expression")
+        key = k.text[1:-1] if k.kind == "str" and k.text.startswith('"') else k.text
+        return Entry(key, k.start, v, k.start, v.end)
+
+    def body(self, n) -> tuple[dict[str, Attr], list[Block]]:
         attrs: dict[str, Attr] = {}
         blocks: list[Block] = []
-        while True:
-            self.skip_nl()
-            tok = self.peek()
-            if tok is None:
-                if closing:
-                    raise ValueError("unclosed block")
-                return attrs, blocks
-            if tok.kind == "punct" and tok.text == "}":
-                if not closing:
-                    raise ValueError("unexpected }")
-                return attrs, blocks
-            if tok.kind != "ident":
-                raise ValueError(f"unexpected {tok.text!r}")
-            nxt = self.peek(1)
-            if nxt is not None and nxt.kind == "punct" and nxt.text == "=":
-                self.i += 2
-                v = self.expr(("nl", "}"))
-                attrs[tok.text] = Attr(tok.text, tok.start, v.end, v)
+        prev = None
+        for c in n.named_children if n is not None else ():
+            if c.type == "comment":
                 continue
-            self.i += 1
-            labels = []
-            while self.peek() is not None and self.peek().kind in ("str", "ident"):
-                lab = self.peek()
-                labels.append(lab.text[1:-1] if lab.kind == "str" else lab.text)
-                self.i += 1
-            ob = self.peek()
-            if ob is None or ob.text != "{":
-                raise ValueError("expected {")
-            self.i += 1
-            a, b = self.body(True)
-            close = self.peek()
-            self.i += 1
-            blocks.append(Block(tok.text, labels, tok.start, close.end, a, b))
-
-    def expr(self, stops: tuple[str, ...]) -> Node:
-        tok = self.peek()
-        if tok is None:
-            raise ValueError("missing value")
-        if tok.kind == "punct" and tok.text == "{":
-            return self.obj()
-        if tok.kind == "punct" and tok.text == "[":
-            lst = self.lst()
-            if self._at_stop(stops):
-                return lst
-            return self._generic(lst.start, stops)
-        start = tok.start
-        return self._generic(start, stops, first=tok)
-
-    def _at_stop(self, stops) -> bool:
-        tok = self.peek()
-        return tok is None or (tok.kind == "nl" and "nl" in stops) or (tok.kind == "punct" and tok.text in stops)
-
-    def _generic(self, start: int, stops, first: T | None = None) -> Node:
-        depth = 0
-        count = 0
-        last_end = start
-        single = None
-        while True:
-            tok = self.peek()
-            if tok is None:
-                break
-            if depth == 0 and ((tok.kind == "nl" and "nl" in stops) or (tok.kind == "punct" and tok.text in stops)):
-                break
-            if tok.kind == "punct" and tok.text in "([{":
-                depth += 1
-            elif tok.kind == "punct" and tok.text in ")]}":
-                if depth == 0:
-                    break
-                depth -= 1
-            if tok.kind == "nl" and depth == 0 and "nl" in stops:
-                break
-            single = tok
-            count += 1
-            last_end = tok.end
-            self.i += 1
-        text = self.text[start:last_end]
-        if count == 1 and single is not None and single.kind in ("str", "ident", "heredoc", "num"):
-            kind = {"str": "str", "ident": "ident", "heredoc": "str", "num": "other"}[single.kind]
-            return Node(kind, start, last_end, text)
-        if count == 0:
-            raise ValueError("missing value")
-        return Node("other", start, last_end, text)
-
-    def obj(self) -> Node:
-        open_ = self.peek()
-        self.i += 1
-        entries: list[Entry] = []
-        while True:
-            while self.peek() is not None and (self.peek().kind == "nl" or self.peek().text == ","):
-                self.i += 1
-            tok = self.peek()
-            if tok is None:
-                raise ValueError("unclosed object")
-            if tok.kind == "punct" and tok.text == "}":
-                self.i += 1
-                return Node("obj", open_.start, tok.end, self.text[open_.start : tok.end], entries)
-            if tok.kind == "str":
-                key = tok.text[1:-1]
-                self.i += 1
-            elif tok.kind == "ident":
-                key = tok.text
-                self.i += 1
-            elif tok.text == "(":
-                k = self._generic(tok.start, ("=", ":"))
-                key = k.text
-            else:
-                raise ValueError("bad object key")
-            sep = self.peek()
-            if sep is None or sep.text not in ("=", ":"):
-                raise ValueError("expected = in object")
-            self.i += 1
-            v = self.expr(("nl", ",", "}"))
-            entries.append(Entry(key, tok.start, v, tok.start, v.end))
-
-    def lst(self) -> Node:
-        open_ = self.peek()
-        self.i += 1
-        items: list[Node] = []
-        while True:
-            while self.peek() is not None and (self.peek().kind == "nl" or self.peek().text == ","):
-                self.i += 1
-            tok = self.peek()
-            if tok is None:
-                raise ValueError("unclosed list")
-            if tok.kind == "punct" and tok.text == "]":
-                self.i += 1
-                return Node("list", open_.start, tok.end, self.text[open_.start : tok.end], items)
-            items.append(self.expr(("nl", ",", "]")))
+            if prev is not None and not any(ch in self.data[prev.end_byte : c.start_byte] for ch in b"\n\r"):
+                raise ValueError("two items on one line")  # HCL wants a newline after each; the grammar does not
+            prev = c
+            if c.type == "attribute":
+                name = self.src(c.named_children[0])
+                value = self.expr(next(k for k in reversed(c.named_children) if k.type == "expression"))
+                attrs[name] = Attr(name, self.pos(c.start_byte), value.end, value)
+            elif c.type == "block":
+                kids = c.named_children
+                labels = []
+                for lab in kids[1:]:
+                    if lab.type not in ("string_lit", "identifier"):
+                        break
+                    labels.append(self.src(lab)[1:-1] if lab.type == "string_lit" else self.src(lab))
+                a, b = self.body(next((k for k in kids if k.type == "body"), None))
+                blocks.append(Block(self.src(kids[0]), labels, self.pos(c.start_byte), self.pos(c.end_byte), a, b))
+        return attrs, blocks
 
 
 def parse_hcl(text: str) -> tuple[dict[str, Attr], list[Block]] | None:
+    """Top-level attributes and blocks of an HCL file, or None when it does not parse: a file with
+    any ERROR or MISSING node is not read at all (its edits could land in what the parser skipped)."""
+    data = text.encode("utf-8", "surrogatepass")
+    root = _parser().parse(data).root_node
+    if root.has_error:
+        return None
     try:
-        return _P(text).body(False)
-    except (ValueError, IndexError, AttributeError, RecursionError):
+        return _Tree(text, data).body(next((c for c in root.named_children if c.type == "body"), None))
+    except (ValueError, StopIteration, RecursionError):
         return None
 
 

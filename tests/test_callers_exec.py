@@ -116,6 +116,24 @@ def test_makefile(tmp_path: Path, stub) -> None:
     check(calls(), 2)
 
 
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_makefile_does_not_echo_the_value(tmp_path: Path, stub) -> None:
+    """make prints every recipe line after expanding it: the migrated recipe hands $(NPM_TOKEN) to
+    docker with `export`, so the printed line (the build log) holds no value."""
+    env, calls = stub
+    (tmp_path / "token").write_text(VALUE)
+    mk = tmp_path / "Makefile"
+    mk.write_text("NPM_TOKEN ?= $(shell cat token)\nTOK = $(NPM_TOKEN)\n\nbuild:\n\tdocker build --build-arg NPM_TOKEN=$(NPM_TOKEN) -t app .\n"
+                  "b2:\n\tdocker build --build-arg NPM_TOKEN=$(TOK) -t app .\n")
+    migrate(mk, "make")
+    for target in ("build", "b2"):
+        p = subprocess.run(["make", target], env=env, cwd=tmp_path, timeout=60, capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        assert "docker build --secret id=npm_token,env=" in p.stdout  # make echoed the line …
+        assert VALUE not in p.stdout + p.stderr  # … without the value
+    check(calls(), 2)
+
+
 def test_gitlab_script_lines(tmp_path: Path, stub) -> None:
     """GitLab runs each script line in one shell with CI/CD variables exported."""
     env, calls = stub

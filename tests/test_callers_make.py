@@ -36,9 +36,9 @@ def test_make_noop(text: str) -> None:
 MAKE_CASES = [
     # a make variable is not exported to the recipe: prefix, after the recipe's @
     ("build:\n\t@docker build --build-arg NPM_TOKEN=$(NPM_TOKEN) -t app .\n",
-     'build:\n\t@NPM_TOKEN="$(NPM_TOKEN)" docker build --secret id=npm_token,env=NPM_TOKEN -t app .\n'),
+     'export NPM_TOKEN\nbuild:\n\t@docker build --secret id=npm_token,env=NPM_TOKEN -t app .\n'),
     ("build:\n\t-docker build --build-arg NPM_TOKEN=${TOKEN} .\n",
-     'build:\n\t-NPM_TOKEN="${TOKEN}" docker build --secret id=npm_token,env=NPM_TOKEN .\n'),
+     'export TOKEN\nbuild:\n\t-docker build --secret id=npm_token,env=TOKEN .\n'),
     # $$X is a shell variable of the recipe's shell: inherited, exported
     ("build:\n\tdocker build --build-arg NPM_TOKEN=$$NPM_TOKEN .\n",
      "build:\n\tdocker build --secret id=npm_token,env=NPM_TOKEN .\n"),
@@ -46,7 +46,10 @@ MAKE_CASES = [
      "build:\n\tdocker build --secret id=npm_token,env=NPM_TOKEN .\n"),
     # continuation lines keep their layout
     ("IMAGE = app\nbuild:\n\tdocker build \\\n\t\t--build-arg NPM_TOKEN=$(NPM_TOKEN) \\\n\t\t-t $(IMAGE) .\n",
-     'IMAGE = app\nbuild:\n\tNPM_TOKEN="$(NPM_TOKEN)" docker build \\\n\t\t--secret id=npm_token,env=NPM_TOKEN \\\n\t\t-t $(IMAGE) .\n'),
+     'export NPM_TOKEN\nIMAGE = app\nbuild:\n\tdocker build \\\n\t\t--secret id=npm_token,env=NPM_TOKEN \\\n\t\t-t $(IMAGE) .\n'),
+    # defined in the file: the export goes right after the definition (with its continuation lines)
+    ("# tokens\nNPM_TOKEN ?= $(shell \\\n  cat .tok)\nbuild:\n\tdocker build --build-arg NPM_TOKEN=$(NPM_TOKEN) .\n",
+     '# tokens\nNPM_TOKEN ?= $(shell \\\n  cat .tok)\nexport NPM_TOKEN\nbuild:\n\tdocker build --secret id=npm_token,env=NPM_TOKEN .\n'),
     ("build:\n\tcd app && docker build --build-arg NPM_TOKEN=$(shell cat .tok) .\n",
      'build:\n\tcd app && NPM_TOKEN="$(shell cat .tok)" docker build --secret id=npm_token,env=NPM_TOKEN .\n'),
 ]

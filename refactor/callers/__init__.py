@@ -125,7 +125,7 @@ def _finders():
 
 
 def _planners():
-    from . import bake, compose, github, python
+    from . import bake, compose, github, python, scripts
     from .common import plan_cli
 
     def cli(path, text, groups, plan):
@@ -134,7 +134,7 @@ def _planners():
 
     return {
         "shell": cli,
-        "make": cli,
+        "make": scripts.plan_make,
         "just": cli,
         "gitlab": cli,
         "jenkins": cli,

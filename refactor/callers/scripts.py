@@ -169,3 +169,54 @@ def find_just(path: str, text: str, root: str | None) -> list[Found]:
             for bc in bcs:
                 found.extend(cli_founds(path, "just", view, bc, host, [d] if root is not None else None, {"{{invocation_directory()}}": "."}))
     return found
+
+
+# ------------------------------------------------------------------------------------------
+# Makefiles: planning
+
+_MAKE_DEF = r"^[ \t]*(?:override[ \t]+)?(?:export[ \t]+)?{name}[ \t]*(?:::=|:::=|[:?+!]?=)"
+
+
+def plan_make(path: str, text: str, groups, plan) -> None:
+    """Plan a Makefile's builds. A make variable ``$(X)`` that carried a secret is handed to docker
+    by ``export X`` (one line, after the variable's definition), not by a ``X="$(X)"`` prefix on
+    the recipe line: make echoes each recipe line after expanding it, so the prefix would print the
+    value into the build log."""
+    from .common import plan_cli
+
+    exports: list[str] = []
+
+    def add_export(name: str) -> bool:
+        if name not in exports:
+            exports.append(name)
+        return True
+
+    for found, migrated in groups:
+        found.data.host.add_export = add_export
+        plan_cli(text, found.data, migrated, plan)
+    for name in exports:
+        plan.edits.append(_export_line(text, name))
+
+
+def _export_line(text: str, name: str):
+    """``export NAME`` after the last top-level definition of NAME (with its continuation lines),
+    else after the file's leading comment block."""
+    from refactor.fixes.edit import Edit
+
+    nl = "\r\n" if "\r\n" in text else "\n"
+    line = f"export {name}{nl}"
+    at = None
+    for m in re.finditer(_MAKE_DEF.format(name=re.escape(name)), text, re.M):
+        end = text.find("\n", m.end())
+        while end != -1 and text[:end].rstrip("\r").endswith("\\"):
+            end = text.find("\n", end + 1)
+        at = len(text) if end == -1 else end + 1
+    if at is None:
+        at = 0
+        for ln in text.splitlines(keepends=True):
+            if ln.strip() and not ln.lstrip().startswith("#"):
+                break
+            at += len(ln)
+    if at == len(text) and text and not text.endswith("\n"):
+        line = nl + line
+    return Edit(at, at, line)

@@ -17,7 +17,9 @@ Rewrite rules for one ``--build-arg NAME[=VALUE]`` whose ARG the Dockerfile rewr
   script and the script sources/evals nothing (so it was inherited from the environment, and
   inherited variables are always exported); ``${{ env.X }}`` in GitHub Actions; ``env.X``,
   ``environment {}`` and ``withCredentials`` bindings in Jenkins; just's ``env_var('X')``.
-* Anything else that is not a literal (a shell local, a Makefile ``$(X)``, a just ``{{x}}``, a
+* A Makefile ``$(X)`` → ``--secret id=<id>,env=X`` and one ``export X`` line in the Makefile: make
+  prints each recipe line after expanding it, so a prefix ``NAME="$(X)"`` would print the value.
+* Anything else that is not a literal (a shell local, a just ``{{x}}``, a
   Groovy variable, ``$(cmd)``, ``${X:-d}``, a mix) → the value's own source text moves into a prefix
   assignment ``NAME="…" docker build … --secret id=<id>,env=NAME``: an assignment prefix exports
   the value to docker alone, with the same expansions as before (and no word splitting).
@@ -813,6 +815,7 @@ class Host:
     groovy_env: frozenset[str] = frozenset()  # Jenkins: names bound as environment variables
     allow_prefix: bool = True  # False where a VAR=value prefix is not shell syntax (pwsh, docker.build args)
     add_env: Callable[[str, str], bool] | None = None  # GitHub run steps: add NAME: value to the step env
+    add_export: Callable[[str], bool] | None = None  # Makefiles: `export X` hands make's $(X) to docker
     literal_note: Callable[[str], str] | None = None
     where: str = ""  # human name of the caller, for notes
 
@@ -1091,6 +1094,9 @@ def plan_build(
             env_name = v.source
         elif v.expr is not None and host.add_env is not None and host.add_env(a.name, v.expr):
             pass
+        elif (host.flavor == "make" and v.kind == "local" and v.source and IDENT.fullmatch(v.source) and not sudo
+              and host.add_export is not None and host.add_export(v.source)):
+            env_name = v.source  # make echoes a prefix NAME="$(X)" expanded: the value would be in the log
         else:
             prefix = _prefix(view, text, eff)
             if host.kind == "jenkins" and v.kind == "local":

@@ -30,7 +30,8 @@ def plan_file(path: str, *, mount_style: str = "auto", unsafe_fixes: bool = Fals
     import os
 
     from refactor.analyze import Options, analyze
-    from refactor.engine import Settings, process_source
+    from refactor.engine import process_source
+    from refactor.settings import Settings
     from refactor.source import read_source
 
     source = read_source(path)

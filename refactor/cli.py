@@ -22,11 +22,13 @@ Exit codes:
 FORMATS = ("text", "json", "sarif", "github", "markdown", "gitlab", "checkstyle", "junit")
 
 
-def _mode(write: bool, diff: bool, check: bool) -> str:
+def _mode(write: bool, diff: bool, check: bool):
+    from refactor.settings import Mode
+
     chosen = [n for n, v in (("write", write), ("diff", diff), ("check", check)) if v]
     if len(chosen) > 1:
         raise click.UsageError(f"--{chosen[0]} and --{chosen[1]} cannot be combined")
-    return chosen[0] if chosen else "report"
+    return Mode(chosen[0]) if chosen else Mode.REPORT
 
 
 def _list_rules(ctx, _param, value):
@@ -147,17 +149,12 @@ def cli(ctx, paths, write, diff, check, unsafe_fixes, fmt, output_file, reports,
     extra_reports = _parse_reports(reports)
     from refactor import config as config_mod
     from refactor.analysis.secrets import Policy
-    from refactor.discovery import discover
-    from refactor.engine import Settings
+    from refactor.settings import Settings
     from refactor.rules import Selection, check_codes
 
     mode = _mode(write, diff, check)
-    if exit_zero:
-        _EXIT_ZERO[0] = True
     if add_ignore and mode != "report":
         raise click.UsageError("--add-ignore cannot be combined with --write/--diff/--check")
-    if verbose:
-        os.environ["DFIX_DEBUG"] = "1"
     paths = list(paths) or ["."]
     try:
         if config_path:
@@ -197,6 +194,7 @@ def cli(ctx, paths, write, diff, check, unsafe_fixes, fmt, output_file, reports,
             sign_key=sign_key or values.get("sign-key"),
             callers=callers_mode or values.get("callers", "all"),
             failure_threshold=failure_threshold or values.get("failure-threshold", "info"),
+            debug=verbose,
         )
         if st.sign and not st.image:
             raise config_mod.ConfigError("--sign needs --image NAME (the image that is pushed and signed)")
@@ -242,90 +240,25 @@ def cli(ctx, paths, write, diff, check, unsafe_fixes, fmt, output_file, reports,
     excludes += tuple(extend_exclude) + tuple(v.get("extend-exclude", ()))
     respect = not no_respect_gitignore and v.get("respect-gitignore", True)
 
-    from refactor.engine import FileResult, process_source
-    from refactor.source import InputError, SourceFile
+    from refactor.run import Stdin, run
 
-    results: list[FileResult] = []
-    stdin_result = None
+    stdin = None
     if "-" in paths:
-        display = stdin_filename or "-"
-        data = sys.stdin.buffer.read()
-        try:
-            src = SourceFile.from_bytes(display, data)
-            stdin_result = process_source(src, display, settings, os.path.dirname(stdin_filename) if stdin_filename else None)
-        except InputError as exc:
-            stdin_result = FileResult(display, status="error", error=str(exc))
-        except Exception as exc:  # noqa: BLE001
-            from refactor.syntax.dockerfile import ParseError
-
-            from refactor.syntax.pragmas import PragmaError
-
-            msg = (f"parse error: {exc.shown()}" if isinstance(exc, ParseError) else f"bad dfix comment: {exc}"
-                   if isinstance(exc, PragmaError) else f"internal error: {type(exc).__name__}")
-            if verbose and not isinstance(exc, (ParseError, PragmaError)):
-                raise
-            stdin_result = FileResult(display, status="error", error=msg)
-    candidates = discover([p for p in paths if p != "-"], excludes, respect)
+        stdin = Stdin(stdin_filename or "-", sys.stdin.buffer.read(), os.path.dirname(stdin_filename) if stdin_filename else None)
     try:
-        per_file = [settings_for(c.path) for c in candidates]
+        outcome = run(paths, settings, settings_for=settings_for, excludes=excludes, respect_gitignore=respect, jobs=jobs,
+                      add_ignore=add_ignore, stdin=stdin, progress=lambda it, n: _progress(it, n, quiet), debug=verbose)
     except (config_mod.ConfigError, ValueError) as exc:
         click.echo(f"dfix: config error: {exc}", err=True)
         sys.exit(2)
-    if mode in ("write", "diff", "check", "report") and candidates:
-        for st in per_file:
-            st.defer_write = True
-    dirs = [p for p in paths if p != "-" and os.path.isdir(p)]
-    splits = _split_findings(dirs, settings)
-    results = list(_run(candidates, per_file, jobs, verbose, quiet))
-    # callers change with the Dockerfile: searched when something may be written or gated, and in
-    # report mode when a secret is migrated (the report then names the callers and says whether
-    # --write can fix them, as --write would)
-    if candidates and (mode in ("write", "diff", "check") or any(r.migrated for r in results)):
-        from refactor.engine import write_planned
-        from refactor.link import link_callers
-
-        given = {os.path.realpath(p) for p in paths if p != "-" and os.path.isfile(p)} if settings.callers == "given" else None
-        callers = link_callers(list(paths), candidates, results, per_file, excludes, settings=settings, given=given)
-        if mode == "write":
-            from refactor.callers import repo_root
-
-            planned = results + callers
-            top = repo_root(list(paths))
-            write_planned(planned, {id(r): _write_root(r.fs_path, paths, top if r.kind == "caller" else None) for r in planned})
-        results.extend(callers)
-        results.sort(key=lambda r: r.path)
-    results = list(_with_splits(results, [c.path for c in candidates], splits))
-    if splits:
-        from refactor.link import suppress_caller_findings
-
-        suppress_caller_findings([r for r in results if r.kind == "caller"], settings)
-    if add_ignore:
-        from refactor.engine import WriteRefused, add_ignores
-
-        from refactor.link import add_caller_ignores
-
-        by_path = {r.fs_path: r for r in results if r.kind != "caller" and r.fs_path}
-        todo = [(c.path, by_path.get(c.path), add_ignores) for c in candidates]
-        todo += [(r.fs_path, r, add_caller_ignores) for r in results if r.kind == "caller" and r.fs_path]
-        for path, r, add in todo:
-            if r is not None and r.status == "ok" and r.findings:
-                try:
-                    n = add(path, r.findings, _write_root(path, paths, top_root(paths) if r.kind == "caller" else None))
-                except WriteRefused as exc:
-                    r.status, r.error = "error", f"not written: {exc.strerror}"
-                    continue
-                except OSError as exc:
-                    r.status, r.error = "error", f"cannot write: {exc.strerror}"
-                    continue
-                if n:
-                    click.echo(f"dfix: added {n} ignore comment(s) to {r.path}", err=True)
-                    r.findings = []
-    if stdin_result is not None:
-        results.append(stdin_result)
+    for line in outcome.notices:
+        click.echo(f"dfix: {line}", err=True)
+    results, stdin_result = outcome.files, outcome.stdin
     for path, rfmt in extra_reports.items():
         if not _write_output(path, _document(results, rfmt)):
             sys.exit(2)
-    sys.exit(_report(results, settings, fmt, quiet, color, stdin_result, output_file=output_file, statistics=statistics))
+    sys.exit(_report(results, settings, fmt, quiet, color, stdin_result, output_file=output_file, statistics=statistics,
+                     exit_zero=exit_zero))
 
 
 REPORT_FORMATS = ("json", "sarif", "github", "markdown", "gitlab", "checkstyle", "junit")
@@ -337,7 +270,7 @@ def _parse_reports(values) -> dict[str, str]:
     for v in values:
         fmt, sep, path = v.partition("=")
         if not sep or not path or fmt not in REPORT_FORMATS:
-            raise click.UsageError(f"--report takes FORMAT=PATH with FORMAT one of {', '.join(REPORT_FORMATS)} (got {printable(v)!r})")
+            raise click.UsageError(f"--report takes FORMAT=PATH with FORMAT one of {', '.join(REPORT_FORMATS)} (got {_printable(v)!r})")
         out[path] = fmt
     return out
 
@@ -369,87 +302,9 @@ def _write_output(path: str, text: str) -> bool:
                 os.unlink(tmp)
             raise
     except OSError as exc:
-        click.echo(f"dfix: error: cannot write {printable(path)}: {exc.strerror}", err=True)
+        click.echo(f"dfix: error: cannot write {_printable(path)}: {exc.strerror}", err=True)
         return False
     return True
-
-
-def top_root(paths) -> str | None:
-    from refactor.callers import repo_root
-
-    return repo_root(list(paths))
-
-
-def _split_findings(dirs: list[str], settings) -> dict[str, list]:
-    """DF010 findings by absolute file path: a secret that feeds builds and also publishes,
-    reported on the file where the read happens. Independent of per-file results."""
-    out: dict[str, list] = {}
-    if not dirs or not settings.selection.enabled("DF010"):
-        return out
-    from refactor.engine import FindingOut
-    from refactor.rules import BY_CODE
-    from refactor.supply.split import find_credential_splits
-
-    rule = BY_CODE["DF010"]
-    seen = set()
-    for d in dirs:
-        try:
-            splits = find_credential_splits(d)
-        except Exception:  # noqa: BLE001 - a repository-level advisory must never fail the run
-            continue
-        for sp in splits:
-            site = sp.read_site
-            full = os.path.abspath(site.path if os.path.isabs(site.path) else os.path.join(d, site.path))
-            key = (full, site.line, sp.variable)
-            if key in seen:
-                continue
-            seen.add(key)
-            out.setdefault(full, []).append(
-                FindingOut("DF010", rule.name, sp.variable, rule.secret, rule.severity, sp.message, site.line, 1, site.line, 1, None)
-            )
-    return out
-
-
-def _write_root(fs_path: str | None, given: list[str], fallback: str | None = None) -> str | None:
-    """The scanned directory a file was found under, which a write through a symlink must not
-    leave; None for a file named on the command line (its link is written through, as asked).
-    Callers are searched from the repository root: ``fallback``."""
-    if not fs_path:
-        return None
-    a = os.path.abspath(fs_path)
-    if any(os.path.abspath(g) == a for g in given if g != "-"):
-        return None
-    for g in given:
-        if g != "-" and os.path.isdir(g) and a.startswith(os.path.abspath(g).rstrip(os.sep) + os.sep):
-            return g
-    return fallback
-
-
-def _with_splits(results, candidates_paths, splits: dict[str, list]):
-    """Attach DF010 findings to streamed results; files not processed become caller entries,
-    merged into the path order."""
-    import heapq
-
-    from refactor.engine import FileResult
-
-    extra = []
-    done = {os.path.abspath(p) for p in candidates_paths}
-    for full, fs in splits.items():
-        if full not in done:
-            r = FileResult(os.path.relpath(full), kind="caller")
-            r.findings.extend(fs)
-            extra.append(r)
-    extra.sort(key=lambda r: r.path)
-
-    def attach():
-        for r in results:
-            fs = splits.get(os.path.abspath(r.fs_path or r.path))
-            if fs and r.kind == "dockerfile":
-                r.findings.extend(fs)
-                r.findings.sort(key=lambda f: (f.line, f.column, f.code))
-            yield r
-
-    return heapq.merge(attach(), extra, key=lambda r: r.path)
 
 
 def _common_parent(paths: list[str]) -> str:
@@ -469,207 +324,61 @@ def _progress(results, total: int, quiet: bool):
         yield from bar
 
 
-def _run(candidates, per_file, jobs: int, verbose: bool, quiet: bool = True):
-    """Process files; results come back in input order whatever order workers finish in."""
-    yield from _progress(_run_files(candidates, per_file, jobs), len(candidates), quiet)
-
-
-def _run_files(candidates, per_file, jobs: int):
-    from refactor.engine import process_file
-
-    n = len(candidates)
-    if jobs <= 0:
-        jobs = (os.cpu_count() or 1) if n >= 64 else 1
-    if jobs == 1 or n <= 1:
-        for c, st in zip(candidates, per_file):
-            yield process_file(c.path, c.display, st)
-        return
-    from concurrent.futures import ProcessPoolExecutor
-
-    # warm the analysis stack once: forked workers inherit it instead of importing it each
-    import refactor.analyze  # noqa: F401
-    from refactor.analysis.shell import _parser
-
-    _parser()
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_die_with_parent) as pool:
-        chunk = max(1, min(64, n // (jobs * 4) or 1))
-        yield from pool.map(process_file, [c.path for c in candidates], [c.display for c in candidates], per_file, chunksize=chunk)
-
-
-_EXIT_ZERO = [False]  # set by --exit-zero for this invocation
-
-
-def _die_with_parent() -> None:
-    """Pool workers exit when the parent dies (SIGKILL, OOM) instead of blocking forever."""
-    import signal
-
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() == 1:
-        os._exit(1)  # the parent is already gone
-
-
-_SEVERITY = {"info": 0, "style": 0, "warning": 1, "error": 2, "none": 3}  # --failure-threshold none: never
-
-
-class Tally:
-    """What the summary line and the exit code need, accumulated file by file."""
-
-    def __init__(self) -> None:
-        self.files = self.findings = self.files_with = self.errors = self.changed = 0
-        self.remaining = self.fixable_safe = self.fixable_unsafe = 0
-        self.migrated: set[str] = set()
-        self.by_rule: dict[str, int] = {}
-
-    def add(self, r, settings) -> None:
-        self.files += 1
-        threshold = _SEVERITY.get(settings.failure_threshold, 0)
-        for f in r.findings:
-            self.by_rule[f.code] = self.by_rule.get(f.code, 0) + 1
-        self.findings += len(r.findings)
-        self.files_with += bool(r.findings)
-        self.errors += r.status == "error"
-        done = settings.mode != "write" or r.status == "ok"  # a refused or failed write changed nothing
-        self.changed += bool(r.changed) and done
-        if done:
-            self.migrated.update(r.migrated)
-        for f in r.findings:
-            if not (f.fix is not None and f.fix.applied and settings.mode == "write"):
-                self.remaining += _SEVERITY.get(f.severity, 0) >= threshold
-            if f.fix and not f.fix.applied:
-                self.fixable_safe += f.fix.applicability == "safe"
-                self.fixable_unsafe += f.fix.applicability == "unsafe"
-
-    def exit_code(self, settings) -> int:
-        if self.errors:
-            return 2
-        if _EXIT_ZERO[0]:
-            return 0
-        if settings.mode == "write":
-            return 1 if self.remaining else 0
-        if settings.mode == "diff":
-            return 1 if self.changed else 0  # the patch is the answer: 1 when there is one
-        if settings.mode == "check":
-            return 1 if self.changed or self.remaining else 0
-        return 1 if self.remaining else 0
-
-    def summary(self, settings) -> str:
-        parts = [f"{self.files} file(s) scanned, {self.findings} finding(s) in {self.files_with} file(s)"]
-        if self.by_rule:
-            parts[0] += " (" + ", ".join(f"{c} {n}" for c, n in sorted(self.by_rule.items())) + ")"
-        if settings.mode == "write":
-            parts.append(f"{self.changed} file(s) rewritten")
-            if self.migrated:
-                parts.append(f"{len(self.migrated)} secret(s) migrated")
-                parts.append("rotate every migrated secret that was already used in pushed images")
-        elif settings.mode in ("diff", "check"):
-            parts.append(f"{self.changed} file(s) would change")
-        if settings.mode != "write" and self.fixable_safe:
-            parts.append(f"{self.fixable_safe} fixable with `--write`")
-        if self.fixable_unsafe:
-            parts.append(f"{self.fixable_unsafe} more with `--unsafe-fixes`")
-        if self.errors:
-            parts.append(f"{self.errors} error(s)")
-        return "dfix: " + "; ".join(parts) + "."
-
-
-def use_color(flag: bool | None, stream) -> bool:
-    """--color/--no-color win; then NO_COLOR (any value: off), FORCE_COLOR (on unless 0/false),
-    TERM=dumb (off); else colour when ``stream`` is a TTY."""
-    if flag is not None:
-        return flag
-    if os.environ.get("NO_COLOR"):
-        return False
-    force = os.environ.get("FORCE_COLOR")
-    if force is not None and force.lower() not in ("0", "false", "no"):
-        return True
-    if os.environ.get("TERM") == "dumb":
-        return False
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def _report(results, settings, fmt: str, quiet: bool, color, stdin_result, output_file: str | None = None, statistics: bool = False) -> int:
+def _report(results, settings, fmt: str, quiet: bool, color, stdin_result, output_file: str | None = None, statistics: bool = False,
+            exit_zero: bool = False) -> int:
     """Render ``results`` (a list, or an ordered iterator for streaming formats) to stdout or
     ``output_file`` (written atomically when the run ends)."""
     if output_file is None:
-        return _render(results, settings, fmt, quiet, color, stdin_result, statistics)
+        return _render(results, settings, fmt, quiet, color, stdin_result, statistics, exit_zero)
     import io
 
     buf = io.StringIO()
     saved = sys.stdout
     sys.stdout = buf
     try:
-        code = _render(results, settings, fmt, quiet, False if color is None else color, stdin_result, statistics)
+        code = _render(results, settings, fmt, quiet, False if color is None else color, stdin_result, statistics, exit_zero)
     finally:
         sys.stdout = saved
     return code if _write_output(output_file, buf.getvalue()) else 2
 
 
-def _statistics(tally: "Tally", results, fmt: str) -> None:
-    from refactor.rules import BY_CODE
-
-    fixable: dict[str, int] = {}
-    for r in results:
-        for f in r.findings:
-            if f.fix is not None and f.fix.applicability == "safe" and not f.fix.applied:
-                fixable[f.code] = fixable.get(f.code, 0) + 1
-    rows = sorted(tally.by_rule.items(), key=lambda kv: (-kv[1], kv[0]))
-    if fmt == "json":
-        import json
-
-        doc = [{"code": c, "name": BY_CODE[c].name if c in BY_CODE else c, "count": n, "fixable": fixable.get(c, 0)} for c, n in rows]
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
-        return
-    width = max((len(str(n)) for _c, n in rows), default=1)
-    for c, n in rows:
-        mark = "[*]" if fixable.get(c) else "   "
-        sys.stdout.write(f"{n:>{width}}\t{c}\t{mark} {BY_CODE[c].name if c in BY_CODE else ''}\n")
-
-
-def _render(results, settings, fmt: str, quiet: bool, color, stdin_result, statistics: bool) -> int:
-    from refactor.render import output
+def _render(results, settings, fmt: str, quiet: bool, color, stdin_result, statistics: bool, exit_zero: bool) -> int:
+    from refactor.render import output, text
+    from refactor.report import Report
 
     out = sys.stdout
-    tally = Tally()
+    tally = Report(exit_zero)
     if statistics:
         results = list(results)
         for r in results:
             tally.add(r, settings)
-            _error_line(r)
-        _statistics(tally, results, fmt)
+            text.error_line(r)
+        text.statistics(tally, results, fmt)
     elif fmt in output.DOCUMENTS:
         results = list(results)
         out.write(output.DOCUMENTS[fmt](results))
         for r in results:
             tally.add(r, settings)
-            _error_line(r)
+            text.error_line(r)
     elif fmt == "json":
         js = output.JsonStream(out)
         for r in results:
             js.add(r)
             tally.add(r, settings)
-            _error_line(r)
+            text.error_line(r)
         js.close()
     elif fmt == "github":
         for r in results:
             out.write(output.to_github([r]))
             tally.add(r, settings)
-            _error_line(r)
+            text.error_line(r)
     else:
-        color = use_color(color, out)
+        color = text.use_color(color, out)
         masked_any = False
         for r in results:
-            masked_any |= _text_file(r, settings, color, stdin_result)
+            masked_any |= text.text_file(r, settings, color, stdin_result)
             tally.add(r, settings)
-            _error_line(r)
+            text.error_line(r)
         if masked_any:
             click.echo("# Lines holding a committed secret are masked: this diff is for reading; apply it with `dfix --write`.", err=True)
     if not quiet:
@@ -677,113 +386,8 @@ def _render(results, settings, fmt: str, quiet: bool, color, stdin_result, stati
     return tally.exit_code(settings)
 
 
-def printable(path: str) -> str:
-    """A file name as it may be shown on a line of its own: control characters (a newline in a
-    name would start a new, pasteable line) are escaped, like ``ls -b`` does."""
-    if path.isprintable():
-        return path
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in path)
-
-
-def _error_line(r) -> None:
-    if r.status == "error":
-        click.echo(f"dfix: error: {printable(r.path)}: {r.error}", err=True)
-
-
-def _text_file(r, settings, color: bool, stdin_result) -> bool:
-    """One file's text output: its findings (or diff), then the command that builds it."""
-    from refactor.render import output
-
-    def style(s, **kw):
-        return click.style(s, **kw) if color else s
-
-    def echo(msg="", **kw):
-        click.echo(msg, color=color, **kw)
-
-    masked = False
-    if r is stdin_result and settings.mode == "write" and r.status == "ok":
-        sys.stdout.write(("\ufeff" if r.bom else "") + (r.new_text or ""))
-        return False  # stdout carries the fixed Dockerfile only
-    if settings.mode == "diff":
-        d, masked = output.unified_diff(r)
-        sys.stdout.write(_color_diff(d) if color else d)
-        _not_applied(r, lambda m: echo(m, err=True))
-    elif settings.mode == "check":
-        if r.changed:
-            echo(f"would rewrite {printable(r.path)}")
-        for f in r.findings:
-            echo(f"{printable(r.path)}:{f.line}:{f.column}: {f.code} {f.message}")
-        _not_applied(r, echo)
-        return False
-    else:
-        for f in r.findings:
-            mark = ""
-            if f.fix is not None and (f.fix.applied or (settings.mode != "write" and f.fix.applicability != "display-only")):
-                mark = style("[*] ", fg="green") if f.fix.applicability == "safe" or f.fix.applied else style("[unsafe] ", fg="yellow")
-            status = " (fixed)" if f.fix is not None and f.fix.applied and settings.mode == "write" else ""
-            echo(f"{style(printable(r.path), bold=True)}:{f.line}:{f.column}: {style(f.code, fg='red' if f.secret else 'yellow')} {mark}{f.message}{status}")
-            if f.fix is not None:
-                echo(f"    fix ({f.fix.applicability}{', applied' if f.fix.applied else ''}): {f.fix.title}")
-                if not f.fix.applied:
-                    for why in f.fix.reasons:
-                        echo(f"    fix {f.fix.applicability}: {why}")
-    # --diff keeps stdout a pure patch: the build commands and notes go to stderr
-    err = settings.mode == "diff"
-    supply = {k: v for k, v in r.emitted.items() if k in ("sign", "verify")}  # asked for with --sign: always shown
-    shown = r.status == "ok" and r.build is not None and bool(r.changed or r.migrated or r.findings)
-    if not (shown and (r.build.secrets or r.build.ssh or r.changed or "flatten" in r.emitted)):
-        if r.status == "ok":
-            for target, text in supply.items():
-                echo(style(f"# {target} {printable(r.path)}:", fg="cyan"), err=err)
-                click.echo(text.rstrip("\n"), err=err)
-        return masked
-    for target, text in r.emitted.items():
-        echo(style(f"# build {printable(r.path)} ({target}):" if target not in supply else f"# {target} {printable(r.path)}:", fg="cyan"), err=err)
-        click.echo(text.rstrip("\n"), err=err)
-    for env in r.runtime_env:
-        echo(f"# runtime: ENV {env} is no longer baked in; pass it with `docker run -e {env}` if the container needs it", err=err)
-    for n in r.notes:
-        echo(f"# note: {n}", err=err)
-    return masked
-
-
-def _color_diff(d: str) -> str:
-    """A unified diff coloured like git's: headers bold, hunks cyan, removals red, additions green."""
-    out = []
-    for line in d.splitlines(keepends=True):
-        body, nl = (line[:-1], "\n") if line.endswith("\n") else (line, "")
-        if line.startswith(("--- ", "+++ ", "diff ")):
-            out.append(click.style(body, bold=True) + nl)
-        elif line.startswith("@@"):
-            out.append(click.style(body, fg="cyan") + nl)
-        elif line.startswith("-"):
-            out.append(click.style(body, fg="red") + nl)
-        elif line.startswith("+"):
-            out.append(click.style(body, fg="green") + nl)
-        else:
-            out.append(line)
-    return "".join(out)
-
-
-def _not_applied(r, say) -> None:
-    """In --diff/--check, say why a fix is not in the patch (display-only, unsafe without
-    --unsafe-fixes, refused by the rewrite check or by the split): the diff alone cannot."""
-    from refactor.multistage import WARNINGS
-
-    seen: set[str] = set()
-    for f in r.findings:
-        fx = f.fix
-        if fx is None or fx.included or fx.title in seen:
-            continue
-        seen.add(fx.title)
-        reasons = [w for w in fx.reasons if w not in WARNINGS] or list(fx.reasons)
-        why = reasons[0] if reasons else ("needs --unsafe-fixes" if fx.applicability == "unsafe" else "")
-        say(f"# not applied ({fx.applicability}): {printable(r.path)}: {fx.title}" + (f": {why}" if why else ""))
-
-
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    _EXIT_ZERO[0] = False
     try:
         rv = cli.main(args=args, prog_name="dfix", standalone_mode=False)
         if isinstance(rv, int):
@@ -825,3 +429,9 @@ class _Lazy(click.Command):
 
 cli.add_command(_Lazy("verify", "refactor.verify:verify", "Build a Dockerfile as dfix would and prove no secret reaches the image (runs the build)."))
 cli.add_command(_Lazy("summarize", "refactor.summarize:summarize_cmd", "Merge dfix JSON reports of many repositories into one campaign table."))
+
+
+def _printable(s: str) -> str:
+    from refactor.render.text import printable
+
+    return printable(s)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import re
 
-from refactor.engine import FileResult, FindingOut, FixOut, Settings
+from refactor.results import FileResult, FindingOut, FixOut
+from refactor.settings import Settings
 from refactor.fixes.edit import apply_edits
 from refactor.rules import BY_CODE
 
@@ -394,7 +395,7 @@ def add_caller_ignores(path: str, findings: list[FindingOut], root: str | None =
     a multi-line string, where a comment would change the program: there it is one
     ``file-ignore`` line at the top. Returns how many comments were added."""
     from refactor.callers import kind_of, repo_root
-    from refactor.engine import write_atomic
+    from refactor.write import write_atomic
     from refactor.fixes.edit import Edit
     from refactor.source import read_source
 

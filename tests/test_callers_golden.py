@@ -17,7 +17,8 @@ import pytest
 from refactor import callers
 from refactor.build import SecretSpec
 from refactor.discovery import discover as find_dockerfiles
-from refactor.engine import Settings, process_file
+from refactor.engine import process_file
+from refactor.settings import Settings
 from refactor.fixes.edit import apply_edits
 from refactor.source import read_source
 

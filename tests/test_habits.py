@@ -157,7 +157,7 @@ def test_colour_honours_force_color_no_color_and_dumb_terminals(repo) -> None:
     assert "\x1b[" not in _cli(["Dockerfile"], repo, FORCE_COLOR="0").stdout
     assert "\x1b[" in _cli(["Dockerfile"], repo, FORCE_COLOR="1").stdout
     assert "\x1b[" not in _cli(["--no-color", "Dockerfile"], repo, FORCE_COLOR="1").stdout
-    from refactor.cli import use_color
+    from refactor.render.text import use_color
 
     class TTY:
         def isatty(self):
@@ -168,7 +168,7 @@ def test_colour_honours_force_color_no_color_and_dumb_terminals(repo) -> None:
 
 
 def test_dumb_terminal_has_no_colour(monkeypatch) -> None:
-    from refactor.cli import use_color
+    from refactor.render.text import use_color
 
     class TTY:
         def isatty(self):

@@ -245,7 +245,7 @@ def test_a_fix_next_to_a_committed_literal_is_kept_without_it(tmp_path, sarif_va
 
 def test_unit_fix_with_a_masked_value_across_the_edit_edge() -> None:
     """A masked value assembled from inserted text and the text kept beside it is caught too."""
-    from refactor.engine import FileResult, FindingOut, FixOut
+    from refactor.results import FileResult, FindingOut, FixOut
     from refactor.fixes.edit import Edit
     from refactor.render.output import to_sarif
 
@@ -268,7 +268,7 @@ def test_unit_fix_with_a_masked_value_across_the_edit_edge() -> None:
 def test_unit_fix_is_omitted_exactly_where_the_diff_masks(inserted) -> None:
     """A word-like mask (a weak password that is also a word) hides only where it stands as a
     value, as in the diff: the fix goes exactly where the diff line would be left unmasked."""
-    from refactor.engine import FileResult, FindingOut, FixOut
+    from refactor.results import FileResult, FindingOut, FixOut
     from refactor.fixes.edit import Edit
     from refactor.render.masking import mask_text
     from refactor.render.output import to_sarif
@@ -290,7 +290,8 @@ def test_digest_pin_fix_is_the_pin_on_its_line(monkeypatch, sarif_validator) -> 
     """Pins are planned on the rewritten text: their fix is recovered from the diff, restricted to
     the finding's own lines."""
     from refactor import engine
-    from refactor.engine import Settings, process_source
+    from refactor.engine import process_source
+    from refactor.settings import Settings
     from refactor.render.output import to_sarif
     from refactor.source import SourceFile
 

@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from urllib.parse import quote
 
 from refactor import __version__
-from refactor.engine import FileResult, FindingOut
+from refactor.results import FileResult, FindingOut
 from refactor.render.masking import mask_text
 from refactor.rules import BY_CODE, RULES
 

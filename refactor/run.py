@@ -1,0 +1,252 @@
+"""One dfix run over paths, end to end: discover → process each file (in workers for large runs)
+→ plan the callers with their Dockerfiles → write (all-or-nothing per group) → attach the
+repository-level DF010 findings → add ignore comments (``--add-ignore``).
+
+``run`` returns a :class:`RunResult`; it prints nothing. ``refactor.cli`` turns flags and config
+into :class:`~refactor.settings.Settings`, calls it, and renders the result.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from refactor.results import FileResult
+from refactor.settings import Mode, Settings
+
+
+@dataclass
+class RunResult:
+    """The files of one run in output order (stdin last) and what the run has to say besides."""
+
+    files: list[FileResult]
+    stdin: FileResult | None = None
+    notices: list[str] = field(default_factory=list)  # one line each, for stderr
+
+
+@dataclass(frozen=True)
+class Stdin:
+    """``-`` among the paths: the bytes read, the name to show, the directory of --stdin-filename."""
+
+    display: str
+    data: bytes
+    context_dir: str | None = None
+
+
+def run(
+    paths: list[str],
+    settings: Settings,
+    *,
+    settings_for: Callable[[str], Settings] | None = None,
+    excludes: tuple[str, ...] = (),
+    respect_gitignore: bool = True,
+    jobs: int = 0,
+    add_ignore: bool = False,
+    stdin: Stdin | None = None,
+    progress: Callable[[Iterator[FileResult], int], Iterable[FileResult]] | None = None,
+    debug: bool = False,
+) -> RunResult:
+    """Run dfix over ``paths`` ('-' for ``stdin``). ``settings_for`` gives a file's settings (the
+    nearest config); it may raise ConfigError, which propagates. Never raises for a bad file."""
+    from refactor.discovery import discover
+
+    settings_for = settings_for or (lambda _p: settings)
+    stdin_result = _process_stdin(stdin, settings, debug) if stdin is not None else None
+    candidates = discover([p for p in paths if p != "-"], excludes, respect_gitignore)
+    per_file = [settings_for(c.path) for c in candidates]
+    for st in per_file:
+        st.defer_write = True  # written below, together with the callers that go with each file
+    dirs = [p for p in paths if p != "-" and os.path.isdir(p)]
+    splits = _split_findings(dirs, settings)
+    stream = _run_files(candidates, per_file, jobs)
+    results = list(progress(stream, len(candidates)) if progress is not None else stream)
+    # callers change with the Dockerfile: searched when something may be written or gated, and in
+    # report mode when a secret is migrated (the report then names the callers and says whether
+    # --write can fix them, as --write would)
+    if candidates and (settings.mode is not Mode.REPORT or any(r.migrated for r in results)):
+        from refactor.link import link_callers
+        from refactor.write import write_planned
+
+        given = {os.path.realpath(p) for p in paths if p != "-" and os.path.isfile(p)} if settings.callers == "given" else None
+        callers = link_callers(list(paths), candidates, results, per_file, excludes, settings=settings, given=given)
+        if settings.mode is Mode.WRITE:
+            planned = results + callers
+            top = top_root(paths)
+            write_planned(planned, {id(r): _write_root(r.fs_path, paths, top if r.kind == "caller" else None) for r in planned})
+        results.extend(callers)
+        results.sort(key=lambda r: r.path)
+    results = list(_with_splits(results, [c.path for c in candidates], splits))
+    if splits:
+        from refactor.link import suppress_caller_findings
+
+        suppress_caller_findings([r for r in results if r.kind == "caller"], settings)
+    notices: list[str] = []
+    if add_ignore:
+        notices += _add_ignores(paths, candidates, results)
+    if stdin_result is not None:
+        results.append(stdin_result)
+    return RunResult(results, stdin_result, notices)
+
+
+def _process_stdin(stdin: Stdin, settings: Settings, debug: bool) -> FileResult:
+    from refactor.engine import process_source
+    from refactor.source import InputError, SourceFile
+    from refactor.syntax.dockerfile import ParseError
+    from refactor.syntax.pragmas import PragmaError
+
+    try:
+        src = SourceFile.from_bytes(stdin.display, stdin.data)
+        return process_source(src, stdin.display, settings, stdin.context_dir)
+    except InputError as exc:
+        return FileResult(stdin.display, status="error", error=str(exc))
+    except ParseError as exc:
+        return FileResult(stdin.display, status="error", error=f"parse error: {exc.shown()}")
+    except PragmaError as exc:
+        return FileResult(stdin.display, status="error", error=f"bad dfix comment: {exc}")
+    except Exception as exc:  # noqa: BLE001 - one input never stops the run
+        if debug:
+            raise
+        return FileResult(stdin.display, status="error", error=f"internal error: {type(exc).__name__}")
+
+
+def _add_ignores(paths: list[str], candidates, results: list[FileResult]) -> list[str]:
+    """``--add-ignore``: a baseline of ``dfix: ignore[...]`` comments for the remaining findings,
+    in each file's own comment syntax. Returns the lines to print."""
+    from refactor.link import add_caller_ignores
+    from refactor.write import WriteRefused, add_ignores
+
+    notices = []
+    by_path = {r.fs_path: r for r in results if r.kind != "caller" and r.fs_path}
+    todo = [(c.path, by_path.get(c.path), add_ignores) for c in candidates]
+    todo += [(r.fs_path, r, add_caller_ignores) for r in results if r.kind == "caller" and r.fs_path]
+    for path, r, add in todo:
+        if r is None or r.status != "ok" or not r.findings:
+            continue
+        try:
+            n = add(path, r.findings, _write_root(path, paths, top_root(paths) if r.kind == "caller" else None))
+        except WriteRefused as exc:
+            r.status, r.error = "error", f"not written: {exc.strerror}"
+            continue
+        except OSError as exc:
+            r.status, r.error = "error", f"cannot write: {exc.strerror}"
+            continue
+        if n:
+            notices.append(f"added {n} ignore comment(s) to {r.path}")
+            r.findings = []
+    return notices
+
+
+def _split_findings(dirs: list[str], settings) -> dict[str, list]:
+    """DF010 findings by absolute file path: a secret that feeds builds and also publishes,
+    reported on the file where the read happens. Independent of per-file results."""
+    out: dict[str, list] = {}
+    if not dirs or not settings.selection.enabled("DF010"):
+        return out
+    from refactor.results import FindingOut
+    from refactor.rules import BY_CODE
+    from refactor.supply.split import find_credential_splits
+
+    rule = BY_CODE["DF010"]
+    seen = set()
+    for d in dirs:
+        try:
+            splits = find_credential_splits(d)
+        except Exception:  # noqa: BLE001 - a repository-level advisory must never fail the run
+            continue
+        for sp in splits:
+            site = sp.read_site
+            full = os.path.abspath(site.path if os.path.isabs(site.path) else os.path.join(d, site.path))
+            key = (full, site.line, sp.variable)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.setdefault(full, []).append(
+                FindingOut("DF010", rule.name, sp.variable, rule.secret, rule.severity, sp.message, site.line, 1, site.line, 1, None)
+            )
+    return out
+
+
+def _write_root(fs_path: str | None, given: list[str], fallback: str | None = None) -> str | None:
+    """The scanned directory a file was found under, which a write through a symlink must not
+    leave; None for a file named on the command line (its link is written through, as asked).
+    Callers are searched from the repository root: ``fallback``."""
+    if not fs_path:
+        return None
+    a = os.path.abspath(fs_path)
+    if any(os.path.abspath(g) == a for g in given if g != "-"):
+        return None
+    for g in given:
+        if g != "-" and os.path.isdir(g) and a.startswith(os.path.abspath(g).rstrip(os.sep) + os.sep):
+            return g
+    return fallback
+
+
+def _with_splits(results, candidates_paths, splits: dict[str, list]):
+    """Attach DF010 findings to streamed results; files not processed become caller entries,
+    merged into the path order."""
+    import heapq
+
+    from refactor.results import FileResult
+
+    extra = []
+    done = {os.path.abspath(p) for p in candidates_paths}
+    for full, fs in splits.items():
+        if full not in done:
+            r = FileResult(os.path.relpath(full), kind="caller")
+            r.findings.extend(fs)
+            extra.append(r)
+    extra.sort(key=lambda r: r.path)
+
+    def attach():
+        for r in results:
+            fs = splits.get(os.path.abspath(r.fs_path or r.path))
+            if fs and r.kind == "dockerfile":
+                r.findings.extend(fs)
+                r.findings.sort(key=lambda f: (f.line, f.column, f.code))
+            yield r
+
+    return heapq.merge(attach(), extra, key=lambda r: r.path)
+
+
+def _run_files(candidates, per_file, jobs: int):
+    from refactor.engine import process_file
+
+    n = len(candidates)
+    if jobs <= 0:
+        jobs = (os.cpu_count() or 1) if n >= 64 else 1
+    if jobs == 1 or n <= 1:
+        for c, st in zip(candidates, per_file):
+            yield process_file(c.path, c.display, st)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    # warm the analysis stack once: forked workers inherit it instead of importing it each
+    import refactor.analyze  # noqa: F401
+    from refactor.analysis.shell import _parser
+
+    _parser()
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_die_with_parent) as pool:
+        chunk = max(1, min(64, n // (jobs * 4) or 1))
+        yield from pool.map(process_file, [c.path for c in candidates], [c.display for c in candidates], per_file, chunksize=chunk)
+
+
+def _die_with_parent() -> None:
+    """Pool workers exit when the parent dies (SIGKILL, OOM) instead of blocking forever."""
+    import signal
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:
+        os._exit(1)  # the parent is already gone
+
+
+def top_root(paths) -> str | None:
+    from refactor.callers import repo_root
+
+    return repo_root(list(paths))

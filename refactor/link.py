@@ -385,33 +385,31 @@ def suppress_caller_findings(callers: list[FileResult], settings: Settings, mark
         res.findings = [f for f in res.findings if not caller_ignored(settings, res.path, marks[path], f.code, f.line)]
 
 
-_NO_COMMENTS = ("bake-json",)
-
-
 def add_caller_ignores(path: str, findings: list[FindingOut], root: str | None = None) -> int:
     """``--add-ignore`` for a caller: ``# dfix: ignore[CODES]`` (``//`` in a Jenkinsfile) above the
     command line holding each finding, with its indentation (column 0 in a Makefile, where make
     ignores comment lines between recipe lines). In Python and Jenkinsfiles a finding may sit inside
     a multi-line string, where a comment would change the program: there it is one
     ``file-ignore`` line at the top. Returns how many comments were added."""
-    from refactor.callers import kind_of, repo_root
+    from refactor.callers import repo_root
+    from refactor.callers.kinds import BY_NAME, kind_of
     from refactor.write import write_atomic
     from refactor.fixes.edit import Edit
     from refactor.source import read_source
 
     source = read_source(path)
     text = source.text
-    kind = kind_of(os.path.relpath(path, repo_root([path])).replace(os.sep, "/")) or "shell"
-    if kind in _NO_COMMENTS:
+    kind = BY_NAME[kind_of(os.path.relpath(path, repo_root([path])).replace(os.sep, "/")) or "shell"]
+    marker = kind.comment
+    if marker is None:  # JSON: no comments; per-file-ignores or --ignore silence it
         return 0
-    marker = "//" if kind == "jenkins" else "#"
     nl = source.default_newline
     lines = text.splitlines(keepends=True)
     starts = [0]
     for ln in lines:
         starts.append(starts[-1] + len(ln))
     edits: list[Edit] = []
-    if kind in ("python", "jenkins"):
+    if kind.file_pragmas:
         codes = sorted({f.code for f in findings})
         at = 0
         while at < len(lines) and at < 2 and (lines[at].startswith("#!") or "coding" in lines[at][:40] and lines[at].startswith("#")):
@@ -426,7 +424,7 @@ def add_caller_ignores(path: str, findings: list[FindingOut], root: str | None =
             by_line.setdefault(n, set()).add(f.code)
         for n, codes in sorted(by_line.items()):
             first = lines[n] if n < len(lines) else ""
-            indent = "" if kind == "make" else first[: len(first) - len(first.lstrip(" \t"))]
+            indent = "" if kind.name == "make" else first[: len(first) - len(first.lstrip(" \t"))]
             edits.append(Edit(starts[n], starts[n], f"{indent}{marker} dfix: ignore[{','.join(sorted(codes))}]{nl}"))
     write_atomic(path, source.to_bytes(apply_edits(text, edits)), root)
     return len(edits)

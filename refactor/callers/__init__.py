@@ -58,92 +58,18 @@ __all__ = [
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "vendor", "__pycache__", ".tox", ".venv", "venv", ".mypy_cache", ".pytest_cache"})
 MAX_BYTES = 2 * 1024 * 1024
 
-# cheap byte pre-filter per kind: a file without any of these cannot pass a build arg
-_NEEDLES = {
-    "shell": (b"build-arg", b".args."),
-    "make": (b"build-arg", b".args."),
-    "just": (b"build-arg", b".args."),
-    "gitlab": (b"build-arg", b".args."),
-    "jenkins": (b"build-arg", b".args."),
-    "github": (b"build-arg", b".args."),
-    "compose": (b"args",),
-    "bake-hcl": (b"args",),
-    "bake-json": (b"args",),
-    # argv lists naming docker/podman/buildah too: one built with a *splat or a variable is an
-    # unresolved caller that blocks fixes (python.py)
-    "python": (b"build-arg", b"buildargs", b"build_args", b"docker\"", b"docker'", b"podman\"", b"podman'", b"buildah\"", b"buildah'"),
-}
+from .kinds import BY_NAME as _KINDS
+from .kinds import kind_of
 
-_COMPOSE = re.compile(r"^(?:docker-)?compose(?:[.-][^/]*)?\.ya?ml$", re.I)
 _SHEBANG = re.compile(rb"^#![^\n]*\b(?:sh|bash|dash|ash|ksh|zsh)\b")
 
 
-def kind_of(rel: str) -> str | None:
-    """The caller kind of a repository-relative path (``/`` separated), or None."""
-    parts = rel.split("/")
-    name = parts[-1]
-    low = name.lower()
-    yaml = low.endswith((".yml", ".yaml"))
-    if len(parts) >= 3 and parts[-3] == ".github" and parts[-2] == "workflows" and yaml:
-        return "github"
-    if low == ".gitlab-ci.yml" or low.endswith(".gitlab-ci.yml") or (yaml and ".gitlab" in parts[:-1]):
-        return "gitlab"
-    if name.startswith("Jenkinsfile") or low.endswith(".jenkinsfile"):
-        return "jenkins"
-    if _COMPOSE.match(name):
-        return "compose"
-    if low.startswith("docker-bake") and low.endswith(".hcl"):
-        return "bake-hcl"
-    if low.startswith("docker-bake") and low.endswith(".json"):
-        return "bake-json"
-    if name in ("Makefile", "makefile", "GNUmakefile") or low.endswith(".mk"):
-        return "make"
-    if name in ("justfile", "Justfile", ".justfile") or low.endswith(".just"):
-        return "just"
-    if low.endswith((".sh", ".bash")):
-        return "shell"
-    if low.endswith(".py"):
-        return "python"
-    return None
-
-
 def _finders():
-    from . import bake, compose, github, gitlab, jenkins, python, scripts
-
-    return {
-        "shell": scripts.find_shell,
-        "make": scripts.find_make,
-        "just": scripts.find_just,
-        "compose": compose.find,
-        "bake-hcl": bake.find_hcl,
-        "bake-json": bake.find_json,
-        "github": github.find,
-        "gitlab": gitlab.find,
-        "jenkins": jenkins.find,
-        "python": python.find,
-    }
+    return {name: k.find() for name, k in _KINDS.items()}
 
 
 def _planners():
-    from . import bake, compose, github, python, scripts
-    from .common import plan_cli
-
-    def cli(path, text, groups, plan):
-        for found, migrated in groups:
-            plan_cli(text, found.data, migrated, plan)
-
-    return {
-        "shell": cli,
-        "make": scripts.plan_make,
-        "just": cli,
-        "gitlab": cli,
-        "jenkins": cli,
-        "github": github.plan,
-        "compose": compose.plan,
-        "bake-hcl": bake.plan_hcl,
-        "bake-json": bake.plan_json,
-        "python": python.plan,
-    }
+    return {name: k.plan() for name, k in _KINDS.items()}
 
 
 def find_in_text(path: str, text: str, kind: str, root: str | None = None) -> list[Invocation]:
@@ -269,7 +195,7 @@ def discover(root: str, *, exclude: tuple[str, ...] = (), mentions: list | None 
                 if kind is not None and unreadable is not None:
                     unreadable.append((full, f"it cannot be read ({exc.strerror or type(exc).__name__})"))
                 continue
-            if not any(n in data for n in _NEEDLES[kind]) or b"\x00" in data:
+            if not any(n in data for n in _KINDS[kind].needles) or b"\x00" in data:
                 continue
             try:
                 text = data.decode("utf-8")

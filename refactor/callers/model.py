@@ -13,7 +13,6 @@ from refactor.build import SecretSpec
 from refactor.fixes.edit import Edit
 
 VALUE_KINDS = ("passthrough", "env", "local", "ci-secret", "literal", "unknown")
-KINDS = ("shell", "make", "just", "compose", "bake-hcl", "bake-json", "github", "gitlab", "jenkins", "python")
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,7 @@ class BuildArgUse:
 @dataclass(frozen=True)
 class Invocation:
     path: str  # caller file (absolute)
-    kind: str  # one of KINDS
+    kind: str  # a caller kind (refactor.callers.kinds)
     dockerfile: str | None  # realpath of the Dockerfile it builds, None when it cannot be resolved
     context: str | None  # realpath of the build context directory, None when unknown
     build_args: tuple[BuildArgUse, ...]

@@ -62,7 +62,8 @@ def _committed_values(text: str, var: str, kind: str = "shell") -> list[str]:
 
 
 def link_callers(paths: list[str], candidates, results: list[FileResult], per_file: list[Settings], excludes: tuple[str, ...],
-                 settings: Settings | None = None, given: set[str] | None = None) -> list[FileResult]:
+                 settings: Settings | None = None, given: set[str] | None = None,
+                 only_names: frozenset[str] | None = None) -> list[FileResult]:
     """Plan caller edits; may revert Dockerfile results whose callers cannot be migrated.
 
     A caller that must not change blocks the Dockerfiles it builds, as one that cannot: its DF011 is
@@ -79,7 +80,7 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
     mentions: list[tuple[str, int, str]] = []
     unreadable: list[tuple[str, str]] = []  # caller files dfix could not read: (path, why)
     try:
-        invocations = discover(root, exclude=excludes, mentions=mentions, unreadable=unreadable)
+        invocations = discover(root, exclude=excludes, mentions=mentions, unreadable=unreadable, names=only_names)
     except Exception:  # noqa: BLE001 - discovery of callers never fails the Dockerfile run
         return []
     # mentions no parsed build covers: a form dfix cannot follow (flags in a variable, an argv list…)

@@ -69,7 +69,10 @@ def run(
         from refactor.write import write_planned
 
         given = {os.path.realpath(p) for p in paths if p != "-" and os.path.isfile(p)} if settings.callers == "given" else None
-        callers = link_callers(list(paths), candidates, results, per_file, excludes, settings=settings, given=given)
+        # report mode shows the callers of the migrated names only: files that mention none are not parsed
+        # (--add-ignore writes a baseline for every caller finding: it reads them all)
+        names = frozenset(n for r in results for n in r.migrated) if settings.mode is Mode.REPORT and not add_ignore else None
+        callers = link_callers(list(paths), candidates, results, per_file, excludes, settings=settings, given=given, only_names=names)
         if settings.mode is Mode.WRITE:
             planned = results + callers
             top = top_root(paths)

@@ -198,20 +198,22 @@ def _stale_repo(tmp_path, script=STALE):
 
 def _caller_codes(out: str) -> list[str]:
     doc = json.loads(out)
-    return [f["code"] for f in doc["files"] if f["path"].endswith("build.sh") for f in f["findings"]] if False else [
-        x["code"] for f in doc["files"] if f["path"].endswith("build.sh") for x in f["findings"]]
+    return [x["code"] for f in doc["files"] if f["path"].endswith("build.sh") for x in f["findings"]]
 
 
 def test_caller_findings_are_reported(tmp_path) -> None:
+    """--check/--diff/--write read every caller; report mode only those of the migrated names."""
     root = _stale_repo(tmp_path)
-    _c, out, _e = run(["--format", "json", "Dockerfile"], cwd=root)
+    _c, out, _e = run(["--check", "--format", "json", "Dockerfile"], cwd=root)
     assert _caller_codes(out) == ["DF012"]
+    _c, out, _e = run(["--format", "json", "Dockerfile"], cwd=root)
+    assert _caller_codes(out) == []  # build.sh does not mention NPM_TOKEN: not even parsed
 
 
 @pytest.mark.parametrize("how", ["config-ignore", "per-file-ignores", "flag", "inline", "inline-above", "file-ignore", "skip-file"])
 def test_caller_findings_can_be_silenced(tmp_path, how) -> None:
     script = STALE
-    args = ["--format", "json", "Dockerfile"]
+    args = ["--check", "--format", "json", "Dockerfile"]
     if how == "config-ignore":
         (tmp_path / ".dfix.toml").write_text('ignore = ["DF012"]\n')
     elif how == "per-file-ignores":
@@ -240,7 +242,7 @@ def test_pragma_in_a_workflow_and_a_jenkinsfile(tmp_path) -> None:
                   "          # dfix: ignore[DF012]\n          docker build --build-arg APP_VERSION=1 .\n")
     (tmp_path / "Jenkinsfile").write_text("pipeline {\n  stages { stage('b') { steps {\n"
                                           "    sh 'docker build --build-arg APP_VERSION=1 .' // dfix: ignore[DF012]\n  } } }\n}\n")
-    _c, out, _e = run(["--format", "json", "Dockerfile"], cwd=tmp_path)
+    _c, out, _e = run(["--check", "--format", "json", "Dockerfile"], cwd=tmp_path)
     doc = json.loads(out)
     assert [x["code"] for f in doc["files"] if f["path"] != "Dockerfile" for x in f["findings"]] == []
 
@@ -274,7 +276,7 @@ def test_add_ignore_in_a_makefile_and_python(tmp_path) -> None:
     (tmp_path / "Dockerfile").write_text(SECRET_DF)
     (tmp_path / "Makefile").write_text("build:\n\tdocker build --build-arg APP_VERSION=1 -t app .\n")
     (tmp_path / "build.py").write_text('#!/usr/bin/env python3\nimport subprocess\nsubprocess.run(["docker", "build", "--build-arg", "APP_VERSION=1", "."])\n')
-    _c, out, _e = run(["--format", "json", "Dockerfile"], cwd=tmp_path)
+    _c, out, _e = run(["--check", "--format", "json", "Dockerfile"], cwd=tmp_path)
     flagged = {f["path"] for f in json.loads(out)["files"] if any(x["code"] == "DF012" for x in f["findings"])}
     assert "Makefile" in flagged
     run(["--add-ignore", "Dockerfile"], cwd=tmp_path)

@@ -140,18 +140,21 @@ def mentions_in(path: str, text: str) -> list[tuple[str, int, str]]:
 
 
 def discover(root: str, *, exclude: tuple[str, ...] = (), mentions: list | None = None,
-             unreadable: list | None = None) -> list[Invocation]:
+             unreadable: list | None = None, names: frozenset[str] | None = None) -> list[Invocation]:
     """Every build invocation that passes build args, under ``root`` (sorted by path and offset).
 
     ``.gitignore`` files are honoured, ``.git``/``node_modules``/``vendor`` and virtualenvs are
     skipped, files over 2 MiB, binary or non-UTF-8 files are skipped, and a file that fails to
     parse is skipped: discovery never raises for bad input. ``mentions`` (a list) receives every
     build-arg-looking mention of a name in the files read (:func:`mentions_in`), parsed or not.
+    ``names``: only files whose bytes mention one of them are read further (report mode: the
+    callers that matter are those of the migrated names; a file that mentions none cannot pass them).
     """
     from refactor.discovery import is_dockerfile_name
 
     root = os.path.realpath(root)
     out: list[Invocation] = []
+    wanted = None if names is None else tuple(n.encode() for n in names)
     finders = _finders()
     specs: list[tuple[str, object]] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
@@ -196,6 +199,8 @@ def discover(root: str, *, exclude: tuple[str, ...] = (), mentions: list | None 
                     unreadable.append((full, f"it cannot be read ({exc.strerror or type(exc).__name__})"))
                 continue
             if not any(n in data for n in _KINDS[kind].needles) or b"\x00" in data:
+                continue
+            if wanted is not None and not any(n in data for n in wanted):
                 continue
             try:
                 text = data.decode("utf-8")

@@ -86,6 +86,10 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
     skip, file_codes, per_instr = _pragmas(source, analysis)
     file_codes |= per_file_codes(settings, display)
     result.original = source.text
+    if settings.split_events:
+        from refactor.supply.split import dockerfile_events
+
+        result.split_events = dockerfile_events(analysis.df)
     if skip:
         result.new_text = source.text
         result.notes.append("skipped by '# dfix: skip-file'")

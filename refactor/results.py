@@ -92,6 +92,7 @@ class FileResult:
     stamp: tuple | None = field(default=None, repr=False)  # (size, mtime_ns, inode) when read
     write_root: str | None = None  # found under this scanned directory: writes must stay inside it
     linked: list[str] = field(default_factory=list)  # caller: real paths of the Dockerfiles its edits go with
+    split_events: list[tuple] | None = field(default=None, repr=False)  # for the DF010 scan (refactor.supply.split)
 
     @property
     def outcome(self) -> Outcome:

@@ -55,12 +55,17 @@ def run(
     stdin_result = _process_stdin(stdin, settings, debug) if stdin is not None else None
     candidates = discover([p for p in paths if p != "-"], excludes, respect_gitignore)
     per_file = [settings_for(c.path) for c in candidates]
+    dirs = [p for p in paths if p != "-" and os.path.isdir(p)]
+    scan = bool(dirs) and settings.selection.enabled("DF010")
     for st in per_file:
         st.defer_write = True  # written below, together with the callers that go with each file
-    dirs = [p for p in paths if p != "-" and os.path.isdir(p)]
-    splits = _split_findings(dirs, settings)
+        st.split_events = scan  # the DF010 scan reuses each worker's parse
     stream = _run_files(candidates, per_file, jobs)
     results = list(progress(stream, len(candidates)) if progress is not None else stream)
+    known = {os.path.abspath(c.path): r.split_events for c, r in zip(candidates, results) if r.split_events is not None}
+    for r in results:
+        r.split_events = None
+    splits = _split_findings(dirs, settings, known) if scan else {}
     # callers change with the Dockerfile: searched when something may be written or gated, and in
     # report mode when a secret is migrated (the report then names the callers and says whether
     # --write can fix them, as --write would)
@@ -140,9 +145,10 @@ def _add_ignores(paths: list[str], candidates, results: list[FileResult]) -> lis
     return notices
 
 
-def _split_findings(dirs: list[str], settings) -> dict[str, list]:
+def _split_findings(dirs: list[str], settings, known: dict[str, list[tuple]] | None = None) -> dict[str, list]:
     """DF010 findings by absolute file path: a secret that feeds builds and also publishes,
-    reported on the file where the read happens. Independent of per-file results."""
+    reported on the file where the read happens. ``known``: the Dockerfiles the workers parsed
+    (absolute path -> their scan events), which the scan does not read again."""
     out: dict[str, list] = {}
     if not dirs or not settings.selection.enabled("DF010"):
         return out
@@ -154,7 +160,7 @@ def _split_findings(dirs: list[str], settings) -> dict[str, list]:
     seen = set()
     for d in dirs:
         try:
-            splits = find_credential_splits(d)
+            splits = find_credential_splits(d, known)
         except Exception:  # noqa: BLE001 - a repository-level advisory must never fail the run
             continue
         for sp in splits:

@@ -46,4 +46,5 @@ class Settings:
     sign_key: str | None = None  # --sign-key: cosign key reference / notation key name
     callers: str = "all"  # all | given (only callers named on the command line change)
     failure_threshold: str = "info"  # error | warning | info | none: which remaining findings exit 1
+    split_events: bool = False  # hand the DF010 scan this file's events (refactor.supply.split)
     debug: bool = False  # -v: an internal error raises (a traceback) instead of becoming a file error

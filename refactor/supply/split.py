@@ -213,14 +213,45 @@ def _relevant(name: str) -> bool:
             or _is_dockerfile(name))
 
 
+def dockerfile_events(df) -> list[tuple]:
+    """What the scanner needs of a parsed Dockerfile, as small picklable tuples, so that the
+    worker that parsed the file for the rules hands it over instead of the scanner parsing it
+    again: ("from",), ("arg", line, names), ("env", line, [(name, value)]), ("secret-mount", line,
+    names), ("run", line, body)."""
+    from refactor.syntax.words import name_values
+
+    out: list[tuple] = []
+    for ins in df.instructions:
+        eff = ins.effective
+        if eff.cmd == "from":
+            out.append(("from",))
+        elif eff.cmd == "arg":
+            out.append(("arg", ins.start_line, [item.name for item in name_values(eff.args, df.escape, legacy_env=False)]))
+        elif eff.cmd == "env":
+            out.append(("env", ins.start_line, [(item.name, item.value or "") for item in name_values(eff.args, df.escape)]))
+        elif eff.cmd == "run":
+            names: set[str] = set()
+            for fl in eff.flags:
+                if fl.name != "mount" or not fl.value:
+                    continue
+                opts = dict(kv.split("=", 1) if "=" in kv else (kv, "") for kv in fl.value.split(","))
+                if opts.get("type") == "secret":
+                    names |= {n for n in (opts.get("env"), (opts.get("id") or "").upper()) if n}
+            if names:
+                out.append(("secret-mount", ins.start_line, sorted(names)))
+            out.append(("run", ins.start_line, df.text[ins.command.args_start : ins.end]))
+    return out
+
+
 class _Scanner:
-    def __init__(self, root: str):
+    def __init__(self, root: str, known: dict[str, list[tuple]] | None = None):
         self.root = os.path.abspath(root)
         self.uses: list[_Use] = []
         self.config_refs: dict[str, set[str]] = {}
+        self.known = known or {}  # absolute path -> dockerfile_events of Dockerfiles parsed already
 
     # -- files -------------------------------------------------------------------------------
-    def files(self) -> list[tuple[str, str]]:
+    def files(self) -> list[tuple[str, str | list[tuple]]]:
         out = []
         for dirpath, dirnames, filenames in os.walk(self.root):
             dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info"))
@@ -228,6 +259,9 @@ class _Scanner:
                 full = os.path.join(dirpath, fn)
                 rel = os.path.relpath(full, self.root).replace(os.sep, "/")
                 if not _relevant(fn):
+                    continue
+                if full in self.known and not os.path.islink(full):
+                    out.append((rel, self.known[full]))  # parsed by a worker: its events stand in for the text
                     continue
                 try:
                     if os.path.islink(full) or os.path.getsize(full) > MAX_BYTES:
@@ -250,6 +284,8 @@ class _Scanner:
         files = self.files()
         # first pass: what tool configs expand (read by both installs and publishes)
         for rel, text in files:
+            if not isinstance(text, str):
+                continue
             base = rel.rsplit("/", 1)[-1].lower()
             if base in (".npmrc", ".yarnrc", ".yarnrc.yml"):
                 self.config_refs.setdefault("npm", set()).update(_shell_refs(text))
@@ -263,7 +299,9 @@ class _Scanner:
         for rel, text in files:
             base = rel.rsplit("/", 1)[-1]
             low = base.lower()
-            if is_dockerfile_name(base):
+            if not isinstance(text, str):
+                self.dockerfile_from(rel, text)
+            elif is_dockerfile_name(base):
                 self.dockerfile(rel, text)
             elif low.endswith((".yml", ".yaml")) and (rel.startswith(".github/workflows/") or (rel.startswith(".github/") and low in ("action.yml", "action.yaml"))):
                 if not self.github(rel, text):
@@ -286,37 +324,31 @@ class _Scanner:
     def dockerfile(self, rel: str, text: str) -> None:
         from refactor.source import SourceFile
         from refactor.syntax.dockerfile import ParseError, parse
-        from refactor.syntax.words import name_values
 
         try:
             df = parse(SourceFile.from_text(rel, text))
         except (ParseError, Exception):  # noqa: BLE001 - an unparsable Dockerfile is just not scanned
             return
+        self.dockerfile_from(rel, dockerfile_events(df))
+
+    def dockerfile_from(self, rel: str, events: list[tuple]) -> None:
         visible: dict[str, str] = {}  # ARG/ENV names a RUN of the current stage sees in its environment
-        for ins in df.instructions:
-            eff = ins.effective
-            if eff.cmd == "from":
+        for ev in events:
+            if ev[0] == "from":
                 visible = {}
-            elif eff.cmd == "arg":
-                for item in name_values(eff.args, df.escape, legacy_env=False):
-                    self.add(item.name, "read", rel, ins.start_line, f"Dockerfile ARG {item.name} (a build argument the build reads)")
-                    visible[item.name] = item.name
-            elif eff.cmd == "env":
-                for item in name_values(eff.args, df.escape):
-                    refs = _shell_refs(item.value or "")
-                    visible[item.name] = refs[0] if len(refs) == 1 else item.name
-            elif eff.cmd == "run":
-                for fl in eff.flags:
-                    if fl.name != "mount" or not fl.value:
-                        continue
-                    opts = dict(kv.split("=", 1) if "=" in kv else (kv, "") for kv in fl.value.split(","))
-                    if opts.get("type") != "secret":
-                        continue
-                    names = {n for n in (opts.get("env"), (opts.get("id") or "").upper()) if n}
-                    for n in sorted(names):
-                        self.add(n, "read", rel, ins.start_line, f"Dockerfile RUN --mount=type=secret ({n})")
-                body = df.text[ins.command.args_start : ins.end]
-                self.shell(rel, ins.start_line, body, _Scope(dict(visible)), in_dockerfile=True)
+            elif ev[0] == "arg":
+                for name in ev[2]:
+                    self.add(name, "read", rel, ev[1], f"Dockerfile ARG {name} (a build argument the build reads)")
+                    visible[name] = name
+            elif ev[0] == "env":
+                for name, value in ev[2]:
+                    refs = _shell_refs(value)
+                    visible[name] = refs[0] if len(refs) == 1 else name
+            elif ev[0] == "secret-mount":
+                for n in ev[2]:
+                    self.add(n, "read", rel, ev[1], f"Dockerfile RUN --mount=type=secret ({n})")
+            elif ev[0] == "run":
+                self.shell(rel, ev[1], ev[2], _Scope(dict(visible)), in_dockerfile=True)
 
     # -- compose -----------------------------------------------------------------------------
     def compose(self, rel: str, text: str) -> None:
@@ -590,11 +622,12 @@ def _locate_lines(phys: list[str], key_line: int, body_lines: list[str]) -> list
 # --------------------------------------------------------------------------------------------
 
 
-def find_credential_splits(root: str | os.PathLike) -> list[Split]:
-    """Every secret variable that feeds dependency reads in a build and also publishes."""
+def find_credential_splits(root: str | os.PathLike, known: dict[str, list[tuple]] | None = None) -> list[Split]:
+    """Every secret variable that feeds dependency reads in a build and also publishes. ``known``
+    maps the absolute paths of Dockerfiles parsed already to their :func:`dockerfile_events`."""
     from refactor.discovery import is_dockerfile_name
 
-    uses = _Scanner(str(root)).run()
+    uses = _Scanner(str(root), known).run()
     reads: dict[str, list[Site]] = {}
     publishes: dict[str, list[Site]] = {}
     for u in uses:

@@ -262,6 +262,7 @@ def cli(ctx, paths, write, diff, check, unsafe_fixes, fmt, output_file, reports,
 
 
 REPORT_FORMATS = ("json", "sarif", "github", "markdown", "gitlab", "checkstyle", "junit")
+DOCUMENT_FORMATS = ("sarif", "markdown", "gitlab", "checkstyle", "junit")  # refactor.render.output.DOCUMENTS
 
 
 def _parse_reports(values) -> dict[str, str]:
@@ -343,7 +344,7 @@ def _report(results, settings, fmt: str, quiet: bool, color, stdin_result, outpu
 
 
 def _render(results, settings, fmt: str, quiet: bool, color, stdin_result, statistics: bool, exit_zero: bool) -> int:
-    from refactor.render import output, text
+    from refactor.render import text
     from refactor.report import Report
 
     out = sys.stdout
@@ -354,13 +355,17 @@ def _render(results, settings, fmt: str, quiet: bool, color, stdin_result, stati
             tally.add(r, settings)
             text.error_line(r)
         text.statistics(tally, results, fmt)
-    elif fmt in output.DOCUMENTS:
+    elif fmt in DOCUMENT_FORMATS:
+        from refactor.render import output
+
         results = list(results)
         out.write(output.DOCUMENTS[fmt](results))
         for r in results:
             tally.add(r, settings)
             text.error_line(r)
     elif fmt == "json":
+        from refactor.render import output
+
         js = output.JsonStream(out)
         for r in results:
             js.add(r)
@@ -368,6 +373,8 @@ def _render(results, settings, fmt: str, quiet: bool, color, stdin_result, stati
             text.error_line(r)
         js.close()
     elif fmt == "github":
+        from refactor.render import output
+
         for r in results:
             out.write(output.to_github([r]))
             tally.add(r, settings)

@@ -269,3 +269,11 @@ def test_xml_escape_function() -> None:
     assert _xml_safe("l1\nl2\x01", newlines=True) == "l1\nl2\\x01"
     assert _xml_safe(os.fsdecode(b"\xfe") + "\ufffe\ud800") == "\\xfe\\ufffe\\ud800"
     assert _xml_safe('<&"\'>') == '<&"\'>'  # markup is the serializer's job
+
+
+def test_cli_document_formats_match_the_renderers() -> None:
+    """The CLI knows the whole-document formats without importing the renderers (start-up)."""
+    from refactor.cli import DOCUMENT_FORMATS
+    from refactor.render.output import DOCUMENTS
+
+    assert set(DOCUMENT_FORMATS) == set(DOCUMENTS)

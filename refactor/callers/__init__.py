@@ -64,18 +64,10 @@ from .kinds import kind_of
 _SHEBANG = re.compile(rb"^#![^\n]*\b(?:sh|bash|dash|ash|ksh|zsh)\b")
 
 
-def _finders():
-    return {name: k.find() for name, k in _KINDS.items()}
-
-
-def _planners():
-    return {name: k.plan() for name, k in _KINDS.items()}
-
-
 def find_in_text(path: str, text: str, kind: str, root: str | None = None) -> list[Invocation]:
     """Invocations in one caller's text (``root`` resolves Dockerfile paths; None skips that)."""
     try:
-        return [f.inv for f in _finders()[kind](path, text, root)]
+        return [f.inv for f in _KINDS[kind].find()(path, text, root)]
     except Exception:  # noqa: BLE001 - bad callers are skipped, never raised
         if os.environ.get("DFIX_DEBUG"):
             raise
@@ -155,7 +147,6 @@ def discover(root: str, *, exclude: tuple[str, ...] = (), mentions: list | None 
     root = os.path.realpath(root)
     out: list[Invocation] = []
     wanted = None if names is None else tuple(n.encode() for n in names)
-    finders = _finders()
     specs: list[tuple[str, object]] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         spec = _gitignore(dirpath)
@@ -217,7 +208,7 @@ def discover(root: str, *, exclude: tuple[str, ...] = (), mentions: list | None 
             if mentions is not None:
                 mentions.extend(mentions_in(full, text))
             try:
-                out.extend(f.inv for f in finders[kind](full, text, root))
+                out.extend(f.inv for f in _KINDS[kind].find()(full, text, root))  # imported on first use
             except Exception:  # noqa: BLE001 - one bad caller never stops discovery
                 if os.environ.get("DFIX_DEBUG"):
                     raise
@@ -246,7 +237,7 @@ def plan_file(path: str, text: str, targets: list[Target]) -> CallerPlan:
     kind = targets[0].invocation.kind
     shown = os.path.basename(path)
     try:
-        founds = _finders()[kind](path, text, None)
+        founds = _KINDS[kind].find()(path, text, None)
     except Exception:  # noqa: BLE001
         if os.environ.get("DFIX_DEBUG"):
             raise
@@ -269,7 +260,7 @@ def plan_file(path: str, text: str, targets: list[Target]) -> CallerPlan:
             groups.append((fl[0], migrated))
     if groups:
         try:
-            _planners()[kind](path, text, groups, result)
+            _KINDS[kind].plan()(path, text, groups, result)
         except Exception as exc:  # noqa: BLE001 - a planner bug must not take the run down
             if os.environ.get("DFIX_DEBUG"):
                 raise

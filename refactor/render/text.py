@@ -63,7 +63,6 @@ def statistics(tally, results, fmt: str) -> None:
 
 def text_file(r, settings, color: bool, stdin_result) -> bool:
     """One file's text output: its findings (or diff), then the command that builds it."""
-    from refactor.render import output
 
     def style(s, **kw):
         return click.style(s, **kw) if color else s
@@ -76,7 +75,9 @@ def text_file(r, settings, color: bool, stdin_result) -> bool:
         sys.stdout.write(("\ufeff" if r.bom else "") + (r.new_text or ""))
         return False  # stdout carries the fixed Dockerfile only
     if settings.mode == "diff":
-        d, masked = output.unified_diff(r)
+        from refactor.render.output import unified_diff
+
+        d, masked = unified_diff(r)
         sys.stdout.write(color_diff(d) if color else d)
         not_applied(r, lambda m: echo(m, err=True))
     elif settings.mode == "check":

@@ -153,7 +153,7 @@ def test_sigkill_leaves_old_or_new_bytes(tmp_path, crash_corpus, label, when, ta
                 break
             if threshold is not None and _changed_count(root, inodes) >= threshold:
                 break
-            if elapsed > 60:
+            if elapsed > 60:  # a hang guard (the first write comes within a second), not a timing assertion
                 pytest.fail("dfix did not write anything within 60 s")
             time.sleep(0.005)
         killed_at = time.monotonic() - t0
@@ -228,14 +228,20 @@ def test_orphaned_workers_exit_when_the_parent_is_killed(tmp_path) -> None:
             pytest.skip("no pool workers were seen")
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-        end = time.monotonic() + 5
+        # HANG GUARD, NOT A PERFORMANCE ASSERTION: the workers die with their parent
+        # (PR_SET_PDEATHSIG); the deadline is only long enough that a loaded machine cannot miss it,
+        # while a worker that never exits still fails the test
+        end = time.monotonic() + ORPHAN_HANG_GUARD
         while _alive(workers) and time.monotonic() < end:
             time.sleep(0.05)
         left = _alive(workers)
     finally:
         _kill_group(proc)
         _wait_group_gone(proc.pid, 10)
-    assert not left, f"pool workers {left} outlived their SIGKILLed parent by more than 5 s"
+    assert not left, f"pool workers {left} were still alive {ORPHAN_HANG_GUARD} s after their parent was SIGKILLed"
+
+
+ORPHAN_HANG_GUARD = 60  # seconds; see test_orphaned_workers_exit_when_the_parent_is_killed
 
 
 def test_leftover_temp_files_are_removed_by_the_next_run_and_nothing_else(tmp_path) -> None:

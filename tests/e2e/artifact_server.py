@@ -19,6 +19,7 @@ import base64
 import binascii
 import hashlib
 import os
+import shutil
 import socket
 import tempfile
 import threading
@@ -79,10 +80,12 @@ def _digest(value: str) -> str:
 class ArtifactServer:
     """``with ArtifactServer() as server: server.expect(canary); ...; server.saw(canary)``.
 
-    Servers of concurrent sessions (xdist workers, two pytest runs) cooperate: they bind the same
-    fixed port with SO_REUSEPORT, so the base image (which bakes the port in) is the same for
-    all, and keep what they expect and what they saw in a directory per port, as SHA-256 digests
-    (never values). Whichever process the kernel hands a connection to answers it correctly.
+    What it expects and what it saw are kept in a directory, as SHA-256 digests (never values).
+    With ``port=0`` (the test sessions) it binds a free port and the directory is its own, removed
+    at ``stop``: concurrent sessions share nothing. With the fixed default port (``port=None``,
+    manual demos) servers of several processes cooperate: they bind the port with SO_REUSEPORT
+    and share the directory of that port, so whichever process the kernel hands a connection to
+    answers it correctly.
     """
 
     def __init__(self, port: int | None = None, host: str = "127.0.0.1"):
@@ -93,6 +96,7 @@ class ArtifactServer:
         self.requests: list[Request] = []  # the requests this process served
         self.accept_any = False  # demos only: any credential is accepted (and still recorded)
         self._store: Path | None = None
+        self._private_store = False
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -178,16 +182,22 @@ class ArtifactServer:
         else:
             attempts = [(DEFAULT_PORT, True), (0, False)]
         last: OSError | None = None
+        shared = False
         for port, share in attempts:
             cls = _SharedHTTPServer if share else ThreadingHTTPServer
             try:
                 self._httpd = cls((self.host, port), handler)
+                shared = share
                 break
             except OSError as exc:  # port taken by someone else: fall back to a random free one
                 last = exc
         if self._httpd is None:
             raise RuntimeError(f"artifact server could not bind: {last}")
-        self._store = Path(tempfile.gettempdir()) / f"dfix-artifact-server-{self.port}"
+        if shared:
+            self._store = Path(tempfile.gettempdir()) / f"dfix-artifact-server-{self.port}"
+        else:  # nobody else answers on this port: a fresh directory, not one a past server left
+            self._store = Path(tempfile.mkdtemp(prefix=f"dfix-artifact-server-{self.port}-"))
+            self._private_store = True
         for kind in ("expected", "seen", "accepted", "anonymous"):
             self._path(kind).mkdir(parents=True, exist_ok=True)
         self._httpd.daemon_threads = True
@@ -204,6 +214,8 @@ class ArtifactServer:
             self._httpd.shutdown()
             self._httpd.server_close()
             self._httpd = None
+            if self._private_store and self._store is not None:
+                shutil.rmtree(self._store, ignore_errors=True)
 
     def __enter__(self) -> "ArtifactServer":
         return self.start()

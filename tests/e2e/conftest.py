@@ -2,20 +2,36 @@
 
 - ``engine`` (session): the engine ``docker info`` reaches, else ../shared/tools/start-engine.sh's;
   else the tests skip with the reason, or fail when ``DFIX_REQUIRE_ENGINE=1`` (CI sets it).
-- ``artifact_server`` (session) and ``server`` (per test, expectations reset afterwards).
-- ``base_image`` (session): busybox + stand-ins, tagged under ``baseimage.BASE_NAMES``.
-- ``e2e`` (per test): ``E2E`` helper: canaries, builds, scans, value-free assertions; removes the
-  images it built.
+- ``artifact_server`` (session, a free port of its own) and ``server`` (per test, expectations reset
+  afterwards).
+- ``e2e_run`` (session): this session's namespace on the engine (``baseimage.Run``:
+  ``dfix-e2e-<run>/...``, label ``dfix.e2e.run=<run>``); every image of the run, and the BuildKit
+  build records of its builds (they keep the build args), are removed when the session ends,
+  passed or failed; images of runs that died earlier are removed when it starts.
+- ``base_image`` (session): busybox + stand-ins as ``dfix-e2e-<run>/base:1``; builds map the names
+  test Dockerfiles use (``baseimage.BASE_NAMES``: ``ubuntu:22.04``, ``node:20``, ...) to it with
+  ``--build-context NAME=docker-image://dfix-e2e-<run>/base:1``. Shared tags are never written.
+- ``docker_shim`` (session): a directory holding a ``docker`` that adds those build contexts to
+  ``docker build`` / ``docker buildx build`` and passes everything else through, for code that
+  runs ``docker`` from PATH (``dfix verify``, a migrated build script).
+- ``e2e`` (per test): ``E2E`` helper: canaries, builds (tagged ``dfix-e2e-<run>/img-<random>``),
+  scans, value-free assertions; removes the images it built.
 
-Concurrent sessions (xdist workers, two pytest runs on one engine) share the artifact server's
-fixed port (SO_REUSEPORT, expectations kept as digests in a shared directory), so they build the
-same base image and do not disturb each other. ``--dist loadgroup`` keeps the e2e tests on one
-worker anyway (they carry ``xdist_group("e2e")``): the engine is the bottleneck.
+Concurrent sessions (xdist workers, two pytest runs on one engine, a developer retagging
+``ubuntu:22.04``) therefore share nothing: not a tag, not the server port, not a BuildKit step (the
+base images differ, so identical RUN steps of two sessions are not merged). So under xdist the e2e
+tests are spread over the workers like any other test (each worker that runs one sets up its own
+run). The tests sharing a module-scoped registry are marked to stay together (``xdist_group``, for
+``--dist loadgroup``); nothing depends on it: with pytest 9.2 and pytest-xdist 3.8 the grouping
+has no effect (pytest-dev/pytest-xdist#1386), and such a module's fixture is simply set up once per
+worker.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
+import stat
 from pathlib import Path
 
 import pytest
@@ -28,11 +44,15 @@ HERE = Path(__file__).resolve().parent
 REQUIRE = os.environ.get("DFIX_REQUIRE_ENGINE", "") in ("1", "true", "yes")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if HERE in Path(str(item.fspath)).resolve().parents:
+        path = Path(str(item.fspath)).resolve()
+        if HERE in path.parents:
             item.add_marker(pytest.mark.e2e)
-            item.add_marker(pytest.mark.xdist_group("e2e"))  # with --dist loadgroup: one worker
+            if "local_registry" in getattr(item, "fixturenames", ()):
+                # one worker for the tests of a module-scoped registry: it is started once
+                item.add_marker(pytest.mark.xdist_group(f"e2e-{path.stem}"))
 
 
 def _unavailable(reason: str):
@@ -56,16 +76,72 @@ def engine() -> Engine:
 
 @pytest.fixture(scope="session")
 def artifact_server() -> ArtifactServer:
-    with ArtifactServer() as srv:
+    with ArtifactServer(port=0) as srv:  # a free port and a store of its own: nothing shared
         yield srv
 
 
 @pytest.fixture(scope="session")
-def base_image(engine, artifact_server) -> baseimage.BaseImage:
+def e2e_run(engine) -> baseimage.Run:
+    run = baseimage.Run(engine.docker).start()
     try:
-        return baseimage.ensure_base_image(artifact_server.address, docker=engine.docker, overwrite=engine.throwaway)
+        baseimage.reap_leftovers(engine.docker, keep={run.id})
+    except (OSError, baseimage.BaseImageError, ValueError):
+        pass  # best effort: leftovers of dead runs are not this session's problem
+    try:
+        yield run
+    finally:
+        engine.remove_build_records()
+        left = run.cleanup()
+        if left:
+            import warnings
+            warnings.warn(f"{run!r}: {len(left)} image(s) could not be removed: {left}", stacklevel=1)
+
+
+@pytest.fixture(scope="session")
+def base_image(engine, artifact_server, e2e_run) -> baseimage.BaseImage:
+    try:
+        return baseimage.ensure_base_image(artifact_server.address, docker=engine.docker, run=e2e_run)
     except baseimage.BaseImageError as exc:
         _unavailable(str(exc))
+
+
+def write_docker_shim(bindir: Path, real_docker: str, context_args: list[str], prefix: list[str] | None = None,
+                      tag_namespace: str | None = None) -> Path:
+    """A ``docker`` in ``bindir`` that adds ``prefix`` and ``context_args`` to ``docker build`` and
+    ``docker buildx build``; with ``tag_namespace`` it also moves ``-t NAME`` / ``--tag NAME`` /
+    ``--tag=NAME`` to ``NAMESPACE/NAME``. Everything else goes to the real CLI unchanged."""
+    bindir.mkdir(parents=True, exist_ok=True)
+    add = " ".join(shlex.quote(a) for a in [*(prefix or []), *context_args])
+    lines = [
+        "#!/bin/sh",
+        "# dfix e2e: this run's base image under the names test Dockerfiles use (named build contexts)",
+        f"real={shlex.quote(real_docker)}",
+        'if [ "$1" = build ]; then sub=build; shift',
+        'elif [ "$1" = buildx ] && [ "$2" = build ]; then sub="buildx build"; shift 2',
+        'else exec "$real" "$@"; fi',
+    ]
+    if tag_namespace:
+        ns = shlex.quote(tag_namespace + "/")
+        lines += [
+            "n=$#; next=",
+            "for a; do",
+            '  if [ -n "$next" ]; then a=' + ns + '"$a"; next=',
+            '  else case $a in -t|--tag) next=1 ;; --tag=*) a=--tag=' + ns + '"${a#--tag=}" ;; esac; fi',
+            '  set -- "$@" "$a"',
+            "done",
+            'shift "$n"',
+        ]
+    lines.append(f'exec "$real" $sub {add} "$@"')
+    shim = bindir / "docker"
+    shim.write_text("\n".join(lines) + "\n")
+    shim.chmod(shim.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return bindir
+
+
+@pytest.fixture(scope="session")
+def docker_shim(engine, base_image, tmp_path_factory) -> Path:
+    """A directory to put first on PATH: its ``docker`` maps the base names to this run's image."""
+    return write_docker_shim(tmp_path_factory.mktemp("docker-shim"), engine.docker, base_image.context_args())
 
 
 @pytest.fixture
@@ -94,7 +170,13 @@ class E2E:
         return write_context(files, str(self.tmp / name))
 
     def build(self, context, dockerfile=None, **kw) -> BuildResult:
+        """Build on this run's base image (every base name mapped to it), tagged in the run's
+        namespace unless ``tag`` is given."""
         env_values = dict(kw.pop("env_values", None) or {})
+        kw["extra"] = [*self.base.context_args(), *(kw.get("extra") or [])]
+        if not kw.get("tag") and self.base.run is not None:
+            from .engine import secrets_token
+            kw["tag"] = self.base.run.ref(f"img-{secrets_token()}")
         result = self.engine.build(context, dockerfile, env_values=env_values, **kw)
         self._tags.append(result.tag)
         # mask also the values this test registered, wherever they came from

@@ -7,6 +7,7 @@ default socket); else ``../shared/tools/start-engine.sh`` beside the checkout, w
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -67,6 +68,7 @@ class Engine:
     docker: str = "docker"
     buildx: bool = True
     built: list[str] = field(default_factory=list)
+    build_refs: list[str] = field(default_factory=list)  # BuildKit build records of our builds
 
     @property
     def throwaway(self) -> bool:
@@ -124,13 +126,43 @@ class Engine:
                 child[name] = value
             cmd += ["--build-arg", name]  # NAME alone: docker takes the value from the environment
         cmd += list(extra or [])
+        meta = None
+        if self.buildx:  # to find this build's record (it keeps the build args) and remove it later
+            fd, meta = tempfile.mkstemp(prefix="dfix-e2e-meta-", suffix=".json")
+            os.close(fd)
+            cmd += ["--metadata-file", meta]
         cmd.append(str(context))
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=self.environ(child),
-                              stdin=subprocess.DEVNULL)
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=self.environ(child),
+                                  stdin=subprocess.DEVNULL)
+        finally:
+            if meta:
+                self._note_build_ref(meta)
         self.built.append(tag)
         values = {k: v for k, v in child.items() if v}
         log = mask_values(proc.stdout + proc.stderr, values)
         return BuildResult(tag, proc.returncode, log, [c if c not in values.values() else "<value>" for c in cmd])
+
+    def _note_build_ref(self, meta: str) -> None:
+        try:
+            with open(meta, encoding="utf-8") as f:
+                ref = (json.load(f) or {}).get("buildx.build.ref", "")
+        except (OSError, ValueError):
+            ref = ""
+        finally:
+            try:
+                os.unlink(meta)
+            except OSError:
+                pass
+        if ref:
+            self.build_refs.append(ref.rsplit("/", 1)[-1])
+
+    def remove_build_records(self) -> None:
+        """Remove the BuildKit build records of our builds (``docker buildx history rm REF...``): they
+        hold the build args (canaries) and otherwise pile up on the engine. Only our own refs."""
+        refs, self.build_refs = self.build_refs, []
+        for i in range(0, len(refs), 100):
+            self.run("buildx", "history", "rm", *refs[i:i + 100], check=False, timeout=120)
 
     def remove_images(self, tags: list[str] | None = None) -> None:
         tags = list(tags if tags is not None else self.built)

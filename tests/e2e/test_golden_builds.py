@@ -233,6 +233,16 @@ def _buildah() -> str | None:
     return shutil.which("buildah")
 
 
+def _docker_io(ref: str) -> str:
+    """The fully qualified name docker gives a short reference (``node:20`` -> ``docker.io/library/node:20``)."""
+    first, _, rest = ref.partition("/")
+    if not rest:
+        return f"docker.io/library/{ref}"
+    if "." in first or ":" in first or first == "localhost":
+        return ref
+    return f"docker.io/{ref}"
+
+
 @pytest.mark.parametrize("case,meta", [p for p in _cases() if p.values[1].get("buildah")])
 def test_file_form_builds_on_buildah(case: Path, meta: dict, e2e, tmp_path: Path) -> None:
     if _buildah() is None:
@@ -251,8 +261,12 @@ def test_file_form_builds_on_buildah(case: Path, meta: dict, e2e, tmp_path: Path
     common = ["--root", str(store / "root"), "--runroot", str(store / "run"), "--storage-driver", "vfs"]
     archive = tmp_path / "base.tar"
     base_ref = (fixed / "Dockerfile").read_text().splitlines()[0].split()[1]
-    subprocess.run([e2e.engine.docker, "save", "-o", str(archive), base_ref], check=True, env=e2e.engine.environ(), timeout=300)
-    subprocess.run(["buildah", *common, "pull", f"docker-archive:{archive}"], check=True, capture_output=True, timeout=300)
+    # this run's base image, under the FROM's name in the private store (as a pull would name it)
+    subprocess.run([e2e.engine.docker, "save", "-o", str(archive), e2e.base.image], check=True, env=e2e.engine.environ(), timeout=300)
+    pulled = subprocess.run(["buildah", *common, "pull", "-q", f"docker-archive:{archive}"], check=True, capture_output=True,
+                            text=True, timeout=300)
+    subprocess.run(["buildah", *common, "tag", pulled.stdout.strip(), _docker_io(base_ref)], check=True, capture_output=True,
+                   timeout=60)
     cmd = ["buildah", *common, "bud", "--isolation", "chroot", "--network", "host", "-t", "dfix-buildah-test"]
     for sid, envname in secrets.items():
         cmd += ["--secret", f"id={sid},env={envname}"]

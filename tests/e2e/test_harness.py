@@ -236,6 +236,31 @@ def test_wrong_secret_fails_the_build(e2e):
     assert "E401" in result.log
 
 
+# -- this run's base image -----------------------------------------------------------------------
+
+def test_base_names_resolve_to_this_runs_image(e2e):
+    """Every way a Dockerfile names a base (FROM, through an ARG, COPY --from, RUN --mount=from)
+    starts from this session's own base image, whatever the engine's shared tags hold: the
+    result carries this run's label and the address of this session's artifact server."""
+    from .baseimage import RUN_LABEL
+
+    ctx = e2e.context({"Dockerfile": (
+        "ARG BASE=node:20\n"
+        "FROM ubuntu:22.04 AS one\nRUN cp /etc/dfix-artifact-server /one\n"
+        "FROM ${BASE} AS two\nRUN cp /etc/dfix-artifact-server /two\n"
+        "FROM busybox\nCOPY --from=one /one /one\nCOPY --from=two /two /two\n"
+        "COPY --from=python:3.12-slim /etc/dfix-artifact-server /three\n"
+        "RUN --mount=from=golang:1.22,target=/g cp /g/etc/dfix-artifact-server /four\n"
+        "CMD cat /one /two /three /four\n")})
+    result = e2e.build(ctx)
+    assert_built(result)
+    labels = e2e.engine.run("image", "inspect", "--format", "{{json .Config.Labels}}", result.tag).stdout
+    assert f'"{RUN_LABEL}":"{e2e.base.run.id}"' in labels, labels
+    out = e2e.engine.run("run", "--rm", "--network", "none", result.tag).stdout
+    assert out.split() == [e2e.server.address] * 4, out
+    assert result.tag.startswith(e2e.base.run.namespace + "/")
+
+
 # -- the leak scanner --------------------------------------------------------------------------
 
 def test_leakscan_finds_build_arg_in_history_and_env(e2e):
@@ -312,9 +337,14 @@ def _fake_plan(original: str, fixed: str, secret_args=("NPM_TOKEN",), secrets_=N
 
 
 @pytest.fixture
-def verify_run(e2e, monkeypatch):
-    """Run `dfix verify` in-process; every value it generates is recorded and accepted by the server."""
+def verify_run(e2e, monkeypatch, docker_shim):
+    """Run `dfix verify` in-process; every value it generates is recorded and accepted by the server.
+    `docker` on PATH is the session's shim: the base names map to this run's base image."""
+    import os
+
     from refactor import verify as verify_mod
+
+    monkeypatch.setenv("PATH", f"{docker_shim}{os.pathsep}{os.environ.get('PATH', '')}")
 
     generated: list[Canary] = []
     real = _secrets.token_hex
@@ -338,8 +368,8 @@ def verify_run(e2e, monkeypatch):
 
 
 # Each test fetches its own path: BuildKit runs identical RUN steps of concurrent builds once (a
-# secret is not part of the step's identity, even with --no-cache), so two xdist workers building
-# the same text would share one execution and one of them would never use its own secret.
+# secret is not part of the step's identity, even with --no-cache). Concurrent sessions build on
+# different base images (one per run), so this only matters within one session.
 LEAKY = "FROM busybox\nARG NPM_TOKEN\nRUN wget -q -O /tmp/pkg --header \"Authorization: Bearer $NPM_TOKEN\" {url}/{path}\n"
 FIXED = ("FROM busybox\nRUN --mount=type=secret,id=npm_token,env=NPM_TOKEN "
          "wget -q -O /tmp/pkg --header \"Authorization: Bearer $NPM_TOKEN\" {url}/{path}\n")
@@ -436,7 +466,7 @@ def test_verify_on_buildah(e2e, verify_run, tmp_path, monkeypatch):
     monkeypatch.setenv("CONTAINERS_STORAGE_CONF", str(conf))
     monkeypatch.setenv("BUILDAH_ISOLATION", "chroot")
     archive = tmp_path / "base.tar"
-    e2e.engine.run("save", "-o", str(archive), "busybox:latest")
+    e2e.engine.run("save", "-o", str(archive), e2e.base.image)  # this run's base image, as `busybox` below
     pulled = subprocess.run(["buildah", "pull", "-q", f"docker-archive:{archive}"], capture_output=True, text=True,
                             timeout=300, env=dict(os.environ))
     assert pulled.returncode == 0, pulled.stderr

@@ -42,6 +42,7 @@ from refactor.supply.pin import pin_digests
 from refactor.supply.registry import DOCKER_LIST, DOCKER_MANIFEST, DockerConfig, RegistryClient
 from refactor.syntax.dockerfile import parse
 
+from .baseimage import apt_lock
 from .conftest import REQUIRE, assert_built, assert_failed
 
 REGISTRY_BIN = "docker-registry"
@@ -61,12 +62,13 @@ def _registry_binary() -> str:
         _unavailable("docker-registry is not installed and apt-get is not usable here")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     try:
-        proc = subprocess.run(["apt-get", "install", "-y", "-qq", "docker-registry"], capture_output=True, text=True,
-                              env=env, timeout=600, stdin=subprocess.DEVNULL)
-        if proc.returncode != 0:
-            subprocess.run(["apt-get", "update", "-qq"], capture_output=True, env=env, timeout=600, stdin=subprocess.DEVNULL)
+        with apt_lock():  # another worker may be installing it right now
             proc = subprocess.run(["apt-get", "install", "-y", "-qq", "docker-registry"], capture_output=True, text=True,
                                   env=env, timeout=600, stdin=subprocess.DEVNULL)
+            if proc.returncode != 0:
+                subprocess.run(["apt-get", "update", "-qq"], capture_output=True, env=env, timeout=600, stdin=subprocess.DEVNULL)
+                proc = subprocess.run(["apt-get", "install", "-y", "-qq", "docker-registry"], capture_output=True, text=True,
+                                      env=env, timeout=600, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError) as exc:
         _unavailable(f"apt-get install docker-registry failed: {exc}")
     found = shutil.which(REGISTRY_BIN) or ("/usr/bin/docker-registry" if os.path.exists("/usr/bin/docker-registry") else None)
@@ -101,6 +103,17 @@ class LocalRegistry:
 
 
 def _start_registry(binary: str, root: Path, htpasswd: Path | None = None) -> LocalRegistry:
+    # the port is chosen free, then bound by the registry: another process (an xdist worker, a
+    # concurrent session) may take it in between, so a registry that exits at once gets a new port
+    for attempt in range(3):
+        reg = _try_start_registry(binary, root / f"try{attempt}" if attempt else root, htpasswd)
+        if reg is not None:
+            return reg
+    tail = (root / "registry.log").read_text(errors="replace")[-500:]
+    _unavailable(f"docker-registry did not start (3 attempts): {tail}")
+
+
+def _try_start_registry(binary: str, root: Path, htpasswd: Path | None) -> LocalRegistry | None:
     root.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     auth = f"auth:\n  htpasswd:\n    realm: dfix-e2e\n    path: {htpasswd}\n" if htpasswd else ""
@@ -116,22 +129,26 @@ def _start_registry(binary: str, root: Path, htpasswd: Path | None = None) -> Lo
     log = open(root / "registry.log", "wb")
     proc = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     reg = LocalRegistry(f"127.0.0.1:{port}", proc, root)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # a hang guard for the start-up, not a timing assertion
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             break
         try:
             urllib.request.urlopen(reg.url("/v2/"), timeout=2).close()
-            return reg
+            answered = True
         except urllib.error.HTTPError as exc:
-            if exc.code == 401:
-                return reg
+            answered = exc.code == 401
         except OSError:
-            pass
+            answered = False
+        if answered:
+            # someone answered; make sure it is this registry, not another process's on the port
+            time.sleep(0.3)
+            if proc.poll() is None:
+                return reg
+            break
         time.sleep(0.2)
     reg.stop()
-    tail = (root / "registry.log").read_text(errors="replace")[-500:]
-    _unavailable(f"docker-registry did not start on 127.0.0.1:{port}: {tail}")
+    return None
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,13 @@ heredocs of every flavour, JSON exec form, lower-case keywords, the backtick esc
 unicode) with secrets in every position dfix has a rule for (global/stage ARGs with and without
 defaults, literal token-format defaults, ENV aliases, composite URL ENVs, LABELs, ONBUILD,
 build-time expansions). A small share of lines is raw random text, so some inputs are invalid.
+
+Hardening shapes (round two, points 5-10): RUN commands ending in a comment, ``;``, ``&`` or
+``exit 0``; exec-form RUNs; parse errors next to secret values (``ENV NAME= value``); inputs that
+were pathological for dfix's regexes (``/srv/aaa…%``, ``curl curl … -u``, ``://::::@``,
+``http-basic.http-basic.…``, ``passpass…=``, ``# escape=`` with a long run of blanks); and, in the
+build context, callers that must never be written: Python build scripts nested past what libcst
+survives and YAML files that are alias bombs or nest too deep (read as unresolved callers).
 """
 
 from __future__ import annotations
@@ -47,7 +54,20 @@ def literal_tokens():
         _rand(ALNUM, 24).map(lambda s: "sk_live_" + s),
         _rand("0123456789abcdef", 40),
         st.sampled_from(["changeme", "xxx", "<token>", "${DEFAULT_TOKEN}", "", "secret", "dummy"]),
+        pathological_values(),
         st.text(SAFE_CHARS.filter(lambda c: c not in " \t\\`\"'$"), min_size=1, max_size=12),
+    )
+
+
+def pathological_values():
+    """Values that took one of dfix's regexes exponential or quadratic time (now linear)."""
+    n = st.integers(1, 120)
+    return st.one_of(
+        n.map(lambda k: "/srv/" + "a" * k + "%"),  # the absolute-path pattern: exponential
+        n.map(lambda k: "/srv/" + "a/" * k + "b"),
+        n.map(lambda k: "://" + ":" * k + "@h"),  # URL password: quadratic
+        n.map(lambda k: "pass" * k + "="),  # credential-word assignment: quadratic
+        n.map(lambda k: "x" + "9" * k + "="),
     )
 
 
@@ -115,7 +135,26 @@ def shell_snippet(draw, ctx: Ctx) -> str:
     if ctx.garbage and draw(st.integers(0, 9)) == 0:
         raw = draw(st.text(SAFE_CHARS, min_size=1, max_size=20))
         return f"echo {raw}"
+    if draw(st.integers(0, 7)) == 0:
+        return pathological_command(draw, v)
     return draw(st.sampled_from(templates))
+
+
+def pathological_command(draw, v: str) -> str:
+    """A command that was quadratic for a regex looking for an option near its command word
+    (curl -u, docker login -p, mysql -p, http-basic, a URL password): many command words, few
+    options, long runs of one character."""
+    k = draw(st.integers(1, 60))
+    return draw(st.sampled_from([
+        "curl " * k + f"-u {v} https://x.example.com",
+        "curl " + "x " * k + f"-u user:{v} https://x.example.com",
+        "docker login " * k + f"-p {v} r.example.com",
+        "mysql " * k + f"-p{v}",
+        f"echo http://{':' * k}{v}@h.example.com",
+        "poetry config " + "http-basic." * k + f" u {v}",
+        "echo " + "pass" * k + f"={v}",
+        f"echo {v} | " + "x " * k + "docker login --password-stdin",
+    ]))
 
 
 def shell_command(draw, ctx: Ctx) -> str:
@@ -123,6 +162,9 @@ def shell_command(draw, ctx: Ctx) -> str:
     out = parts[0]
     for p in parts[1:]:
         out += draw(st.sampled_from([" && ", "; ", " || "])) + p
+    if draw(st.integers(0, 5)) == 0:
+        # an ending an appended clean-up must not follow (point 5/6): a comment, `;`, `&`, an exit
+        out += draw(st.sampled_from([" # trailing note", " #", ";", " ;", " &", "; exit 0", " || true"]))
     return out
 
 
@@ -177,7 +219,8 @@ def exec_form(draw, ctx: Ctx) -> str:
     argv = draw(
         st.sampled_from(
             [["npm", "ci"], ["sh", "-c", f"echo ${v}"], ["/bin/bash", "-c", "pip install x"], ["./run.sh", "a b"],
-             ["make"], ["curl", "-H", f"Authorization: Bearer ${{{v}}}", "https://x"], ["echo", "ünï \"q\" \\"]]
+             ["make"], ["curl", "-H", f"Authorization: Bearer ${{{v}}}", "https://x"], ["echo", "ünï \"q\" \\"],
+             ["sh", "-c", f"npm ci; echo ${v} # done"], ["npm", "ci", f"--token=${{{v}}}"], ["sh", "-c", f"curl -u ${v} https://x &"]]
         )
     )
     sep = draw(st.sampled_from([", ", ",", " , "]))
@@ -190,7 +233,7 @@ def instruction(draw, ctx: Ctx, secret: str, alias: str) -> list[str]:
         st.sampled_from(
             ["arg", "arg", "arg-multi", "env-alias", "env-composite", "env-literal", "env-legacy", "run", "run", "run",
              "run-flags", "run-heredoc", "run-exec", "copy", "copy-heredoc", "copy-chown", "label", "onbuild",
-             "workdir", "user", "misc", "comment", "empty"] + (["garbage"] if ctx.garbage else [])
+             "workdir", "user", "misc", "comment", "empty"] + (["garbage", "broken"] if ctx.garbage else [])
         )
     )
     if kind == "arg":
@@ -246,6 +289,15 @@ def instruction(draw, ctx: Ctx, secret: str, alias: str) -> list[str]:
             f"{k('HEALTHCHECK')} --interval=5s CMD curl -f http://localhost/", f"{k('STOPSIGNAL')} SIGTERM", f"{k('VOLUME')} /data",
             f"{k('MAINTAINER')} someone", f"{k('ADD')} https://example.com/a.tgz /tmp/",
         ]))]
+    if kind == "broken":
+        # a parse error next to a secret value: the error message must not echo it (point 7)
+        value = draw(literal_tokens())
+        return [draw(st.sampled_from([
+            f"{k('ENV')} {secret}= {value or 'x'}",
+            f"{k('ENV')} {secret}=\"{value}",
+            f"{k('LABEL')} token=\"{value}",
+            f"{k('ARG')} {secret}=\"{value}",
+        ]))]
     if kind == "comment":
         return [draw(st.sampled_from(["# comment", "#", "  # indented ünïcødé", "# dfix: ignore[DF001]", "# dfix: file-ignore[DF002]"]))]
     if kind == "empty":
@@ -270,6 +322,9 @@ def dockerfiles(draw, *, garbage: bool = True) -> bytes:
         directives.append(draw(st.sampled_from(["# syntax=docker/dockerfile:1", "# syntax=docker/dockerfile:1.4", "# syntax=docker/dockerfile:1.10", "#syntax=example.com/frontend"])))
     if draw(st.integers(0, 5)) == 0:
         directives.append("# check=skip=SecretsUsedInArgOrEnv")
+    if garbage and draw(st.integers(0, 24)) == 0:
+        # a directive value with a long run of blanks inside (quadratic for the old directive regex)
+        directives.append("# escape=" + draw(st.sampled_from(["a", "\\"])) + " " * draw(st.integers(1, 200)) + "b")
     lines += draw(st.permutations(directives))
     # global ARGs
     for _ in range(draw(st.integers(0, 2))):
@@ -342,4 +397,30 @@ def contexts(draw) -> dict[str, bytes]:
         out["id_rsa"] = b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
     if draw(st.integers(0, 4)) == 0:
         out[".dockerignore"] = b".netrc\n"
+    if draw(st.integers(0, 7)) == 0:
+        out.update(unparsed_callers(draw))
+    return out
+
+
+def unparsed_callers(draw) -> dict[str, bytes]:
+    """Callers dfix must refuse to parse, so never write: a Python build script nested deeper than
+    libcst survives (2,000 brackets were a segfault) or than dfix lets it parse, and YAML alias
+    bombs / deep flow collections. Each passes a secret as a build arg, so it blocks the fixes."""
+    name = draw(st.sampled_from(SECRET_NAMES))
+    depth = draw(st.sampled_from([150, 2500]))
+    shape = draw(st.sampled_from(["paren", "call", "unary", "fstring"]))
+    nested = {"paren": "(" * depth + "1" + ")" * depth, "call": "f(" * depth + "1" + ")" * depth,
+              "unary": "-" * (depth * 10) + "1", "fstring": "f'{" + "(" * depth + "1" + ")" * depth + "}'"}[shape]
+    out: dict[str, bytes] = {}
+    kind = draw(st.sampled_from(["python", "compose", "gitlab"]))
+    if kind == "python":
+        out["build.py"] = (f'import subprocess\nsubprocess.run(["docker", "build", "--build-arg", "{name}", "."])\n'
+                           f"x = {nested}\n").encode()
+    elif kind == "compose":
+        levels = "".join(f"x-l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]\n" for i in range(1, 10))
+        out["compose.yaml"] = (f"x-l0: &l0 [lol]\n{levels}services:\n  app:\n    build:\n      context: .\n"
+                               f"      args:\n        {name}: x\n    labels: *l9\n").encode()
+    else:
+        out[".gitlab-ci.yml"] = (f"b:\n  script:\n    - docker build --build-arg {name} .\n  x: "
+                                 + "[" * depth + "1" + "]" * depth + "\n").encode()
     return out

@@ -12,11 +12,14 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from refactor.syntax.dockerfile import Dockerfile, Instruction
 from refactor.syntax.words import NameValue, find_refs, name_values, unquote
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 PROXY_ARGS = frozenset(
     n
@@ -90,7 +93,41 @@ class Facts:
         return [i for i in self.items if i.kind == "ARG" and i.stage == -1]
 
     def items_named(self, name: str, kind: str | None = None) -> list[VarItem]:
-        return [i for i in self.items if i.name == name and (kind is None or i.kind == kind)]
+        return [i for i in self._items_by_name.get(name, ()) if kind is None or i.kind == kind]
+
+    # Indexes built once (the facts are complete when the planner runs): the planner asks per
+    # secret, and scanning every item or RUN for each of thousands of secrets was quadratic.
+    @cached_property
+    def _items_by_name(self) -> dict[str, list[VarItem]]:
+        out: dict[str, list[VarItem]] = {}
+        for it in self.items:
+            out.setdefault(it.name, []).append(it)
+        return out
+
+    @cached_property
+    def _items_by_ref(self) -> dict[str, list[VarItem]]:
+        out: dict[str, list[VarItem]] = {}
+        for it in self.items:
+            for r in dict.fromkeys(it.refs):
+                out.setdefault(r, []).append(it)
+        return out
+
+    def items_referencing(self, name: str) -> list[VarItem]:
+        """The items whose value references ``name``, in file order."""
+        return self._items_by_ref.get(name, [])
+
+    @cached_property
+    def _runs_by_word(self) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for idx, run in self.runs.items():
+            for w in dict.fromkeys(_WORD.findall(run.script)):
+                out.setdefault(w, []).append(idx)
+        return out
+
+    def runs_mentioning(self, name: str) -> list[int]:
+        """The RUNs (in ``runs`` order) whose script holds ``name`` as a whole word: every RUN in
+        which ``$name`` can appear."""
+        return self._runs_by_word.get(name, [])
 
     @cached_property
     def runs(self) -> dict[int, RunInfo]:
@@ -111,7 +148,17 @@ class Facts:
         return chain[::-1]
 
     def visible_at(self, instr: int) -> dict[str, VarItem]:
-        """Variables a RUN at ``instr`` sees (name -> the item that defines it)."""
+        """Variables a RUN at ``instr`` sees (name -> the item that defines it).
+
+        Computed once per instruction (the planner asks for every secret: a file of 2,500 secret
+        ARGs rebuilt a 2,500-entry dict six million times); the dict is shared, never mutate it."""
+        cache: dict[int, dict[str, VarItem]] = self.__dict__.setdefault("_visible_cache", {})
+        got = cache.get(instr)
+        if got is None:
+            got = cache[instr] = self._visible_at(instr)
+        return got
+
+    def _visible_at(self, instr: int) -> dict[str, VarItem]:
         stage = self.stage_of[instr]
         if stage < 0:
             return {}
@@ -165,7 +212,14 @@ class Facts:
         return out
 
     def build_time_refs(self) -> list[tuple[int, str, str]]:
-        """(instruction index, variable, where) for every build-time expansion."""
+        """(instruction index, variable, where) for every build-time expansion (computed once: it
+        is asked for each secret; the list is shared, never mutate it)."""
+        got = self.__dict__.get("_build_time_refs")
+        if got is None:
+            got = self.__dict__["_build_time_refs"] = self._build_time_refs()
+        return got
+
+    def _build_time_refs(self) -> list[tuple[int, str, str]]:
         out = []
         df = self.df
         for idx, ins in enumerate(df.instructions):

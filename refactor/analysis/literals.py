@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from refactor.analysis.gap import GapPattern, RunScan, word_in_run_starts
 from refactor.analysis.secrets import (
     _FORMAT_KEYS,
     _FORMATS,
@@ -57,9 +58,9 @@ _CONTEXT_FORMATS = {"npmrc credential", "HTTP authorization credentials", "priva
 
 _WS = r"(?:[ \t]|\\\r?\n)+"  # blanks, backslash-continued lines included
 _OPT_WS = r"(?:[ \t]|\\\r?\n)*"
-# the rest of one simple command, lazily and at most 512 characters: an option is looked for near
-# its command word, so a text full of command words costs 512 steps per word, not a rescan to the end
-_CMD = r"(?:[^\n;|&]|\\\n){0,512}?"
+# an option near its command word: the rest of one simple command, lazily and at most 512
+# characters, between them (GapPattern: every word and every option found once, so a text full of
+# command words stays linear)
 _V = r"[^\s\"';|&<>()]+"  # a bare shell word (expansions included: they are rejected later)
 _QV = r"[\"']?(" + _V + r")[\"']?"  # an optionally quoted word: one group, the value
 
@@ -68,8 +69,9 @@ _URL_PW = re.compile(r"://([^\s/@:'\"`<>]*):([^\s/@'\"`<>]*)@(?=[^\s@'\"/])")
 _URL_USER = re.compile(r"://([A-Za-z0-9_\-.~+=]{20,})@(?=[^\s@'\"/])")
 
 # -- curl -u / --user ---------------------------------------------------------------------------
-_CURL_U = re.compile(
-    r"curl(?<![^\s;|&(`]curl)(?:[ \t]|\\\r?\n)" + _CMD + r"(?<=\s)(?:-u|--user)(?:" + _WS + r"|=)?" + r"([\"']?)([^\s\"';|&<>():]*):([^\s\"';|&<>()]*)\1"
+_CURL_U = GapPattern(
+    r"curl(?<![^\s;|&(`]curl)(?:[ \t]|\\\r?\n)",
+    r"(?<=\s)(?:-u|--user)(?:" + _WS + r"|=)?" + r"([\"']?)([^\s\"';|&<>():]*):([^\s\"';|&<>()]*)\1", limit=512,
 )
 
 # -- HTTP authentication headers ----------------------------------------------------------------
@@ -104,36 +106,36 @@ _TOKEN_OPT = re.compile(
 _SHORT_PW_OPT = re.compile(r"-(?<![\w-]-)(Password|password|passwd|Passwd|pwd|Pwd|PasswordText)(?:" + _WS + r"|=|:)" + _QV)
 _KEYTOOL_PW = re.compile(r"-(?<![\w-]-)(?:src|dest|new)?(?:store|key)pass(?:" + _WS + r")" + _QV)
 _OPENSSL_PW = re.compile(r"-pass(?<![\w-]-pass)(?:in|out|word)?" + _WS + r"[\"']?pass:([^\s\"';|&<>()]+)[\"']?")
-_LOGIN_P = re.compile(
+_LOGIN_P = GapPattern(
     r"(?<![\w-])(?:docker|podman|buildah|skopeo|helm|oras|crane|nerdctl|regctl|oc|cf|az|argocd|tkn|cosign|notation|"
-    r"singularity|apptainer|heroku|vault|ibmcloud)(?:" + _WS + r"(?:registry|acr|auth|remote))?" + _WS + r"login\b"
-    + _CMD + r"(?<=\s)-p(?:" + _WS + r"|=)?" + _QV
+    r"singularity|apptainer|heroku|vault|ibmcloud)(?:" + _WS + r"(?:registry|acr|auth|remote))?" + _WS + r"login\b",
+    r"(?<=\s)-p(?:" + _WS + r"|=)?" + _QV, limit=512,
 )
-_STDIN_LOGIN = re.compile(
+_STDIN_LOGIN = GapPattern(
     r"(?<![\w-])(?:echo|printf)" + _WS + r"(?:-[neE]+" + _WS + r")?" + _QV + _OPT_WS + r"\|" + _OPT_WS
-    + r"(?:sudo" + _WS + r")?(?:docker|podman|buildah|skopeo|helm|oras|crane|nerdctl|regctl)\b[^\n;|&]{0,256}?login"
+    + r"(?:sudo" + _WS + r")?(?:docker|podman|buildah|skopeo|helm|oras|crane|nerdctl|regctl)\b", r"login", limit=256, continuation=False,
 )
-_MYSQL_P = re.compile(
+_MYSQL_P = GapPattern(
     r"(?<![\w.-])(?:mysql|mysqladmin|mysqldump|mysqlimport|mysqlcheck|mysqlsh|mysqlpump|mariadb|mariadb-admin|"
-    r"mariadb-dump)(?=[ \t])" + _CMD + r"(?<=\s)-p[\"']?([^\s\"';|&<>()]+)[\"']?"
+    r"mariadb-dump)(?=[ \t])", r"(?<=\s)-p[\"']?([^\s\"';|&<>()]+)[\"']?", limit=512,
 )
 _MYSQL_CMD = re.compile(r"m(?<![^\s;|&(]m)(?:ysql(?:admin|dump|import|check|sh|pump)?|ariadb(?:-admin|-dump)?)[ \t]")
-_MYSQLADMIN_PW = re.compile(r"(?<![\w.-])(?:mysqladmin|mariadb-admin)(?=[ \t])" + _CMD + r"(?<=\s)password" + _WS + _QV)
-_REDIS_A = re.compile(r"redis-cli(?<![\w-]redis-cli)\b" + _CMD + r"(?<=\s)-a" + _WS + _QV)
-_SQLCMD_P = re.compile(r"(?<![\w-])(?:sqlcmd|bcp)\b" + _CMD + r"(?<=\s)-P" + _WS + _QV)
+_MYSQLADMIN_PW = GapPattern(r"(?<![\w.-])(?:mysqladmin|mariadb-admin)(?=[ \t])", r"(?<=\s)password" + _WS + _QV, limit=512)
+_REDIS_A = GapPattern(r"redis-cli(?<![\w-]redis-cli)\b", r"(?<=\s)-a" + _WS + _QV, limit=512)
+_SQLCMD_P = GapPattern(r"(?<![\w-])(?:sqlcmd|bcp)\b", r"(?<=\s)-P" + _WS + _QV, limit=512)
 _HTPASSWD = re.compile(
     r"(?<![\w-])htpasswd" + _WS + r"((?:-[A-Za-z]+" + _WS + r")+)((?:[^\s\-;|&<>()][^\s;|&<>()]*" + _WS + r"){1,2})" + _QV
     + r"(?=[ \t]*(?:$|[;|&)>\n]|\\\r?\n))"
 )
 
 _SSHPASS_P = re.compile(r"sshpass(?<![\w-]sshpass)" + _WS + r"-p" + _OPT_WS + _QV)
-_MONGO_P = re.compile(r"mongo(?<![\w-]mongo)(?:sh|dump|restore|import|export)?(?=[ \t])" + _CMD + r"(?<=\s)-p(?:" + _WS + r"|=)" + _QV)
+_MONGO_P = GapPattern(r"mongo(?<![\w-]mongo)(?:sh|dump|restore|import|export)?(?=[ \t])", r"(?<=\s)-p(?:" + _WS + r"|=)" + _QV, limit=512)
 _NETRC_PW = re.compile(r"machine(?<![\w-]machine)" + _WS + r"\S+" + _WS + r"login" + _WS + r"\S+" + _WS + r"password" + _WS + _QV)
-_CHPASSWD = re.compile(r"(?:(?<![\w-])echo|(?<![\w-])printf)" + _WS + r"(?:-[neE]+" + _WS + r")?[\"']?[^:\s\"'$]+:([^\s\"';|&<>()]+)[\"']?"
-                       + r"[^|\n]{0,256}?\|" + _OPT_WS + r"(?:sudo" + _WS + r")?chpasswd")
+_CHPASSWD = GapPattern(r"(?:(?<![\w-])echo|(?<![\w-])printf)" + _WS + r"(?:-[neE]+" + _WS + r")?[\"']?[^:\s\"'$]+:([^\s\"';|&<>()]+)[\"']?",
+                       r"\|" + _OPT_WS + r"(?:sudo" + _WS + r")?chpasswd", limit=256, stops="|\n", continuation=False)
 _NET_USER = re.compile(r"(?i)net(?<![\w-]net)" + _WS + r"user" + _WS + r"(?:/add" + _WS + r")?[^\s/]+" + _WS + r"([^\s/\"';|&<>()*]+)(?=" + _WS + r"/add\b|[ \t]*(?:$|[;&|\n]|\\\r?\n))")
-_NUGET_P = re.compile(r"nuget(?<![\w-]nuget)\b" + _CMD + r"(?<=\s)-p(?:" + _WS + r"|=)" + _QV)
-_DOCTL_T = re.compile(r"doctl(?<![\w-]doctl)" + _WS + r"auth" + _WS + r"init\b" + _CMD + r"(?<=\s)-t(?:" + _WS + r"|=)" + _QV)
+_NUGET_P = GapPattern(r"nuget(?<![\w-]nuget)\b", r"(?<=\s)-p(?:" + _WS + r"|=)" + _QV, limit=512)
+_DOCTL_T = GapPattern(r"doctl(?<![\w-]doctl)" + _WS + r"auth" + _WS + r"init\b", r"(?<=\s)-t(?:" + _WS + r"|=)" + _QV, limit=512)
 _CARGO_LOGIN = re.compile(r"cargo(?<![\w-]cargo)" + _WS + r"login(?:" + _WS + r"--registry(?:=|" + _WS + r")\S+)?" + _WS + _QV)
 _AWS_SET = re.compile(
     r"configure" + _WS + r"set" + _WS + r"(?:[\w.-]+\.)?(aws_secret_access_key|aws_session_token)" + _WS + _QV
@@ -143,7 +145,7 @@ _BUNDLE = re.compile(
     r"bundle(?<![\w-]bundle)" + _WS + r"config" + _WS + r"(?:set" + _WS + r")?(?:--\w+" + _WS + r")*[^\s\-;|&<>()]\S*" + _WS
     + r"[\"']?([^\s\"':;|&<>()]+):([^\s\"';|&<>()]+)[\"']?"
 )
-_HTTP_BASIC = re.compile(r"http-basic(?<![\w-]http-basic)\.\S+" + _WS + _QV + _WS + _QV)
+_HTTP_BASIC = RunScan(r"http-basic(?<![\w-]http-basic)\.\S+" + _WS + _QV + _WS + _QV, r"http-basic(?<![\w-]http-basic)")
 _HOST_TOKEN = re.compile(r"(?<![\w-])(?:github-oauth|gitlab-token|gitlab-oauth|bearer|pypi-token)\.\S+" + _WS + _QV)
 _FIXED_PW = {"x-oauth-basic", "x-oauth", "oauth", "oauth2", "basic"}
 
@@ -159,7 +161,9 @@ _SQL_HINT = re.compile(r"password[ \t]+\\?['\"]")
 
 # -- assignment to a credential-named variable --------------------------------------------------
 _ASSIGN = re.compile(r"(?:(?<=\\[nt])|(?<![\w$.\-/\\]))(?:-D)?([A-Za-z_][A-Za-z0-9_.\-]*)[ \t]*=[ \t]*" + _QV)
-_CRED_EQ = re.compile(r"(?:pass|pwd|secret|token|api[_-]?key|credential|psw)[a-z0-9_.\-]*[ \t]*=")
+# what (?:pass|…|psw)[a-z0-9_.\-]*[ \t]*= finds, from each run of name characters once (gap.py)
+_CRED_WORD = re.compile(r"pass|pwd|secret|token|api[_-]?key|credential|psw")
+_CRED_RUN = re.compile(r"(?<![a-z0-9_.\-])[a-z0-9_.\-]++[ \t]*+=")
 
 
 def _assignments(text: str, low: str):
@@ -168,8 +172,7 @@ def _assignments(text: str, low: str):
     last = -1
     if len(low) != len(text):  # lower() changed the length (rare Unicode): offsets would not align
         low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
-    for c in _CRED_EQ.finditer(low):
-        i = c.start()
+    for i in word_in_run_starts(low, _CRED_WORD, _CRED_RUN):
         while i > 0 and (text[i - 1].isalnum() or text[i - 1] in "_.-"):
             i -= 1
         if i < last:

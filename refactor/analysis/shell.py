@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from refactor.analysis.gap import GapPattern, RunScan, word_in_run_starts
+
 _SHELLS = {"sh", "bash", "dash", "ash", "zsh", "ksh", "/bin/sh", "/bin/bash", "/bin/dash", "/bin/ash", "/usr/bin/env"}
 
 # Commands that cannot read an arbitrary secret from the environment: standard utilities and
@@ -292,9 +294,20 @@ _REF = re.compile(r"\$\{(?:env\.)?([A-Za-z_][A-Za-z0-9_]*)|\$([A-Za-z_][A-Za-z0-
 _WHOLE_REF = re.compile(r"[\"']?\$(?:\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|([A-Za-z_][A-Za-z0-9_]*))[\"']?")
 _Q = r"[\"']?"
 _ONE = r"(\$\{?(?:env\.)?[A-Za-z_][A-Za-z0-9_]*)"
-# from a curl word to one of its later options (same simple command: no ; | & or newline, though
-# backslash-continued lines count)
-_CURL = r"(?:^|[\s;|&(`])curl(?:\s(?:[^\n;|&]|\\\n){0,512}?)??"
+
+
+def _curl(tail: str) -> GapPattern:
+    """From a curl word to one of its later options (same simple command: no ; | & or newline,
+    though backslash-continued lines count), at most 512 characters on."""
+    return GapPattern(r"(?:^|[\s;|&(`])curl", tail, limit=512, lead=r"\s")
+
+
+def _cmd(head: str, tail: str) -> GapPattern:
+    """HEAD, then the rest of its simple command (at most 512 characters), then TAIL: matched
+    linearly however many command words the text holds (:mod:`refactor.analysis.gap`)."""
+    return GapPattern(head, tail, limit=512)
+
+
 # (pattern, reason, weight, how, guard): the refs inside group 1 are in an authenticating position;
 # the pattern only runs on a text whose lower-cased form contains one of the guard words.
 # how = "refs": every ref in the group; "whole": only when the group is one ref; "after-colon":
@@ -303,9 +316,10 @@ _CURL = r"(?:^|[\s;|&(`])curl(?:\s(?:[^\n;|&]|\\\n){0,512}?)??"
 # a variable name and group 2 its value, which counts when the name itself is a credential
 # (PGPASSWORD=$X, export DB_PASSWORD=$X, token = "$X" in credentials.toml).
 _OPT_PREFIX_NOT = r"(?!(?:no|disable|disabled|with|without|skip|allow|require|required|enable|ask|prompt|empty|random|generate|show|use|force|check|verify|keep|store|save|stdin)-)"
-_CMD_REST = r"(?:[^\n;|&]|\\\n){0,512}?"  # bounded: a text full of command words stays linear
 _USE_PATTERNS = [
-    (re.compile(r"://[^\s/@'\"]*:([^\s/@'\"]*)@"), "reaches the password part of a URL", 2.0, "refs", ("://",)),
+    # ://user:password@ (the password after the last colon); possessive, so a run of colons is read
+    # once, where ://[^\s/@'"]*:([^\s/@'"]*)@ backtracked through it from every colon
+    (re.compile(r"://(?:[^\s/@'\":]*+:)++([^\s/@'\":]*+)@"), "reaches the password part of a URL", 2.0, "refs", ("://",)),
     # http(s) user-info without a password: a token (git and HTTP clients send it as the user)
     (re.compile(r"(?i)(?<![A-Za-z0-9+.\-])(?:https?|git\+https?)://([^\s/@:'\"]+)(?::(?:x-oauth-basic|x-oauth|oauth2|oauth|basic)?)?@"),
      "is used as the URL user-info (a token as the user name)", 2.0, "token-user", ("://",)),
@@ -317,8 +331,8 @@ _USE_PATTERNS = [
         "refs", ("authorization", "private-token", "job-token", "x-jfrog-art-api", "api-key", "x-auth-token"),
     ),
     # -u/--user is curl's only: adduser -u, useradd -u, sudo -u and pip --user take no credential
-    (re.compile(_CURL + r"\s(?:-u|--user)(?:\s+|=)" + _Q + r"([^\s\"']*)"), "is the password of curl -u", 2.0, "after-colon", ("curl",)),
-    (re.compile(_CURL + r"\s(?:-u|--user)(?:\s+|=)" + _Q + r"([^\s\"':]*):?" + _Q + r"(?:\s|$)"), "is passed whole to curl -u", 2.0, "whole", ("curl",)),
+    (_curl(r"\s(?:-u|--user)(?:\s+|=)" + _Q + r"([^\s\"']*)"), "is the password of curl -u", 2.0, "after-colon", ("curl",)),
+    (_curl(r"\s(?:-u|--user)(?:\s+|=)" + _Q + r"([^\s\"':]*):?" + _Q + r"(?:\s|$)"), "is passed whole to curl -u", 2.0, "whole", ("curl",)),
     (
         re.compile(
             r"(?i)(?:^|\s)--" + _OPT_PREFIX_NOT + r"(?:[a-z0-9]+[-.])*(?:password|passwd|pass|pwd|passphrase|token|access-token|auth-token|"
@@ -333,12 +347,15 @@ _USE_PATTERNS = [
     (re.compile(r"(?:^|\s)-(?:Password|password|passwd|Passwd|(?:src|dest|new)?(?:store|key)pass)(?:\s+|=|:)" + _Q + _ONE),
      "is passed as a -password option", 2.0, "refs", ("-pass", "-pwd", "storepass", "keypass")),
     (re.compile(r"(?:^|\s)-pass(?:in|out|word)?\s+" + _Q + r"pass:" + _ONE), "is an openssl pass: phrase", 2.0, "refs", ("pass:",)),
-    (re.compile(r"(?:^|\s)login\b[^\n;|&]{0,512}?\s-p\s*" + _Q + _ONE), "is the password of a login command", 2.0, "refs", ("login",)),
-    (re.compile(r"(?:^|[\s;&|(])nuget\b" + _CMD_REST + r"\s-p(?:\s+|=)" + _Q + _ONE), "is a NuGet source password", 2.0, "refs", ("nuget",)),
-    (re.compile(r"(?i)echo\s+" + _Q + _ONE + r"\}?" + _Q + r"\s*\|\s*[^\n|;&]{0,256}?login"), "is piped to a login command", 2.0, "refs", ("login",)),
+    (GapPattern(r"(?:^|\s)login\b", r"\s-p\s*" + _Q + _ONE, limit=512, continuation=False), "is the password of a login command", 2.0, "refs",
+     ("login",)),
+    (_cmd(r"(?:^|[\s;&|(])nuget\b", r"\s-p(?:\s+|=)" + _Q + _ONE), "is a NuGet source password", 2.0, "refs", ("nuget",)),
+    (GapPattern(r"echo\s+" + _Q + _ONE + r"\}?" + _Q + r"\s*\|\s*", r"login", limit=256, stops="\n|;&", continuation=False, flags=re.I),
+     "is piped to a login command", 2.0, "refs", ("login",)),
     (re.compile(r"(?i)_(?:authToken|auth|password)(?:\s*=\s*|\s+)" + _Q + _ONE), "is written as an .npmrc auth token", 2.0, "refs", ("_auth", "_password")),
     (re.compile(r"(?i)(?<![\w-])password\s+" + _Q + _ONE), "is a netrc password", 2.0, "refs", ("password",)),
-    (re.compile(r"(?i)http-basic(?:\s+|\.)\S+\s+\S+\s+" + _Q + _ONE), "is an http-basic password (poetry/composer)", 2.0, "refs", ("http-basic",)),
+    (RunScan(r"http-basic(?:\s+|\.)\S+\s+\S+\s+" + _Q + _ONE, r"http-basic", re.I), "is an http-basic password (poetry/composer)", 2.0, "refs",
+     ("http-basic",)),
     (re.compile(r"(?i)(?:github-oauth|gitlab-token|gitlab-oauth|bearer|pypi-token)\.\S+\s+" + _Q + _ONE),
      "is a package host token (composer/poetry)", 2.0, "refs", ("github-oauth.", "gitlab-token.", "gitlab-oauth.", "bearer.", "pypi-token.")),
     (re.compile(r"(?:^|[\s;&|(])bundle\s+config\s+(?:set\s+)?(?:--\w+\s+)*(?:https?://\S+|[A-Za-z0-9-]+\.[A-Za-z0-9.-]+)\s+" + _Q + r"([^\s\"']+)"),
@@ -348,23 +365,24 @@ _USE_PATTERNS = [
     (re.compile(r"(?i)(?:npmAuthToken|NPM_AUTH_TOKEN)\s*[:=]\s*" + _Q + _ONE), "is a yarn npmAuthToken", 2.0, "refs", ("npmauthtoken", "npm_auth_token")),
     (re.compile(r"(?i)<password>\s*" + _ONE), "is a Maven settings password", 2.0, "refs", ("<password>",)),
     # database clients and account passwords
-    (re.compile(r"(?:^|[\s;&|(])(?:mysql|mysqladmin|mysqldump|mysqlimport|mysqlcheck|mysqlsh|mariadb|mariadb-admin|mariadb-dump)\b"
-                + _CMD_REST + r"\s-p" + _Q + _ONE), "is a database client password (mysql -p)", 2.0, "refs", ("mysql", "mariadb")),
-    (re.compile(r"(?:^|[\s;&|(])(?:mysqladmin|mariadb-admin)\b" + _CMD_REST + r"\spassword\s+" + _Q + _ONE),
+    (_cmd(r"(?:^|[\s;&|(])(?:mysql|mysqladmin|mysqldump|mysqlimport|mysqlcheck|mysqlsh|mariadb|mariadb-admin|mariadb-dump)\b",
+          r"\s-p" + _Q + _ONE), "is a database client password (mysql -p)", 2.0, "refs", ("mysql", "mariadb")),
+    (_cmd(r"(?:^|[\s;&|(])(?:mysqladmin|mariadb-admin)\b", r"\spassword\s+" + _Q + _ONE),
      "is a database password (mysqladmin password)", 2.0, "refs", ("mysqladmin", "mariadb-admin")),
-    (re.compile(r"(?:^|[\s;&|(])redis-cli\b" + _CMD_REST + r"\s-a\s+" + _Q + _ONE), "is a database client password (redis-cli -a)", 2.0, "refs", ("redis-cli",)),
-    (re.compile(r"(?:^|[\s;&|(])(?:sqlcmd|bcp)\b" + _CMD_REST + r"\s-P\s+" + _Q + _ONE), "is a database client password (sqlcmd -P)", 2.0, "refs", ("sqlcmd", "bcp")),
+    (_cmd(r"(?:^|[\s;&|(])redis-cli\b", r"\s-a\s+" + _Q + _ONE), "is a database client password (redis-cli -a)", 2.0, "refs", ("redis-cli",)),
+    (_cmd(r"(?:^|[\s;&|(])(?:sqlcmd|bcp)\b", r"\s-P\s+" + _Q + _ONE), "is a database client password (sqlcmd -P)", 2.0, "refs", ("sqlcmd", "bcp")),
     (re.compile(r"(?i)\b(?:identified\s+(?:with\s+\S+\s+)?by|with\s+(?:encrypted\s+)?password|(?:alter|create)\s+(?:user|role)\s+\S+\s+(?:with\s+)?password)\s*\\?[\"']" + _ONE),
      "is an SQL account password", 2.0, "refs", ("identified", "password")),
     (re.compile(r"(?:^|[\s;&|(])htpasswd\s+-[A-Za-z]*b[A-Za-z]*\s+(?:-\S+\s+)*(?:\S+[ \t]+){1,2}" + _Q + _ONE + r"\}?" + _Q
                 + r"(?=[ \t]*(?:$|[;&|)>\n]|\\\n))"),
      "is an htpasswd password", 2.0, "refs", ("htpasswd",)),
-    (re.compile(r"(?i)(?:echo|printf)\s+[\"']?[^:\s\"'$]+:" + _ONE + r"[^|\n]{0,256}?\|\s*(?:sudo\s+)?chpasswd"),
+    (GapPattern(r"(?:echo|printf)\s+[\"']?[^:\s\"'$]+:" + _ONE, r"\|\s*(?:sudo\s+)?chpasswd", limit=256, stops="|\n", continuation=False,
+                flags=re.I),
      "is set as an account password (chpasswd)", 2.0, "refs", ("chpasswd",)),
     (re.compile(r"(?:^|[\s;&|(])sshpass\s+-p\s*" + _Q + _ONE), "is an sshpass password", 2.0, "refs", ("sshpass",)),
-    (re.compile(r"(?:^|[\s;&|(])mongo(?:sh|dump|restore|import|export)?\s" + _CMD_REST + r"\s-p(?:\s+|=)" + _Q + _ONE),
+    (_cmd(r"(?:^|[\s;&|(])mongo(?:sh|dump|restore|import|export)?\s", r"\s-p(?:\s+|=)" + _Q + _ONE),
      "is a database client password (mongo -p)", 2.0, "refs", ("mongo",)),
-    (re.compile(r"(?:echo|printf)\s+(?:-[neE]+\s+)?" + _Q + _ONE + r"[^\n;&]{0,200}?\|\s*(?:sudo\s+)?ssh-add\b"),
+    (GapPattern(r"(?:echo|printf)\s+(?:-[neE]+\s+)?" + _Q + _ONE, r"\|\s*(?:sudo\s+)?ssh-add\b", limit=200, stops="\n;&", continuation=False),
      "is loaded into ssh-agent (a private key)", 2.0, "refs", ("ssh-add",)),
     # a private key: between key markers
     (re.compile(r"PRIVATE KEY-----(?:[^$-]|-(?!----END)|\$(?![A-Za-z_{])){0,512}?" + _ONE), "is written between private key markers", 2.0, "refs", ("private key",)),
@@ -382,7 +400,9 @@ def _names(fragment: str) -> list[str]:
     return [m.group(1) or m.group(2) for m in _REF.finditer(fragment)]
 
 
-_CRED_EQ = re.compile(r"(?:pass|pwd|secret|token|api[_-]?key|credential|psw|auth)[a-z0-9_.\-]*\s*=")
+# what (?:pass|…|auth)[a-z0-9_.\-]*\s*= finds, from each run of name characters once (gap.py)
+_CRED_WORD = re.compile(r"pass|pwd|secret|token|api[_-]?key|credential|psw|auth")
+_CRED_RUN = re.compile(r"(?<![a-z0-9_.\-])[a-z0-9_.\-]++\s*+=")
 
 
 def _assign_matches(pat: re.Pattern, text: str, low: str):
@@ -392,8 +412,7 @@ def _assign_matches(pat: re.Pattern, text: str, low: str):
         yield from pat.finditer(text)
         return
     last = -1
-    for c in _CRED_EQ.finditer(low):
-        i = c.start()
+    for i in word_in_run_starts(low, _CRED_WORD, _CRED_RUN):
         while i > 0 and (text[i - 1].isalnum() or text[i - 1] in "_.-"):
             i -= 1
         if i < last:

@@ -244,9 +244,11 @@ def _env_names(*holders) -> set[str]:
 
 def find(path: str, text: str, root: str | None) -> list[Found]:
     doc = Y.compose(text)
+    shown = rel(path, root)
+    if doc is None and (why := Y.refusal(text)) is not None:
+        return [Y.refused(path, "github", text, shown, why)]  # too deep, an alias bomb
     if not Y.is_map(doc):
         return []
-    shown = rel(path, root)
     found: list[Found] = []
     jobs = Y.get(doc, "jobs")
     for jk, job in Y.items(jobs):

@@ -39,9 +39,11 @@ def _buildkit_off(*holders) -> bool:
 
 def find(path: str, text: str, root: str | None) -> list[Found]:
     doc = Y.compose(text)
+    shown = rel(path, root)
+    if doc is None and (why := Y.refusal(text)) is not None:
+        return [Y.refused(path, "gitlab", text, shown, why)]  # too deep, an alias bomb
     if not Y.is_map(doc):
         return []
-    shown = rel(path, root)
     found: list[Found] = []
     for jk, job in Y.items(doc):
         name = str(jk.value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 
 class Applicability(enum.IntEnum):
@@ -59,16 +60,25 @@ def _overlaps(a: Edit, b: Edit) -> bool:
     return a.start < b.end and b.start < a.end
 
 
+_POSITION = attrgetter("start", "end")
+
+
 def apply_edits(text: str, edits: list[Edit]) -> str:
-    """Splice non-overlapping edits into ``text`` (insertions at one point keep their order)."""
-    ordered = sorted(enumerate(edits), key=lambda p: (p[1].start, p[1].end, p[0]))
+    """Splice non-overlapping edits into ``text`` (insertions at one point keep their order).
+
+    Sorted by position with a stable sort (ties keep the list order), then each edit must start at
+    or after the end of the one before: that is every conflict ``_overlaps`` describes (insertions
+    at one point do not conflict). Called once per candidate plan by the engine, so it is kept to
+    C-level sorting and integer comparisons."""
+    ordered = sorted(edits, key=_POSITION)
     out: list[str] = []
     pos = 0
     prev: Edit | None = None
-    for _, e in ordered:
-        if prev is not None and _overlaps(prev, e):
-            raise ConflictError(f"overlapping edits at {prev.start}-{prev.end} and {e.start}-{e.end}")
+    for e in ordered:
         if e.start < pos:
+            assert prev is not None
+            if _overlaps(prev, e):
+                raise ConflictError(f"overlapping edits at {prev.start}-{prev.end} and {e.start}-{e.end}")
             raise ConflictError(f"overlapping edits at offset {e.start}")
         out.append(text[pos : e.start])
         out.append(e.content)

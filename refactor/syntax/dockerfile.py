@@ -21,7 +21,8 @@ from refactor.source import SourceFile
 
 # Go's unicode.IsSpace, which BuildKit uses to trim leading whitespace.
 GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-_DIRECTIVE_RE = re.compile(r"([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*\Z", re.S)
+_DIRECTIVE_KEY_RE = re.compile(r"([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=")
+_DIRECTIVE_WS = "\t\n\f\r "
 _HEREDOC_WORD_RE = re.compile(r"(\d*)<<(-?)([^<]*)\Z", re.S)
 _WS_SPLIT_RE = re.compile(r"[\t\v\f\r ]+")
 VALID_DIRECTIVES = ("syntax", "escape", "check")
@@ -221,6 +222,22 @@ def _continuation_cut(content: str, escape: str) -> int | None:
     return pos
 
 
+def _directive(text: str) -> tuple[str, str] | None:
+    r"""``(key, value)`` as BuildKit's ``^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`` reads a
+    comment, or None. As one regex (``…=[ws]*(.+?)[ws]*\Z``) the lazy value retried the trailing
+    blanks from every character: ``# escape=a`` + 48 KB of spaces + ``b`` took seconds."""
+    m = _DIRECTIVE_KEY_RE.match(text)
+    if m is None:
+        return None
+    rest = text[m.end() :]
+    core = rest.lstrip(_DIRECTIVE_WS)
+    if core:
+        return m.group(1), core.rstrip(_DIRECTIVE_WS)
+    if rest:  # only blanks: the lazy value takes the last one
+        return m.group(1), rest[-1]
+    return None
+
+
 class _DirectiveState:
     __slots__ = ("done", "seen", "escape")
 
@@ -235,18 +252,18 @@ class _DirectiveState:
         if not token.startswith("#"):
             self.done = True
             return None
-        m = _DIRECTIVE_RE.match(_go_lstrip(token[1:]))
+        m = _directive(_go_lstrip(token[1:]))
         if not m:
             self.done = True
             return None
-        key = m.group(1).lower()
+        key = m[0].lower()
         if key not in VALID_DIRECTIVES:
             self.done = True
             return None
         if key in self.seen:
             raise ParseError(f"only one {key} parser directive can be used", line)
         self.seen.add(key)
-        value = m.group(2)
+        value = m[1]
         if key == "escape":
             if value not in ("\\", "`"):
                 raise ParseError(f"invalid escape token '{value}' does not match ` or \\", line)

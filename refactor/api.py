@@ -16,7 +16,7 @@ class Planned:
     path: str
     original: str  # decoded text (BOM excluded)
     fixed: str  # what --write would write (== original when nothing changes)
-    build: BuildSpec  # how to build ``fixed``
+    build: BuildSpec | None  # how to build ``fixed`` (None: the file says ``# dfix: skip-file``)
     secret_args: tuple[str, ...]  # build-arg names dfix judged secret (the original build passed these)
     findings: tuple  # refactor.findings.Finding objects
 
@@ -31,12 +31,12 @@ def plan_file(path: str, *, mount_style: str = "auto", unsafe_fixes: bool = Fals
 
     from refactor.analyze import Options, analyze
     from refactor.engine import process_source
-    from refactor.settings import Settings
+    from refactor.settings import Mode, Settings
     from refactor.source import read_source
 
     source = read_source(path)
     ctx = context or os.path.dirname(path) or "."
-    settings = Settings(mode="diff", unsafe_fixes=unsafe_fixes, mount_style=mount_style)
+    settings = Settings(mode=Mode.DIFF, unsafe_fixes=unsafe_fixes, mount_style=mount_style)
     result = process_source(source, path, settings, ctx)
     if result.status == "error":
         raise RuntimeError(result.error)

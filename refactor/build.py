@@ -40,7 +40,3 @@ class BuildSpec:
     notes: tuple[str, ...] = field(default=())
     secret_build_args: tuple[str, ...] = ()  # of build_args, those that are secrets (the multistage builder's)
     env_mounts: bool = False  # the Dockerfile (as rewritten) has secret mounts with env= (buildah >= 1.44)
-
-    @property
-    def env_names(self) -> tuple[str, ...]:
-        return tuple(s.env for s in self.secrets if s.type == "env" and s.env)

@@ -31,7 +31,7 @@ def _mode(write: bool, diff: bool, check: bool):
     return Mode(chosen[0]) if chosen else Mode.REPORT
 
 
-def _list_rules(ctx, _param, value):
+def _list_rules(ctx: click.Context, _param, value):
     if not value or ctx.resilient_parsing:
         return
     from refactor.rules import RULES
@@ -41,7 +41,7 @@ def _list_rules(ctx, _param, value):
     ctx.exit(0)
 
 
-def _explain(ctx, _param, value):
+def _explain(ctx: click.Context, _param, value):
     if not value or ctx.resilient_parsing:
         return
     from refactor.rules import lookup
@@ -94,27 +94,71 @@ class _Dfix(click.Group):
 @click.option("--diff", is_flag=True, help="Print a unified diff of the changes; write nothing.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if anything would change or findings remain.")
 @click.option("--unsafe-fixes", is_flag=True, default=None, help="Also apply fixes that may change build results.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format (gitlab: Code Quality JSON).")
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format (gitlab: Code Quality JSON)."
+)
 @click.option("-o", "--output-file", type=click.Path(dir_okay=False), default=None, help="Write the output to this file instead of stdout.")
-@click.option("--report", "reports", multiple=True, metavar="FORMAT=PATH",
-              help="Also write the report in FORMAT (json, sarif, github, markdown, gitlab, checkstyle, junit) to PATH, from the same run (repeatable).")
+@click.option(
+    "--report",
+    "reports",
+    multiple=True,
+    metavar="FORMAT=PATH",
+    help="Also write the report in FORMAT (json, sarif, github, markdown, gitlab, checkstyle, junit) to PATH, from the same run (repeatable).",
+)
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the findings (text or json).")
-@click.option("--select", multiple=True, callback=_codes, help="Rule codes or prefixes to check (comma-separated or repeated; default ALL).")
+@click.option(
+    "--select", multiple=True, callback=_codes, help="Rule codes or prefixes to check (comma-separated or repeated; default ALL)."
+)
 @click.option("--extend-select", multiple=True, callback=_codes, help="Rule codes or prefixes to check in addition to --select.")
 @click.option("--ignore", multiple=True, callback=_codes, help="Rule codes or prefixes not to check (added to config 'ignore').")
-@click.option("--failure-threshold", type=click.Choice(["error", "warning", "info", "none"]), default=None,
-              help="Exit 1 for remaining findings only at or above this severity (default info: all; none: never).")
-@click.option("--callers", "callers_mode", type=click.Choice(["all", "given"]), default=None,
-              help="all (default): callers passing --build-arg are found in the repository and migrated with their Dockerfile;"
-                   " given: only callers named in PATHS are changed (pre-commit), the others block their Dockerfile's fix.")
-@click.option("--emit", multiple=True, type=click.Choice(["docker", "bake", "compose", "github", "gitlab", "podman", "flatten"]), help="Build command target(s) to print (repeatable; default docker; flatten = export/import).")
-@click.option("--strategy", type=click.Choice(["auto", "mount", "multistage"]), default=None, help="mount (auto, default): secret mounts; multistage: move secret-consuming steps into a builder stage (weaker; see --explain DF001).")
-@click.option("--pin-digests", is_flag=True, default=None, help="Pin base images to the digest their tag resolves to (registry HTTP API v2).")
-@click.option("--sign", type=click.Choice(["notation", "cosign"]), default=None, help="Also emit push + signing of the pushed digest and the consumer-side verify snippet (needs --image).")
+@click.option(
+    "--failure-threshold",
+    type=click.Choice(["error", "warning", "info", "none"]),
+    default=None,
+    help="Exit 1 for remaining findings only at or above this severity (default info: all; none: never).",
+)
+@click.option(
+    "--callers",
+    "callers_mode",
+    type=click.Choice(["all", "given"]),
+    default=None,
+    help="all (default): callers passing --build-arg are found in the repository and migrated with their Dockerfile;"
+    " given: only callers named in PATHS are changed (pre-commit), the others block their Dockerfile's fix.",
+)
+@click.option(
+    "--emit",
+    multiple=True,
+    type=click.Choice(["docker", "bake", "compose", "github", "gitlab", "podman", "flatten"]),
+    help="Build command target(s) to print (repeatable; default docker; flatten = export/import).",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(["auto", "mount", "multistage"]),
+    default=None,
+    help="mount (auto, default): secret mounts; multistage: move secret-consuming steps into a builder stage (weaker; see --explain DF001).",
+)
+@click.option(
+    "--pin-digests", is_flag=True, default=None, help="Pin base images to the digest their tag resolves to (registry HTTP API v2)."
+)
+@click.option(
+    "--sign",
+    type=click.Choice(["notation", "cosign"]),
+    default=None,
+    help="Also emit push + signing of the pushed digest and the consumer-side verify snippet (needs --image).",
+)
 @click.option("--image", default=None, help="Image name for --sign (registry/repository:tag).")
-@click.option("--sign-key", default=None, metavar="REF",
-              help="Key for --sign: cosign key reference (cosign.key, env://VAR, awskms://…; default keyless) or notation key name.")
-@click.option("--mount-style", type=click.Choice(["auto", "env", "file"]), default=None, help="Secret mount form: env= (default) or /run/secrets file; auto picks file for old '# syntax=' pins and podman.")
+@click.option(
+    "--sign-key",
+    default=None,
+    metavar="REF",
+    help="Key for --sign: cosign key reference (cosign.key, env://VAR, awskms://…; default keyless) or notation key name.",
+)
+@click.option(
+    "--mount-style",
+    type=click.Choice(["auto", "env", "file"]),
+    default=None,
+    help="Secret mount form: env= (default) or /run/secrets file; auto picks file for old '# syntax=' pins and podman.",
+)
 @click.option("--require-secrets", is_flag=True, default=None, help="Add required=true to new secret mounts.")
 @click.option("--stdin-filename", type=str, default=None, help="Name to use for '-' (stdin).")
 @click.option("--exclude", multiple=True, help="Glob to exclude during discovery (replaces config 'exclude').")
@@ -124,19 +168,61 @@ class _Dfix(click.Group):
 @click.option("--secret-name", multiple=True, help="Glob of variable names always treated as secrets.")
 @click.option("--allow-name", multiple=True, help="Glob of variable names never treated as secrets.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain or files would change (errors still exit 2).")
-@click.option("--add-ignore", is_flag=True, help="Write '# dfix: ignore[CODE]' above every instruction with remaining findings (a baseline).")
+@click.option(
+    "--add-ignore", is_flag=True, help="Write '# dfix: ignore[CODE]' above every instruction with remaining findings (a baseline)."
+)
 @click.option("--max-file-size", type=int, default=None, help="Skip files larger than this many bytes (default 10 MB).")
 @click.option("-j", "--jobs", type=int, default=0, help="Worker processes (default: CPU count for large runs).")
 @click.option("-q", "--quiet", is_flag=True, help="Only print data; no summary on stderr.")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for internal errors.")
-@click.option("--color/--no-color", default=None, help="Colour text output and diffs (default: on a TTY; honours NO_COLOR, FORCE_COLOR, TERM=dumb).")
+@click.option(
+    "--color/--no-color", default=None, help="Colour text output and diffs (default: on a TTY; honours NO_COLOR, FORCE_COLOR, TERM=dumb)."
+)
 @click.option("--list-rules", is_flag=True, expose_value=False, is_eager=True, callback=_list_rules, help="List rules and exit.")
-@click.option("--explain", metavar="CODE", expose_value=False, is_eager=True, callback=_explain, help="Print a rule's documentation and exit.")
+@click.option(
+    "--explain", metavar="CODE", expose_value=False, is_eager=True, callback=_explain, help="Print a rule's documentation and exit."
+)
 @click.version_option(__version__, prog_name="dfix")
 @click.pass_context
-def cli(ctx, paths, write, diff, check, unsafe_fixes, fmt, output_file, reports, statistics, select, extend_select, ignore, failure_threshold,
-        callers_mode, emit, strategy, pin_digests, sign, image, sign_key, mount_style, require_secrets, stdin_filename, exclude,
-        extend_exclude, no_respect_gitignore, config_path, secret_name, allow_name, exit_zero, add_ignore, max_file_size, jobs, quiet, verbose, color):
+def cli(
+    ctx,
+    paths,
+    write,
+    diff,
+    check,
+    unsafe_fixes,
+    fmt,
+    output_file,
+    reports,
+    statistics,
+    select,
+    extend_select,
+    ignore,
+    failure_threshold,
+    callers_mode,
+    emit,
+    strategy,
+    pin_digests,
+    sign,
+    image,
+    sign_key,
+    mount_style,
+    require_secrets,
+    stdin_filename,
+    exclude,
+    extend_exclude,
+    no_respect_gitignore,
+    config_path,
+    secret_name,
+    allow_name,
+    exit_zero,
+    add_ignore,
+    max_file_size,
+    jobs,
+    quiet,
+    verbose,
+    color,
+):
     """Find secrets passed to Docker builds as build args, and move them to BuildKit secret mounts.
 
     PATHS are Dockerfiles or directories (searched recursively); '-' reads stdin. Without a mode
@@ -149,8 +235,8 @@ def cli(ctx, paths, write, diff, check, unsafe_fixes, fmt, output_file, reports,
     extra_reports = _parse_reports(reports)
     from refactor import config as config_mod
     from refactor.analysis.secrets import Policy
-    from refactor.settings import Settings
     from refactor.rules import Selection, check_codes
+    from refactor.settings import Settings
 
     mode = _mode(write, diff, check)
     if add_ignore and mode != "report":
@@ -246,8 +332,18 @@ def cli(ctx, paths, write, diff, check, unsafe_fixes, fmt, output_file, reports,
     if "-" in paths:
         stdin = Stdin(stdin_filename or "-", sys.stdin.buffer.read(), os.path.dirname(stdin_filename) if stdin_filename else None)
     try:
-        outcome = run(paths, settings, settings_for=settings_for, excludes=excludes, respect_gitignore=respect, jobs=jobs,
-                      add_ignore=add_ignore, stdin=stdin, progress=lambda it, n: _progress(it, n, quiet), debug=verbose)
+        outcome = run(
+            paths,
+            settings,
+            settings_for=settings_for,
+            excludes=excludes,
+            respect_gitignore=respect,
+            jobs=jobs,
+            add_ignore=add_ignore,
+            stdin=stdin,
+            progress=lambda it, n: _progress(it, n, quiet),
+            debug=verbose,
+        )
     except (config_mod.ConfigError, ValueError) as exc:
         click.echo(f"dfix: config error: {exc}", err=True)
         sys.exit(2)
@@ -257,8 +353,9 @@ def cli(ctx, paths, write, diff, check, unsafe_fixes, fmt, output_file, reports,
     for path, rfmt in extra_reports.items():
         if not _write_output(path, _document(results, rfmt)):
             sys.exit(2)
-    sys.exit(_report(results, settings, fmt, quiet, color, stdin_result, output_file=output_file, statistics=statistics,
-                     exit_zero=exit_zero))
+    sys.exit(
+        _report(results, settings, fmt, quiet, color, stdin_result, output_file=output_file, statistics=statistics, exit_zero=exit_zero)
+    )
 
 
 REPORT_FORMATS = ("json", "sarif", "github", "markdown", "gitlab", "checkstyle", "junit")
@@ -325,8 +422,17 @@ def _progress(results, total: int, quiet: bool):
         yield from bar
 
 
-def _report(results, settings, fmt: str, quiet: bool, color, stdin_result, output_file: str | None = None, statistics: bool = False,
-            exit_zero: bool = False) -> int:
+def _report(
+    results,
+    settings,
+    fmt: str,
+    quiet: bool,
+    color,
+    stdin_result,
+    output_file: str | None = None,
+    statistics: bool = False,
+    exit_zero: bool = False,
+) -> int:
     """Render ``results`` (a list, or an ordered iterator for streaming formats) to stdout or
     ``output_file`` (written atomically when the run ends)."""
     if output_file is None:
@@ -418,7 +524,9 @@ class _Lazy(click.Command):
     """A subcommand imported when it runs or its help is shown (start-up stays small)."""
 
     def __init__(self, name: str, target: str, help_line: str) -> None:
-        super().__init__(name, help=help_line, short_help=help_line, add_help_option=False, context_settings={"ignore_unknown_options": True})
+        super().__init__(
+            name, help=help_line, short_help=help_line, add_help_option=False, context_settings={"ignore_unknown_options": True}
+        )
         self.target = target
         self.params = [click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)]
 
@@ -430,12 +538,21 @@ class _Lazy(click.Command):
 
     def invoke(self, ctx):
         cmd = self._load()
-        return cmd.main(args=list(ctx.params["args"]), prog_name=f"dfix {self.name}", standalone_mode=False,
-                        help_option_names=["-h", "--help"], max_content_width=100)
+        return cmd.main(
+            args=list(ctx.params["args"]),
+            prog_name=f"dfix {self.name}",
+            standalone_mode=False,
+            help_option_names=["-h", "--help"],
+            max_content_width=100,
+        )
 
 
-cli.add_command(_Lazy("verify", "refactor.verify:verify", "Build a Dockerfile as dfix would and prove no secret reaches the image (runs the build)."))
-cli.add_command(_Lazy("summarize", "refactor.summarize:summarize_cmd", "Merge dfix JSON reports of many repositories into one campaign table."))
+cli.add_command(
+    _Lazy("verify", "refactor.verify:verify", "Build a Dockerfile as dfix would and prove no secret reaches the image (runs the build).")
+)
+cli.add_command(
+    _Lazy("summarize", "refactor.summarize:summarize_cmd", "Merge dfix JSON reports of many repositories into one campaign table.")
+)
 
 
 def _printable(s: str) -> str:

@@ -11,7 +11,7 @@ import os
 import tomllib
 from dataclasses import dataclass
 
-KEYS: dict[str, type | tuple] = {
+KEYS: dict[str, type] = {
     "secret-names": list,
     "allow-names": list,
     "mount-style": str,
@@ -56,7 +56,7 @@ def _validate(values: dict, where: str) -> dict:
         typ = KEYS[key]
         if not isinstance(val, typ) or (typ is int and isinstance(val, bool)):
             raise ConfigError(f"{where}: '{key}' must be a {typ.__name__}")
-        if typ is list and not all(isinstance(x, str) for x in val):
+        if isinstance(val, list) and not all(isinstance(x, str) for x in val):  # (typ is list)
             raise ConfigError(f"{where}: '{key}' must be a list of strings")
         out[key] = val
     return out

@@ -12,12 +12,41 @@ from __future__ import annotations
 import fnmatch
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "vendor", "__pycache__", ".tox", ".venv"})
-EXCLUDED_SUFFIXES = (".j2", ".jinja", ".jinja2", ".tmpl", ".tpl", ".template", ".orig", ".bak", ".md", ".rej", ".swp", "~",
-                     # source and data files named after Dockerfiles (dockerfile.py, Dockerfile.prod.yaml)
-                     ".py", ".go", ".js", ".ts", ".rb", ".rs", ".java", ".json", ".yaml", ".yml", ".toml", ".lock",
-                     ".sum", ".mod")
+EXCLUDED_SUFFIXES = (
+    ".j2",
+    ".jinja",
+    ".jinja2",
+    ".tmpl",
+    ".tpl",
+    ".template",
+    ".orig",
+    ".bak",
+    ".md",
+    ".rej",
+    ".swp",
+    "~",
+    # source and data files named after Dockerfiles (dockerfile.py, Dockerfile.prod.yaml)
+    ".py",
+    ".go",
+    ".js",
+    ".ts",
+    ".rb",
+    ".rs",
+    ".java",
+    ".json",
+    ".yaml",
+    ".yml",
+    ".toml",
+    ".lock",
+    ".sum",
+    ".mod",
+)
 
 
 def is_dockerfile_name(name: str) -> bool:
@@ -38,10 +67,9 @@ def is_dockerfile_name(name: str) -> bool:
 class Candidate:
     path: str  # filesystem path
     display: str  # as given, or relative to cwd when discovered
-    explicit: bool
 
 
-def _gitignore_spec(directory: str):
+def _gitignore_spec(directory: str) -> GitIgnoreSpec | None:
     from refactor.ignorespec import in_dir
 
     return in_dir(directory)
@@ -57,6 +85,15 @@ def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
     return False
 
 
+def _ignored(full: str, is_dir: bool, active: list[tuple[str, GitIgnoreSpec]], root: str, exclude: tuple[str, ...]) -> bool:
+    """``full`` is ignored by a ``.gitignore`` in force there (``active``) or by ``--exclude``."""
+    for d, s in active:
+        rel = os.path.relpath(full, d).replace(os.sep, "/")
+        if s.match_file(rel + ("/" if is_dir else "")):
+            return True
+    return _excluded(os.path.relpath(full, root), exclude)
+
+
 def discover(paths: list[str], exclude: tuple[str, ...] = (), respect_gitignore: bool = True) -> list[Candidate]:
     out: dict[str, Candidate] = {}
     for given in paths:
@@ -64,33 +101,25 @@ def discover(paths: list[str], exclude: tuple[str, ...] = (), respect_gitignore:
             continue
         if not os.path.isdir(given) or is_dockerfile_name(os.path.basename(os.path.normpath(given))):
             # explicit files (or broken things) are always processed; errors surface when read
-            out.setdefault(given, Candidate(given, given, True))
+            out.setdefault(given, Candidate(given, given))
             continue
         root = given
-        specs: list[tuple[str, object]] = []
+        specs: list[tuple[str, GitIgnoreSpec]] = []
         for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
             if respect_gitignore:
                 spec = _gitignore_spec(dirpath)
                 if spec is not None:
                     specs.append((dirpath, spec))
             active = [(d, s) for d, s in specs if dirpath == d or dirpath.startswith(d.rstrip(os.sep) + os.sep)]
-
-            def ignored(name: str, is_dir: bool) -> bool:
-                full = os.path.join(dirpath, name)
-                for d, s in active:
-                    rel = os.path.relpath(full, d).replace(os.sep, "/")
-                    if s.match_file(rel + ("/" if is_dir else "")):
-                        return True
-                rel_root = os.path.relpath(full, root)
-                return _excluded(rel_root, exclude)
-
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not ignored(d, True))
+            dirnames[:] = sorted(
+                d for d in dirnames if d not in SKIP_DIRS and not _ignored(os.path.join(dirpath, d), True, active, root, exclude)
+            )
             for fn in sorted(filenames):
-                if not is_dockerfile_name(fn) or ignored(fn, False):
+                if not is_dockerfile_name(fn) or _ignored(os.path.join(dirpath, fn), False, active, root, exclude):
                     continue
                 full = os.path.join(dirpath, fn)
                 display = os.path.relpath(full) if not os.path.isabs(given) else full
-                out.setdefault(full, Candidate(full, display, False))
+                out.setdefault(full, Candidate(full, display))
     # a symlink and its target (or two links to one file) are one file: process it once, so a
     # rewrite is planned and written once
     seen: dict[str, Candidate] = {}

@@ -20,8 +20,21 @@ TARGETS = ("docker", "bake", "compose", "github", "gitlab", "podman", "flatten")
 
 def _yaml_str(value: str) -> str:
     """A YAML scalar: plain when safe, else a JSON-style double-quoted string (valid YAML)."""
-    if value and re.fullmatch(r"[A-Za-z0-9_./-][A-Za-z0-9_./ -]*", value) and not value.endswith(" ") and value.lower() not in (
-        "yes", "no", "true", "false", "on", "off", "null", "~",
+    if (
+        value
+        and re.fullmatch(r"[A-Za-z0-9_./-][A-Za-z0-9_./ -]*", value)
+        and not value.endswith(" ")
+        and value.lower()
+        not in (
+            "yes",
+            "no",
+            "true",
+            "false",
+            "on",
+            "off",
+            "null",
+            "~",
+        )
     ):
         return value
     return json.dumps(value)
@@ -120,8 +133,8 @@ def docker_argv(spec: BuildSpec, builder: str = "docker") -> list[str]:
         argv += ["--build-arg", a]
     for s in spec.secrets:
         argv += ["--secret", s.cli()]
-    for s in spec.ssh:
-        argv += ["--ssh", s]
+    for ssh in spec.ssh:
+        argv += ["--ssh", ssh]
     argv.append(spec.context or ".")
     return argv
 

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 
-def load(path: str, *, dockerignore: bool = False):
+def load(path: str, *, dockerignore: bool = False) -> GitIgnoreSpec | None:
     """The spec of the ignore file at ``path``, or None when it cannot be read (missing, a
     directory, no permission). Undecodable bytes are replaced, never an error.
 
@@ -27,13 +31,13 @@ def load(path: str, *, dockerignore: bool = False):
     return spec_of(text, dockerignore=dockerignore)
 
 
-def in_dir(directory: str, name: str = ".gitignore"):
+def in_dir(directory: str, name: str = ".gitignore") -> GitIgnoreSpec | None:
     """:func:`load` of ``directory/name`` (a ``.dockerignore`` when ``name`` says so)."""
     return load(os.path.join(directory, name), dockerignore=name == ".dockerignore")
 
 
 @lru_cache(maxsize=512)
-def spec_of(text: str, *, dockerignore: bool = False):
+def spec_of(text: str, *, dockerignore: bool = False) -> GitIgnoreSpec:
     """The compiled spec of an ignore file's text (cached by content)."""
     import pathspec
 

@@ -37,6 +37,7 @@ _JSON_LIMIT = 64 << 20
 
 # -- encodings and matching ------------------------------------------------------------------
 
+
 def encodings(value: str) -> list[tuple[str, bytes]]:
     """(label, needle) pairs for one value; needles shorter than MIN_LEN are dropped."""
     raw = value.encode("utf-8")
@@ -129,6 +130,7 @@ def mask_values(text: str, values: dict[str, str]) -> str:
 
 # -- the report ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Leak:
     secret: str
@@ -160,7 +162,7 @@ class ScanReport:
         return not self.incomplete and not self.unscannable
 
     def leaks_for(self, secret: str | None = None, channel: str | None = None) -> list[Leak]:
-        return [l for l in self.leaks if (secret is None or l.secret == secret) and (channel is None or l.channel == channel)]
+        return [lk for lk in self.leaks if (secret is None or lk.secret == secret) and (channel is None or lk.channel == channel)]
 
     def status(self, secret: str, channel: str) -> str:
         if secret in self.unscannable:
@@ -202,7 +204,7 @@ class ScanReport:
             "leaked": self.leaked,
             "complete": self.complete,
             "secrets": {s: {c: self.status(s, c) for c in CHANNELS} for s in self.secrets},
-            "leaks": [l.__dict__ for l in self.leaks],
+            "leaks": [lk.__dict__ for lk in self.leaks],
             "notes": list(self.notes),
         }
 
@@ -211,6 +213,7 @@ class ScanReport:
 
 
 # -- JSON documents (inspect output, saved config blobs) -------------------------------------
+
 
 def _route(path: list[str]) -> str:
     lowered = [p.lower() for p in path]
@@ -259,10 +262,11 @@ def _snippet(masked: str, width: int = 110) -> str:
     if len(masked) <= width:
         return masked
     start = max(0, min(i - 30, len(masked) - width)) if i >= 0 else 0
-    return ("…" if start else "") + masked[start:start + width] + ("…" if start + width < len(masked) else "")
+    return ("…" if start else "") + masked[start : start + width] + ("…" if start + width < len(masked) else "")
 
 
 # -- docker save ------------------------------------------------------------------------------
+
 
 class _Prepended:
     def __init__(self, head: bytes, f):
@@ -291,12 +295,12 @@ def _read_exact(f, n: int) -> bytes:
 
 
 def _is_tar(head: bytes) -> bool:
-    return len(head) >= 263 and head[257:262] == b"ustar" or (len(head) >= 512 and not head.strip(b"\0"))
+    return (len(head) >= 263 and head[257:262] == b"ustar") or (len(head) >= 512 and not head.strip(b"\0"))
 
 
 def _zstd_reader(f):
     try:
-        import zstandard  # type: ignore
+        import zstandard
     except ImportError:
         return None
     return zstandard.ZstdDecompressor().stream_reader(f)
@@ -325,9 +329,10 @@ class _SaveScanner:
         head = _read_exact(f, 512)
         src = _Prepended(head, f)
         if head[:2] == b"\x1f\x8b":
-            src = gzip.GzipFile(fileobj=src, mode="rb")
-            head = _read_exact(src, 512)
-            src = _Prepended(head, src)
+            # _Prepended cannot seek: GzipFile reads it front to back and never seeks it
+            gz = gzip.GzipFile(fileobj=src, mode="rb")  # type: ignore[call-overload]  # stub wants seek()
+            head = _read_exact(gz, 512)
+            src = _Prepended(head, gz)
         elif head[:4] == b"\x28\xb5\x2f\xfd":
             z = _zstd_reader(src)
             if z is None:
@@ -399,14 +404,6 @@ def _short(name: str) -> str:
 
 # -- entry points ----------------------------------------------------------------------------
 
-def scan_save_stream(fileobj, values: dict[str, str], image: str = "(archive)", report: ScanReport | None = None) -> ScanReport:
-    """Scan a ``docker save`` (or docker-archive / OCI layout) tar stream."""
-    matcher = Matcher(values)
-    report = report or ScanReport(image, tuple(values), unscannable=tuple(matcher.skipped))
-    if matcher:
-        _SaveScanner(matcher, report).scan(fileobj)
-    return report
-
 
 def _run_json_lines(cmd: list[str]) -> list[dict]:
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
@@ -449,8 +446,7 @@ def scan_image(image_ref: str, values: dict[str, str], docker: str = "docker") -
         _scan_json(doc, matcher, report, "inspect")
 
     # every layer and blob
-    with subprocess.Popen([docker, "save", image_ref], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          stdin=subprocess.DEVNULL) as proc:
+    with subprocess.Popen([docker, "save", image_ref], stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL) as proc:
         try:
             _SaveScanner(matcher, report).scan(proc.stdout)
         except tarfile.TarError as exc:
@@ -467,8 +463,9 @@ def scan_image(image_ref: str, values: dict[str, str], docker: str = "docker") -
 
 
 def _scan_buildah(image_ref: str, matcher: Matcher, report: ScanReport, buildah: str) -> ScanReport:
-    proc = subprocess.run([buildah, "inspect", "--type", "image", image_ref], capture_output=True, text=True,
-                          timeout=300, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [buildah, "inspect", "--type", "image", image_ref], capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL
+    )
     if proc.returncode != 0:
         raise ScanError(f"buildah inspect failed: {proc.stderr.strip()[-400:]}")
     doc = json.loads(proc.stdout)
@@ -481,8 +478,9 @@ def _scan_buildah(image_ref: str, matcher: Matcher, report: ScanReport, buildah:
     _scan_json(doc, matcher, report, "inspect")
     with tempfile.TemporaryDirectory(prefix="dfix-scan-") as tmp:
         archive = os.path.join(tmp, "image.tar")
-        push = subprocess.run([buildah, "push", image_ref, f"docker-archive:{archive}"], capture_output=True,
-                              text=True, timeout=600, stdin=subprocess.DEVNULL)
+        push = subprocess.run(
+            [buildah, "push", image_ref, f"docker-archive:{archive}"], capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL
+        )
         if push.returncode != 0:
             report.incomplete.add("layers")
             report.notes.append(f"buildah push to an archive failed: {matcher.mask(push.stderr.strip()[-300:])}")

@@ -13,13 +13,12 @@ from __future__ import annotations
 import os
 import re
 
-from refactor.results import FileResult, FindingOut, FixOut
-from refactor.settings import Settings
-from refactor.fixes.edit import apply_edits
-from refactor.rules import BY_CODE
-
-
 from refactor.build import ENV_MOUNT as _ENV_MOUNT
+from refactor.build import SecretSpec
+from refactor.fixes.edit import apply_edits
+from refactor.results import FileResult, FindingOut, FixOut
+from refactor.rules import BY_CODE
+from refactor.settings import Settings
 
 
 def _finding(code: str, variable: str | None, message: str, line: int, col: int, end_line: int, end_col: int, fix=None) -> FindingOut:
@@ -33,8 +32,8 @@ def _position(text: str, offset: int) -> tuple[int, int]:
     return line, col
 
 
-def _migrated(r: FileResult) -> dict:
-    specs = {s.env: s for s in (r.build.secrets if r.build else ()) if s.env in r.migrated}
+def _migrated(r: FileResult) -> dict[str, SecretSpec | None]:
+    specs: dict[str, SecretSpec | None] = {s.env: s for s in (r.build.secrets if r.build else ()) if s.env in r.migrated}
     for name in r.migrated:
         specs.setdefault(name, None)
     return specs
@@ -61,9 +60,16 @@ def _committed_values(text: str, var: str, kind: str = "shell") -> list[str]:
     return [m.group(2) for m in pat.finditer(text) if not is_placeholder(m.group(2)) and m.group(2) != var]
 
 
-def link_callers(paths: list[str], candidates, results: list[FileResult], per_file: list[Settings], excludes: tuple[str, ...],
-                 settings: Settings | None = None, given: set[str] | None = None,
-                 only_names: frozenset[str] | None = None) -> list[FileResult]:
+def link_callers(
+    paths: list[str],
+    candidates,
+    results: list[FileResult],
+    per_file: list[Settings],
+    excludes: tuple[str, ...],
+    settings: Settings | None = None,
+    given: set[str] | None = None,
+    only_names: frozenset[str] | None = None,
+) -> list[FileResult]:
     """Plan caller edits; may revert Dockerfile results whose callers cannot be migrated.
 
     A caller that must not change blocks the Dockerfiles it builds, as one that cannot: its DF011 is
@@ -87,8 +93,7 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
     spans: dict[str, list[tuple[int, int]]] = {}
     for inv in invocations:
         spans.setdefault(inv.path, []).extend((u.start, u.end) for u in inv.build_args)
-    loose = [(path, off, name) for path, off, name in mentions
-             if not any(a <= off < b for a, b in spans.get(path, ()))]
+    loose = [(path, off, name) for path, off, name in mentions if not any(a <= off < b for a, b in spans.get(path, ()))]
     if not invocations and not loose and not unreadable:
         return []
     by_df: dict[str, tuple] = {}
@@ -164,14 +169,22 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
     unattributed: list[tuple[str, str]] = []  # (name, reason)
     for inv in invocations:
         if inv.dockerfile is None or (inv.dockerfile not in by_df and not os.path.isfile(inv.dockerfile)):
-            unattributed += [(f"*:{inv.path}" if use.name == "*" else use.name, inv.reason if use.name == "*" and inv.reason else
-                              f"{os.path.relpath(inv.path)} passes {use.name} to a Dockerfile dfix cannot locate"
-                              " (it may be this one); migrate that caller by hand") for use in inv.build_args]
+            unattributed += [
+                (
+                    f"*:{inv.path}" if use.name == "*" else use.name,
+                    inv.reason
+                    if use.name == "*" and inv.reason
+                    else f"{os.path.relpath(inv.path)} passes {use.name} to a Dockerfile dfix cannot locate"
+                    " (it may be this one); migrate that caller by hand",
+                )
+                for use in inv.build_args
+            ]
     for path, off, name in loose:
         src = source_of(path)
         where = f"{os.path.relpath(path)}:{src.text.count(chr(10), 0, off) + 1}" if src is not None else os.path.relpath(path)
-        unattributed.append((name, f"{where} passes {name} as a build arg in a form dfix cannot"
-                                   " follow (it may build this Dockerfile); migrate it by hand"))
+        unattributed.append(
+            (name, f"{where} passes {name} as a build arg in a form dfix cannot follow (it may build this Dockerfile); migrate it by hand")
+        )
     # a caller dfix cannot read (not UTF-8, no permission, too large) may build any Dockerfile with
     # any build arg: it blocks every migration, and the run ends with exit 2 and its reason
     for path, why in unreadable:
@@ -187,15 +200,24 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
             if given is not None and os.path.realpath(path) not in given:
                 for t in targets:
                     names = ", ".join(sorted({u.name for u in t.invocation.build_args if u.name in t.migrated}))
-                    block(t.invocation.dockerfile, f"{shown} passes {names} as a build arg and was not given on the command"
-                                                   " line (--callers=given); pass it too, or run `dfix --write` on the repository", must=True)
+                    block(
+                        t.invocation.dockerfile,
+                        f"{shown} passes {names} as a build arg and was not given on the command"
+                        " line (--callers=given); pass it too, or run `dfix --write` on the repository",
+                        must=True,
+                    )
                 continue
             for t in targets:
                 for use in t.invocation.build_args:
-                    if use.name in t.migrated and caller_ignored(settings, shown, pragmas_of(path), "DF011", _position(src.text, use.start)[0]):
-                        block(t.invocation.dockerfile, f"{shown}:{_position(src.text, use.start)[0]}: DF011 is ignored there,"
-                                                       f" so dfix leaves the caller as it is and it still passes {use.name} as a build arg",
-                              must=True)
+                    if use.name in t.migrated and caller_ignored(
+                        settings, shown, pragmas_of(path), "DF011", _position(src.text, use.start)[0]
+                    ):
+                        block(
+                            t.invocation.dockerfile,
+                            f"{shown}:{_position(src.text, use.start)[0]}: DF011 is ignored there,"
+                            f" so dfix leaves the caller as it is and it still passes {use.name} as a build arg",
+                            must=True,
+                        )
         # a caller that cannot be migrated blocks the Dockerfiles of its own builds only
         for path, targets in targets_for(reverted).items():
             src = source_of(path)
@@ -210,20 +232,24 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
         # --secret has produced empty files): a Dockerfile they build needs the file form
         for inv in invocations:
             entry = by_df.get(inv.dockerfile or "")
-            if entry is None or inv.tool not in ("podman", "buildah") or inv.dockerfile in reverted:
+            if entry is None or inv.dockerfile is None or inv.tool not in ("podman", "buildah") or inv.dockerfile in reverted:
                 continue
             r = entry[1]
             if r.status == "ok" and r.migrated and _ENV_MOUNT.search(r.new_text or ""):
-                block(inv.dockerfile, f"{os.path.relpath(inv.path)} builds it with {inv.tool}, which does not support env= on"
-                                      " secret mounts: run dfix with --mount-style file for this Dockerfile")
+                block(
+                    inv.dockerfile,
+                    f"{os.path.relpath(inv.path)} builds it with {inv.tool}, which does not support env= on"
+                    " secret mounts: run dfix with --mount-style file for this Dockerfile",
+                )
         # one build-arg site that reaches several Dockerfiles (a matrix, a shell loop): migrating
         # it for some of them breaks the builds of those that still declare the arg
         for (path, _s, _e, name), dfs in sites.items():
             if len(dfs) < 2:
                 continue
             done = {d for d in dfs if migrates(d, name)}
-            need = {d for d in dfs - done
-                    if d not in by_df or by_df[d][1].status != "ok" or d in reverted or name in by_df[d][1].declared_after}
+            need = {
+                d for d in dfs - done if d not in by_df or by_df[d][1].status != "ok" or d in reverted or name in by_df[d][1].declared_after
+            }
             if done and need:
                 rest = sorted(os.path.relpath(d) if d else "an unresolved Dockerfile" for d in need)
                 for d in done:
@@ -275,8 +301,15 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
     callers: list[FileResult] = []
     if unreadable and blocked:
         for path, why in unreadable:
-            callers.append(FileResult(os.path.relpath(path), kind="caller", status="error", fs_path=path,
-                                      error=f"{why}; the Dockerfile fixes it may concern are not applied"))
+            callers.append(
+                FileResult(
+                    os.path.relpath(path),
+                    kind="caller",
+                    status="error",
+                    fs_path=path,
+                    error=f"{why}; the Dockerfile fixes it may concern are not applied",
+                )
+            )
     for path, targets in sorted(targets_for(reverted).items()):
         src = source_of(path)
         if src is None:
@@ -331,20 +364,30 @@ def link_callers(paths: list[str], candidates, results: list[FileResult], per_fi
         stale = stale_args(inv, set(r.declared_args))
         if not stale:
             continue
-        res = next((x for x in callers if x.fs_path == inv.path), None)
-        if res is None:
+        owner = next((x for x in callers if x.fs_path == inv.path), None)
+        if owner is None:
             src = source_of(inv.path)
             if src is None:
                 continue
-            res = FileResult(os.path.relpath(inv.path), kind="caller", original=src.text, new_text=src.text, bom=src.bom, fs_path=inv.path)
-            callers.append(res)
-        text = res.original or ""
+            owner = FileResult(
+                os.path.relpath(inv.path), kind="caller", original=src.text, new_text=src.text, bom=src.bom, fs_path=inv.path
+            )
+            callers.append(owner)
+        text = owner.original or ""
         for use in inv.build_args:
             if use.name in stale:
                 line, col = _position(text, use.start)
                 eline, ecol = _position(text, use.end)
-                res.findings.append(
-                    _finding("DF012", use.name, f"passes build arg {use.name}, which {os.path.relpath(inv.dockerfile or '?')} does not declare", line, col, eline, ecol)
+                owner.findings.append(
+                    _finding(
+                        "DF012",
+                        use.name,
+                        f"passes build arg {use.name}, which {os.path.relpath(inv.dockerfile or '?')} does not declare",
+                        line,
+                        col,
+                        eline,
+                        ecol,
+                    )
                 )
     for res in callers:
         res.findings.sort(key=lambda f: (f.line, f.column, f.code))
@@ -394,9 +437,9 @@ def add_caller_ignores(path: str, findings: list[FindingOut], root: str | None =
     ``file-ignore`` line at the top. Returns how many comments were added."""
     from refactor.callers import repo_root
     from refactor.callers.kinds import BY_NAME, kind_of
-    from refactor.write import write_atomic
     from refactor.fixes.edit import Edit
     from refactor.source import read_source
+    from refactor.write import write_atomic
 
     source = read_source(path)
     text = source.text
@@ -411,11 +454,11 @@ def add_caller_ignores(path: str, findings: list[FindingOut], root: str | None =
         starts.append(starts[-1] + len(ln))
     edits: list[Edit] = []
     if kind.file_pragmas:
-        codes = sorted({f.code for f in findings})
+        file_codes = sorted({f.code for f in findings})
         at = 0
-        while at < len(lines) and at < 2 and (lines[at].startswith("#!") or "coding" in lines[at][:40] and lines[at].startswith("#")):
+        while at < len(lines) and at < 2 and (lines[at].startswith("#!") or ("coding" in lines[at][:40] and lines[at].startswith("#"))):
             at += 1
-        edits.append(Edit(starts[at], starts[at], f"{marker} dfix: file-ignore[{','.join(codes)}]{nl}"))
+        edits.append(Edit(starts[at], starts[at], f"{marker} dfix: file-ignore[{','.join(file_codes)}]{nl}"))
     else:
         by_line: dict[int, set[str]] = {}
         for f in findings:

@@ -37,7 +37,6 @@ WARNINGS = (
     "`--cache-to … mode=max` exports the builder's layers, secrets included",
 )
 CONFIG_CMDS = ("env", "workdir", "user", "expose", "cmd", "entrypoint", "label", "healthcheck", "stopsignal", "volume", "shell")
-PRODUCERS = {"npm", "yarn", "pnpm", "pip", "pip3", "go", "mvn", "gradle", "gradlew", "git", "curl", "wget", "tar", "unzip", "python", "python3"}
 # Commands that change nothing the runtime stage could need (they print, test or set shell state).
 # Package managers, useradd, mkdir, mv, cp, sh SCRIPT ... are not here: their effects would stay in
 # the builder, so a RUN using them is split only when the simulation below accounts for them.
@@ -115,8 +114,14 @@ def _opt(args: list[str], *names: str, attached: bool = False) -> str | None:
     return found
 
 
-def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (), scrubs: list[str] | None = None,
-                     prior: list[str] | None = None, replay: list[str] | None = None) -> tuple[list[str], bool]:
+def _outputs_for_run(
+    argvs,
+    ctx: RunContext | str,
+    writes: tuple[str, ...] = (),
+    scrubs: list[str] | None = None,
+    prior: list[str] | None = None,
+    replay: list[str] | None = None,
+) -> tuple[list[str], bool]:
     """Paths a RUN produces, from its simple commands; (paths, needs_venv).
 
     The RUN is simulated: files it writes by redirection (``writes``) or downloads and then
@@ -167,8 +172,8 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
             elif sub in ("config", "set", "cache", "-v", "--version", "whoami", "ping", "view", "info", "audit"):
                 # config writes are credential files (.npmrc), left in the builder on purpose,
                 # unless an output would carry them (checked below)
-                if sub in ("config", "set") and ctx.home():
-                    scratch.add(posixpath.join(ctx.home(), ".yarnrc" if tool == "yarn" else ".npmrc"))
+                if sub in ("config", "set") and (home := ctx.home()):
+                    scratch.add(posixpath.join(home, ".yarnrc" if tool == "yarn" else ".npmrc"))
             else:
                 raise SplitError(f"`{tool} {sub}` has unknown outputs")
         elif tool in ("python", "python3") and args[:2] in (["-m", "venv"], ["-m", "virtualenv"]):
@@ -207,7 +212,9 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
                     out.append(ctx.env["VIRTUAL_ENV"])  # the stage already uses a venv: copy it
                 else:
                     if ctx.user and ctx.user.split(":")[0] not in ("root", "0"):
-                        raise SplitError(f"pip installs system-wide as USER {ctx.user}; dfix would create /opt/venv, which that user cannot")
+                        raise SplitError(
+                            f"pip installs system-wide as USER {ctx.user}; dfix would create /opt/venv, which that user cannot"
+                        )
                     venv = True
             elif args and args[0] in ("download", "wheel"):
                 d = _opt(args, "-d", "--dest", "-w", "--wheel-dir")
@@ -251,7 +258,12 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
                 home = ctx.home()
                 if local is None and home is None:
                     raise SplitError(f"mvn as USER {ctx.user}: the local repository's location is unknown")
-                out.append(ctx.path(local) if local else posixpath.join(home, ".m2", "repository"))
+                if local:
+                    out.append(ctx.path(local))
+                elif home is not None:
+                    out.append(posixpath.join(home, ".m2", "repository"))
+                else:  # -Dmaven.repo.local= (empty) with no known home
+                    raise SplitError(f"mvn as USER {ctx.user}: the local repository's location is unknown")
             else:
                 raise SplitError(f"mvn goals {' '.join(goals)} have unknown outputs")
         elif tool in ("gradle", "gradlew"):
@@ -269,8 +281,8 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
                 out.append(posixpath.join(base, "build", "libs"))
             elif "installDist" in tasks:
                 out.append(posixpath.join(base, "build", "install"))
-            elif tasks and all(t in _GRADLE_DEP_TASKS or t == "clean" for t in tasks) or "--refresh-dependencies" in args and not tasks:
-                home = ctx.env.get("GRADLE_USER_HOME") or (posixpath.join(ctx.home(), ".gradle") if ctx.home() else None)
+            elif (tasks and all(t in _GRADLE_DEP_TASKS or t == "clean" for t in tasks)) or ("--refresh-dependencies" in args and not tasks):
+                home = ctx.env.get("GRADLE_USER_HOME") or (posixpath.join(user_home, ".gradle") if (user_home := ctx.home()) else None)
                 if home is None:
                     raise SplitError(f"gradle as USER {ctx.user}: GRADLE_USER_HOME is unknown")
                 out.append(posixpath.join(home, "caches"))  # not gradle.properties/init.d: credentials live there
@@ -279,8 +291,8 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
         elif tool == "git":
             if args[:1] != ["clone"]:
                 if args[:1] == ["config"]:
-                    if "--global" in args and ctx.home():
-                        scratch.add(posixpath.join(ctx.home(), ".gitconfig"))  # a credential file (checked below)
+                    if "--global" in args and (home := ctx.home()):
+                        scratch.add(posixpath.join(home, ".gitconfig"))  # a credential file (checked below)
                     elif "--system" in args:
                         scratch.add("/etc/gitconfig")
                     continue
@@ -325,7 +337,9 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
                     out.append(posixpath.join(base, _url_basename(url)))
         elif tool == "tar":
             cluster = args[0].lstrip("-") if args and not args[0].startswith("--") else ""
-            create = "c" in cluster or "--create" in args or any(a.startswith("-") and not a.startswith("--") and "c" in a for a in args[:2])
+            create = (
+                "c" in cluster or "--create" in args or any(a.startswith("-") and not a.startswith("--") and "c" in a for a in args[:2])
+            )
             if create:
                 f = _opt(args, "-f", "--file", attached=True)
                 if f is None and "f" in cluster:
@@ -414,11 +428,47 @@ def _outputs_for_run(argvs, ctx: RunContext | str, writes: tuple[str, ...] = (),
     return outputs, venv
 
 
-_MVN_VALUE_OPTS = {"-s", "--settings", "-gs", "--global-settings", "-f", "--file", "-P", "--activate-profiles", "-pl",
-                   "--projects", "-T", "--threads", "-rf", "--resume-from", "-l", "--log-file", "-t", "--toolchains", "-D",
-                   "-b", "--builder"}
-_GRADLE_VALUE_OPTS = {"-p", "--project-dir", "-g", "--gradle-user-home", "-x", "--exclude-task", "-b", "--build-file",
-                      "-c", "--settings-file", "-I", "--init-script", "-P", "-D", "--console", "--warning-mode"}
+_MVN_VALUE_OPTS = {
+    "-s",
+    "--settings",
+    "-gs",
+    "--global-settings",
+    "-f",
+    "--file",
+    "-P",
+    "--activate-profiles",
+    "-pl",
+    "--projects",
+    "-T",
+    "--threads",
+    "-rf",
+    "--resume-from",
+    "-l",
+    "--log-file",
+    "-t",
+    "--toolchains",
+    "-D",
+    "-b",
+    "--builder",
+}
+_GRADLE_VALUE_OPTS = {
+    "-p",
+    "--project-dir",
+    "-g",
+    "--gradle-user-home",
+    "-x",
+    "--exclude-task",
+    "-b",
+    "--build-file",
+    "-c",
+    "--settings-file",
+    "-I",
+    "--init-script",
+    "-P",
+    "-D",
+    "--console",
+    "--warning-mode",
+}
 
 
 # curl's short options that take a value (so a cluster like -sSfo FILE ends at the value-taker)
@@ -572,13 +622,20 @@ def plan_split(analysis, plans, keyword_case_upper: bool, other_secrets: frozens
             venv = False
             from refactor.analyze import _workdir_at
 
-            if any(p.specs and any(sp.type == "file" for sp in p.specs) and any(facts.stage_of[j] == s_idx for j in p.file_mounts) for p in plans):
-                raise SplitError("a credential file copied from the build context would stay in the base stage; use the mount strategy for it")
+            if any(
+                p.specs and any(sp.type == "file" for sp in p.specs) and any(facts.stage_of[j] == s_idx for j in p.file_mounts)
+                for p in plans
+            ):
+                raise SplitError(
+                    "a credential file copied from the build context would stay in the base stage; use the mount strategy for it"
+                )
             _check_stage(facts, s_idx, decls, first, last, secret_names_all)
             parents = set(facts.stage_chain(s_idx)) - {s_idx}
             inherited = sorted({facts.stages[st].name or str(st) for st in decl_by_stage if st in parents})
             if inherited:
-                raise SplitError(f"the secret is declared in the parent stage {', '.join(inherited)}, which the runtime stage would inherit it from")
+                raise SplitError(
+                    f"the secret is declared in the parent stage {', '.join(inherited)}, which the runtime stage would inherit it from"
+                )
             for j in range(first, last + 1):
                 ins = df.instructions[j]
                 if j in decls:
@@ -622,6 +679,7 @@ def plan_split(analysis, plans, keyword_case_upper: bool, other_secrets: frozens
         words = from_ins.args.split()
         if len(words) >= 3 and words[1].lower() == "as":
             m = re.search(r"(?i)\bas\s+(\S+)\s*$", text[from_ins.command.args_start : from_ins.logical_end])
+            assert m is not None  # FROM image AS name: the parser accepts no words after the name
             a0 = from_ins.command.args_start + m.start(1)
             fix.edits.append(Edit(a0, a0 + len(m.group(1)), base_alias))
         else:
@@ -632,10 +690,13 @@ def plan_split(analysis, plans, keyword_case_upper: bool, other_secrets: frozens
         builder_lines = [f"{kw('from')} {base_alias} {kw('as')} {builder_alias}{nl}"]
         # non-secret ARGs of the base part: BuildKit passes them to stages built FROM it, the
         # classic builder and kaniko (the builders this strategy is for) do not
-        base_args = [_with_nl(text[df.instructions[j].command.kw_start : df.instructions[j].end], nl)
-                     for j in range(stage.start + 1, first)
-                     if df.instructions[j].cmd == "arg" and j not in decls
-                     and not any(it.name in secret_names_all for it in facts.items if it.instr == j)]
+        base_args = [
+            _with_nl(text[df.instructions[j].command.kw_start : df.instructions[j].end], nl)
+            for j in range(stage.start + 1, first)
+            if df.instructions[j].cmd == "arg"
+            and j not in decls
+            and not any(it.name in secret_names_all for it in facts.items if it.instr == j)
+        ]
         builder_lines += base_args
         if venv:
             builder_lines.append(f"{kw('env')} VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH{nl}")
@@ -683,7 +744,9 @@ def plan_split(analysis, plans, keyword_case_upper: bool, other_secrets: frozens
         if not text[:end].endswith(("\n",)):
             rt.insert(0, nl)
         fix.edits.append(Edit(end, end, "".join(rt)))
-        split.notes.append(f"stage {stage.name or s_idx}: builder '{builder_alias}' copies {', '.join(outputs) or '/opt/venv'} into the runtime stage")
+        split.notes.append(
+            f"stage {stage.name or s_idx}: builder '{builder_alias}' copies {', '.join(outputs) or '/opt/venv'} into the runtime stage"
+        )
     return fix, splits
 
 
@@ -713,8 +776,7 @@ def _check_stage(facts, s_idx: int, decls: list[int], first: int, last: int, sec
 
 def _context(facts, j: int, workdir: str) -> RunContext:
     """The RunContext of instruction ``j``: literal ENV values, the chain's base image, USER."""
-    env = {name: it.value for name, it in facts.visible_at(j).items()
-           if it.kind == "ENV" and it.value is not None and "$" not in it.value}
+    env = {name: it.value for name, it in facts.visible_at(j).items() if it.kind == "ENV" and it.value is not None and "$" not in it.value}
     chain = facts.stage_chain(facts.stage_of[j])
     user = None
     for s_ in chain:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from refactor.results import FileResult
 from refactor.settings import Settings
 
-
 _SEVERITY = {"info": 0, "style": 0, "warning": 1, "error": 2, "none": 3}  # --failure-threshold none: never
 
 

@@ -62,8 +62,12 @@ class FindingOut:
             "end_column": self.end_column,
             "fix": None
             if self.fix is None
-            else {"title": self.fix.title, "applicability": self.fix.applicability, "applied": self.fix.applied,
-                  "reasons": list(self.fix.reasons)},
+            else {
+                "title": self.fix.title,
+                "applicability": self.fix.applicability,
+                "applied": self.fix.applied,
+                "reasons": list(self.fix.reasons),
+            },
         }
 
 

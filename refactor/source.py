@@ -32,7 +32,7 @@ class SourceFile:
     _line_starts: tuple[int, ...] = field(default=(), repr=False, compare=False)
 
     @classmethod
-    def from_bytes(cls, path: str, data: bytes) -> "SourceFile":
+    def from_bytes(cls, path: str, data: bytes) -> SourceFile:
         if b"\x00" in data:
             raise InputError("not a text file (contains NUL bytes)")
         try:
@@ -45,7 +45,7 @@ class SourceFile:
         return cls.from_text(path, text, bom=bom)
 
     @classmethod
-    def from_text(cls, path: str, text: str, *, bom: bool = False) -> "SourceFile":
+    def from_text(cls, path: str, text: str, *, bom: bool = False) -> SourceFile:
         starts = [0]
         find = text.find
         i = find("\n")

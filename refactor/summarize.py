@@ -90,7 +90,7 @@ class RepoStats:
             self.migrated += len(migrated)
             self.fixable += len(fixable - migrated)
 
-    def merge(self, other: "RepoStats") -> None:
+    def merge(self, other: RepoStats) -> None:
         for k in ("reports", "files", "findings", "changed", "migrated", "fixable", "errors"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
         for code, n in other.by_rule.items():
@@ -170,8 +170,7 @@ def parse_stream(text: str, source: str) -> tuple[list[Report], list[str]]:
             obj, end = dec.raw_decode(text, j)
         except json.JSONDecodeError as exc:
             line_no = text.count("\n", 0, j) + 1
-            problems.append(f"{source}:{line_no}: invalid or truncated JSON ({exc.msg}); is the output interleaved "
-                            f"(multi-gitter -C > 1)?")
+            problems.append(f"{source}:{line_no}: invalid or truncated JSON ({exc.msg}); is the output interleaved (multi-gitter -C > 1)?")
             i, pending_label = line_end, None
             continue
         i = end
@@ -179,8 +178,7 @@ def parse_stream(text: str, source: str) -> tuple[list[Report], list[str]]:
             label, pending_label = pending_label, None
             version = obj.get("schema_version")
             if version != SUPPORTED_SCHEMA:
-                problems.append(f"{source}: report #{len(reports) + 1} has schema_version {version!r} "
-                                f"(supported: {SUPPORTED_SCHEMA})")
+                problems.append(f"{source}: report #{len(reports) + 1} has schema_version {version!r} (supported: {SUPPORTED_SCHEMA})")
             elif not isinstance(obj.get("files"), list):
                 problems.append(f"{source}: report #{len(reports) + 1} is malformed ('files' is not a list)")
             else:
@@ -224,10 +222,18 @@ def _rule_codes(seen: dict[str, int]) -> list[str]:
     return known + sorted(c for c in seen if c not in known)
 
 
-
 def _cells(row: RepoStats, codes: list[str]) -> list[str]:
-    return [row.repo, str(row.reports), str(row.files), *(str(row.by_rule.get(c, 0)) for c in codes),
-            str(row.findings), str(row.changed), str(row.migrated), str(row.fixable), str(row.errors)]
+    return [
+        row.repo,
+        str(row.reports),
+        str(row.files),
+        *(str(row.by_rule.get(c, 0)) for c in codes),
+        str(row.findings),
+        str(row.changed),
+        str(row.migrated),
+        str(row.fixable),
+        str(row.errors),
+    ]
 
 
 def _header(codes: list[str]) -> list[str]:
@@ -263,16 +269,14 @@ def _md_cell(s: str) -> str:
 
 def render_markdown(rows: list[RepoStats], total: RepoStats, codes: list[str]) -> str:
     head = _header(codes)
-    out = ["## dfix campaign summary", "", "| " + " | ".join(head) + " |",
-           "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
+    out = ["## dfix campaign summary", "", "| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
     for r in rows:
         cells = _cells(r, codes)
         out.append("| " + " | ".join([f"`{_md_cell(cells[0])}`"] + cells[1:]) + " |")
     cells = _cells(total, codes)
     out.append("| " + " | ".join(["**total**"] + [f"**{c}**" for c in cells[1:]]) + " |")
     out.append("")
-    out.append(f"{len(rows)} repo(s); *migrated*: secrets moved to secret mounts by `dfix --write`; "
-               f"*fixable*: safe fixes not applied yet.")
+    out.append(f"{len(rows)} repo(s); *migrated*: secrets moved to secret mounts by `dfix --write`; *fixable*: safe fixes not applied yet.")
     errs = [(r.repo, p) for r in rows for p in r.error_files]
     if errs:
         out += ["", "<details><summary>Files with errors</summary>", ""]
@@ -284,8 +288,7 @@ def render_markdown(rows: list[RepoStats], total: RepoStats, codes: list[str]) -
 def render_json(rows: list[RepoStats], total: RepoStats, codes: list[str], problems: list[str]) -> str:
     t = total.to_json(codes)
     t.pop("repo")
-    doc = {"schema_version": 1, "rules": codes, "repos": [r.to_json(codes) for r in rows], "totals": t,
-           "input_errors": problems}
+    doc = {"schema_version": 1, "rules": codes, "repos": [r.to_json(codes) for r in rows], "totals": t, "input_errors": problems}
     return json.dumps(doc, indent=2) + "\n"
 
 
@@ -308,8 +311,7 @@ def _read(source: str) -> str:
     "  dfix summarize campaign.txt\n  dfix summarize --format markdown reports/*.json",
 )
 @click.argument("inputs", nargs=-1, type=str)
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
-              help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True, help="Output format.")
 def summarize_cmd(inputs: tuple[str, ...], fmt: str) -> None:
     """Merge dfix JSON reports (FILES, '-' for stdin) into one campaign table, one row per repo.
 
@@ -336,10 +338,6 @@ def summarize_cmd(inputs: tuple[str, ...], fmt: str) -> None:
     for p in problems:
         click.echo(f"dfix summarize: error: {p}", err=True)
     sys.exit(2 if problems else 0)
-
-
-# the name the CLI wires as `dfix summarize`
-summarize_command = summarize_cmd
 
 
 def main(argv: list[str] | None = None) -> int:

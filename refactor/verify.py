@@ -61,21 +61,24 @@ def find_builder(choice: str = "auto") -> tuple[Builder | None, str]:
     """The builder to use, or None and why not."""
     reasons = []
     if choice in ("auto", "docker"):
-        if _works(["docker", "buildx", "version"]) and _works(["docker", "info"]):
-            return Builder("docker", shutil.which("docker"), buildx=True), ""
-        if not shutil.which("docker"):
+        docker = shutil.which("docker")
+        if docker and _works(["docker", "buildx", "version"]) and _works(["docker", "info"]):
+            return Builder("docker", docker, buildx=True), ""
+        if not docker:
             reasons.append("docker is not installed")
         elif not _works(["docker", "info"]):
             reasons.append("no Docker Engine answers `docker info` (check DOCKER_HOST)")
         else:
             reasons.append("the docker buildx plugin is missing (BuildKit secrets need it)")
     if choice in ("auto", "podman"):
-        if _works(["podman", "version"]):
-            return Builder("podman", shutil.which("podman")), ""
+        podman = shutil.which("podman")
+        if podman and _works(["podman", "version"]):
+            return Builder("podman", podman), ""
         reasons.append("podman is not installed or does not work")
     if choice in ("auto", "buildah"):
-        if _works(["buildah", "version"]):
-            return Builder("buildah", shutil.which("buildah")), ""
+        buildah = shutil.which("buildah")
+        if buildah and _works(["buildah", "version"]):
+            return Builder("buildah", buildah), ""
         reasons.append("buildah is not installed or does not work")
     return None, "; ".join(reasons)
 
@@ -89,8 +92,17 @@ class _Run:
     images: list[str] = field(default_factory=list)
     build_refs: list[str] = field(default_factory=list)
 
-    def build(self, dockerfile: str, context: str, tag: str, *, secret_env: dict[str, str], secret_src: dict[str, str],
-              build_args: list[str], ssh: bool) -> tuple[int, str, list[str]]:
+    def build(
+        self,
+        dockerfile: str,
+        context: str,
+        tag: str,
+        *,
+        secret_env: dict[str, str],
+        secret_src: dict[str, str],
+        build_args: list[str],
+        ssh: bool,
+    ) -> tuple[int, str, list[str]]:
         b = self.builder
         if b.name == "docker":
             cmd = [b.exe, "buildx", "build", "--load", "--progress", "plain"]
@@ -101,8 +113,8 @@ class _Run:
         cmd += ["--no-cache", "-t", tag, "-f", dockerfile]
         if self.network:
             cmd += ["--network", self.network]
-        for sid, env in secret_env.items():
-            cmd += ["--secret", f"id={sid},env={env}"]
+        for sid, var in secret_env.items():
+            cmd += ["--secret", f"id={sid},env={var}"]
         for sid, src in secret_src.items():
             cmd += ["--secret", f"id={sid},src={src}"]
         for name in build_args:
@@ -116,7 +128,8 @@ class _Run:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
         if meta and os.path.exists(meta):
             try:
-                ref = json.load(open(meta)).get("buildx.build.ref", "")
+                with open(meta) as fh:
+                    ref = json.load(fh).get("buildx.build.ref", "")
                 if ref:
                     self.build_refs.append(ref.rsplit("/", 1)[-1])
             except (OSError, ValueError):
@@ -124,7 +137,7 @@ class _Run:
         return proc.returncode, mask_values(proc.stdout + proc.stderr, self.values), cmd
 
     def cleanup(self, keep_images: bool) -> list[str]:
-        notes = []
+        notes: list[str] = []
         if keep_images:
             return notes
         b = self.builder
@@ -144,21 +157,30 @@ def _echo(msg: str = "", err: bool = False) -> None:
 
 def _quote(cmd: list[str]) -> str:
     import shlex
+
     return " ".join(shlex.quote(c) for c in cmd)
 
 
 @click.command("verify")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--builder", "builder_choice", type=click.Choice(["auto", "docker", "podman", "buildah"]), default="auto",
-              show_default=True, help="auto: docker buildx if it works, else podman, else buildah.")
-@click.option("--network", default=None, metavar="MODE",
-              help="Passed to the build (engines without a bridge network need 'host').")
-@click.option("--from-env", is_flag=True,
-              help="Take the real secret values from the environment instead of random canaries.")
-@click.option("--original", is_flag=True,
-              help="Build the unrewritten file with the values as --build-arg and show where they leak.")
-@click.option("--context", "context_dir", type=click.Path(exists=True, file_okay=False), default=None,
-              help="Build context (default: the one dfix emits, else the Dockerfile's directory).")
+@click.option(
+    "--builder",
+    "builder_choice",
+    type=click.Choice(["auto", "docker", "podman", "buildah"]),
+    default="auto",
+    show_default=True,
+    help="auto: docker buildx if it works, else podman, else buildah.",
+)
+@click.option("--network", default=None, metavar="MODE", help="Passed to the build (engines without a bridge network need 'host').")
+@click.option("--from-env", is_flag=True, help="Take the real secret values from the environment instead of random canaries.")
+@click.option("--original", is_flag=True, help="Build the unrewritten file with the values as --build-arg and show where they leak.")
+@click.option(
+    "--context",
+    "context_dir",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="Build context (default: the one dfix emits, else the Dockerfile's directory).",
+)
 @click.option("--keep-images", is_flag=True, help="Do not remove the images verify built.")
 def verify(path, builder_choice, network, from_env, original, context_dir, keep_images):
     """Build PATH as dfix would and prove that no secret value reaches the image.
@@ -169,13 +191,17 @@ def verify(path, builder_choice, network, from_env, original, context_dir, keep_
     sys.exit(run_verify(path, builder_choice, network, from_env, original, context_dir, keep_images))
 
 
-def run_verify(path, builder_choice="auto", network=None, from_env=False, original=False, context_dir=None,
-               keep_images=False) -> int:
-    _echo("dfix verify builds the Dockerfile: its RUN instructions execute on your builder. It is the only dfix"
-          " command that runs anything from the repository.")
+def run_verify(path, builder_choice="auto", network=None, from_env=False, original=False, context_dir=None, keep_images=False) -> int:
+    _echo(
+        "dfix verify builds the Dockerfile: its RUN instructions execute on your builder. It is the only dfix"
+        " command that runs anything from the repository."
+    )
     if original and from_env:
-        _echo("error: --original passes values as --build-arg, which writes them into the image history and the"
-              " builder's records; it runs with random canaries only. Drop --from-env.", err=True)
+        _echo(
+            "error: --original passes values as --build-arg, which writes them into the image history and the"
+            " builder's records; it runs with random canaries only. Drop --from-env.",
+            err=True,
+        )
         return EXIT_FAILED
 
     builder, why = find_builder(builder_choice)
@@ -185,17 +211,22 @@ def run_verify(path, builder_choice="auto", network=None, from_env=False, origin
 
     try:
         from refactor.api import plan_file
+
         planned = plan_file(path, mount_style=builder.mount_style)
     except NotImplementedError as exc:
         _echo(f"error: cannot plan {path}: {exc}", err=True)
         return EXIT_FAILED
-    except Exception as exc:  # a file dfix cannot analyse: nothing to verify
+    except Exception as exc:  # noqa: BLE001 - a file dfix cannot analyse: nothing to verify
         _echo(f"error: cannot plan {path}: {type(exc).__name__}: {exc}", err=True)
         return EXIT_FAILED
 
     spec = planned.build
-    context = context_dir or (spec.context if spec.context and os.path.isdir(spec.context) else None) \
-        or os.path.dirname(os.path.abspath(path))
+    if spec is None:  # '# dfix: skip-file': dfix plans no build for it
+        _echo(f"error: cannot plan {path}: skipped by '# dfix: skip-file'", err=True)
+        return EXIT_FAILED
+    context = (
+        context_dir or (spec.context if spec.context and os.path.isdir(spec.context) else None) or os.path.dirname(os.path.abspath(path))
+    )
     workdir = tempfile.mkdtemp(prefix="dfix-verify-")
     run = _Run(builder, network, workdir)
     tag = f"dfix-verify-{secrets.token_hex(5)}"
@@ -235,7 +266,8 @@ def run_verify(path, builder_choice="auto", network=None, from_env=False, origin
                             continue
                         secret_src[s.id] = src
                         try:
-                            content = open(src, encoding="utf-8", errors="replace").read().strip()
+                            with open(src, encoding="utf-8", errors="replace") as fh:
+                                content = fh.read().strip()
                             if content and len(content) < 65536:
                                 run.values[f"{s.id} (file)"] = content
                         except OSError:
@@ -274,8 +306,7 @@ def run_verify(path, builder_choice="auto", network=None, from_env=False, origin
             _echo(f"note: {note}")
 
         started = time.monotonic()
-        rc, log, cmd = run.build(dockerfile, context, tag, secret_env=secret_env, secret_src=secret_src,
-                                 build_args=build_args, ssh=ssh)
+        rc, log, cmd = run.build(dockerfile, context, tag, secret_env=secret_env, secret_src=secret_src, build_args=build_args, ssh=ssh)
         shown, skip = [], False
         for i, c in enumerate(cmd):
             if skip:
@@ -300,27 +331,27 @@ def run_verify(path, builder_choice="auto", network=None, from_env=False, origin
             return EXIT_FAILED
         _echo(report.render_text())
         if report.leaked:
-            names = sorted({l.secret for l in report.leaks})
-            chans = sorted({l.channel for l in report.leaks}, key=CHANNELS.index)
+            names = sorted({lk.secret for lk in report.leaks})
+            chans = sorted({lk.channel for lk in report.leaks}, key=CHANNELS.index)
             _echo(f"result: LEAK: {', '.join(names)} found in {', '.join(chans)}")
             if original:
-                _echo("(this is the original file; `dfix --write` removes these leaks: run `dfix verify` without"
-                      " --original to check the rewrite)")
+                _echo(
+                    "(this is the original file; `dfix --write` removes these leaks: run `dfix verify` without"
+                    " --original to check the rewrite)"
+                )
             code = EXIT_LEAK
         elif not report.complete:
             _echo("result: INCOMPLETE: no leak found, but not everything could be scanned (see notes)")
             code = EXIT_FAILED
         else:
-            _echo(f"result: PASS: no trace of {', '.join(report.secrets) or 'any value'} in "
-                  + ", ".join(CHANNELS))
+            _echo(f"result: PASS: no trace of {', '.join(report.secrets) or 'any value'} in " + ", ".join(CHANNELS))
             code = EXIT_CLEAN
         return code
     finally:
         for note in run.cleanup(keep_images):
             _echo(note)
         if keep_images and run.images:
-            _echo("kept image(s): " + ", ".join(run.images)
-                  + (" (they hold real values if they leaked: remove them)" if from_env else ""))
+            _echo("kept image(s): " + ", ".join(run.images) + (" (they hold real values if they leaked: remove them)" if from_env else ""))
         if from_env and code == EXIT_LEAK and builder.name == "docker":
             _echo("warning: the builder's cache may still hold the leaked layers: `docker builder prune`", err=True)
         shutil.rmtree(workdir, ignore_errors=True)

@@ -83,9 +83,7 @@ def _check_write(path: str, root: str | None) -> None:
     if root is not None:
         real_root = os.path.realpath(root)
         if os.path.commonpath([real_root, target]) != real_root:
-            raise WriteRefused(
-                f"it is a symlink to a file outside {root} ({target}); name it explicitly to rewrite the target"
-            )
+            raise WriteRefused(f"it is a symlink to a file outside {root} ({target}); name it explicitly to rewrite the target")
     links = os.stat(target).st_nlink
     if links > 1:
         raise WriteRefused(
@@ -147,10 +145,10 @@ def write_planned(results: list[FileResult], roots: dict[int, str | None]) -> No
             break
         bad = grown
     for k in bad:
-        r = dockerfiles.get(k)
-        if r is not None and r.status == "ok" and r.changed:
+        d = dockerfiles.get(k)
+        if d is not None and d.status == "ok" and d.changed:
             failed = sorted(c.path for c in callers if k in c.linked and c.status == "error")
-            refuse(r, f"not written: its caller(s) {', '.join(failed)} could not be written")
+            refuse(d, f"not written: its caller(s) {', '.join(failed)} could not be written")
     for r in results:
         write_result(r, roots.get(id(r)))
 
@@ -192,6 +190,7 @@ def add_ignores(path: str, findings: list[FindingOut], root: str | None = None) 
         existing = next((c for c in reversed(ins.comments) if re.search(r"dfix:\s*ignore\[", c.text)), None)
         if existing is not None and existing.end == ins.start:
             m = re.search(r"ignore\[([A-Za-z0-9_,\s-]+)\]", text[existing.start : existing.end])
+            assert m is not None  # a malformed ignore comment is a parse error before --add-ignore
             old = {x.strip() for x in m.group(1).split(",") if x.strip()}
             merged = ",".join(sorted(old | codes))
             a = existing.start + m.start(1)

@@ -39,6 +39,8 @@ import re
 from refactor.build import SecretSpec
 from refactor.fixes.edit import ConflictError, apply_edits
 
+from .kinds import BY_NAME as _KINDS
+from .kinds import kind_of
 from .model import BuildArgUse, CallerPlan, Invocation, Target
 
 __all__ = [
@@ -55,11 +57,11 @@ __all__ = [
     "stale_args",
 ]
 
-SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "vendor", "__pycache__", ".tox", ".venv", "venv", ".mypy_cache", ".pytest_cache"})
+SKIP_DIRS = frozenset(
+    {".git", ".hg", ".svn", "node_modules", "vendor", "__pycache__", ".tox", ".venv", "venv", ".mypy_cache", ".pytest_cache"}
+)
 MAX_BYTES = 2 * 1024 * 1024
 
-from .kinds import BY_NAME as _KINDS
-from .kinds import kind_of
 
 _SHEBANG = re.compile(rb"^#![^\n]*\b(?:sh|bash|dash|ash|ksh|zsh)\b")
 
@@ -68,7 +70,7 @@ def find_in_text(path: str, text: str, kind: str, root: str | None = None) -> li
     """Invocations in one caller's text (``root`` resolves Dockerfile paths; None skips that)."""
     try:
         return [f.inv for f in _KINDS[kind].find()(path, text, root)]
-    except Exception:  # noqa: BLE001 - bad callers are skipped, never raised
+    except Exception:  # bad callers are skipped, never raised (DFIX_DEBUG re-raises)
         if os.environ.get("DFIX_DEBUG"):
             raise
         return []
@@ -131,8 +133,14 @@ def mentions_in(path: str, text: str) -> list[tuple[str, int, str]]:
     return out
 
 
-def discover(root: str, *, exclude: tuple[str, ...] = (), mentions: list | None = None,
-             unreadable: list | None = None, names: frozenset[str] | None = None) -> list[Invocation]:
+def discover(
+    root: str,
+    *,
+    exclude: tuple[str, ...] = (),
+    mentions: list | None = None,
+    unreadable: list | None = None,
+    names: frozenset[str] | None = None,
+) -> list[Invocation]:
     """Every build invocation that passes build args, under ``root`` (sorted by path and offset).
 
     ``.gitignore`` files are honoured, ``.git``/``node_modules``/``vendor`` and virtualenvs are
@@ -169,7 +177,7 @@ def discover(root: str, *, exclude: tuple[str, ...] = (), mentions: list | None 
             kind = kind_of(relp)
             if kind is None and ("." in fn or is_dockerfile_name(fn)):
                 continue  # (an extension-less Dockerfile is never a shell script: not even opened)
-            if ignored(fn, False) or os.path.islink(full) and not os.path.isfile(full):
+            if ignored(fn, False) or (os.path.islink(full) and not os.path.isfile(full)):
                 continue
             try:
                 if not os.path.isfile(full):
@@ -209,7 +217,7 @@ def discover(root: str, *, exclude: tuple[str, ...] = (), mentions: list | None 
                 mentions.extend(mentions_in(full, text))
             try:
                 out.extend(f.inv for f in _KINDS[kind].find()(full, text, root))  # imported on first use
-            except Exception:  # noqa: BLE001 - one bad caller never stops discovery
+            except Exception:  # one bad caller never stops discovery
                 if os.environ.get("DFIX_DEBUG"):
                     raise
                 continue
@@ -238,7 +246,7 @@ def plan_file(path: str, text: str, targets: list[Target]) -> CallerPlan:
     shown = os.path.basename(path)
     try:
         founds = _KINDS[kind].find()(path, text, None)
-    except Exception:  # noqa: BLE001
+    except Exception:
         if os.environ.get("DFIX_DEBUG"):
             raise
         result.add_unmigratable(f"{shown}: could not be read again as a {kind} caller")
@@ -261,7 +269,7 @@ def plan_file(path: str, text: str, targets: list[Target]) -> CallerPlan:
     if groups:
         try:
             _KINDS[kind].plan()(path, text, groups, result)
-        except Exception as exc:  # noqa: BLE001 - a planner bug must not take the run down
+        except Exception as exc:  # a planner bug must not take the run down
             if os.environ.get("DFIX_DEBUG"):
                 raise
             result.edits = []
@@ -288,10 +296,13 @@ def _merge_migrated(shown: str, inv: Invocation, tlist: list[Target], result: Ca
     blocked: set[str] = set()
     for t in tlist:
         for name, spec in t.migrated.items():
-            if name not in union or union[name] is None:
+            have = union.get(name)
+            if have is None:  # not there yet, or a None spec
                 union[name] = spec
-            elif spec is not None and spec.id != union[name].id:
-                result.add_unmigratable(f"{shown}: {name} is a secret with different ids ({union[name].id}, {spec.id}) in the Dockerfiles this step builds")
+            elif spec is not None and spec.id != have.id:
+                result.add_unmigratable(
+                    f"{shown}: {name} is a secret with different ids ({have.id}, {spec.id}) in the Dockerfiles this step builds"
+                )
                 blocked.add(name)
     for t in tlist:
         for name in union:

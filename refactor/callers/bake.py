@@ -30,6 +30,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
+from typing import cast
 
 from refactor.build import SecretSpec
 from refactor.fixes.edit import Edit
@@ -55,7 +56,6 @@ class Node:
 @dataclass
 class Entry:
     key: str
-    key_start: int
     value: Node
     start: int
     end: int  # end of the value
@@ -76,7 +76,7 @@ class Block:
     start: int
     end: int
     attrs: dict[str, Attr] = field(default_factory=dict)
-    blocks: list["Block"] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
 
 
 def _char_offsets(text: str, data: bytes):
@@ -114,7 +114,8 @@ class _Tree:
         one = kids[0] if len(kids) == 1 else None
         if one is not None and one.type in ("literal_value", "collection_value"):
             one = one.named_children[0]
-        kind, entries = _KIND.get(one.type, "other") if one is not None else "other", []
+        kind = _KIND.get(one.type, "other") if one is not None else "other"
+        entries: list = []  # obj: [Entry]; list: [Node] (see Node.entries)
         if one is not None and one.type == "object":
             kind, entries = "obj", [self.entry(c) for c in one.named_children if c.type == "object_elem"]
         elif one is not None and one.type == "tuple":
@@ -124,7 +125,7 @@ class _Tree:
     def entry(self, n) -> Entry:
         k, v = (self.expr(c) for c in n.named_children if c.type == "expression")
         key = k.text[1:-1] if k.kind == "str" and k.text.startswith('"') else k.text
-        return Entry(key, k.start, v, k.start, v.end)
+        return Entry(key, v, k.start, v.end)
 
     def body(self, n) -> tuple[dict[str, Attr], list[Block]]:
         attrs: dict[str, Attr] = {}
@@ -213,7 +214,6 @@ class BakeTarget:
     args_attr: object  # Attr (HCL) / member (JSON)
     entries: list  # [(name, kind, source, start, end, entry)]
     secret: object  # list node of the existing secret attribute, or None
-    secret_attr: object
 
 
 def _variables_hcl(blocks: list[Block]) -> dict[str, str | None]:
@@ -263,14 +263,14 @@ def find_hcl(path: str, text: str, root: str | None) -> list[Found]:
             kind, src = _hcl_value(e.value, variables)
             entries.append((e.key, kind, src, e.start, e.end, e))
         sec = b.attrs.get("secret")
-        bt = BakeTarget(name, b, args_attr.value, args_attr, entries, sec.value if sec else None, sec)
+        bt = BakeTarget(name, b, args_attr.value, args_attr, entries, sec.value if sec else None)
 
         def chain_of(b: Block, seen: set) -> list[Block]:
             out = [b]
             inh = b.attrs.get("inherits")
             if inh is not None and inh.value.kind == "list":
                 for it in inh.value.entries:
-                    parent = targets.get((_hcl_str(it, variables) or "")) if it.kind == "str" else None
+                    parent = targets.get(_hcl_str(it, variables) or "") if it.kind == "str" else None
                     if parent is not None and id(parent) not in seen:
                         seen.add(id(parent))
                         out.extend(chain_of(parent, seen))
@@ -355,7 +355,7 @@ def plan_hcl(path: str, text: str, groups: list, result: CallerPlan) -> None:
 
 def _migrate_entries(bt: BakeTarget, migrated: dict[str, SecretSpec], variables: dict, where: str, result: CallerPlan) -> list:
     have = _existing_ids(bt)
-    out = []
+    out: list[tuple[tuple, str | None]] = []  # (entry, its --secret value or None)
     for en in bt.entries:
         name, kind, src = en[0], en[1], en[2]
         if name not in migrated:
@@ -379,7 +379,9 @@ def _migrate_entries(bt: BakeTarget, migrated: dict[str, SecretSpec], variables:
             result.add_note(f"{where}: the committed value of {name} was removed (it must be rotated); export {name} before running bake")
         if kind == "env" and src in variables and variables[src]:
             result.add_rotate(name)
-            result.add_note(f"{where}: variable {src} has a committed default that env= does not read; remove the default (it must be rotated) and export {src}")
+            result.add_note(
+                f"{where}: variable {src} has a committed default that env= does not read; remove the default (it must be rotated) and export {src}"
+            )
         if spec.id in have:
             out.append((en, None))  # the secret is there already: only the arg goes
             continue
@@ -389,7 +391,7 @@ def _migrate_entries(bt: BakeTarget, migrated: dict[str, SecretSpec], variables:
 
 
 def _existing_ids(bt: BakeTarget) -> set[str]:
-    ids = set()
+    ids: set[str] = set()
     lst = bt.secret
     if lst is None:
         return ids
@@ -438,7 +440,7 @@ class J:
     kind: str  # obj | arr | str | other
     start: int
     end: int
-    value: object = None  # str value for strings
+    value: str | None = None  # str: the decoded string; other: its text; obj/arr: None
     members: list = field(default_factory=list)  # obj: [(key, key_start, J)]; arr: [J]
 
 
@@ -457,7 +459,7 @@ class _JP:
         if c == "{":
             st = self.i
             self.i += 1
-            members = []
+            members: list[tuple[str, int, J]] = []
             self.ws()
             if self.s[self.i] == "}":
                 self.i += 1
@@ -471,7 +473,7 @@ class _JP:
                     raise ValueError("expected :")
                 self.i += 1
                 v = self.value()
-                members.append((k.value, ks, v))
+                members.append((cast(str, k.value), ks, v))  # string() returns a str node
                 self.ws()
                 if self.s[self.i] == ",":
                     self.i += 1
@@ -483,7 +485,7 @@ class _JP:
         if c == "[":
             st = self.i
             self.i += 1
-            items = []
+            items: list[J] = []
             self.ws()
             if self.s[self.i] == "]":
                 self.i += 1
@@ -540,10 +542,11 @@ def _jget(obj: J | None, key: str):
 
 def _json_value(v: J) -> tuple[str, str | None]:
     if v.kind == "str":
-        m = re.fullmatch(r"\$\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}", v.value)
+        s = cast(str, v.value)  # a str node holds its decoded string
+        m = re.fullmatch(r"\$\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}", s)
         if m:
             return "env", m.group(1)
-        if "${" not in v.value:
+        if "${" not in s:
             return "literal", None
         return "unknown", None
     if v.kind == "other" and v.value != "null":
@@ -575,7 +578,7 @@ def find_json(path: str, text: str, root: str | None) -> list[Found]:
             kind, src = _json_value(v)
             entries.append((k, kind, src, ks, v.end, (k, ks, v)))
         sm = _jget(t, "secret")
-        bt = BakeTarget(name, t, am[2], am, entries, sm[2] if sm else None, sm)
+        bt = BakeTarget(name, t, am[2], am, entries, sm[2] if sm else None)
 
         def chain_of(t: J, seen: set) -> list[J]:
             out = [t]
@@ -617,7 +620,7 @@ def _must(v):
 def _json_member_delete(text: str, obj: J, index: int) -> Edit:
     """Delete member ``index`` of ``obj`` with the comma that separates it."""
     members = obj.members
-    k, ks, v = members[index]
+    _k, ks, v = members[index]
     if index + 1 < len(members):
         nxt_start = members[index + 1][1]
         ls = text.rfind("\n", 0, ks) + 1
@@ -647,7 +650,7 @@ def plan_json(path: str, text: str, groups: list, result: CallerPlan) -> None:
         args_obj: J = bt.args
         t: J = bt.block
         all_gone = len(removed_idx) == len(bt.entries)
-        ak, aks, av = bt.args_attr
+        _ak, aks, av = bt.args_attr
         ls = text.rfind("\n", 0, aks) + 1
         ind = text[ls:aks] if text[ls:aks].strip() == "" else "  "
         if bt.secret is not None:

@@ -104,8 +104,17 @@ def loop_values(cmds) -> dict[str, list[str]]:
     return out
 
 
-def cli_founds(path: str, kind: str, view: View, bc: BuildCmd, host: Host, bases: list[str] | None,
-               subst: dict[str, str] | None = None, loops: dict[str, list[str]] | None = None, **kw) -> list[Found]:
+def cli_founds(
+    path: str,
+    kind: str,
+    view: View,
+    bc: BuildCmd,
+    host: Host,
+    bases: list[str] | None,
+    subst: dict[str, str] | None = None,
+    loops: dict[str, list[str]] | None = None,
+    **kw,
+) -> list[Found]:
     """Like :func:`cli_found`; a build whose Dockerfile path holds an unknown expansion is linked
     to each Dockerfile it can build, one invocation per Dockerfile with the same span (planned
     together): the values of a ``for`` loop over literal words when the expansion is that loop's
@@ -134,8 +143,10 @@ def cli_founds(path: str, kind: str, view: View, bc: BuildCmd, host: Host, bases
     if not matches:
         return [first]
     inv = first.inv
-    return [Found(Invocation(inv.path, inv.kind, df, ctx, inv.build_args, inv.start, inv.end, inv.migratable, inv.reason, inv.tool), first.data)
-            for df, ctx in matches]
+    return [
+        Found(Invocation(inv.path, inv.kind, df, ctx, inv.build_args, inv.start, inv.end, inv.migratable, inv.reason, inv.tool), first.data)
+        for df, ctx in matches
+    ]
 
 
 def plan_cli(text: str, unit: CliUnit, migrated: dict[str, SecretSpec], plan: CallerPlan) -> None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from refactor.build import SecretSpec
 from refactor.fixes.edit import Edit
@@ -40,6 +41,9 @@ from refactor.fixes.edit import Edit
 from . import yamlutil as Y
 from .common import Found, delete_list_item
 from .model import BuildArgUse, CallerPlan, Invocation
+
+if TYPE_CHECKING:
+    from ruamel.yaml.nodes import MappingNode
 
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])(.*))?\}$|\$([A-Za-z_][A-Za-z0-9_]*)$", re.S)
 
@@ -58,7 +62,7 @@ class ArgEntry:
 class Service:
     name: str
     node: object  # the service mapping
-    build: object  # build mapping
+    build: MappingNode  # build mapping
     args: object  # args node (mapping or sequence)
     entries: list[ArgEntry]
     shared: bool  # args come from outside the service (anchor / merge key)
@@ -80,7 +84,9 @@ def classify(value: str | None) -> tuple[str, str | None, bool]:
 
 
 def _is_null(node) -> bool:
-    return Y.is_scalar(node) and (str(node.tag).endswith(":null") or (Y.style(node) is None and node.value in ("", "~", "null", "Null", "NULL")))
+    return Y.is_scalar(node) and (
+        str(node.tag).endswith(":null") or (Y.style(node) is None and node.value in ("", "~", "null", "Null", "NULL"))
+    )
 
 
 def _entries(text: str, args) -> list[ArgEntry]:
@@ -156,8 +162,11 @@ def find(path: str, text: str, root: str | None) -> list[Found]:
             Y.start(svc.node),
             Y.content_end(text, svc.node),
             migratable=not svc.shared and not multi,
-            reason="a multi-document compose file (its documents are merged); migrate it by hand" if multi
-            else "build args come from a YAML anchor or merge key shared with other services; migrate it by hand" if svc.shared else None,
+            reason="a multi-document compose file (its documents are merged); migrate it by hand"
+            if multi
+            else "build args come from a YAML anchor or merge key shared with other services; migrate it by hand"
+            if svc.shared
+            else None,
         )
         found.append(Found(inv, svc))
     return found
@@ -189,7 +198,9 @@ def plan(path: str, text: str, groups: list[tuple[Found, dict[str, SecretSpec]]]
     root = Y.compose(text)
     if not Y.is_map(root):
         if any(Y.is_map(d) for d in Y.compose_all(text)):
-            result.add_unmigratable(f"{os.path.basename(path)}: a multi-document compose file (its documents are merged); migrate it by hand")
+            result.add_unmigratable(
+                f"{os.path.basename(path)}: a multi-document compose file (its documents are merged); migrate it by hand"
+            )
         else:
             result.add_unmigratable(f"{os.path.basename(path)}: not readable as YAML")
         return
@@ -200,7 +211,7 @@ def plan(path: str, text: str, groups: list[tuple[Found, dict[str, SecretSpec]]]
     dotenv = _dotenv_names(os.path.dirname(path))
     top: dict[str, str] = {}  # new top-level secret name -> environment variable
     for found, migrated in groups:
-        svc: Service = found.data
+        svc = cast(Service, found.data)  # what find() put there
         where = f"{shown} service {svc.name}"
         if svc.shared:
             if any(e.name in migrated for e in svc.entries):
@@ -226,15 +237,18 @@ def plan(path: str, text: str, groups: list[tuple[Found, dict[str, SecretSpec]]]
                 result.add_unmigratable(
                     f"{where}: {env} is set in {os.path.relpath(dotenv[env])}, which Compose >= 2.39.3 does not read for build"
                     f" secrets (the build would get an empty {env}); export {env} in the shell that runs docker compose build"
-                    " and remove it from .env, then migrate")
+                    " and remove it from .env, then migrate"
+                )
                 continue
             if spec.type != "env":
                 result.add_unmigratable(f"{where}: {e.name} needs a file secret ({spec.cli()}); add it by hand")
                 continue
             if e.kind == "literal":
                 result.add_rotate(e.name)
-                result.add_note(f"{where}: the committed value of {e.name} was removed (it must be rotated); export {e.name} in the"
-                                " shell that runs docker compose build (Compose >= 2.39.3 does not read build secrets from .env)")
+                result.add_note(
+                    f"{where}: the committed value of {e.name} was removed (it must be rotated); export {e.name} in the"
+                    " shell that runs docker compose build (Compose >= 2.39.3 does not read build secrets from .env)"
+                )
             if e.has_default:
                 result.add_note(f"{where}: the default in the value of {e.name} is dropped: the secret reads ${env} only")
             # the top-level name: the secret id, unless that name already reads another variable
@@ -259,18 +273,18 @@ def plan(path: str, text: str, groups: list[tuple[Found, dict[str, SecretSpec]]]
         all_gone = len(removed) == len(svc.entries)
         flow = text[Y.start(args)] in "[{"
         if all_gone and args_pair is not None:
-            s, e = _whole_lines(text, Y.start(args_pair[0]), Y.content_end(text, args))
+            s, end = _whole_lines(text, Y.start(args_pair[0]), Y.content_end(text, args))
             keep = ""
             if not refs and len(svc.build.value) == 1:  # build: would be left empty
                 keep = text[s : Y.start(args_pair[0])] + "context: ." + nl
-            result.edits.append(Edit(s, e, keep))
+            result.edits.append(Edit(s, end, keep))
         else:
             for ent in removed:
                 if flow:
                     result.edits.append(_flow_item_delete(text, ent.start, ent.end))
                 else:
-                    s, e = _whole_lines(text, ent.start, ent.end)
-                    result.edits.append(Edit(s, e, ""))
+                    s, end = _whole_lines(text, ent.start, ent.end)
+                    result.edits.append(Edit(s, end, ""))
         if refs:
             _add_build_secrets(text, svc, refs, all_gone, args_pair, unit, nl, result, where)
     if top:
@@ -339,7 +353,9 @@ def _item(ref: tuple[str, str], prefix: str, nl: str) -> str:
     return f"{prefix}source: {name}{nl}{pad}target: {sid}{nl}"
 
 
-def _add_build_secrets(text, svc: Service, refs: list[tuple[str, str]], args_gone: bool, args_pair, unit: int, nl: str, result: CallerPlan, where: str) -> None:
+def _add_build_secrets(
+    text, svc: Service, refs: list[tuple[str, str]], args_gone: bool, args_pair, unit: int, nl: str, result: CallerPlan, where: str
+) -> None:
     existing = Y.get(svc.build, "secrets")
     if existing is not None:
         if not Y.is_seq(existing):
@@ -417,9 +433,7 @@ def _add_top_level(text: str, root, want: dict[str, str], unit: int, nl: str, re
         return
     block = f"secrets:{nl}" + "".join(f"{' ' * unit}{sid}:{nl}{' ' * unit * 2}environment: {env}{_WHERE}{nl}" for sid, env in want.items())
     end = len(text)
-    if text and not text.endswith("\n"):
-        block = nl + block
-    elif text.strip() and _needs_blank(text, root):
+    if (text and not text.endswith("\n")) or (text.strip() and _needs_blank(text, root)):
         block = nl + block
     result.edits.append(Edit(end, end, block))
 

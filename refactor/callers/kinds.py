@@ -51,26 +51,66 @@ def _yaml(low: str) -> bool:
 
 # in matching order: the first kind that matches a path is its kind
 KINDS: tuple[CallerKind, ...] = (
-    CallerKind("github", lambda p, n, lo: len(p) >= 3 and p[-3] == ".github" and p[-2] == "workflows" and _yaml(lo),
-               _CLI_NEEDLES, "github:find", "github:plan"),
-    CallerKind("gitlab", lambda p, n, lo: lo == ".gitlab-ci.yml" or lo.endswith(".gitlab-ci.yml") or (_yaml(lo) and ".gitlab" in p[:-1]),
-               _CLI_NEEDLES, "gitlab:find", "cli"),
-    CallerKind("jenkins", lambda p, n, lo: n.startswith("Jenkinsfile") or lo.endswith(".jenkinsfile"),
-               _CLI_NEEDLES, "jenkins:find", "cli", comment="//", file_pragmas=True),
+    CallerKind(
+        "github",
+        lambda p, n, lo: len(p) >= 3 and p[-3] == ".github" and p[-2] == "workflows" and _yaml(lo),
+        _CLI_NEEDLES,
+        "github:find",
+        "github:plan",
+    ),
+    CallerKind(
+        "gitlab",
+        lambda p, n, lo: lo == ".gitlab-ci.yml" or lo.endswith(".gitlab-ci.yml") or (_yaml(lo) and ".gitlab" in p[:-1]),
+        _CLI_NEEDLES,
+        "gitlab:find",
+        "cli",
+    ),
+    CallerKind(
+        "jenkins",
+        lambda p, n, lo: n.startswith("Jenkinsfile") or lo.endswith(".jenkinsfile"),
+        _CLI_NEEDLES,
+        "jenkins:find",
+        "cli",
+        comment="//",
+        file_pragmas=True,
+    ),
     CallerKind("compose", lambda p, n, lo: bool(_COMPOSE.match(n)), (b"args",), "compose:find", "compose:plan"),
-    CallerKind("bake-hcl", lambda p, n, lo: lo.startswith("docker-bake") and lo.endswith(".hcl"), (b"args",), "bake:find_hcl", "bake:plan_hcl"),
-    CallerKind("bake-json", lambda p, n, lo: lo.startswith("docker-bake") and lo.endswith(".json"), (b"args",), "bake:find_json", "bake:plan_json",
-               comment=None),
-    CallerKind("make", lambda p, n, lo: n in ("Makefile", "makefile", "GNUmakefile") or lo.endswith(".mk"),
-               _CLI_NEEDLES, "scripts:find_make", "scripts:plan_make"),
-    CallerKind("just", lambda p, n, lo: n in ("justfile", "Justfile", ".justfile") or lo.endswith(".just"),
-               _CLI_NEEDLES, "scripts:find_just", "cli"),
+    CallerKind(
+        "bake-hcl", lambda p, n, lo: lo.startswith("docker-bake") and lo.endswith(".hcl"), (b"args",), "bake:find_hcl", "bake:plan_hcl"
+    ),
+    CallerKind(
+        "bake-json",
+        lambda p, n, lo: lo.startswith("docker-bake") and lo.endswith(".json"),
+        (b"args",),
+        "bake:find_json",
+        "bake:plan_json",
+        comment=None,
+    ),
+    CallerKind(
+        "make",
+        lambda p, n, lo: n in ("Makefile", "makefile", "GNUmakefile") or lo.endswith(".mk"),
+        _CLI_NEEDLES,
+        "scripts:find_make",
+        "scripts:plan_make",
+    ),
+    CallerKind(
+        "just",
+        lambda p, n, lo: n in ("justfile", "Justfile", ".justfile") or lo.endswith(".just"),
+        _CLI_NEEDLES,
+        "scripts:find_just",
+        "cli",
+    ),
     CallerKind("shell", lambda p, n, lo: lo.endswith((".sh", ".bash")), _CLI_NEEDLES, "scripts:find_shell", "cli"),
     # argv lists naming docker/podman/buildah too: one built with a *splat or a variable is an
     # unresolved caller that blocks fixes (python.py)
-    CallerKind("python", lambda p, n, lo: lo.endswith(".py"),
-               (b"build-arg", b"buildargs", b"build_args", b"docker\"", b"docker'", b"podman\"", b"podman'", b"buildah\"", b"buildah'"),
-               "python:find", "python:plan", file_pragmas=True),
+    CallerKind(
+        "python",
+        lambda p, n, lo: lo.endswith(".py"),
+        (b"build-arg", b"buildargs", b"build_args", b'docker"', b"docker'", b'podman"', b"podman'", b'buildah"', b"buildah'"),
+        "python:find",
+        "python:plan",
+        file_pragmas=True,
+    ),
 )
 BY_NAME = {k.name: k for k in KINDS}
 

@@ -58,7 +58,7 @@ class CallerPlan:
         if reason not in self.unmigratable:
             self.unmigratable.append(reason)
 
-    def merge(self, other: "CallerPlan") -> None:
+    def merge(self, other: CallerPlan) -> None:
         for e in other.edits:
             if e not in self.edits:
                 self.edits.append(e)

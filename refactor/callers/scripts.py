@@ -44,8 +44,13 @@ def find_shell(path: str, text: str, root: str | None) -> list[Found]:
     bcs = [b for b in build_commands(cmds) if b.args]
     if not bcs:
         return []
-    host = Host("shell", "sh", scope_of(cmds), where=rel(path, root),
-                literal_note=lambda n: f"export {n} in the environment that runs {os.path.basename(path)} (or define it as a CI secret)")
+    host = Host(
+        "shell",
+        "sh",
+        scope_of(cmds),
+        where=rel(path, root),
+        literal_note=lambda n: f"export {n} in the environment that runs {os.path.basename(path)} (or define it as a CI secret)",
+    )
     bases = None
     if root is not None:
         d = os.path.dirname(path)
@@ -106,8 +111,15 @@ def find_make(path: str, text: str, root: str | None) -> list[Found]:
         bcs = [b for b in build_commands(cmds) if b.args]
         if not bcs:
             continue
-        host = Host("make", "make", scope_of(cmds), where=rel(path, root),
-                    literal_note=lambda n: f"pass {n} from the environment (export it, or define it as a CI secret) and reference it as $$${n} or $({n})")
+        host = Host(
+            "make",
+            "make",
+            scope_of(cmds),
+            where=rel(path, root),
+            literal_note=lambda n: (
+                f"pass {n} from the environment (export it, or define it as a CI secret) and reference it as $$${n} or $({n})"
+            ),
+        )
         for bc in bcs:
             found.extend(cli_founds(path, "make", view, bc, host, cd_bases(cmds, bc, [d] if root is not None else None), subst))
     return found
@@ -164,10 +176,18 @@ def find_just(path: str, text: str, root: str | None) -> list[Found]:
             bcs = [b for b in build_commands(cmds) if b.args]
             if not bcs:
                 continue
-            host = Host("just", "just", scope_of(cmds), allow_prefix=posix, where=rel(path, root),
-                        literal_note=lambda n: f"pass {n} from the environment (export it, or define it as a CI secret)")
+            host = Host(
+                "just",
+                "just",
+                scope_of(cmds),
+                allow_prefix=posix,
+                where=rel(path, root),
+                literal_note=lambda n: f"pass {n} from the environment (export it, or define it as a CI secret)",
+            )
             for bc in bcs:
-                found.extend(cli_founds(path, "just", view, bc, host, [d] if root is not None else None, {"{{invocation_directory()}}": "."}))
+                found.extend(
+                    cli_founds(path, "just", view, bc, host, [d] if root is not None else None, {"{{invocation_directory()}}": "."})
+                )
     return found
 
 

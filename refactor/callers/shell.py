@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from refactor.build import SecretSpec
 from refactor.fixes.edit import Edit
@@ -51,13 +51,13 @@ _ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\+?=")
 class View:
     """Decoded shell text over a host file; ``src(i)`` maps a decoded index to a source offset."""
 
-    __slots__ = ("text", "base", "map", "enc", "fold", "groovy")
+    __slots__ = ("base", "enc", "fold", "groovy", "map", "text")
 
     def __init__(
         self,
         text: str,
         base: int = 0,
-        map: list[int] | None = None,  # noqa: A002
+        map: list[int] | None = None,
         enc: str = "raw",
         fold: bool = False,
         groovy: frozenset[int] = frozenset(),
@@ -99,10 +99,6 @@ def encode(s: str, enc: str) -> str:
             out = out.replace("{", "{{").replace("}", "}}")
         return out
     raise ValueError(enc)
-
-
-def raw_view(text: str, start: int, end: int, **kw) -> View:
-    return View(text[start:end], base=start, **kw)
 
 
 # ------------------------------------------------------------------------------------------
@@ -267,6 +263,7 @@ class Lexer:
         lit: list[str] = []
         litpos: list[int] = []
         litkind = "lit"
+        e: Seg | None
 
         def flush(kind: str = "lit", quote: str = "") -> None:
             nonlocal lit, litpos
@@ -457,7 +454,29 @@ class Lexer:
 
 KEYWORDS = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!", "{", "}", "time", "fi", "done"})
 WRAPPERS = frozenset({"exec", "command", "nohup", "builtin", "time", "nice", "timeout", "stdbuf", "env", "sudo", "doas"})
-_SUDO_VALUE_OPTS = frozenset({"-u", "-g", "-C", "-h", "-p", "-U", "-r", "-t", "-T", "-D", "--user", "--group", "--host", "--prompt", "--role", "--type", "--chdir", "--close-from", "--other-user"})
+_SUDO_VALUE_OPTS = frozenset(
+    {
+        "-u",
+        "-g",
+        "-C",
+        "-h",
+        "-p",
+        "-U",
+        "-r",
+        "-t",
+        "-T",
+        "-D",
+        "--user",
+        "--group",
+        "--host",
+        "--prompt",
+        "--role",
+        "--type",
+        "--chdir",
+        "--close-from",
+        "--other-user",
+    }
+)
 
 
 @dataclass
@@ -608,10 +627,35 @@ NO_SECRETS = {
     "az-acr": "az acr build has no BuildKit --secret flag; build with docker buildx (or migrate the ACR task by hand)",
 }
 _GLOBAL_VALUE_OPTS = frozenset(
-    {"--config", "-c", "--context", "-H", "--host", "-l", "--log-level", "--tlscacert", "--tlscert", "--tlskey",
-     "--url", "--connection", "--root", "--runroot", "--storage-driver", "--storage-opt", "--cgroup-manager",
-     "--namespace", "-n", "--address", "-a", "--identity", "--module", "--registries-conf", "--userns-uid-map",
-     "--userns-gid-map", "--builder"}
+    {
+        "--config",
+        "-c",
+        "--context",
+        "-H",
+        "--host",
+        "-l",
+        "--log-level",
+        "--tlscacert",
+        "--tlscert",
+        "--tlskey",
+        "--url",
+        "--connection",
+        "--root",
+        "--runroot",
+        "--storage-driver",
+        "--storage-opt",
+        "--cgroup-manager",
+        "--namespace",
+        "-n",
+        "--address",
+        "-a",
+        "--identity",
+        "--module",
+        "--registries-conf",
+        "--userns-uid-map",
+        "--userns-gid-map",
+        "--builder",
+    }
 )
 BUILD_VALUE_FLAGS = frozenset(
     """-f --file -t --tag --build-arg --label --target --platform --cache-from --cache-to --secret --ssh -o
@@ -829,7 +873,9 @@ _GH_EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}$", re.S)
 _GH_CTX = re.compile(r"(secrets|env|vars)\.([A-Za-z_][A-Za-z0-9_-]*)$|(secrets|env|vars)\[\s*'([^']+)'\s*\]$")
 _GROOVY = re.compile(r"\$\{?\s*(?:(env)\.)?([A-Za-z_][A-Za-z0-9_]*)\s*\}?$")
 _GROOVY_ENV_IDX = re.compile(r"""\$\{\s*env\[\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\]\s*\}$""")
-_PY_ENV = re.compile(r"""(?:os\.)?(?:environ\[\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\]|getenv\(\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\)|environ\.get\(\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\))$""")
+_PY_ENV = re.compile(
+    r"""(?:os\.)?(?:environ\[\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\]|getenv\(\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\)|environ\.get\(\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\))$"""
+)
 _GROOVY_PARAM = re.compile(r"\$\{?\s*(params\.[A-Za-z_][A-Za-z0-9_]*)\s*\}?$")
 
 
@@ -864,8 +910,8 @@ def classify(segs: list[Seg] | None, host: Host) -> Value:
         certain = host.scope.certain_env(name)
         kind = "local" if (name in host.scope.assigned and not certain) else "env"
         m2 = None if m else _SH_OP.match(raw)
-        lit_default = bool(m2) and m2.group(3) in "-=" and m2.group(4) != "" and "$" not in m2.group(4)
-        if lit_default:
+        lit_default = False
+        if m2 is not None and m2.group(3) in "-=" and m2.group(4) != "" and "$" not in m2.group(4):
             from refactor.analysis.secrets import is_placeholder
 
             lit_default = not is_placeholder(m2.group(4).strip("'\""))  # ${T:-none} is no secret
@@ -953,9 +999,7 @@ def resolve_word(w: Word | None, subst: dict[str, str], wild: bool = False) -> s
     return "".join(out)
 
 
-def resolve_paths(
-    bc: BuildCmd, bases: list[str], subst: dict[str, str] | None = None
-) -> tuple[str | None, str | None]:
+def resolve_paths(bc: BuildCmd, bases: list[str], subst: dict[str, str] | None = None) -> tuple[str | None, str | None]:
     """(dockerfile, context) as realpaths; the first base directory where the Dockerfile exists wins."""
     subst = subst or {}
     ctx = resolve_word(bc.context, subst)
@@ -968,7 +1012,8 @@ def resolve_paths(
         return None, _first(bases, ctx)
     if ctx is None and fil is None:
         return None, None
-    candidates = []
+    candidates: list[tuple[str | None, str | None]] = []
+    f: str | None
     for b in bases:
         c = os.path.join(b, ctx) if ctx is not None else None
         if fil is not None:
@@ -1010,7 +1055,7 @@ def resolve_pattern(bc: BuildCmd, bases: list[str], subst: dict[str, str] | None
             c = None
             for cand in glob.glob(os.path.join(b, ctx)) if "*" in ctx else [os.path.join(b, ctx)]:
                 rc = os.path.realpath(cand)
-                if fil is None and os.path.dirname(rf) == rc or fil is not None and rf.startswith(rc + os.sep):
+                if (fil is None and os.path.dirname(rf) == rc) or (fil is not None and rf.startswith(rc + os.sep)):
                     c = rc
                     break
             if (rf, c) not in out:
@@ -1040,7 +1085,7 @@ def plan_build(
     for a in bc.args:
         if a.name == "" and migrated:
             plan.add_note(
-                f"{where}: a build arg is computed at run time ({view.text[a.start:a.end].split()[0]} …); "
+                f"{where}: a build arg is computed at run time ({view.text[a.start : a.end].split()[0]} …); "
                 f"check that it does not pass {', '.join(sorted(migrated))}"
             )
     if not todo:
@@ -1083,7 +1128,7 @@ def plan_build(
                     + (host.literal_note(a.name) if host.literal_note else f"export {a.name} before this build runs")
                 )
             if host.kind == "github" and host.add_env is not None:
-                host.add_env(a.name, "${{ secrets.%s }}" % a.name)
+                host.add_env(a.name, "${{ secrets." + a.name + " }}")
         elif v.literal_default:
             plan.add_unmigratable(
                 f"{where}: the value of {a.name} falls back to a committed literal (${{{v.source}:-…}}); remove the"
@@ -1094,8 +1139,15 @@ def plan_build(
             env_name = v.source
         elif v.expr is not None and host.add_env is not None and host.add_env(a.name, v.expr):
             pass
-        elif (host.flavor == "make" and v.kind == "local" and v.source and IDENT.fullmatch(v.source) and not sudo
-              and host.add_export is not None and host.add_export(v.source)):
+        elif (
+            host.flavor == "make"
+            and v.kind == "local"
+            and v.source
+            and IDENT.fullmatch(v.source)
+            and not sudo
+            and host.add_export is not None
+            and host.add_export(v.source)
+        ):
             env_name = v.source  # make echoes a prefix NAME="$(X)" expanded: the value would be in the log
         else:
             prefix = _prefix(view, text, eff)

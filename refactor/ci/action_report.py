@@ -48,6 +48,7 @@ class ReportError(Exception):
 
 # ------------------------------------------------------------------------------------------ input
 
+
 def load_report(path: str) -> dict:
     try:
         with open(path, encoding="utf-8") as fh:
@@ -93,6 +94,7 @@ def reported_files(doc: dict) -> list[dict]:
 
 # ------------------------------------------------------------------------------------- escaping
 
+
 def printable(s: str) -> str:
     """Control characters escaped (a newline in a file name must not start a line)."""
     s = str(s)
@@ -131,7 +133,8 @@ def nbytes(s: str) -> int:
 
 # ------------------------------------------------------------------------------------ annotations
 
-def annotations(doc: dict) -> str:
+
+def annotation_lines(doc: dict) -> str:
     out = []
     for f in doc["files"]:
         path = gh_escape(f["path"], True)
@@ -139,13 +142,16 @@ def annotations(doc: dict) -> str:
             out.append(f"::error file={path},title=dfix::{gh_escape(f.get('error') or 'error')}")
         for x in f.get("findings") or []:
             level = {"error": "error", "warning": "warning"}.get(x.get("severity"), "notice")
-            props = (f"file={path},line={x['line']},col={x['column']},endLine={x['end_line']},"
-                     f"endColumn={x['end_column']},title={gh_escape('dfix (' + x['code'] + ')', True)}")
+            props = (
+                f"file={path},line={x['line']},col={x['column']},endLine={x['end_line']},"
+                f"endColumn={x['end_column']},title={gh_escape('dfix (' + x['code'] + ')', True)}"
+            )
             out.append(f"::{level} {props}::{gh_escape(x['message'])}")
     return "".join(ln + "\n" for ln in out)
 
 
 # ------------------------------------------------------------------------------------------ SARIF
+
 
 def _uri(path: str) -> str:
     return quote(path.replace(os.sep, "/"), safe="/:@!$&'()*+,;=-._~")
@@ -165,8 +171,10 @@ def sarif(doc: dict, version: str | None = None) -> str:
                 "id": code,
                 "name": name,
                 "shortDescription": {"text": name.replace("-", " ").capitalize()},
-                "help": {"text": f"Run `dfix --explain {code}` for this rule's documentation.",
-                         "markdown": f"Run `dfix --explain {code}` for this rule's documentation."},
+                "help": {
+                    "text": f"Run `dfix --explain {code}` for this rule's documentation.",
+                    "markdown": f"Run `dfix --explain {code}` for this rule's documentation.",
+                },
                 "defaultConfiguration": {"level": _level(severity)},
                 "properties": {"secret": bool(secret)},
             }
@@ -175,31 +183,48 @@ def sarif(doc: dict, version: str | None = None) -> str:
     for f in doc["files"]:
         loc = {"artifactLocation": {"uri": _uri(f["path"])}}
         for x in f.get("findings") or []:
-            results.append({
-                "ruleId": x["code"],
-                "ruleIndex": rule(x["code"], x.get("name") or x["code"], x.get("severity"), bool(x.get("secret"))),
-                "level": _level(x.get("severity")),
-                "message": {"text": x["message"]},
-                "locations": [{"physicalLocation": dict(loc, region={
-                    "startLine": x["line"], "startColumn": x["column"],
-                    "endLine": x["end_line"], "endColumn": x["end_column"]})}],
-            })
+            results.append(
+                {
+                    "ruleId": x["code"],
+                    "ruleIndex": rule(x["code"], x.get("name") or x["code"], x.get("severity"), bool(x.get("secret"))),
+                    "level": _level(x.get("severity")),
+                    "message": {"text": x["message"]},
+                    "locations": [
+                        {
+                            "physicalLocation": dict(
+                                loc,
+                                region={
+                                    "startLine": x["line"],
+                                    "startColumn": x["column"],
+                                    "endLine": x["end_line"],
+                                    "endColumn": x["end_column"],
+                                },
+                            )
+                        }
+                    ],
+                }
+            )
         if f.get("status") == "error":
-            results.append({
-                "ruleId": "DF900",
-                "ruleIndex": rule("DF900", "unprocessable-file", "error", False),
-                "level": "error",
-                "message": {"text": f.get("error") or "error"},
-                "locations": [{"physicalLocation": loc}],
-            })
+            results.append(
+                {
+                    "ruleId": "DF900",
+                    "ruleIndex": rule("DF900", "unprocessable-file", "error", False),
+                    "level": "error",
+                    "message": {"text": f.get("error") or "error"},
+                    "locations": [{"physicalLocation": loc}],
+                }
+            )
     driver: dict = {"name": "dfix", "rules": list(rules.values())}
     if version:
         driver["version"] = version
-    return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0",
-                       "runs": [{"tool": {"driver": driver}, "results": results}]}, indent=2) + "\n"
+    return (
+        json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{"tool": {"driver": driver}, "results": results}]}, indent=2)
+        + "\n"
+    )
 
 
 # --------------------------------------------------------------------------------------- markdown
+
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
@@ -209,12 +234,13 @@ def header(doc: dict, mode: str) -> str:
     t = tally(doc)
     lines = ["## dfix report", ""]
     if t["secret_findings"]:
-        lines.append(f"**{_plural(t['secret_findings'], 'secret finding')} remain{'s' if t['secret_findings'] == 1 else ''}** in "
-                     f"{_plural(sum(1 for f in doc['files'] if any(is_secret(x) for x in f.get('findings') or [])), 'file')}: "
-                     "credentials reach the build where the image or its history can keep them.")
+        lines.append(
+            f"**{_plural(t['secret_findings'], 'secret finding')} remain{'s' if t['secret_findings'] == 1 else ''}** in "
+            f"{_plural(sum(1 for f in doc['files'] if any(is_secret(x) for x in f.get('findings') or [])), 'file')}: "
+            "credentials reach the build where the image or its history can keep them."
+        )
     elif t["findings"]:
-        lines.append(f"**{_plural(t['findings'], 'finding')}** (none about a secret value) in "
-                     f"{_plural(t['files_with_findings'], 'file')}.")
+        lines.append(f"**{_plural(t['findings'], 'finding')}** (none about a secret value) in {_plural(t['files_with_findings'], 'file')}.")
     elif not t["files"]:
         lines.append("**No Dockerfile to scan.**")
     elif not t["errors"]:
@@ -225,8 +251,10 @@ def header(doc: dict, mode: str) -> str:
         lines.append(f"**{_plural(t['errors'], 'file')} could not be read or parsed.**")
     rules = ", ".join(f"{c} {n}" for c, n in t["by_rule"].items())
     would = "changed" if mode == "write" else "would change"
-    totals = (f"{_plural(t['findings'], 'finding')}{f' ({rules})' if rules else ''} in {_plural(t['files'], 'scanned file')}; "
-              f"{t['changed']} {would}; {_plural(t['errors'], 'error')}.")
+    totals = (
+        f"{_plural(t['findings'], 'finding')}{f' ({rules})' if rules else ''} in {_plural(t['files'], 'scanned file')}; "
+        f"{t['changed']} {would}; {_plural(t['errors'], 'error')}."
+    )
     lines += ["", totals, ""]
     return "\n".join(lines) + "\n"
 
@@ -239,8 +267,9 @@ def table(files: list[dict]) -> tuple[str, list[str]]:
         cell = str(len(fs))
         if f.get("status") == "error":
             cell += " (error: " + md_text(f.get("error") or "").replace("|", "\\|") + ")"
-        rows.append(f"| {md_code(f['path'], cell=True)} | {cell} | {sum(1 for x in fs if is_secret(x))} | "
-                    f"{'yes' if f.get('changed') else 'no'} |\n")
+        rows.append(
+            f"| {md_code(f['path'], cell=True)} | {cell} | {sum(1 for x in fs if is_secret(x))} | {'yes' if f.get('changed') else 'no'} |\n"
+        )
     return head, rows
 
 
@@ -264,8 +293,16 @@ def section(f: dict, compact: bool = False) -> str:
     diff = f.get("diff")  # not in schema_version 1 yet: rendered when a dfix provides it
     if isinstance(diff, str) and diff:
         fence = fence_for(diff)
-        out += [f"<details><summary>Diff for <code>{md_text(f['path'])}</code></summary>", "",
-                f"{fence}diff", diff.rstrip("\n"), fence, "", "</details>", ""]
+        out += [
+            f"<details><summary>Diff for <code>{md_text(f['path'])}</code></summary>",
+            "",
+            f"{fence}diff",
+            diff.rstrip("\n"),
+            fence,
+            "",
+            "</details>",
+            "",
+        ]
     build = f.get("build") or {}
     if build.get("secrets") or build.get("ssh"):
         cmd = (build.get("emitted") or {}).get("docker") or build.get("command")
@@ -283,10 +320,12 @@ def how_to_fix(files: list[dict]) -> str:
         args = "."
     else:
         args = " ".join(shlex.quote(p) for p in paths)
-    return (f"---\n\nPreview the fix with {md_code('dfix --diff ' + args)} and apply it with "
-            f"{md_code('dfix --write ' + args)} (safe fixes; `--unsafe-fixes` for the rest). "
-            "Rotate every secret that was already used in a pushed image: removing it from the Dockerfile "
-            "does not remove it from existing images or build caches.\n")
+    return (
+        f"---\n\nPreview the fix with {md_code('dfix --diff ' + args)} and apply it with "
+        f"{md_code('dfix --write ' + args)} (safe fixes; `--unsafe-fixes` for the rest). "
+        "Rotate every secret that was already used in a pushed image: removing it from the Dockerfile "
+        "does not remove it from existing images or build caches.\n"
+    )
 
 
 def render(doc: dict, mode: str, limit: int | None = None, marker: str = "", where: str = "") -> tuple[str, int, int]:
@@ -308,8 +347,10 @@ def render(doc: dict, mode: str, limit: int | None = None, marker: str = "", whe
     def note(left: list[dict]) -> str:
         n = sum(len(f.get("findings") or []) for f in left)
         s = sum(1 for f in left for x in f.get("findings") or [] if is_secret(x))
-        return (f"> **{_plural(len(left), 'more file')} not shown** ({_plural(n, 'finding')}, {s} about a secret): "
-                f"this report is capped at {limit:,} bytes. {where}\n\n")
+        return (
+            f"> **{_plural(len(left), 'more file')} not shown** ({_plural(n, 'finding')}, {s} about a secret): "
+            f"this report is capped at {limit:,} bytes. {where}\n\n"
+        )
 
     # worst-case note size (all files left out) so that any k fits with its own note
     fixed = nbytes(head) + nbytes(thead) + 1 + nbytes(foot) + nbytes(note(files)) + 16
@@ -338,6 +379,7 @@ def marker_for(category: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------- main
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -382,38 +424,52 @@ def main(argv: list[str] | None = None) -> int:
     with open(md_path, "w", encoding="utf-8") as fh:
         fh.write(full)
     art = f" (`{md_text(a.artifact)}`: dfix-report.md, dfix.json, dfix.sarif)" if a.artifact else ""
-    comment, shown, left = render(doc, a.mode, a.comment_limit, marker_for(a.category),
-                                  f"The full report is in this run's job summary and its workflow artifact{art}.")
+    comment, shown, left = render(
+        doc,
+        a.mode,
+        a.comment_limit,
+        marker_for(a.category),
+        f"The full report is in this run's job summary and its workflow artifact{art}.",
+    )
     with open(comment_path, "w", encoding="utf-8") as fh:
         fh.write(comment)
     if a.step_summary:
-        summary, _, _ = render(doc, a.mode, a.summary_limit, "",
-                               f"The full report is in this run's workflow artifact{art}." if a.artifact
-                               else "Run dfix locally for the full report.")
+        summary, _, _ = render(
+            doc,
+            a.mode,
+            a.summary_limit,
+            "",
+            f"The full report is in this run's workflow artifact{art}." if a.artifact else "Run dfix locally for the full report.",
+        )
         with open(a.step_summary, "a", encoding="utf-8") as fh:
             fh.write(summary + "\n")
     if not a.no_annotations:
-        sys.stdout.write(annotations(doc))
-    outputs.update({
-        "report-valid": "true",
-        "files-scanned": str(t["files"]),
-        "findings": str(t["findings"]),
-        "secret-findings": str(t["secret_findings"]),
-        "files-with-findings": str(t["files_with_findings"]),
-        "errors": str(t["errors"]),
-        "changed": str(t["changed"]),
-        "has-report": "true" if t["findings"] or t["errors"] else "false",
-        "comment-truncated": "true" if left else "false",
-        "comment-files": str(shown),
-        "marker": marker_for(a.category),
-        "sarif-file": sarif_path,
-        "markdown-file": md_path,
-        "comment-file": comment_path,
-    })
+        sys.stdout.write(annotation_lines(doc))
+    outputs.update(
+        {
+            "report-valid": "true",
+            "files-scanned": str(t["files"]),
+            "findings": str(t["findings"]),
+            "secret-findings": str(t["secret_findings"]),
+            "files-with-findings": str(t["files_with_findings"]),
+            "errors": str(t["errors"]),
+            "changed": str(t["changed"]),
+            "has-report": "true" if t["findings"] or t["errors"] else "false",
+            "comment-truncated": "true" if left else "false",
+            "comment-files": str(shown),
+            "marker": marker_for(a.category),
+            "sarif-file": sarif_path,
+            "markdown-file": md_path,
+            "comment-file": comment_path,
+        }
+    )
     flush_outputs()
-    print(f"dfix: {_plural(t['findings'], 'finding')} ({t['secret_findings']} about a secret) in "
-          f"{_plural(t['files_with_findings'], 'file')} of {t['files']}; {_plural(t['errors'], 'error')}"
-          + (f"; the PR comment shows {shown} of {shown + left} file(s)" if left else ""), file=sys.stderr)
+    print(
+        f"dfix: {_plural(t['findings'], 'finding')} ({t['secret_findings']} about a secret) in "
+        f"{_plural(t['files_with_findings'], 'file')} of {t['files']}; {_plural(t['errors'], 'error')}"
+        + (f"; the PR comment shows {shown} of {shown + left} file(s)" if left else ""),
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -21,7 +21,7 @@ def token_like(value: str) -> bool:
     if len(value) >= 16:
         return True
     kinds = sum(bool(re.search(p, value)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]"))
-    return len(value) >= 10 and kinds >= 2 or kinds >= 3
+    return (len(value) >= 10 and kinds >= 2) or kinds >= 3
 
 
 @lru_cache(maxsize=1024)

@@ -17,8 +17,8 @@ import xml.etree.ElementTree as ET
 from urllib.parse import quote
 
 from refactor import __version__
-from refactor.results import FileResult, FindingOut
 from refactor.render.masking import mask_text
+from refactor.results import FileResult, FindingOut
 from refactor.rules import BY_CODE, RULES
 
 MASK = "<redacted>"
@@ -147,12 +147,20 @@ def _uri(path: str) -> str:
 # GitHub's security-severity (a CVSS-like score: 9.0+ critical, 7.0-8.9 high, 4.0-6.9 medium,
 # 0.1-3.9 low) and GitLab's Code Quality severity, from (rule is about a secret, severity)
 _SECURITY_SEVERITY = {
-    (True, "error"): "8.5", (True, "warning"): "6.0", (True, "info"): "4.0",
-    (False, "error"): "5.0", (False, "warning"): "3.0", (False, "info"): "1.0",
+    (True, "error"): "8.5",
+    (True, "warning"): "6.0",
+    (True, "info"): "4.0",
+    (False, "error"): "5.0",
+    (False, "warning"): "3.0",
+    (False, "info"): "1.0",
 }
 _GITLAB_SEVERITY = {
-    (True, "error"): "critical", (True, "warning"): "major", (True, "info"): "minor",
-    (False, "error"): "major", (False, "warning"): "minor", (False, "info"): "info",
+    (True, "error"): "critical",
+    (True, "warning"): "major",
+    (True, "info"): "minor",
+    (False, "error"): "major",
+    (False, "warning"): "minor",
+    (False, "info"): "info",
 }
 # extra tags beside "security" (GitHub shows them as filters; external/cwe/* links the CWE)
 _RULE_TAGS = {
@@ -239,6 +247,7 @@ def _what_it_does(rule) -> str:
 
 
 # ---------------------------------------------------------------------------------- sarif fixes
+
 
 def _line_starts(text: str) -> list[int]:
     starts = [0]
@@ -335,10 +344,8 @@ class _FileFixes:
         unknown = [f for f in r.findings if f.fix is not None and f.fix.included and f.fix.edits is None]
         if not unknown or r.new_text is None:
             return {}
-        known = [(e.start, e.end) for f in r.findings if f.fix is not None and f.fix.included and f.fix.edits
-                 for e in f.fix.edits]
-        pieces = [p for p in _diff_pieces(self.text, r.new_text)
-                  if not any(p[0] <= ke and ks <= p[1] for ks, ke in known)]
+        known = [(e.start, e.end) for f in r.findings if f.fix is not None and f.fix.included and f.fix.edits for e in f.fix.edits]
+        pieces = [p for p in _diff_pieces(self.text, r.new_text) if not any(p[0] <= ke and ks <= p[1] for ks, ke in known)]
         out: dict[int, list[tuple[int, int, str]]] = {}
         claimed: set[int] = set()
         for f in unknown:
@@ -358,7 +365,7 @@ class _FileFixes:
     def sarif_fix(self, f: FindingOut) -> tuple[dict | None, str | None]:
         """(the SARIF fix carrying only this finding's edits, or why there is none)."""
         edits = self.edits(f)
-        if not edits:
+        if not edits or f.fix is None:  # (a finding without a fix has no edits)
             return None, "its edits could not be told apart from the rest of the rewrite (see --diff)"
         if any(_shows_secret(self.text, s, e, c, self.r.masks) for s, e, c in edits):
             return None, "it would show a secret value, which every output masks (see --diff)"
@@ -459,6 +466,7 @@ def to_sarif(results: list[FileResult]) -> str:
 
 # ------------------------------------------------------------------------- gitlab code quality
 
+
 def to_gitlab(results: list[FileResult]) -> str:
     """GitLab Code Quality report (``artifacts:reports:codequality``): a JSON array of issues."""
     out = []
@@ -466,26 +474,31 @@ def to_gitlab(results: list[FileResult]) -> str:
         path = _report_path(r.path)
         fps = fingerprints(r)
         for f in _sorted_findings(r):
-            out.append({
-                "description": _mask(f"{f.code} {f.name}: {f.message}", r.masks),
-                "check_name": f.code,
-                "fingerprint": fps[id(f)],
-                "severity": gitlab_severity(f.secret, f.severity),
-                "location": {"path": path, "lines": {"begin": f.line}},
-            })
+            out.append(
+                {
+                    "description": _mask(f"{f.code} {f.name}: {f.message}", r.masks),
+                    "check_name": f.code,
+                    "fingerprint": fps[id(f)],
+                    "severity": gitlab_severity(f.secret, f.severity),
+                    "location": {"path": path, "lines": {"begin": f.line}},
+                }
+            )
         if r.status == "error":
             rule = BY_CODE[ERROR_CODE]
-            out.append({
-                "description": _mask(f"{ERROR_CODE} {rule.name}: {r.error or 'error'}", r.masks),
-                "check_name": ERROR_CODE,
-                "fingerprint": error_fingerprint(r),
-                "severity": gitlab_severity(rule.secret, rule.severity),
-                "location": {"path": path, "lines": {"begin": 1}},
-            })
+            out.append(
+                {
+                    "description": _mask(f"{ERROR_CODE} {rule.name}: {r.error or 'error'}", r.masks),
+                    "check_name": ERROR_CODE,
+                    "fingerprint": error_fingerprint(r),
+                    "severity": gitlab_severity(rule.secret, rule.severity),
+                    "location": {"path": path, "lines": {"begin": 1}},
+                }
+            )
     return json.dumps(out, indent=2) + "\n"
 
 
 # ------------------------------------------------------------------------------ xml: checkstyle, junit
+
 
 def _xml_safe(s: str, newlines: bool = False) -> str:
     """Text XML 1.0 can carry, free of control characters: every character Python does not call
@@ -530,12 +543,25 @@ def to_checkstyle(results: list[FileResult]) -> str:
     for r in results:
         el = ET.SubElement(root, "file", name=_xml_safe(r.path))
         if r.status == "error":
-            ET.SubElement(el, "error", line="1", column="1", severity="error",
-                          message=_xml_safe(_mask(r.error or "error", r.masks)), source=f"dfix.{ERROR_CODE}")
+            ET.SubElement(
+                el,
+                "error",
+                line="1",
+                column="1",
+                severity="error",
+                message=_xml_safe(_mask(r.error or "error", r.masks)),
+                source=f"dfix.{ERROR_CODE}",
+            )
         for f in _sorted_findings(r):
-            ET.SubElement(el, "error", line=str(f.line), column=str(f.column),
-                          severity=_CHECKSTYLE_SEVERITY.get(f.severity, "info"),
-                          message=_xml_safe(_mask(f"{f.message} ({f.code} {f.name})", r.masks)), source=f"dfix.{f.code}")
+            ET.SubElement(
+                el,
+                "error",
+                line=str(f.line),
+                column=str(f.column),
+                severity=_CHECKSTYLE_SEVERITY.get(f.severity, "info"),
+                message=_xml_safe(_mask(f"{f.message} ({f.code} {f.name})", r.masks)),
+                source=f"dfix.{f.code}",
+            )
     return _xml(root)
 
 
@@ -546,8 +572,8 @@ def to_junit(results: list[FileResult]) -> str:
     errors = sum(1 for r in results if r.status == "error")
     failures = sum(1 for r in results if r.status != "error" and r.findings)
     counts = {"tests": str(len(results)), "failures": str(failures), "errors": str(errors)}
-    root = ET.Element("testsuites", name="dfix", **counts)
-    suite = ET.SubElement(root, "testsuite", name="dfix", skipped="0", **counts)
+    root = ET.Element("testsuites", {"name": "dfix", **counts})
+    suite = ET.SubElement(root, "testsuite", {"name": "dfix", "skipped": "0", **counts})
     for r in results:
         path = _xml_safe(r.path)
         case = ET.SubElement(suite, "testcase", name=path, classname="dfix", file=path)

@@ -93,7 +93,9 @@ def text_file(r, settings, color: bool, stdin_result) -> bool:
             if f.fix is not None and (f.fix.applied or (settings.mode != "write" and f.fix.applicability != "display-only")):
                 mark = style("[*] ", fg="green") if f.fix.applicability == "safe" or f.fix.applied else style("[unsafe] ", fg="yellow")
             status = " (fixed)" if f.fix is not None and f.fix.applied and settings.mode == "write" else ""
-            echo(f"{style(printable(r.path), bold=True)}:{f.line}:{f.column}: {style(f.code, fg='red' if f.secret else 'yellow')} {mark}{f.message}{status}")
+            echo(
+                f"{style(printable(r.path), bold=True)}:{f.line}:{f.column}: {style(f.code, fg='red' if f.secret else 'yellow')} {mark}{f.message}{status}"
+            )
             if f.fix is not None:
                 echo(f"    fix ({f.fix.applicability}{', applied' if f.fix.applied else ''}): {f.fix.title}")
                 if not f.fix.applied:
@@ -110,7 +112,10 @@ def text_file(r, settings, color: bool, stdin_result) -> bool:
                 click.echo(text.rstrip("\n"), err=err)
         return masked
     for target, text in r.emitted.items():
-        echo(style(f"# build {printable(r.path)} ({target}):" if target not in supply else f"# {target} {printable(r.path)}:", fg="cyan"), err=err)
+        echo(
+            style(f"# build {printable(r.path)} ({target}):" if target not in supply else f"# {target} {printable(r.path)}:", fg="cyan"),
+            err=err,
+        )
         click.echo(text.rstrip("\n"), err=err)
     for env in r.runtime_env:
         echo(f"# runtime: ENV {env} is no longer baked in; pass it with `docker run -e {env}` if the container needs it", err=err)

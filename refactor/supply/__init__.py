@@ -18,9 +18,15 @@ import re
 from refactor.supply.reference import RegistryError, parse_reference  # light: no HTTP stack
 
 _LAZY = {
-    "PinNote": "pin", "PinResult": "pin", "findings_latest": "pin", "pin_digests": "pin",
-    "RegistryClient": "registry", "Resolution": "registry",
-    "Site": "split", "Split": "split", "find_credential_splits": "split",
+    "PinNote": "pin",
+    "PinResult": "pin",
+    "findings_latest": "pin",
+    "pin_digests": "pin",
+    "RegistryClient": "registry",
+    "Resolution": "registry",
+    "Site": "split",
+    "Split": "split",
+    "find_credential_splits": "split",
 }
 
 
@@ -33,12 +39,25 @@ def __getattr__(name: str):
 
     return getattr(importlib.import_module(f"refactor.supply.{mod}"), name)
 
+
 SIGN_TOOLS = ("notation", "cosign")
 DEFAULT_DIGEST_VAR = "IMAGE_DIGEST"
 
 __all__ = [
-    "SIGN_TOOLS", "render_signing", "render_verify", "pin_digests", "findings_latest", "PinNote", "PinResult",
-    "RegistryClient", "RegistryError", "Resolution", "parse_reference", "find_credential_splits", "Split", "Site",
+    "SIGN_TOOLS",
+    "PinNote",
+    "PinResult",
+    "RegistryClient",
+    "RegistryError",
+    "Resolution",
+    "Site",
+    "Split",
+    "find_credential_splits",
+    "findings_latest",
+    "parse_reference",
+    "pin_digests",
+    "render_signing",
+    "render_verify",
 ]
 
 
@@ -88,4 +107,3 @@ def render_verify(
     view["issuer"] = issuer
     view["deploy"] = deploy if deploy is not None else 'docker pull "$IMAGE_REF"\ndocker run --detach "$IMAGE_REF"'
     return environment().get_template(f"verify-{tool}.j2").render(**view)
-

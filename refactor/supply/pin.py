@@ -58,9 +58,7 @@ from refactor.syntax.dockerfile import Dockerfile, Instruction
 from refactor.syntax.words import find_refs, name_values, parse_words, unquote
 
 # ARGs BuildKit defines automatically in the global scope (values decided per build/platform)
-AUTOMATIC_ARGS = frozenset(
-    "TARGETPLATFORM TARGETOS TARGETARCH TARGETVARIANT BUILDPLATFORM BUILDOS BUILDARCH BUILDVARIANT".split()
-)
+AUTOMATIC_ARGS = frozenset("TARGETPLATFORM TARGETOS TARGETARCH TARGETVARIANT BUILDPLATFORM BUILDOS BUILDARCH BUILDVARIANT".split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +73,15 @@ class PinNote:
     platform: str | None = None
 
     REASONS = (
-        "pinned", "pinned-via-arg", "stage", "scratch", "already-pinned", "parameterized",
-        "invalid-reference", "unparsable", "registry",
+        "pinned",
+        "pinned-via-arg",
+        "stage",
+        "scratch",
+        "already-pinned",
+        "parameterized",
+        "invalid-reference",
+        "unparsable",
+        "registry",
     )
 
 
@@ -197,10 +202,8 @@ class _Site:
     expanded: str | None
     insert_at: int  # source offset just after the raw word
     var_offsets: tuple[int, ...] = ()  # source offsets of the variable names referenced
-    platform_raw: str | None = None
     platform: str | None = None  # concrete platform, or None
     platform_dynamic: bool = False
-    stage_name: str | None = None
     problem: str | None = None  # unparsable
 
 
@@ -221,7 +224,7 @@ def _stage_names(df: Dockerfile, gargs: dict[str, _GlobalArg] | None = None) -> 
     return names
 
 
-def _is_stage(site: "_Site", stages: dict[str, int]) -> bool:
+def _is_stage(site: _Site, stages: dict[str, int]) -> bool:
     """The site names a build stage: for FROM an earlier one (a FROM cannot name its own stage:
     ``FROM gcc AS gcc`` is the gcc image), for COPY --from any stage of the file."""
     image = (site.expanded or "").lower()
@@ -253,15 +256,17 @@ def _sites(df: Dockerfile, gargs: dict[str, _GlobalArg]) -> list[_Site]:
             w = words[0]
             lstart = cmd.args_lstart + w.start
             site = _Site(
-                idx, ins, "from", w.raw, _expand(w.raw, env, df.escape),
+                idx,
+                ins,
+                "from",
+                w.raw,
+                _expand(w.raw, env, df.escape),
                 ins.logical.to_source_end(cmd.args_lstart + w.end),
                 _var_name_offsets(ins, lstart, w.raw, df.escape),
-                stage_name=unquote(words[2].raw, df.escape) if len(words) == 3 else None,
                 problem=problem,
             )
             for fl in cmd.flags:
                 if fl.name == "platform" and fl.value is not None:
-                    site.platform_raw = fl.value
                     p = _expand(fl.value, env, df.escape)
                     if p is None or not p:
                         site.platform_dynamic = True
@@ -346,7 +351,7 @@ def pin_digests(df: Dockerfile, resolver, *, copy_from: bool = True) -> PinResul
             offs += [m.start() for m in pat.finditer(df.text, ins.start, ins.end)]
         return offs
 
-    via_arg: dict[str, list[_Site]] = {}
+    via_arg: dict[str, list[tuple[_Site, str]]] = {}  # ARG name -> (site, its expanded reference)
     for site in sites:
         if site.kind == "copy" and not copy_from:
             continue
@@ -374,16 +379,15 @@ def pin_digests(df: Dockerfile, resolver, *, copy_from: bool = True) -> PinResul
         refs = find_refs(site.raw, df.escape)
         if refs:
             ok, why, var = _arg_pinnable(site, refs, gargs, df.escape)
-            if ok:
-                via_arg.setdefault(var, []).append(site)
+            if ok and var is not None:
+                via_arg.setdefault(var, []).append((site, site.expanded))
                 continue
             try:
                 digest, res = resolve(site.expanded, site.platform)
                 today = f"; today it resolves to {digest}: pin it by hand if that is what you mean"
             except RegistryError as exc:
                 today = f"; could not resolve it either ({_detail(exc, site.expanded)})"
-            note(site, site.expanded, "skipped", "parameterized",
-                 f"{what} {site.raw} (= {site.expanded}): {why}{today}")
+            note(site, site.expanded, "skipped", "parameterized", f"{what} {site.raw} (= {site.expanded}): {why}{today}")
             continue
         # a literal reference
         try:
@@ -393,50 +397,62 @@ def pin_digests(df: Dockerfile, resolver, *, copy_from: bool = True) -> PinResul
             continue
         fix = Fix(f"pin {site.expanded} to {digest}", [Edit(site.insert_at, site.insert_at, "@" + digest)], Applicability.SAFE)
         result.fixes.append(fix)
-        note(site, site.expanded, "pinned", "pinned",
-             f"{what} {site.expanded} -> {digest}{_describe(res, site.platform, site.platform_dynamic)}", digest)
+        note(
+            site,
+            site.expanded,
+            "pinned",
+            "pinned",
+            f"{what} {site.expanded} -> {digest}{_describe(res, site.platform, site.platform_dynamic)}",
+            digest,
+        )
 
     # pin through ARG defaults: every use of the ARG must be one of the qualifying FROMs
     for var, group in via_arg.items():
         ga = gargs[var]
-        allowed = {ga.name_offset}.union(*(s.var_offsets for s in group))
+        value_end = ga.value_end
+        assert value_end is not None  # _arg_pinnable checked it
+        allowed = {ga.name_offset}.union(*(s.var_offsets for s, _ in group))
         others = [o for o in occurrences(var) if o not in allowed]
-        refs_expanded = {s.expanded for s in group}
+        refs_expanded = {exp for _, exp in group}
         shown_var = f"ARG {var}"
         if others:
             line = _line_of(df, others[0])
-            for s in group:
-                _skip_with_today(s, resolve, note, f"{shown_var} is also used on line {line}, so its default cannot carry the digest")
+            for s, exp in group:
+                _skip_with_today(s, exp, resolve, note, f"{shown_var} is also used on line {line}, so its default cannot carry the digest")
             continue
         if len(refs_expanded) != 1:
-            for s in group:
-                _skip_with_today(s, resolve, note, f"{shown_var} feeds FROMs naming different images")
+            for s, exp in group:
+                _skip_with_today(s, exp, resolve, note, f"{shown_var} feeds FROMs naming different images")
             continue
         digests = {}
         failed = False
-        for s in group:
+        for s, exp in group:
             try:
-                digests[s.instr] = resolve(s.expanded, s.platform)
+                digests[s.instr] = resolve(exp, s.platform)
             except RegistryError as exc:
-                note(s, s.expanded, "error", _reason(exc), f"FROM {s.raw} (= {s.expanded}): {_detail(exc, s.expanded)}")
+                note(s, exp, "error", _reason(exc), f"FROM {s.raw} (= {exp}): {_detail(exc, exp)}")
                 failed = True
         if failed:
             continue
         if len({d for d, _ in digests.values()}) != 1:
-            for s in group:
-                note(s, s.expanded, "skipped", "parameterized",
-                     f"FROM {s.raw} (= {s.expanded}): resolves to different digests per platform; not pinned")
+            for s, exp in group:
+                note(s, exp, "skipped", "parameterized", f"FROM {s.raw} (= {exp}): resolves to different digests per platform; not pinned")
             continue
         digest, res = next(iter(digests.values()))
-        fix = Fix(f"pin {var} ({next(iter(refs_expanded))}) to {digest}",
-                  [Edit(ga.value_end, ga.value_end, "@" + digest)], Applicability.SAFE)
+        fix = Fix(f"pin {var} ({next(iter(refs_expanded))}) to {digest}", [Edit(value_end, value_end, "@" + digest)], Applicability.SAFE)
         result.fixes.append(fix)
         arg_line = df.instructions[ga.instr].start_line
-        for s in group:
-            note(s, s.expanded, "pinned", "pinned-via-arg",
-                 f"FROM {s.raw} (= {s.expanded}) -> {digest} through the default of {shown_var} (line {arg_line});"
-                 f" --build-arg {var}=… still builds exactly the reference given, unpinned"
-                 f"{_describe(res, s.platform, s.platform_dynamic)}", digest)
+        for s, exp in group:
+            note(
+                s,
+                exp,
+                "pinned",
+                "pinned-via-arg",
+                f"FROM {s.raw} (= {s.expanded}) -> {digest} through the default of {shown_var} (line {arg_line});"
+                f" --build-arg {var}=… still builds exactly the reference given, unpinned"
+                f"{_describe(res, s.platform, s.platform_dynamic)}",
+                digest,
+            )
     result.notes.sort(key=lambda n: n.instr)
     return result
 
@@ -448,20 +464,20 @@ def _detail(exc: RegistryError, image: str) -> str:
         prefix = parse_reference(image).familiar + ": "
     except RegistryError:
         return msg
-    return msg[len(prefix):] if msg.startswith(prefix) else msg
+    return msg[len(prefix) :] if msg.startswith(prefix) else msg
 
 
 def _reason(exc: RegistryError) -> str:
     return "invalid-reference" if exc.kind == "reference" else "registry"
 
 
-def _skip_with_today(site: _Site, resolve, note, why: str) -> None:
+def _skip_with_today(site: _Site, expanded: str, resolve, note, why: str) -> None:
     try:
-        digest, _ = resolve(site.expanded, site.platform)
+        digest, _ = resolve(expanded, site.platform)
         today = f"; today it resolves to {digest}: pin it by hand if that is what you mean"
     except RegistryError as exc:
-        today = f"; could not resolve it either ({_detail(exc, site.expanded)})"
-    note(site, site.expanded, "skipped", "parameterized", f"FROM {site.raw} (= {site.expanded}): {why}{today}")
+        today = f"; could not resolve it either ({_detail(exc, expanded)})"
+    note(site, expanded, "skipped", "parameterized", f"FROM {site.raw} (= {expanded}): {why}{today}")
 
 
 def _line_of(df: Dockerfile, offset: int) -> int:
@@ -535,13 +551,17 @@ def findings_latest(df: Dockerfile) -> list[tuple[int, str, str]]:
         if names:
             via = f" (from the default of ARG {names[0]})" if len(names) == 1 else " (from ARG defaults)"
         if ref.tag is None:
-            msg = (f"{what} {image}{via} has no tag, which means `latest`: it changes whenever it is pushed; "
-                   "pin a version tag (and a digest with --pin-digests)")
+            msg = (
+                f"{what} {image}{via} has no tag, which means `latest`: it changes whenever it is pushed; "
+                "pin a version tag (and a digest with --pin-digests)"
+            )
             if site.kind == "copy" and "/" not in image:
                 msg += f" (if {image} is a named build context given with --build-context, ignore this with `# dfix: ignore[DF009]`)"
         elif ref.tag == "latest":
-            msg = (f"{what} {image}{via} uses the `latest` tag: it changes whenever it is pushed; "
-                   "pin a version tag (and a digest with --pin-digests)")
+            msg = (
+                f"{what} {image}{via} uses the `latest` tag: it changes whenever it is pushed; "
+                "pin a version tag (and a digest with --pin-digests)"
+            )
         else:
             continue
         out.append((site.instr, image, msg))

@@ -67,16 +67,12 @@ class ImageRef:
         return DOCKER_HUB_API if self.domain == DOCKER_HUB else self.domain
 
     @property
-    def tagged(self) -> bool:
-        return self.tag is not None
-
-    @property
     def familiar(self) -> str:
         """The short form docker prints: ``node:20``, ``ghcr.io/o/r:1``."""
         name = self.path
         if self.domain == DOCKER_HUB:
             if name.startswith("library/") and name.count("/") == 1:
-                name = name[len("library/"):]
+                name = name[len("library/") :]
         else:
             name = f"{self.domain}/{name}"
         out = name
@@ -109,7 +105,7 @@ def parse_reference(text: str) -> ImageRef:
     slash = s.rfind("/")
     colon = s.rfind(":")
     if colon > slash:
-        s, tag = s[:colon], s[colon + 1:]
+        s, tag = s[:colon], s[colon + 1 :]
         if not _TAG_RE.match(tag):
             raise RegistryError("reference", f"invalid tag in image reference {_shown(text)}")
     first, sep, rest = s.partition("/")

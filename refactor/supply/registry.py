@@ -64,9 +64,19 @@ USER_AGENT = "dfix-registry/1"
 
 
 from refactor.supply.reference import (  # noqa: E402,F401  (re-exported)
-    DOCKER_HUB, DOCKER_HUB_API, ImageRef, RegistryError, _DIGEST_RE, _DOMAIN_RE, _HUB_ALIASES, _PATH_RE, _SHA256_RE, _TAG_RE, _shown, parse_reference,
+    _DIGEST_RE,
+    _DOMAIN_RE,
+    _HUB_ALIASES,
+    _PATH_RE,
+    _SHA256_RE,
+    _TAG_RE,
+    DOCKER_HUB,
+    DOCKER_HUB_API,
+    ImageRef,
+    RegistryError,
+    _shown,
+    parse_reference,
 )
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +86,7 @@ class Platform:
     variant: str | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "Platform":
+    def parse(cls, text: str) -> Platform:
         parts = text.strip().lower().split("/")
         if len(parts) == 1 and parts[0]:
             return cls("linux", _norm_arch(parts[0])[0], _norm_arch(parts[0])[1])
@@ -152,7 +162,7 @@ class DockerConfig:
         return f"<DockerConfig {self.path or '(in memory)'}>"
 
     @classmethod
-    def load(cls, path: str | None = None) -> "DockerConfig":
+    def load(cls, path: str | None = None) -> DockerConfig:
         if path is None:
             base = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
             path = os.path.join(base, "config.json")
@@ -220,8 +230,7 @@ class DockerConfig:
             raise RegistryError("credentials", "docker config names an invalid credential helper")
         prog = f"docker-credential-{helper}"
         try:
-            proc = subprocess.run([prog, "get"], input=server, capture_output=True, text=True,
-                                  timeout=self.helper_timeout)
+            proc = subprocess.run([prog, "get"], input=server, capture_output=True, text=True, timeout=self.helper_timeout)
         except FileNotFoundError:
             raise RegistryError("credentials", f"credential helper {prog} is not installed") from None
         except subprocess.TimeoutExpired:
@@ -461,7 +470,9 @@ class RegistryClient:
         if scheme == "basic":
             creds = self._creds(ref.domain)
             if creds is None or creds.identity_token:
-                raise RegistryError("unauthorized", f"{shown}: unauthorized at {ref.api_host}: it needs a login (no credentials in the docker config)")
+                raise RegistryError(
+                    "unauthorized", f"{shown}: unauthorized at {ref.api_host}: it needs a login (no credentials in the docker config)"
+                )
             return creds.basic()
         if scheme != "bearer" or not params.get("realm"):
             raise RegistryError("unauthorized", f"{shown}: unauthorized at {ref.api_host} (HTTP 401 without a usable challenge)")
@@ -479,8 +490,16 @@ class RegistryClient:
         token = None
         if creds is not None and creds.identity_token:
             form = dict(query, grant_type="refresh_token", refresh_token=creds.password, client_id="dfix")
-            resp = self._raw("POST", realm, None, data=urllib.parse.urlencode(form).encode(),
-                             ctype="application/x-www-form-urlencoded", limit=1 << 20, shown=shown, host=rs.netloc)
+            resp = self._raw(
+                "POST",
+                realm,
+                None,
+                data=urllib.parse.urlencode(form).encode(),
+                ctype="application/x-www-form-urlencoded",
+                limit=1 << 20,
+                shown=shown,
+                host=rs.netloc,
+            )
             token = self._token_from(resp, shown, rs.netloc)
         else:
             sep = "&" if rs.query else "?"
@@ -503,8 +522,19 @@ class RegistryClient:
     def _send(self, method, url, ref: ImageRef, accept, auth, limit) -> _Response:
         return self._raw(method, url, auth, accept=accept, limit=limit, shown=ref.familiar, host=ref.api_host)
 
-    def _raw(self, method: str, url: str, auth: str | None, *, accept: str = "application/json", data: bytes | None = None,
-             ctype: str | None = None, limit: int = 0, shown: str, host: str) -> _Response:
+    def _raw(
+        self,
+        method: str,
+        url: str,
+        auth: str | None,
+        *,
+        accept: str = "application/json",
+        data: bytes | None = None,
+        ctype: str | None = None,
+        limit: int = 0,
+        shown: str,
+        host: str,
+    ) -> _Response:
         req = urllib.request.Request(url, data=data, method=method)
         req.add_header("Accept", accept)
         req.add_header("User-Agent", USER_AGENT)
@@ -514,6 +544,7 @@ class RegistryClient:
             req.add_unredirected_header("Authorization", auth)  # never forwarded on a redirect
         try:
             opener = self._direct if is_loopback_host(urllib.parse.urlsplit(url).netloc) else self._opener
+            assert opener is not None  # both are built in __post_init__
             with opener.open(req, timeout=self.timeout) as r:
                 body = _read(r, limit, shown) if method != "HEAD" else b""
                 return _Response(r.status, {k.lower(): v for k, v in r.headers.items()}, body)
@@ -527,13 +558,13 @@ class RegistryClient:
             return _Response(exc.code, {k.lower(): v for k, v in (exc.headers or {}).items()}, b"")
         except urllib.error.URLError as exc:
             raise RegistryError("offline", f"{shown}: cannot reach {host} ({_reason(exc.reason)})") from None
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise RegistryError("offline", f"{shown}: {host} timed out after {self.timeout:g}s") from None
         except (ConnectionError, OSError) as exc:
             raise RegistryError("offline", f"{shown}: cannot reach {host} ({_reason(exc)})") from None
         except ValueError:
             raise RegistryError("bad-response", f"{shown}: invalid URL for {host}") from None
-        except Exception as exc:  # http.client.HTTPException and friends
+        except Exception as exc:  # noqa: BLE001 - http.client.HTTPException and friends
             raise RegistryError("bad-response", f"{shown}: bad HTTP response from {host} ({type(exc).__name__})") from None
 
 

@@ -120,10 +120,10 @@ def test_failure_threshold(tmp_path) -> None:
 def test_subcommands_are_in_help_and_take_h() -> None:
     code, out, _err = run(["--help"])
     assert code == 0 and "Commands:" in out and "verify" in out and "summarize" in out
-    code, out, _err = run(["verify", "-h"])
-    assert code == 0 and out.startswith("Usage: dfix verify")
-    code, out, _err = run(["summarize", "-h"])
-    assert code == 0 and out.startswith("Usage: dfix summarize")
+    code, out, err = run(["verify", "-h"])
+    assert code == 0 and out.startswith("Usage: dfix verify"), (code, out[:300], err[-600:])
+    code, out, err = run(["summarize", "-h"])
+    assert code == 0 and out.startswith("Usage: dfix summarize"), (code, out[:300], err[-600:])
 
 
 def test_a_directory_named_like_a_subcommand(tmp_path) -> None:

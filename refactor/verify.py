@@ -161,7 +161,7 @@ def _quote(cmd: list[str]) -> str:
     return " ".join(shlex.quote(c) for c in cmd)
 
 
-@click.command("verify")
+@click.command("verify", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--builder",

@@ -11,6 +11,7 @@ import sys
 import click
 
 from refactor import __version__
+from refactor.render.text import printable
 
 EXIT_HELP = """\b
 Exit codes:
@@ -368,7 +369,7 @@ def _parse_reports(values) -> dict[str, str]:
     for v in values:
         fmt, sep, path = v.partition("=")
         if not sep or not path or fmt not in REPORT_FORMATS:
-            raise click.UsageError(f"--report takes FORMAT=PATH with FORMAT one of {', '.join(REPORT_FORMATS)} (got {_printable(v)!r})")
+            raise click.UsageError(f"--report takes FORMAT=PATH with FORMAT one of {', '.join(REPORT_FORMATS)} (got {printable(v)!r})")
         out[path] = fmt
     return out
 
@@ -400,7 +401,7 @@ def _write_output(path: str, text: str) -> bool:
                 os.unlink(tmp)
             raise
     except OSError as exc:
-        click.echo(f"dfix: error: cannot write {_printable(path)}: {exc.strerror}", err=True)
+        click.echo(f"dfix: error: cannot write {printable(path)}: {exc.strerror}", err=True)
         return False
     return True
 
@@ -553,9 +554,3 @@ cli.add_command(
 cli.add_command(
     _Lazy("summarize", "refactor.summarize:summarize_cmd", "Merge dfix JSON reports of many repositories into one campaign table.")
 )
-
-
-def _printable(s: str) -> str:
-    from refactor.render.text import printable
-
-    return printable(s)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 
-from refactor.analyze import FileAnalysis, Finding, Options, analyze, build_spec, removal_edits
+from refactor.analyze import analyze
+from refactor.fixes.edits import removal_edits
+from refactor.fixes.plan import FileAnalysis, Finding, Options, build_spec
 from refactor.fixes.edit import Applicability, ConflictError, Edit, apply_edits
 from refactor.results import FileResult, FindingOut, FixOut
 from refactor.settings import Mode, Settings

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 
 from refactor.analysis.shell import analyze_shell, file_writes
-from refactor.analyze import _GIT_CLONE_VALUE_OPTS
+from refactor.fixes.clones import GIT_CLONE_VALUE_OPTS
 from refactor.fixes.edit import Applicability, Edit, Fix
 
 WARNINGS = (
@@ -297,7 +297,7 @@ def _outputs_for_run(
                         scratch.add("/etc/gitconfig")
                     continue
                 raise SplitError(f"git {args[:1]} has unknown outputs")
-            pos = [a for i, a in enumerate(args[1:], 1) if not a.startswith("-") and args[i - 1] not in _GIT_CLONE_VALUE_OPTS]
+            pos = [a for i, a in enumerate(args[1:], 1) if not a.startswith("-") and args[i - 1] not in GIT_CLONE_VALUE_OPTS]
             if not pos:
                 raise SplitError("git clone without a URL")
             url = pos[0]
@@ -530,9 +530,9 @@ def _under(path: str, root: str) -> bool:
 def _is_credential_path(path: str) -> bool:
     """A file the credential-file rules know (.npmrc, .netrc, pip.conf, settings.xml, id_rsa, ...),
     plus git/gradle/docker client configs that commonly hold credentials."""
-    from refactor.analyze import _cred_kind
+    from refactor.analysis.credfiles import cred_kind
 
-    if _cred_kind(path):
+    if cred_kind(path):
         return True
     base = posixpath.basename(path)
     return base in (".gitconfig", ".git-credentials", "gradle.properties", ".pip", "netrc", ".yarnrc") or (
@@ -550,7 +550,7 @@ def _url_basename(url: str) -> str:
 def _scrub_clone(args: list[str], url: str, dest: str, scrubs: list[str] | None) -> None:
     """git keeps the clone URL (user-info included) and ``clone -c`` settings in DEST/.git/config,
     which the runtime copies: queue builder commands that remove credentials from it."""
-    from refactor.analyze import clone_cleanup_steps
+    from refactor.fixes.clones import clone_cleanup_steps
 
     steps, problem = clone_cleanup_steps(args, url, dest, lambda t: "$" in t or ":" in t)
     if problem:
@@ -620,7 +620,7 @@ def plan_split(analysis, plans, keyword_case_upper: bool, other_secrets: frozens
         try:
             outputs: list[str] = []
             venv = False
-            from refactor.analyze import _workdir_at
+            from refactor.analysis.workdir import workdir_at
 
             if any(
                 p.specs and any(sp.type == "file" for sp in p.specs) and any(facts.stage_of[j] == s_idx for j in p.file_mounts)
@@ -644,7 +644,7 @@ def plan_split(analysis, plans, keyword_case_upper: bool, other_secrets: frozens
                     run = facts.runs[j]
                     if not run.shell_ok or ins.heredocs:
                         raise SplitError(f"line {ins.start_line}: exec-form or heredoc RUN")
-                    wd = _workdir_at(facts, j)
+                    wd = workdir_at(facts, j)
                     if wd is None:
                         raise SplitError("WORKDIR uses variables")
                     info = analyze_shell(run.script)

@@ -558,7 +558,7 @@ _CONTENT_CRED_OLD = {
 def test_context_file_patterns_and_reference_stripping_match_the_originals() -> None:
     """Credential files in the build context (up to 512 KiB): ``^\\s*`` crossed blank lines, so a
     run of them restarted the scan at each; ``${${${…`` / ``{{{{…`` rescanned a line per opener."""
-    import refactor.analyze as A
+    import refactor.analysis.credfiles as C
 
     vocab = [
         "$",
@@ -593,11 +593,11 @@ def test_context_file_patterns_and_reference_stripping_match_the_originals() -> 
         "client-key-data",
     ]
     for t in _random_texts(vocab, 30000, 13, 16):
-        assert A._strip_refs(t) == A._REF_ONLY.sub("", t), repr(t)
+        assert C.strip_refs(t) == C._REF_ONLY.sub("", t), repr(t)
         for k, old in _LITERAL_CRED_OLD.items():
-            assert bool(A._LITERAL_CRED[k].search(t)) == bool(re.search(old, t)), (k, t)
+            assert bool(C._LITERAL_CRED[k].search(t)) == bool(re.search(old, t)), (k, t)
         for k, old in _CONTENT_CRED_OLD.items():
-            assert bool(A._CONTENT_CRED[k].search(t)) == bool(re.search(old, t)), (k, t)
+            assert bool(C._CONTENT_CRED[k].search(t)) == bool(re.search(old, t)), (k, t)
 
 
 # --------------------------------------------------------------------------------------------
@@ -606,6 +606,7 @@ def test_context_file_patterns_and_reference_stripping_match_the_originals() -> 
 
 def test_removal_edits_parses_each_instruction_once(monkeypatch) -> None:
     import refactor.analyze as A
+    import refactor.fixes.edits as E
     from refactor.source import SourceFile
 
     text = "FROM a\n" + "".join(f"ARG TOKEN_{i}\n" for i in range(300)) + "ARG A B C D\nRUN true\n"
@@ -613,19 +614,20 @@ def test_removal_edits_parses_each_instruction_once(monkeypatch) -> None:
     removals = [r for p in analysis.plans for r in p.removals]
     assert len(removals) >= 300
     calls = []
-    real = A._instr_items
-    monkeypatch.setattr(A, "_instr_items", lambda d, ins: calls.append(ins) or real(d, ins))
+    real = E._instr_items
+    monkeypatch.setattr(E, "_instr_items", lambda d, ins: calls.append(ins) or real(d, ins))
     df = analysis.df
     edits = None
     for k in range(1, len(removals) + 1):  # as the engine calls it: once per plan, every removal so far
-        edits = A.removal_edits(df, removals[:k])
+        edits = E.removal_edits(df, removals[:k])
     assert len(calls) == len({r.instr for r in removals})  # each instruction's items parsed once
-    assert edits == A.removal_edits(df, removals + removals)  # a removal listed twice counts once
+    assert edits == E.removal_edits(df, removals + removals)  # a removal listed twice counts once
 
 
 def test_removal_edits_gives_what_it_gave() -> None:
     """Same edits as the quadratic version, on instructions holding several items."""
     import refactor.analyze as A
+    import refactor.fixes.edits as E
     from refactor.source import SourceFile
 
     text = textwrap.dedent("""\
@@ -652,13 +654,13 @@ def test_removal_edits_gives_what_it_gave() -> None:
         edits = []
         for idx, items in by_instr.items():
             ins = df.instructions[idx]
-            all_items = A._instr_items(df, ins)
+            all_items = E._instr_items(df, ins)
             remove_spans = {(i.start, i.end) for i in items}
             if not [sp for sp in all_items if sp not in remove_spans]:
-                if idx == 0 and A._comment_follows(df, ins.end):
-                    edits.append(A.Edit(ins.start, ins.end, df.source.newline_at(ins.start) or df.source.default_newline))
+                if idx == 0 and E._comment_follows(df, ins.end):
+                    edits.append(E.Edit(ins.start, ins.end, df.source.newline_at(ins.start) or df.source.default_newline))
                 else:
-                    edits.append(A.Edit(ins.start, ins.end, ""))
+                    edits.append(E.Edit(ins.start, ins.end, ""))
                 continue
             spans = sorted(all_items)
             k = 0
@@ -669,28 +671,29 @@ def test_removal_edits_gives_what_it_gave() -> None:
                 j = k
                 while j + 1 < len(spans) and spans[j + 1] in remove_spans:
                     j += 1
-                edits.append(A.Edit(spans[k][0], spans[j + 1][0], "") if j + 1 < len(spans) else A.Edit(spans[k - 1][1], spans[j][1], ""))
+                edits.append(E.Edit(spans[k][0], spans[j + 1][0], "") if j + 1 < len(spans) else E.Edit(spans[k - 1][1], spans[j][1], ""))
                 k = j + 1
-        return A._merge(edits)
+        return E._merge(edits)
 
     rng = random.Random(3)
     for _ in range(200):
         subset = [r for r in removals if rng.random() < 0.6]
-        assert A.removal_edits(analysis.df, subset) == old(analysis.df, subset)
+        assert E.removal_edits(analysis.df, subset) == old(analysis.df, subset)
 
 
 def test_layer_file_folds_ask_each_run_once_per_file(monkeypatch) -> None:
-    """4,000 RUNs writing the same file asked undone_after/_needs_file 16 million times."""
+    """4,000 RUNs writing the same file asked undone_after/needs_file 16 million times."""
     import refactor.analysis.shell as SH
     import refactor.analyze as A
+    import refactor.fixes.layer_files as LF
     from refactor.source import SourceFile
 
     n = 400
     text = "FROM a\nARG NPM_TOKEN\n" + "RUN echo $NPM_TOKEN > /x\n" * n
     calls = {"undo": 0, "needs": 0}
-    real_undo, real_needs = SH.undone_after, A._needs_file
+    real_undo, real_needs = SH.undone_after, LF.needs_file
     monkeypatch.setattr(SH, "undone_after", lambda *a: calls.__setitem__("undo", calls["undo"] + 1) or real_undo(*a))
-    monkeypatch.setattr(A, "_needs_file", lambda *a: calls.__setitem__("needs", calls["needs"] + 1) or real_needs(*a))
+    monkeypatch.setattr(LF, "needs_file", lambda *a: calls.__setitem__("needs", calls["needs"] + 1) or real_needs(*a))
     A.analyze(SourceFile.from_text("Dockerfile", text))
     assert calls["needs"] <= n + 1 and calls["undo"] <= 3 * n, calls  # linear, not n * n
 

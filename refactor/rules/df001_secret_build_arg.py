@@ -56,4 +56,4 @@ RULE = Rule(
 
 # Where this rule's findings are made today (tests/test_rules_meta.py imports it).
 # The verdict on a variable (name, value, uses) is refactor.analysis.secrets:judge.
-CHECK = "refactor.analyze:_plan_secret"
+CHECK = "refactor.fixes.mounts:plan_secret"

@@ -41,4 +41,4 @@ RULE = Rule(
 # Where this rule's findings are made today (tests/test_rules_meta.py imports it).
 # ENV copies of a secret build arg; credential slots without one are reported in
 # refactor.analyze:analyze.
-CHECK = "refactor.analyze:_plan_secret"
+CHECK = "refactor.fixes.mounts:plan_secret"

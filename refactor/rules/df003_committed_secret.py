@@ -51,5 +51,5 @@ RULE = Rule(
 
 # Where this rule's findings are made today (tests/test_rules_meta.py imports it).
 # Literals outside ARG defaults and ENV values, found by refactor.analysis.literals:scan;
-# ARG defaults are reported in refactor.analyze:_plan_secret, ENV values in refactor.analyze:analyze.
+# ARG defaults are reported in refactor.fixes.mounts:plan_secret, ENV values in refactor.analyze:analyze.
 CHECK = "refactor.analyze:_committed_literals"

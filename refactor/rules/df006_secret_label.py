@@ -26,4 +26,4 @@ RULE = Rule(
 )
 
 # Where this rule's findings are made today (tests/test_rules_meta.py imports it).
-CHECK = "refactor.analyze:_plan_secret"
+CHECK = "refactor.fixes.mounts:plan_secret"

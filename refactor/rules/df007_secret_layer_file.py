@@ -50,4 +50,4 @@ RULE = Rule(
 )
 
 # Where this rule's findings are made today (tests/test_rules_meta.py imports it).
-CHECK = "refactor.analyze:_plan_layer_files"
+CHECK = "refactor.fixes.layer_files:plan_layer_files"

@@ -46,4 +46,4 @@ RULE = Rule(
 
 # Where this rule's findings are made today (tests/test_rules_meta.py imports it).
 # `COPY . .` is checked by refactor.analyze:_check_directory_copy.
-CHECK = "refactor.analyze:_plan_credential_copies"
+CHECK = "refactor.fixes.credential_copies:plan_credential_copies"

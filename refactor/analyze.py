@@ -123,8 +123,8 @@ def analyze(source: SourceFile, options: Options | None = None) -> FileAnalysis:
         items = facts.items_named(name, "ARG")
         default = next((i.value for i in items if i.value is not None), None)
         v = judge(name, default, _collect_uses(facts, name, ctx_files), options.policy)
-        if public_bundle_prefix(name):
-            prefix = public_bundle_prefix(name)
+        prefix = public_bundle_prefix(name)
+        if prefix:
             if judge(name[len(prefix) :], None, (), options.policy).secret:
                 for i in items[:1]:
                     findings.append(
@@ -156,8 +156,8 @@ def analyze(source: SourceFile, options: Options | None = None) -> FileAnalysis:
         if it.refs and it.is_reference:
             _runtime_slot_note(facts, it, notes, options.policy)
             continue  # a copy of a (non-secret) variable
-        if public_bundle_prefix(it.name):
-            prefix = public_bundle_prefix(it.name)
+        prefix = public_bundle_prefix(it.name)
+        if prefix:
             if judge(it.name[len(prefix) :], None, (), options.policy).secret:
                 findings.append(
                     Finding(

@@ -270,3 +270,45 @@ def test_multi_document_compose_blocks_instead_of_being_skipped() -> None:
     out, plan, invs = migrate(text)
     assert invs and out == text
     assert any("multi-document" in u for u in plan.unmigratable)
+
+
+def _alias_bomb_compose() -> str:
+    """A compose file whose build args sit next to a "billion laughs" (nine aliases of nine aliases
+    of … nine levels deep): ruamel reads it, dfix refuses it (expanded, it would hang the run)."""
+    lines = ["x-l0: &l0 [lol]"]
+    lines += [f"x-l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    return "\n".join(lines) + "\nservices:\n  app:\n    build:\n      context: .\n      args:\n        NPM_TOKEN: ${NPM_TOKEN}\n"
+
+
+def test_a_refused_compose_file_is_an_unresolved_caller_not_nothing() -> None:
+    """Hardening #20: a compose file whose YAML dfix refuses (an alias bomb, too deep) was skipped
+    silently; it may pass any build arg, so it is now an unmigratable invocation with the reason."""
+    from refactor.callers import yamlutil as Y
+
+    text = _alias_bomb_compose()
+    assert Y.compose(text) is None and "alias bomb" in (Y.refusal(text) or "")
+    (inv,) = find_in_text(PATH, text, "compose", "/repo")
+    assert not inv.migratable and inv.dockerfile is None
+    assert [u.name for u in inv.build_args] == ["*"]
+    assert inv.reason is not None
+    assert inv.reason.startswith("compose.yaml: dfix does not read this YAML file (") and "alias bomb" in inv.reason
+    # plain syntax errors are still just not compose files
+    assert find_in_text(PATH, "not: [valid\n", "compose") == []
+
+
+def test_a_refused_compose_file_blocks_the_fix_with_its_reason(tmp_path) -> None:
+    """End to end, like the CI YAML case in test_hardening_redos: the Dockerfile fix that would
+    migrate NPM_TOKEN is blocked, nothing is written, and the output says why."""
+    from helpers import run
+
+    dockerfile = "FROM node:20\nARG NPM_TOKEN\nRUN npm ci\n"
+    body = _alias_bomb_compose()
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    (tmp_path / "docker-compose.yml").write_text(body)
+    code, out, err = run(["--write", "."], cwd=tmp_path)
+    assert code in (0, 1), err
+    assert "docker-compose.yml: dfix does not read this YAML file" in out
+    assert "alias bomb" in out
+    assert (tmp_path / "Dockerfile").read_text() == dockerfile
+    assert (tmp_path / "docker-compose.yml").read_text() == body

@@ -118,3 +118,81 @@ def test_just_powershell_cannot_take_a_prefix() -> None:
     out, plan, _ = migrate(text, "just")
     assert out == text
     assert plan.unmigratable
+
+
+# --------------------------------------------------------------------------------------------
+# Hardening #20: the recipe-header regex was cubic in a run of blanks (``a`` + 50 KB of spaces).
+
+_JUST_HEADER_OLD = r"^@?[A-Za-z_][A-Za-z0-9_-]*(?:\s+[^:=]*?)?\s*:(?!=)"  # the original, verbatim
+
+JUST_HEADER_LINES = [
+    "build:",
+    "build :",
+    "@quiet:",
+    "build target='x' *args:",
+    "build +FLAGS: test",
+    "test $ENV='dev': build",
+    "a-b_c9:",
+    "b(x):",
+    "x := 'y'",
+    "x:=1",
+    "export X := 'y'",
+    "set shell := ['bash', '-c']",
+    "build name=\"a:b\":",
+    "    docker build .",
+    "# build:",
+    "[private]",
+    "alias b := build",
+    "9build:",
+    "build",
+    "",
+]
+
+
+def _just_header_inputs(n: int, seed: int):
+    import random
+
+    rng = random.Random(seed)
+    vocab = ["a", "Z", "_", "9", "-", "@", " ", "  ", "\t", "\f", "\x0b", ":", "=", ":=", "'", '"', "*", "+", "$", "x y", "é", "("]
+    vocab += ["#", "\n"]
+    yield from JUST_HEADER_LINES
+    for _ in range(n):
+        yield "".join(rng.choice(vocab) for _ in range(rng.randint(0, 12)))
+
+
+def test_just_header_matches_what_the_original_regex_matched() -> None:
+    import re
+
+    from refactor.callers.scripts import _JUST_HEADER
+
+    old = re.compile(_JUST_HEADER_OLD)
+    for t in _just_header_inputs(40000, 20):
+        want = old.match(t)
+        got = _JUST_HEADER.match(t)
+        assert (got.span() if got else None) == (want.span() if want else None), repr(t)
+    assert "*+" in _JUST_HEADER.pattern and "++" in _JUST_HEADER.pattern  # possessive: each character read once
+
+
+def test_a_hostile_justfile_line_finishes(tmp_path) -> None:
+    """50 KB lines that made the old header regex backtrack cubically (the blanks split three ways,
+    with no ``:`` to end them), above a real recipe that must still be migrated. The run is a
+    subprocess whose timeout is only a hang guard (the old regex took days), never a timing budget."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    hostile = ["a" + " " * 50_000, "@b " + "c " * 25_000 + "=", "d" + "\t " * 25_000 + ":="]
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "Dockerfile").write_text("FROM node:20\nARG NPM_TOKEN\nRUN npm ci\n")
+    justfile = "\n".join(hostile) + "\nbuild:\n    docker build --build-arg NPM_TOKEN=$NPM_TOKEN .\n"
+    (tmp_path / "justfile").write_text(justfile)
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    env.pop("DFIX_DEBUG", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "refactor", "--diff", "."], cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env
+    )
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    assert "+    docker build --secret id=npm_token,env=NPM_TOKEN ." in proc.stdout, proc.stdout[-2000:]
+    assert (tmp_path / "justfile").read_text() == justfile  # --diff writes nothing

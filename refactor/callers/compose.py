@@ -39,11 +39,11 @@ from refactor.build import SecretSpec
 from refactor.fixes.edit import Edit
 
 from . import yamlutil as Y
-from .common import Found, delete_list_item
+from .common import Found, delete_list_item, rel
 from .model import BuildArgUse, CallerPlan, Invocation
 
 if TYPE_CHECKING:
-    from ruamel.yaml.nodes import MappingNode
+    from ruamel.yaml.nodes import MappingNode, Node
 
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])(.*))?\}$|\$([A-Za-z_][A-Za-z0-9_]*)$", re.S)
 
@@ -61,9 +61,9 @@ class ArgEntry:
 @dataclass
 class Service:
     name: str
-    node: object  # the service mapping
+    node: Node  # the service mapping
     build: MappingNode  # build mapping
-    args: object  # args node (mapping or sequence)
+    args: Node  # args node (mapping or sequence)
     entries: list[ArgEntry]
     shared: bool  # args come from outside the service (anchor / merge key)
 
@@ -147,7 +147,8 @@ def find(path: str, text: str, root: str | None) -> list[Found]:
     node = Y.compose(text)
     docs = [node] if Y.is_map(node) else [d for d in Y.compose_all(text) if Y.is_map(d)]
     if not docs:
-        return []
+        why = Y.refusal(text)  # too deep, an alias bomb: reported, since it may pass any build arg
+        return [Y.refused(path, "compose", text, rel(path, root), why)] if why is not None else []
     multi = len(docs) > 1 or node is None  # compose merges the documents of a multi-document file
     found = []
     for svc in (s for d in docs for s in _services(text, d)):

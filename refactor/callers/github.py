@@ -37,6 +37,7 @@ import itertools
 import os
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from refactor.build import SecretSpec
 from refactor.fixes.edit import Edit
@@ -45,6 +46,9 @@ from . import yamlutil as Y
 from .common import CliUnit, Found, cd_bases, cli_found, cli_founds, rel
 from .model import BuildArgUse, CallerPlan, Invocation
 from .shell import Host, Lexer, build_commands, commands, scope_of
+
+if TYPE_CHECKING:
+    from ruamel.yaml.nodes import Node
 
 _MATRIX_REF = re.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_.-]+)\s*\}\}")
 _WS_REF = re.compile(r"\$\{\{\s*github\.workspace\s*\}\}")
@@ -56,9 +60,9 @@ _CTX = re.compile(r"(secrets|env|vars)\.([A-Za-z_][A-Za-z0-9_-]*)$")
 class Step:
     job: str
     index: int
-    node: object
+    node: Node
     key: str  # a stable key for the step (its start offset)
-    outer_env: tuple = ()  # the job's and the workflow's env: mappings
+    outer_env: tuple[Node | None, ...] = ()  # the job's and the workflow's env: mappings
 
 
 @dataclass
@@ -76,14 +80,14 @@ class ActionArg:
 @dataclass
 class ActionUnit:
     step: Step
-    with_node: object
-    args_pair: tuple
+    with_node: Node | None
+    args_pair: tuple[Node, Node]  # the build-args key and value
     entries: list[ActionArg]
     version: tuple[int, int] | None
     where: str
 
 
-def _combos(strategy) -> list[dict[str, str]] | None:
+def _combos(strategy: Node | None) -> list[dict[str, str]] | None:
     """Static matrix entries, None for a dynamic matrix, [{}] without a matrix."""
     matrix = Y.get(strategy, "matrix") if Y.is_map(strategy) else None
     if matrix is None:
@@ -124,10 +128,9 @@ def _combos(strategy) -> list[dict[str, str]] | None:
             ind = {k.value: str(v.value) for k, v in Y.items(inc) if Y.is_scalar(v)}
             matched = False
             for c in product:
-                if all(c.get(k) == v for k, v in ind.items() if k in orig):
-                    if not any(k in orig and c.get(k) != v for k, v in ind.items()):
-                        c.update({k: v for k, v in ind.items() if k not in orig})
-                        matched = True
+                if all(c.get(k) == v for k, v in ind.items() if k in orig) and not any(k in orig and c.get(k) != v for k, v in ind.items()):
+                    c.update({k: v for k, v in ind.items() if k not in orig})
+                    matched = True
             if not matched:
                 combos.append(dict(ind))
     return combos or [{}]
@@ -172,12 +175,12 @@ def _value(value: str | None) -> tuple[str, str | None, str | None]:
         if c and c.group(1) == "env":
             return "env", c.group(2), value.strip()
         return "unknown", None, value.strip()
-    if "${{" in value or "$" in value and re.search(r"\$\{?[A-Za-z_]", value):
+    if "${{" in value or ("$" in value and re.search(r"\$\{?[A-Za-z_]", value)):
         return "unknown", None, None
     return "literal", None, None
 
 
-def _action_entries(text: str, node) -> list[ActionArg]:
+def _action_entries(text: str, node: Node) -> list[ActionArg]:
     view = Y.scalar_view(text, node)
     if view is None:
         return []
@@ -202,7 +205,7 @@ def _action_entries(text: str, node) -> list[ActionArg]:
     return out
 
 
-def _shell_of(step, job, root) -> str | None:
+def _shell_of(step: Node, job: Node, root: Node) -> str | None:
     sh = Y.sval(Y.get(step, "shell"))
     if sh:
         return sh
@@ -220,7 +223,7 @@ def _shell_of(step, job, root) -> str | None:
     return None
 
 
-def _workdir(step, job, root) -> str | None:
+def _workdir(step: Node, job: Node, root: Node) -> str | None:
     wd = Y.sval(Y.get(step, "working-directory"))
     if wd:
         return wd
@@ -232,7 +235,7 @@ def _workdir(step, job, root) -> str | None:
     return None
 
 
-def _env_names(*holders) -> set[str]:
+def _env_names(*holders: Node | None) -> set[str]:
     out = set()
     for h in holders:
         env = Y.get(h, "env")
@@ -279,8 +282,8 @@ def _find_action(path, text, root, doc, job, st: Step, uses: str, combos, where)
     entries = _action_entries(text, pair[1])
     if not entries:
         return []
-    uses_node = Y.get(st.node, "uses")
-    comment = text[Y.end(uses_node) : Y.line_end(text, Y.end(uses_node))]
+    uses_node = Y.get(st.node, "uses")  # present: find() read the action's name from it
+    comment = "" if uses_node is None else text[Y.end(uses_node) : Y.line_end(text, Y.end(uses_node))]
     unit = ActionUnit(st, w, pair, entries, _version(uses, comment), where)
     ctx_raw = Y.sval(Y.get(w, "context"))
     file_raw = Y.sval(Y.get(w, "file"))
@@ -306,7 +309,7 @@ def _action_paths(root, ctx_raw, file_raw, combos) -> list[tuple[str | None, str
             combos = [{}]
         else:
             return _by_pattern(root, ctx_raw, file_raw)
-    out = []
+    out: list[tuple[str | None, str | None]] = []
     seen = set()
     for combo in combos:
         c = _subst_matrix(_WS_REF.sub(".", ctx_raw), combo)
@@ -324,7 +327,7 @@ def _action_paths(root, ctx_raw, file_raw, combos) -> list[tuple[str | None, str
 def _by_pattern(root: str, ctx_raw: str, file_raw: str | None) -> list[tuple[str | None, str | None]]:
     pat_c = _MATRIX_REF.sub("*", ctx_raw)
     pat_f = _MATRIX_REF.sub("*", file_raw) if file_raw else os.path.join(pat_c, "Dockerfile")
-    out = []
+    out: list[tuple[str | None, str | None]] = []
     for f in sorted(glob.glob(os.path.join(root, pat_f))):
         if os.path.isfile(f):
             ctxs = glob.glob(os.path.join(root, pat_c))
@@ -343,8 +346,16 @@ def _find_run(path, text, root, doc, job, st: Step, run, combos, where) -> list[
         return []
     shell = _shell_of(st.node, job, doc) or "bash"
     posix = not re.search(r"pwsh|powershell|cmd", shell)
-    host = Host("github", "gh", scope_of(cmds), allow_prefix=posix, where=where,
-                literal_note=lambda n: f"create the repository secret {n} (Settings › Secrets and variables › Actions); the step reads it through env:")
+    host = Host(
+        "github",
+        "gh",
+        scope_of(cmds),
+        allow_prefix=posix,
+        where=where,
+        literal_note=lambda n: (
+            f"create the repository secret {n} (Settings › Secrets and variables › Actions); the step reads it through env:"
+        ),
+    )
     wd = _workdir(st.node, job, doc)
     out = []
     for bc in bcs:
@@ -360,7 +371,7 @@ def _find_run(path, text, root, doc, job, st: Step, run, combos, where) -> list[
             base = root if not wd else os.path.join(root, _subst_matrix(wd, combo or {}) or wd)
             subst = {"${{github.workspace}}": root, "$GITHUB_WORKSPACE": root, "${GITHUB_WORKSPACE}": root}
             for k, v in (combo or {}).items():
-                subst["${{matrix.%s}}" % k] = v
+                subst[f"${{{{matrix.{k}}}}}"] = v
             for f in cli_founds(path, "github", view, bc, host, cd_bases(cmds, bc, [base]), subst, extra={"step": st}):
                 key = (f.inv.dockerfile, f.inv.context)
                 if key in seen:
@@ -390,7 +401,9 @@ def _run_by_pattern(path, view, bc, host, st: Step, root: str, wd: str | None) -
                 inv = probe.inv
                 ctx = inv.context
                 if ctx and "*" in ctx:
-                    ctx = next((os.path.realpath(c) for c in glob.glob(ctx) if os.path.realpath(f).startswith(os.path.realpath(c) + os.sep)), None)
+                    ctx = next(
+                        (os.path.realpath(c) for c in glob.glob(ctx) if os.path.realpath(f).startswith(os.path.realpath(c) + os.sep)), None
+                    )
                 out.append(Found(Invocation(inv.path, inv.kind, os.path.realpath(f), ctx, inv.build_args, inv.start, inv.end), probe.data))
     return out or [found]
 
@@ -497,7 +510,9 @@ def _plan_action(text: str, u: ActionUnit, migrated: dict[str, SecretSpec], nl: 
             result.add_unmigratable(f"{u.where}: {e.name} needs a file secret ({spec.cli()}); add it by hand")
             continue
         if e.kind == "unknown" and e.expr is None:
-            result.add_unmigratable(f"{u.where}: the value of {e.name} is not an expression Actions expands; pass it from ${{{{ secrets.… }}}} or env")
+            result.add_unmigratable(
+                f"{u.where}: the value of {e.name} is not an expression Actions expands; pass it from ${{{{ secrets.… }}}} or env"
+            )
             continue
         removed.append(e)
         if spec.id in existing_ids:
@@ -505,7 +520,9 @@ def _plan_action(text: str, u: ActionUnit, migrated: dict[str, SecretSpec], nl: 
         existing_ids.add(spec.id)
         if e.kind == "literal":
             result.add_rotate(e.name)
-            result.add_note(f"{u.where}: the committed value of {e.name} was removed (it must be rotated); create the repository secret {e.name}")
+            result.add_note(
+                f"{u.where}: the committed value of {e.name} was removed (it must be rotated); create the repository secret {e.name}"
+            )
             secrets.append(f"{spec.id}=${{{{ secrets.{e.name} }}}}")
         elif e.kind in ("ci-secret", "unknown"):
             secrets.append(f"{spec.id}={e.expr}")
@@ -522,8 +539,8 @@ def _plan_action(text: str, u: ActionUnit, migrated: dict[str, SecretSpec], nl: 
     block_scalar = Y.style(node) in ("|", ">")
     if all_gone:
         s = Y.line_start(text, Y.start(key))
-        e = Y.next_line(text, Y.content_end(text, node)) if block_scalar else Y.next_line(text, Y.end(node))
-        result.edits.append(Edit(s, e, ""))
+        end = Y.next_line(text, Y.content_end(text, node)) if block_scalar else Y.next_line(text, Y.end(node))
+        result.edits.append(Edit(s, end, ""))
     elif block_scalar:
         for r in removed:
             result.edits.append(Edit(r.line_start, r.line_end, ""))
@@ -546,9 +563,8 @@ def _plan_action(text: str, u: ActionUnit, migrated: dict[str, SecretSpec], nl: 
                 block = nl + block
             result.edits.append(Edit(at, at, block))
             continue
-        k2, v2 = pair
-        if Y.style(v2) == "|":
-            view = Y.scalar_view(text, v2)
+        v2 = pair[1]
+        if Y.style(v2) == "|" and (view := Y.scalar_view(text, v2)) is not None:  # a literal block scalar: never None
             first = view.text.split("\n", 1)[0]
             ind = first[: len(first) - len(first.lstrip())] or item_ind
             at2 = Y.next_line(text, Y.content_end(text, v2))
@@ -564,16 +580,15 @@ def _plan_action(text: str, u: ActionUnit, migrated: dict[str, SecretSpec], nl: 
             result.add_unmigratable(f"{u.where}: {input_name}: has a form dfix does not extend; add {', '.join(lines)} by hand")
 
 
-def _item_indent(text: str, node, key_col: int, unit: int) -> str:
-    if Y.style(node) in ("|", ">"):
-        view = Y.scalar_view(text, node)
+def _item_indent(text: str, node: Node, key_col: int, unit: int) -> str:
+    if Y.style(node) in ("|", ">") and (view := Y.scalar_view(text, node)) is not None:  # a block scalar: never None
         for line in view.text.split("\n"):
             if line.strip():
                 return line[: len(line) - len(line.lstrip())]
     return " " * (key_col + unit)
 
 
-def _existing_ids(text: str, w) -> set[str]:
+def _existing_ids(text: str, w: Node | None) -> set[str]:
     ids = set()
     for name in ("secrets", "secret-envs", "secret-files"):
         v = Y.get(w, name)

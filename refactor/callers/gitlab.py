@@ -15,7 +15,9 @@ from . import yamlutil as Y
 from .common import Found, cd_bases, cli_founds, rel
 from .shell import Host, Lexer, Scope, build_commands, commands, scope_of
 
-_NOT_JOBS = frozenset({"stages", "variables", "include", "workflow", "image", "services", "cache", "before_script", "after_script", "default"})
+_NOT_JOBS = frozenset(
+    {"stages", "variables", "include", "workflow", "image", "services", "cache", "before_script", "after_script", "default"}
+)
 _SCRIPT_KEYS = ("before_script", "script", "after_script")
 
 
@@ -60,8 +62,13 @@ def find(path: str, text: str, root: str | None) -> list[Found]:
         for cmds in cmds_per:
             scope_of(cmds, scope)
         off = _buildkit_off(job, doc)
-        host = Host("gitlab", "sh", scope, where=f"{shown} job {name}",
-                    literal_note=lambda n: f"define {n} as a masked CI/CD variable (Settings › CI/CD › Variables)")
+        host = Host(
+            "gitlab",
+            "sh",
+            scope,
+            where=f"{shown} job {name}",
+            literal_note=lambda n: f"define {n} as a masked CI/CD variable (Settings › CI/CD › Variables)",
+        )
         subst = {"$CI_PROJECT_DIR": ".", "${CI_PROJECT_DIR}": "."}
         earlier: list = []
         for view, cmds in zip(views, cmds_per):
@@ -72,6 +79,17 @@ def find(path: str, text: str, root: str | None) -> list[Found]:
                     continue
                 if off:
                     bc.buildkit_off = True
-                found.extend(cli_founds(path, "gitlab", view, bc, host, cd_bases(cmds, bc, [root] if root is not None else None, before), subst,
-                                       migratable=not off, reason="DOCKER_BUILDKIT=0 disables BuildKit" if off else None))
+                found.extend(
+                    cli_founds(
+                        path,
+                        "gitlab",
+                        view,
+                        bc,
+                        host,
+                        cd_bases(cmds, bc, [root] if root is not None else None, before),
+                        subst,
+                        migratable=not off,
+                        reason="DOCKER_BUILDKIT=0 disables BuildKit" if off else None,
+                    )
+                )
     return found

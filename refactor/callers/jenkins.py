@@ -128,7 +128,10 @@ _DOCKER_BUILD = re.compile(r"docker\s*\.\s*build\s*\(\s*$")
 
 def _env_names(text: str) -> frozenset[str]:
     names = set()
-    for m in re.finditer(r"\b(?:variable|usernameVariable|passwordVariable|keyFileVariable|passphraseVariable|tokenVariable|secretVariable|sshUserPrivateKeyVariable)\s*:\s*['\"]([A-Za-z_][A-Za-z0-9_]*)['\"]", text):
+    for m in re.finditer(
+        r"\b(?:variable|usernameVariable|passwordVariable|keyFileVariable|passphraseVariable|tokenVariable|secretVariable|sshUserPrivateKeyVariable)\s*:\s*['\"]([A-Za-z_][A-Za-z0-9_]*)['\"]",
+        text,
+    ):
         names.add(m.group(1))
     for m in re.finditer(r"\benvironment\s*\{", text):
         k = m.end()
@@ -155,7 +158,7 @@ def find(path: str, text: str, root: str | None) -> list[Found]:
     found: list[Found] = []
     subst = {"$WORKSPACE": ".", "${WORKSPACE}": ".", "${env.WORKSPACE}": "."}
     strings = list(_strings(text))
-    for idx, (s, e, view) in enumerate(strings):
+    for idx, (s, _e, view) in enumerate(strings):
         if "build" not in view.text:
             continue
         before = text[max(0, s - 80) : s]
@@ -168,7 +171,11 @@ def find(path: str, text: str, root: str | None) -> list[Found]:
                     found.extend(cli_founds(path, "jenkins", view, bc, host, [root] if root is not None else None, subst))
             continue
         # docker.build("image", "--build-arg … .") : the second argument is the docker build argument list
-        if idx > 0 and _DOCKER_BUILD.search(text[max(0, strings[idx - 1][0] - 80) : strings[idx - 1][0]]) and re.fullmatch(r"\s*,\s*", text[strings[idx - 1][1] : s]):
+        if (
+            idx > 0
+            and _DOCKER_BUILD.search(text[max(0, strings[idx - 1][0] - 80) : strings[idx - 1][0]])
+            and re.fullmatch(r"\s*,\s*", text[strings[idx - 1][1] : s])
+        ):
             lx = Lexer(view, "sh")
             words = [t.word for t in lx.tokens() if t.word is not None]
             if not words:

@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from refactor.build import SecretSpec
 from refactor.fixes.edit import Edit
@@ -38,8 +40,14 @@ from .common import Found, delete_list_item, rel
 from .model import BuildArgUse, CallerPlan, Invocation
 from .shell import BUILD_TOOLS, Host, Lexer, View, build_commands, classify, commands, plan_build, resolve_paths, scope_of
 
+if TYPE_CHECKING:
+    from libcst import Call, CSTNode
+    from libcst.metadata import CodePosition, CodeRange
+
 _SUBPROCESS_FUNCS = frozenset({"run", "call", "check_call", "check_output", "Popen"})
-_PY_ENV_CALL = re.compile(r"""^(?:os\.)?(?:environ\[\s*(['"])([A-Za-z_][A-Za-z0-9_]*)\1\s*\]|getenv\(\s*(['"])([A-Za-z_][A-Za-z0-9_]*)\3\s*\)|environ\.get\(\s*(['"])([A-Za-z_][A-Za-z0-9_]*)\5\s*\))$""")
+_PY_ENV_CALL = re.compile(
+    r"""^(?:os\.)?(?:environ\[\s*(['"])([A-Za-z_][A-Za-z0-9_]*)\1\s*\]|getenv\(\s*(['"])([A-Za-z_][A-Za-z0-9_]*)\3\s*\)|environ\.get\(\s*(['"])([A-Za-z_][A-Za-z0-9_]*)\5\s*\))$"""
+)
 _PREFILTER_CALL = re.compile(r"\bsubprocess\b|\bsystem\s*\(|\bbuildargs\b")  # every call form needs one of these
 _PREFILTER_TOOL = re.compile(r"docker|podman|buildah|nerdctl")
 _STR_START = re.compile(r"""^([rRbBuUfF]{0,2})('''|\"\"\"|'|")""")
@@ -49,7 +57,7 @@ _STR_START = re.compile(r"""^([rRbBuUfF]{0,2})('''|\"\"\"|'|")""")
 class El:
     """One argv element."""
 
-    node: object
+    node: CSTNode
     start: int
     end: int
     static: str | None  # the string value when it is a plain literal
@@ -68,7 +76,7 @@ class PyArg:
 
 @dataclass
 class PyCall:
-    call: object
+    call: Call
     func: str
     start: int
     end: int
@@ -88,7 +96,7 @@ class _Offsets:
             if c == "\n":
                 self.starts.append(i + 1)
 
-    def __call__(self, pos) -> int:
+    def __call__(self, pos: CodePosition) -> int:
         return self.starts[pos.line - 1] + pos.column
 
 
@@ -109,13 +117,7 @@ def _dotted(node) -> str:
 def _static(node) -> str | None:
     import libcst as cst
 
-    if isinstance(node, cst.SimpleString):
-        try:
-            v = node.evaluated_value
-        except Exception:  # noqa: BLE001
-            return None
-        return v if isinstance(v, str) else None
-    if isinstance(node, cst.ConcatenatedString):
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
         try:
             v = node.evaluated_value
         except Exception:  # noqa: BLE001
@@ -148,7 +150,7 @@ def _strip_name(code: str, name: str) -> str | None:
     return code[:at] + code[at + len(name) + 1 :]
 
 
-def _analyse_value(module, el: El, skip: str = "") -> tuple[str, str | None, str | None, str | None]:
+def _analyse_value(module, el: El, skip: str = "") -> tuple[str, str, str | None, str | None]:
     """(name, kind, source, expr) for a ``[skip]NAME=value`` element; name '' when not static."""
     import libcst as cst
 
@@ -170,7 +172,13 @@ def _analyse_value(module, el: El, skip: str = "") -> tuple[str, str | None, str
         name, eq, rest = head.partition("=")
         if not eq or not ident.fullmatch(name):
             return "", "unknown", None, None
-        if rest == "" and len(parts) == 2 and isinstance(parts[1], cst.FormattedStringExpression) and parts[1].conversion is None and parts[1].format_spec is None:
+        if (
+            rest == ""
+            and len(parts) == 2
+            and isinstance(parts[1], cst.FormattedStringExpression)
+            and parts[1].conversion is None
+            and parts[1].format_spec is None
+        ):
             expr_node = parts[1].expression
             code = module.code_for_node(expr_node)
             kind, src = _value_kind(code, expr_node)
@@ -206,8 +214,7 @@ class _Collector:
         self.text = text
         self.cst = cst
         self.module = cst.parse_module(text)
-        self._pos = None
-        self._off = None
+        self._positions: tuple[Mapping[CSTNode, CodeRange], _Offsets] | None = None
         self.subprocess_names: set[str] = set()  # aliases of the subprocess module
         self.func_names: dict[str, str] = {}  # from subprocess import run as r -> {"r": "run"}
         self.os_imported = False
@@ -216,21 +223,26 @@ class _Collector:
         self.scope: dict[int, int] = {}  # id(call) -> id(enclosing function or module)
         self._scan(self.module)
 
-    @property
-    def pos(self):
-        if self._pos is None:
+    def _resolved(self) -> tuple[Mapping[CSTNode, CodeRange], _Offsets]:
+        if self._positions is None:
             from libcst.metadata import MetadataWrapper, PositionProvider
 
-            self._pos = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
-            self._off = _Offsets(self.text)
-        return self._pos
+            pos = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+            self._positions = pos, _Offsets(self.text)
+        return self._positions
 
-    def span(self, node) -> tuple[int, int]:
-        p = self.pos[node]
-        return self._off(p.start), self._off(p.end)
+    @property
+    def pos(self) -> Mapping[CSTNode, CodeRange]:
+        return self._resolved()[0]
+
+    def span(self, node: CSTNode) -> tuple[int, int]:
+        pos, off = self._resolved()
+        p = pos[node]
+        return off(p.start), off(p.end)
 
     def _scan(self, module) -> None:
-        cst = self.cst
+        import libcst as cst
+
         coll = self
         stack = [id(module)]
 
@@ -348,7 +360,10 @@ def _unresolved_build_prefix(c: _Collector, node) -> bool:
         return False
     statics = [_static(e.value) if isinstance(e, cst.Element) else None for e in node.elements[:6]]
     return _is_build(statics) or (
-        bool(statics) and statics[0] is not None and statics[0].rsplit("/", 1)[-1] in BUILD_TOOLS and len(statics) >= 2
+        bool(statics)
+        and statics[0] is not None
+        and statics[0].rsplit("/", 1)[-1] in BUILD_TOOLS
+        and len(statics) >= 2
         and statics[1] in ("build", "buildx", "bud")
     )
 
@@ -476,6 +491,8 @@ def measure(text: str) -> tuple[int, int, int]:
 
     while pos < n:
         m = scan(text, pos)
+        if m is None:
+            break  # never: the last alternative matches any character
         kind = m.lastgroup
         pos = m.end()
         if kind in ("w", "c", "cont"):
@@ -497,7 +514,13 @@ def measure(text: str) -> tuple[int, int, int]:
                 prefix = m.group("s")
                 q = prefix.lstrip("rRbBuUfF")
                 e = _PY_STR_END[q].match(text, pos)
-                end = e.end() if e else (n if len(q) == 3 else _PY_LINE_REST.match(text, pos).end())
+                if e is not None:
+                    end = e.end()
+                elif len(q) == 3:
+                    end = n
+                else:
+                    rest = _PY_LINE_REST.match(text, pos)  # always matches (maybe empty)
+                    end = n if rest is None else rest.end()
                 if "f" in prefix[: -len(q)].lower():
                     # brackets inside replacement fields count; literal text and {{ }} do not, and an
                     # unbalanced field does not leak out of its string
@@ -536,10 +559,10 @@ def _unparsed(path: str, root: str | None, text: str, why: str) -> Found:
     """A candidate file dfix refuses to parse: an unresolved caller that blocks every fix that
     migrates a build arg (it may pass any to any Dockerfile)."""
     e = len(text)
-    reason = (f"{rel(path, root)} is a Python build script dfix does not parse ({why}); it may pass this build arg: "
-              "migrate it by hand")
-    return Found(Invocation(path, "python", None, None, (BuildArgUse("*", "unknown", None, 0, e),), 0, e,
-                            migratable=False, reason=reason), None)
+    reason = f"{rel(path, root)} is a Python build script dfix does not parse ({why}); it may pass this build arg: migrate it by hand"
+    return Found(
+        Invocation(path, "python", None, None, (BuildArgUse("*", "unknown", None, 0, e),), 0, e, migratable=False, reason=reason), None
+    )
 
 
 def _may_call(text: str) -> str:
@@ -597,16 +620,19 @@ def _may_call(text: str) -> str:
             for a in node.names:
                 if a.name == "subprocess":
                     subprocess_names.add(a.asname or "subprocess")
-        elif isinstance(node, ast.ImportFrom):
-            if node.module == "subprocess" and not any(a.name == "*" for a in node.names):
-                func_names.update(a.asname or a.name for a in node.names if a.name in _SUBPROCESS_FUNCS)
+        elif isinstance(node, ast.ImportFrom) and node.module == "subprocess" and not any(a.name == "*" for a in node.names):
+            func_names.update(a.asname or a.name for a in node.names if a.name in _SUBPROCESS_FUNCS)
     found = "none"
     anywhere = "build" in text or "bud" in text  # an argv in a variable says it where it is built
     for call in calls:
         fname = dotted(call.func)
         base, _, attr = fname.rpartition(".")
-        if not ((base in subprocess_names and attr in _SUBPROCESS_FUNCS) or (not base and fname in func_names) or fname == "os.system"
-                or (attr == "build" and any(k.arg == "buildargs" for k in call.keywords))):
+        if not (
+            (base in subprocess_names and attr in _SUBPROCESS_FUNCS)
+            or (not base and fname in func_names)
+            or fname == "os.system"
+            or (attr == "build" and any(k.arg == "buildargs" for k in call.keywords))
+        ):
             continue
         found = "not-builds"
         argv = list(call.args) + [k.value for k in call.keywords if k.arg == "args"]
@@ -646,10 +672,18 @@ def _find(c: _Collector, path: str, root: str | None) -> list[Found]:
             # any build arg to any Dockerfile, so it blocks every fix that migrates one
             s, e = c.span(call)
             line = c.pos[call].start.line
-            reason = (f"{shown}:{line} runs a docker build whose arguments dfix cannot resolve (a *splat, a variable or a"
-                      " computed list); it may pass this build arg: migrate it by hand, or make the argv a literal list")
-            out.append(Found(Invocation(path, "python", None, None, (BuildArgUse("*", "unknown", None, s, e),), s, e,
-                                        migratable=False, reason=reason), None))
+            reason = (
+                f"{shown}:{line} runs a docker build whose arguments dfix cannot resolve (a *splat, a variable or a"
+                " computed list); it may pass this build arg: migrate it by hand, or make the argv a literal list"
+            )
+            out.append(
+                Found(
+                    Invocation(
+                        path, "python", None, None, (BuildArgUse("*", "unknown", None, s, e),), s, e, migratable=False, reason=reason
+                    ),
+                    None,
+                )
+            )
             continue
         if res is None and not (isinstance(val, (cst.SimpleString, cst.FormattedString)) and "build-arg" in c.module.code_for_node(val)):
             continue
@@ -674,8 +708,13 @@ def _find(c: _Collector, path: str, root: str | None) -> list[Found]:
             continue
         view, flavor = sv
         cmds = commands(Lexer(view, flavor))
-        host = Host("python", flavor, scope_of(cmds), where=where,
-                    literal_note=lambda n: f"set {n} in the environment that runs {os.path.basename(path)} (or define it as a CI secret)")
+        host = Host(
+            "python",
+            flavor,
+            scope_of(cmds),
+            where=where,
+            literal_note=lambda n: f"set {n} in the environment that runs {os.path.basename(path)} (or define it as a CI secret)",
+        )
         for bc in build_commands(cmds):
             if not bc.args:
                 continue
@@ -723,7 +762,7 @@ def _list_paths(c: _Collector, els: list[El], call, path: str, root: str | None)
         return None, None
     statics = [el.static for el in els]
     fil = ctx = None
-    positional = []
+    positional: list[str | None] = []
     k = 1
     while k < len(statics):
         s = statics[k]
@@ -797,7 +836,9 @@ def _find_sdk(c: _Collector, path: str, root: str | None, call) -> list[Found]:
     pc = PyCall(call, "sdk", s, e, env_ok=False, sdk=True, sdk_path=p, sdk_dockerfile=d if dfk is not None else None)
     reason = (
         "the docker SDK's build(buildargs=…) uses the classic builder API, which cannot pass BuildKit secrets; "
-        "use python-on-whales: docker.buildx.build(" + (repr(p) if p else "context") + (f", file={d!r}" if dfk is not None else "")
+        "use python-on-whales: docker.buildx.build("
+        + (repr(p) if p else "context")
+        + (f", file={d!r}" if dfk is not None else "")
         + ', secrets=["id=<id>,env=<NAME>"]) with NAME exported'
     )
     where = f"{rel(path, root)} line {c.pos[call].start.line}"
@@ -832,9 +873,8 @@ def plan(path: str, text: str, groups: list, result: CallerPlan) -> None:
                 plan_build(view, text, bc, migrated, host, result)
         else:
             _plan_list(c, pc, migrated, env_entries, result, where)
-        if env_entries:
-            if _add_env(c, pc.call, env_entries, nl, result, where):
-                need_os = True
+        if env_entries and _add_env(c, pc.call, env_entries, nl, result, where):
+            need_os = True
     if need_os and not c.os_imported:
         _import_os(c, nl, result)
 
@@ -875,7 +915,9 @@ def _plan_list(c: _Collector, pc: PyCall, migrated: dict[str, SecretSpec], env: 
             pass
         elif a.kind == "literal":
             result.add_rotate(a.name)
-            result.add_note(f"{where}: the committed value of {a.name} was removed (it must be rotated); set {a.name} in the environment that runs the script")
+            result.add_note(
+                f"{where}: the committed value of {a.name} was removed (it must be rotated); set {a.name} in the environment that runs the script"
+            )
         elif a.kind == "env" and a.source:
             env_name = a.source
         elif a.expr is not None and pc.env_ok:
@@ -942,7 +984,7 @@ def _add_env(c: _Collector, call, entries: dict[str, str], nl: str, result: Call
         first_of_last = c.span(last.keyword)[0] if last.keyword is not None else c.span(last.value)[0]
         ls = c.text.rfind("\n", 0, first_of_last) + 1
         ind = c.text[ls:first_of_last]
-        if not ind.strip() == "":
+        if ind.strip() != "":
             ind = " " * (len(ind) - len(ind.lstrip()))
         comma_at = between.find(",")
         if comma_at >= 0:
@@ -979,7 +1021,14 @@ def _import_os(c: _Collector, nl: str, result: CallerPlan) -> None:
         result.edits.append(Edit(ls, ls, f"import os{nl}"))
         return
     prev = after_future
-    if prev is None and body and isinstance(body[0], cst.SimpleStatementLine) and body[0].body and isinstance(body[0].body[0], cst.Expr) and isinstance(body[0].body[0].value, (cst.SimpleString, cst.ConcatenatedString)):
+    if (
+        prev is None
+        and body
+        and isinstance(body[0], cst.SimpleStatementLine)
+        and body[0].body
+        and isinstance(body[0].body[0], cst.Expr)
+        and isinstance(body[0].body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    ):
         prev = body[0]
     if prev is not None:
         _, e = c.span(prev)

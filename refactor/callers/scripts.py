@@ -128,7 +128,9 @@ def find_make(path: str, text: str, root: str | None) -> list[Found]:
 # ------------------------------------------------------------------------------------------
 # justfiles
 
-_JUST_HEADER = re.compile(r"^@?[A-Za-z_][A-Za-z0-9_-]*(?:\s+[^:=]*?)?\s*:(?!=)")
+# A recipe header: ``name [params…]:`` but not ``name :=``. Possessive, so each character is read
+# once: the old ``(?:\s+[^:=]*?)?\s*:`` split a run of blanks three ways (cubic; hardening #20).
+_JUST_HEADER = re.compile(r"^@?[A-Za-z_][A-Za-z0-9_-]*+(?:\s++[^:=]*+)?:(?!=)")
 _JUST_SHELL = re.compile(r"^set\s+(?:windows-)?shell\s*:=\s*\[\s*['\"]([^'\"]+)['\"]", re.M)
 
 

@@ -9,8 +9,18 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, TypeGuard
 
 from .shell import View
+
+if TYPE_CHECKING:
+    from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+    from .common import Found
+
+# What a parse gives: every document's root node, and why the text was refused (or None).
+_Parsed = tuple[tuple["Node", ...], str | None]
 
 # Bounds on what ruamel.yaml is given (hardening round two, points 9 and 10). Its scanner slows
 # down with every open flow collection (``[[[[…`` 5,000 deep took 7 s for 10 KB) and its composer
@@ -28,13 +38,13 @@ class _TextCache:
     texts it holds (a parse keeps about 80 bytes of nodes per byte of YAML); the latest parse is
     always kept, whatever its size."""
 
-    def __init__(self, parse, budget: int) -> None:
+    def __init__(self, parse: Callable[[str], _Parsed], budget: int) -> None:
         self._parse = parse
         self._budget = budget
-        self._items: OrderedDict[str, tuple] = OrderedDict()
+        self._items: OrderedDict[str, _Parsed] = OrderedDict()
         self._chars = 0
 
-    def __call__(self, text: str) -> tuple:
+    def __call__(self, text: str) -> _Parsed:
         got = self._items.get(text)
         if got is not None:
             self._items.move_to_end(text)
@@ -52,7 +62,7 @@ class _TextCache:
         self._chars = 0
 
 
-def _parse(text: str) -> tuple[tuple, str | None]:
+def _parse(text: str) -> _Parsed:
     """(every document's root node, why the text was refused or None)."""
     depth = flow_depth(text)
     if depth > MAX_FLOW_DEPTH:
@@ -83,14 +93,14 @@ def _parse(text: str) -> tuple[tuple, str | None]:
 _load = _TextCache(_parse, budget=2 * 1024 * 1024)
 
 
-def compose(text: str):
+def compose(text: str) -> Node | None:
     """The root node of the only document, or None when the text is not YAML dfix can read (a
     syntax error, several documents, or refused: see :func:`refusal`)."""
     docs, _why = _load(text)
     return docs[0] if len(docs) == 1 else None
 
 
-def compose_all(text: str) -> list:
+def compose_all(text: str) -> list[Node]:
     """The root nodes of every document (a multi-document stream), or [] when unreadable."""
     return [n for n in _load(text)[0] if n is not None]
 
@@ -101,7 +111,7 @@ def refusal(text: str) -> str | None:
     return _load(text)[1]
 
 
-def refused(path: str, kind: str, text: str, shown: str, why: str):
+def refused(path: str, kind: str, text: str, shown: str, why: str) -> Found:
     """A caller whose YAML dfix refused to read (:func:`refusal`): an unresolved invocation that
     blocks every fix migrating a build arg, since the file may pass any (as an unparsed Python
     build script does), with the reason on one line."""
@@ -110,8 +120,9 @@ def refused(path: str, kind: str, text: str, shown: str, why: str):
 
     e = len(text)
     reason = f"{shown}: dfix does not read this YAML file ({why}); it may pass this build arg: migrate it by hand"
-    return Found(Invocation(path, kind, None, None, (BuildArgUse("*", "unknown", None, 0, e),), 0, e, migratable=False,
-                            reason=reason), None)
+    return Found(
+        Invocation(path, kind, None, None, (BuildArgUse("*", "unknown", None, 0, e),), 0, e, migratable=False, reason=reason), None
+    )
 
 
 def plain(text: str):
@@ -144,13 +155,13 @@ def _safe_constructor():
     return Plain(loader=YAML(typ="safe", pure=True))
 
 
-def _copy_graph(root):
+def _copy_graph(root: Node) -> Node:
     """A copy of a node graph (aliases stay shared): the safe constructor rewrites mappings with
     merge keys in place, and parsed nodes are shared through the cache."""
     import copy
 
-    memo: dict[int, object] = {}
-    order = []
+    memo: dict[int, Node] = {}
+    order: list[Node] = []
     stack = [root]
     while stack:
         node = stack.pop()
@@ -168,7 +179,7 @@ def _copy_graph(root):
     return memo[id(root)]
 
 
-def alias_expansion(docs) -> int | None:
+def alias_expansion(docs: Iterable[Node | None]) -> int | None:
     """How many nodes the aliases add when every alias is expanded (``docs`` hold shared nodes),
     or None for a cycle. Iterative and linear in the distinct nodes; the counts saturate just
     above :data:`MAX_ALIAS_NODES`."""
@@ -205,7 +216,7 @@ def alias_expansion(docs) -> int | None:
     return max(0, min(total - distinct, cap))
 
 
-def _children(node) -> list:
+def _children(node: Node) -> list[Node]:
     if is_map(node):
         return [x for pair in node.value for x in pair]
     if is_seq(node):
@@ -266,18 +277,24 @@ def flow_depth(text: str) -> int:
             if e is None:
                 return best
             pos = e.end()
-        elif c in "|>" and _BLOCK_HEADER.match(text, i):
+        elif c in "|>" and (header := _BLOCK_HEADER.match(text, i)):
             # a block scalar: skip the lines indented deeper than the line that introduces it
             ls = text.rfind("\n", 0, i) + 1
-            indent = _LINE_INDENT.match(text, ls).end() - ls
-            j = _BLOCK_HEADER.match(text, i).end()
+            indent = _indent_end(text, ls) - ls
+            j = header.end()
             while j < n:
-                k = _LINE_INDENT.match(text, j).end()
+                k = _indent_end(text, j)
                 if k < n and text[k] not in "\r\n" and k - j <= indent:
                     break
-                e = text.find("\n", k)
-                j = n if e < 0 else e + 1
+                nl = text.find("\n", k)
+                j = n if nl < 0 else nl + 1
             pos = j
+
+
+def _indent_end(text: str, pos: int) -> int:
+    """The offset after the spaces starting at ``pos``."""
+    m = _LINE_INDENT.match(text, pos)
+    return pos if m is None else m.end()  # never None: the pattern matches the empty string
 
 
 def _value_start(text: str, i: int, flow: bool) -> bool:
@@ -291,30 +308,28 @@ def _value_start(text: str, i: int, flow: bool) -> bool:
     c = text[j]
     if c == ":" or (flow and c in "[{,"):
         return True
-    if c in "-?" and (j == 0 or text[j - 1] in " \t\r\n"):
-        return True
-    return False
+    return c in "-?" and (j == 0 or text[j - 1] in " \t\r\n")
 
 
-def is_map(node) -> bool:
+def is_map(node: object) -> TypeGuard[MappingNode]:
     return node is not None and type(node).__name__ == "MappingNode"
 
 
-def is_seq(node) -> bool:
+def is_seq(node: object) -> TypeGuard[SequenceNode]:
     return node is not None and type(node).__name__ == "SequenceNode"
 
 
-def is_scalar(node) -> bool:
+def is_scalar(node: object) -> TypeGuard[ScalarNode]:
     return node is not None and type(node).__name__ == "ScalarNode"
 
 
-def items(node) -> list[tuple]:
+def items(node: Node | None) -> list[tuple[Node, Node]]:
     """Key/value node pairs of a mapping, merge keys (<<) resolved after the own keys."""
     if not is_map(node):
         return []
     own = [(k, v) for k, v in node.value if not (is_scalar(k) and k.tag and str(k.tag).endswith("merge"))]
     keys = {k.value for k, _ in own if is_scalar(k)}
-    merged = []
+    merged: list[tuple[Node, Node]] = []
     for k, v in node.value:
         if is_scalar(k) and k.tag and str(k.tag).endswith("merge"):
             srcs = v.value if is_seq(v) else [v]
@@ -326,33 +341,33 @@ def items(node) -> list[tuple]:
     return own + merged
 
 
-def get(node, key: str):
+def get(node: Node | None, key: str) -> Node | None:
     for k, v in items(node):
         if is_scalar(k) and k.value == key:
             return v
     return None
 
 
-def get_pair(node, key: str):
+def get_pair(node: Node | None, key: str) -> tuple[Node, Node] | None:
     for k, v in items(node):
         if is_scalar(k) and k.value == key:
             return k, v
     return None
 
 
-def sval(node) -> str | None:
+def sval(node: Node | None) -> str | None:
     return node.value if is_scalar(node) and isinstance(node.value, str) else None
 
 
-def style(node) -> str | None:
+def style(node: Node | None) -> str | None:
     return getattr(node, "style", None)
 
 
-def start(node) -> int:
+def start(node: Node) -> int:
     return node.start_mark.index
 
 
-def end(node) -> int:
+def end(node: Node) -> int:
     return node.end_mark.index
 
 
@@ -380,7 +395,7 @@ def newline(text: str) -> str:
     return "\r\n" if crlf and crlf >= text.count("\n") - crlf else "\n"
 
 
-def content_end(text: str, node) -> int:
+def content_end(text: str, node: Node) -> int:
     """End of the node's own text: block collections' marks run on over trailing blank lines and
     comments, which belong to whatever follows."""
     e = end(node)
@@ -407,13 +422,8 @@ def content_end(text: str, node) -> int:
     return inner
 
 
-def flow(node) -> bool:
+def flow(node: Node | None) -> bool:
     return bool(getattr(node, "flow_style", False))
-
-
-def block_indent(text: str, node) -> int:
-    """Column of the keys (mapping) or dashes (sequence) of a block collection."""
-    return column(text, start(node))
 
 
 def indent_unit(text: str, default: int = 2) -> int:
@@ -437,11 +447,27 @@ def indent_unit(text: str, default: int = 2) -> int:
 # ------------------------------------------------------------------------------------------
 # Scalars as shell views
 
-_DQ_ESC = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r",
-           "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0"}
+_DQ_ESC = {
+    "0": "\0",
+    "a": "\a",
+    "b": "\b",
+    "t": "\t",
+    "\t": "\t",
+    "n": "\n",
+    "v": "\v",
+    "f": "\f",
+    "r": "\r",
+    "e": "\x1b",
+    " ": " ",
+    '"': '"',
+    "/": "/",
+    "\\": "\\",
+    "N": "\x85",
+    "_": "\xa0",
+}
 
 
-def scalar_view(text: str, node) -> View | None:
+def scalar_view(text: str, node: Node | None) -> View | None:
     """The scalar's value as decoded text mapped to source offsets."""
     if not is_scalar(node):
         return None

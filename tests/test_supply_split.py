@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -232,3 +235,79 @@ def test_values_never_appear(tmp_path) -> None:
     assert got
     for s in got:
         assert literal not in repr(s) + s.message
+
+
+# -- #20: YAML that yamlutil refuses (alias bombs, too-deep flow) never reaches ruamel's constructor
+
+HANG_GUARD = 120  # seconds: only a hang trips it (str() of the expanded bomb never ends); never a timing budget
+
+
+def _alias_bomb(levels: int = 9, width: int = 9) -> str:
+    """The "billion laughs": width**levels strings once every alias is expanded."""
+    out = ["x-l0: &l0 [lol]"]
+    for i in range(1, levels + 1):
+        out.append(f"x-l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * width) + "]")
+    return "\n".join(out) + "\n"
+
+
+BOMB_WORKFLOW = (
+    "on: push\n"
+    + _alias_bomb()
+    + "env:\n  LAUGHS: *l9\n"  # the top-level env's values were read with str(): the whole expansion
+    + "jobs:\n  release:\n    runs-on: ubuntu-latest\n    steps:\n"
+    + "      - run: npm publish --//r/:_authToken=$NPM_TOKEN\n"
+)
+DEEP_WORKFLOW = (
+    "on: push\n"
+    + f"x: {'[' * 5000}1{']' * 5000}\n"
+    + "jobs:\n  release:\n    runs-on: ubuntu-latest\n    steps:\n"
+    + "      - run: npm publish --//r/:_authToken=$NPM_TOKEN\n"
+)
+
+
+def test_refused_workflow_yaml_is_scanned_line_by_line_not_loaded(tmp_path, monkeypatch) -> None:
+    """A workflow yamlutil refuses (an alias bomb, flow collections nested too deep) is scanned
+    line by line, as an unparsable one is: its uses are still found, and ruamel never loads it."""
+    from ruamel.yaml import YAML
+
+    from refactor.callers.yamlutil import refusal
+
+    loaded: list[object] = []
+
+    def load(self, stream):
+        loaded.append(stream)
+        raise RuntimeError("a refused text reached ruamel's constructor")  # (and so never hangs this test)
+
+    monkeypatch.setattr(YAML, "load", load)
+    assert refusal(BOMB_WORKFLOW) is not None and refusal(DEEP_WORKFLOW) is not None
+    workflows = {".github/workflows/bomb.yml": BOMB_WORKFLOW, ".github/workflows/deep.yml": DEEP_WORKFLOW}
+    tree(tmp_path, {"Dockerfile": "FROM node:20\nARG NPM_TOKEN\n", **workflows})
+    assert found(tmp_path) == [
+        ("NPM_TOKEN", ("Dockerfile", 2), (".github/workflows/bomb.yml", BOMB_WORKFLOW.count("\n"))),
+        ("NPM_TOKEN", ("Dockerfile", 2), (".github/workflows/deep.yml", DEEP_WORKFLOW.count("\n"))),
+    ]
+    assert loaded == []
+
+
+def _limit_memory() -> None:
+    import resource
+
+    cap = 2 << 30  # a regression fails with MemoryError instead of filling the shared machine
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
+def test_alias_bomb_workflow_finishes(tmp_path) -> None:
+    """End to end in its own process: the old scanner hung on this workflow (or ran out of memory)."""
+    root = Path(__file__).resolve().parent.parent
+    tree(tmp_path, {"Dockerfile": "FROM node:20\nARG NPM_TOKEN\n", ".github/workflows/ci.yml": BOMB_WORKFLOW})
+    code = "import sys\nfrom refactor.supply.split import find_credential_splits\nprint(len(find_credential_splits(sys.argv[1])))\n"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD,  # the hang guard
+        env={**os.environ, "PYTHONPATH": str(root)},
+        preexec_fn=_limit_memory if sys.platform == "linux" else None,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "1"

@@ -21,11 +21,7 @@ from refactor.syntax.words import NameValue, find_refs, name_values, unquote
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
-PROXY_ARGS = frozenset(
-    n
-    for p in ("HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY")
-    for n in (p, p.lower())
-)
+PROXY_ARGS = frozenset(n for p in ("HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY") for n in (p, p.lower()))
 PLATFORM_ARGS = frozenset(
     """TARGETPLATFORM TARGETOS TARGETARCH TARGETVARIANT BUILDPLATFORM BUILDOS BUILDARCH BUILDVARIANT
     TARGETSTAGE BUILDKIT_SYNTAX BUILDKIT_INLINE_CACHE BUILDKIT_MULTI_PLATFORM BUILDKIT_SANDBOX_HOSTNAME
@@ -308,7 +304,7 @@ def build_facts(df: Dockerfile) -> Facts:
         eff = ins.effective
         onbuild = ins.sub is not None
         if eff.cmd in ("arg", "env", "label"):
-            if onbuild:
+            if ins.sub is not None:
                 # the inner command's args live at an offset inside the logical line
                 base_l = ins.sub.args_lstart
             else:

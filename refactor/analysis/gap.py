@@ -18,14 +18,13 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 
-
 _CLASS_ESC = {"\n": r"\n", "\t": r"\t", "\\": r"\\", "]": r"\]", "^": r"\^", "-": r"\-"}
 
 
 class GapMatch:
     """The parts of ``re.Match`` callers use: ``group``, ``start``, ``end``, ``span``, ``lastindex``."""
 
-    __slots__ = ("_head", "_tail", "_n")
+    __slots__ = ("_head", "_n", "_tail")
 
     def __init__(self, head: re.Match, tail: re.Match) -> None:
         self._head = head
@@ -64,8 +63,9 @@ class GapMatch:
 
 
 class GapPattern:
-    def __init__(self, head: str, tail: str, *, limit: int, stops: str = "\n;|&", continuation: bool = True,
-                 lead: str | None = None, flags: int = 0) -> None:
+    def __init__(
+        self, head: str, tail: str, *, limit: int, stops: str = "\n;|&", continuation: bool = True, lead: str | None = None, flags: int = 0
+    ) -> None:
         self.head = re.compile(head, flags)
         self.tail = re.compile(tail, flags)
         self._tail_at = re.compile("(?=" + tail + ")", flags)
@@ -151,7 +151,7 @@ class RunScan:
     ``branch`` character, then the rest of a run of non-space characters), trying ``pattern`` at
     most once per run: when it fails at an anchor followed by ``branch``, it fails at every later
     such anchor of the same run (their ``\\S+`` can only end where the first one's could), so those
-    are skipped. Linear where the regex rescanned the run from every anchor (``http-basic.`` × n)."""
+    are skipped. Linear where the regex rescanned the run from every anchor (``http-basic.`` repeated n times)."""
 
     def __init__(self, pattern: str, anchor: str, flags: int = 0, branch: str = ".") -> None:
         self.reference = re.compile(pattern, flags)

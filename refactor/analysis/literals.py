@@ -41,7 +41,7 @@ from refactor.analysis.secrets import (
     real_literal,
 )
 
-__all__ = ["Literal", "scan", "mask_values", "in_dockerfile"]
+__all__ = ["Literal", "in_dockerfile", "mask_values", "scan"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +71,8 @@ _URL_USER = re.compile(r"://([A-Za-z0-9_\-.~+=]{20,})@(?=[^\s@'\"/])")
 # -- curl -u / --user ---------------------------------------------------------------------------
 _CURL_U = GapPattern(
     r"curl(?<![^\s;|&(`]curl)(?:[ \t]|\\\r?\n)",
-    r"(?<=\s)(?:-u|--user)(?:" + _WS + r"|=)?" + r"([\"']?)([^\s\"';|&<>():]*):([^\s\"';|&<>()]*)\1", limit=512,
+    r"(?<=\s)(?:-u|--user)(?:" + _WS + r"|=)?" + r"([\"']?)([^\s\"';|&<>():]*):([^\s\"';|&<>()]*)\1",
+    limit=512,
 )
 
 # -- HTTP authentication headers ----------------------------------------------------------------
@@ -82,23 +83,72 @@ _AUTH_HEADER = re.compile(
     r"(?i)(?<![\w-])(x-jfrog-art-api|private-token|job-token|deploy-token|x-api-key|x-auth-token|x-vault-token|"
     r"x-access-token|x-registry-auth|circle-token|travis-api-token)[ \t]*:[ \t]*([A-Za-z0-9+/=._~\-]+)"
 )
-_AUTH_KEYS = ("authorization", "x-jfrog-art-api", "private-token", "job-token", "deploy-token", "x-api-key",
-              "x-auth-token", "x-vault-token", "x-access-token", "x-registry-auth", "circle-token", "travis-api-token")
+_AUTH_KEYS = (
+    "authorization",
+    "x-jfrog-art-api",
+    "private-token",
+    "job-token",
+    "deploy-token",
+    "x-api-key",
+    "x-auth-token",
+    "x-vault-token",
+    "x-access-token",
+    "x-registry-auth",
+    "circle-token",
+    "travis-api-token",
+)
 
 # -- npm / yarn ---------------------------------------------------------------------------------
 _NPMRC_LINE = re.compile(r"_(?<![^\s\"':=;]_)(authToken|auth|password)[ \t]*=[ \t]*" + _QV)
 _NPM_SET = re.compile(
-    r"config" + _WS + r"set" + _WS + r"(?:--?[A-Za-z-]+(?:=\S+)?" + _WS + r")*[\"']?(?:[^\s\"']*:)?_(authToken|auth|password)[\"']?" + _WS + _QV
+    r"config"
+    + _WS
+    + r"set"
+    + _WS
+    + r"(?:--?[A-Za-z-]+(?:=\S+)?"
+    + _WS
+    + r")*[\"']?(?:[^\s\"']*:)?_(authToken|auth|password)[\"']?"
+    + _WS
+    + _QV
 )
 _YARN_AUTH = re.compile(r"npmAuth(?:Token|Ident)[\"']?(?:[ \t]*[:=][ \t]*|" + _WS + r")" + _QV)
 
 # -- password / token options -------------------------------------------------------------------
-_FLAG_WORDS = {"disabled", "disable", "no", "with", "without", "skip", "allow", "require", "required", "enable",
-               "ask", "prompt", "empty", "random", "generate", "reset", "show", "use", "force", "check", "verify",
-               "expire", "keep", "min", "max", "store", "save", "hash", "hashed", "print", "stdin", "change"}
-_PW_OPT = re.compile(
-    r"--(?<![\w-]--)((?:[a-z0-9]+[-.])*)(password|passwd|pass|pwd|passphrase|passcode)(?:" + _WS + r"|=)" + _QV
-)
+_FLAG_WORDS = {
+    "disabled",
+    "disable",
+    "no",
+    "with",
+    "without",
+    "skip",
+    "allow",
+    "require",
+    "required",
+    "enable",
+    "ask",
+    "prompt",
+    "empty",
+    "random",
+    "generate",
+    "reset",
+    "show",
+    "use",
+    "force",
+    "check",
+    "verify",
+    "expire",
+    "keep",
+    "min",
+    "max",
+    "store",
+    "save",
+    "hash",
+    "hashed",
+    "print",
+    "stdin",
+    "change",
+}
+_PW_OPT = re.compile(r"--(?<![\w-]--)((?:[a-z0-9]+[-.])*)(password|passwd|pass|pwd|passphrase|passcode)(?:" + _WS + r"|=)" + _QV)
 _TOKEN_OPT = re.compile(
     r"--(?<![\w-]--)((?:[a-z0-9]+[-.])*)(token|api-key|apikey|access-token|auth-token|secret-key|secret-access-key|"
     r"client-secret|oauth2-bearer|bearer|private-token|license-key|licence-key)(?:" + _WS + r"|=)" + _QV
@@ -109,40 +159,87 @@ _OPENSSL_PW = re.compile(r"-pass(?<![\w-]-pass)(?:in|out|word)?" + _WS + r"[\"']
 _LOGIN_P = GapPattern(
     r"(?<![\w-])(?:docker|podman|buildah|skopeo|helm|oras|crane|nerdctl|regctl|oc|cf|az|argocd|tkn|cosign|notation|"
     r"singularity|apptainer|heroku|vault|ibmcloud)(?:" + _WS + r"(?:registry|acr|auth|remote))?" + _WS + r"login\b",
-    r"(?<=\s)-p(?:" + _WS + r"|=)?" + _QV, limit=512,
+    r"(?<=\s)-p(?:" + _WS + r"|=)?" + _QV,
+    limit=512,
 )
 _STDIN_LOGIN = GapPattern(
-    r"(?<![\w-])(?:echo|printf)" + _WS + r"(?:-[neE]+" + _WS + r")?" + _QV + _OPT_WS + r"\|" + _OPT_WS
-    + r"(?:sudo" + _WS + r")?(?:docker|podman|buildah|skopeo|helm|oras|crane|nerdctl|regctl)\b", r"login", limit=256, continuation=False,
+    r"(?<![\w-])(?:echo|printf)"
+    + _WS
+    + r"(?:-[neE]+"
+    + _WS
+    + r")?"
+    + _QV
+    + _OPT_WS
+    + r"\|"
+    + _OPT_WS
+    + r"(?:sudo"
+    + _WS
+    + r")?(?:docker|podman|buildah|skopeo|helm|oras|crane|nerdctl|regctl)\b",
+    r"login",
+    limit=256,
+    continuation=False,
 )
 _MYSQL_P = GapPattern(
     r"(?<![\w.-])(?:mysql|mysqladmin|mysqldump|mysqlimport|mysqlcheck|mysqlsh|mysqlpump|mariadb|mariadb-admin|"
-    r"mariadb-dump)(?=[ \t])", r"(?<=\s)-p[\"']?([^\s\"';|&<>()]+)[\"']?", limit=512,
+    r"mariadb-dump)(?=[ \t])",
+    r"(?<=\s)-p[\"']?([^\s\"';|&<>()]+)[\"']?",
+    limit=512,
 )
 _MYSQL_CMD = re.compile(r"m(?<![^\s;|&(]m)(?:ysql(?:admin|dump|import|check|sh|pump)?|ariadb(?:-admin|-dump)?)[ \t]")
 _MYSQLADMIN_PW = GapPattern(r"(?<![\w.-])(?:mysqladmin|mariadb-admin)(?=[ \t])", r"(?<=\s)password" + _WS + _QV, limit=512)
 _REDIS_A = GapPattern(r"redis-cli(?<![\w-]redis-cli)\b", r"(?<=\s)-a" + _WS + _QV, limit=512)
 _SQLCMD_P = GapPattern(r"(?<![\w-])(?:sqlcmd|bcp)\b", r"(?<=\s)-P" + _WS + _QV, limit=512)
 _HTPASSWD = re.compile(
-    r"(?<![\w-])htpasswd" + _WS + r"((?:-[A-Za-z]+" + _WS + r")+)((?:[^\s\-;|&<>()][^\s;|&<>()]*" + _WS + r"){1,2})" + _QV
+    r"(?<![\w-])htpasswd"
+    + _WS
+    + r"((?:-[A-Za-z]+"
+    + _WS
+    + r")+)((?:[^\s\-;|&<>()][^\s;|&<>()]*"
+    + _WS
+    + r"){1,2})"
+    + _QV
     + r"(?=[ \t]*(?:$|[;|&)>\n]|\\\r?\n))"
 )
 
 _SSHPASS_P = re.compile(r"sshpass(?<![\w-]sshpass)" + _WS + r"-p" + _OPT_WS + _QV)
 _MONGO_P = GapPattern(r"mongo(?<![\w-]mongo)(?:sh|dump|restore|import|export)?(?=[ \t])", r"(?<=\s)-p(?:" + _WS + r"|=)" + _QV, limit=512)
 _NETRC_PW = re.compile(r"machine(?<![\w-]machine)" + _WS + r"\S+" + _WS + r"login" + _WS + r"\S+" + _WS + r"password" + _WS + _QV)
-_CHPASSWD = GapPattern(r"(?:(?<![\w-])echo|(?<![\w-])printf)" + _WS + r"(?:-[neE]+" + _WS + r")?[\"']?[^:\s\"'$]+:([^\s\"';|&<>()]+)[\"']?",
-                       r"\|" + _OPT_WS + r"(?:sudo" + _WS + r")?chpasswd", limit=256, stops="|\n", continuation=False)
-_NET_USER = re.compile(r"(?i)net(?<![\w-]net)" + _WS + r"user" + _WS + r"(?:/add" + _WS + r")?[^\s/]+" + _WS + r"([^\s/\"';|&<>()*]+)(?=" + _WS + r"/add\b|[ \t]*(?:$|[;&|\n]|\\\r?\n))")
+_CHPASSWD = GapPattern(
+    r"(?:(?<![\w-])echo|(?<![\w-])printf)" + _WS + r"(?:-[neE]+" + _WS + r")?[\"']?[^:\s\"'$]+:([^\s\"';|&<>()]+)[\"']?",
+    r"\|" + _OPT_WS + r"(?:sudo" + _WS + r")?chpasswd",
+    limit=256,
+    stops="|\n",
+    continuation=False,
+)
+_NET_USER = re.compile(
+    r"(?i)net(?<![\w-]net)"
+    + _WS
+    + r"user"
+    + _WS
+    + r"(?:/add"
+    + _WS
+    + r")?[^\s/]+"
+    + _WS
+    + r"([^\s/\"';|&<>()*]+)(?="
+    + _WS
+    + r"/add\b|[ \t]*(?:$|[;&|\n]|\\\r?\n))"
+)
 _NUGET_P = GapPattern(r"nuget(?<![\w-]nuget)\b", r"(?<=\s)-p(?:" + _WS + r"|=)" + _QV, limit=512)
 _DOCTL_T = GapPattern(r"doctl(?<![\w-]doctl)" + _WS + r"auth" + _WS + r"init\b", r"(?<=\s)-t(?:" + _WS + r"|=)" + _QV, limit=512)
 _CARGO_LOGIN = re.compile(r"cargo(?<![\w-]cargo)" + _WS + r"login(?:" + _WS + r"--registry(?:=|" + _WS + r")\S+)?" + _WS + _QV)
-_AWS_SET = re.compile(
-    r"configure" + _WS + r"set" + _WS + r"(?:[\w.-]+\.)?(aws_secret_access_key|aws_session_token)" + _WS + _QV
-)
+_AWS_SET = re.compile(r"configure" + _WS + r"set" + _WS + r"(?:[\w.-]+\.)?(aws_secret_access_key|aws_session_token)" + _WS + _QV)
 # bundle config [set] [--global] HOST user:password / composer|poetry config http-basic.HOST user password
 _BUNDLE = re.compile(
-    r"bundle(?<![\w-]bundle)" + _WS + r"config" + _WS + r"(?:set" + _WS + r")?(?:--\w+" + _WS + r")*[^\s\-;|&<>()]\S*" + _WS
+    r"bundle(?<![\w-]bundle)"
+    + _WS
+    + r"config"
+    + _WS
+    + r"(?:set"
+    + _WS
+    + r")?(?:--\w+"
+    + _WS
+    + r")*[^\s\-;|&<>()]\S*"
+    + _WS
     + r"[\"']?([^\s\"':;|&<>()]+):([^\s\"';|&<>()]+)[\"']?"
 )
 _HTTP_BASIC = RunScan(r"http-basic(?<![\w-]http-basic)\.\S+" + _WS + _QV + _WS + _QV, r"http-basic(?<![\w-]http-basic)")
@@ -153,8 +250,19 @@ _FIXED_PW = {"x-oauth-basic", "x-oauth", "oauth", "oauth2", "basic"}
 _SQL_PW = re.compile(
     r"(?i)\b(?:identified" + _WS + r"(?:with" + _WS + r"\S+" + _WS + r")?by(?:" + _WS + r"password)?|"
     r"with" + _WS + r"(?:encrypted" + _WS + r"|unencrypted" + _WS + r")?password|"
-    r"(?:alter|create)" + _WS + r"(?:user|role)" + _WS + r"\S+" + _WS + r"(?:with" + _WS + r")?(?:login" + _WS + r")?password)"
-    + _OPT_WS + r"(\\?[\"'])([^\"'\n$`\\]+)\1"
+    r"(?:alter|create)"
+    + _WS
+    + r"(?:user|role)"
+    + _WS
+    + r"\S+"
+    + _WS
+    + r"(?:with"
+    + _WS
+    + r")?(?:login"
+    + _WS
+    + r")?password)"
+    + _OPT_WS
+    + r"(\\?[\"'])([^\"'\n$`\\]+)\1"
 )
 
 _SQL_HINT = re.compile(r"password[ \t]+\\?['\"]")
@@ -178,7 +286,7 @@ def _assignments(text: str, low: str):
         if i < last:
             continue  # inside the previous match: every character is read once
         m = _ASSIGN.match(text, i)
-        if m is None and i >= 2 and text[i - 2:i] == "-D":
+        if m is None and i >= 2 and text[i - 2 : i] == "-D":
             m = _ASSIGN.match(text, i - 2)
         if m is not None:
             last = m.end()
@@ -203,7 +311,7 @@ def _ok_token(value: str, min_len: int = 12) -> bool:
         return False
     if _UUID_RE.match(value) or (_HEX_RE.match(value) and len(value) >= 20):
         return True
-    return any(c.isdigit() for c in value) and any(c.isalpha() for c in value) or _high_entropy(value)
+    return (any(c.isdigit() for c in value) and any(c.isalpha() for c in value)) or _high_entropy(value)
 
 
 def _ok_user_token(value: str) -> bool:
@@ -229,9 +337,27 @@ def _basic(value: str) -> bool:
 def _cred_name(name: str) -> bool:
     """A variable name that holds a credential by itself (judged on the name alone)."""
     v = judge(name.replace(".", "_").replace("-", "_"), None)
-    return v.secret and any(t in ("password", "passwd", "pwd", "pass", "psw", "pword", "passphrase", "secret",
-                                  "token", "apikey", "credential", "credentials", "creds", "pw", "key")
-                            for t in name_tokens(name.replace(".", "_").replace("-", "_")))
+    return v.secret and any(
+        t
+        in (
+            "password",
+            "passwd",
+            "pwd",
+            "pass",
+            "psw",
+            "pword",
+            "passphrase",
+            "secret",
+            "token",
+            "apikey",
+            "credential",
+            "credentials",
+            "creds",
+            "pw",
+            "key",
+        )
+        for t in name_tokens(name.replace(".", "_").replace("-", "_"))
+    )
 
 
 _ECOSYSTEM = (
@@ -243,8 +369,15 @@ _ECOSYSTEM = (
 )
 
 
-def _add(out: list[Literal], seen: set[tuple[int, int]], start: int, end: int, kind: str, strong: bool = False,
-         pieces: tuple[tuple[int, int], ...] = ()) -> None:
+def _add(
+    out: list[Literal],
+    seen: set[tuple[int, int]],
+    start: int,
+    end: int,
+    kind: str,
+    strong: bool = False,
+    pieces: tuple[tuple[int, int], ...] = (),
+) -> None:
     if end <= start or (start, end) in seen:
         return
     seen.add((start, end))
@@ -345,16 +478,15 @@ def scan(text: str, strong_only: bool = False) -> tuple[Literal, ...]:
     # 2. private-key blocks with key material (a header followed by $VAR is a template)
     if _has(found, "pem"):
         pos = 0
-        while (m := _KEY_HEADER.search(text, pos)) is not None:
-            end_m = _KEY_END.search(text, m.end(), m.end() + 16384)
-            stop = end_m.start() if end_m else min(len(text), m.end() + 16384)
-            body = text[m.end():stop]
+        while (hm := _KEY_HEADER.search(text, pos)) is not None:
+            end_m = _KEY_END.search(text, hm.end(), hm.end() + 16384)
+            stop = end_m.start() if end_m else min(len(text), hm.end() + 16384)
+            body = text[hm.end() : stop]
             dollar = body.find("$")
-            runs = [(m.end() + r.start(), m.end() + r.end()) for r in _B64_RUN.finditer(body)
-                    if dollar < 0 or r.start() < dollar]
+            runs = [(hm.end() + r.start(), hm.end() + r.end()) for r in _B64_RUN.finditer(body) if dollar < 0 or r.start() < dollar]
             if sum(e - s for s, e in runs) >= 64:
                 _add(out, seen, runs[0][0], runs[-1][1], "private key", True, tuple(runs))
-            pos = max(stop, m.end())  # a header inside this block's window starts no new block
+            pos = max(stop, hm.end())  # a header inside this block's window starts no new block
     if strong_only:
         return tuple(sorted(out, key=lambda x: x.start))
     # 3. URL user-info
@@ -410,8 +542,11 @@ def scan(text: str, strong_only: bool = False) -> tuple[Literal, ...]:
                     continue
                 if _ok_password(m.group(3)):
                     _add(out, seen, m.start(3), m.end(3), "--password option value")
-        for rx, kind in ((_SHORT_PW_OPT, "-Password option value"), (_KEYTOOL_PW, "keystore password"),
-                         (_OPENSSL_PW, "openssl pass: phrase")):
+        for rx, kind in (
+            (_SHORT_PW_OPT, "-Password option value"),
+            (_KEYTOOL_PW, "keystore password"),
+            (_OPENSSL_PW, "openssl pass: phrase"),
+        ):
             for m in rx.finditer(text):
                 g = m.lastindex or 1
                 if _ok_password(m.group(g)):
@@ -422,7 +557,7 @@ def scan(text: str, strong_only: bool = False) -> tuple[Literal, ...]:
                 continue
             if _ok_token(m.group(3), 12):
                 _add(out, seen, m.start(3), m.end(3), "--token option value")
-    singles = []
+    singles: list[tuple[re.Pattern[str] | GapPattern, str]] = []
     if _has(found, "login"):
         singles += [(_LOGIN_P, "registry login password")]
         if "echo" in low or "printf" in low:
@@ -443,22 +578,22 @@ def scan(text: str, strong_only: bool = False) -> tuple[Literal, ...]:
         singles += [(_CHPASSWD, "account password (chpasswd)")]
     if _has(found, "net_user"):
         singles += [(_NET_USER, "account password (net user)")]
-    for rx, kind in singles:
-        for m in rx.finditer(text):
+    for pat, kind in singles:
+        for m in pat.finditer(text):
             if _ok_password(m.group(1)):
                 _add(out, seen, m.start(1), m.end(1), kind)
     if _has(found, "htpasswd"):
         for m in _HTPASSWD.finditer(text):
             if "b" not in m.group(1):
                 continue
-            pos = m.group(2).split()
-            if _ok_password(m.group(3), pos[-1] if pos else None):
+            users = m.group(2).split()
+            if _ok_password(m.group(3), users[-1] if users else None):
                 _add(out, seen, m.start(3), m.end(3), "htpasswd password")
     # 7b. package-source credentials of other ecosystems
-    for rx, kind, check, family in _ECOSYSTEM:
+    for pat, kind, check, family in _ECOSYSTEM:
         if not _has(found, family):
             continue
-        for m in rx.finditer(text):
+        for m in pat.finditer(text):
             g = m.lastindex or 1
             if check(m.group(g)):
                 _add(out, seen, m.start(g), m.end(g), kind)
@@ -516,7 +651,7 @@ def mask_values(text: str) -> list[str]:
 def _file_reference(text: str, lit: Literal) -> bool:
     """The value is also used as a file name in the text (``--aes-pwd proxy-secret`` after
     ``> proxy-secret``): an option that takes a file, not a password."""
-    v = text[lit.start:lit.end]
+    v = text[lit.start : lit.end]
     if lit.strong or not re.fullmatch(r"[A-Za-z0-9_.\-]+", v):
         return False
     return re.search(r"(?:>|/|\bcp\s|\bmv\s)\s*[\"']?" + re.escape(v) + r"(?![\w.\-])", text) is not None

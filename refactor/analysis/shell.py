@@ -12,6 +12,7 @@ tree-sitter is imported lazily: most files never need shell analysis.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -73,28 +74,134 @@ KNOWN_TOOLS = frozenset(
 # lifecycle hooks, a Gemfile, build.rs, setup.py, MSBuild targets, go:generate lines, composer
 # scripts): like a script, such a step can read any variable in its environment.
 _PROJECT_CODE = {
-    "npm": {"run", "run-script", "rum", "urn", "test", "tst", "t", "start", "stop", "restart", "exec", "x", "explore",
-            "rebuild", "rb", "install-test", "it", "install-ci-test", "cit", "install", "i", "in", "ins", "inst",
-            "insta", "instal", "isnt", "isnta", "isntal", "isntall", "add", "ci", "clean-install", "ic",
-            "install-clean", "isntall-clean", "update", "up", "upgrade", "udpate", "pack", "publish", "link", "ln"},
-    "pnpm": {"run", "run-script", "test", "t", "start", "exec", "dlx", "install", "i", "add", "update", "up",
-             "rebuild", "rb", "recursive", "-r", "--recursive", "-C", "--dir", "--filter", "-F", "pack", "publish", ""},
+    "npm": {
+        "run",
+        "run-script",
+        "rum",
+        "urn",
+        "test",
+        "tst",
+        "t",
+        "start",
+        "stop",
+        "restart",
+        "exec",
+        "x",
+        "explore",
+        "rebuild",
+        "rb",
+        "install-test",
+        "it",
+        "install-ci-test",
+        "cit",
+        "install",
+        "i",
+        "in",
+        "ins",
+        "inst",
+        "insta",
+        "instal",
+        "isnt",
+        "isnta",
+        "isntal",
+        "isntall",
+        "add",
+        "ci",
+        "clean-install",
+        "ic",
+        "install-clean",
+        "isntall-clean",
+        "update",
+        "up",
+        "upgrade",
+        "udpate",
+        "pack",
+        "publish",
+        "link",
+        "ln",
+    },
+    "pnpm": {
+        "run",
+        "run-script",
+        "test",
+        "t",
+        "start",
+        "exec",
+        "dlx",
+        "install",
+        "i",
+        "add",
+        "update",
+        "up",
+        "rebuild",
+        "rb",
+        "recursive",
+        "-r",
+        "--recursive",
+        "-C",
+        "--dir",
+        "--filter",
+        "-F",
+        "pack",
+        "publish",
+        "",
+    },
     "yarn": None,  # every form except config/cache/info runs scripts (bare `yarn` installs)
-    "bun": None, "bunx": None, "npx": None, "pnpx": None, "deno": None,
+    "bun": None,
+    "bunx": None,
+    "npx": None,
+    "pnpx": None,
+    "deno": None,
     "bundle": {"exec", "install", "update", "lock", "package", "pack", "check", "console", ""},
-    "composer": {"run", "run-script", "exec", "install", "i", "update", "u", "upgrade", "require", "r",
-                 "dump-autoload", "dumpautoload", "create-project", ""},
+    "composer": {
+        "run",
+        "run-script",
+        "exec",
+        "install",
+        "i",
+        "update",
+        "u",
+        "upgrade",
+        "require",
+        "r",
+        "dump-autoload",
+        "dumpautoload",
+        "create-project",
+        "",
+    },
     "go": {"generate", "run", "test", "vet", "tool"},
     "cargo": {"build", "b", "run", "r", "test", "t", "bench", "install", "check", "c", "doc", "clippy", "publish"},
     "dotnet": {"build", "run", "test", "publish", "pack", "restore", "msbuild", "watch", "tool", "exec"},
     "poetry": {"install", "run", "build", "shell", "sync", "publish"},
     "uv": {"run", "sync", "build", "tool", "pip"},
     "pipenv": {"install", "run", "sync", "shell", "update"},
-    "pip": None, "pip3": None,  # decided by _pip_runs_code
-    "mvn": None, "gradle": None, "gradlew": None,  # build scripts; they already read every variable
+    "pip": None,
+    "pip3": None,  # decided by _pip_runs_code
+    "mvn": None,
+    "gradle": None,
+    "gradlew": None,  # build scripts; they already read every variable
 }
 _NO_SCRIPTS = ("--ignore-scripts", "--mode=skip-build", "--mode", "skip-build")
-_QUIET_YARN = {"config", "cache", "info", "--version", "-v", "policies", "set", "npm", "login", "logout", "version", "licenses", "why", "list", "outdated", "audit", "help", "--help"}
+_QUIET_YARN = {
+    "config",
+    "cache",
+    "info",
+    "--version",
+    "-v",
+    "policies",
+    "set",
+    "npm",
+    "login",
+    "logout",
+    "version",
+    "licenses",
+    "why",
+    "list",
+    "outdated",
+    "audit",
+    "help",
+    "--help",
+}
 
 
 def _pip_runs_code(args: list[str]) -> bool:
@@ -135,7 +242,28 @@ def project_code(argv: tuple[str, ...] | list[str]) -> str | None:
         return f"{base} {sub}".strip()
     if sub in subs or (base == "npm" and sub.startswith("run")):
         return f"{base} {sub}".strip()
-    if base == "pnpm" and sub and sub not in ("config", "store", "fetch", "list", "ls", "why", "outdated", "audit", "--version", "-v", "help", "login", "logout", "set", "get"):
+    if (
+        base == "pnpm"
+        and sub
+        and sub
+        not in (
+            "config",
+            "store",
+            "fetch",
+            "list",
+            "ls",
+            "why",
+            "outdated",
+            "audit",
+            "--version",
+            "-v",
+            "help",
+            "login",
+            "logout",
+            "set",
+            "get",
+        )
+    ):
         return f"{base} {sub}"  # `pnpm build` runs the script named build
     return None
 
@@ -204,12 +332,17 @@ def _analyze(script, refs, assigned, commands, argvs, uncertain, depth) -> None:
                             refs.add(_text(cc))
                             break
                     break
-        elif t == "variable_name" and node.parent is not None and node.parent.type in (
-            "binary_expression",
-            "unary_expression",
-            "arithmetic_expansion",
-            "parenthesized_expression",
-            "postfix_expression",
+        elif (
+            t == "variable_name"
+            and node.parent is not None
+            and node.parent.type
+            in (
+                "binary_expression",
+                "unary_expression",
+                "arithmetic_expansion",
+                "parenthesized_expression",
+                "postfix_expression",
+            )
         ):
             refs.add(_text(node))
         elif t == "variable_assignment":
@@ -316,19 +449,25 @@ def _cmd(head: str, tail: str) -> GapPattern:
 # a variable name and group 2 its value, which counts when the name itself is a credential
 # (PGPASSWORD=$X, export DB_PASSWORD=$X, token = "$X" in credentials.toml).
 _OPT_PREFIX_NOT = r"(?!(?:no|disable|disabled|with|without|skip|allow|require|required|enable|ask|prompt|empty|random|generate|show|use|force|check|verify|keep|store|save|stdin)-)"
-_USE_PATTERNS = [
+_USE_PATTERNS: list[tuple[re.Pattern[str] | GapPattern | RunScan, str, float, str, tuple[str, ...]]] = [
     # ://user:password@ (the password after the last colon); possessive, so a run of colons is read
     # once, where ://[^\s/@'"]*:([^\s/@'"]*)@ backtracked through it from every colon
     (re.compile(r"://(?:[^\s/@'\":]*+:)++([^\s/@'\":]*+)@"), "reaches the password part of a URL", 2.0, "refs", ("://",)),
     # http(s) user-info without a password: a token (git and HTTP clients send it as the user)
-    (re.compile(r"(?i)(?<![A-Za-z0-9+.\-])(?:https?|git\+https?)://([^\s/@:'\"]+)(?::(?:x-oauth-basic|x-oauth|oauth2|oauth|basic)?)?@"),
-     "is used as the URL user-info (a token as the user name)", 2.0, "token-user", ("://",)),
+    (
+        re.compile(r"(?i)(?<![A-Za-z0-9+.\-])(?:https?|git\+https?)://([^\s/@:'\"]+)(?::(?:x-oauth-basic|x-oauth|oauth2|oauth|basic)?)?@"),
+        "is used as the URL user-info (a token as the user name)",
+        2.0,
+        "token-user",
+        ("://",),
+    ),
     (re.compile(r"://([^\s/@:'\"]+)@"), "is used as the URL user-info (token as user)", 1.5, "whole", ("://",)),
     (
         re.compile(r"(?i)(?:authorization|private-token|job-token|x-jfrog-art-api|x-api-key|api-key|x-auth-token)\s*:([^\n\"']*)"),
         "is sent in an HTTP authentication header",
         2.0,
-        "refs", ("authorization", "private-token", "job-token", "x-jfrog-art-api", "api-key", "x-auth-token"),
+        "refs",
+        ("authorization", "private-token", "job-token", "x-jfrog-art-api", "api-key", "x-auth-token"),
     ),
     # -u/--user is curl's only: adduser -u, useradd -u, sudo -u and pip --user take no credential
     (_curl(r"\s(?:-u|--user)(?:\s+|=)" + _Q + r"([^\s\"']*)"), "is the password of curl -u", 2.0, "after-colon", ("curl",)),
@@ -337,62 +476,224 @@ _USE_PATTERNS = [
         re.compile(
             r"(?i)(?:^|\s)--" + _OPT_PREFIX_NOT + r"(?:[a-z0-9]+[-.])*(?:password|passwd|pass|pwd|passphrase|token|access-token|auth-token|"
             r"api-key|apikey|secret|secret-key|secret-access-key|client-secret|personal-access-token|oauth2-bearer|license-key)(?:\s+|=)"
-            + _Q + _ONE
+            + _Q
+            + _ONE
         ),
         "is passed as a --password/--token option",
         2.0,
-        "refs", ("-pass", "-pwd", ".pass", ".pwd", "-token", ".token", "-key", "-apikey", "-secret", ".secret", "-bearer"),
+        "refs",
+        ("-pass", "-pwd", ".pass", ".pwd", "-token", ".token", "-key", "-apikey", "-secret", ".secret", "-bearer"),
     ),
     # single-dash password options: nuget -Password, keytool -storepass/-keypass, openssl pass:$X
-    (re.compile(r"(?:^|\s)-(?:Password|password|passwd|Passwd|(?:src|dest|new)?(?:store|key)pass)(?:\s+|=|:)" + _Q + _ONE),
-     "is passed as a -password option", 2.0, "refs", ("-pass", "-pwd", "storepass", "keypass")),
+    (
+        re.compile(r"(?:^|\s)-(?:Password|password|passwd|Passwd|(?:src|dest|new)?(?:store|key)pass)(?:\s+|=|:)" + _Q + _ONE),
+        "is passed as a -password option",
+        2.0,
+        "refs",
+        ("-pass", "-pwd", "storepass", "keypass"),
+    ),
     (re.compile(r"(?:^|\s)-pass(?:in|out|word)?\s+" + _Q + r"pass:" + _ONE), "is an openssl pass: phrase", 2.0, "refs", ("pass:",)),
-    (GapPattern(r"(?:^|\s)login\b", r"\s-p\s*" + _Q + _ONE, limit=512, continuation=False), "is the password of a login command", 2.0, "refs",
-     ("login",)),
+    (
+        GapPattern(r"(?:^|\s)login\b", r"\s-p\s*" + _Q + _ONE, limit=512, continuation=False),
+        "is the password of a login command",
+        2.0,
+        "refs",
+        ("login",),
+    ),
     (_cmd(r"(?:^|[\s;&|(])nuget\b", r"\s-p(?:\s+|=)" + _Q + _ONE), "is a NuGet source password", 2.0, "refs", ("nuget",)),
-    (GapPattern(r"echo\s+" + _Q + _ONE + r"\}?" + _Q + r"\s*\|\s*", r"login", limit=256, stops="\n|;&", continuation=False, flags=re.I),
-     "is piped to a login command", 2.0, "refs", ("login",)),
-    (re.compile(r"(?i)_(?:authToken|auth|password)(?:\s*=\s*|\s+)" + _Q + _ONE), "is written as an .npmrc auth token", 2.0, "refs", ("_auth", "_password")),
+    (
+        GapPattern(r"echo\s+" + _Q + _ONE + r"\}?" + _Q + r"\s*\|\s*", r"login", limit=256, stops="\n|;&", continuation=False, flags=re.I),
+        "is piped to a login command",
+        2.0,
+        "refs",
+        ("login",),
+    ),
+    (
+        re.compile(r"(?i)_(?:authToken|auth|password)(?:\s*=\s*|\s+)" + _Q + _ONE),
+        "is written as an .npmrc auth token",
+        2.0,
+        "refs",
+        ("_auth", "_password"),
+    ),
     (re.compile(r"(?i)(?<![\w-])password\s+" + _Q + _ONE), "is a netrc password", 2.0, "refs", ("password",)),
-    (RunScan(r"http-basic(?:\s+|\.)\S+\s+\S+\s+" + _Q + _ONE, r"http-basic", re.I), "is an http-basic password (poetry/composer)", 2.0, "refs",
-     ("http-basic",)),
-    (re.compile(r"(?i)(?:github-oauth|gitlab-token|gitlab-oauth|bearer|pypi-token)\.\S+\s+" + _Q + _ONE),
-     "is a package host token (composer/poetry)", 2.0, "refs", ("github-oauth.", "gitlab-token.", "gitlab-oauth.", "bearer.", "pypi-token.")),
-    (re.compile(r"(?:^|[\s;&|(])bundle\s+config\s+(?:set\s+)?(?:--\w+\s+)*(?:https?://\S+|[A-Za-z0-9-]+\.[A-Za-z0-9.-]+)\s+" + _Q + r"([^\s\"']+)"),
-     "is a Bundler source credential", 2.0, "refs", ("bundle",)),
-    (re.compile(r"(?:^|[\s;&|(])cargo\s+login\s+(?:--registry(?:=|\s+)\S+\s+)?" + _Q + _ONE), "is a cargo registry token", 2.0, "refs", ("cargo",)),
-    (re.compile(r"(?i)configure\s+set\s+aws_(?:secret_access_key|session_token)\s+" + _Q + _ONE), "is written by aws configure", 2.0, "refs", ("configure",)),
-    (re.compile(r"(?i)(?:npmAuthToken|NPM_AUTH_TOKEN)\s*[:=]\s*" + _Q + _ONE), "is a yarn npmAuthToken", 2.0, "refs", ("npmauthtoken", "npm_auth_token")),
+    (
+        RunScan(r"http-basic(?:\s+|\.)\S+\s+\S+\s+" + _Q + _ONE, r"http-basic", re.I),
+        "is an http-basic password (poetry/composer)",
+        2.0,
+        "refs",
+        ("http-basic",),
+    ),
+    (
+        re.compile(r"(?i)(?:github-oauth|gitlab-token|gitlab-oauth|bearer|pypi-token)\.\S+\s+" + _Q + _ONE),
+        "is a package host token (composer/poetry)",
+        2.0,
+        "refs",
+        ("github-oauth.", "gitlab-token.", "gitlab-oauth.", "bearer.", "pypi-token."),
+    ),
+    (
+        re.compile(
+            r"(?:^|[\s;&|(])bundle\s+config\s+(?:set\s+)?(?:--\w+\s+)*(?:https?://\S+|[A-Za-z0-9-]+\.[A-Za-z0-9.-]+)\s+"
+            + _Q
+            + r"([^\s\"']+)"
+        ),
+        "is a Bundler source credential",
+        2.0,
+        "refs",
+        ("bundle",),
+    ),
+    (
+        re.compile(r"(?:^|[\s;&|(])cargo\s+login\s+(?:--registry(?:=|\s+)\S+\s+)?" + _Q + _ONE),
+        "is a cargo registry token",
+        2.0,
+        "refs",
+        ("cargo",),
+    ),
+    (
+        re.compile(r"(?i)configure\s+set\s+aws_(?:secret_access_key|session_token)\s+" + _Q + _ONE),
+        "is written by aws configure",
+        2.0,
+        "refs",
+        ("configure",),
+    ),
+    (
+        re.compile(r"(?i)(?:npmAuthToken|NPM_AUTH_TOKEN)\s*[:=]\s*" + _Q + _ONE),
+        "is a yarn npmAuthToken",
+        2.0,
+        "refs",
+        ("npmauthtoken", "npm_auth_token"),
+    ),
     (re.compile(r"(?i)<password>\s*" + _ONE), "is a Maven settings password", 2.0, "refs", ("<password>",)),
     # database clients and account passwords
-    (_cmd(r"(?:^|[\s;&|(])(?:mysql|mysqladmin|mysqldump|mysqlimport|mysqlcheck|mysqlsh|mariadb|mariadb-admin|mariadb-dump)\b",
-          r"\s-p" + _Q + _ONE), "is a database client password (mysql -p)", 2.0, "refs", ("mysql", "mariadb")),
-    (_cmd(r"(?:^|[\s;&|(])(?:mysqladmin|mariadb-admin)\b", r"\spassword\s+" + _Q + _ONE),
-     "is a database password (mysqladmin password)", 2.0, "refs", ("mysqladmin", "mariadb-admin")),
-    (_cmd(r"(?:^|[\s;&|(])redis-cli\b", r"\s-a\s+" + _Q + _ONE), "is a database client password (redis-cli -a)", 2.0, "refs", ("redis-cli",)),
-    (_cmd(r"(?:^|[\s;&|(])(?:sqlcmd|bcp)\b", r"\s-P\s+" + _Q + _ONE), "is a database client password (sqlcmd -P)", 2.0, "refs", ("sqlcmd", "bcp")),
-    (re.compile(r"(?i)\b(?:identified\s+(?:with\s+\S+\s+)?by|with\s+(?:encrypted\s+)?password|(?:alter|create)\s+(?:user|role)\s+\S+\s+(?:with\s+)?password)\s*\\?[\"']" + _ONE),
-     "is an SQL account password", 2.0, "refs", ("identified", "password")),
-    (re.compile(r"(?:^|[\s;&|(])htpasswd\s+-[A-Za-z]*b[A-Za-z]*\s+(?:-\S+\s+)*(?:\S+[ \t]+){1,2}" + _Q + _ONE + r"\}?" + _Q
-                + r"(?=[ \t]*(?:$|[;&|)>\n]|\\\n))"),
-     "is an htpasswd password", 2.0, "refs", ("htpasswd",)),
-    (GapPattern(r"(?:echo|printf)\s+[\"']?[^:\s\"'$]+:" + _ONE, r"\|\s*(?:sudo\s+)?chpasswd", limit=256, stops="|\n", continuation=False,
-                flags=re.I),
-     "is set as an account password (chpasswd)", 2.0, "refs", ("chpasswd",)),
+    (
+        _cmd(
+            r"(?:^|[\s;&|(])(?:mysql|mysqladmin|mysqldump|mysqlimport|mysqlcheck|mysqlsh|mariadb|mariadb-admin|mariadb-dump)\b",
+            r"\s-p" + _Q + _ONE,
+        ),
+        "is a database client password (mysql -p)",
+        2.0,
+        "refs",
+        ("mysql", "mariadb"),
+    ),
+    (
+        _cmd(r"(?:^|[\s;&|(])(?:mysqladmin|mariadb-admin)\b", r"\spassword\s+" + _Q + _ONE),
+        "is a database password (mysqladmin password)",
+        2.0,
+        "refs",
+        ("mysqladmin", "mariadb-admin"),
+    ),
+    (
+        _cmd(r"(?:^|[\s;&|(])redis-cli\b", r"\s-a\s+" + _Q + _ONE),
+        "is a database client password (redis-cli -a)",
+        2.0,
+        "refs",
+        ("redis-cli",),
+    ),
+    (
+        _cmd(r"(?:^|[\s;&|(])(?:sqlcmd|bcp)\b", r"\s-P\s+" + _Q + _ONE),
+        "is a database client password (sqlcmd -P)",
+        2.0,
+        "refs",
+        ("sqlcmd", "bcp"),
+    ),
+    (
+        re.compile(
+            r"(?i)\b(?:identified\s+(?:with\s+\S+\s+)?by|with\s+(?:encrypted\s+)?password|(?:alter|create)\s+(?:user|role)\s+\S+\s+(?:with\s+)?password)\s*\\?[\"']"
+            + _ONE
+        ),
+        "is an SQL account password",
+        2.0,
+        "refs",
+        ("identified", "password"),
+    ),
+    (
+        re.compile(
+            r"(?:^|[\s;&|(])htpasswd\s+-[A-Za-z]*b[A-Za-z]*\s+(?:-\S+\s+)*(?:\S+[ \t]+){1,2}"
+            + _Q
+            + _ONE
+            + r"\}?"
+            + _Q
+            + r"(?=[ \t]*(?:$|[;&|)>\n]|\\\n))"
+        ),
+        "is an htpasswd password",
+        2.0,
+        "refs",
+        ("htpasswd",),
+    ),
+    (
+        GapPattern(
+            r"(?:echo|printf)\s+[\"']?[^:\s\"'$]+:" + _ONE,
+            r"\|\s*(?:sudo\s+)?chpasswd",
+            limit=256,
+            stops="|\n",
+            continuation=False,
+            flags=re.I,
+        ),
+        "is set as an account password (chpasswd)",
+        2.0,
+        "refs",
+        ("chpasswd",),
+    ),
     (re.compile(r"(?:^|[\s;&|(])sshpass\s+-p\s*" + _Q + _ONE), "is an sshpass password", 2.0, "refs", ("sshpass",)),
-    (_cmd(r"(?:^|[\s;&|(])mongo(?:sh|dump|restore|import|export)?\s", r"\s-p(?:\s+|=)" + _Q + _ONE),
-     "is a database client password (mongo -p)", 2.0, "refs", ("mongo",)),
-    (GapPattern(r"(?:echo|printf)\s+(?:-[neE]+\s+)?" + _Q + _ONE, r"\|\s*(?:sudo\s+)?ssh-add\b", limit=200, stops="\n;&", continuation=False),
-     "is loaded into ssh-agent (a private key)", 2.0, "refs", ("ssh-add",)),
+    (
+        _cmd(r"(?:^|[\s;&|(])mongo(?:sh|dump|restore|import|export)?\s", r"\s-p(?:\s+|=)" + _Q + _ONE),
+        "is a database client password (mongo -p)",
+        2.0,
+        "refs",
+        ("mongo",),
+    ),
+    (
+        GapPattern(
+            r"(?:echo|printf)\s+(?:-[neE]+\s+)?" + _Q + _ONE, r"\|\s*(?:sudo\s+)?ssh-add\b", limit=200, stops="\n;&", continuation=False
+        ),
+        "is loaded into ssh-agent (a private key)",
+        2.0,
+        "refs",
+        ("ssh-add",),
+    ),
     # a private key: between key markers
-    (re.compile(r"PRIVATE KEY-----(?:[^$-]|-(?!----END)|\$(?![A-Za-z_{])){0,512}?" + _ONE), "is written between private key markers", 2.0, "refs", ("private key",)),
+    (
+        re.compile(r"PRIVATE KEY-----(?:[^$-]|-(?!----END)|\$(?![A-Za-z_{])){0,512}?" + _ONE),
+        "is written between private key markers",
+        2.0,
+        "refs",
+        ("private key",),
+    ),
     # an assignment to a credential-named variable
-    (re.compile(r"(?:(?<=\\[nt])|(?<![\w$.\-/\\]))(?:export\s+|-D)?([A-Za-z_][A-Za-z0-9_.\-]*)\s*=\s*\\?" + _Q + _ONE),
-     "is copied into a credential-named variable", 2.0, "assign", ("pass", "pwd", "secret", "token", "apikey", "api_key", "credential", "psw", "auth")),
+    (
+        re.compile(r"(?:(?<=\\[nt])|(?<![\w$.\-/\\]))(?:export\s+|-D)?([A-Za-z_][A-Za-z0-9_.\-]*)\s*=\s*\\?" + _Q + _ONE),
+        "is copied into a credential-named variable",
+        2.0,
+        "assign",
+        ("pass", "pwd", "secret", "token", "apikey", "api_key", "credential", "psw", "auth"),
+    ),
 ]
 _URL_USER = re.compile(r"://([^\s/@:'\"]*):[^\s/@'\"]*@")
-_USER_WORDS = frozenset({"user", "users", "username", "usr", "login", "account", "owner", "email", "uid", "name", "id", "org",
-                         "organization", "group", "team", "namespace", "repo", "project", "host", "domain", "url", "path"})
+_USER_WORDS = frozenset(
+    {
+        "user",
+        "users",
+        "username",
+        "usr",
+        "login",
+        "account",
+        "owner",
+        "email",
+        "uid",
+        "name",
+        "id",
+        "org",
+        "organization",
+        "group",
+        "team",
+        "namespace",
+        "repo",
+        "project",
+        "host",
+        "domain",
+        "url",
+        "path",
+    }
+)
 _CRED_ASSIGN_WORDS = ("pass", "pwd", "secret", "token", "apikey", "api_key", "credential", "psw", "auth")
 
 
@@ -405,7 +706,7 @@ _CRED_WORD = re.compile(r"pass|pwd|secret|token|api[_-]?key|credential|psw|auth"
 _CRED_RUN = re.compile(r"(?<![a-z0-9_.\-])[a-z0-9_.\-]++\s*+=")
 
 
-def _assign_matches(pat: re.Pattern, text: str, low: str):
+def _assign_matches(pat: re.Pattern[str], text: str, low: str) -> Iterator[re.Match[str]]:
     """Matches of the assignment pattern, found from the credential word in the name (a cheap
     search) instead of trying the pattern at every position."""
     if len(low) != len(text):
@@ -446,7 +747,9 @@ _CRED_FILE = re.compile(
     r"[^/\s]*credentials?\.json|[^/\s]*service[-_]?account[^/\s]*\.json|client[-_]?secrets?[^/\s]*\.json)$"
     r"|(?:^|/)\.kube/config$|(?:^|/)\.docker/config\.json$|(?:^|/)\.aws/credentials$"
 )
-_PUBLIC_FILE = re.compile(r"(?:^|/)(?:authorized_keys2?|known_hosts|[^/\s]+\.pub|[^/\s]*(?:cert|crt|chain|bundle|ca)[^/\s]*)$|/certs?/|ca-certificates")
+_PUBLIC_FILE = re.compile(
+    r"(?:^|/)(?:authorized_keys2?|known_hosts|[^/\s]+\.pub|[^/\s]*(?:cert|crt|chain|bundle|ca)[^/\s]*)$|/certs?/|ca-certificates"
+)
 _REDIRECT_TARGET = re.compile(r"(?:>>?|\btee(?:\s+-a)?)\s*[\"']?([^\s\"';|&<>()]+)")
 # echo "$V" / echo -n $V / printf '%s' "${V}" / cat <<< "$V": the written content is exactly one value
 _WHOLE_CONTENT = re.compile(
@@ -501,7 +804,12 @@ def _auth_index(text: str) -> dict[str, tuple[tuple[str, float], ...]]:
     for pat, reason, weight, how, guard in _USE_PATTERNS:
         if not any(g in low for g in guard) or (how == "assign" and "=" not in text):
             continue  # most texts hold none of a pattern's words: skip its scan
-        for m in (_assign_matches(pat, text, low) if how == "assign" else pat.finditer(text)):
+        if how == "assign":
+            assert isinstance(pat, re.Pattern)  # the "assign" entries are plain regexes (_assign_matches uses .match)
+            matches = _assign_matches(pat, text, low)
+        else:
+            matches = pat.finditer(text)
+        for m in matches:
             group = m.group(1) or ""
             w_here = weight
             if how in ("whole", "token-user"):
@@ -523,12 +831,33 @@ def _auth_index(text: str) -> dict[str, tuple[tuple[str, float], ...]]:
                 lst = found.setdefault(n, [])
                 if (reason, w_here) not in lst:
                     lst.append((reason, w_here))
-    if (">" in text or "tee" in low) and any(k in low for k in (".ssh", "id_", "key", ".pem", ".p12", ".pfx", "private", "known_hosts",
-                                                                 "netrc", "credential", "pgpass", ".my.cnf", "pypirc", "dockercfg",
-                                                                 ".npmrc", "kube", ".docker/", "account", "secret")):
+    if (">" in text or "tee" in low) and any(
+        k in low
+        for k in (
+            ".ssh",
+            "id_",
+            "key",
+            ".pem",
+            ".p12",
+            ".pfx",
+            "private",
+            "known_hosts",
+            "netrc",
+            "credential",
+            "pgpass",
+            ".my.cnf",
+            "pypirc",
+            "dockercfg",
+            ".npmrc",
+            "kube",
+            ".docker/",
+            "account",
+            "secret",
+        )
+    ):
         _key_file_uses(text, found)
     # the token-as-user pattern also matches what the generic user-info pattern found: keep the stronger
-    for n, lst in found.items():
+    for lst in found.values():
         if any(r.startswith("is used as the URL user-info (a token") for r, _w in lst):
             lst[:] = [(r, w) for r, w in lst if r != "is used as the URL user-info (token as user)"]
     return {k: tuple(v) for k, v in found.items()}
@@ -606,7 +935,9 @@ def _inplace_writes(argv: list[str]) -> list[tuple[str, str]]:
     if not argv:
         return []
     tool, words = argv[0], argv[1:]
-    inplace = any(w == "--in-place" or w.startswith("--in-place=") or (w.startswith("-") and not w.startswith("--") and "i" in w[1:]) for w in words)
+    inplace = any(
+        w == "--in-place" or w.startswith("--in-place=") or (w.startswith("-") and not w.startswith("--") and "i" in w[1:]) for w in words
+    )
     if tool in ("sed", "gsed") and inplace:
         files: list[str] = []
         script_given = any(w in ("-e", "-f", "--expression", "--file") or w.startswith(("--expression=", "--file=")) for w in words)
@@ -757,7 +1088,7 @@ def file_writes(script: str) -> tuple[FileWrite, ...]:
                         continue
                     s0, e0 = conv(it.start), conv(it.end)
                     refs = _subtree_refs(it.cmd) | frozenset().union(*[_subtree_refs(x) for x in it.redirects])
-                    if "envsubst" in script[conv(it.start):conv(it.end)]:
+                    if "envsubst" in script[conv(it.start) : conv(it.end)]:
                         refs |= {"*"}  # envsubst writes every exported variable it finds in its input
                     out.append(FileWrite(s0, e0, path, refs, f"rm -f {path}", kind, script[s0:e0]))
         if t == "redirected_statement":
@@ -813,11 +1144,9 @@ def undone_after(script: str, write: FileWrite) -> bool:
         args = m.group(1).split()
         for a in args:
             a = a.strip("'\"")
-            if a == write.path or a.rstrip("/").rsplit("/", 1)[-1] == base and not a.startswith("-"):
+            if a == write.path or (a.rstrip("/").rsplit("/", 1)[-1] == base and not a.startswith("-")):
                 return True
-    if write.kind == "config" and re.search(r"config\s+(?:delete|--unset|--unset-all|unset)\b|\blogout\b", rest):
-        return True
-    return False
+    return write.kind == "config" and re.search(r"config\s+(?:delete|--unset|--unset-all|unset)\b|\blogout\b", rest) is not None
 
 
 @dataclass(frozen=True)

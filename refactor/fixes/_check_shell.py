@@ -17,9 +17,13 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    from tree_sitter import Node
 
 # --------------------------------------------------------------------------------------------
 # Symbolic values
@@ -101,21 +105,46 @@ def _parser():
 _OPS = {"&&", "||", ";", "&", "|", "|&", ";;", "\n"}
 _REDIRECTS = ("file_redirect", "heredoc_redirect", "herestring_redirect")
 _COMPOUND = {
-    "compound_statement", "subshell", "if_statement", "elif_clause", "else_clause", "while_statement",
-    "for_statement", "c_style_for_statement", "case_statement", "case_item", "do_group",
-    "function_definition", "negated_command",
+    "compound_statement",
+    "subshell",
+    "if_statement",
+    "elif_clause",
+    "else_clause",
+    "while_statement",
+    "for_statement",
+    "c_style_for_statement",
+    "case_statement",
+    "case_item",
+    "do_group",
+    "function_definition",
+    "negated_command",
 }
-_EXPANDING = {"simple_expansion", "expansion", "command_substitution", "arithmetic_expansion",
-              "process_substitution", "string", "raw_string", "ansi_c_string", "translated_string"}
+_EXPANDING = {
+    "simple_expansion",
+    "expansion",
+    "command_substitution",
+    "arithmetic_expansion",
+    "process_substitution",
+    "string",
+    "raw_string",
+    "ansi_c_string",
+    "translated_string",
+}
 _SHELLS = {"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"}
 _QUOTED_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
-_ARITH_PARENTS = {"binary_expression", "unary_expression", "postfix_expression", "parenthesized_expression",
-                  "arithmetic_expansion", "ternary_expression"}
+_ARITH_PARENTS = {
+    "binary_expression",
+    "unary_expression",
+    "postfix_expression",
+    "parenthesized_expression",
+    "arithmetic_expansion",
+    "ternary_expression",
+}
 
 
 @dataclass(eq=False)
 class Cmd:
-    node: object  # the command (or declaration/assignment/test) node
+    node: Node  # the command (or declaration/assignment/test) node
     src: bytes
     kind: str  # cmd | assign | declare | test
     name: str | None  # the command word (literal), None when dynamic
@@ -123,13 +152,13 @@ class Cmd:
     assigns: list  # (name, value node | None)
     redirects: list  # redirect nodes: its own and those of enclosing groups
     pos: tuple  # ordering key (nested scripts sort right after the command that runs them)
-    pipe_prev: "Cmd | None" = None  # the command whose stdout feeds this one
+    pipe_prev: Cmd | None = None  # the command whose stdout feeds this one
     cond: bool = False  # runs only when something failed (after ||) or when a function is called
     dead: bool = False  # after an unconditional exit
     in_subst: bool = False  # runs inside $(…): its output is captured
     nested: bool = False  # a shell whose script (sh -c '…', a heredoc) was parsed into the Script
 
-    def text(self, node=None) -> str:
+    def text(self, node: Node | None = None) -> str:
         n = node if node is not None else self.node
         return self.src[n.start_byte : n.end_byte].decode("utf-8", "replace")
 
@@ -165,7 +194,7 @@ def exec_script(argv: list[str]) -> Script:
     return parse_script(shlex.join(argv) if argv else "")
 
 
-def _parse_into(text: str, script: Script, pos: tuple, depth: int, redirects: list = (), cond: bool = False) -> None:
+def _parse_into(text: str, script: Script, pos: tuple, depth: int, redirects: Sequence = (), cond: bool = False) -> None:
     src = text.encode("utf-8", "surrogatepass")
     tree = _parser().parse(src)
     root = tree.root_node
@@ -180,8 +209,10 @@ def _parse_into(text: str, script: Script, pos: tuple, depth: int, redirects: li
         if t == "variable_name":
             p = n.parent
             pt = p.type if p is not None else ""
-            if pt in ("simple_expansion", "expansion") or pt in _ARITH_PARENTS or (
-                pt == "subscript" and p.parent is not None and p.parent.type == "expansion"
+            if (
+                pt in ("simple_expansion", "expansion")
+                or pt in _ARITH_PARENTS
+                or (pt == "subscript" and p.parent is not None and p.parent.type == "expansion")
             ):
                 script.refs.add(n.text.decode("utf-8", "replace"))
                 if pt == "expansion" and any(c.type == "!" for c in p.children):
@@ -220,7 +251,9 @@ class _Walker:
     def _block(self, children, redirects: list, cond: bool) -> None:
         tokens: list = []
         for c in children:
-            if c.type in _OPS or (not c.is_named and c.type in ("then", "do", "done", "fi", "else", "elif", "esac", "{", "}", "(", ")", "in")):
+            if c.type in _OPS or (
+                not c.is_named and c.type in ("then", "do", "done", "fi", "else", "elif", "esac", "{", "}", "(", ")", "in")
+            ):
                 if c.type in _OPS:
                     tokens.append(("op", c.type))
                 continue
@@ -298,8 +331,7 @@ class _Walker:
             if func or t == "subshell":
                 self.dead = saved
             return
-        if t in ("command", "declaration_command", "variable_assignment", "variable_assignments", "test_command",
-                 "unset_command"):
+        if t in ("command", "declaration_command", "variable_assignment", "variable_assignments", "test_command", "unset_command"):
             self.command(node, redirects, cond, feed)
             return
         if node.named_child_count:  # anything else (an error node, …): the statements inside it
@@ -344,8 +376,9 @@ class _Walker:
             words = [c for c in node.children[1:] if c.is_named]
         else:
             kind, name = "test", "["
-        cmd = Cmd(node, src, kind, name, words, assigns, own + redirects, self.pos + (node.start_byte,),
-                  feed, cond, self.dead, self.in_subst)
+        cmd = Cmd(
+            node, src, kind, name, words, assigns, own + redirects, self.pos + (node.start_byte,), feed, cond, self.dead, self.in_subst
+        )
         self.script.cmds.append(cmd)
         # commands inside $(…) / <(…) run too
         stack = list(words) + [v for _n, v in assigns if v is not None] + own
@@ -531,11 +564,26 @@ _WRAPPERS = {
     # wrapper: options that take a value, number of positional words before the command
     "env": ({"-u", "--unset", "-C", "--chdir", "-S"}, 0),
     "sudo": ({"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-R"}, 0),
-    "exec": ({"-a"}, 0), "time": (set(), 0), "nohup": (set(), 0), "command": (set(), 0), "builtin": (set(), 0),
-    "nice": ({"-n"}, 0), "ionice": ({"-c", "-n"}, 0), "timeout": ({"-s", "-k", "--signal", "--kill-after"}, 1),
-    "gosu": (set(), 1), "su-exec": (set(), 1), "chroot": (set(), 1), "setsid": (set(), 0), "stdbuf": ({"-i", "-o", "-e"}, 0),
-    "tini": (set(), 0), "dumb-init": (set(), 0), "xargs": ({"-I", "-n", "-P", "-L", "-d", "-s", "-a", "-E", "-i"}, 0),
-    "catchsegv": (set(), 0), "unbuffer": (set(), 0), "fakeroot": (set(), 0), "doas": ({"-u"}, 0),
+    "exec": ({"-a"}, 0),
+    "time": (set(), 0),
+    "nohup": (set(), 0),
+    "command": (set(), 0),
+    "builtin": (set(), 0),
+    "nice": ({"-n"}, 0),
+    "ionice": ({"-c", "-n"}, 0),
+    "timeout": ({"-s", "-k", "--signal", "--kill-after"}, 1),
+    "gosu": (set(), 1),
+    "su-exec": (set(), 1),
+    "chroot": (set(), 1),
+    "setsid": (set(), 0),
+    "stdbuf": ({"-i", "-o", "-e"}, 0),
+    "tini": (set(), 0),
+    "dumb-init": (set(), 0),
+    "xargs": ({"-I", "-n", "-P", "-L", "-d", "-s", "-a", "-E", "-i"}, 0),
+    "catchsegv": (set(), 0),
+    "unbuffer": (set(), 0),
+    "fakeroot": (set(), 0),
+    "doas": ({"-u"}, 0),
 }
 
 
@@ -588,8 +636,10 @@ COMMON = frozenset(
     "PATH HOME LANG LANGUAGE LC_ALL LC_CTYPE TMPDIR TZ SSL_CERT_FILE SSL_CERT_DIR REQUESTS_CA_BUNDLE "
     "http_proxy https_proxy ftp_proxy no_proxy all_proxy HTTP_PROXY HTTPS_PROXY FTP_PROXY NO_PROXY ALL_PROXY".split()
 )
-BUILTINS = frozenset("cd echo printf true false : test [ [[ export set unset umask shift read wait exit return local "
-                     "declare readonly typeset trap pwd type hash ulimit getopts let alias unalias shopt".split())
+BUILTINS = frozenset(
+    "cd echo printf true false : test [ [[ export set unset umask shift read wait exit return local "
+    "declare readonly typeset trap pwd type hash ulimit getopts let alias unalias shopt".split()
+)
 ENV_BLIND = BUILTINS | frozenset(
     """
     mkdir cp mv rm ln chmod chown chgrp cat ls touch sleep tar gzip gunzip zcat bzip2 bunzip2 xz unxz zstd unzstd
@@ -647,32 +697,157 @@ _TOOLS = {
     "huggingface-cli": (("HF_", "HUGGINGFACE_", "HUGGING_FACE_"), (), ""),
     "curl": (("CURL_",), ("CURL_HOME", "CURL_CA_BUNDLE"), ""),
     "wget": ((), ("WGETRC",), ""),
-    "ssh": ((), _SSH, ""), "scp": ((), _SSH, ""), "sftp": ((), _SSH, ""), "ssh-keyscan": ((), _SSH, ""),
-    "ssh-add": ((), _SSH, ""), "rsync": (("RSYNC_",), _SSH, ""),
-    "gpg": (("GNUPG",), (), ""), "vault": (("VAULT_",), (), ""), "terraform": (("TF_",), (), ""),
+    "ssh": ((), _SSH, ""),
+    "scp": ((), _SSH, ""),
+    "sftp": ((), _SSH, ""),
+    "ssh-keyscan": ((), _SSH, ""),
+    "ssh-add": ((), _SSH, ""),
+    "rsync": (("RSYNC_",), _SSH, ""),
+    "gpg": (("GNUPG",), (), ""),
+    "vault": (("VAULT_",), (), ""),
+    "terraform": (("TF_",), (), ""),
     "openssl": (("OPENSSL_",), (), ""),
 }
-_NPM_SCRIPTS = {"run", "run-script", "rum", "urn", "test", "t", "tst", "start", "stop", "restart", "exec", "x",
-                "explore", "rebuild", "rb", "install-test", "it", "install-ci-test", "cit"}
-_NPM_INSTALL = {"install", "i", "in", "ins", "inst", "insta", "instal", "isnt", "isnta", "isntal", "isntall", "add",
-                "ci", "clean-install", "ic", "install-clean", "isntall-clean", "update", "up", "upgrade", "udpate",
-                "link", "ln", "pack", "publish", "uninstall", "remove", "rm", "r", "un", "unlink", "dedupe", "ddp",
-                "prune", "version", "init", "create"}
-_YARN_QUIET = {"config", "cache", "info", "--version", "-v", "policies", "licenses", "why", "list", "outdated",
-               "audit", "help", "--help", "login", "logout", "npm"}
-_PNPM_QUIET = {"config", "store", "fetch", "list", "ls", "why", "outdated", "audit", "--version", "-v", "help",
-               "login", "logout", "get", "set", "env"}
+_NPM_SCRIPTS = {
+    "run",
+    "run-script",
+    "rum",
+    "urn",
+    "test",
+    "t",
+    "tst",
+    "start",
+    "stop",
+    "restart",
+    "exec",
+    "x",
+    "explore",
+    "rebuild",
+    "rb",
+    "install-test",
+    "it",
+    "install-ci-test",
+    "cit",
+}
+_NPM_INSTALL = {
+    "install",
+    "i",
+    "in",
+    "ins",
+    "inst",
+    "insta",
+    "instal",
+    "isnt",
+    "isnta",
+    "isntal",
+    "isntall",
+    "add",
+    "ci",
+    "clean-install",
+    "ic",
+    "install-clean",
+    "isntall-clean",
+    "update",
+    "up",
+    "upgrade",
+    "udpate",
+    "link",
+    "ln",
+    "pack",
+    "publish",
+    "uninstall",
+    "remove",
+    "rm",
+    "r",
+    "un",
+    "unlink",
+    "dedupe",
+    "ddp",
+    "prune",
+    "version",
+    "init",
+    "create",
+}
+_YARN_QUIET = {
+    "config",
+    "cache",
+    "info",
+    "--version",
+    "-v",
+    "policies",
+    "licenses",
+    "why",
+    "list",
+    "outdated",
+    "audit",
+    "help",
+    "--help",
+    "login",
+    "logout",
+    "npm",
+}
+_PNPM_QUIET = {
+    "config",
+    "store",
+    "fetch",
+    "list",
+    "ls",
+    "why",
+    "outdated",
+    "audit",
+    "--version",
+    "-v",
+    "help",
+    "login",
+    "logout",
+    "get",
+    "set",
+    "env",
+}
 
 
 def _sub(args: list) -> str:
     return next((a for a in args if a is not None and not a.startswith("-")), "")
 
 
-_PIP_VALUED = {"-r", "--requirement", "-c", "--constraint", "-i", "--index-url", "--extra-index-url", "-f",
-               "--find-links", "-t", "--target", "--prefix", "--root", "--src", "--cache-dir", "--trusted-host",
-               "--python-version", "--platform", "--only-binary", "--no-binary", "--upgrade-strategy", "--log",
-               "--proxy", "--retries", "--timeout", "--exists-action", "--cert", "--client-cert",
-               "--implementation", "--abi", "-d", "--dest", "--report", "--progress-bar", "-w", "--wheel-dir"}
+_PIP_VALUED = {
+    "-r",
+    "--requirement",
+    "-c",
+    "--constraint",
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "-f",
+    "--find-links",
+    "-t",
+    "--target",
+    "--prefix",
+    "--root",
+    "--src",
+    "--cache-dir",
+    "--trusted-host",
+    "--python-version",
+    "--platform",
+    "--only-binary",
+    "--no-binary",
+    "--upgrade-strategy",
+    "--log",
+    "--proxy",
+    "--retries",
+    "--timeout",
+    "--exists-action",
+    "--cert",
+    "--client-cert",
+    "--implementation",
+    "--abi",
+    "-d",
+    "--dest",
+    "--report",
+    "--progress-bar",
+    "-w",
+    "--wheel-dir",
+}
 
 
 def _pip_local(args: list) -> bool:
@@ -793,8 +968,22 @@ def classify(argv: list) -> Use:
         if sub in ("build", "b", "run", "r", "test", "t", "bench", "install", "check", "c", "doc", "clippy", "publish"):
             return Use("all", f"cargo {sub} (build scripts)")
     elif base == "composer":
-        if "--no-scripts" not in args and sub in ("run", "run-script", "exec", "install", "i", "update", "u", "upgrade",
-                                                  "require", "r", "dump-autoload", "dumpautoload", "create-project", ""):
+        if "--no-scripts" not in args and sub in (
+            "run",
+            "run-script",
+            "exec",
+            "install",
+            "i",
+            "update",
+            "u",
+            "upgrade",
+            "require",
+            "r",
+            "dump-autoload",
+            "dumpautoload",
+            "create-project",
+            "",
+        ):
             return Use("all", f"composer {sub} (runs scripts)".replace("  ", " "))
     elif base in ("bundle", "bundler"):
         if sub == "exec":
@@ -812,7 +1001,7 @@ def classify(argv: list) -> Use:
 # What a program writes
 
 
-def positional(args: list, valued: set = frozenset()) -> list:
+def positional(args: list, valued: Collection[str] = frozenset()) -> list:
     out, skip = [], False
     for a in args:
         if skip:
@@ -864,13 +1053,23 @@ def cmd_writes(argv: list, home: str, cwd: str | None) -> list[tuple[str, str | 
     if base.startswith("pip") and pos[:2] == ["config", "set"]:
         return [("add", "/etc/pip.conf" if "--global" in args else f"{home}/.config/pip/pip.conf")]
     if base == "poetry" and pos[:1] == ["config"] and len(pos) >= 3 and "--unset" not in args:
-        return [("add", f"{home}/.config/pypoetry/" + ("auth.toml" if (pos[1] or "").startswith(("http-basic.", "pypi-token.")) else "config.toml"))]
+        return [
+            (
+                "add",
+                f"{home}/.config/pypoetry/" + ("auth.toml" if (pos[1] or "").startswith(("http-basic.", "pypi-token.")) else "config.toml"),
+            )
+        ]
     if base == "docker" and pos[:1] == ["login"]:
         return [("add", f"{home}/.docker/config.json")]
     if base == "huggingface-cli" and pos[:1] == ["login"]:
         return [("add", f"{home}/.cache/huggingface/token")]
     if base == "aws" and pos[:2] == ["configure", "set"] and len(pos) >= 3:
-        return [("add", f"{home}/.aws/" + ("credentials" if (pos[2] or "").startswith(("aws_access", "aws_secret", "aws_session")) else "config"))]
+        return [
+            (
+                "add",
+                f"{home}/.aws/" + ("credentials" if (pos[2] or "").startswith(("aws_access", "aws_secret", "aws_session")) else "config"),
+            )
+        ]
     if base == "curl" or base == "wget":
         opts = ("-o", "--output") if base == "curl" else ("-O", "--output-document")
         out = []
@@ -886,11 +1085,45 @@ def cmd_writes(argv: list, home: str, cwd: str | None) -> list[tuple[str, str | 
     return []
 
 
-GIT_VALUED = {"-b", "--branch", "-c", "--config", "--depth", "-o", "--origin", "--reference", "--separate-git-dir",
-               "-j", "--jobs", "--filter", "-u", "--upload-pack", "--template", "--shallow-since", "--shallow-exclude",
-               "-C", "--file", "-f", "--type", "--git-dir", "--work-tree"}
-GIT_ACTIONS = {"--unset", "--unset-all", "--remove-section", "--rename-section", "--get", "--get-all",
-                "--get-regexp", "--get-urlmatch", "--list", "-l", "--edit", "-e"}
+GIT_VALUED = {
+    "-b",
+    "--branch",
+    "-c",
+    "--config",
+    "--depth",
+    "-o",
+    "--origin",
+    "--reference",
+    "--separate-git-dir",
+    "-j",
+    "--jobs",
+    "--filter",
+    "-u",
+    "--upload-pack",
+    "--template",
+    "--shallow-since",
+    "--shallow-exclude",
+    "-C",
+    "--file",
+    "-f",
+    "--type",
+    "--git-dir",
+    "--work-tree",
+}
+GIT_ACTIONS = {
+    "--unset",
+    "--unset-all",
+    "--remove-section",
+    "--rename-section",
+    "--get",
+    "--get-all",
+    "--get-regexp",
+    "--get-urlmatch",
+    "--list",
+    "-l",
+    "--edit",
+    "-e",
+}
 
 
 def git_parts(args: list) -> tuple[str | None, str | None, list]:

@@ -63,13 +63,33 @@ import csv
 import json
 import posixpath
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Collection, Mapping
+from typing import overload
 
 from refactor.fixes._check_shell import (
-    BUILTINS, COMMON, MAX_DEPTH, Arg, Base, Deep, Op, Opaque, Script, Secret, classify, deep, cmd_writes, exec_script, git_parts, literal,
-    parse_script, positional, resolve_op, unwrap, value,
+    BUILTINS,
+    COMMON,
+    MAX_DEPTH,
+    Arg,
+    Base,
+    Deep,
+    Op,
+    Opaque,
+    Script,
+    Secret,
+    classify,
+    cmd_writes,
+    deep,
+    exec_script,
+    git_parts,
+    literal,
+    parse_script,
+    positional,
+    resolve_op,
+    unwrap,
+    value,
 )
 from refactor.source import SourceFile
 from refactor.syntax.dockerfile import Dockerfile, ParseError, parse
@@ -153,6 +173,9 @@ def _expand(raw: str | None, look, escape: str = "\\", depth: int = 0) -> tuple:
                 i = j
             else:
                 m = re.match(r"[A-Za-z_][A-Za-z0-9_]*", raw[i + 1 :])
+                # the guard above also lets a non-ASCII letter through (``$é``), which this ASCII
+                # pattern does not match: that stays a crash, which safe_check turns into a refusal
+                assert m is not None
                 parts.extend(look(m.group(0)))
                 i += 1 + len(m.group(0))
         else:
@@ -163,6 +186,10 @@ def _expand(raw: str | None, look, escape: str = "\\", depth: int = 0) -> tuple:
     return tuple(parts)
 
 
+@overload
+def _norm(v: tuple, migrated: frozenset) -> tuple: ...
+@overload
+def _norm(v: tuple | None, migrated: frozenset) -> tuple | None: ...
 def _norm(v: tuple | None, migrated: frozenset) -> tuple | None:
     """Canonical form: adjacent literals merged; ``Arg(S)`` of a migrated secret is ``Secret(S)``."""
     if v is None:
@@ -242,7 +269,7 @@ class _Stage:
     workdir: str | None = "/"
     user: str = "root"
     shell_ok: bool = True
-    files: "_Files" = field(default_factory=lambda: _Files())
+    files: _Files = field(default_factory=lambda: _Files())
     ob_args: dict = field(default_factory=dict)
     ob_env: dict = field(default_factory=dict)
 
@@ -313,7 +340,10 @@ class _Model:
             elif not self.stages:
                 if ins.cmd == "arg":
                     for nv in name_values(ins.args, df.escape, legacy_env=False):
-                        look = lambda n: (Arg(n, self.global_args.get(n)),) if n in self.global_args else (Base(n),)
+
+                        def look(n: str) -> tuple[Arg | Base]:
+                            return (Arg(n, self.global_args.get(n)),) if n in self.global_args else (Base(n),)
+
                         self.global_args[nv.name] = None if nv.value is None else _expand(nv.value, look, df.escape)
                         self.arg_decls.append((ins.start_line, nv.name, None))
             else:
@@ -469,7 +499,11 @@ class _Model:
                 sp = posixpath.normpath("/" + src.lstrip("/"))
                 self.copies.append((ins.start_line, st.index, source.index, sp))
                 for p in ([sp] if sp in source.files.paths else []) + source.files.below(sp):
-                    t = (posixpath.join(dest, posixpath.basename(sp)) if multiple else dest) if p == sp else posixpath.join(dest, p[len(sp.rstrip("/")) + 1 :])
+                    t = (
+                        (posixpath.join(dest, posixpath.basename(sp)) if multiple else dest)
+                        if p == sp
+                        else posixpath.join(dest, p[len(sp.rstrip("/")) + 1 :])
+                    )
                     _apply(st.files, "add", t, ins.start_line, None)
                 continue
             if flags.get("from") or any(ch in src for ch in "*?[") or "://" in src:
@@ -512,9 +546,9 @@ class _Files:
     """The final filesystem as far as the check can see: path -> (line, context source), with a
     children index so a recursive removal or a directory copy only visits what is below it."""
 
-    __slots__ = ("paths", "kids")
+    __slots__ = ("kids", "paths")
 
-    def __init__(self, other: "_Files | None" = None):
+    def __init__(self, other: _Files | None = None):
         self.paths: dict = dict(other.paths) if other else {}
         self.kids: dict = {k: set(v) for k, v in other.kids.items()} if other else {}
 
@@ -729,9 +763,11 @@ def _fold_writes(run: _Run) -> list | None:
             continue
         argv = unwrap(_words(run, cmd))
         base = (argv[0] or "").rsplit("/", 1)[-1] if argv else ""
-        if base in ("echo", "printf", "cat") and _redirect_paths(cmd):
-            writes.append(cmd)
-        elif base == "tee" or (base in _CONFIG_TOOLS and cmd_writes(argv, run.home, run.cwd)):
+        if (
+            (base in ("echo", "printf", "cat") and _redirect_paths(cmd))
+            or base == "tee"
+            or (base in _CONFIG_TOOLS and cmd_writes(argv, run.home, run.cwd))
+        ):
             writes.append(cmd)
         elif base not in _FOLD_OK and not (base in ("echo", "printf", "cat") and id(cmd) in feeders):
             return None
@@ -743,7 +779,7 @@ def _write_paths(run: _Run, cmd) -> set:
     return {p for op, p in _run_effects(one) if op == "add"}
 
 
-def _derives(m: _Model, s: int, ancestor: int) -> bool:
+def _derives(m: _Model, s: int | None, ancestor: int) -> bool:
     while s is not None:
         if s == ancestor:
             return True
@@ -762,8 +798,27 @@ def _stmt_refs(cmd) -> set:
     return names
 
 
-_SSH_USERS = {"git", "ssh", "scp", "sftp", "rsync", "go", "cargo", "npm", "yarn", "pnpm", "pip", "pip3", "bundle",
-              "composer", "gem", "poetry", "uv", "pipenv", "git-lfs"}
+_SSH_USERS = {
+    "git",
+    "ssh",
+    "scp",
+    "sftp",
+    "rsync",
+    "go",
+    "cargo",
+    "npm",
+    "yarn",
+    "pnpm",
+    "pip",
+    "pip3",
+    "bundle",
+    "composer",
+    "gem",
+    "poetry",
+    "uv",
+    "pipenv",
+    "git-lfs",
+}
 
 
 def _ssh_exempt(o: _Model, r: _Model, pairs: dict, i: int, info: list) -> tuple[set, frozenset]:
@@ -828,14 +883,26 @@ def _dropped(o: _Model, r: _Model, pairs: dict, i: int, info: list, migrated: fr
                 j = pairs.get(k)
                 if j is None or key not in r.runs[j].key:
                     shown = ", ".join(sorted(paths))
-                    out.append(Violation("value", run.line, f"line {run.line}: the RUN writing {shown} is gone from the rewrite, "
-                                                            f"but the RUN at line {c.line} that may read it does not repeat the write"))
+                    out.append(
+                        Violation(
+                            "value",
+                            run.line,
+                            f"line {run.line}: the RUN writing {shown} is gone from the rewrite, "
+                            f"but the RUN at line {c.line} that may read it does not repeat the write",
+                        )
+                    )
                     continue
                 for v in sorted(_stmt_refs(cmd) & set(run.env)):  # the repeated write must see the same values
                     ov, rv = _norm(run.env.get(v), migrated), _norm(r.runs[j].env.get(v), frozenset())
                     if ov != rv:
-                        out.append(Violation("value", run.line, f"line {run.line}: the write moved into the RUN at line "
-                                                                f"{r.runs[j].line} reads {v} ({describe(ov)}) but there {v} is {describe(rv)}"))
+                        out.append(
+                            Violation(
+                                "value",
+                                run.line,
+                                f"line {run.line}: the write moved into the RUN at line "
+                                f"{r.runs[j].line} reads {v} ({describe(ov)}) but there {v} is {describe(rv)}",
+                            )
+                        )
             if any(op != "add" and p in paths for op, p in effects):
                 break
     return out
@@ -845,10 +912,50 @@ def _dropped(o: _Model, r: _Model, pairs: dict, i: int, info: list, migrated: fr
 # Secrets left in files
 
 
-_FILTERS = {"cat", "head", "tail", "tr", "base64", "sort", "uniq", "cut", "xxd", "gzip", "tee", "rev", "fold", "awk",
-            "gawk", "sed", "jq", "yq", "envsubst", "xargs", "paste", "openssl", "od", "column"}
-_SECRET_WRITERS = {"tee", "sed", "cp", "install", "mv", "htpasswd", "git", "npm", "yarn", "pnpm", "pip", "pip3",
-                   "poetry", "docker", "aws", "huggingface-cli"}
+_FILTERS = {
+    "cat",
+    "head",
+    "tail",
+    "tr",
+    "base64",
+    "sort",
+    "uniq",
+    "cut",
+    "xxd",
+    "gzip",
+    "tee",
+    "rev",
+    "fold",
+    "awk",
+    "gawk",
+    "sed",
+    "jq",
+    "yq",
+    "envsubst",
+    "xargs",
+    "paste",
+    "openssl",
+    "od",
+    "column",
+}
+_SECRET_WRITERS = {
+    "tee",
+    "sed",
+    "cp",
+    "install",
+    "mv",
+    "htpasswd",
+    "git",
+    "npm",
+    "yarn",
+    "pnpm",
+    "pip",
+    "pip3",
+    "poetry",
+    "docker",
+    "aws",
+    "huggingface-cli",
+}
 
 
 def _taint(node, src: bytes, tainted: dict, spaths: dict, cwd, home) -> str | None:
@@ -898,12 +1005,16 @@ def _cleans(w: dict, base: str, args: list, raws: list, run: _Run, cwd) -> bool:
             d = _join(cwd, cdir, run.home) if cdir else cwd
             if d != w["dir"]:
                 return False
-            if sub == "remote" and "set-url" in rest or sub == "config" and "remote.origin.url" in rest:
+            if (sub == "remote" and "set-url" in rest) or (sub == "config" and "remote.origin.url" in rest):
                 return True
             # a clone configured with `-c http.extraHeader=…`: unsetting that key cleans it
             keys = [k.lower() for k in w.get("config_keys", [])]
-            return (sub == "config" and bool(keys) and any(f in rest for f in ("--unset", "--unset-all"))
-                    and any(r is not None and r.lower() == k for r in rrest for k in keys))
+            return (
+                sub == "config"
+                and bool(keys)
+                and any(f in rest for f in ("--unset", "--unset-all"))
+                and any(r is not None and r.lower() == k for r in rrest for k in keys)
+            )
         if kind == "git" and sub == "config":
             for flag in ("--remove-section", "--unset", "--unset-all"):
                 if flag in rest and rest.index(flag) + 1 < len(rest):
@@ -945,8 +1056,14 @@ def _secret_writes(run: _Run, migrated: frozenset, pending: list) -> list:
             continue
         if not cmd.cond and not cmd.in_subst:
             pending = [w for w in pending if not _cleans(w, base, args, raws, run, cwd)]
-        s_args = next((s for x in list(cmd.words) + [v for _n, v in cmd.assigns if v is not None]
-                       if (s := _taint(x, src, tainted, spaths, cwd, run.home))), None)
+        s_args = next(
+            (
+                s
+                for x in list(cmd.words) + [v for _n, v in cmd.assigns if v is not None]
+                if (s := _taint(x, src, tainted, spaths, cwd, run.home))
+            ),
+            None,
+        )
         s_in = out_t.get(id(cmd.pipe_prev)) if cmd.pipe_prev is not None else None
         for rd in cmd.redirects:
             if rd.type in ("heredoc_redirect", "herestring_redirect"):
@@ -988,13 +1105,18 @@ def _tool_writes(base, argv, raws, cmd, run, cwd, tainted, spaths, secret) -> li
             k = 2 if pos[:1] == ["config"] else 1
             w.update(kind="npm", key=(rawpos[k].split("=")[0] if len(rawpos) > k else None))
         elif base.startswith("pip") or base == "poetry":
-            w.update(kind="pip" if base.startswith("pip") else "poetry",
-                     key=next((r for r in rawpos[1:] if r and not r.startswith("config") and r not in ("set", "--global", "--user", "--site")), None))
+            w.update(
+                kind="pip" if base.startswith("pip") else "poetry",
+                key=next(
+                    (r for r in rawpos[1:] if r and not r.startswith("config") and r not in ("set", "--global", "--user", "--site")), None
+                ),
+            )
         elif base == "docker":
             w["kind"] = "docker"
         elif base == "git":
-            cdir, sub, rest = git_parts(args)
+            _cdir, sub, rest = git_parts(args)
             if sub == "clone":
+                assert path is not None  # a git write only gets here through the .git/config filter above
                 # `-c key=value` settings persist in the clone's .git/config next to the URL
                 rrest = raws[len(raws) - len(rest) :] if rest else []
                 conf = [(rrest[k + 1] or "").strip("'\"").split("=", 1)[0] for k, a in enumerate(rest[:-1]) if a in ("-c", "--config")]
@@ -1004,9 +1126,17 @@ def _tool_writes(base, argv, raws, cmd, run, cwd, tainted, spaths, secret) -> li
                 rrest = raws[len(raws) - len(rest) :]
                 keys = [r for a, r in zip(rest, rrest) if not (a and a.startswith("-"))]
                 key = keys[0] if keys else None
-                node = cmd.words[len(cmd.words) - len(rest) + rest.index(next(a for a in rest if not (a and a.startswith("-"))))] if keys else None
-                w.update(kind="git", key=key, section=(key.rsplit(".", 1)[0] if key else None),
-                         key_tainted=bool(node is not None and _taint(node, cmd.src, tainted, spaths, cwd, run.home)))
+                node = (
+                    cmd.words[len(cmd.words) - len(rest) + rest.index(next(a for a in rest if not (a and a.startswith("-"))))]
+                    if keys
+                    else None
+                )
+                w.update(
+                    kind="git",
+                    key=key,
+                    section=(key.rsplit(".", 1)[0] if key else None),
+                    key_tainted=bool(node is not None and _taint(node, cmd.src, tainted, spaths, cwd, run.home)),
+                )
         out.append(w)
     return out
 
@@ -1016,7 +1146,8 @@ def _reach(r: _Model, migrated: frozenset, strategy: str) -> list[Violation]:
     if not migrated or not r.stages:
         return out
     multistage = strategy == "multistage"
-    chain, s = set(), len(r.stages) - 1
+    chain: set[int] = set()
+    s: int | None = len(r.stages) - 1
     while s is not None:
         chain.add(s)
         s = r.stages[s].parent
@@ -1031,8 +1162,13 @@ def _reach(r: _Model, migrated: frozenset, strategy: str) -> list[Violation]:
     for run in r.runs:
         if not multistage or run.onbuild or run.stage in chain:
             for w in _secret_writes(run, migrated, []):
-                out.append(Violation("secret-reach", w["line"], f"line {w['line']}: RUN writes secret {w['secret']} into "
-                                                                 f"{w['shown']} and does not remove it in the same RUN"))
+                out.append(
+                    Violation(
+                        "secret-reach",
+                        w["line"],
+                        f"line {w['line']}: RUN writes secret {w['secret']} into {w['shown']} and does not remove it in the same RUN",
+                    )
+                )
             continue
         parent = r.stages[run.stage].parent
         start = left.get(run.stage, list(left.get(parent, [])) if parent is not None else [])
@@ -1042,8 +1178,13 @@ def _reach(r: _Model, migrated: frozenset, strategy: str) -> list[Violation]:
             continue
         for w in left.get(source, []):
             if w["path"] and (w["path"] == sp or w["path"].startswith(sp.rstrip("/") + "/")):
-                out.append(Violation("secret-reach", line, f"line {line}: COPY --from copies {sp}, where RUN at line {w['line']} "
-                                                           f"left secret {w['secret']} in {w['shown']}"))
+                out.append(
+                    Violation(
+                        "secret-reach",
+                        line,
+                        f"line {line}: COPY --from copies {sp}, where RUN at line {w['line']} left secret {w['secret']} in {w['shown']}",
+                    )
+                )
     return out
 
 
@@ -1113,11 +1254,21 @@ def check_rewrite(
         for v in sorted(reads):
             ov, rv = _norm(run.env.get(v), migrated), _norm(rr.env.get(v), migrated if both else frozenset())
             if ov != rv:
-                out.append(Violation("value", run.line, f"line {run.line}: RUN reads {v} ({describe(ov)}) but after the "
-                                                        f"rewrite (line {rr.line}) {v} is {describe(rv)}"))
+                out.append(
+                    Violation(
+                        "value",
+                        run.line,
+                        f"line {run.line}: RUN reads {v} ({describe(ov)}) but after the rewrite (line {rr.line}) {v} is {describe(rv)}",
+                    )
+                )
         if rr.script.error and not run.script.error:
-            out.append(Violation("parse", rr.line, f"line {rr.line}: the rewritten RUN has a shell syntax error that "
-                                                   f"the original (line {run.line}) does not have"))
+            out.append(
+                Violation(
+                    "parse",
+                    rr.line,
+                    f"line {rr.line}: the rewritten RUN has a shell syntax error that the original (line {run.line}) does not have",
+                )
+            )
     paired = set(pairs.values())
     for j, rr in enumerate(r.runs):
         if j not in paired and rr.script.error:

@@ -86,19 +86,3 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
         prev = e
     out.append(text[pos:])
     return "".join(out)
-
-
-def select_fixes(fixes: list[Fix], minimum: Applicability) -> tuple[list[Fix], list[Fix]]:
-    """Pick fixes at or above ``minimum``; a fix whose edits overlap an accepted one is refused."""
-    accepted: list[Fix] = []
-    refused: list[Fix] = []
-    taken: list[Edit] = []
-    for fix in fixes:
-        if fix.applicability < minimum:
-            continue
-        if any(_overlaps(e, t) or (e.start == t.start and e.end == t.end and e != t and e.start != e.end) for e in fix.edits for t in taken):
-            refused.append(fix)
-            continue
-        accepted.append(fix)
-        taken.extend(fix.edits)
-    return accepted, refused

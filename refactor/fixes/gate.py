@@ -11,7 +11,7 @@ does not take the good ones with it.
 from __future__ import annotations
 
 import os
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from refactor.fixes.check import CheckResult, Violation, check_rewrite
 from refactor.fixes.edit import Applicability
@@ -19,11 +19,30 @@ from refactor.fixes.edit import Applicability
 PREFIX = "rewrite check: "
 
 # config files whose ${VAR} references tools expand (what the check reads from the context)
-_CONFIG_NAMES = frozenset({
-    ".npmrc", ".yarnrc", ".yarnrc.yml", "pip.conf", "pip.ini", ".netrc", "settings.xml", "auth.json", "nuget.config",
-    "NuGet.Config", ".pypirc", "poetry.toml", "uv.toml", ".condarc", "gradle.properties", "config.toml",
-    "credentials.toml", ".gemrc", "pyproject.toml", "requirements.txt",
-})
+_CONFIG_NAMES = frozenset(
+    {
+        ".npmrc",
+        ".yarnrc",
+        ".yarnrc.yml",
+        "pip.conf",
+        "pip.ini",
+        ".netrc",
+        "settings.xml",
+        "auth.json",
+        "nuget.config",
+        "NuGet.Config",
+        ".pypirc",
+        "poetry.toml",
+        "uv.toml",
+        ".condarc",
+        "gradle.properties",
+        "config.toml",
+        "credentials.toml",
+        ".gemrc",
+        "pyproject.toml",
+        "requirements.txt",
+    }
+)
 _WALK_LIMIT = 5000  # directory entries; beyond that the context counts as unknown
 
 
@@ -109,8 +128,9 @@ def gate(
         text = render(subset)
         env, files = secrets_of(subset)
         allowed = [f for p in subset for f in p.removed_files]
-        return text, safe_check(original, text, env, file_secrets=files, context_files=context,
-                                allowed_removals=allowed, strategy=strategy, path=path)
+        return text, safe_check(
+            original, text, env, file_secrets=files, context_files=context, allowed_removals=allowed, strategy=strategy, path=path
+        )
 
     text, res = check(plans)
     if res.ok:

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from json.decoder import scanstring as _json_scanstring
-from typing import TYPE_CHECKING, Callable
+from itertools import pairwise
+from json.decoder import scanstring as _json_scanstring  # type: ignore[attr-defined]  # in CPython, not in typeshed's json.decoder stub
+from typing import TYPE_CHECKING
 
 from refactor.syntax.dockerfile import GO_SPACE, ParseError, scan_flag_words
 
@@ -32,19 +34,19 @@ if TYPE_CHECKING:
     from refactor.syntax.dockerfile import Dockerfile, Instruction
 
 __all__ = [
-    "Node",
-    "ArgumentError",
     "NOT_STRING_ARRAY",
-    "node_values",
-    "nodes",
-    "node_from_line",
+    "ArgumentError",
+    "Node",
     "dump",
     "dump_node",
-    "validate",
-    "go_quote",
     "go_lower",
+    "go_quote",
+    "node_from_line",
+    "node_values",
+    "nodes",
     "parse_words",
     "split_command",
+    "validate",
 ]
 
 NOT_STRING_ARRAY = "when using JSON array syntax, arrays must be comprised of strings only"
@@ -392,6 +394,7 @@ def _json_array(rest: str) -> list[str]:
             raise _NotJSON
         pos = m.end()
         kind = m.lastgroup
+        assert kind is not None  # every alternative of _JSON_TOKEN_RE is a named group
         tok = m.group(kind)
         if expect in ("key", "key_or_close"):
             if kind == "s":
@@ -427,9 +430,8 @@ def _json_array(rest: str) -> list[str]:
             elif kind == "p":
                 raise _NotJSON
             else:
-                if kind == "n":
-                    if float(tok) in (float("inf"), float("-inf")):
-                        overflow = True  # Go: UnmarshalTypeError, reported after decoding
+                if kind == "n" and float(tok) in (float("inf"), float("-inf")):
+                    overflow = True  # Go: UnmarshalTypeError, reported after decoding
                 if len(stack) == 1:
                     if kind == "s":
                         top_kinds.append("s")
@@ -479,9 +481,7 @@ def _parse_name_val(rest: str, key: str, escape: str) -> Node | None:
     values: list[str] = []
     for word in words:
         if "=" not in word:
-            raise ArgumentError(
-                f"Syntax error - can't find = in {go_quote(word)}. Must be of the form: name=value"
-            )
+            raise ArgumentError(f"Syntax error - can't find = in {go_quote(word)}. Must be of the form: name=value")
         name, _eq, value = word.partition("=")
         values.extend((name, value, "="))
     return _chain(values)
@@ -586,7 +586,7 @@ def node_from_line(line: str, escape: str = "\\") -> Node:
             continue
         node.next, node.attributes = _DISPATCH.get(lowered, _parse_ignore)(args, escape)
         break
-    for parent, child in zip(chain, chain[1:]):
+    for parent, child in pairwise(chain):
         parent.next = Node(children=[child])
     return chain[0]
 

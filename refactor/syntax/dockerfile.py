@@ -15,7 +15,6 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from refactor.source import SourceFile
 
@@ -45,8 +44,10 @@ class ParseError(Exception):
         """The message as dfix prints it: BuildKit's messages quote the offending word, which can
         be a secret (`ENV TOKEN= ghp_…` with a stray space), so quoted words are described, not
         shown: ``"<40 chars>"``. Short quoted words (an instruction name) stay."""
-        return _QUOTED.sub(lambda m: m.group(0) if len(m.group(1)) < 8 and not any(c.isdigit() for c in m.group(1))
-                           else f'"<{len(m.group(1))} chars>"', str(self))
+        return _QUOTED.sub(
+            lambda m: m.group(0) if len(m.group(1)) < 8 and not any(c.isdigit() for c in m.group(1)) else f'"<{len(m.group(1))} chars>"',
+            str(self),
+        )
 
 
 _QUOTED = re.compile(r'"([^"\n]*)"')
@@ -136,7 +137,6 @@ class Instruction:
     heredocs: tuple[Heredoc, ...] = ()
     sub: Command | None = None  # ONBUILD's wrapped command
     comments: tuple[Comment, ...] = ()  # contiguous comment lines directly above
-    inner_comments: tuple[Comment, ...] = ()  # comment lines inside the continuation
     empty_continuation: bool = False
 
     # Convenience views -----------------------------------------------------------------------
@@ -192,10 +192,6 @@ class Dockerfile:
                 return d
         return None
 
-    @cached_property
-    def stage_starts(self) -> tuple[int, ...]:
-        return tuple(i for i, ins in enumerate(self.instructions) if ins.cmd == "from")
-
 
 # --------------------------------------------------------------------------------------------
 # The scanner
@@ -239,7 +235,7 @@ def _directive(text: str) -> tuple[str, str] | None:
 
 
 class _DirectiveState:
-    __slots__ = ("done", "seen", "escape")
+    __slots__ = ("done", "escape", "seen")
 
     def __init__(self) -> None:
         self.done = False
@@ -339,7 +335,7 @@ def _unquote_word(word: str) -> tuple[str, int]:
 
 def heredoc_words(line: str) -> list[tuple[str, bool, bool, int]]:
     """Heredocs opened on a logical line: ``(name, expand, chomp, fd)`` (BuildKit's rules)."""
-    docs = []
+    docs: list[tuple[str, bool, bool, int]] = []
     if "<<" not in line:
         return docs
     for word, _s, _e in shell_words(line):
@@ -589,7 +585,6 @@ def parse(source: SourceFile, check: bool = True) -> Dockerfile:
         pieces.append((0, s + lead))
         chunks.append(seg)
         length += len(seg)
-        inner: list[Comment] = []
         empty_cont = False
         end_of_line = cut is None
         k += 1
@@ -600,9 +595,7 @@ def parse(source: SourceFile, check: bool = True) -> Dockerfile:
             k += 1
             stripped = raw2.lstrip(GO_SPACE)
             if stripped.startswith("#"):
-                c = Comment(s2, _e2, stripped[1:].strip(GO_SPACE), k)
-                inner.append(c)
-                all_comments.append(c)
+                all_comments.append(Comment(s2, _e2, stripped[1:].strip(GO_SPACE), k))
                 continue
             if stripped == "":
                 empty_cont = True
@@ -650,7 +643,6 @@ def parse(source: SourceFile, check: bool = True) -> Dockerfile:
                 heredocs=tuple(heredocs),
                 sub=sub,
                 comments=tuple(pending_comments),
-                inner_comments=tuple(inner),
                 empty_continuation=empty_cont,
             )
         )

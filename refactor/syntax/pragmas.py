@@ -77,7 +77,8 @@ def caller_pragmas(text: str) -> CallerPragmas:
     """Read the ``dfix:`` comments of a caller (raises PragmaError). A comment-only line covers the
     next line that is not blank or a comment, with the lines that continue it (``\\`` at the end);
     a trailing comment covers its own line."""
-    out = CallerPragmas(lines={})
+    by_line: dict[int, frozenset[str]] = {}
+    out = CallerPragmas(lines=by_line)
     if "dfix:" not in text:
         return out
     file_codes: set[str] = set()
@@ -87,7 +88,7 @@ def caller_pragmas(text: str) -> CallerPragmas:
     for n, line in enumerate(lines, 1):
         stripped = line.strip()
         m = _CALLER_COMMENT.search(line)
-        p = parse(line[m.start():], n) if m else None
+        p = parse(line[m.start() :], n) if m else None
         comment_only = stripped.startswith(("#", "//"))
         if p is not None and p.kind == "skip-file":
             out.skip = True
@@ -96,21 +97,16 @@ def caller_pragmas(text: str) -> CallerPragmas:
         elif p is not None and comment_only:
             pending |= p.codes
             continue
-        if comment_only or not stripped:
-            if not continued:
-                continue
+        if (comment_only or not stripped) and not continued:
+            continue
         here = set(pending) if (pending or continued) else set()
         if p is not None and p.kind == "ignore":
             here |= p.codes
         if continued:
-            here |= out.lines.get(n - 1, frozenset())
+            here |= by_line.get(n - 1, frozenset())
         if here:
-            out.lines[n] = frozenset(here)
+            by_line[n] = frozenset(here)
         pending = set()
         continued = line.rstrip().endswith("\\")
     out.file_codes = frozenset(file_codes)
     return out
-
-
-def pragma_line(indent: str, codes, marker: str = "#", newline: str = "\n") -> str:
-    return f"{indent}{marker} dfix: ignore[{','.join(sorted(codes))}]{newline}"

@@ -58,7 +58,6 @@ class NameValue:
     value: str | None  # raw value text (quotes kept); None for ``ARG NAME``
     start: int  # logical span of the whole item (relative to the args string)
     end: int
-    value_start: int | None = None
 
 
 def name_values(args: str, escape: str = "\\", *, legacy_env: bool = True) -> list[NameValue]:
@@ -72,12 +71,12 @@ def name_values(args: str, escape: str = "\\", *, legacy_env: bool = True) -> li
         if len(words) == 1:
             return [NameValue(first.raw, None, first.start, first.end)]
         vstart = words[1].start
-        return [NameValue(first.raw, args[vstart:].rstrip(_SPACE), first.start, len(args.rstrip(_SPACE)), vstart)]
+        return [NameValue(first.raw, args[vstart:].rstrip(_SPACE), first.start, len(args.rstrip(_SPACE)))]
     out = []
     for w in words:
         name, eq, _value = w.raw.partition("=")
         if eq:
-            out.append(NameValue(name, w.raw[len(name) + 1 :], w.start, w.end, w.start + len(name) + 1))
+            out.append(NameValue(name, w.raw[len(name) + 1 :], w.start, w.end))
         else:
             out.append(NameValue(name, None, w.start, w.end))
     return out
@@ -213,9 +212,7 @@ def _match_brace(text: str, i: int, n: int, escape: str, closes: dict) -> int:
     return -1 if opened else j
 
 
-def _scan_one_ref(
-    text: str, i: int, n: int, escape: str, refs: list[Ref], closes: dict
-) -> tuple[int, tuple[int, int] | None]:
+def _scan_one_ref(text: str, i: int, n: int, escape: str, refs: list[Ref], closes: dict) -> tuple[int, tuple[int, int] | None]:
     """Record the reference at ``text[i] == "$"``; return (index after it, operand region)."""
     start = i
     i += 1

@@ -30,8 +30,8 @@ def plan_file(path: str, *, mount_style: str = "auto", unsafe_fixes: bool = Fals
     import os
 
     from refactor.analyze import analyze
-    from refactor.fixes.plan import Options
     from refactor.engine import process_source
+    from refactor.fixes.plan import Options
     from refactor.settings import Mode, Settings
     from refactor.source import read_source
 

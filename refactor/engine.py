@@ -8,15 +8,18 @@ writes) in ``refactor.run``.
 
 from __future__ import annotations
 
+import bisect
 import os
 
 from refactor.analyze import analyze
-from refactor.fixes.edits import removal_edits
+from refactor.fixes.apply import apply_plans, keep_directives, own_edits
+from refactor.fixes.edit import Applicability
 from refactor.fixes.plan import FileAnalysis, Finding, Options, build_spec
-from refactor.fixes.edit import Applicability, ConflictError, Edit, apply_edits
+from refactor.fixes.split_apply import apply_split, gate_split
 from refactor.results import FileResult, FindingOut, FixOut
 from refactor.settings import Mode, Settings
 from refactor.source import InputError, SourceFile, read_source
+from refactor.supply.steps import pin, signing_recipes, supply_findings
 from refactor.syntax import pragmas
 from refactor.syntax.dockerfile import ParseError, parse
 from refactor.write import WriteRefused, _cleanup_tmp, write_atomic
@@ -52,10 +55,11 @@ def _pragmas(source: SourceFile, analysis: FileAnalysis) -> tuple[bool, set[str]
     return skip, file_codes, per_instr
 
 
-def _instr_at(analysis: FileAnalysis, offset: int) -> int | None:
-    for idx, ins in enumerate(analysis.df.instructions):
-        if ins.start <= offset < ins.end:
-            return idx
+def _instr_at(starts: list[int], analysis: FileAnalysis, offset: int) -> int | None:
+    """The index of the instruction holding ``offset`` (``starts``: the instructions' starts, ascending)."""
+    idx = bisect.bisect_right(starts, offset) - 1
+    if idx >= 0 and offset < analysis.df.instructions[idx].end:
+        return idx
     return None
 
 
@@ -97,18 +101,18 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
         result.notes.append("skipped by '# dfix: skip-file'")
         return result
 
-    _supply_findings(analysis, source, analysis.findings, settings)
+    supply_findings(analysis, analysis.findings)
     findings: list[Finding] = []
+    starts = [ins.start for ins in analysis.df.instructions]
     for f in analysis.findings:
-        idx = _instr_at(analysis, f.start)
-        if (not settings.selection.enabled(f.code) or _suppressed(f.code, file_codes)
-                or (idx is not None and _suppressed(f.code, per_instr.get(idx, set())))):
+        idx = _instr_at(starts, analysis, f.start)
+        if (
+            not settings.selection.enabled(f.code)
+            or _suppressed(f.code, file_codes)
+            or (idx is not None and _suppressed(f.code, per_instr.get(idx, set())))
+        ):
             continue
         findings.append(f)
-    live_fixes = []
-    for f in findings:
-        if f.fix is not None and all(f.fix is not x for x in live_fixes):
-            live_fixes.append(f.fix)
     # a fix whose DF001 finding was suppressed is not applied (the variable is accepted as is)
     primary = ("DF001", "DF008")  # the finding a plan exists for; ignoring it keeps the file as is
     suppressed_fixes = {id(p.fix) for p in analysis.plans if not any(f.fix is p.fix and f.code in primary for f in findings)}
@@ -120,28 +124,33 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
     split_notes: list[str] = []
     if settings.strategy == "multistage":
         live = [p for p in analysis.plans if id(p.fix) not in suppressed_fixes]
-        new_text, split_notes, chosen = _apply_split(analysis, live, findings, minimum, settings)
+        new_text, split_notes, chosen = apply_split(analysis, live, findings, minimum, settings)
         if new_text != text:
-            new_text = _keep_directives(analysis, source, new_text)
-            new_text, chosen = _gate_split(analysis, live, findings, text, new_text, chosen, context_dir, display)
+            new_text = keep_directives(analysis, source, new_text)
+            new_text, chosen = gate_split(analysis, live, findings, text, new_text, chosen, context_dir, display)
     elif chosen:
-        new_text, chosen = _apply_plans(analysis, chosen)
+        new_text, chosen = apply_plans(analysis, chosen)
         if chosen:
             # the independent rewrite check: a fix whose rewrite fails it is display-only
             from refactor.fixes.gate import context_configs, gate
 
-            new_text, chosen = gate(text, chosen, lambda ps: _keep_directives(analysis, source, _apply_plans(analysis, ps)[0]),
-                                    context_configs(context_dir), path=display)
+            new_text, chosen = gate(
+                text,
+                chosen,
+                lambda ps: keep_directives(analysis, source, apply_plans(analysis, ps)[0]),
+                context_configs(context_dir),
+                path=display,
+            )
     pin_notes: list[str] = []
     if settings.pin_digests:
-        new_text, pin_notes = _pin(analysis, new_text, findings, settings, pin_notes)
+        new_text, pin_notes = pin(analysis, new_text, findings, settings, pin_notes)
     for p in chosen:
         p.fix.included = True
         if settings.mode == "write":
             p.fix.applied = True
     # verify: the output must parse, with the same parser directives
     if new_text != text:
-        new_text = _keep_directives(analysis, source, new_text)
+        new_text = keep_directives(analysis, source, new_text)
         try:
             parse(SourceFile.from_text(source.path, new_text, bom=source.bom))
         except ParseError as exc:
@@ -161,9 +170,9 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
     result.declared_after = [n for n in result.declared_args if n not in removed]
     for p in chosen:
         result.runtime_env.extend(p.runtime_env)
-    own_edits = _own_edits(analysis, source, findings)
+    fix_edits = own_edits(analysis, source, findings)
     for f in findings:
-        result.findings.append(_finding_out(source, f, own_edits))
+        result.findings.append(_finding_out(source, f, fix_edits))
     # every literal value of a variable judged secret is masked in diffs (references are not)
     secret_names = {f.variable for f in analysis.findings if f.secret and f.variable}
     secret_names |= {p.name for p in analysis.plans}
@@ -194,8 +203,7 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
     result.notes.extend(spec.notes)
     # the command and the templates (and jinja2) are only needed where there is something to
     # build differently, a flatten recipe to show, or a format that has them for every file
-    if (settings.render_always or spec.secrets or spec.ssh or result.changed
-            or ("flatten" in settings.emit and analysis.findings)):
+    if settings.render_always or spec.secrets or spec.ssh or result.changed or ("flatten" in settings.emit and analysis.findings):
         from refactor.emit import command, render
 
         result.command = command(spec)
@@ -208,255 +216,8 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
             rendered = mask_text(rendered, result.masks)[0]
             result.emitted[target] = rendered
     if settings.sign and settings.image:
-        from refactor.emit import docker_argv
-        from refactor.supply import render_signing, render_verify
-        import shlex as _shlex
-
-        argv = docker_argv(spec)
-        argv[2:2] = ["-t", settings.image]
-        push = (
-            f"{_shlex.join(argv)}\ndocker push {_shlex.quote(settings.image)}\n"
-            f"IMAGE_DIGEST=$(docker inspect --format '{{{{index .RepoDigests 0}}}}' {_shlex.quote(settings.image)} | cut -d@ -f2)\n"
-        )
-        result.emitted["sign"] = push + render_signing(settings.sign, settings.image, key=settings.sign_key)
-        result.emitted["verify"] = render_verify(settings.sign, settings.image, key=_verify_key(settings.sign, settings.sign_key))
+        result.emitted.update(signing_recipes(spec, settings.sign, settings.image, settings.sign_key))
     return result
-
-
-def _verify_key(tool: str, key: str | None) -> str | None:
-    """The key reference the consumer verifies with: cosign signs with a private key file
-    (``cosign.key``) and verifies with its public half (``cosign.pub``); a KMS or Vault reference
-    serves both; ``env://`` names the private key, so the public one comes from COSIGN_PUBLIC_KEY."""
-    if not key or tool != "cosign":
-        return key
-    if key.startswith("env://"):
-        return "env://COSIGN_PUBLIC_KEY"
-    if "://" not in key and key.endswith(".key"):
-        return key[: -len(".key")] + ".pub"
-    return key
-
-
-def _supply_findings(analysis: FileAnalysis, source: SourceFile, findings: list[Finding], settings: Settings) -> list[str]:
-    """DF009 for latest/untagged bases (always on, no registry needed)."""
-    from refactor.supply.pin import findings_latest
-
-    for idx, image, message in findings_latest(analysis.df):
-        ins = analysis.df.instructions[idx]
-        f = Finding("DF009", None, message, ins.command.kw_start, ins.logical_end)
-        findings.append(f)
-    findings.sort(key=lambda f: (f.start, f.code))
-    return []
-
-
-_CLIENT = None
-
-
-def _pin(analysis: FileAnalysis, text: str, findings: list[Finding], settings: Settings, notes: list[str]) -> tuple[str, list[str]]:
-    """--pin-digests: resolve each base image once per process; errors are per image."""
-    global _CLIENT
-    from refactor.supply.pin import pin_digests
-    from refactor.supply.registry import default_client
-
-    if _CLIENT is None:
-        _CLIENT = default_client()
-    # pin against the text as rewritten so far (pin edits only touch FROM/ARG words)
-    df = parse(SourceFile.from_text(analysis.source.path, text, bom=analysis.source.bom))
-    result = pin_digests(df, _CLIENT)
-    out = list(notes)
-    for n in result.notes:
-        out.append(f"pin: line {n.line}: {n.message}")
-    fixes = [f for f in result.fixes if f.applicability >= Applicability.SAFE]
-    for f in findings:
-        if f.code == "DF009":
-            f.fix = fixes[0] if fixes else None
-    if not fixes:
-        return text, out
-    new = apply_edits(text, [e for f in fixes for e in f.edits])
-    for f in fixes:
-        f.included = True
-        if settings.mode == "write":
-            f.applied = True
-    return new, out
-
-
-def _apply_split(analysis: FileAnalysis, plans: list, findings: list[Finding], minimum: Applicability, settings: Settings) -> tuple[str, list[str], list]:
-    """The multistage strategy: one fix restructuring the stages (the ARGs stay in the builder),
-    plus the plain fixes of secrets no step consumes (nothing to move: their declarations go).
-    Returns (text, notes, the plain plans applied)."""
-    from refactor.multistage import WARNINGS, plan_split
-
-    # a secret no build step reads needs no builder: its fix only drops declarations
-    split_plans = [p for p in plans if p.read_by_build]
-    direct = [p for p in plans if not p.read_by_build and p.fix.applicability >= minimum]
-    text = analysis.source.text
-    notes: list[str] = []
-    edits: list[Edit] = []
-    fix = None
-    if split_plans:
-        first_from = next((i for i in analysis.df.instructions if i.cmd == "from"), None)
-        upper = first_from is None or first_from.keyword.isupper() or not first_from.keyword.islower()
-        fix, splits = plan_split(analysis, split_plans, upper, frozenset(p.name for p in direct))
-        plan_fixes = {id(p.fix) for p in split_plans}
-        for f in findings:
-            if f.fix is not None and id(f.fix) in plan_fixes:
-                f.fix = fix
-        notes = [n for sp in splits for n in sp.notes] + [f"multistage: {w}" for w in WARNINGS]
-        if fix.applicability >= minimum and fix.edits:
-            edits = list(fix.edits)
-        else:
-            fix = None
-    direct_edits = _dedupe([e for q in direct for e in q.fix.edits])
-    direct_edits += removal_edits(analysis.df, [r for q in direct for r in q.removals])
-    try:
-        new = apply_edits(text, edits + direct_edits)
-    except ConflictError:
-        for q in direct:
-            q.fix.lower(Applicability.DISPLAY_ONLY, "conflicts with the builder/runtime split")
-        direct = []
-        try:
-            new = apply_edits(text, edits)
-        except ConflictError:
-            if fix is not None:
-                fix.lower(Applicability.DISPLAY_ONLY, "the split conflicts with another edit")
-            return text, notes, []
-    if fix is not None:
-        fix.included = True
-        if settings.mode == "write":
-            fix.applied = True
-    return new, notes, direct
-
-
-def _gate_split(analysis: FileAnalysis, live: list, findings: list[Finding], text: str, new_text: str, direct: list,
-                context_dir: str | None, display: str) -> tuple[str, list]:
-    """The rewrite check for the multistage strategy: the builder keeps the build args, so only
-    the final stage chain must be free of the secret (and every RUN must read what it read)."""
-    from refactor.fixes.gate import context_configs, reason_of, safe_check, secrets_of
-
-    env, files = secrets_of(direct)
-    for p in live:  # the split's secrets stay build args in the builder: reach is checked for them too
-        env.setdefault(p.id, p.name)
-    removed = [f for p in live for f in p.removed_files] + _split_removed_credentials(analysis, live)
-    res = safe_check(text, new_text, env, file_secrets=files, context_files=context_configs(context_dir),
-                     allowed_removals=removed, strategy="multistage", path=display)
-    if res.ok:
-        return new_text, direct
-    reason = reason_of(res)
-    for f in findings:
-        if f.fix is not None and f.fix.included:
-            f.fix.lower(Applicability.DISPLAY_ONLY, reason)
-            f.fix.included = f.fix.applied = False
-    for p in direct:
-        p.fix.lower(Applicability.DISPLAY_ONLY, reason)
-    return text, []
-
-
-def _split_removed_credentials(analysis: FileAnalysis, plans: list) -> list[str]:
-    """Credential files a secret RUN writes, which the split leaves in the builder on purpose (the
-    runtime stage no longer has them: a runtime change the split's notes state)."""
-    from refactor.analysis.shell import CONFIG_FILES, file_writes
-
-    out: list[str] = []
-    runs = {i for p in plans for i in list(p.mounts) + [f.write_run for f in p.folds]}
-    for i in sorted(runs):
-        run = analysis.facts.runs.get(i)
-        if run is None or not run.shell_ok:
-            continue
-        out.extend(w.path for w in file_writes(run.script))
-    out.extend(CONFIG_FILES.values())
-    return out
-
-
-def _keep_directives(analysis: FileAnalysis, source: SourceFile, new_text: str) -> str:
-    """Removing leading instructions can bring a comment such as '# escape=`' to the head of the
-    file, where BuildKit reads it as a parser directive. If the rewrite's directives differ, a
-    blank line right after the original directive header ends directive parsing there."""
-
-    def directives(text: str):
-        try:
-            df = parse(SourceFile.from_text(source.path, text, bom=source.bom))
-        except ParseError:
-            return None
-        return [(d.name, d.value) for d in df.directives]
-
-    want = [(d.name, d.value) for d in analysis.df.directives]
-    if directives(new_text) in (want, None):
-        return new_text
-    at = analysis.df.directives_end  # edits never touch the directive lines, so this offset holds
-    nl = source.newline_at(max(at - 1, 0)) or source.default_newline
-    fixed = new_text[:at] + nl + new_text[at:]
-    return fixed if directives(fixed) == want else new_text
-
-
-def _dedupe(edits: list[Edit]) -> list[Edit]:
-    """Identical replacements planned by several fixes (an exec-form RUN turned into shell form
-    for two secrets) are one edit."""
-    out: list[Edit] = []
-    seen: set[Edit] = set()
-    for e in edits:
-        if e.start != e.end and e in seen:
-            continue
-        seen.add(e)
-        out.append(e)
-    return out
-
-
-def _apply_plans(analysis: FileAnalysis, plans: list) -> tuple[str, list]:
-    """Apply plans together; a plan that conflicts with those before it is refused."""
-    text = analysis.source.text
-    accepted: list = []
-    for p in plans:
-        trial = accepted + [p]
-        edits: list[Edit] = _dedupe([e for q in trial for e in q.fix.edits])
-        edits += removal_edits(analysis.df, [r for q in trial for r in q.removals])
-        try:
-            apply_edits(text, edits)
-        except ConflictError:
-            p.fix.lower(Applicability.DISPLAY_ONLY, "conflicts with another fix in this file")
-            continue
-        accepted.append(p)
-    edits = _dedupe([e for q in accepted for e in q.fix.edits])
-    edits += removal_edits(analysis.df, [r for q in accepted for r in q.removals])
-    return apply_edits(text, edits), accepted
-
-
-def _own_edits(analysis: FileAnalysis, source: SourceFile, findings: list[Finding]) -> dict[int, tuple[Edit, ...] | None]:
-    """{id(fix): its own edits against the original text} for each fix in this run's rewrite: a
-    plan's edits plus its declaration removals, the multistage split's edits. Digest pins are
-    planned against the rewritten text, so theirs are unknown here (None)."""
-    plans = {id(p.fix): p for p in analysis.plans}
-    pins = {id(f.fix) for f in findings if f.code == "DF009" and f.fix is not None}
-    text = source.text
-    first_end = analysis.df.instructions[0].end if analysis.df.instructions else 0
-    out: dict[int, tuple[Edit, ...] | None] = {}
-    for f in findings:
-        fix = f.fix
-        if fix is None or not fix.included or id(fix) in out:
-            continue
-        if id(fix) in pins:
-            out[id(fix)] = None
-            continue
-        edits = _dedupe(list(fix.edits))
-        plan = plans.get(id(fix))
-        if plan is not None:
-            edits += removal_edits(analysis.df, plan.removals)
-        try:
-            alone = apply_edits(text, edits)
-        except ConflictError:
-            out[id(fix)] = None
-            continue
-        if edits and min(e.start for e in edits) < first_end:
-            # as in the run: a blank line keeps the parser directives when removing the head
-            # instructions would change them
-            kept = _keep_directives(analysis, source, alone)
-            if kept != alone:
-                at = analysis.df.directives_end
-                extra = Edit(at, at, kept[at : at + len(kept) - len(alone)])
-                edits = [extra] + edits
-                if apply_edits(text, edits) != kept:
-                    out[id(fix)] = None
-                    continue
-        out[id(fix)] = tuple(edits)
-    return out
 
 
 def _finding_out(source: SourceFile, f: Finding, own_edits: dict | None = None) -> FindingOut:
@@ -465,11 +226,10 @@ def _finding_out(source: SourceFile, f: Finding, own_edits: dict | None = None) 
     rule = f.rule
     fix = None
     if f.fix is not None:
-        fix = FixOut(f.fix.title, f.fix.applicability.label, f.fix.applied, list(f.fix.reasons), f.fix.included,
-                     (own_edits or {}).get(id(f.fix)))
-    return FindingOut(
-        f.code, rule.name, f.variable, rule.secret, f.severity or rule.severity, f.message, line, col, eline, ecol, fix
-    )
+        fix = FixOut(
+            f.fix.title, f.fix.applicability.label, f.fix.applied, list(f.fix.reasons), f.fix.included, (own_edits or {}).get(id(f.fix))
+        )
+    return FindingOut(f.code, rule.name, f.variable, rule.secret, f.severity or rule.severity, f.message, line, col, eline, ecol, fix)
 
 
 def process_file(path: str, display: str, settings: Settings) -> FileResult:
@@ -509,5 +269,3 @@ def process_file(path: str, display: str, settings: Settings) -> FileResult:
         if settings.debug or os.environ.get("DFIX_DEBUG"):
             raise
         return FileResult(display, status="error", error=f"internal error: {type(exc).__name__}")
-
-

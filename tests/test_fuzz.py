@@ -305,7 +305,7 @@ def assert_only_edited_spans_changed(old_bytes: bytes, new_bytes: bytes, names) 
     pieces.append(old.text[pos:])
     joined = "".join(pieces)
     # the engine may add one blank line after the directive header so that removed leading
-    # instructions cannot bring a '# escape=' comment into it (engine._keep_directives)
+    # instructions cannot bring a '# escape=' comment into it (refactor.fixes.apply.keep_directives)
     d = old.directives_end
     nl = old_src.newline_at(max(d - 1, 0)) or old_src.default_newline
     assert new.text in (joined, joined[:d] + nl + joined[d:]), "bytes between instructions changed"

@@ -728,3 +728,79 @@ def test_adversarial_inputs_finish(tmp_path) -> None:
     proc = _cli(["--format", "json", *ADVERSARIAL], tmp_path)  # the timeout is the hang guard
     assert proc.returncode in (0, 1, 2), proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
+
+
+def _accept_one_by_one(analysis, plans):
+    """The engine's plan acceptance before batching (kept verbatim as the reference)."""
+    from refactor.fixes.apply import dedupe
+    from refactor.fixes.edit import ConflictError, apply_edits
+    from refactor.fixes.edits import removal_edits
+
+    text = analysis.source.text
+    accepted, refused = [], []
+    for p in plans:
+        trial = accepted + [p]
+        edits = dedupe([e for q in trial for e in q.fix.edits])
+        edits += removal_edits(analysis.df, [r for q in trial for r in q.removals])
+        try:
+            apply_edits(text, edits)
+        except ConflictError:
+            refused.append(p.name)
+            continue
+        accepted.append(p)
+    return [p.name for p in accepted], refused
+
+
+def test_batched_plan_acceptance_matches_one_by_one() -> None:
+    """apply_plans accepts in doubling batches (halved where one conflicts); every plan must meet
+    the verdict it met when plans were tried one at a time. Real files hardly ever hold
+    conflicting plans (none in the corpus or 400 generated files), so conflicts are planted:
+    extra edits over random overlapping spans, on generated files and on a 64-secret file."""
+    import copy
+    import random
+
+    from gen_dockerfiles import generate
+
+    from refactor.analyze import analyze
+    from refactor.fixes.apply import apply_plans
+    from refactor.fixes.edit import Edit
+    from refactor.source import SourceFile
+
+    texts = [generate(seed).files["Dockerfile"] for seed in range(1, 61)]
+    texts.append("FROM a\n" + "".join(f"ARG T{i}_TOKEN\nRUN echo $T{i}_TOKEN | login\n" for i in range(64)))
+    refusals = compared = 0
+    for k, text in enumerate(texts):
+        for trial in range(8):
+            analysis = analyze(SourceFile.from_text("Dockerfile", text))
+            plans = list(analysis.plans)
+            if len(plans) < 2:
+                continue
+            rng = random.Random(k * 10 + trial)
+            for p in plans:
+                if rng.random() < 0.3:
+                    at = rng.randrange(0, max(1, len(text) - 8))
+                    p.fix.edits.append(Edit(at, at + rng.randrange(1, 8), f"<{p.name}>"))
+            want_accepted, want_refused = _accept_one_by_one(copy.deepcopy(analysis), copy.deepcopy(plans))
+            _new, accepted = apply_plans(analysis, plans)
+            assert [p.name for p in accepted] == want_accepted, text
+            assert [p.name for p in plans if p not in accepted] == want_refused, text
+            refusals += len(want_refused)
+            compared += 1
+    assert compared > 100 and refusals > 20, (compared, refusals)
+
+
+def test_plan_acceptance_is_not_quadratic(monkeypatch) -> None:
+    """1,000 secret ARGs: one trial rewrite per plan was 1,000 trials over up to 1,000 plans."""
+    from refactor.analyze import analyze
+    from refactor.fixes import apply as A
+    from refactor.source import SourceFile
+
+    n = 1000
+    text = "FROM a\n" + "".join(f"ARG TOKEN_{i}\nRUN echo $TOKEN_{i} | login\n" for i in range(n))
+    analysis = analyze(SourceFile.from_text("Dockerfile", text))
+    calls = []
+    real = A.apply_edits
+    monkeypatch.setattr(A, "apply_edits", lambda t, e: calls.append(len(e)) or real(t, e))
+    _new, accepted = A.apply_plans(analysis, list(analysis.plans))
+    assert len(accepted) == len(analysis.plans) >= n
+    assert len(calls) <= 20, len(calls)  # about log2(n) trials

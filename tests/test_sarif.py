@@ -289,7 +289,7 @@ def test_unit_fix_is_omitted_exactly_where_the_diff_masks(inserted) -> None:
 def test_digest_pin_fix_is_the_pin_on_its_line(monkeypatch, sarif_validator) -> None:
     """Pins are planned on the rewritten text: their fix is recovered from the diff, restricted to
     the finding's own lines."""
-    from refactor import engine
+    from refactor.supply import steps
     from refactor.engine import process_source
     from refactor.settings import Settings
     from refactor.render.output import to_sarif
@@ -298,7 +298,7 @@ def test_digest_pin_fix_is_the_pin_on_its_line(monkeypatch, sarif_validator) -> 
     def digest(ref: str, platform) -> str:
         return "sha256:" + hashlib.sha256(ref.encode()).hexdigest()
 
-    monkeypatch.setattr(engine, "_CLIENT", digest)
+    monkeypatch.setattr(steps, "_CLIENT", digest)
     text = "FROM ubuntu AS base\nARG NPM_TOKEN\nRUN npm ci\nFROM node:latest\nCOPY --from=base /a /a\n"
     r = process_source(SourceFile.from_text("Dockerfile", text), "Dockerfile", Settings(pin_digests=True), ".")
     res = _results(to_sarif([r]), sarif_validator)

@@ -19,7 +19,7 @@ from hypothesis import given
 
 from gen_dockerfiles import GeneratedCase, generate, generated_cases
 from refactor.analyze import Options, analyze
-from refactor.engine import _apply_plans
+from refactor.fixes.apply import apply_plans
 from refactor.fixes.check import check_rewrite
 from refactor.fixes.edit import Applicability
 from refactor.fixes.gate import context_configs, secrets_of
@@ -40,7 +40,7 @@ def _plan(case: GeneratedCase, tmp_path) -> tuple[str, str, list, dict | None]:
     safe = [p for p in analysis.plans if p.fix.applicability >= Applicability.SAFE]
     if not safe:
         return original, original, [], None
-    text, accepted = _apply_plans(analysis, safe)
+    text, accepted = apply_plans(analysis, safe)
     return original, text, accepted, context_configs(str(ctx))
 
 

@@ -73,7 +73,9 @@ def plan_ssh(facts: Facts, plan: SecretPlan, carriers: Carriers) -> bool:
         for i, st in enumerate(sts):
             if i in drop or not st.argv:
                 continue
-            if (st.argv[0] in ("chmod", "chown", "rm", "shred") and any(a in key_files for a in st.argv[1:])) or (st.argv[0] in ("eval", "ssh-agent") and "ssh-agent" in st.text):
+            if (st.argv[0] in ("chmod", "chown", "rm", "shred") and any(a in key_files for a in st.argv[1:])) or (
+                st.argv[0] in ("eval", "ssh-agent") and "ssh-agent" in st.text
+            ):
                 drop.append(i)
         if drop:
             drops[idx] = (sts, sorted(set(drop)))

@@ -9,6 +9,7 @@ processes. Unchanged files are not rewritten (mtime and inode kept).
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import re
@@ -349,3 +350,215 @@ def test_a_file_edited_during_the_run_is_not_clobbered(tmp_path, monkeypatch) ->
     monkeypatch.setattr(link, "link_callers", edit_then_link)
     run(["--write", "-q", str(p)])
     assert b"edited while dfix was running" in p.read_bytes(), "the concurrent edit was lost"
+
+
+# --- round two, point 2: a SIGKILL between a Dockerfile and its caller ------------------------
+
+CANARY = "npm_" + "Zq8Lm2Vb7Qx9Rt4Wy6Pn3Kd5Hs1Jf0GcAeBu"
+KILL_AFTER = """
+import os, signal, sys
+real = os.replace
+def replace(src, dst, *a, **kw):
+    real(src, dst, *a, **kw)
+    if os.path.basename(os.fspath(dst)) == sys.argv[1]:
+        os.kill(os.getpid(), signal.SIGKILL)  # a real kill, right after that file's replace
+os.replace = replace
+from refactor.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_sigkill_between_a_dockerfile_and_its_caller_is_completed_by_the_next_run(tmp_path) -> None:
+    """The pair was left split (the Dockerfile migrated, the build script still passing
+    --build-arg) and the next run did not repair it. Now the group's journal lets the next run
+    finish it; the journal never holds the old bytes (the committed token)."""
+    repo = tmp_path / "repo"
+    (repo / "svc").mkdir(parents=True)
+    old_df = f"FROM alpine:3.20\nARG NPM_TOKEN={CANARY}\nRUN npm ci\n".encode()
+    old_sh = b'#!/bin/sh\ndocker build --build-arg NPM_TOKEN="$NPM_TOKEN" -t app svc\n'
+    (repo / "svc" / "Dockerfile").write_bytes(old_df)
+    (repo / "build.sh").write_bytes(old_sh)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    args = ["--write", "--unsafe-fixes", "-q", "."]
+    proc = subprocess.run([sys.executable, "-c", KILL_AFTER, "Dockerfile", *args], cwd=repo, capture_output=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+    assert b"--mount=type=secret" in (repo / "svc" / "Dockerfile").read_bytes()
+    assert (repo / "build.sh").read_bytes() == old_sh  # split, for now
+    journals = list((repo / ".dfix-journal").glob("*.json"))
+    assert len(journals) == 1 and (journals[0].stat().st_mode & 0o777) == 0o600
+    text = journals[0].read_text()
+    assert CANARY not in text and CANARY[4:] not in text and "--build-arg" not in text
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout
+    assert "?? .dfix-journal/" in status
+    code, out, err = run(args, cwd=repo)
+    assert code in (0, 1), out + err
+    assert b"--mount=type=secret" in (repo / "svc" / "Dockerfile").read_bytes()
+    assert b"--secret id=npm_token" in (repo / "build.sh").read_bytes()
+    assert not (repo / ".dfix-journal").exists()
+    assert not [p for p in repo.rglob("*dfix-tmp*")]
+
+
+def test_sigkill_right_after_the_journal_is_stored_is_completed_by_the_next_run(tmp_path) -> None:
+    """Killed once the journal is stored, before the group's first file is replaced: the next run
+    completes the group (its new bytes passed every check when the journal was made)."""
+    repo = tmp_path / "repo"
+    (repo / "svc").mkdir(parents=True)
+    (repo / "svc" / "Dockerfile").write_bytes(b"FROM a:1\nARG NPM_TOKEN\nRUN npm ci\n")
+    (repo / "svc" / "build.sh").write_bytes(b'#!/bin/sh\ndocker build --build-arg NPM_TOKEN="$NPM_TOKEN" .\n')
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    script = KILL_AFTER.replace("real = os.replace", "real = os.link").replace("os.replace = replace", "os.link = replace")
+    script = script.replace("os.path.basename(os.fspath(dst)) == sys.argv[1]", "os.fspath(dst).endswith(sys.argv[1])")
+    proc = subprocess.run([sys.executable, "-c", script, ".json", "--write", "-q", "."], cwd=repo, capture_output=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+    assert b"ARG NPM_TOKEN" in (repo / "svc" / "Dockerfile").read_bytes()
+    assert len(list((repo / ".dfix-journal").glob("*.json"))) == 1
+    code, out, err = run(["--write", "-q", "."], cwd=repo)
+    assert code in (0, 1), out + err
+    assert b"--mount=type=secret" in (repo / "svc" / "Dockerfile").read_bytes()
+    assert b"--secret id=npm_token" in (repo / "svc" / "build.sh").read_bytes()
+    assert not (repo / ".dfix-journal").exists()
+
+
+# --- round two, point 4: extended attributes and ACLs ------------------------------------------
+
+ACL_XATTR = "system.posix_acl_access"
+
+
+def _acl(*entries: tuple[int, int, int]) -> bytes:
+    """A POSIX ACL in the kernel's xattr format (what `setfacl` writes): version 2, then
+    (tag, permissions, id) entries sorted by tag."""
+    import struct
+
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in entries)
+
+
+_ANY = 0xFFFFFFFF
+# user::rw-, user:1234:r--, group::---, mask::r--, other::--- (`getfacl` shows these)
+EXTENDED_ACL = _acl((0x01, 6, _ANY), (0x02, 4, 1234), (0x04, 0, _ANY), (0x10, 4, _ANY), (0x20, 0, _ANY))
+
+
+def _xattrs_supported(p: Path, name: str, value: bytes) -> None:
+    try:
+        os.setxattr(p, name, value)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM):
+            pytest.skip(f"the test directory's file system does not take {name} ({exc.strerror})")
+        raise
+
+
+def _xattrs(p: Path) -> dict[str, bytes]:
+    return {n: os.getxattr(p, n) for n in os.listxattr(p)}
+
+
+def test_user_xattrs_are_kept_on_every_written_file(tmp_path) -> None:
+    """Mode and owner were kept, extended attributes were dropped on every write."""
+    repo = tmp_path / "repo"
+    (repo / "svc").mkdir(parents=True)
+    df = _mk(repo / "svc" / "Dockerfile")
+    sh = repo / "svc" / "build.sh"
+    sh.write_bytes(b'#!/bin/sh\ndocker build --build-arg NPM_TOKEN="$NPM_TOKEN" .\n')
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    _xattrs_supported(df, "user.origin", b"upstream")
+    os.setxattr(df, "user.checksum", b"\x00\x01binary\xff")
+    os.setxattr(sh, "user.origin", b"ci")
+    before = {p: _xattrs(p) for p in (df, sh)}
+    code, out, err = run(["--write", "-q", "."], cwd=repo)
+    assert code in (0, 1), out + err
+    assert b"--mount=type=secret" in df.read_bytes() and b"--secret" in sh.read_bytes()
+    for p, attrs in before.items():
+        assert {n: v for n, v in _xattrs(p).items() if n.startswith("user.")} == attrs, p
+
+
+def test_an_access_acl_is_kept(tmp_path) -> None:
+    p = _mk(tmp_path / "Dockerfile")
+    _xattrs_supported(p, ACL_XATTR, EXTENDED_ACL)
+    mode = p.stat().st_mode & 0o7777
+    getfacl = shutil.which("getfacl")
+    shown = subprocess.run([getfacl, "-cp", str(p)], capture_output=True, text=True).stdout if getfacl else None
+    code, _out, err = run(["--write", "-q", str(p)])
+    assert code in (0, 1), err
+    assert b"--mount=type=secret" in p.read_bytes()
+    assert os.getxattr(p, ACL_XATTR) == EXTENDED_ACL
+    assert p.stat().st_mode & 0o7777 == mode
+    if getfacl:
+        assert subprocess.run([getfacl, "-cp", str(p)], capture_output=True, text=True).stdout == shown
+
+
+@pytest.mark.skipif(not shutil.which("setfacl"), reason="setfacl is not installed (the ACL is also tested through os.setxattr)")
+def test_an_acl_set_with_setfacl_is_kept(tmp_path) -> None:
+    p = _mk(tmp_path / "Dockerfile")
+    proc = subprocess.run(["setfacl", "-m", "u:1234:r,g::-", str(p)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"setfacl failed here: {proc.stderr.strip()}")
+    shown = subprocess.run(["getfacl", "-cp", str(p)], capture_output=True, text=True).stdout
+    run(["--write", "-q", str(p)])
+    assert b"--mount=type=secret" in p.read_bytes()
+    assert subprocess.run(["getfacl", "-cp", str(p)], capture_output=True, text=True).stdout == shown
+
+
+def test_a_directory_default_acl_does_not_give_the_file_one(tmp_path) -> None:
+    """The temp file inherits the directory's default ACL; a file that had none keeps none."""
+    d = tmp_path / "svc"
+    d.mkdir()
+    p = _mk(d / "Dockerfile")
+    os.chmod(p, 0o640)
+    _xattrs_supported(d, "system.posix_acl_default", _acl((0x01, 7, _ANY), (0x02, 7, 1234), (0x04, 7, _ANY), (0x10, 7, _ANY), (0x20, 7, _ANY)))
+    run(["--write", "-q", str(p)])
+    assert b"--mount=type=secret" in p.read_bytes()
+    assert ACL_XATTR not in os.listxattr(p)
+    assert p.stat().st_mode & 0o7777 == 0o640
+
+
+def test_an_attribute_that_cannot_be_set_is_noted_and_an_acl_blocks(tmp_path, monkeypatch) -> None:
+    """A `security.*` label a user may not set is noted, not fatal; an access ACL that cannot be
+    copied refuses the write (without it the mode's group bits would widen access)."""
+    p = _mk(tmp_path / "Dockerfile")
+    _xattrs_supported(p, "user.kept", b"1")
+    os.setxattr(p, "user.refused", b"1")
+    real = os.setxattr
+
+    def setxattr(path, name, value, *a, **kw):
+        if name in ("user.refused", ACL_XATTR) and ".dfix-tmp-" in os.fspath(path):
+            raise PermissionError(errno.EPERM, "Operation not permitted")
+        return real(path, name, value, *a, **kw)
+
+    monkeypatch.setattr(os, "setxattr", setxattr)
+    code, out, err = run(["--write", str(p)])
+    assert code in (0, 1), out + err
+    assert b"--mount=type=secret" in p.read_bytes()
+    assert os.getxattr(p, "user.kept") == b"1" and "user.refused" not in os.listxattr(p)
+    assert "written without these extended attributes, which could not be kept: user.refused (Operation not permitted)" in out + err
+    (tmp_path / "acl").mkdir()
+    q = _mk(tmp_path / "acl" / "Dockerfile")
+    try:
+        real(q, ACL_XATTR, EXTENDED_ACL)
+    except OSError as exc:
+        pytest.skip(f"no ACLs here ({exc.strerror})")
+    before = q.read_bytes()
+    code, out, err = run(["--write", str(q)])
+    assert code == 2
+    assert q.read_bytes() == before and "its access ACL cannot be copied" in out + err
+    assert not [n for n in os.listdir(q.parent) if "dfix-tmp" in n]
+
+
+@pytest.mark.skipif(not shutil.which("chattr"), reason="chattr is not installed")
+def test_an_immutable_caller_is_refused_before_anything_is_written(tmp_path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "svc").mkdir(parents=True)
+    df = _mk(repo / "svc" / "Dockerfile")
+    sh = repo / "svc" / "build.sh"
+    sh.write_bytes(b'#!/bin/sh\ndocker build --build-arg NPM_TOKEN="$NPM_TOKEN" .\n')
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    before = {p: p.read_bytes() for p in (df, sh)}
+    proc = subprocess.run(["chattr", "+i", str(sh)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"chattr +i is not allowed here: {proc.stderr.strip()}")
+    try:
+        code, out, err = run(["--write", "."], cwd=repo)
+        assert code == 2
+        assert {p: p.read_bytes() for p in (df, sh)} == before
+        assert "svc/build.sh: not written: it is immutable (chattr +i)" in err
+    finally:
+        subprocess.run(["chattr", "-i", str(sh)], check=True)
+    code, _out, err = run(["--write", "."], cwd=repo)
+    assert code in (0, 1) and b"--secret" in sh.read_bytes(), err

@@ -79,3 +79,31 @@ def test_an_unreadable_caller_is_no_error_when_nothing_migrates(tmp_path) -> Non
     (tmp_path / "build.sh").write_bytes(b"#!/bin/sh\n# caf\xe9\ndocker build --build-arg VERSION=2 .\n")
     code, _out, err = run(["--write", "."], cwd=tmp_path)
     assert code == 0, err
+
+
+def test_a_line_appended_to_a_compose_file_during_the_run_is_kept(tmp_path, monkeypatch) -> None:
+    """Point 1: a line appended to a large compose file while `--write` ran was lost (exit 0):
+    only Dockerfiles were checked again before being replaced. Every written file is now compared
+    with the bytes dfix read, and a changed one blocks its group (exit 2)."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "Dockerfile").write_text("FROM a:1\nARG NPM_TOKEN\nRUN npm ci\n")
+    services = "".join(f"  svc{i}:\n    image: example/svc{i}:1\n    ports:\n      - \"{8000 + i}:80\"\n" for i in range(400))
+    compose = ("services:\n  app:\n    build:\n      context: .\n      args:\n        NPM_TOKEN: ${NPM_TOKEN}\n" + services).encode()
+    (tmp_path / "compose.yaml").write_bytes(compose)
+    appended = compose + b"  late:\n    image: example/late:1\n"
+    import refactor.link as link
+
+    real = link.link_callers
+
+    def link_then_append(*a, **kw):
+        out = real(*a, **kw)
+        with open(tmp_path / "compose.yaml", "ab") as fh:
+            fh.write(b"  late:\n    image: example/late:1\n")
+        return out
+
+    monkeypatch.setattr(link, "link_callers", link_then_append)
+    code, out, err = run(["--write", "."], cwd=tmp_path)
+    assert code == 2, out + err
+    assert (tmp_path / "compose.yaml").read_bytes() == appended
+    assert "ARG NPM_TOKEN" in (tmp_path / "Dockerfile").read_text()
+    assert "compose.yaml: changed while dfix ran" in err

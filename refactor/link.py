@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass, replace
 
 from refactor.build import ENV_MOUNT as _ENV_MOUNT
 from refactor.build import SecretSpec
@@ -60,6 +61,58 @@ def _committed_values(text: str, var: str, kind: str = "shell") -> list[str]:
     return [m.group(2) for m in pat.finditer(text) if not is_placeholder(m.group(2)) and m.group(2) != var]
 
 
+@dataclass(frozen=True)
+class Block:
+    """Why a Dockerfile's fix must wait for its callers, and what that does to it."""
+
+    reasons: tuple[str, ...]
+    hard: bool  # the user's choice (a caller not given, or its DF011 ignored): --unsafe-fixes does not override
+    reverted: bool  # the Dockerfile stays as it is
+
+
+@dataclass(frozen=True)
+class Linked:
+    """What linking the callers decided: their results, and the blocks on Dockerfiles (by real path)."""
+
+    callers: list[FileResult]
+    blocks: dict[str, Block]
+
+    def apply(self, candidates, results: list[FileResult], per_file: list[Settings]) -> list[FileResult]:
+        """The Dockerfile results with the blocks applied (new objects; the given ones are not changed)."""
+        if not self.blocks:
+            return list(results)
+        out = []
+        for c, r, st in zip(candidates, results, per_file):
+            b = self.blocks.get(os.path.realpath(c.path))
+            out.append(r if b is None else _blocked(r, b, st))
+        return out
+
+
+_BLOCKABLE = ("DF001", "DF002", "DF003", "DF006", "DF007")
+
+
+def _blocked(r: FileResult, b: Block, st: Settings) -> FileResult:
+    findings = list(r.findings)
+    notes = list(r.notes)
+    if b.reasons:
+        why = "; ".join(b.reasons)
+        keep = st.unsafe_fixes and not b.hard
+        for i, f in enumerate(findings):
+            if f.fix is not None and f.code in _BLOCKABLE:
+                fix = replace(
+                    f.fix,
+                    applicability="unsafe" if f.fix.applicability == "safe" else f.fix.applicability,
+                    reasons=[*f.fix.reasons, f"a caller cannot be migrated: {why}"],
+                )
+                if not keep:
+                    fix = replace(fix, applied=False, included=False)
+                findings[i] = replace(f, fix=fix)
+        notes.append(f"a caller cannot be migrated, so the fix is unsafe: {why}")
+    if not b.reverted:
+        return replace(r, findings=findings, notes=notes)
+    return replace(r, findings=findings, notes=notes, new_text=r.original, changed=False, migrated=[], declared_after=list(r.declared_args))
+
+
 def link_callers(
     paths: list[str],
     candidates,
@@ -69,14 +122,14 @@ def link_callers(
     settings: Settings | None = None,
     given: set[str] | None = None,
     only_names: frozenset[str] | None = None,
-) -> list[FileResult]:
-    """Plan caller edits; may revert Dockerfile results whose callers cannot be migrated.
+) -> Linked:
+    """Plan caller edits, and decide which Dockerfile fixes their callers block.
 
     A caller that must not change blocks the Dockerfiles it builds, as one that cannot: its DF011 is
     ignored (``# dfix: ignore[DF011]`` in its own comment syntax, ``# dfix: skip-file``,
     ``per-file-ignores``, ``--ignore``), or ``given`` (``--callers=given``: the real paths named on
-    the command line) does not hold it. Returns the caller results (kind "caller"). Nothing is
-    written here.
+    the command line) does not hold it. Returns the caller results (kind "caller") and the blocks;
+    ``Linked.apply`` gives the Dockerfile results with them. Nothing is mutated or written here.
     """
     settings = settings or (per_file[0] if per_file else Settings())
     from refactor.callers import Target, discover, plan_file, repo_root, stale_args
@@ -88,14 +141,14 @@ def link_callers(
     try:
         invocations = discover(root, exclude=excludes, mentions=mentions, unreadable=unreadable, names=only_names)
     except Exception:  # noqa: BLE001 - discovery of callers never fails the Dockerfile run
-        return []
+        return Linked([], {})
     # mentions no parsed build covers: a form dfix cannot follow (flags in a variable, an argv list…)
     spans: dict[str, list[tuple[int, int]]] = {}
     for inv in invocations:
         spans.setdefault(inv.path, []).extend((u.start, u.end) for u in inv.build_args)
     loose = [(path, off, name) for path, off, name in mentions if not any(a <= off < b for a, b in spans.get(path, ()))]
     if not invocations and not loose and not unreadable:
-        return []
+        return Linked([], {})
     by_df: dict[str, tuple] = {}
     for c, r, st in zip(candidates, results, per_file):
         by_df[os.path.realpath(c.path)] = (c, r, st)
@@ -279,23 +332,8 @@ def link_callers(
         if not newly and before == {d: len(r) for d, r in blocked.items()}:
             break
         reverted |= newly
-    for df_path, reasons in blocked.items():
-        _c, r, st = by_df[df_path]
-        why = "; ".join(reasons)
-        for f in r.findings:
-            if f.fix is not None and f.code in ("DF001", "DF002", "DF003", "DF006", "DF007"):
-                f.fix.applicability = "unsafe" if f.fix.applicability == "safe" else f.fix.applicability
-                f.fix.reasons.append(f"a caller cannot be migrated: {why}")
-                if not st.unsafe_fixes or df_path in hard:
-                    f.fix.applied = False
-                    f.fix.included = False
-        r.notes.append(f"a caller cannot be migrated, so the fix is unsafe: {why}")
-    for p in reverted:
-        r = by_df[p][1]
-        r.new_text = r.original
-        r.changed = False
-        r.migrated = []
-        r.declared_after = list(r.declared_args)
+    blocks = {d: Block(tuple(reasons), hard=d in hard, reverted=d in reverted) for d, reasons in blocked.items()}
+    blocks.update({d: Block((), hard=d in hard, reverted=True) for d in reverted - set(blocked)})
 
     # pass 2: plan and render every caller
     callers: list[FileResult] = []
@@ -392,7 +430,7 @@ def link_callers(
     for res in callers:
         res.findings.sort(key=lambda f: (f.line, f.column, f.code))
     suppress_caller_findings(callers, settings, marks)
-    return callers
+    return Linked(callers, blocks)
 
 
 def caller_ignored(settings: Settings, shown: str, marks, code: str, line: int) -> bool:

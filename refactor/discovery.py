@@ -14,6 +14,8 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from refactor.walk import walk
+
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
 
@@ -105,7 +107,7 @@ def discover(paths: list[str], exclude: tuple[str, ...] = (), respect_gitignore:
             continue
         root = given
         specs: list[tuple[str, GitIgnoreSpec]] = []
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        for dirpath, dirnames, filenames in walk(root):
             if respect_gitignore:
                 spec = _gitignore_spec(dirpath)
                 if spec is not None:

@@ -49,10 +49,11 @@ def run(
 ) -> RunResult:
     """Run dfix over ``paths`` ('-' for ``stdin``). ``settings_for`` gives a file's settings (the
     nearest config); it may raise ConfigError, which propagates. Never raises for a bad file."""
-    from refactor import buildcontext
+    from refactor import buildcontext, walk
     from refactor.discovery import discover
 
     buildcontext.forget()  # the build contexts may have changed since an earlier run in this process
+    walk.forget()  # so may the tree: each directory is listed once per run, for every walk
     settings_for = settings_for or (lambda _p: settings)
     stdin_result = _process_stdin(stdin, settings, debug) if stdin is not None else None
     candidates = discover([p for p in paths if p != "-"], excludes, respect_gitignore)

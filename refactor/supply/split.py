@@ -50,6 +50,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
+from refactor.walk import walk
+
 if TYPE_CHECKING:
     from ruamel.yaml.comments import CommentedMap
 
@@ -284,7 +286,7 @@ class _Scanner:
     # -- files -------------------------------------------------------------------------------
     def files(self) -> list[tuple[str, str | list[tuple]]]:
         out: list[tuple[str, str | list[tuple]]] = []
-        for dirpath, dirnames, filenames in os.walk(self.root):
+        for dirpath, dirnames, filenames in walk(self.root):
             dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info"))
             for fn in sorted(filenames):
                 full = os.path.join(dirpath, fn)

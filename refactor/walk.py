@@ -1,0 +1,65 @@
+"""One walk of the tree per run, shared by everything that walks it.
+
+Dockerfile discovery, caller discovery and the DF010 credential-split scan each walk the
+repository with their own pruning (``.gitignore``, ``--exclude``, skipped directories), and used
+to read every directory from the disk once each. They now list directories through here: a
+directory is read once per run, by whichever of them asks first. ``forget()`` drops the listings
+(every run starts with it: the tree may have changed since an earlier run in this process).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from functools import cache
+
+Listing = tuple[tuple[str, ...], tuple[str, ...], frozenset[str]]
+
+
+def forget() -> None:
+    _listing.cache_clear()
+
+
+def listing(path: str) -> Listing | None:
+    """``(directory names, other names, names of symlinks to directories)`` in ``path``, sorted;
+    None when it cannot be listed."""
+    return _listing(os.path.abspath(path))
+
+
+@cache
+def _listing(path: str) -> Listing | None:
+    dirs: list[str] = []
+    files: list[str] = []
+    links: list[str] = []
+    try:
+        with os.scandir(path) as it:
+            for e in it:
+                try:
+                    is_dir = e.is_dir()
+                except OSError:
+                    is_dir = False
+                if is_dir:
+                    dirs.append(e.name)
+                    if e.is_symlink():
+                        links.append(e.name)
+                else:
+                    files.append(e.name)
+    except OSError:
+        return None
+    return tuple(sorted(dirs)), tuple(sorted(files)), frozenset(links)
+
+
+def walk(top: str) -> Iterator[tuple[str, list[str], list[str]]]:
+    """``os.walk(top, followlinks=False)`` from the shared listings, top-down: prune by editing
+    the yielded directory names in place. Names are sorted; a symlink to a directory is listed
+    but not descended into; a directory that cannot be listed is skipped, as os.walk does."""
+    stack = [top]
+    while stack:
+        path = stack.pop()
+        listed = listing(path)
+        if listed is None:
+            continue
+        dirs, files, links = listed
+        dirnames = list(dirs)
+        yield path, dirnames, list(files)
+        stack.extend(os.path.join(path, d) for d in reversed(dirnames) if d not in links)

@@ -3,6 +3,7 @@ caught with the right kind, messages never hold values, and every golden rewrite
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import os
@@ -606,6 +607,83 @@ def test_messages_never_hold_values() -> None:
 def test_violation_and_result_types() -> None:
     v = Violation("value", 3, "line 3: x")
     assert CheckResult((v,), (), ()).ok is False and CheckResult((), (), ()).ok is True
+
+
+# --------------------------------------------------------------------------------------------
+# The check stays independent of the planner
+
+REPO = Path(__file__).resolve().parent.parent
+PLANNER = {
+    "refactor.analyze",
+    "refactor.analysis.facts",
+    "refactor.analysis.implicit",
+    "refactor.analysis.shell",
+    "refactor.multistage",
+    *(
+        f"refactor.fixes.{m}"
+        for m in ("plan", "mounts", "layer_files", "ssh", "clones", "credential_copies", "edits", "apply", "split_apply")
+    ),
+}
+
+
+def _module_file(name: str) -> Path | None:
+    base = REPO.joinpath(*name.split("."))
+    for p in (base.with_suffix(".py"), base / "__init__.py"):
+        if p.is_file():
+            return p
+    return None
+
+
+def _imports_of(name: str, path: Path) -> set[str]:
+    """Every refactor module ``path`` imports (anywhere in the file, TYPE_CHECKING blocks and
+    function-level imports included), with the packages whose ``__init__`` that import runs."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                mod = f"{base}.{node.module}" if node.module else base
+            else:
+                mod = node.module or ""
+            found = [mod] + [f"{mod}.{a.name}" for a in node.names]
+        else:
+            continue
+        for m in found:
+            parts = m.split(".")
+            for i in range(1, len(parts) + 1):
+                sub = ".".join(parts[:i])
+                if sub.startswith("refactor") and _module_file(sub) is not None:
+                    out.add(sub)
+    return out
+
+
+def test_the_check_imports_nothing_of_the_planner() -> None:
+    """check.py and its parts (check_*.py, _check_shell*.py) reach none of the planner's modules,
+    directly or through any module of refactor/ they import (the check is a second opinion)."""
+    fixes = REPO / "refactor" / "fixes"
+    roots = {f"refactor.fixes.{p.stem}" for pat in ("check.py", "check_*.py", "_check_shell*.py") for p in fixes.glob(pat)}
+    assert {"refactor.fixes.check", "refactor.fixes._check_shell"} <= roots
+    seen: dict[str, str | None] = dict.fromkeys(roots)
+    todo = sorted(roots)
+    while todo:
+        name = todo.pop()
+        path = _module_file(name)
+        assert path is not None, name
+        for dep in sorted(_imports_of(name, path)):
+            if dep not in seen:
+                seen[dep] = name
+                todo.append(dep)
+    reached = {}
+    for bad in PLANNER & set(seen):
+        chain, m = [bad], seen[bad]
+        while m is not None:
+            chain.append(m)
+            m = seen[m]
+        reached[bad] = " <- ".join(chain)
+    assert not reached, reached
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,6 +18,9 @@ stand-in (``secrets.is_stand_in``: ``changeme``, ``admin``, ``postgres:postgres`
 ``password123``, ``%PASS%``). Token formats are reported wherever they are, comments included;
 the positional patterns only where they mean something (``scan(..., strong_only=True)`` for
 comment text).
+
+This module holds the scan and its callers' helpers; the patterns are in ``literals_patterns`` and
+the candidate tests and trigger words in ``literals_triggers``.
 """
 
 from __future__ import annotations
@@ -25,436 +28,72 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
-from refactor.analysis.gap import GapPattern, RunScan, word_in_run_starts
+from refactor.analysis.gap import GapPattern
+from refactor.analysis.literals_patterns import (
+    _AUTH_HEADER,
+    _AUTH_SCHEME,
+    _BUNDLE,
+    _CHPASSWD,
+    _CONTEXT_FORMATS,
+    _CRED_WORDS,
+    _CURL_U,
+    _FIXED_PW,
+    _FLAG_WORDS,
+    _HTPASSWD,
+    _HTTP_BASIC,
+    _KEY_END,
+    _KEY_HEADER,
+    _KEYTOOL_PW,
+    _LOGIN_P,
+    _MONGO_P,
+    _MYSQL_CMD,
+    _MYSQL_P,
+    _MYSQLADMIN_PW,
+    _NET_USER,
+    _NETRC_PW,
+    _NPM_SET,
+    _NPMRC_LINE,
+    _OPENSSL_PW,
+    _PW_OPT,
+    _REDIS_A,
+    _SHORT_PW_OPT,
+    _SQL_HINT,
+    _SQL_PW,
+    _SQLCMD_P,
+    _SSHPASS_P,
+    _STDIN_LOGIN,
+    _TOKEN_OPT,
+    _URL_PW,
+    _URL_USER,
+    _YARN_AUTH,
+    Literal,
+    _assignments,
+)
+from refactor.analysis.literals_patterns import _CRED_RUN as _CRED_RUN
+from refactor.analysis.literals_patterns import _CRED_WORD as _CRED_WORD
+from refactor.analysis.literals_patterns import _DOCTL_T as _DOCTL_T
+from refactor.analysis.literals_patterns import _NUGET_P as _NUGET_P
+from refactor.analysis.literals_triggers import (
+    _ECOSYSTEM,
+    _FORMAT_TRIGGERS,
+    _add,
+    _basic,
+    _cred_name,
+    _has,
+    _ok_password,
+    _ok_token,
+    _ok_user_token,
+    _triggers,
+)
 from refactor.analysis.secrets import (
-    _FORMAT_KEYS,
     _FORMATS,
-    _HEX_RE,
-    _UUID_RE,
-    _high_entropy,
     is_stand_in,
-    judge,
-    name_tokens,
-    real_literal,
 )
 
 __all__ = ["Literal", "in_dockerfile", "mask_values", "scan"]
-
-
-@dataclass(frozen=True, slots=True)
-class Literal:
-    start: int  # offsets of the credential itself in the scanned text
-    end: int
-    kind: str  # what it is, from this module's vocabulary ("URL password", "GitHub token", ...)
-    strong: bool  # recognisable by its format alone (reported in comments too)
-    pieces: tuple[tuple[int, int], ...] = ()  # for multi-line literals (key blocks): spans to mask
-
-
-# Formats that are judged by context here (not by the whole-text format scan).
-_CONTEXT_FORMATS = {"npmrc credential", "HTTP authorization credentials", "private key"}
-
-_WS = r"(?:[ \t]|\\\r?\n)+"  # blanks, backslash-continued lines included
-_OPT_WS = r"(?:[ \t]|\\\r?\n)*"
-# an option near its command word: the rest of one simple command, lazily and at most 512
-# characters, between them (GapPattern: every word and every option found once, so a text full of
-# command words stays linear)
-_V = r"[^\s\"';|&<>()]+"  # a bare shell word (expansions included: they are rejected later)
-_QV = r"[\"']?(" + _V + r")[\"']?"  # an optionally quoted word: one group, the value
-
-# -- URL user-info ------------------------------------------------------------------------------
-_URL_PW = re.compile(r"://([^\s/@:'\"`<>]*):([^\s/@'\"`<>]*)@(?=[^\s@'\"/])")
-_URL_USER = re.compile(r"://([A-Za-z0-9_\-.~+=]{20,})@(?=[^\s@'\"/])")
-
-# -- curl -u / --user ---------------------------------------------------------------------------
-_CURL_U = GapPattern(
-    r"curl(?<![^\s;|&(`]curl)(?:[ \t]|\\\r?\n)",
-    r"(?<=\s)(?:-u|--user)(?:" + _WS + r"|=)?" + r"([\"']?)([^\s\"';|&<>():]*):([^\s\"';|&<>()]*)\1",
-    limit=512,
-)
-
-# -- HTTP authentication headers ----------------------------------------------------------------
-_AUTH_SCHEME = re.compile(
-    r"(?i)(?<![\w-])(?:proxy-)?authorization[ \t]*:[ \t]*(bearer|basic|token|bot|apikey|api-key|sso-key|digest)[ \t]+([A-Za-z0-9+/=._~\-:]+)"
-)
-_AUTH_HEADER = re.compile(
-    r"(?i)(?<![\w-])(x-jfrog-art-api|private-token|job-token|deploy-token|x-api-key|x-auth-token|x-vault-token|"
-    r"x-access-token|x-registry-auth|circle-token|travis-api-token)[ \t]*:[ \t]*([A-Za-z0-9+/=._~\-]+)"
-)
-_AUTH_KEYS = (
-    "authorization",
-    "x-jfrog-art-api",
-    "private-token",
-    "job-token",
-    "deploy-token",
-    "x-api-key",
-    "x-auth-token",
-    "x-vault-token",
-    "x-access-token",
-    "x-registry-auth",
-    "circle-token",
-    "travis-api-token",
-)
-
-# -- npm / yarn ---------------------------------------------------------------------------------
-_NPMRC_LINE = re.compile(r"_(?<![^\s\"':=;]_)(authToken|auth|password)[ \t]*=[ \t]*" + _QV)
-_NPM_SET = re.compile(
-    r"config"
-    + _WS
-    + r"set"
-    + _WS
-    + r"(?:--?[A-Za-z-]+(?:=\S+)?"
-    + _WS
-    + r")*[\"']?(?:[^\s\"']*:)?_(authToken|auth|password)[\"']?"
-    + _WS
-    + _QV
-)
-_YARN_AUTH = re.compile(r"npmAuth(?:Token|Ident)[\"']?(?:[ \t]*[:=][ \t]*|" + _WS + r")" + _QV)
-
-# -- password / token options -------------------------------------------------------------------
-_FLAG_WORDS = {
-    "disabled",
-    "disable",
-    "no",
-    "with",
-    "without",
-    "skip",
-    "allow",
-    "require",
-    "required",
-    "enable",
-    "ask",
-    "prompt",
-    "empty",
-    "random",
-    "generate",
-    "reset",
-    "show",
-    "use",
-    "force",
-    "check",
-    "verify",
-    "expire",
-    "keep",
-    "min",
-    "max",
-    "store",
-    "save",
-    "hash",
-    "hashed",
-    "print",
-    "stdin",
-    "change",
-}
-_PW_OPT = re.compile(r"--(?<![\w-]--)((?:[a-z0-9]+[-.])*)(password|passwd|pass|pwd|passphrase|passcode)(?:" + _WS + r"|=)" + _QV)
-_TOKEN_OPT = re.compile(
-    r"--(?<![\w-]--)((?:[a-z0-9]+[-.])*)(token|api-key|apikey|access-token|auth-token|secret-key|secret-access-key|"
-    r"client-secret|oauth2-bearer|bearer|private-token|license-key|licence-key)(?:" + _WS + r"|=)" + _QV
-)
-_SHORT_PW_OPT = re.compile(r"-(?<![\w-]-)(Password|password|passwd|Passwd|pwd|Pwd|PasswordText)(?:" + _WS + r"|=|:)" + _QV)
-_KEYTOOL_PW = re.compile(r"-(?<![\w-]-)(?:src|dest|new)?(?:store|key)pass(?:" + _WS + r")" + _QV)
-_OPENSSL_PW = re.compile(r"-pass(?<![\w-]-pass)(?:in|out|word)?" + _WS + r"[\"']?pass:([^\s\"';|&<>()]+)[\"']?")
-_LOGIN_P = GapPattern(
-    r"(?<![\w-])(?:docker|podman|buildah|skopeo|helm|oras|crane|nerdctl|regctl|oc|cf|az|argocd|tkn|cosign|notation|"
-    r"singularity|apptainer|heroku|vault|ibmcloud)(?:" + _WS + r"(?:registry|acr|auth|remote))?" + _WS + r"login\b",
-    r"(?<=\s)-p(?:" + _WS + r"|=)?" + _QV,
-    limit=512,
-)
-_STDIN_LOGIN = GapPattern(
-    r"(?<![\w-])(?:echo|printf)"
-    + _WS
-    + r"(?:-[neE]+"
-    + _WS
-    + r")?"
-    + _QV
-    + _OPT_WS
-    + r"\|"
-    + _OPT_WS
-    + r"(?:sudo"
-    + _WS
-    + r")?(?:docker|podman|buildah|skopeo|helm|oras|crane|nerdctl|regctl)\b",
-    r"login",
-    limit=256,
-    continuation=False,
-)
-_MYSQL_P = GapPattern(
-    r"(?<![\w.-])(?:mysql|mysqladmin|mysqldump|mysqlimport|mysqlcheck|mysqlsh|mysqlpump|mariadb|mariadb-admin|"
-    r"mariadb-dump)(?=[ \t])",
-    r"(?<=\s)-p[\"']?([^\s\"';|&<>()]+)[\"']?",
-    limit=512,
-)
-_MYSQL_CMD = re.compile(r"m(?<![^\s;|&(]m)(?:ysql(?:admin|dump|import|check|sh|pump)?|ariadb(?:-admin|-dump)?)[ \t]")
-_MYSQLADMIN_PW = GapPattern(r"(?<![\w.-])(?:mysqladmin|mariadb-admin)(?=[ \t])", r"(?<=\s)password" + _WS + _QV, limit=512)
-_REDIS_A = GapPattern(r"redis-cli(?<![\w-]redis-cli)\b", r"(?<=\s)-a" + _WS + _QV, limit=512)
-_SQLCMD_P = GapPattern(r"(?<![\w-])(?:sqlcmd|bcp)\b", r"(?<=\s)-P" + _WS + _QV, limit=512)
-_HTPASSWD = re.compile(
-    r"(?<![\w-])htpasswd"
-    + _WS
-    + r"((?:-[A-Za-z]+"
-    + _WS
-    + r")+)((?:[^\s\-;|&<>()][^\s;|&<>()]*"
-    + _WS
-    + r"){1,2})"
-    + _QV
-    + r"(?=[ \t]*(?:$|[;|&)>\n]|\\\r?\n))"
-)
-
-_SSHPASS_P = re.compile(r"sshpass(?<![\w-]sshpass)" + _WS + r"-p" + _OPT_WS + _QV)
-_MONGO_P = GapPattern(r"mongo(?<![\w-]mongo)(?:sh|dump|restore|import|export)?(?=[ \t])", r"(?<=\s)-p(?:" + _WS + r"|=)" + _QV, limit=512)
-_NETRC_PW = re.compile(r"machine(?<![\w-]machine)" + _WS + r"\S+" + _WS + r"login" + _WS + r"\S+" + _WS + r"password" + _WS + _QV)
-_CHPASSWD = GapPattern(
-    r"(?:(?<![\w-])echo|(?<![\w-])printf)" + _WS + r"(?:-[neE]+" + _WS + r")?[\"']?[^:\s\"'$]+:([^\s\"';|&<>()]+)[\"']?",
-    r"\|" + _OPT_WS + r"(?:sudo" + _WS + r")?chpasswd",
-    limit=256,
-    stops="|\n",
-    continuation=False,
-)
-_NET_USER = re.compile(
-    r"(?i)net(?<![\w-]net)"
-    + _WS
-    + r"user"
-    + _WS
-    + r"(?:/add"
-    + _WS
-    + r")?[^\s/]+"
-    + _WS
-    + r"([^\s/\"';|&<>()*]+)(?="
-    + _WS
-    + r"/add\b|[ \t]*(?:$|[;&|\n]|\\\r?\n))"
-)
-_NUGET_P = GapPattern(r"nuget(?<![\w-]nuget)\b", r"(?<=\s)-p(?:" + _WS + r"|=)" + _QV, limit=512)
-_DOCTL_T = GapPattern(r"doctl(?<![\w-]doctl)" + _WS + r"auth" + _WS + r"init\b", r"(?<=\s)-t(?:" + _WS + r"|=)" + _QV, limit=512)
-_CARGO_LOGIN = re.compile(r"cargo(?<![\w-]cargo)" + _WS + r"login(?:" + _WS + r"--registry(?:=|" + _WS + r")\S+)?" + _WS + _QV)
-_AWS_SET = re.compile(r"configure" + _WS + r"set" + _WS + r"(?:[\w.-]+\.)?(aws_secret_access_key|aws_session_token)" + _WS + _QV)
-# bundle config [set] [--global] HOST user:password / composer|poetry config http-basic.HOST user password
-_BUNDLE = re.compile(
-    r"bundle(?<![\w-]bundle)"
-    + _WS
-    + r"config"
-    + _WS
-    + r"(?:set"
-    + _WS
-    + r")?(?:--\w+"
-    + _WS
-    + r")*[^\s\-;|&<>()]\S*"
-    + _WS
-    + r"[\"']?([^\s\"':;|&<>()]+):([^\s\"';|&<>()]+)[\"']?"
-)
-_HTTP_BASIC = RunScan(r"http-basic(?<![\w-]http-basic)\.\S+" + _WS + _QV + _WS + _QV, r"http-basic(?<![\w-]http-basic)")
-_HOST_TOKEN = re.compile(r"(?<![\w-])(?:github-oauth|gitlab-token|gitlab-oauth|bearer|pypi-token)\.\S+" + _WS + _QV)
-_FIXED_PW = {"x-oauth-basic", "x-oauth", "oauth", "oauth2", "basic"}
-
-# -- SQL ----------------------------------------------------------------------------------------
-_SQL_PW = re.compile(
-    r"(?i)\b(?:identified" + _WS + r"(?:with" + _WS + r"\S+" + _WS + r")?by(?:" + _WS + r"password)?|"
-    r"with" + _WS + r"(?:encrypted" + _WS + r"|unencrypted" + _WS + r")?password|"
-    r"(?:alter|create)"
-    + _WS
-    + r"(?:user|role)"
-    + _WS
-    + r"\S+"
-    + _WS
-    + r"(?:with"
-    + _WS
-    + r")?(?:login"
-    + _WS
-    + r")?password)"
-    + _OPT_WS
-    + r"(\\?[\"'])([^\"'\n$`\\]+)\1"
-)
-
-_SQL_HINT = re.compile(r"password[ \t]+\\?['\"]")
-
-# -- assignment to a credential-named variable --------------------------------------------------
-_ASSIGN = re.compile(r"(?:(?<=\\[nt])|(?<![\w$.\-/\\]))(?:-D)?([A-Za-z_][A-Za-z0-9_.\-]*)[ \t]*=[ \t]*" + _QV)
-# what (?:pass|…|psw)[a-z0-9_.\-]*[ \t]*= finds, from each run of name characters once (gap.py)
-_CRED_WORD = re.compile(r"pass|pwd|secret|token|api[_-]?key|credential|psw")
-_CRED_RUN = re.compile(r"(?<![a-z0-9_.\-])[a-z0-9_.\-]++[ \t]*+=")
-
-
-def _assignments(text: str, low: str):
-    """``_ASSIGN`` matches whose name holds a credential word: found from the word (a cheap
-    search in the lower-cased text), then matched from the start of the name."""
-    last = -1
-    if len(low) != len(text):  # lower() changed the length (rare Unicode): offsets would not align
-        low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
-    for i in word_in_run_starts(low, _CRED_WORD, _CRED_RUN):
-        while i > 0 and (text[i - 1].isalnum() or text[i - 1] in "_.-"):
-            i -= 1
-        if i < last:
-            continue  # inside the previous match: every character is read once
-        m = _ASSIGN.match(text, i)
-        if m is None and i >= 2 and text[i - 2 : i] == "-D":
-            m = _ASSIGN.match(text, i - 2)
-        if m is not None:
-            last = m.end()
-            yield m
-
-
-_CRED_WORDS = ("pass", "pwd", "secret", "token", "apikey", "api_key", "api-key", "credential", "psw")
-
-# -- private-key blocks -------------------------------------------------------------------------
-_KEY_HEADER = re.compile(r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----|PuTTY-User-Key-File-\d")
 _B64_RUN = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
-_KEY_END = re.compile(r"-----END[ A-Z0-9_-]{0,100}-----")
-
-
-def _ok_password(value: str, user: str | None = None, min_len: int = 4) -> bool:
-    return real_literal(value, user, min_len)
-
-
-def _ok_token(value: str, min_len: int = 12) -> bool:
-    """A bearer-style token literal: long enough, letters and digits (or a UUID / long hex)."""
-    if not real_literal(value, None, min_len):
-        return False
-    if _UUID_RE.match(value) or (_HEX_RE.match(value) and len(value) >= 20):
-        return True
-    return (any(c.isdigit() for c in value) and any(c.isalpha() for c in value)) or _high_entropy(value)
-
-
-def _ok_user_token(value: str) -> bool:
-    """A URL user-info or ``curl -u TOKEN:`` user part that is itself a credential."""
-    if "$" in value or is_stand_in(value):
-        return False
-    return _high_entropy(value) or (bool(_HEX_RE.match(value)) and len(value) >= 32)
-
-
-def _basic(value: str) -> bool:
-    """A Basic credential: when it decodes to ``user:password``, judge the password."""
-    try:
-        raw = base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode("utf-8")
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        return _ok_token(value, 8)
-    if ":" in raw and raw.isprintable():
-        user, _, pw = raw.partition(":")
-        return _ok_password(pw, user) or (not pw and _ok_user_token(user))
-    return _ok_token(value, 8)
-
-
-@lru_cache(maxsize=2048)
-def _cred_name(name: str) -> bool:
-    """A variable name that holds a credential by itself (judged on the name alone)."""
-    v = judge(name.replace(".", "_").replace("-", "_"), None)
-    return v.secret and any(
-        t
-        in (
-            "password",
-            "passwd",
-            "pwd",
-            "pass",
-            "psw",
-            "pword",
-            "passphrase",
-            "secret",
-            "token",
-            "apikey",
-            "credential",
-            "credentials",
-            "creds",
-            "pw",
-            "key",
-        )
-        for t in name_tokens(name.replace(".", "_").replace("-", "_"))
-    )
-
-
-_ECOSYSTEM = (
-    (_NUGET_P, "NuGet source password", _ok_password, "nuget"),
-    (_DOCTL_T, "doctl access token", _ok_token, "doctl"),
-    (_CARGO_LOGIN, "cargo registry token", _ok_token, "cargo"),
-    (_AWS_SET, "AWS secret key", _ok_token, "aws"),
-    (_HOST_TOKEN, "package host token", _ok_token, "host_token"),
-)
-
-
-def _add(
-    out: list[Literal],
-    seen: set[tuple[int, int]],
-    start: int,
-    end: int,
-    kind: str,
-    strong: bool = False,
-    pieces: tuple[tuple[int, int], ...] = (),
-) -> None:
-    if end <= start or (start, end) in seen:
-        return
-    seen.add((start, end))
-    out.append(Literal(start, end, kind, strong, pieces))
-
-
-def _trie(words: list[str]) -> str:
-    """A regex matching any of ``words``, factored by common prefixes (the regex engine then tests
-    one or two branches per position instead of every word)."""
-    trie: dict = {}
-    for w in words:
-        d = trie
-        for ch in w:
-            d = d.setdefault(ch, {})
-        d[""] = {}
-
-    def emit(d: dict) -> str:
-        alts = [re.escape(ch) + emit(sub) for ch, sub in sorted(d.items()) if ch]
-        if not alts:
-            return ""
-        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-        return f"(?:{body})?" if "" in d else body
-
-    return emit(trie)
-
-
-# Lower-case substrings whose presence lets a family of patterns run at all: one pass over the
-# lower-cased text finds them (overlapping, via a look-ahead), and most texts contain none.
-_FAMILY_TRIGGERS = {
-    "pem": ("private key", "putty-user-key-file"),
-    "url": ("://",),
-    "curl": ("curl",),
-    "authorization": ("authorization",),
-    "auth_header": tuple(k for k in _AUTH_KEYS[1:]),
-    "npm": ("_auth", "_password"),
-    "yarn": ("npmauth",),
-    "pw_opt": ("-pass", "-pwd", ".pass", ".pwd", "storepass", "keypass", "pass:"),
-    "token_opt": ("-token", "-apikey", "-api-key", "-secret", "-bearer", "-access-key", "-license-key", "-licence-key"),
-    "login": (" login", "\tlogin"),
-    "mysql": ("mysql", "mariadb"),
-    "redis": ("redis-cli",),
-    "sqlcmd": ("sqlcmd", "bcp "),
-    "htpasswd": ("htpasswd",),
-    "sshpass": ("sshpass",),
-    "mongo": ("mongo",),
-    "netrc": ("machine",),
-    "chpasswd": ("chpasswd",),
-    "net_user": ("net user",),
-    "sql": ("identified", "password"),
-    "nuget": ("nuget",),
-    "doctl": ("doctl",),
-    "cargo": ("cargo",),
-    "aws": ("aws_secret_access_key", "aws_session_token"),
-    "host_token": ("github-oauth.", "gitlab-token.", "gitlab-oauth.", "bearer.", "pypi-token."),
-    "bundle": ("bundle",),
-    "http_basic": ("http-basic.",),
-    "assign": ("pass", "pwd", "secret", "token", "apikey", "api_key", "api-key", "credential", "psw"),
-}
-_FORMAT_TRIGGERS = tuple(tuple(k.lower() for k in keys) for keys in _FORMAT_KEYS)
-_ALL_TRIGGERS = sorted({t for ts in _FAMILY_TRIGGERS.values() for t in ts} | {t for ts in _FORMAT_TRIGGERS for t in ts})
-_TRIGGER_RE = re.compile(_trie(_ALL_TRIGGERS))
-# a trigger found also stands for every shorter trigger it starts with ("sk-ant-" -> "sk-")
-_PREFIXES = {t: frozenset(u for u in _ALL_TRIGGERS if t.startswith(u)) for t in _ALL_TRIGGERS}
-
-
-def _triggers(low: str) -> frozenset[str]:
-    found: set[str] = set()
-    search = _TRIGGER_RE.search
-    m = search(low)
-    while m is not None:
-        found |= _PREFIXES[m.group(0)]
-        m = search(low, m.start() + 1)
-    return frozenset(found)
-
-
-def _has(found: frozenset[str], family: str) -> bool:
-    return any(t in found for t in _FAMILY_TRIGGERS[family])
 
 
 @lru_cache(maxsize=256)

@@ -1,0 +1,342 @@
+"""Parsing of RUN scripts for the rewrite check: the tree-sitter-bash parser, and the flattening of a
+script into :class:`Cmd` records in execution order with bash's precedence restored (``a && b > f``,
+``a && b | c``), nested ``sh -c`` scripts, heredocs and exec-form RUNs included.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from refactor.fixes._check_shell_tools import unwrap
+from refactor.fixes._check_shell_values import MAX_DEPTH, _assignment, literal, raw_unquoted
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
+
+# --------------------------------------------------------------------------------------------
+# Parser
+
+
+@lru_cache(maxsize=1)
+def _parser():
+    import tree_sitter_bash
+    from tree_sitter import Language, Parser
+
+    return Parser(Language(tree_sitter_bash.language()))
+
+
+_OPS = {"&&", "||", ";", "&", "|", "|&", ";;", "\n"}
+_REDIRECTS = ("file_redirect", "heredoc_redirect", "herestring_redirect")
+_COMPOUND = {
+    "compound_statement",
+    "subshell",
+    "if_statement",
+    "elif_clause",
+    "else_clause",
+    "while_statement",
+    "for_statement",
+    "c_style_for_statement",
+    "case_statement",
+    "case_item",
+    "do_group",
+    "function_definition",
+    "negated_command",
+}
+_SHELLS = {"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"}
+_QUOTED_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+_ARITH_PARENTS = {
+    "binary_expression",
+    "unary_expression",
+    "postfix_expression",
+    "parenthesized_expression",
+    "arithmetic_expansion",
+    "ternary_expression",
+}
+
+
+@dataclass(eq=False)
+class Cmd:
+    node: Node  # the command (or declaration/assignment/test) node
+    src: bytes
+    kind: str  # cmd | assign | declare | test
+    name: str | None  # the command word (literal), None when dynamic
+    words: list  # argument nodes
+    assigns: list  # (name, value node | None)
+    redirects: list  # redirect nodes: its own and those of enclosing groups
+    pos: tuple  # ordering key (nested scripts sort right after the command that runs them)
+    pipe_prev: Cmd | None = None  # the command whose stdout feeds this one
+    cond: bool = False  # runs only when something failed (after ||) or when a function is called
+    dead: bool = False  # after an unconditional exit
+    in_subst: bool = False  # runs inside $(…): its output is captured
+    nested: bool = False  # a shell whose script (sh -c '…', a heredoc) was parsed into the Script
+
+    def text(self, node: Node | None = None) -> str:
+        n = node if node is not None else self.node
+        return self.src[n.start_byte : n.end_byte].decode("utf-8", "replace")
+
+
+@dataclass(eq=False)
+class Script:
+    cmds: list = field(default_factory=list)
+    refs: set = field(default_factory=set)  # every variable the shell expands
+    quoted: set = field(default_factory=set)  # $NAME in single quotes / quoted heredocs, not a sh -c script
+    error: bool = False  # tree-sitter found a syntax error
+    dynamic: list = field(default_factory=list)  # reasons the reads cannot be known (eval, ${!x}, …)
+    prefix: int = 0  # number of leading assignment statements (``export A="…" &&``)
+
+
+def parse_script(text: str) -> Script:
+    """Flatten ``text`` into commands; nested ``sh -c '…'`` scripts are spliced in."""
+    script = Script()
+    _parse_into(text, script, (), 0)
+    cmds = script.cmds
+    k = 0
+    while k < len(cmds) and (cmds[k].in_subst or (cmds[k].kind in ("assign", "declare") and not cmds[k].cond)) and len(cmds[k].pos) == 1:
+        k += 1
+    script.prefix = k
+    return script
+
+
+def exec_script(argv: list[str]) -> Script:
+    """An exec-form RUN: ``sh -c SCRIPT`` is that script; anything else runs with no expansion."""
+    if argv and argv[0].rsplit("/", 1)[-1] in _SHELLS:
+        for i, a in enumerate(argv[1:], 1):
+            if a.startswith("-") and "c" in a[1:] and i + 1 < len(argv):
+                return parse_script(argv[i + 1])
+    return parse_script(shlex.join(argv) if argv else "")
+
+
+def _parse_into(text: str, script: Script, pos: tuple, depth: int, redirects: Sequence = (), cond: bool = False) -> None:
+    src = text.encode("utf-8", "surrogatepass")
+    tree = _parser().parse(src)
+    root = tree.root_node
+    if root.has_error:
+        script.error = True
+    quoted: dict = {}  # single-quoted text naming $VARs: (start, end) -> names
+    # variable references (every place the shell expands a name)
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        t = n.type
+        if t == "variable_name":
+            p = n.parent
+            pt = p.type if p is not None else ""
+            if (
+                pt in ("simple_expansion", "expansion")
+                or pt in _ARITH_PARENTS
+                or (pt == "subscript" and p.parent is not None and p.parent.type == "expansion")
+            ):
+                script.refs.add(n.text.decode("utf-8", "replace"))
+                if pt == "expansion" and any(c.type == "!" for c in p.children):
+                    script.dynamic.append("indirect expansion ${!…}")
+        elif t in ("raw_string", "ansi_c_string") or (t == "heredoc_body" and n.named_child_count == 0):
+            found = _QUOTED_REF.findall(n.text.decode("utf-8", "replace"))
+            if found:
+                quoted[(n.start_byte, n.end_byte)] = found
+        stack.extend(n.children)
+    walker = _Walker(src, script, pos, depth)
+    walker.quoted = quoted
+    walker.block(root.children, list(redirects), cond)
+    for names in quoted.values():  # what is left is text some program may expand later
+        script.quoted.update(names)
+
+
+class _Walker:
+    def __init__(self, src: bytes, script: Script, pos: tuple, depth: int):
+        self.src, self.script, self.pos, self.depth = src, script, pos, depth
+        self.dead = False
+        self.in_subst = False
+        self.nest = 0
+        self.quoted: dict = {}
+
+    # a sequence of statements (children of program / a group body)
+    def block(self, children, redirects: list, cond: bool) -> None:
+        self.nest += 1
+        try:
+            if self.nest > MAX_DEPTH:
+                self.script.dynamic.append("too deeply nested to follow")
+                return
+            self._block(children, redirects, cond)
+        finally:
+            self.nest -= 1
+
+    def _block(self, children, redirects: list, cond: bool) -> None:
+        tokens: list = []
+        for c in children:
+            if c.type in _OPS or (
+                not c.is_named and c.type in ("then", "do", "done", "fi", "else", "elif", "esac", "{", "}", "(", ")", "in")
+            ):
+                if c.type in _OPS:
+                    tokens.append(("op", c.type))
+                continue
+            if not c.is_named or c.type in ("comment", "heredoc_body", "heredoc_end", "heredoc_start"):
+                continue
+            if tokens and tokens[-1][0] == "item":
+                tokens.append(("op", ";"))
+            self._stream(c, tokens)
+        self._run_tokens(tokens, redirects, cond)
+
+    def _stream(self, node, tokens: list) -> None:
+        """Append ``("item", node, redirects)`` / ``("op", op)`` tokens in source order (iterative:
+        a long ``a > f && b > g && …`` chain nests as deep as it is long)."""
+        stack: list = [("node", node)]
+        while stack:
+            kind, x = stack.pop()
+            if kind == "op":
+                tokens.append(("op", x))
+                continue
+            if kind == "attach":  # bash: a redirect after a list belongs to its last command
+                start, reds = x
+                for k in range(len(tokens) - 1, start - 1, -1):
+                    if tokens[k][0] == "item":
+                        tokens[k] = ("item", tokens[k][1], tokens[k][2] + reds)
+                        break
+                continue
+            t = x.type
+            if t in ("list", "pipeline"):
+                for c in reversed(x.children):
+                    if c.type in _OPS or c.type == "|&":
+                        stack.append(("op", "|" if c.type in ("|", "|&") else c.type))
+                    elif c.is_named and c.type != "comment":
+                        stack.append(("node", c))
+            elif t == "redirected_statement":
+                body = x.child_by_field_name("body")
+                reds = [c for c in x.children if c.type in _REDIRECTS]
+                if body is not None and body.type in ("list", "pipeline"):
+                    stack.append(("attach", (len(tokens), reds)))
+                    stack.append(("node", body))
+                else:
+                    tokens.append(("item", body if body is not None else x, reds))
+            else:
+                tokens.append(("item", x, []))
+
+    def _run_tokens(self, tokens: list, outer: list, cond: bool) -> None:
+        prev_op = ";"
+        prev_last: Cmd | None = None
+        prev_test = False
+        pipe_cond = cond
+        for tok in tokens:
+            if tok[0] == "op":
+                prev_op = tok[1]
+                continue
+            _, node, reds = tok
+            if prev_op == "|":
+                c_cond = pipe_cond
+                feed = prev_last
+            else:
+                c_cond = cond or (prev_op == "||" and not prev_test)
+                pipe_cond = c_cond
+                feed = None
+            before = len(self.script.cmds)
+            self.item(node, reds + outer, c_cond, feed)
+            made = self.script.cmds[before:]
+            prev_last = made[-1] if made else None
+            prev_test = node.type == "test_command" or (prev_last is not None and prev_last.name in ("[", "test"))
+            prev_op = ";"
+
+    def item(self, node, redirects: list, cond: bool, feed) -> None:
+        t = node.type
+        if t in _COMPOUND:
+            func = t == "function_definition"
+            saved = self.dead
+            self.block(node.children, redirects, cond or func)
+            if func or t == "subshell":
+                self.dead = saved
+            return
+        if t in ("command", "declaration_command", "variable_assignment", "variable_assignments", "test_command", "unset_command"):
+            self.command(node, redirects, cond, feed)
+            return
+        if node.named_child_count:  # anything else (an error node, …): the statements inside it
+            self.block(node.children, redirects, cond)
+
+    def command(self, node, redirects: list, cond: bool, feed) -> None:
+        t = node.type
+        src = self.src
+        own = [c for c in node.children if c.type in _REDIRECTS]
+        redirects = list(redirects)
+        for group in (own, redirects):  # a heredoc_redirect nests the file redirect written after it
+            group.extend([c for r in group if r.type == "heredoc_redirect" for c in r.children if c.type == "file_redirect"])
+        name = None
+        words: list = []
+        assigns: list = []
+        kind = "cmd"
+        if t == "command":
+            for c in node.children:
+                if c.type == "command_name":
+                    inner = c.named_children[0] if c.named_child_count else c
+                    name = literal(inner, src)
+                    if name is None:
+                        self.script.dynamic.append("a command whose name is computed")
+                elif c.type == "variable_assignment":
+                    assigns.append(_assignment(c, src))
+                elif c.type not in _REDIRECTS and c.is_named and c.type != "comment":
+                    words.append(c)
+        elif t in ("variable_assignment", "variable_assignments"):
+            kind = "assign"
+            targets = [node] if t == "variable_assignment" else [c for c in node.children if c.type == "variable_assignment"]
+            assigns = [_assignment(c, src) for c in targets]
+        elif t == "declaration_command":
+            kind = "declare"
+            name = src[node.children[0].start_byte : node.children[0].end_byte].decode()
+            for c in node.children[1:]:
+                if c.type == "variable_assignment":
+                    assigns.append(_assignment(c, src))
+                elif c.is_named:
+                    words.append(c)
+        elif t == "unset_command":
+            name = "unset"
+            words = [c for c in node.children[1:] if c.is_named]
+        else:
+            kind, name = "test", "["
+        cmd = Cmd(
+            node, src, kind, name, words, assigns, own + redirects, self.pos + (node.start_byte,), feed, cond, self.dead, self.in_subst
+        )
+        self.script.cmds.append(cmd)
+        # commands inside $(…) / <(…) run too
+        stack = list(words) + [v for _n, v in assigns if v is not None] + own
+        while stack:
+            n = stack.pop()
+            if n.type in ("command_substitution", "process_substitution"):
+                saved, self.in_subst = self.in_subst, True
+                self.block(n.children, [], cond)
+                self.in_subst = saved
+            else:
+                stack.extend(n.children)
+        if name in ("eval", "source", ".") and kind == "cmd":
+            self.script.dynamic.append(f"{name} runs text the check cannot see")
+        # a nested shell: sh -c 'script', bash <<EOF … EOF
+        real = unwrap([name] + [literal(w, src) for w in words]) if kind == "cmd" else []
+        if real and real[0] is not None and real[0].rsplit("/", 1)[-1] in _SHELLS and self.depth < 4:
+            for w in words + [b for r in cmd.redirects for b in r.children if b.type == "heredoc_body"]:
+                self.quoted.pop((w.start_byte, w.end_byte), None)  # a script (parsed below), not deferred text
+            nested = _nested_script(real, words, cmd.redirects, src)
+            if nested is not None:
+                cmd.nested = True
+                _parse_into(nested, self.script, cmd.pos, self.depth + 1, cmd.redirects, cond)
+        if name == "exit" and kind == "cmd" and not cond:
+            self.dead = True
+
+
+def _nested_script(real: list, words: list, redirects: list, src: bytes) -> str | None:
+    args = real[1:]
+    for i, a in enumerate(args):
+        if a is not None and a.startswith("-") and not a.startswith("--") and "c" in a[1:]:
+            if i + 1 < len(args):
+                # the script word: take its text with the outer quoting removed (expansions kept)
+                w = words[len(words) - len(args) + i + 1] if len(words) >= len(args) else None
+                if args[i + 1] is not None:
+                    return args[i + 1]
+                return raw_unquoted(w, src) if w is not None else None
+            return None
+    if not any(a is not None and not a.startswith("-") for a in args):
+        for r in redirects:
+            if r.type == "heredoc_redirect":
+                body = next((c for c in r.children if c.type == "heredoc_body"), None)
+                if body is not None:
+                    return src[body.start_byte : body.end_byte].decode("utf-8", "replace")
+    return None

@@ -1,0 +1,299 @@
+"""Where the secret goes in the rewrite (``secret-reach``): no ARG or ENV/LABEL carries it, and no RUN
+holding it leaves it in a file (redirections, tee, ``sed -i``, tool configs, clones) unless the file
+is cleaned in the same RUN.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from refactor.fixes._check_shell import (
+    Opaque,
+    cmd_writes,
+    git_parts,
+    positional,
+    unwrap,
+    value,
+)
+from refactor.fixes.check_effects import _cat_path, _redirect_paths, _words
+from refactor.fixes.check_model import _Model
+from refactor.fixes.check_values import _KEY_STRIP, Violation, _involves, _join, _Run
+
+# --------------------------------------------------------------------------------------------
+# Secrets left in files
+
+
+_FILTERS = {
+    "cat",
+    "head",
+    "tail",
+    "tr",
+    "base64",
+    "sort",
+    "uniq",
+    "cut",
+    "xxd",
+    "gzip",
+    "tee",
+    "rev",
+    "fold",
+    "awk",
+    "gawk",
+    "sed",
+    "jq",
+    "yq",
+    "envsubst",
+    "xargs",
+    "paste",
+    "openssl",
+    "od",
+    "column",
+}
+_SECRET_WRITERS = {
+    "tee",
+    "sed",
+    "cp",
+    "install",
+    "mv",
+    "htpasswd",
+    "git",
+    "npm",
+    "yarn",
+    "pnpm",
+    "pip",
+    "pip3",
+    "poetry",
+    "docker",
+    "aws",
+    "huggingface-cli",
+}
+
+
+def _taint(node, src: bytes, tainted: dict, spaths: dict, cwd, home) -> str | None:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type == "variable_name" and n.parent is not None and n.parent.type in ("simple_expansion", "expansion"):
+            s = tainted.get(n.text.decode("utf-8", "replace"))
+            if s:
+                return s
+        elif n.type == "command_substitution":
+            p = _join(cwd, _cat_path(n, src), home)
+            if p in spaths:
+                return spaths[p]
+        stack.extend(n.children)
+    return None
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and _KEY_STRIP.sub("", a) == _KEY_STRIP.sub("", b)
+
+
+def _cleans(w: dict, base: str, args: list, raws: list, run: _Run, cwd) -> bool:
+    """Whether a command removes the secret write ``w`` (a file, a config key, a clone URL)."""
+    if base in ("rm", "shred", "unlink"):
+        for op, p in cmd_writes([base] + args, run.home, cwd):
+            p = _join(cwd, p, run.home)
+            if p and w["path"] and (p == w["path"] or (op == "deltree" and w["path"].startswith(p.rstrip("/") + "/"))):
+                return True
+        return False
+    pos = positional(args)
+    rawpos = [r for a, r in zip(args, raws) if not (a and a.startswith("-") and a != "-")]
+    kind = w["kind"]
+    if base == "huggingface-cli" and pos[:1] == ["logout"]:
+        return bool(w["path"]) and w["path"].endswith("/.cache/huggingface/token")
+    if kind == "npm" and base in ("npm", "yarn", "pnpm"):
+        k = 2 if pos[:1] == ["config"] else 1
+        return (pos[k - 1 : k] in (["delete"], ["rm"], ["unset"])) and len(rawpos) > k and _same(rawpos[k].split("=")[0], w["key"])
+    if kind in ("pip", "poetry") and base.startswith(kind):
+        return ("--unset" in args or pos[:2] == ["config", "unset"]) and any(_same(x, w["key"]) for x in rawpos)
+    if kind == "docker":
+        return base == "docker" and pos[:1] == ["logout"]
+    if base == "git":
+        cdir, sub, rest = git_parts(args)
+        rrest = raws[len(raws) - len(rest) :] if rest else []
+        if kind == "clone":
+            d = _join(cwd, cdir, run.home) if cdir else cwd
+            if d != w["dir"]:
+                return False
+            if (sub == "remote" and "set-url" in rest) or (sub == "config" and "remote.origin.url" in rest):
+                return True
+            # a clone configured with `-c http.extraHeader=…`: unsetting that key cleans it
+            keys = [k.lower() for k in w.get("config_keys", [])]
+            return (
+                sub == "config"
+                and bool(keys)
+                and any(f in rest for f in ("--unset", "--unset-all"))
+                and any(r is not None and r.lower() == k for r in rrest for k in keys)
+            )
+        if kind == "git" and sub == "config":
+            for flag in ("--remove-section", "--unset", "--unset-all"):
+                if flag in rest and rest.index(flag) + 1 < len(rest):
+                    target = rrest[rest.index(flag) + 1]
+                    if flag == "--remove-section":
+                        return _same(target, w["section"])
+                    return not w["key_tainted"] and _same(target, w["key"])
+    return False
+
+
+def _secret_writes(run: _Run, migrated: frozenset, pending: list) -> list:
+    """Secret-carrying writes into files that outlive the RUN (those of earlier RUNs in
+    ``pending``), once the clean-ups the RUN makes are applied."""
+    tainted = {n: s for n, v in run.env.items() if (s := _involves(v, migrated))}
+    spaths = {p: s for p, v in run.secret_files.items() if (s := _involves(v, migrated))}
+    if not tainted and not spaths and not pending:
+        return pending
+    exported = dict(tainted)
+    pending = list(pending)
+    out_t: dict = {}
+    cwd = run.cwd
+    for cmd in run.script.cmds:
+        src = cmd.src
+        if cmd.kind in ("assign", "declare"):
+            for n, node in cmd.assigns:
+                s = _taint(node, src, tainted, spaths, cwd, run.home) if node is not None else None
+                if s:
+                    tainted[n] = s
+            continue
+        if cmd.kind != "cmd" or cmd.dead:
+            continue
+        vals = _words(run, cmd)
+        argv = unwrap(vals)
+        raws = ([None] + [cmd.text(x) for x in cmd.words])[len(vals) - len(argv) :] if argv else []
+        base = (argv[0] or "").rsplit("/", 1)[-1] if argv else ""
+        args, raws = argv[1:], raws[1:]
+        if base == "cd" and args and not cmd.cond:
+            cwd = _join(cwd, args[0], run.home)
+            continue
+        if not cmd.cond and not cmd.in_subst:
+            pending = [w for w in pending if not _cleans(w, base, args, raws, run, cwd)]
+        s_args = next(
+            (
+                s
+                for x in list(cmd.words) + [v for _n, v in cmd.assigns if v is not None]
+                if (s := _taint(x, src, tainted, spaths, cwd, run.home))
+            ),
+            None,
+        )
+        s_in = out_t.get(id(cmd.pipe_prev)) if cmd.pipe_prev is not None else None
+        for rd in cmd.redirects:
+            if rd.type in ("heredoc_redirect", "herestring_redirect"):
+                s_in = s_in or _taint(rd, src, tainted, spaths, cwd, run.home)
+        s_file = next((spaths[p] for a in args if (p := _join(cwd, a, run.home)) in spaths), None)
+        if base in ("echo", "printf"):
+            s_out = s_args
+        elif base in _FILTERS:
+            s_out = s_args or s_in or s_file or (next(iter(exported.values()), None) if base == "envsubst" else None)
+        else:
+            s_out = None
+        out_t[id(cmd)] = s_out
+        new = []
+        if s_out:
+            for dest in _redirect_paths(cmd):
+                v = value(dest, src, lambda n: run.env.get(n) or ((run.home,) if n == "HOME" else (Opaque("v"),)))
+                p = _join(cwd, "".join(v), run.home) if all(isinstance(x, str) for x in v) else None
+                if p is None or not p.startswith(("/dev/", "/proc/")):
+                    new.append({"kind": "file", "path": p, "shown": p or cmd.text(dest), "secret": s_out})
+        s_any = (s_in if base in ("tee", "docker", "htpasswd") else None) or (s_file if base in ("cp", "install", "mv") else s_args)
+        if s_any and base in _SECRET_WRITERS:
+            new.extend(_tool_writes(base, argv, raws, cmd, run, cwd, tainted, spaths, s_any))
+        for w in new:
+            w["line"] = run.line
+        pending.extend(new)
+    return pending
+
+
+def _tool_writes(base, argv, raws, cmd, run, cwd, tainted, spaths, secret) -> list:
+    out = []
+    for op, p in cmd_writes(argv, run.home, cwd):
+        path = _join(cwd, p, run.home)
+        if op != "add" or (base == "git" and not (path or "").endswith(("/.git/config", "gitconfig"))):
+            continue
+        w = {"kind": "file", "path": path, "shown": path or str(p), "secret": secret}
+        args, pos = argv[1:], positional(argv[1:])
+        rawpos = [r for a, r in zip(args, raws) if not (a and a.startswith("-") and a != "-")]
+        if base in ("npm", "yarn", "pnpm"):
+            k = 2 if pos[:1] == ["config"] else 1
+            w.update(kind="npm", key=(rawpos[k].split("=")[0] if len(rawpos) > k else None))
+        elif base.startswith("pip") or base == "poetry":
+            w.update(
+                kind="pip" if base.startswith("pip") else "poetry",
+                key=next(
+                    (r for r in rawpos[1:] if r and not r.startswith("config") and r not in ("set", "--global", "--user", "--site")), None
+                ),
+            )
+        elif base == "docker":
+            w["kind"] = "docker"
+        elif base == "git":
+            _cdir, sub, rest = git_parts(args)
+            if sub == "clone":
+                assert path is not None  # a git write only gets here through the .git/config filter above
+                # `-c key=value` settings persist in the clone's .git/config next to the URL
+                rrest = raws[len(raws) - len(rest) :] if rest else []
+                conf = [(rrest[k + 1] or "").strip("'\"").split("=", 1)[0] for k, a in enumerate(rest[:-1]) if a in ("-c", "--config")]
+                conf += [a.split("=", 1)[1].split("=", 1)[0] for a in rest if a and a.startswith("--config=")]
+                w.update(kind="clone", dir=posixpath.dirname(posixpath.dirname(path)), config_keys=conf)
+            else:
+                rrest = raws[len(raws) - len(rest) :]
+                keys = [r for a, r in zip(rest, rrest) if not (a and a.startswith("-"))]
+                key = keys[0] if keys else None
+                node = (
+                    cmd.words[len(cmd.words) - len(rest) + rest.index(next(a for a in rest if not (a and a.startswith("-"))))]
+                    if keys
+                    else None
+                )
+                w.update(
+                    kind="git",
+                    key=key,
+                    section=(key.rsplit(".", 1)[0] if key else None),
+                    key_tainted=bool(node is not None and _taint(node, cmd.src, tainted, spaths, cwd, run.home)),
+                )
+        out.append(w)
+    return out
+
+
+def _reach(r: _Model, migrated: frozenset, strategy: str) -> list[Violation]:
+    out: list[Violation] = []
+    if not migrated or not r.stages:
+        return out
+    multistage = strategy == "multistage"
+    chain: set[int] = set()
+    s: int | None = len(r.stages) - 1
+    while s is not None:
+        chain.add(s)
+        s = r.stages[s].parent
+    for line, name, st in r.arg_decls:
+        if name in migrated and (not multistage or st in chain):
+            out.append(Violation("secret-reach", line, f"line {line}: ARG {name} is still declared; the secret is still a build arg"))
+    for line, kind, key, v, refs, st in r.carriers:
+        s_name = _involves(v, migrated) or min(refs & migrated, default=None)
+        if s_name and (not multistage or st in chain):
+            out.append(Violation("secret-reach", line, f"line {line}: {kind} {key} carries secret {s_name} into the image"))
+    left: dict[int, list] = {}
+    for run in r.runs:
+        if not multistage or run.onbuild or run.stage in chain:
+            for w in _secret_writes(run, migrated, []):
+                out.append(
+                    Violation(
+                        "secret-reach",
+                        w["line"],
+                        f"line {w['line']}: RUN writes secret {w['secret']} into {w['shown']} and does not remove it in the same RUN",
+                    )
+                )
+            continue
+        parent = r.stages[run.stage].parent
+        start = left.get(run.stage, list(left.get(parent, [])) if parent is not None else [])
+        left[run.stage] = _secret_writes(run, migrated, start)
+    for line, st, source, sp in r.copies:
+        if st not in chain:
+            continue
+        for w in left.get(source, []):
+            if w["path"] and (w["path"] == sp or w["path"].startswith(sp.rstrip("/") + "/")):
+                out.append(
+                    Violation(
+                        "secret-reach",
+                        line,
+                        f"line {line}: COPY --from copies {sp}, where RUN at line {w['line']} left secret {w['secret']} in {w['shown']}",
+                    )
+                )
+    return out

@@ -140,8 +140,9 @@ def test_a_large_python_file_without_a_build_call_is_not_given_to_libcst(monkeyp
 
 def test_too_many_tokens_for_libcst_is_refused_with_a_reason(monkeypatch) -> None:
     from refactor.callers import python as P
+    from refactor.callers import python_guards
 
-    monkeypatch.setattr(P, "MAX_TOKENS", 50)
+    monkeypatch.setattr(python_guards, "MAX_TOKENS", 50)
     text = 'import subprocess\nsubprocess.run(["docker", "build", "--build-arg", "X", "."])\n' + "y = 1\n" * 40
     found = P.find("/r/b.py", text, "/r")
     assert len(found) == 1 and "tokens" in found[0].inv.reason

@@ -31,116 +31,21 @@ comments, quoting, indentation and key order stay as they were.
 from __future__ import annotations
 
 import os
-import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from refactor.build import SecretSpec
 from refactor.fixes.edit import Edit
 
 from . import yamlutil as Y
 from .common import Found, delete_list_item, rel
+from .compose_secrets import _add_build_secrets, _add_top_level, _dotenv_names, _unit
+from .compose_services import ArgEntry, Service, _paths, _services, classify
 from .model import BuildArgUse, CallerPlan, Invocation
 
-if TYPE_CHECKING:
-    from ruamel.yaml.nodes import MappingNode, Node
-
-_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])(.*))?\}$|\$([A-Za-z_][A-Za-z0-9_]*)$", re.S)
-
-
-@dataclass
-class ArgEntry:
-    name: str
-    kind: str
-    source: str | None
-    start: int  # the entry's text (key through value, or the sequence item)
-    end: int
-    has_default: bool = False
-
-
-@dataclass
-class Service:
-    name: str
-    node: Node  # the service mapping
-    build: MappingNode  # build mapping
-    args: Node  # args node (mapping or sequence)
-    entries: list[ArgEntry]
-    shared: bool  # args come from outside the service (anchor / merge key)
-
-
-def classify(value: str | None) -> tuple[str, str | None, bool]:
-    """(kind, source variable, has a non-empty default) of a compose arg value."""
-    if value is None:
-        return "passthrough", None, False
-    m = _REF.match(value)
-    if m:
-        if m.group(4):
-            return "env", m.group(4), False
-        op, rest = m.group(2), m.group(3)
-        return "env", m.group(1), bool(op and "-" in op and rest)
-    if "$" not in value.replace("$$", ""):
-        return "literal", None, False
-    return "unknown", None, False
-
-
-def _is_null(node) -> bool:
-    return Y.is_scalar(node) and (
-        str(node.tag).endswith(":null") or (Y.style(node) is None and node.value in ("", "~", "null", "Null", "NULL"))
-    )
-
-
-def _entries(text: str, args) -> list[ArgEntry]:
-    out = []
-    if Y.is_map(args):
-        for k, v in args.value:
-            if not Y.is_scalar(k):
-                continue
-            value = None if _is_null(v) else (v.value if Y.is_scalar(v) else None)
-            kind, src, dflt = classify(value) if Y.is_scalar(v) or v is None else ("unknown", None, False)
-            e = Y.end(v) if v is not None and not _is_null(v) else Y.end(k) + (1 if text[Y.end(k) : Y.end(k) + 1] == ":" else 0)
-            if _is_null(v) and text[Y.end(k) : Y.end(k) + 1] == ":":
-                e = Y.end(k) + 1
-            out.append(ArgEntry(str(k.value), kind, src, Y.start(k), e, dflt))
-    elif Y.is_seq(args):
-        for item in args.value:
-            if not Y.is_scalar(item):
-                continue
-            name, eq, value = str(item.value).partition("=")
-            kind, src, dflt = classify(value if eq else None)
-            out.append(ArgEntry(name.strip(), kind, src, Y.start(item), Y.end(item), dflt))
-    return out
-
-
-def _services(text: str, root) -> list[Service]:
-    out = []
-    services = Y.get(root, "services")
-    for k, svc in Y.items(services):
-        build = Y.get(svc, "build")
-        if not Y.is_map(build):
-            continue
-        args = Y.get(build, "args")
-        if args is None or not (Y.is_map(args) or Y.is_seq(args)):
-            continue
-        entries = _entries(text, args)
-        if not entries:
-            continue
-        shared = not (Y.start(svc) <= Y.start(args) < Y.end(svc))
-        out.append(Service(str(k.value), svc, build, args, entries, shared))
-    return out
-
-
-def _paths(path: str, build) -> tuple[str | None, str | None]:
-    base = os.path.dirname(path)
-    ctx = Y.sval(Y.get(build, "context")) or "."
-    if "$" in ctx or re.match(r"^[a-z][a-z0-9+.-]*://|^git@", ctx):
-        return None, None
-    context = os.path.realpath(os.path.join(base, ctx))
-    if Y.get(build, "dockerfile_inline") is not None:
-        return None, context
-    df = Y.sval(Y.get(build, "dockerfile")) or "Dockerfile"
-    if "$" in df:
-        return None, context
-    return os.path.realpath(os.path.join(context, df)), context
+# The parts live in compose_services (reading services' build args) and compose_secrets (writing
+# secrets); this module finds, plans and checks the result. plan() calls _add_build_secrets
+# through this module's namespace (a test patches it here).
+__all__ = ["ArgEntry", "Service", "classify", "find", "plan"]
 
 
 def find(path: str, text: str, root: str | None) -> list[Found]:
@@ -334,132 +239,3 @@ def _verify(text: str, result: CallerPlan, shown: str) -> None:
 
     if strip(before) != strip(after):
         result.add_unmigratable(f"{shown}: the edit would change more than the build args (a dfix bug); migrate by hand")
-
-
-def _unit(text: str, root) -> int:
-    services = Y.get(root, "services")
-    if Y.is_map(services) and services.value and not Y.flow(services):
-        col = Y.column(text, Y.start(services.value[0][0]))
-        if 1 < col <= 8:
-            return col
-    return Y.indent_unit(text)
-
-
-def _item(ref: tuple[str, str], prefix: str, nl: str) -> str:
-    """One build.secrets item: short form, or long form when the names differ."""
-    name, sid = ref
-    if name == sid:
-        return f"{prefix}{sid}{nl}"
-    pad = " " * len(prefix)
-    return f"{prefix}source: {name}{nl}{pad}target: {sid}{nl}"
-
-
-def _add_build_secrets(
-    text, svc: Service, refs: list[tuple[str, str]], args_gone: bool, args_pair, unit: int, nl: str, result: CallerPlan, where: str
-) -> None:
-    existing = Y.get(svc.build, "secrets")
-    if existing is not None:
-        if not Y.is_seq(existing):
-            result.add_unmigratable(f"{where}: build.secrets is not a list; add {', '.join(r[1] for r in refs)} by hand")
-            return
-        have = set()
-        for it in existing.value:
-            if Y.is_scalar(it):
-                have.add(it.value)
-            elif Y.is_map(it):
-                have.add(Y.sval(Y.get(it, "target")) or Y.sval(Y.get(it, "source")))
-        refs = [r for r in refs if r[1] not in have]
-        if not refs:
-            return
-        if text[Y.start(existing)] == "[":
-            if any(n != i for n, i in refs):
-                result.add_unmigratable(f"{where}: build.secrets is a flow list; add {', '.join(r[1] for r in refs)} by hand")
-                return
-            close = Y.end(existing) - 1
-            k = close
-            while k > Y.start(existing) + 1 and text[k - 1] in " \t\r\n":
-                k -= 1
-            sep = ", " if existing.value else ""
-            result.edits.append(Edit(k, k, sep + ", ".join(r[1] for r in refs)))
-            return
-        if not existing.value:
-            result.add_unmigratable(f"{where}: build.secrets is empty in an unusual form; add {', '.join(r[1] for r in refs)} by hand")
-            return
-        first = existing.value[0]
-        dash = Y.line_start(text, Y.start(first))
-        prefix = text[dash : Y.start(first)]  # "    - "
-        if prefix.strip() != "-":
-            result.add_unmigratable(f"{where}: build.secrets has an unusual layout; add {', '.join(r[1] for r in refs)} by hand")
-            return
-        at = Y.next_line(text, Y.content_end(text, existing))
-        block = "".join(_item(r, prefix, nl) for r in refs)
-        if at >= len(text) and not text.endswith("\n"):
-            block = nl + block
-        result.edits.append(Edit(at, at, block))
-        return
-    # a new build.secrets key, at the column of the build's keys
-    key_col = Y.column(text, Y.start(svc.build.value[0][0])) if svc.build.value else 0
-    ind = " " * key_col
-    block = f"{ind}secrets:{nl}" + "".join(_item(r, f"{ind}{' ' * unit}- ", nl) for r in refs)
-    if args_gone and args_pair is not None:
-        at = Y.line_start(text, Y.start(args_pair[0]))
-    else:
-        at = Y.next_line(text, Y.content_end(text, svc.args))
-    if at >= len(text) and not text.endswith("\n"):
-        block = nl + block
-    result.edits.append(Edit(at, at, block))
-
-
-def _add_top_level(text: str, root, want: dict[str, str], unit: int, nl: str, result: CallerPlan, shown: str) -> None:
-    pair = Y.get_pair(root, "secrets")
-    if pair is not None:
-        node = pair[1]
-        if Y.is_map(node) and node.value and text[Y.start(node)] != "{":
-            col = Y.column(text, Y.start(node.value[0][0]))
-            ind = " " * col
-            at = Y.next_line(text, Y.content_end(text, node))
-            block = "".join(f"{ind}{sid}:{nl}{ind}{' ' * unit}environment: {env}{_WHERE}{nl}" for sid, env in want.items())
-            if at >= len(text) and not text.endswith("\n"):
-                block = nl + block
-            result.edits.append(Edit(at, at, block))
-            return
-        if _is_null(node):
-            at = Y.line_end(text, Y.end(pair[0]))
-            if text[at - 1 : at] == "\r":
-                at -= 1
-            block = "".join(f"{nl}{' ' * unit}{sid}:{nl}{' ' * unit * 2}environment: {env}{_WHERE}" for sid, env in want.items())
-            result.edits.append(Edit(at, at, block))
-            return
-        result.add_unmigratable(f"{shown}: the top-level secrets: is not a block mapping; add {', '.join(want)} by hand")
-        return
-    block = f"secrets:{nl}" + "".join(f"{' ' * unit}{sid}:{nl}{' ' * unit * 2}environment: {env}{_WHERE}{nl}" for sid, env in want.items())
-    end = len(text)
-    if (text and not text.endswith("\n")) or (text.strip() and _needs_blank(text, root)):
-        block = nl + block
-    result.edits.append(Edit(end, end, block))
-
-
-_WHERE = "  # read from the environment of `docker compose build`; Compose >= 2.39.3 ignores .env here"
-_DOTENV = re.compile(r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=", re.M)
-
-
-def _dotenv_names(project_dir: str) -> dict[str, str]:
-    """Names the project's ``.env`` sets (name -> path of the .env file); {} when there is none."""
-    p = os.path.join(project_dir, ".env")
-    try:
-        with open(p, encoding="utf-8", errors="replace") as fh:
-            text = fh.read(1 << 20)
-    except OSError:
-        return {}
-    return {m.group(1): p for m in _DOTENV.finditer(text)}
-
-
-def _needs_blank(text: str, root) -> bool:
-    """Keep the file's habit: a blank line between top-level keys when it has one."""
-    keys = [k for k, _ in root.value]
-    for k in keys[1:]:
-        ls = Y.line_start(text, Y.start(k))
-        prev = text[:ls].rstrip(" \t")
-        if prev.endswith("\n\n") or prev.endswith("\r\n\r\n"):
-            return True
-    return False

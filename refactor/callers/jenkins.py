@@ -22,7 +22,8 @@ from __future__ import annotations
 import re
 
 from .common import Found, cli_founds, rel
-from .shell import Cmd, Host, Lexer, View, _parse_build, build_commands, commands, scope_of
+from .shell import Cmd, Host, Lexer, View, build_commands, commands, scope_of
+from .shell_build import _parse_build
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

@@ -102,7 +102,7 @@ KINDS: tuple[CallerKind, ...] = (
     ),
     CallerKind("shell", lambda p, n, lo: lo.endswith((".sh", ".bash")), _CLI_NEEDLES, "scripts:find_shell", "cli"),
     # argv lists naming docker/podman/buildah too: one built with a *splat or a variable is an
-    # unresolved caller that blocks fixes (python.py)
+    # unresolved caller that blocks fixes (python_find.py)
     CallerKind(
         "python",
         lambda p, n, lo: lo.endswith(".py"),

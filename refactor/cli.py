@@ -351,6 +351,9 @@ def cli(
     for line in outcome.notices:
         click.echo(f"dfix: {line}", err=True)
     results, stdin_result = outcome.files, outcome.stdin
+    from refactor.render.masking import share
+
+    share(results)  # every output masks every secret value the run knows, whichever file it was found in
     for path, rfmt in extra_reports.items():
         if not _write_output(path, _document(results, rfmt)):
             sys.exit(2)

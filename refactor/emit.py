@@ -73,7 +73,15 @@ def environment():
     env.filters["mdcell"] = lambda v: str(v).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
     env.filters["mdtext"] = lambda v: html.escape(str(v), quote=False)
     env.filters["fence"] = _fence
+    env.filters["mask"] = _mask_filter
     return env
+
+
+def _mask_filter(value, masks):
+    """A value with every known secret of the run masked (``refactor.render.masking``)."""
+    from refactor.render.masking import mask
+
+    return mask(value, masks)
 
 
 def _fence(text: str) -> str:

@@ -3,10 +3,20 @@
 A mask is a literal dfix judged secret. A token-like one (long, or mixing letters with digits or
 symbols: what a generated credential looks like, and every canary the tests plant) is replaced
 wherever it occurs. A word-like one (``docker``, ``changeme``: a weak password that is also an
-ordinary word) is replaced only where it stands as a value: after ``=`` or ``:`` (``PASSWORD=…``,
-``user:…@``), optionally quoted, up to a word boundary. Elsewhere the same letters are a command,
-a path component or an image name, and masking them there breaks what is printed (a build command
-naming ``<redacted>/Dockerfile``) without hiding anything.
+ordinary word) is replaced only where it stands as a value: right after ``=`` or ``:``
+(``PASSWORD=…``, ``user:…@``), optionally quoted, up to a word boundary; quoted after ``= `` or
+``: `` (``TOK = '…'``, ``KEY: "…"``); as the whole plain value of a ``key: …`` line (YAML); after
+the word ``password`` (``.netrc``). Elsewhere the same letters are a command, a path component or
+an image name, and masking them there breaks what is printed (a build command naming
+``<redacted>/Dockerfile``) without hiding anything.
+
+Where the masks come from: the engine adds a Dockerfile's secret ARG/ENV values and every literal
+in a known credential format; linking adds a caller's literal build-arg values and the literals
+its CI variables are assigned. :func:`learn` adds what a renderer can still see in the file text
+(a caller's ``def tok = '…'`` / ``TOK = '…'`` / ``os.environ["X"] = "…"`` feeding a secret build
+arg, a ``password`` written into ``.netrc`` or ``pip.conf`` by a ``RUN``); :func:`share` gives every
+file of a run the masks of all the others (a value committed in a workflow is masked in the
+Dockerfile's diff too).
 """
 
 from __future__ import annotations
@@ -24,22 +34,205 @@ def token_like(value: str) -> bool:
     return (len(value) >= 10 and kinds >= 2) or kinds >= 3
 
 
+_END = r"(?=(?P=q)(?:[\s\"'@,;&|)\]}\\]|$))"
+
+
 @lru_cache(maxsize=1024)
-def _value_pattern(value: str) -> re.Pattern:
-    return re.compile(r"(?<=[=:])([\"']?)" + re.escape(value) + r"(?=\1(?:[\s\"'@,;&|)\]}]|$))", re.M)
+def _value_patterns(value: str) -> tuple[re.Pattern, ...]:
+    """Where a word-like ``value`` stands as a value; the group ``v`` is the value."""
+    v = "(?P<v>" + re.escape(value) + ")"
+    return (
+        # PASSWORD=v, user:v@host, --pw='v'
+        re.compile(r"(?<=[=:])(?P<q>[\"']?)" + v + _END, re.M),
+        # TOK = 'v' (Python, Groovy, shell-like), KEY: "v" (YAML)
+        re.compile(r"(?<=[=:])[ \t]+(?P<q>[\"'])" + v + r"(?P=q)", re.M),
+        # KEY: v (a YAML plain scalar: the whole rest of the line)
+        re.compile(r"(?<=:)[ \t]+" + v + r"(?=[ \t]*(?:#.*)?$)", re.M),
+        # .netrc: password v
+        re.compile(r"(?i:(?<![A-Za-z])password)[ \t]+(?P<q>[\"']?)" + v + _END, re.M),
+    )
+
+
+def spans(text: str, masks) -> list[tuple[int, int]]:
+    """The (start, end) of every place in ``text`` a mask is replaced, sorted and merged."""
+    found: list[tuple[int, int]] = []
+    for m in {m for m in masks if m}:
+        if m not in text:
+            continue
+        if token_like(m):
+            i = text.find(m)
+            while i != -1:
+                found.append((i, i + len(m)))
+                i = text.find(m, i + 1)
+        else:
+            for rx in _value_patterns(m):
+                found.extend(mt.span("v") for mt in rx.finditer(text))
+    found.sort()
+    merged: list[tuple[int, int]] = []
+    for s, e in found:
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    return merged
 
 
 def mask_text(text: str, masks) -> tuple[str, bool]:
     """(text with every mask replaced where it is a value, whether anything was replaced)."""
-    changed = False
-    for m in sorted({m for m in masks if m}, key=len, reverse=True):
-        if m not in text:
+    if not masks or not text:
+        return text, False
+    found = spans(text, masks)
+    if not found:
+        return text, False
+    out, at = [], 0
+    for s, e in found:
+        out.append(text[at:s])
+        out.append(MASK)
+        at = e
+    out.append(text[at:])
+    return "".join(out), True
+
+
+def mask(text, masks):
+    """``text`` masked (None and non-strings pass through)."""
+    if not masks or not isinstance(text, str):
+        return text
+    return mask_text(text, masks)[0]
+
+
+# ------------------------------------------------------------------------------ learning values
+
+# references to a variable in a build-arg value: $x ${x} ${{ env.x }} $(x) {x} (f-string) env.x
+_REF = re.compile(
+    r"\$\{\{\s*(?:env|vars|inputs|params)\.([A-Za-z_]\w*)\s*\}\}"
+    r"|\$\{(?:env\.|params\.)?([A-Za-z_]\w*)\}"
+    r"|\$\(([A-Za-z_]\w*)\)"
+    r"|\$([A-Za-z_]\w*)"
+    r"|(?<![{$])\{([A-Za-z_]\w*)\}"
+    r"|\benv\.([A-Za-z_]\w*)"
+)
+# a committed literal: no reference, no blank, not a quote
+_LIT = r"(?P<v>[^\s\"'$`{}\\]{4,512})"  # bounded: each try reads at most 512 characters
+_PREFIX = r"(?:(?:export|local|readonly|declare(?:[ \t]+-\w+)*|def|final|static|String|var|val|let|const|set)[ \t]+)*"
+
+
+@lru_cache(maxsize=256)
+def _assignments(name: str) -> tuple[re.Pattern, ...]:
+    n = re.escape(name)
+    return (
+        # shell, Make, Python, Groovy, JS: [export|def|…] NAME = 'v'
+        re.compile(rf"(?m)^[ \t]*{_PREFIX}{n}[ \t]*(?:\?|:|::|\+)?=[ \t]*(?P<q>[\"']?){_LIT}(?P=q)[ \t]*(?:[#;].*)?$"),
+        # YAML (env:, variables:, environment:), HCL/Groovy maps: NAME: 'v'
+        re.compile(rf"(?m)^[ \t]*(?:-[ \t]*)?[\"']?{n}[\"']?[ \t]*:[ \t]*(?P<q>[\"']?){_LIT}(?P=q)[ \t]*(?:#.*)?$"),
+        # Python/Groovy: os.environ["NAME"] = "v", {"NAME": "v"}, setdefault("NAME", "v"), putenv
+        re.compile(rf"[\"']{n}[\"'][ \t]*(?:\][ \t]*=|:|,)[ \t]*(?P<q>[\"']){_LIT}(?P=q)"),
+        # Jenkins withEnv(["NAME=v"]), docker-compose list form "NAME=v"
+        re.compile(rf"(?P<q>[\"'])(?:-[ \t]*)?{n}={_LIT}(?P=q)"),
+        # HCL: variable "NAME" {{ default = "v" }}
+        re.compile(rf"variable[ \t]+\"{n}\"[ \t]*\{{[^}}]{{0,1000}}?default[ \t]*=[ \t]*(?P<q>\"?){_LIT}(?P=q)"),
+    )
+
+
+def committed_values(text: str, names) -> list[str]:
+    """Literal values ``text`` assigns to any of ``names`` (shell, Make, CI YAML, Groovy, Python,
+    HCL), placeholders left out."""
+    from refactor.analysis.secrets import is_placeholder
+
+    out: list[str] = []
+    for name in names:
+        if not name:
             continue
-        if token_like(m):
-            text = text.replace(m, MASK)
-            changed = True
-        else:
-            new = _value_pattern(m).sub(lambda mt: mt.group(1) + MASK, text)
-            changed |= new != text
-            text = new
-    return text, changed
+        for rx in _assignments(name):
+            for mt in rx.finditer(text):
+                v = mt.group("v")
+                if v not in out and v != name and not is_placeholder(v):
+                    out.append(v)
+    return out
+
+
+# a credential written into a file by a command: .netrc `password v`, pip.conf/.pypirc
+# `password = v`, .npmrc `_authToken=v` (printf escapes \n \t count as blanks)
+_CRED_FILE = re.compile(
+    r"(?:(?<=[\s\"'/:-])|(?<=\\[nt])|^)(?:password|passwd|_password|_authToken|_auth)"
+    r"(?:[ \t]*[=:][ \t]*|[ \t]+)(?P<q>[\"']?)(?P<v>[^\s\"'$`\\{}<>]{6,512})(?=(?P=q)(?:[\s\"';&|)]|\\[nt]|$))",
+    re.M | re.I,
+)
+
+
+def credential_file_values(text: str) -> list[str]:
+    from refactor.analysis.secrets import is_placeholder
+
+    out: list[str] = []
+    for mt in _CRED_FILE.finditer(text):
+        v = mt.group("v")
+        if v not in out and not is_placeholder(v) and not v.startswith("-"):
+            out.append(v)
+    return out
+
+
+def _offset(text: str, starts: list[int], line: int, column: int) -> int:
+    if line < 1 or line > len(starts):
+        return len(text)
+    return min(starts[line - 1] + max(column, 1) - 1, len(text))
+
+
+def _names(r) -> set[str]:
+    """Variable names the result knows: a name is never a value to mask (a bare identifier some
+    detector took for a token would otherwise hide the name in every file of the run)."""
+    names = {f.variable for f in r.findings if f.variable}
+    names.update(getattr(r, "declared_args", ()) or ())
+    return names
+
+
+def _drop(masks: list[str], names: set[str]) -> None:
+    if names and any(m in names for m in masks):
+        masks[:] = [m for m in masks if m not in names]
+
+
+def learn(r) -> None:
+    """Add to ``r.masks`` the secret values a renderer can still see in the file: literals a caller
+    assigns to a variable its secret build args read, and credentials a command writes into a
+    file. Variable names are never masks. Idempotent."""
+    _drop(r.masks, _names(r))
+    text = r.original
+    if not text:
+        return
+    found: list[str] = credential_file_values(text)
+    if r.kind == "caller":
+        starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
+        names: list[str] = []
+        for f in r.findings:
+            if not f.secret:
+                continue
+            if f.variable:
+                names.append(f.variable)
+            s = _offset(text, starts, f.line, f.column)
+            e = _offset(text, starts, f.end_line, f.end_column)
+            for mt in _REF.finditer(text[s:e]):
+                names.append(next(g for g in mt.groups() if g))
+        found += committed_values(text, dict.fromkeys(names))
+    own = _names(r)
+    for v in found:
+        if v not in r.masks and v not in own:
+            r.masks.append(v)
+
+
+def share(results) -> None:
+    """Give every result the masks of the whole run (a value known secret in one file is masked
+    wherever it is printed), variable names of the run left out. Learns first; idempotent."""
+    results = list(results)
+    names: set[str] = set()
+    for r in results:
+        learn(r)
+        names |= _names(r)
+    union: list[str] = []
+    seen: set[str] = set()
+    for r in results:
+        for m in r.masks:
+            if m and m not in seen and m not in names:
+                seen.add(m)
+                union.append(m)
+    for r in results:
+        _drop(r.masks, names)
+        have = set(r.masks)
+        r.masks.extend(m for m in union if m not in have)

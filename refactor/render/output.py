@@ -1,8 +1,10 @@
 """Render results: text, json, github, sarif, markdown, gitlab, checkstyle, junit, and unified diffs.
 
 Machine formats are built from data (``json.dumps``); only human text uses templates. Secret
-values never reach here: findings carry descriptions, and diff lines holding a committed literal
-are masked.
+values are never printed: findings carry descriptions, and every printed string (diff lines,
+messages, fix titles, build commands and recipes) goes through the run's masks
+(``refactor.render.masking``: a document format shares them over the whole run first). A diff
+hunk holding a masked line says so on a line of its own, which no patch tool applies.
 """
 
 from __future__ import annotations
@@ -17,11 +19,9 @@ import xml.etree.ElementTree as ET
 from urllib.parse import quote
 
 from refactor import __version__
-from refactor.render.masking import mask_text
+from refactor.render.masking import learn, mask, mask_text, share, spans
 from refactor.results import FileResult, FindingOut
 from refactor.rules import BY_CODE, RULES
-
-MASK = "<redacted>"
 
 
 def _lines(text: str) -> list[str]:
@@ -34,23 +34,50 @@ def _lines(text: str) -> list[str]:
     return out
 
 
+def _masked_note(n: int) -> str:
+    lines = "1 line of this hunk holds a secret value and is" if n == 1 else f"{n} lines of this hunk hold a secret value and are"
+    return f"{HUNK_NOTE} {lines} masked; this hunk cannot be applied: apply the change with `dfix --write`\n"
+
+
+# starts the line a masked hunk opens with. Not diff syntax on purpose: `git apply` ("corrupt
+# patch") and GNU patch ("malformed patch") stop at it. (patch skips a line starting with "#".)
+HUNK_NOTE = "dfix:"
+
+
 def unified_diff(r: FileResult) -> tuple[str, bool]:
-    """(diff text, whether lines were masked)."""
+    """(diff text, whether lines were masked).
+
+    A hunk with a masked line opens, right under its ``@@`` header, with a line saying how many of
+    its lines are masked (``dfix: 1 line of this hunk holds a secret value and is masked; …``).
+    That line is not diff syntax: ``git apply`` and ``patch`` refuse the patch instead of writing
+    ``<redacted>`` into the file or failing on a context line for no stated reason."""
     if not r.changed or r.original is None or r.new_text is None:
         return "", False
+    learn(r)
     bom = "\ufeff" if r.bom else ""  # the file's first bytes, so that `git apply` matches them
     a = _lines(bom + r.original)
     b = _lines(bom + r.new_text)
     lines = list(difflib.unified_diff(a, b, _git_path("a/", r.path), _git_path("b/", r.path)))
     masked = False
-    out = []
+    out: list[str] = []
+    hunk_at, hunk_masked = -1, 0
+
+    def close_hunk() -> None:
+        if hunk_masked:
+            out.insert(hunk_at + 1, _masked_note(hunk_masked))
+
     for k, ln in enumerate(lines):
-        if k >= 2 and r.masks:  # the ---/+++ headers name the file: never masked
+        if k >= 2 and ln.startswith("@@"):
+            close_hunk()
+            hunk_at, hunk_masked = len(out), 0
+        elif k >= 2 and r.masks:  # the ---/+++ headers name the file: never masked
             ln, hit = mask_text(ln, r.masks)
             masked |= hit
+            hunk_masked += hit
         if not ln.endswith("\n"):
             ln += "\n\\ No newline at end of file\n"
         out.append(ln)
+    close_hunk()
     return "".join(out), masked
 
 
@@ -63,14 +90,26 @@ def summary(results: list[FileResult]) -> dict:
     }
 
 
+def _finding_json(f: FindingOut, masks: list[str]) -> dict:
+    doc = f.to_json()
+    if masks:
+        doc["message"] = mask(doc["message"], masks)
+        if doc["fix"] is not None:
+            doc["fix"]["title"] = mask(doc["fix"]["title"], masks)
+            doc["fix"]["reasons"] = [mask(x, masks) for x in doc["fix"]["reasons"]]
+    return doc
+
+
 def file_json(r: FileResult) -> dict:
+    learn(r)
+    m = r.masks
     if r.build is not None:
         build = {
             "secrets": [s.to_json() for s in r.build.secrets],
             "ssh": list(r.build.ssh),
             "build_args": list(r.build.build_args),
-            "command": r.command,
-            "emitted": dict(r.emitted),
+            "command": mask(r.command, m),
+            "emitted": {k: mask(v, m) for k, v in r.emitted.items()},
         }
     else:
         build = {"secrets": [], "ssh": [], "build_args": [], "command": None, "emitted": {}}
@@ -78,15 +117,16 @@ def file_json(r: FileResult) -> dict:
         "path": r.path,
         "kind": r.kind,
         "status": r.status,
-        "error": r.error,
+        "error": mask(r.error, m),
         "changed": r.changed,
-        "findings": [f.to_json() for f in sorted(r.findings, key=lambda f: (f.line, f.column, f.code))],
+        "findings": [_finding_json(f, m) for f in sorted(r.findings, key=lambda f: (f.line, f.column, f.code))],
         "diff": unified_diff(r)[0] or None,
         "build": build,
     }
 
 
 def to_json(results: list[FileResult]) -> str:
+    share(results)
     files = [file_json(r) for r in results]
     return json.dumps({"schema_version": 1, "files": files, "summary": summary(results)}, indent=2) + "\n"
 
@@ -125,14 +165,15 @@ def _gh_escape(s: str, prop: bool = False) -> str:
 
 
 def to_github(results: list[FileResult]) -> str:
+    share(results)
     out = []
     for r in results:
         if r.status == "error":
-            out.append(f"::error file={_gh_escape(r.path, True)},title=dfix::{_gh_escape(r.error or '')}")
+            out.append(f"::error file={_gh_escape(r.path, True)},title=dfix::{_gh_escape(_mask(r.error or '', r.masks))}")
         for f in r.findings:
             level = {"error": "error", "warning": "warning"}.get(f.severity, "notice")
             props = f"file={_gh_escape(r.path, True)},line={f.line},col={f.column},endLine={f.end_line},endColumn={f.end_column},title={_gh_escape(f'dfix ({f.code})', True)}"
-            out.append(f"::{level} {props}::{_gh_escape(f.message)}")
+            out.append(f"::{level} {props}::{_gh_escape(_mask(f.message, r.masks))}")
     return "\n".join(out) + ("\n" if out else "")
 
 
@@ -193,7 +234,7 @@ def gitlab_severity(secret: bool, severity: str) -> str:
 
 def _mask(text: str, masks: list[str]) -> str:
     """``text`` with every masked value replaced, as the diff output does."""
-    return mask_text(text, masks)[0] if masks else text
+    return mask(text, masks)
 
 
 def _report_path(path: str) -> str:
@@ -261,24 +302,17 @@ def _line_starts(text: str) -> list[int]:
 def _shows_secret(text: str, start: int, end: int, content: str, masks: list[str]) -> bool:
     """Whether inserting ``content`` over text[start:end] shows any part of a value the diff
     would mask there: the value inside the inserted text, or across its edges with the text kept
-    around it. Each occurrence is judged as the diff judges it (``mask_text`` on the occurrence
-    with the characters that decide whether it stands as a value; a window cut short only ever
-    masks more)."""
-    if not content:
+    around it. The lines the edit touches are judged as the diff judges them (``spans`` on the
+    whole lines, which decide whether a word-like value stands as a value)."""
+    if not content or not masks:
         return False
-    for m in masks:
-        if not m:
-            continue
-        k = len(m) + 2
-        before = text[max(0, start - k) : start]
-        ctx = before + content + text[end : end + k]
-        lo, hi = len(before), len(before) + len(content)
-        i = ctx.find(m)
-        while i != -1:
-            if i < hi and i + len(m) > lo and mask_text(ctx[max(0, i - 2) : i + len(m) + 2], [m])[1]:
-                return True
-            i = ctx.find(m, i + 1)
-    return False
+    ls = text.rfind("\n", 0, start) + 1
+    le = text.find("\n", end)
+    le = len(text) if le == -1 else le
+    before = text[ls:start]
+    ctx = before + content + text[end:le]
+    lo, hi = len(before), len(before) + len(content)
+    return any(s < hi and e > lo for s, e in spans(ctx, masks))
 
 
 def _diff_pieces(a: str, b: str) -> list[tuple[int, int, str]]:
@@ -405,6 +439,7 @@ def _sarif_rule(r) -> dict:
 
 
 def to_sarif(results: list[FileResult]) -> str:
+    share(results)
     rules = [_sarif_rule(r) for r in RULES]
     index = {r.code: i for i, r in enumerate(RULES)}
     res = []
@@ -469,6 +504,7 @@ def to_sarif(results: list[FileResult]) -> str:
 
 def to_gitlab(results: list[FileResult]) -> str:
     """GitLab Code Quality report (``artifacts:reports:codequality``): a JSON array of issues."""
+    share(results)
     out = []
     for r in results:
         path = _report_path(r.path)
@@ -539,6 +575,7 @@ _CHECKSTYLE_SEVERITY = {"error": "error", "warning": "warning"}
 def to_checkstyle(results: list[FileResult]) -> str:
     """Checkstyle XML: a ``<file>`` per file checked, an ``<error>`` per finding (and one for a file
     that could not be processed, source ``dfix.DF900``)."""
+    share(results)
     root = ET.Element("checkstyle", version="4.3")
     for r in results:
         el = ET.SubElement(root, "file", name=_xml_safe(r.path))
@@ -569,6 +606,7 @@ def to_junit(results: list[FileResult]) -> str:
     """JUnit XML: one ``<testsuite>``, a ``<testcase>`` per file checked, a ``<failure>`` per finding
     and an ``<error>`` for a file that could not be processed. ``failures``/``errors`` count test
     cases (files), as JUnit does."""
+    share(results)
     errors = sum(1 for r in results if r.status == "error")
     failures = sum(1 for r in results if r.status != "error" and r.findings)
     counts = {"tests": str(len(results)), "failures": str(failures), "errors": str(errors)}
@@ -593,10 +631,11 @@ def to_junit(results: list[FileResult]) -> str:
 def to_markdown(results: list[FileResult]) -> str:
     from refactor.emit import environment
 
+    share(results)
     files = []
     for r in results:
         diff, masked = unified_diff(r)
-        files.append({"r": r, "diff": diff, "masked": masked})
+        files.append({"r": r, "diff": diff, "masked": masked, "masks": r.masks})
     return environment().get_template("report.md.j2").render(files=files, summary=summary(results))
 
 

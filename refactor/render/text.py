@@ -37,7 +37,9 @@ def printable(path: str) -> str:
 
 def error_line(r) -> None:
     if r.status == "error":
-        click.echo(f"dfix: error: {printable(r.path)}: {r.error}", err=True)
+        from refactor.render.masking import mask
+
+        click.echo(f"dfix: error: {printable(r.path)}: {mask(r.error, r.masks)}", err=True)
 
 
 def statistics(tally, results, fmt: str) -> None:
@@ -67,6 +69,11 @@ def text_file(r, settings, color: bool, stdin_result) -> bool:
     def style(s, **kw):
         return click.style(s, **kw) if color else s
 
+    from refactor.render.masking import learn, mask
+
+    learn(r)
+    m = r.masks
+
     def echo(msg="", **kw):
         click.echo(msg, color=color, **kw)
 
@@ -79,12 +86,12 @@ def text_file(r, settings, color: bool, stdin_result) -> bool:
 
         d, masked = unified_diff(r)
         sys.stdout.write(color_diff(d) if color else d)
-        not_applied(r, lambda m: echo(m, err=True))
+        not_applied(r, lambda line: echo(line, err=True))
     elif settings.mode == "check":
         if r.changed:
             echo(f"would rewrite {printable(r.path)}")
         for f in r.findings:
-            echo(f"{printable(r.path)}:{f.line}:{f.column}: {f.code} {f.message}")
+            echo(f"{printable(r.path)}:{f.line}:{f.column}: {f.code} {mask(f.message, m)}")
         not_applied(r, echo)
         return False
     else:
@@ -94,13 +101,13 @@ def text_file(r, settings, color: bool, stdin_result) -> bool:
                 mark = style("[*] ", fg="green") if f.fix.applicability == "safe" or f.fix.applied else style("[unsafe] ", fg="yellow")
             status = " (fixed)" if f.fix is not None and f.fix.applied and settings.mode == "write" else ""
             echo(
-                f"{style(printable(r.path), bold=True)}:{f.line}:{f.column}: {style(f.code, fg='red' if f.secret else 'yellow')} {mark}{f.message}{status}"
+                f"{style(printable(r.path), bold=True)}:{f.line}:{f.column}: {style(f.code, fg='red' if f.secret else 'yellow')} {mark}{mask(f.message, m)}{status}"
             )
             if f.fix is not None:
-                echo(f"    fix ({f.fix.applicability}{', applied' if f.fix.applied else ''}): {f.fix.title}")
+                echo(f"    fix ({f.fix.applicability}{', applied' if f.fix.applied else ''}): {mask(f.fix.title, m)}")
                 if not f.fix.applied:
                     for why in f.fix.reasons:
-                        echo(f"    fix {f.fix.applicability}: {why}")
+                        echo(f"    fix {f.fix.applicability}: {mask(why, m)}")
     # --diff keeps stdout a pure patch: the build commands and notes go to stderr
     err = settings.mode == "diff"
     supply = {k: v for k, v in r.emitted.items() if k in ("sign", "verify")}  # asked for with --sign: always shown
@@ -109,18 +116,18 @@ def text_file(r, settings, color: bool, stdin_result) -> bool:
         if r.status == "ok":
             for target, text in supply.items():
                 echo(style(f"# {target} {printable(r.path)}:", fg="cyan"), err=err)
-                click.echo(text.rstrip("\n"), err=err)
+                click.echo(mask(text, m).rstrip("\n"), err=err)
         return masked
     for target, text in r.emitted.items():
         echo(
             style(f"# build {printable(r.path)} ({target}):" if target not in supply else f"# {target} {printable(r.path)}:", fg="cyan"),
             err=err,
         )
-        click.echo(text.rstrip("\n"), err=err)
+        click.echo(mask(text, m).rstrip("\n"), err=err)
     for env in r.runtime_env:
         echo(f"# runtime: ENV {env} is no longer baked in; pass it with `docker run -e {env}` if the container needs it", err=err)
     for n in r.notes:
-        echo(f"# note: {n}", err=err)
+        echo(f"# note: {mask(n, m)}", err=err)
     return masked
 
 
@@ -133,6 +140,8 @@ def color_diff(d: str) -> str:
             out.append(click.style(body, bold=True) + nl)
         elif line.startswith("@@"):
             out.append(click.style(body, fg="cyan") + nl)
+        elif line.startswith("dfix:"):  # a masked hunk's notice (refactor.render.output.HUNK_NOTE)
+            out.append(click.style(body, fg="yellow", bold=True) + nl)
         elif line.startswith("-"):
             out.append(click.style(body, fg="red") + nl)
         elif line.startswith("+"):
@@ -146,6 +155,7 @@ def not_applied(r, say) -> None:
     """In --diff/--check, say why a fix is not in the patch (display-only, unsafe without
     --unsafe-fixes, refused by the rewrite check or by the split): the diff alone cannot."""
     from refactor.multistage import WARNINGS
+    from refactor.render.masking import mask
 
     seen: set[str] = set()
     for f in r.findings:
@@ -155,4 +165,4 @@ def not_applied(r, say) -> None:
         seen.add(fx.title)
         reasons = [w for w in fx.reasons if w not in WARNINGS] or list(fx.reasons)
         why = reasons[0] if reasons else ("needs --unsafe-fixes" if fx.applicability == "unsafe" else "")
-        say(f"# not applied ({fx.applicability}): {printable(r.path)}: {fx.title}" + (f": {why}" if why else ""))
+        say(mask(f"# not applied ({fx.applicability}): {printable(r.path)}: {fx.title}" + (f": {why}" if why else ""), r.masks))

@@ -83,6 +83,7 @@ def measure(cmd: list[str], cwd: Path) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                PYTHONPYCACHEPREFIX=str(Path(tempfile.gettempdir()) / "dfix-bench-pycache"))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["DFIX_NO_CACHE"] = "1"  # every run analyses: the result cache is measured by bench/cache.py
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     sampler = TreeSampler(proc.pid)

@@ -49,6 +49,7 @@ def timed(cmd: list[str], cwd: str) -> tuple[float, float, int]:
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                PYTHONPYCACHEPREFIX=str(Path(tempfile.gettempdir()) / "dfix-bench-pycache"))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["DFIX_NO_CACHE"] = "1"  # analysis throughput: the result cache is measured by bench/cache.py
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, ru = os.wait4(proc.pid, 0)

@@ -174,6 +174,13 @@ class _Dfix(click.Group):
 )
 @click.option("--max-file-size", type=int, default=None, help="Skip files larger than this many bytes (default 10 MB).")
 @click.option("-j", "--jobs", type=int, default=0, help="Worker processes (default: CPU count for large runs).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the result cache (also DFIX_NO_CACHE=1).")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Result cache directory (default: $DFIX_CACHE_DIR, else $XDG_CACHE_HOME/dfix or ~/.cache/dfix).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only print data; no summary on stderr.")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for internal errors.")
 @click.option(
@@ -253,6 +260,9 @@ def cli(
         click.echo(f"dfix: config error: {exc}", err=True)
         sys.exit(2)
     v = cfg.values
+    from refactor.cache import resolve_dir
+
+    cache_root = resolve_dir(cache_dir, no_cache)
 
     def make_settings(values: dict) -> Settings:
         """CLI flags win; config keys (mirroring the flags) fill in the rest."""
@@ -282,6 +292,7 @@ def cli(
             callers=callers_mode or values.get("callers", "all"),
             failure_threshold=failure_threshold or values.get("failure-threshold", "info"),
             debug=verbose,
+            cache_dir=cache_root,
         )
         if st.sign and not st.image:
             raise config_mod.ConfigError("--sign needs --image NAME (the image that is pushed and signed)")

@@ -54,21 +54,27 @@ def run(
 
     buildcontext.forget()  # the build contexts may have changed since an earlier run in this process
     walk.forget()  # so may the tree: each directory is listed once per run, for every walk
+    cache = _open_cache(settings)
     settings_for = settings_for or (lambda _p: settings)
     stdin_result = _process_stdin(stdin, settings, debug) if stdin is not None else None
     candidates = discover([p for p in paths if p != "-"], excludes, respect_gitignore)
+    from refactor import journal
+
+    # a group an interrupted --write left half written: completed first (write), else reported
+    files = [c.path for c in candidates]
+    start = journal.recover_for(files, strict=False) if settings.mode is Mode.WRITE else journal.pending_for(files)
     per_file = [settings_for(c.path) for c in candidates]
     dirs = [p for p in paths if p != "-" and os.path.isdir(p)]
     scan = bool(dirs) and settings.selection.enabled("DF010")
     for st in per_file:
         st.defer_write = True  # written below, together with the callers that go with each file
         st.split_events = scan  # the DF010 scan reuses each worker's parse
-    stream = _run_files(candidates, per_file, jobs)
+    stream = _run_files(candidates, per_file, jobs, cache)
     results = list(progress(stream, len(candidates)) if progress is not None else stream)
     known = {os.path.abspath(c.path): r.split_events for c, r in zip(candidates, results) if r.split_events is not None}
     for r in results:
         r.split_events = None
-    splits = _split_findings(dirs, settings, known) if scan else {}
+    splits = _split_findings(dirs, settings, known, cache) if scan else {}
     # callers change with the Dockerfile: searched when something may be written or gated, and in
     # report mode when a secret is migrated (the report then names the callers and says whether
     # --write can fix them, as --write would)
@@ -94,12 +100,24 @@ def run(
         from refactor.link import suppress_caller_findings
 
         suppress_caller_findings([r for r in results if r.kind == "caller"], settings)
-    notices: list[str] = []
+    notices: list[str] = list(start)
     if add_ignore:
         notices += _add_ignores(paths, candidates, results)
     if stdin_result is not None:
         results.append(stdin_result)
+    if cache is not None:
+        cache.finish()
+        notices += cache.warnings
     return RunResult(results, stdin_result, notices)
+
+
+def _open_cache(settings: Settings):
+    """The result cache of this run (``refactor.cache``), or None when it is off."""
+    if not settings.cache_dir:
+        return None
+    from refactor.cache import ResultCache
+
+    return ResultCache(settings.cache_dir)
 
 
 def _process_stdin(stdin: Stdin, settings: Settings, debug: bool) -> FileResult:
@@ -150,33 +168,39 @@ def _add_ignores(paths: list[str], candidates, results: list[FileResult]) -> lis
     return notices
 
 
-def _split_findings(dirs: list[str], settings, known: dict[str, list[tuple]] | None = None) -> dict[str, list]:
+def _split_findings(dirs: list[str], settings, known: dict[str, list[tuple]] | None = None, cache=None) -> dict[str, list]:
     """DF010 findings by absolute file path: a secret that feeds builds and also publishes,
     reported on the file where the read happens. ``known``: the Dockerfiles the workers parsed
-    (absolute path -> their scan events), which the scan does not read again."""
+    (absolute path -> their scan events), which the scan does not read again. ``cache``: the
+    run's result cache, which holds each directory's scan while the files it reads are unchanged."""
     out: dict[str, list] = {}
     if not dirs or not settings.selection.enabled("DF010"):
         return out
     from refactor.results import FindingOut
     from refactor.rules import BY_CODE
-    from refactor.supply.split import find_credential_splits
 
     rule = BY_CODE["DF010"]
     seen = set()
     for d in dirs:
-        try:
-            splits = find_credential_splits(d, known)
-        except Exception:  # noqa: BLE001 - a repository-level advisory must never fail the run
-            continue
-        for sp in splits:
-            site = sp.read_site
-            full = os.path.abspath(site.path if os.path.isabs(site.path) else os.path.join(d, site.path))
-            key = (full, site.line, sp.variable)
+        rows, pending = cache.scan_lookup(d) if cache is not None else (None, None)
+        if rows is None:
+            try:
+                from refactor.supply.split import find_credential_splits
+
+                splits = find_credential_splits(d, known)
+            except Exception:  # noqa: BLE001 - a repository-level advisory must never fail the run
+                continue
+            rows = [[sp.read_site.path, sp.read_site.line, sp.variable, sp.message] for sp in splits]
+            if cache is not None:
+                cache.scan_store(pending, rows)
+        for path, line, variable, message in rows:
+            full = os.path.abspath(path if os.path.isabs(path) else os.path.join(d, path))
+            key = (full, line, variable)
             if key in seen:
                 continue
             seen.add(key)
             out.setdefault(full, []).append(
-                FindingOut("DF010", rule.name, sp.variable, rule.secret, rule.severity, sp.message, site.line, 1, site.line, 1, None)
+                FindingOut("DF010", rule.name, variable, rule.secret, rule.severity, message, line, 1, line, 1, None)
             )
     return out
 
@@ -223,7 +247,10 @@ def _with_splits(results, candidates_paths, splits: dict[str, list]):
     return heapq.merge(attach(), extra, key=lambda r: r.path)
 
 
-def _run_files(candidates, per_file, jobs: int):
+def _run_files(candidates, per_file, jobs: int, cache=None):
+    if cache is not None:
+        yield from _run_cached(candidates, per_file, jobs, cache)
+        return
     from refactor.engine import process_file
 
     n = len(candidates)
@@ -243,6 +270,52 @@ def _run_files(candidates, per_file, jobs: int):
     with ProcessPoolExecutor(max_workers=jobs, initializer=_die_with_parent) as pool:
         chunk = max(1, min(64, n // (jobs * 4) or 1))
         yield from pool.map(process_file, [c.path for c in candidates], [c.display for c in candidates], per_file, chunksize=chunk)
+
+
+def _run_cached(candidates, per_file, jobs: int, cache):
+    """``_run_files`` with the result cache: every file is looked up here first; the misses are
+    processed (in workers when there are many) and merged back in candidate order, their entries
+    kept for the cache to write at the end of the run. When every file hits, nothing of the
+    analysis stack is imported."""
+    from refactor.cache import process_recorded
+
+    looked = [cache.lookup(c.path, c.display, st) for c, st in zip(candidates, per_file)]
+    todo = [(c, st, pending) for c, st, (hit, pending) in zip(candidates, per_file, looked) if hit is None]
+    n = len(todo)
+    if jobs <= 0:
+        jobs = (os.cpu_count() or 1) if n >= 64 else 1
+    if jobs == 1 or n <= 1:
+        computed: Iterator = (process_recorded(c.path, c.display, st, p) for c, st, p in todo)
+        yield from _merge_cached(looked, computed, cache)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    # warm the analysis stack once: forked workers inherit it instead of importing it each
+    import refactor.analyze  # noqa: F401
+    from refactor.analysis.shell import _parser
+
+    _parser()
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_die_with_parent) as pool:
+        chunk = max(1, min(64, n // (jobs * 4) or 1))
+        computed = pool.map(
+            process_recorded,
+            [c.path for c, _, _ in todo],
+            [c.display for c, _, _ in todo],
+            [st for _, st, _ in todo],
+            [p for _, _, p in todo],
+            chunksize=chunk,
+        )
+        yield from _merge_cached(looked, computed, cache)
+
+
+def _merge_cached(looked, computed, cache):
+    for hit, pending in looked:
+        if hit is not None:
+            yield hit
+            continue
+        result, entry = next(computed)
+        cache.add(pending, entry)
+        yield result
 
 
 def _die_with_parent() -> None:

@@ -48,3 +48,4 @@ class Settings:
     failure_threshold: str = "info"  # error | warning | info | none: which remaining findings exit 1
     split_events: bool = False  # hand the DF010 scan this file's events (refactor.supply.split)
     debug: bool = False  # -v: an internal error raises (a traceback) instead of becoming a file error
+    cache_dir: str | None = None  # the result cache's directory (refactor.cache); None: no cache

@@ -33,6 +33,13 @@ settings.load_profile(os.environ.get("DFIX_HYPOTHESIS_PROFILE", "dfix"))
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# The result cache (refactor.cache) is off for the suite, in this process and in every dfix it
+# starts: a test that patches the analysis must see it run, and nothing may reach the user's cache
+# directory. DFIX_CACHE_DIR points at a private path besides, which stays absent. tests/test_cache.py
+# turns the cache on per test with --cache-dir under tmp_path.
+os.environ["DFIX_NO_CACHE"] = "1"
+os.environ["DFIX_CACHE_DIR"] = os.path.join(__import__("tempfile").gettempdir(), f"dfix-test-cache-unused-{os.getpid()}")
+
 
 def _corpus_dir() -> Path:
     env = os.environ.get("DFIX_CORPUS")

@@ -38,6 +38,7 @@ import re
 
 from refactor.build import SecretSpec
 from refactor.fixes.edit import ConflictError, apply_edits
+from refactor.walk import walk
 
 from .kinds import BY_NAME as _KINDS
 from .kinds import kind_of
@@ -156,7 +157,7 @@ def discover(
     out: list[Invocation] = []
     wanted = None if names is None else tuple(n.encode() for n in names)
     specs: list[tuple[str, object]] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    for dirpath, dirnames, filenames in walk(root):
         spec = _gitignore(dirpath)
         if spec is not None:
             specs.append((dirpath, spec))

@@ -568,3 +568,13 @@ cli.add_command(
 cli.add_command(
     _Lazy("summarize", "refactor.summarize:summarize_cmd", "Merge dfix JSON reports of many repositories into one campaign table.")
 )
+cli.add_command(
+    _Lazy("audit", "refactor.audit.cli:audit_cmd", "Find which built images (local, tarball, OCI, registry) already leak credentials.")
+)
+cli.add_command(
+    _Lazy(
+        "server",
+        "refactor.server.cli:server_cmd",
+        "Run the dfix Language Server over stdio (diagnostics, fixes, build command in the editor).",
+    )
+)

@@ -227,6 +227,8 @@ def cli(
     add_ignore,
     max_file_size,
     jobs,
+    no_cache,
+    cache_dir,
     quiet,
     verbose,
     color,

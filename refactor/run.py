@@ -135,7 +135,7 @@ def _process_stdin(stdin: Stdin, settings: Settings, debug: bool) -> FileResult:
         return FileResult(stdin.display, status="error", error=f"parse error: {exc.shown()}")
     except PragmaError as exc:
         return FileResult(stdin.display, status="error", error=f"bad dfix comment: {exc}")
-    except Exception as exc:  # noqa: BLE001 - one input never stops the run
+    except Exception as exc:
         if debug:
             raise
         return FileResult(stdin.display, status="error", error=f"internal error: {type(exc).__name__}")

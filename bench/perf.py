@@ -120,7 +120,7 @@ def _measure(cmd: list[str], cwd: Path, env: dict[str, str]) -> dict:
     saved = dict(os.environ)
     try:
         os.environ.update(env)
-        return measure(cmd, cwd)
+        return measure(cmd, cwd, cache="DFIX_CACHE_DIR" in env)
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -78,12 +78,13 @@ class TreeSampler(threading.Thread):
             self.stop.wait(0.01)
 
 
-def measure(cmd: list[str], cwd: Path) -> dict:
+def measure(cmd: list[str], cwd: Path, cache: bool = False) -> dict:
     # bytecode caching ON in a private prefix (see bench/latency.py), whatever PYTHONDONTWRITEBYTECODE says
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                PYTHONPYCACHEPREFIX=str(Path(tempfile.gettempdir()) / "dfix-bench-pycache"))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["DFIX_NO_CACHE"] = "1"  # every run analyses: the result cache is measured by bench/cache.py
+    if not cache:
+        env["DFIX_NO_CACHE"] = "1"  # every run analyses: the result cache is measured by bench/cache.py and bench/perf.py
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     sampler = TreeSampler(proc.pid)

@@ -189,6 +189,65 @@ def _ignore_spec(context: str) -> GitIgnoreSpec | None:
     return in_dir(context, ".dockerignore")
 
 
+# config files whose ${VAR} references tools expand (what the check reads from the context)
+_CONFIG_NAMES = frozenset(
+    {
+        ".npmrc",
+        ".yarnrc",
+        ".yarnrc.yml",
+        "pip.conf",
+        "pip.ini",
+        ".netrc",
+        "settings.xml",
+        "auth.json",
+        "nuget.config",
+        "NuGet.Config",
+        ".pypirc",
+        "poetry.toml",
+        "uv.toml",
+        ".condarc",
+        "gradle.properties",
+        "config.toml",
+        "credentials.toml",
+        ".gemrc",
+        "pyproject.toml",
+        "requirements.txt",
+    }
+)
+_WALK_LIMIT = 5000  # directory entries; beyond that the context counts as unknown
+
+
+def context_configs(context_dir: str | None) -> dict[str, str | None] | None:
+    """Config files in the build context (relative path -> text, None when unreadable), or None
+    when the context is unknown or too large to list: the check then assumes any ``${VAR}``.
+
+    What the rewrite check (``refactor.fixes.gate``) reads, on its own: a fresh walk, uncached and
+    unrecorded, so the check never sees the planner's reads. The result cache fingerprints it."""
+    if not context_dir or not os.path.isdir(context_dir):
+        return None
+    out: dict[str, str | None] = {}
+    seen = 0
+    for root, dirs, files in os.walk(context_dir):
+        dirs[:] = [d for d in dirs if d not in (".git", "node_modules", ".venv", "venv", "vendor", "__pycache__")]
+        seen += len(dirs) + len(files)
+        if seen > _WALK_LIMIT:
+            return None
+        for f in files:
+            if f not in _CONFIG_NAMES:
+                continue
+            p = os.path.join(root, f)
+            rel = os.path.relpath(p, context_dir).replace(os.sep, "/")
+            try:
+                if os.path.getsize(p) > 1024 * 1024:
+                    out[rel] = None
+                    continue
+                with open(p, encoding="utf-8", errors="replace") as fh:
+                    out[rel] = fh.read()
+            except OSError:
+                out[rel] = None
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # What a read would see now (for the result cache)
 

@@ -15,8 +15,8 @@ has changed, as ruff does.
 **Dependencies.** Everything else the analysis reads goes through ``refactor.buildcontext``, which
 records each read as a ``Dep`` while the file is processed (``recording()``). The entry lists them
 with ``buildcontext.fingerprint`` of each (hashes and names, never content), plus one of ours: the
-config files the rewrite check reads from the whole context (``refactor.fixes.gate``, which does
-not go through ``buildcontext``; see ``_gate_configs``), for a result with a fix. A hit is used
+config files the rewrite check reads from the whole context (``buildcontext.context_configs``,
+a fresh walk of its own), for a result with a fix. A hit is used
 only while every fingerprint is unchanged.
 
 **No secret in clear.** An entry never holds file text: not the original, not the rewrite, not the
@@ -199,50 +199,10 @@ def _stat_line(p: str) -> str:
         return f"{p}\0-\n"
 
 
-# --------------------------------------------------------------------------------------------
-# What the rewrite check reads from the context (refactor.fixes.gate.context_configs does its own
-# walk, outside refactor.buildcontext: this mirrors it, and tests/test_cache.py checks that the
-# two agree). Only the digest of what it returns is kept.
-
-_GATE_CONFIG_NAMES = frozenset({
-    ".npmrc", ".yarnrc", ".yarnrc.yml", "pip.conf", "pip.ini", ".netrc", "settings.xml", "auth.json", "nuget.config",
-    "NuGet.Config", ".pypirc", "poetry.toml", "uv.toml", ".condarc", "gradle.properties", "config.toml",
-    "credentials.toml", ".gemrc", "pyproject.toml", "requirements.txt",
-})  # fmt: skip
-_GATE_SKIP = (".git", "node_modules", ".venv", "venv", "vendor", "__pycache__")
-_GATE_WALK_LIMIT = 5000
-_GATE_TEXT_LIMIT = 1024 * 1024
-
-
-def _gate_configs(context_dir: str | None) -> dict[str, str | None] | None:
-    """What ``refactor.fixes.gate.context_configs`` returns for ``context_dir``."""
-    if not context_dir or not os.path.isdir(context_dir):
-        return None
-    out: dict[str, str | None] = {}
-    seen = 0
-    for root, dirs, files in os.walk(context_dir):
-        dirs[:] = [d for d in dirs if d not in _GATE_SKIP]
-        seen += len(dirs) + len(files)
-        if seen > _GATE_WALK_LIMIT:
-            return None
-        for f in files:
-            if f not in _GATE_CONFIG_NAMES:
-                continue
-            p = os.path.join(root, f)
-            rel = os.path.relpath(p, context_dir).replace(os.sep, "/")
-            try:
-                if os.path.getsize(p) > _GATE_TEXT_LIMIT:
-                    out[rel] = None
-                    continue
-                with open(p, encoding="utf-8", errors="replace") as fh:
-                    out[rel] = fh.read()
-            except OSError:
-                out[rel] = None
-    return out
-
-
 def _gate_fingerprint(context_dir: str) -> str:
-    got = _gate_configs(context_dir)
+    from refactor import buildcontext
+
+    got = buildcontext.context_configs(context_dir)
     if got is None:
         return "none"
     return _digest(repr(sorted(got.items(), key=lambda kv: kv[0])))

@@ -132,7 +132,8 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
         new_text, chosen = apply_plans(analysis, chosen)
         if chosen:
             # the independent rewrite check: a fix whose rewrite fails it is display-only
-            from refactor.fixes.gate import context_configs, gate
+            from refactor.buildcontext import context_configs
+            from refactor.fixes.gate import gate
 
             new_text, chosen = gate(
                 text,

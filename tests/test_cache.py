@@ -161,22 +161,25 @@ def test_every_result_field_is_stored_or_listed() -> None:
 
 
 def test_the_mirrored_reads_match_the_modules_they_mirror(tmp_path) -> None:
-    """The rewrite check's context walk and the DF010 scan's file choice are mirrored in
-    refactor.cache (importing them would cost more than a warm run): they must not drift."""
-    from refactor.fixes import gate
+    """The rewrite check's context walk (buildcontext.context_configs, which the cache
+    fingerprints: its expected result here) and the DF010 scan's file choice (mirrored in
+    refactor.cache: importing split.py would cost more than a warm run) must not drift."""
+    from refactor import buildcontext
     from refactor.supply import split
 
-    assert C._GATE_CONFIG_NAMES == gate._CONFIG_NAMES and C._GATE_WALK_LIMIT == gate._WALK_LIMIT
     tree(tmp_path, {
         ".npmrc": "a=${A}\n", "sub/pip.conf": "x\n", "sub/deep/er/pyproject.toml": "[x]\n", "node_modules/.npmrc": "n\n",
         "venv/pip.conf": "v\n", "other.txt": "o\n", "requirements.txt": "r\n", "big/settings.xml": "x" * (1024 * 1024 + 1),
     })  # fmt: skip
-    assert C._gate_configs(str(tmp_path)) == gate.context_configs(str(tmp_path))
-    assert C._gate_configs(str(tmp_path / "missing")) == gate.context_configs(str(tmp_path / "missing"))
-    for n in range(gate._WALK_LIMIT + 1):
+    assert buildcontext.context_configs(str(tmp_path)) == {
+        ".npmrc": "a=${A}\n", "requirements.txt": "r\n", "sub/pip.conf": "x\n", "sub/deep/er/pyproject.toml": "[x]\n",
+        "big/settings.xml": None,
+    }  # fmt: skip
+    assert buildcontext.context_configs(str(tmp_path / "missing")) is None
+    for n in range(buildcontext._WALK_LIMIT + 1):
         (tmp_path / "many").mkdir(exist_ok=True)
         (tmp_path / "many" / f"f{n}").touch()
-    assert C._gate_configs(str(tmp_path)) is None and gate.context_configs(str(tmp_path)) is None
+    assert buildcontext.context_configs(str(tmp_path)) is None
 
     assert C._SCAN_SKIP_DIRS == split.SKIP_DIRS and C._SCAN_MAX_BYTES == split.MAX_BYTES
     assert C._SCAN_CONFIG_NAMES == split._CONFIG_NAMES and C._SCAN_SCRIPT_NAMES == split._SCRIPT_NAMES

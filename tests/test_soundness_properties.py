@@ -15,16 +15,17 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given
-
 from gen_dockerfiles import GeneratedCase, generate, generated_cases
+from hypothesis import given
+from test_fuzz import fuzz_settings
+
 from refactor.analyze import Options, analyze
+from refactor.buildcontext import context_configs
 from refactor.fixes.apply import apply_plans
 from refactor.fixes.check import check_rewrite
 from refactor.fixes.edit import Applicability
-from refactor.fixes.gate import context_configs, secrets_of
+from refactor.fixes.gate import secrets_of
 from refactor.source import SourceFile
-from test_fuzz import fuzz_settings
 
 
 def _plan(case: GeneratedCase, tmp_path) -> tuple[str, str, list, dict | None]:

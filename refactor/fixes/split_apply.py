@@ -71,7 +71,8 @@ def gate_split(
 ) -> tuple[str, list]:
     """The rewrite check for the multistage strategy: the builder keeps the build args, so only
     the final stage chain must be free of the secret (and every RUN must read what it read)."""
-    from refactor.fixes.gate import context_configs, reason_of, safe_check, secrets_of
+    from refactor.buildcontext import context_configs
+    from refactor.fixes.gate import reason_of, safe_check, secrets_of
 
     env, files = secrets_of(direct)
     for p in live:  # the split's secrets stay build args in the builder: reach is checked for them too

@@ -494,8 +494,9 @@ def fix_alone_ok(a: Analysis, r: FileResult, fix) -> bool:
     check. The engine checked the fixes it keeps together (and one by one only when the whole
     failed), so a quick fix applied alone gets the same independent check here; a refusal only
     withholds the action (fix-all, which is the engine's checked rewrite, is unaffected)."""
+    from refactor.buildcontext import context_configs
     from refactor.fixes.edit import ConflictError, apply_edits
-    from refactor.fixes.gate import context_configs, safe_check
+    from refactor.fixes.gate import safe_check
 
     key = ("alone", id(r), fix.title, fix.edits)
     cache = a._alone

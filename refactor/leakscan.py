@@ -268,7 +268,9 @@ def _snippet(masked: str, width: int = 110) -> str:
 # -- docker save ------------------------------------------------------------------------------
 
 
-class _Prepended:
+class Prepended:
+    """A reader that gives ``head`` (bytes already read to sniff the format) before the rest of ``f``."""
+
     def __init__(self, head: bytes, f):
         self.head, self.f = head, f
 
@@ -284,7 +286,8 @@ class _Prepended:
         return self.f.read() if n is None or n < 0 else self.f.read(n)
 
 
-def _read_exact(f, n: int) -> bytes:
+def read_exact(f, n: int) -> bytes:
+    """Up to ``n`` bytes from ``f``: fewer only at the end of the stream."""
     out = b""
     while len(out) < n:
         chunk = f.read(n - len(out))
@@ -326,13 +329,13 @@ class _SaveScanner:
         self._finish()
 
     def _member(self, name: str, f) -> None:
-        head = _read_exact(f, 512)
-        src = _Prepended(head, f)
+        head = read_exact(f, 512)
+        src = Prepended(head, f)
         if head[:2] == b"\x1f\x8b":
-            # _Prepended cannot seek: GzipFile reads it front to back and never seeks it
+            # Prepended cannot seek: GzipFile reads it front to back and never seeks it
             gz = gzip.GzipFile(fileobj=src, mode="rb")  # type: ignore[call-overload]  # stub wants seek()
-            head = _read_exact(gz, 512)
-            src = _Prepended(head, gz)
+            head = read_exact(gz, 512)
+            src = Prepended(head, gz)
         elif head[:4] == b"\x28\xb5\x2f\xfd":
             z = _zstd_reader(src)
             if z is None:
@@ -340,13 +343,13 @@ class _SaveScanner:
                 self.r.notes.append(f"{name}: zstd-compressed, not scanned (install the zstandard module)")
                 return
             src = z
-            head = _read_exact(src, 512)
-            src = _Prepended(head, src)
+            head = read_exact(src, 512)
+            src = Prepended(head, src)
         if _is_tar(head):
             self.r.stats["layers"] = self.r.stats.get("layers", 0) + 1
             self._layer(name, src)
         elif head.lstrip()[:1] in (b"{", b"["):
-            data = _read_exact(src, _JSON_LIMIT)
+            data = read_exact(src, _JSON_LIMIT)
             try:
                 doc = json.loads(data)
             except ValueError:

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from refactor.analysis import credfiles
 from refactor.audit.config import is_leaked_value, literal_hits
 from refactor.audit.model import Hit
+from refactor.leakscan import Prepended, read_exact
 
 MAX_FILE = 1 << 20  # bytes of each file that are read
 _CHUNK = 1 << 16
@@ -86,32 +87,6 @@ class _Hashing:
         return self.h.hexdigest()
 
 
-class _Prepended:
-    def __init__(self, head: bytes, f):
-        self.head, self.f = head, f
-
-    def read(self, n: int = -1) -> bytes:
-        if self.head:
-            if n is None or n < 0:
-                out, self.head = self.head + self.f.read(), b""
-                return out
-            out, self.head = self.head[:n], self.head[n:]
-            if len(out) < n:
-                out += self.f.read(n - len(out))
-            return out
-        return self.f.read(n)
-
-
-def _read_exact(f, n: int) -> bytes:
-    out = b""
-    while len(out) < n:
-        chunk = f.read(n - len(out))
-        if not chunk:
-            break
-        out += chunk
-    return out
-
-
 class _ZstdPipe:
     """``zstd -dc`` fed from a reader by a thread; read() gives the decompressed stream."""
 
@@ -161,8 +136,8 @@ class _ZstdPipe:
 
 def decompressed(src):
     """A reader of the uncompressed tar stream of a layer blob (gzip, zstd or plain)."""
-    head = _read_exact(src, 4)
-    f = _Prepended(head, src)
+    head = read_exact(src, 4)
+    f = Prepended(head, src)
     if head[:2] == GZIP_MAGIC:
         return gzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[call-overload]  # a read()-only reader is enough
     if head == ZSTD_MAGIC:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import posixpath
-import re
-
-from refactor import buildcontext
 from refactor.analysis import implicit
-from refactor.analysis.facts import Facts, VarItem
+from refactor.analysis.facts import Facts
 from refactor.analysis.secrets import Verdict, describe_value
 from refactor.analysis.shell import analyze_shell
 from refactor.fixes.clones import scrub_clones
 from refactor.fixes.edit import Applicability, Fix
 from refactor.fixes.edits import render_plan_edits
 from refactor.fixes.layer_files import plan_layer_files
+from refactor.fixes.mounts_carriers import Carriers
+from refactor.fixes.mounts_reads import _config_reads, _requirement_files
 from refactor.fixes.plan import (
     Finding,
     Options,
@@ -23,6 +21,12 @@ from refactor.fixes.plan import (
     verdict_why,
 )
 from refactor.fixes.ssh import is_ssh_key, plan_ssh
+
+# The parts: mounts_carriers (the items that hold the secret's value, and how a RUN gets it back)
+# and mounts_reads (config and requirement files that make a tool read it); this module plans the
+# migration and is the public face of them all.
+__all__ = ["Carriers", "plan_secret"]
+
 
 # --------------------------------------------------------------------------------------------
 # Planning one secret's migration
@@ -241,185 +245,3 @@ _PACKAGE_TOOLS = (
 def _build_tool_variable(name: str) -> bool:
     """A variable that configures a package tool (read by installers at build time)."""
     return any(implicit.reads_env(t, name) for t in _PACKAGE_TOOLS)
-
-
-class Carriers:
-    """The items that hold secret ``name``'s value: its ARG declarations, and the ENV keys that
-    copy (alias) or embed (composite) it, each judged at its own definition. Items, not names:
-    the same key defined in two stages is two carriers, and a key redefined without the secret
-    is none."""
-
-    def __init__(self, name: str, facts: Facts):
-        self.name = name
-        self.facts = facts
-        self.items: list[VarItem] = []
-
-    @property
-    def names(self) -> set[str]:
-        return {self.name} | {i.name for i in self.items}
-
-    def carries(self, item: VarItem) -> bool:
-        if item.kind == "ARG":
-            return item.name == self.name
-        return any(item is c for c in self.items)
-
-    def defines(self, item: VarItem) -> bool:
-        """An ENV/LABEL item whose value references a carrier visible where it is defined."""
-        if not item.refs:
-            return False
-        if item.onbuild or item.stage < 0:
-            return any(r in self.names for r in item.refs)
-        vis = self.facts.visible_at(item.instr)
-        return any(r in vis and self.carries(vis[r]) for r in item.refs)
-
-    def live(self, vis: dict[str, VarItem]) -> list[str]:
-        """The names in ``vis`` whose item carries the secret, in ``vis`` order. Looked up by the
-        carriers' names (a carrier is named ``self.name`` or one of ``self.items``), not by walking
-        every visible variable for every secret and RUN."""
-        names = self.names
-        hits = [n for n in names if n in vis and self.carries(vis[n])]
-        if len(hits) > 1:
-            found = set(hits)
-            hits = [n for n in vis if n in found]
-        return hits
-
-    def need(self, plan: SecretPlan, idx: int, n: str, why: str, vis: dict[str, VarItem]) -> None:
-        """Give the RUN at ``idx`` variable ``n`` with the value it had: a mount for the ARG or an
-        alias, an export (after those of its own carriers, transitively) for a composite."""
-        item = vis.get(n)
-        if item is None or not self.carries(item):
-            return
-        if item.kind == "ARG" or self._alias(item):
-            self._mount(plan, idx, n, why)
-            return
-        self._export(plan, idx, item, why, vis, set())
-
-    def _alias(self, item: VarItem) -> bool:
-        if not item.is_reference:
-            return False
-        ref = item.refs[0]
-        if item.onbuild or item.stage < 0:
-            return ref in self.names
-        at_def = self.facts.visible_at(item.instr).get(ref)
-        return at_def is not None and (
-            (at_def.kind == "ARG" and at_def.name == self.name) or (self.carries(at_def) and self._alias(at_def))
-        )
-
-    def _mount(self, plan: SecretPlan, idx: int, env: str, why: str) -> None:
-        if not any(e == env for _s, e, _w in plan.mounts.get(idx, [])):
-            plan.mounts.setdefault(idx, []).append((plan.id, env, why))
-
-    def _export(self, plan: SecretPlan, idx: int, item: VarItem, why: str, vis: dict, seen: set) -> None:
-        if id(item) in seen:
-            return
-        seen.add(id(item))
-        at_def = self.facts.visible_at(item.instr) if item.stage >= 0 and not item.onbuild else vis
-        ins = self.facts.df.instructions[idx]
-        for r in dict.fromkeys(item.refs):
-            dep = at_def.get(r)
-            here = vis.get(r)
-            if dep is not None and self.carries(dep):
-                if dep.kind == "ARG" or self._alias(dep):
-                    if here is not None and here is not dep and not self.carries(here):
-                        plan.fix.lower(
-                            Applicability.DISPLAY_ONLY,
-                            f"line {ins.start_line}: {item.name} embeds {r}, which holds another value in this RUN",
-                        )
-                    self._mount(plan, idx, r if dep.kind != "ARG" else self.name, why)
-                else:
-                    self._export(plan, idx, dep, why, vis, seen)
-            elif here is not dep:
-                # a non-secret part of the value that this RUN would expand differently
-                plan.fix.lower(
-                    Applicability.DISPLAY_ONLY,
-                    f"line {ins.start_line}: {item.name} embeds {r}, which this RUN does not see with the same value",
-                )
-        line = f'{item.name}="{_dq(item.value or "")}"'
-        exports = plan.exports.setdefault(idx, [])
-        if line not in exports:
-            exports.append(line)
-        if not plan.mounts.get(idx):  # a composite of no visible carrier (ONBUILD): the ARG's name
-            self._mount(plan, idx, self.name, why)
-
-
-def _config_reads(facts: Facts, idx: int, tool: str, cf: str, n: str, ctx_files: dict[str, str], context_dir: str | None) -> str | None:
-    """Why ``tool`` at RUN ``idx`` may expand ``${n}`` from its config file ``cf``, or None when it
-    cannot: no such file reaches the stage, or every copy of it is known and does not name ``n``.
-    A file that is copied but missing, unreadable or matched by a glob at analysis time is
-    unknown (CI often generates it right before the build): unknown means it may."""
-    import fnmatch
-
-    content = ctx_files.get(cf)
-    if content and implicit.file_references(content, n):
-        return f"{tool} expands ${{{n}}} in {cf}"
-    cf_glob = any(ch in cf for ch in "*?[")
-    for src in _stage_copy_sources(facts, idx):
-        base = src.rstrip("/").rsplit("/", 1)[-1]
-        glob = any(ch in base for ch in "*?[")
-        named = fnmatch.fnmatchcase(base, cf)
-        whole = src in (".", "./", "/") or src.endswith("/")
-        if context_dir is not None and not whole and not glob and not named:
-            whole = buildcontext.is_dir(buildcontext.inside(context_dir, src))
-        if not named and not whole and not glob:
-            continue
-        if context_dir is None:
-            return f"{tool} may expand ${{{n}}} in the copied {cf} (the build context is not known)"
-        if glob:
-            return f"{tool} may expand ${{{n}}} in a {cf} the COPY pattern {src} picks up"
-        rels = [src]
-        if whole:
-            if cf_glob:
-                entries = buildcontext.listing(buildcontext.inside(context_dir, src))
-                if entries is None:
-                    return f"{tool} may expand ${{{n}}} in a {cf} copied with {src}, which dfix cannot list"
-                rels = [posixpath.join(src, e) for e in sorted(entries) if fnmatch.fnmatchcase(e, cf)]
-            else:
-                rels = [posixpath.join(src, cf)]
-        for rel in rels:
-            why = _context_file_reads(context_dir, rel, tool, n)
-            if why:
-                return why
-    # a config file an earlier RUN of the stage writes with the reference in it (single-quoted)
-    for j, script in _stage_scripts(facts, idx):
-        if not cf_glob and cf in script and implicit.file_references(script, n):
-            return f"{tool} may expand ${{{n}}} in the {cf} line {facts.df.instructions[j].start_line} writes"
-    return None
-
-
-def _context_file_reads(context_dir: str, rel: str, tool: str, n: str) -> str | None:
-    """Why the copied context file ``rel`` may make ``tool`` expand ``${n}`` (None: it cannot)."""
-    if buildcontext.dockerignored(context_dir, rel):
-        return None
-    text, unreadable = buildcontext.text(buildcontext.inside(context_dir, rel))
-    if text is None:
-        return f"{tool} may expand ${{{n}}} in the copied {rel}{unreadable}"
-    if implicit.file_references(text, n):
-        return f"{tool} expands ${{{n}}} in the copied {rel}"
-    return None
-
-
-_REQ_ARG = re.compile(r"(?:^|\s)(?:-r|--requirement|-c|--constraint)(?:\s+|=)([\"']?)([^\s\"';&|]+)\1")
-
-
-def _requirement_files(script: str) -> list[str]:
-    """Requirement/constraint files a pip-like command names (pip expands ${VAR} in them)."""
-    if "-r" not in script and "--requirement" not in script and "-c" not in script and "--constraint" not in script:
-        return []
-    return [m.group(2) for m in _REQ_ARG.finditer(script)]
-
-
-def _stage_scripts(facts: Facts, idx: int) -> list[tuple[int, str]]:
-    """(instruction index, script) of the RUNs before ``idx`` in its stage chain."""
-    per = facts.runs_by_stage
-    return [(r.instr, r.script) for s in facts.stage_chain(facts.stage_of[idx]) for r in per.get(s, ()) if r.instr < idx]
-
-
-def _stage_copy_sources(facts: Facts, idx: int) -> list[str]:
-    """COPY/ADD sources from the context before ``idx`` in its stage chain."""
-    per = facts.context_copies_by_stage
-    return [w for s in facts.stage_chain(facts.stage_of[idx]) for j, w in per.get(s, ()) if j < idx]
-
-
-def _dq(value: str) -> str:
-    """Text for inside double quotes in sh: keep $ expansions, escape quotes and backquotes."""
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`")

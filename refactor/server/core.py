@@ -14,447 +14,72 @@ literals are masked); errors are reduced to their one-line reason or an exceptio
 
 from __future__ import annotations
 
-import bisect
-import difflib
-import os
 import re
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from refactor.results import FileResult, FindingOut
-from refactor.server.positions import LineIndex
+from refactor.server.core_analysis import (
+    SOURCE,
+    Analysis,
+    EditorOptions,
+    analyse,
+    diagnostics_of,
+    display_for,
+    ensure_unsafe,
+    finding_range,
+    run_engine,
+    settings_for,
+    settings_from_values,
+)
+from refactor.server.core_edits import (
+    BUILDKIT_CODES,
+    BUILDKIT_SECRET_CHECK,
+    _parsed,
+    _text_edits,
+    buildkit_skip_edit,
+    diff_edits,
+    engine_reads_buildkit_skip,
+    fix_all_edits,
+    ignore_edit,
+    workspace_edit,
+)
 
-if TYPE_CHECKING:
-    from refactor.settings import Settings
-
-SOURCE = "dfix"
 FIX_ALL_KIND = "source.fixAll.dfix"
 CMD_BUILD = "dfix.showBuildCommand"
-_SEVERITY = {
-    "error": types.DiagnosticSeverity.Error,
-    "warning": types.DiagnosticSeverity.Warning,
-    "info": types.DiagnosticSeverity.Information,
-}
-_IGNORE = re.compile(r"(dfix:[ \t]*ignore\[)([^\]\n]*)(\])")
-# BuildKit's check that one `# check=skip=…` directive can share with dfix (see the report: the
-# engine must learn to read it; until it does, the action is not offered)
-BUILDKIT_SECRET_CHECK = "SecretsUsedInArgOrEnv"
-BUILDKIT_CODES = ("DF001", "DF002")
 
-
-@dataclass
-class EditorOptions:
-    """What the editor may set (initializationOptions / workspace settings ``dfix.*``)."""
-
-    unsafe_fixes: bool | None = None  # None: the project's config decides (`unsafe-fixes`)
-    debounce_ms: int = 10
-
-    @classmethod
-    def parse(cls, raw, base: EditorOptions | None = None) -> EditorOptions:
-        out = replace(base) if base is not None else cls()
-        if not isinstance(raw, dict):
-            return out
-        if isinstance(raw.get("dfix"), dict):  # {"dfix": {...}} as workspace settings nest it
-            raw = raw["dfix"]
-        v = raw.get("unsafeFixes", raw.get("unsafe-fixes"))
-        if (isinstance(v, bool) or v is None) and ("unsafeFixes" in raw or "unsafe-fixes" in raw):
-            out.unsafe_fixes = v
-        d = raw.get("debounceMs")
-        if isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 5000:
-            out.debounce_ms = d
-        return out
-
-
-# --------------------------------------------------------------------------------------------
-# settings, as the CLI builds them from a config (refactor.cli: make_settings)
-
-
-def settings_for(path: str | None, options: EditorOptions):
-    """(Settings with safe fixes only, whether unsafe fixes are wanted, config error or None) for
-    the file at ``path`` (None: no file on disk; the defaults). Raises nothing: a bad config is
-    returned as its message. Diagnostics and safe actions come from the safe-only run, exactly as
-    ``dfix --write``; the unsafe run is made on demand (``ensure_unsafe``)."""
-    from refactor import config as config_mod
-
-    try:
-        cfg = config_mod.find_config(os.path.dirname(path)) if path else config_mod.Config(None, {})
-        wanted = options.unsafe_fixes if options.unsafe_fixes is not None else bool(cfg.values.get("unsafe-fixes", False))
-        return settings_from_values(cfg.values, options, unsafe=False), bool(wanted), None
-    except (config_mod.ConfigError, ValueError) as exc:
-        return None, False, str(exc)
-
-
-def settings_from_values(values: dict, options: EditorOptions, *, unsafe: bool | None = None):
-    """A mirror of the CLI's ``make_settings`` with no flags given, minus what an editor must not
-    do: no digest pinning (network), no signing recipes, no writes, no result cache."""
-    from refactor.analysis.secrets import Policy
-    from refactor.config import ConfigError
-    from refactor.rules import Selection, check_codes
-    from refactor.settings import Mode, Settings
-
-    if unsafe is None:
-        unsafe = options.unsafe_fixes if options.unsafe_fixes is not None else bool(values.get("unsafe-fixes", False))
-    st = Settings(
-        mode=Mode.REPORT,
-        unsafe_fixes=bool(unsafe),
-        mount_style=values.get("mount-style", "auto"),
-        require_secrets=bool(values.get("require-secrets", False)),
-        emit=tuple(values.get("emit", ())) or ("docker",),
-        policy=Policy(tuple(values.get("secret-names", ())), tuple(values.get("allow-names", ()))),
-        max_bytes=values.get("max-file-size", 10 * 1024 * 1024),
-        selection=Selection(
-            select=tuple(check_codes(values.get("select", ()))) or ("ALL",),
-            ignore=tuple(check_codes(values.get("ignore", ()))),
-            extend_select=tuple(check_codes(values.get("extend-select", ()))),
-        ),
-        per_file_ignores={k: check_codes(v) for k, v in values.get("per-file-ignores", {}).items()},
-        strategy=values.get("strategy", "auto"),
-        render_always=False,
-        keep_text=True,
-        pin_digests=False,
-        failure_threshold=values.get("failure-threshold", "info"),
-    )
-    if st.mount_style not in ("auto", "env", "file"):
-        raise ConfigError("mount-style must be auto, env or file")
-    if st.strategy not in ("auto", "mount", "multistage"):
-        raise ConfigError("strategy must be auto, mount or multistage")
-    if values.get("callers", "all") not in ("all", "given"):
-        raise ConfigError("callers must be all or given")
-    if values.get("sign") not in (None, "notation", "cosign"):
-        raise ConfigError("sign must be notation or cosign")
-    if st.failure_threshold not in ("error", "warning", "info", "none"):
-        raise ConfigError("failure-threshold must be error, warning, info or none")
-    bad = [e for e in st.emit if e not in ("docker", "bake", "compose", "github", "gitlab", "podman", "flatten")]
-    if bad:
-        raise ConfigError(f"unknown emit target '{bad[0]}'")
-    return st
-
-
-# --------------------------------------------------------------------------------------------
-# one document
-
-
-@dataclass
-class Analysis:
-    uri: str
-    version: int | None
-    text: str  # the editor's text (a BOM, if the editor kept it, included)
-    index: LineIndex
-    path: str | None  # the file on disk (None: untitled)
-    display: str
-    context_dir: str | None
-    result: FileResult | None = None  # None: config error or the file could not be processed
-    error: str | None = None  # the one-line reason when result is None or failed
-    config_error: str | None = None
-    diagnostics: list[types.Diagnostic] = field(default_factory=list)
-    settings: Settings | None = None
-    unsafe_result: FileResult | None = None  # with unsafe fixes on, computed on demand
-    _df: object | None = None
-    _alone: dict = field(default_factory=dict)  # fix_alone_ok verdicts
-
-    unsafe_wanted: bool = False  # the editor's `unsafeFixes`, else the config's `unsafe-fixes`
-
-    @property
-    def unsafe_enabled(self) -> bool:
-        return self.settings is not None and self.unsafe_wanted
-
-
-def display_for(path: str | None) -> tuple[str, str | None]:
-    """(display path, context directory) as ``dfix PATH`` run from the current directory (the
-    workspace root) would show them; an untitled document is ``Dockerfile`` with no context."""
-    if not path:
-        return "Dockerfile", None
-    cwd = os.getcwd()
-    try:
-        rel = os.path.relpath(path, cwd)
-    except ValueError:
-        rel = path
-    display = path if rel.startswith("..") else rel
-    return display, os.path.dirname(display) or "."
-
-
-def run_engine(text: str, display: str, settings, context_dir: str | None) -> FileResult:
-    """``process_source`` with the same error handling as ``refactor.engine.process_file``."""
-    from refactor.engine import process_source
-    from refactor.source import InputError, SourceFile
-    from refactor.syntax import pragmas
-    from refactor.syntax.dockerfile import ParseError
-
-    try:
-        if len(text) > settings.max_bytes or len(text.encode("utf-8", "surrogatepass")) > settings.max_bytes:
-            raise InputError(f"larger than the {settings.max_bytes}-byte limit")
-        source = SourceFile.from_bytes(display, text.encode("utf-8", "surrogatepass"))
-        return process_source(source, display, settings, context_dir)
-    except InputError as exc:
-        return FileResult(display, status="error", error=str(exc))
-    except ParseError as exc:
-        return FileResult(display, status="error", error=f"parse error: {exc.shown()}")
-    except pragmas.PragmaError as exc:
-        return FileResult(display, status="error", error=f"bad dfix comment: {exc}")
-    except RecursionError:
-        return FileResult(display, status="error", error="input too deeply nested")
-    except Exception as exc:
-        if os.environ.get("DFIX_DEBUG"):
-            raise
-        return FileResult(display, status="error", error=f"internal error: {type(exc).__name__}")
-
-
-def analyse(uri: str, version: int | None, text: str, path: str | None, options: EditorOptions, encoding: str = "utf-16") -> Analysis:
-    index = LineIndex(text, encoding)
-    display, ctx = display_for(path)
-    a = Analysis(uri, version, text, index, path, display, ctx)
-    settings, a.unsafe_wanted, cfg_error = settings_for(path, options)
-    if cfg_error is not None:
-        a.config_error = cfg_error
-        a.diagnostics = [_plain_diagnostic(index, 0, f"dfix config error: {cfg_error}", "config")]
-        return a
-    a.settings = settings
-    body = text[index.bom :]
-    result = run_engine(body, display, settings, ctx)
-    a.result = result
-    if result.status == "error":
-        a.error = result.error
-    a.diagnostics = diagnostics_of(a)
-    return a
-
-
-def ensure_unsafe(a: Analysis) -> FileResult | None:
-    """The engine's result with unsafe fixes applied too (what ``--unsafe-fixes`` writes)."""
-    if not a.unsafe_enabled or a.result is None or a.settings is None:
-        return None
-    if a.unsafe_result is None:
-        a.unsafe_result = run_engine(a.text[a.index.bom :], a.display, replace(a.settings, unsafe_fixes=True), a.context_dir)
-    return a.unsafe_result
-
-
-# --------------------------------------------------------------------------------------------
-# diagnostics
-
-
-def _parse_error_line(error: str) -> int:
-    m = re.search(r"\bline (\d+)\b", error or "")
-    return int(m.group(1)) if m else 1
-
-
-def _plain_diagnostic(index: LineIndex, line0: int, message: str, code: str) -> types.Diagnostic:
-    line0 = max(0, min(line0, len(index.starts) - 1))
-    start = types.Position(line=line0, character=0)
-    end = index.position(index.ends[line0])
-    return types.Diagnostic(
-        range=types.Range(start=start, end=end), message=message, severity=types.DiagnosticSeverity.Error, source=SOURCE, code=code
-    )
-
-
-def finding_range(index: LineIndex, f: FindingOut) -> types.Range:
-    s = index.engine_offset_of(f.line, f.column)
-    e = index.engine_offset_of(f.end_line, f.end_column)
-    return index.engine_range(s, max(s, e))
-
-
-def diagnostics_of(a: Analysis) -> list[types.Diagnostic]:
-    from refactor.rules import BY_CODE
-
-    r = a.result
-    out: list[types.Diagnostic] = []
-    if r is None:
-        return out
-    if r.status == "error" and r.error:
-        # the engine's one-line reason (never file content); the line it names, else the first
-        line = _parse_error_line(r.error) - 1 if r.error.startswith(("parse error", "bad dfix comment")) else 0
-        # an engine line counts "\n" only; map through the engine offset
-        off = a.index.engine_offset_of(line + 1, 1)
-        out.append(_plain_diagnostic(a.index, a.index.engine_position(off).line, f"dfix: {r.error}", "DF900"))
-    for i, f in enumerate(r.findings):
-        rule = BY_CODE.get(f.code)
-        msg = f.message
-        if f.fix is not None:
-            msg += f"\nfix ({f.fix.applicability}): {f.fix.title}"
-            if f.fix.applicability == "display-only" and f.fix.reasons:
-                msg += "\n" + "\n".join(f"  {x}" for x in f.fix.reasons[:3])
-        d = types.Diagnostic(
-            range=finding_range(a.index, f),
-            message=msg,
-            severity=_SEVERITY.get(f.severity, types.DiagnosticSeverity.Warning),
-            code=f.code,
-            source=SOURCE,
-            data={"index": i, "version": a.version},
-        )
-        url = getattr(rule, "url", None) if rule is not None else None
-        if url:
-            d.code_description = types.CodeDescription(href=url)
-        out.append(d)
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# edits
-
-
-def _text_edits(a: Analysis, edits) -> list[types.TextEdit]:
-    """Engine edits (offsets into the BOM-less text, applied in the engine's stable (start, end)
-    order) as LSP text edits of the editor's document."""
-    ordered = sorted(edits, key=lambda e: (e.start, e.end))
-    return [types.TextEdit(range=a.index.engine_range(e.start, e.end), new_text=e.content) for e in ordered]
-
-
-def diff_edits(original: str, new: str):
-    """Minimal splices turning ``original`` into ``new``: changed line runs, trimmed to the
-    characters that differ (the engine's rewrite, expressed as edits)."""
-    from refactor.fixes.edit import Edit
-
-    a_lines = original.splitlines(keepends=True)
-    b_lines = new.splitlines(keepends=True)
-    a_starts = [0]
-    for ln in a_lines:
-        a_starts.append(a_starts[-1] + len(ln))
-    out = []
-    sm = difflib.SequenceMatcher(None, a_lines, b_lines, autojunk=False)
-    for tag, i1, i2, j1, j2 in sm.get_opcodes():
-        if tag == "equal":
-            continue
-        old = "".join(a_lines[i1:i2])
-        rep = "".join(b_lines[j1:j2])
-        start = a_starts[i1]
-        p = 0
-        lim = min(len(old), len(rep))
-        while p < lim and old[p] == rep[p]:
-            p += 1
-        s = 0
-        while s < lim - p and old[len(old) - 1 - s] == rep[len(rep) - 1 - s]:
-            s += 1
-        out.append(Edit(start + p, start + len(old) - s, rep[p : len(rep) - s]))
-    return out
-
-
-def workspace_edit(a: Analysis, text_edits: list[types.TextEdit], versioned: bool) -> types.WorkspaceEdit:
-    if versioned:
-        return types.WorkspaceEdit(
-            document_changes=[
-                types.TextDocumentEdit(
-                    text_document=types.OptionalVersionedTextDocumentIdentifier(uri=a.uri, version=a.version), edits=text_edits
-                )
-            ]
-        )
-    return types.WorkspaceEdit(changes={a.uri: text_edits})
-
-
-def fix_all_edits(a: Analysis) -> list | None:
-    """The edits of ``dfix --write`` on this document (safe fixes, or unsafe ones too when enabled),
-    or None when nothing changes."""
-    r = ensure_unsafe(a) if a.unsafe_enabled else a.result
-    if r is None or r.status != "ok" or not r.changed or r.new_text is None or r.original is None:
-        return None
-    from refactor.fixes.edit import apply_edits
-
-    edits = diff_edits(r.original, r.new_text)
-    if apply_edits(r.original, edits) != r.new_text:  # cannot happen; never hand out a wrong edit
-        return None
-    return edits
-
-
-def _parsed(a: Analysis):
-    if a._df is None:
-        from refactor.source import SourceFile
-        from refactor.syntax.dockerfile import parse
-
-        try:
-            a._df = parse(SourceFile.from_text(a.display, a.text[a.index.bom :]))
-        except Exception:  # noqa: BLE001 - no parse, no pragma action
-            a._df = False
-    return a._df or None
-
-
-def ignore_edit(a: Analysis, f: FindingOut):
-    """The edit writing ``# dfix: ignore[CODE]`` above the instruction holding the finding (or
-    adding CODE to the pragma already there); None when there is no instruction to attach it to."""
-    from refactor.fixes.edit import Edit
-    from refactor.syntax import pragmas
-
-    df = _parsed(a)
-    if df is None or not df.instructions:
-        return None
-    off = a.index.engine_offset_of(f.line, f.column)
-    starts = [ins.start for ins in df.instructions]
-    i = bisect.bisect_right(starts, off) - 1
-    if i < 0 or off >= df.instructions[i].end:
-        return None
-    ins = df.instructions[i]
-    body = a.text[a.index.bom :]
-    for c in reversed(ins.comments):
-        line = body[c.start : c.end]
-        m = _IGNORE.search(line)
-        if m is None:
-            continue
-        codes = [x.strip() for x in m.group(2).split(",") if x.strip()]
-        if pragmas.suppressed(f.code, {x.upper() for x in codes}):
-            return None
-        at = c.start + m.end(2)
-        return Edit(at, at, ("," if codes else "") + f.code)
-    nl_at = body.find("\n", ins.start)
-    if nl_at == -1:  # the last line: follow the file's line endings
-        src_nl = "\r\n" if body.count("\r\n") * 2 > body.count("\n") else "\n"
-    else:
-        src_nl = "\r\n" if nl_at > 0 and body[nl_at - 1] == "\r" else "\n"
-    line_start = body.rfind("\n", 0, ins.start) + 1
-    indent = body[line_start : ins.start]
-    if indent.strip(" \t"):  # not at a line start (cannot happen): put the comment on its own line
-        at, indent = ins.start, src_nl
-    else:
-        at = line_start
-    return Edit(at, at, f"{indent}# dfix: ignore[{f.code}]{src_nl}")
-
-
-_BUILDKIT_PROBE: bool | None = None
-
-
-def engine_reads_buildkit_skip() -> bool:
-    """Whether the engine treats BuildKit's ``# check=skip=SecretsUsedInArgOrEnv`` directive as
-    ignoring DF001/DF002 (probed once). Until it does, the combined action is not offered: a
-    comment dfix would not honour must not look like a dfix suppression."""
-    global _BUILDKIT_PROBE
-    if _BUILDKIT_PROBE is None:
-        from refactor.settings import Settings
-
-        probe = f"# check=skip={BUILDKIT_SECRET_CHECK}\nFROM alpine:3.20\nARG NPM_TOKEN\nRUN npm ci\n"
-        r = run_engine(probe, "Dockerfile", Settings(render_always=False), None)
-        _BUILDKIT_PROBE = r.status == "ok" and not any(f.code in BUILDKIT_CODES for f in r.findings)
-    return _BUILDKIT_PROBE
-
-
-def buildkit_skip_edit(a: Analysis):
-    """The edit adding ``SecretsUsedInArgOrEnv`` to the file's ``# check=`` parser directive (or
-    writing one after the other directives). BuildKit's form is file-wide, so this silences
-    BuildKit's check and dfix's DF001/DF002 for the whole file. None when already there."""
-    from refactor.fixes.edit import Edit
-
-    df = _parsed(a)
-    if df is None:
-        return None
-    body = a.text[a.index.bom :]
-    d = df.directive("check")
-    if d is None:
-        at = df.directives_end
-        nl_at = body.find("\n")
-        nl = "\r\n" if nl_at > 0 and body[nl_at - 1] == "\r" else "\n"
-        return Edit(at, at, f"# check=skip={BUILDKIT_SECRET_CHECK}{nl}")
-    parts = [p for p in d.value.split(";")]
-    for i, part in enumerate(parts):
-        key, eq, val = part.partition("=")
-        if key.strip().lower() == "skip" and eq:
-            names = [x.strip() for x in val.split(",") if x.strip()]
-            if any(x.lower() in ("all", BUILDKIT_SECRET_CHECK.lower()) for x in names):
-                return None
-            parts[i] = f"{key}={','.join(names + [BUILDKIT_SECRET_CHECK])}"
-            break
-    else:
-        parts.insert(0, f"skip={BUILDKIT_SECRET_CHECK}")
-    line = body[d.start : d.end]
-    vstart = line.find(d.value)
-    if vstart < 0:
-        return None
-    return Edit(d.start + vstart, d.start + vstart + len(d.value), ";".join(parts))
+# The parts: core_analysis (options, settings, the engine run, diagnostics) and core_edits (text and
+# workspace edits, fix-all, the ignore pragma, the BuildKit directive); this module answers the
+# editor's requests (code actions, hover, the build-command lens) and is the public face of them all.
+__all__ = [
+    "BUILDKIT_CODES",
+    "BUILDKIT_SECRET_CHECK",
+    "CMD_BUILD",
+    "FIX_ALL_KIND",
+    "SOURCE",
+    "Analysis",
+    "EditorOptions",
+    "analyse",
+    "build_command",
+    "buildkit_skip_edit",
+    "code_actions",
+    "code_lenses",
+    "diagnostics_of",
+    "diff_edits",
+    "display_for",
+    "engine_reads_buildkit_skip",
+    "ensure_unsafe",
+    "finding_range",
+    "fix_all_edits",
+    "fix_allowed",
+    "fix_alone_ok",
+    "hover",
+    "ignore_edit",
+    "run_engine",
+    "settings_for",
+    "settings_from_values",
+    "workspace_edit",
+]
 
 
 # --------------------------------------------------------------------------------------------

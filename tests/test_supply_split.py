@@ -8,7 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from refactor.supply.split import Site, Split, find_credential_splits
+from refactor.supply.split import CredentialSplit, Site, find_credential_splits
 
 
 def tree(root: Path, files: dict[str, str | bytes]) -> Path:
@@ -32,7 +32,7 @@ def test_api_shape(tmp_path) -> None:
         "publish.sh": "#!/bin/sh\nNODE_AUTH_TOKEN=$NPM_TOKEN npm publish\n",
     })
     (s,) = find_credential_splits(tmp_path)
-    assert isinstance(s, Split) and s.variable == "NPM_TOKEN"
+    assert isinstance(s, CredentialSplit) and s.variable == "NPM_TOKEN"
     assert s.read_site == ("Dockerfile", 2, "Dockerfile ARG NPM_TOKEN (a build argument the build reads)")
     assert s.publish_site == Site("publish.sh", 2, "npm publish")
     assert "Dockerfile:2" in s.message and "publish.sh:2" in s.message

@@ -25,7 +25,7 @@ _LAZY = {
     "RegistryClient": "registry",
     "Resolution": "registry",
     "Site": "split",
-    "Split": "split",
+    "CredentialSplit": "split",
     "find_credential_splits": "split",
 }
 
@@ -45,13 +45,13 @@ DEFAULT_DIGEST_VAR = "IMAGE_DIGEST"
 
 __all__ = [
     "SIGN_TOOLS",
+    "CredentialSplit",
     "PinNote",
     "PinResult",
     "RegistryClient",
     "RegistryError",
     "Resolution",
     "Site",
-    "Split",
     "find_credential_splits",
     "findings_latest",
     "parse_reference",

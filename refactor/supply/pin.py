@@ -45,6 +45,11 @@ so the user can pin it by hand.
 
 ``findings_latest(df)`` needs no registry: it lists every base (FROM, ``COPY --from``) that is
 untagged (which means ``:latest``) or tagged ``latest``, without a digest.
+
+Layout: this module is the public face (:func:`pin_digests`, :func:`findings_latest`,
+:class:`PinNote`, :class:`PinResult`); the parts are ``pin_args`` (global ARGs and their
+expansion), ``pin_sites`` (FROM and ``COPY --from`` image words, stage names) and ``pin_reasons``
+(the notes' wording and the ARG-default rule).
 """
 
 from __future__ import annotations
@@ -53,12 +58,14 @@ import re
 from dataclasses import dataclass, field
 
 from refactor.fixes.edit import Applicability, Edit, Fix, apply_edits
+from refactor.supply.pin_args import AUTOMATIC_ARGS as AUTOMATIC_ARGS
+from refactor.supply.pin_args import _expand as _expand
+from refactor.supply.pin_args import _global_args
+from refactor.supply.pin_reasons import _arg_pinnable, _describe, _detail, _digest_of, _line_of, _not_concrete, _reason, _skip_with_today
+from refactor.supply.pin_sites import _is_stage, _Site, _sites, _stage_names
 from refactor.supply.reference import RegistryError, parse_reference
-from refactor.syntax.dockerfile import Dockerfile, Instruction
-from refactor.syntax.words import find_refs, name_values, parse_words, unquote
-
-# ARGs BuildKit defines automatically in the global scope (values decided per build/platform)
-AUTOMATIC_ARGS = frozenset("TARGETPLATFORM TARGETOS TARGETARCH TARGETVARIANT BUILDPLATFORM BUILDOS BUILDARCH BUILDVARIANT".split())
+from refactor.syntax.dockerfile import Dockerfile
+from refactor.syntax.words import find_refs
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,223 +107,6 @@ class PinResult:
     @property
     def errors(self) -> list[PinNote]:
         return [n for n in self.notes if n.status == "error"]
-
-
-# --------------------------------------------------------------------------------------------
-# Global ARGs and expansion
-
-
-@dataclass
-class _GlobalArg:
-    name: str
-    raw: str | None  # raw default (quotes kept) or None
-    value: str | None  # expanded default, None when not concrete
-    instr: int
-    name_offset: int  # source offset of the name
-    value_end: int | None  # source offset just after the raw default
-    literal: bool  # default present and without any variable reference
-    count: int = 1
-
-
-def _global_args(df: Dockerfile) -> dict[str, _GlobalArg]:
-    out: dict[str, _GlobalArg] = {}
-    env: dict[str, str | None] = {}
-    for idx, ins in enumerate(df.instructions):
-        if ins.cmd == "from":
-            break
-        if ins.cmd != "arg":
-            continue
-        cmd = ins.command
-        for item in name_values(cmd.args, df.escape, legacy_env=False):
-            name_off = ins.logical.to_source(cmd.args_lstart + item.start)
-            if item.value is None:
-                value = env.get(item.name) if item.name in env else None
-                raw = None
-                end = None
-                literal = False
-            else:
-                raw = item.value
-                value = _expand(raw, env, df.escape)
-                end = ins.logical.to_source_end(cmd.args_lstart + item.end)
-                if len(raw) >= 2 and raw[-1] in "\"'" and raw[0] == raw[-1]:
-                    end -= 1  # ARG V="20" -> ARG V="20@sha256:…": inside the quotes
-                literal = not find_refs(raw, df.escape) and "$" not in raw
-            prev = out.get(item.name)
-            ga = _GlobalArg(item.name, raw, value, idx, name_off, end, literal, (prev.count + 1) if prev else 1)
-            if item.value is None and prev is not None:  # ARG V after ARG V=x keeps the value
-                ga.value, ga.raw, ga.literal, ga.value_end = prev.value, prev.raw, prev.literal, prev.value_end
-            out[item.name] = ga
-            env[item.name] = ga.value
-    return out
-
-
-def _expand(raw: str, env: dict[str, str | None], escape: str) -> str | None:
-    """Expand ``raw`` like BuildKit's lexer for the forms listed in the module doc.
-
-    ``env`` maps a declared name to its value (None: declared without a concrete value). Returns
-    None when the result is not known before the build.
-    """
-    refs = find_refs(raw, escape)
-    out: list[str] = []
-    pos = 0
-    for r in refs:
-        if r.start < pos:  # nested in an operand already handled
-            continue
-        out.append(raw[pos : r.start])
-        pos = r.end
-        if r.name in AUTOMATIC_ARGS:
-            return None
-        declared = r.name in env
-        value = env.get(r.name)
-        if declared and value is None:
-            return None
-        if r.modifier == "":
-            if not declared:
-                return None  # BuildKit expands it to nothing: not what the author meant
-            rep = value
-        elif r.modifier in (":-", "-"):
-            use_default = (not declared) or (r.modifier == ":-" and value == "")
-            rep = _expand(r.word, env, escape) if use_default else value
-        elif r.modifier in (":+", "+"):
-            use_word = declared and (r.modifier == "+" or value != "")
-            rep = _expand(r.word, env, escape) if use_word else ""
-        else:
-            return None
-        if rep is None or any(c in rep for c in "'\"") or escape in rep:
-            return None
-        out.append(rep)
-    out.append(raw[pos:])
-    return unquote("".join(out), escape)
-
-
-# --------------------------------------------------------------------------------------------
-# Image sites (FROM and COPY --from)
-
-
-@dataclass
-class _Site:
-    instr: int
-    ins: Instruction
-    kind: str  # "from" | "copy"
-    raw: str  # the raw image word as written
-    expanded: str | None
-    insert_at: int  # source offset just after the raw word
-    var_offsets: tuple[int, ...] = ()  # source offsets of the variable names referenced
-    platform: str | None = None  # concrete platform, or None
-    platform_dynamic: bool = False
-    problem: str | None = None  # unparsable
-
-
-def _stage_names(df: Dockerfile, gargs: dict[str, _GlobalArg] | None = None) -> dict[str, int]:
-    """Stage name (lower-case) -> index of the FROM that names it. ``AS ${NAME}`` is expanded
-    through the global ARG defaults, as BuildKit expands stage names."""
-    env = {name: ga.value for name, ga in (gargs or {}).items()}
-    names: dict[str, int] = {}
-    for idx, ins in enumerate(df.instructions):
-        if ins.cmd != "from":
-            continue
-        words = parse_words(ins.command.args, df.escape)
-        if len(words) == 3 and words[1].raw.lower() == "as":
-            raw = words[2].raw
-            name = _expand(raw, env, df.escape) if "$" in raw else unquote(raw, df.escape)
-            if name:
-                names.setdefault(name.lower(), idx)
-    return names
-
-
-def _is_stage(site: _Site, stages: dict[str, int]) -> bool:
-    """The site names a build stage: for FROM an earlier one (a FROM cannot name its own stage:
-    ``FROM gcc AS gcc`` is the gcc image), for COPY --from any stage of the file."""
-    image = (site.expanded or "").lower()
-    if image not in stages:
-        return False
-    return site.kind == "copy" or stages[image] < site.instr
-
-
-def _var_name_offsets(ins: Instruction, lstart: int, raw: str, escape: str) -> tuple[int, ...]:
-    offs = []
-    for r in find_refs(raw, escape):
-        k = 2 if raw.startswith("${", r.start) else 1
-        offs.append(ins.logical.to_source(lstart + r.start + k))
-    return tuple(offs)
-
-
-def _sites(df: Dockerfile, gargs: dict[str, _GlobalArg]) -> list[_Site]:
-    env = {name: ga.value for name, ga in gargs.items()}
-    sites: list[_Site] = []
-    for idx, ins in enumerate(df.instructions):
-        cmd = ins.command
-        if ins.cmd == "from":
-            words = parse_words(cmd.args, df.escape)
-            problem = None
-            if not (len(words) == 1 or (len(words) == 3 and words[1].raw.lower() == "as")):
-                problem = "FROM is not `FROM [--platform=…] image [AS name]`"
-                if not words:
-                    continue
-            w = words[0]
-            lstart = cmd.args_lstart + w.start
-            site = _Site(
-                idx,
-                ins,
-                "from",
-                w.raw,
-                _expand(w.raw, env, df.escape),
-                ins.logical.to_source_end(cmd.args_lstart + w.end),
-                _var_name_offsets(ins, lstart, w.raw, df.escape),
-                problem=problem,
-            )
-            for fl in cmd.flags:
-                if fl.name == "platform" and fl.value is not None:
-                    p = _expand(fl.value, env, df.escape)
-                    if p is None or not p:
-                        site.platform_dynamic = True
-                    else:
-                        site.platform = p
-            sites.append(site)
-        elif ins.cmd == "copy" and ins.sub is None:
-            for fl in cmd.flags:
-                if fl.name != "from" or not fl.value:
-                    continue
-                # the raw word is "--from=<value>"; the value's variable names are located in it
-                raw_word = df.text[fl.start : fl.end]
-                eq = raw_word.find("=")
-                raw_value = raw_word[eq + 1 :] if eq >= 0 else fl.value
-                offs = []
-                for r in find_refs(raw_value, df.escape):
-                    k = 2 if raw_value.startswith("${", r.start) else 1
-                    offs.append(fl.start + eq + 1 + r.start + k)
-                expanded = None if find_refs(fl.value, df.escape) else fl.value
-                sites.append(_Site(idx, ins, "copy", raw_value, expanded, fl.end, tuple(offs)))
-    return sites
-
-
-# --------------------------------------------------------------------------------------------
-# Pinning
-
-
-def _digest_of(result) -> tuple[str, object]:
-    digest = result if isinstance(result, str) else getattr(result, "digest", None)
-    if not isinstance(digest, str) or not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
-        raise RegistryError("bad-response", "resolver returned no sha256 digest")
-    return digest, result
-
-
-def _describe(resolution, platform: str | None, dynamic: bool) -> str:
-    extra = []
-    platforms = getattr(resolution, "platforms", ()) or ()
-    is_index = getattr(resolution, "is_index", False)
-    if is_index:
-        extra.append("multi-arch index" + (f" ({', '.join(platforms)})" if platforms else ""))
-    if platform:
-        extra.append(f"has {platform}")
-    if dynamic:
-        if is_index:
-            extra.append("platform chosen at build time from the pinned index")
-        elif getattr(resolution, "media_type", None):
-            extra.append("single-platform image: --platform is decided at build time and may not match")
-        else:
-            extra.append("--platform is decided at build time")
-    return f" [{'; '.join(extra)}]" if extra else ""
 
 
 def pin_digests(df: Dockerfile, resolver, *, copy_from: bool = True) -> PinResult:
@@ -455,74 +245,6 @@ def pin_digests(df: Dockerfile, resolver, *, copy_from: bool = True) -> PinResul
             )
     result.notes.sort(key=lambda n: n.instr)
     return result
-
-
-def _detail(exc: RegistryError, image: str) -> str:
-    """The error without the reference it starts with (the note names the image already)."""
-    msg = str(exc)
-    try:
-        prefix = parse_reference(image).familiar + ": "
-    except RegistryError:
-        return msg
-    return msg[len(prefix) :] if msg.startswith(prefix) else msg
-
-
-def _reason(exc: RegistryError) -> str:
-    return "invalid-reference" if exc.kind == "reference" else "registry"
-
-
-def _skip_with_today(site: _Site, expanded: str, resolve, note, why: str) -> None:
-    try:
-        digest, _ = resolve(expanded, site.platform)
-        today = f"; today it resolves to {digest}: pin it by hand if that is what you mean"
-    except RegistryError as exc:
-        today = f"; could not resolve it either ({_detail(exc, expanded)})"
-    note(site, expanded, "skipped", "parameterized", f"FROM {site.raw} (= {expanded}): {why}{today}")
-
-
-def _line_of(df: Dockerfile, offset: int) -> int:
-    import bisect
-
-    return bisect.bisect_right(df.source.line_starts, offset)
-
-
-def _not_concrete(names: list[str], gargs: dict[str, _GlobalArg]) -> str:
-    auto = [n for n in names if n in AUTOMATIC_ARGS]
-    if auto:
-        return f"depends on ${auto[0]}, known only at build time"
-    for n in names:
-        ga = gargs.get(n)
-        if ga is None:
-            return f"${n} is not declared by a global ARG (it expands to nothing)"
-        if ga.value is None:
-            return f"ARG {n} has no concrete default (set it with --build-arg)"
-    return "its value is not known before the build"
-
-
-def _arg_pinnable(site: _Site, refs, gargs: dict[str, _GlobalArg], escape: str) -> tuple[bool, str, str | None]:
-    top = [r for r in refs if not any(o is not r and o.start <= r.start and r.end <= o.end for o in refs)]
-    if site.kind != "from":
-        return False, "a parameterized COPY --from is not pinned", None
-    if len(top) != 1 or len(refs) != 1:
-        return False, "more than one variable in the reference", None
-    r = top[0]
-    if r.modifier != "":
-        return False, f"only plain $V/${{V}} references are pinned (found a ${{{r.name}{r.modifier}…}} form)", None
-    tail = site.raw[r.end :]
-    if tail.strip("\"'"):
-        return False, f"${r.name} is not at the end of the reference (appending the digest to it would not end the reference)", None
-    ga = gargs.get(r.name)
-    if ga is None or ga.value is None:
-        return False, f"ARG {r.name} has no concrete default", None
-    if ga.count != 1:
-        return False, f"ARG {r.name} is declared more than once before the first FROM", None
-    if not ga.literal or ga.value_end is None:
-        return False, f"ARG {r.name}'s default is itself parameterized", None
-    return True, "", r.name
-
-
-# --------------------------------------------------------------------------------------------
-# latest / untagged
 
 
 def findings_latest(df: Dockerfile) -> list[tuple[int, str, str]]:

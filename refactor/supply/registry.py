@@ -29,41 +29,22 @@ Only the standard library is used (``urllib``). What it does:
 - **Errors** are :class:`RegistryError` with a ``kind`` (``offline``, ``unauthorized``,
   ``not-found``, ``bad-response``, ``credentials``, ``platform``, ``reference``) and a one-line
   message built from the reference and host only: never a credential, token or response body.
+
+Layout: this module is the public face (:class:`RegistryClient`, :func:`default_client`, and the
+names below re-exported); the parts are ``registry_manifests`` (media types, platforms,
+:class:`Resolution`), ``registry_credentials`` (:class:`DockerConfig`) and ``registry_http``
+(transport helpers). References and :class:`RegistryError` are in :mod:`refactor.supply.reference`.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import ipaddress
-import json
-import os
-import re
-import socket
-import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 
-DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"  # config.json key and credential-helper server URL
-
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
-MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
-ACCEPT = ", ".join(INDEX_TYPES + MANIFEST_TYPES)
-MAX_MANIFEST = 4 * 1024 * 1024  # distribution's manifest size limit
-MAX_BLOB_CONFIG = 4 * 1024 * 1024
-USER_AGENT = "dfix-registry/1"
-
-# --------------------------------------------------------------------------------------------
-# Errors
-
-
-from refactor.supply.reference import (  # noqa: E402,F401  (re-exported)
+from refactor.supply.reference import (  # noqa: F401  (re-exported)
     _DIGEST_RE,
     _DOMAIN_RE,
     _HUB_ALIASES,
@@ -77,249 +58,27 @@ from refactor.supply.reference import (  # noqa: E402,F401  (re-exported)
     _shown,
     parse_reference,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Platform:
-    os: str
-    architecture: str
-    variant: str | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> Platform:
-        parts = text.strip().lower().split("/")
-        if len(parts) == 1 and parts[0]:
-            return cls("linux", _norm_arch(parts[0])[0], _norm_arch(parts[0])[1])
-        if len(parts) not in (2, 3) or not all(parts):
-            raise RegistryError("platform", f"invalid platform {_shown(text)}")
-        arch, variant = _norm_arch(parts[1], parts[2] if len(parts) == 3 else None)
-        return cls(parts[0], arch, variant)
-
-    def matches(self, os_: str | None, arch: str | None, variant: str | None) -> bool:
-        if (os_ or "").lower() != self.os:
-            return False
-        a, v = _norm_arch((arch or "").lower(), (variant or "").lower() or None)
-        if a != self.architecture:
-            return False
-        return self.variant is None or v is None or v == self.variant
-
-    def __str__(self) -> str:
-        return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
-
-
-def _norm_arch(arch: str, variant: str | None = None) -> tuple[str, str | None]:
-    """containerd's platforms.Normalize for the common cases."""
-    arch = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "i386": "386", "armhf": "arm", "armel": "arm"}.get(arch, arch)
-    if arch == "arm64" and variant in ("v8", "8"):
-        variant = None
-    if arch == "arm" and variant is None:
-        variant = "v7"
-    if arch == "arm" and variant and not variant.startswith("v"):
-        variant = "v" + variant
-    if arch == "amd64" and variant == "v1":
-        variant = None
-    return arch, variant
-
-
-# --------------------------------------------------------------------------------------------
-# Credentials
-
-
-@dataclass(frozen=True)
-class Credentials:
-    username: str = ""
-    password: str = ""  # or an identity token when ``identity_token`` is set
-    identity_token: bool = False
-
-    def __repr__(self) -> str:  # never show a value
-        return "<Credentials>"
-
-    __str__ = __repr__
-
-    def basic(self) -> str:
-        return "Basic " + base64.b64encode(f"{self.username}:{self.password}".encode()).decode("ascii")
-
-
-def _config_key_host(key: str) -> str:
-    """``https://index.docker.io/v1/`` -> ``docker.io``; ``http://127.0.0.1:5000`` -> ``127.0.0.1:5000``."""
-    k = key.strip()
-    if "://" in k:
-        k = k.split("://", 1)[1]
-    k = k.split("/", 1)[0]
-    return DOCKER_HUB if k.lower() in _HUB_ALIASES else k
-
-
-class DockerConfig:
-    """Credentials from a docker ``config.json``. Values are never put in a message or repr."""
-
-    def __init__(self, data: dict | None = None, path: str | None = None, helper_timeout: float = 30.0):
-        self.data = data or {}
-        self.path = path
-        self.helper_timeout = helper_timeout
-        self._cache: dict[str, Credentials | None] = {}
-
-    def __repr__(self) -> str:
-        return f"<DockerConfig {self.path or '(in memory)'}>"
-
-    @classmethod
-    def load(cls, path: str | None = None) -> DockerConfig:
-        if path is None:
-            base = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
-            path = os.path.join(base, "config.json")
-        try:
-            with open(path, encoding="utf-8") as fh:
-                data = json.load(fh)
-        except FileNotFoundError:
-            return cls({}, path)
-        except (OSError, ValueError) as exc:
-            raise RegistryError("credentials", f"cannot read docker config {path}: {type(exc).__name__}") from None
-        if not isinstance(data, dict):
-            raise RegistryError("credentials", f"docker config {path} is not a JSON object")
-        return cls(data, path)
-
-    def credentials(self, domain: str) -> Credentials | None:
-        """Credentials for a normalised registry domain (``docker.io`` for Docker Hub), or None."""
-        if domain not in self._cache:
-            self._cache[domain] = self._lookup(domain)
-        return self._cache[domain]
-
-    def _lookup(self, domain: str) -> Credentials | None:
-        server = DOCKER_HUB_AUTH_KEY if domain == DOCKER_HUB else domain
-        helpers = self.data.get("credHelpers") or {}
-        helper = None
-        if isinstance(helpers, dict):
-            for key, value in helpers.items():
-                if _config_key_host(key) == domain:
-                    helper = value
-                    break
-        if helper:
-            return self._helper(str(helper), server)
-        auths = self.data.get("auths") or {}
-        if isinstance(auths, dict):
-            for key, entry in auths.items():
-                if _config_key_host(key) != domain or not isinstance(entry, dict):
-                    continue
-                creds = self._from_entry(entry)
-                if creds is not None:
-                    return creds
-        store = self.data.get("credsStore")
-        if store:
-            return self._helper(str(store), server)
-        return None
-
-    def _from_entry(self, entry: dict) -> Credentials | None:
-        user, pw = entry.get("username") or "", entry.get("password") or ""
-        auth = entry.get("auth")
-        if auth:
-            try:
-                decoded = base64.b64decode(str(auth), validate=False).decode("utf-8")
-            except (ValueError, UnicodeDecodeError):
-                raise RegistryError("credentials", "docker config: an auths entry has an invalid base64 'auth'") from None
-            if ":" not in decoded:
-                raise RegistryError("credentials", "docker config: an auths entry's 'auth' is not user:password")
-            user, pw = decoded.split(":", 1)
-        token = entry.get("identitytoken")
-        if token:
-            return Credentials(user, str(token), identity_token=True)
-        if user or pw:
-            return Credentials(str(user), str(pw))
-        return None
-
-    def _helper(self, helper: str, server: str) -> Credentials | None:
-        if not re.fullmatch(r"[A-Za-z0-9._-]+", helper):
-            raise RegistryError("credentials", "docker config names an invalid credential helper")
-        prog = f"docker-credential-{helper}"
-        try:
-            proc = subprocess.run([prog, "get"], input=server, capture_output=True, text=True, timeout=self.helper_timeout)
-        except FileNotFoundError:
-            raise RegistryError("credentials", f"credential helper {prog} is not installed") from None
-        except subprocess.TimeoutExpired:
-            raise RegistryError("credentials", f"credential helper {prog} timed out") from None
-        except OSError as exc:
-            raise RegistryError("credentials", f"credential helper {prog} could not run ({type(exc).__name__})") from None
-        if proc.returncode != 0:
-            if "credentials not found" in (proc.stdout + proc.stderr).lower():
-                return None
-            raise RegistryError("credentials", f"credential helper {prog} failed (exit {proc.returncode})")
-        try:
-            doc = json.loads(proc.stdout)
-            user, secret = str(doc.get("Username") or ""), str(doc.get("Secret") or "")
-        except (ValueError, AttributeError):
-            raise RegistryError("credentials", f"credential helper {prog} returned invalid JSON") from None
-        if not secret:
-            return None
-        if user == "<token>":
-            return Credentials("", secret, identity_token=True)
-        return Credentials(user, secret)
-
-
-# --------------------------------------------------------------------------------------------
-# HTTP
-
-
-def is_loopback_host(host: str) -> bool:
-    h = host
-    if h.startswith("["):
-        h = h[1:].split("]", 1)[0]
-    elif h.count(":") == 1:
-        h = h.split(":", 1)[0]
-    if h.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(h).is_loopback
-    except ValueError:
-        return False
-
-
-_CHALLENGE_RE = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
-
-
-def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
-    """``Bearer realm="…",service="…",scope="…"`` -> ("bearer", {...})."""
-    header = header.strip()
-    scheme, _, rest = header.partition(" ")
-    params = {}
-    for m in _CHALLENGE_RE.finditer(rest):
-        value = m.group(2) if m.group(2) is not None else m.group(3)
-        params[m.group(1).lower()] = re.sub(r"\\(.)", r"\1", value)
-    return scheme.lower(), params
-
-
-class _Redirects(urllib.request.HTTPRedirectHandler):
-    """Follow redirects (blob storage) but never to another scheme than http/https."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
-            return None
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-@dataclass
-class _Response:
-    status: int
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-
-
-@dataclass(frozen=True)
-class Resolution:
-    """What a tag resolved to. ``digest`` is what to pin (the index digest for multi-arch)."""
-
-    ref: ImageRef
-    digest: str
-    media_type: str
-    platforms: tuple[str, ...] = ()  # for an index: the platforms it lists
-    platform_digest: str | None = None  # the manifest selected for a requested platform
-
-    @property
-    def is_index(self) -> bool:
-        return self.media_type in INDEX_TYPES
-
-    @property
-    def pinned(self) -> str:
-        """``familiar:tag@digest``."""
-        r = self.ref
-        return ImageRef(r.domain, r.path, r.tag, self.digest).familiar
+from refactor.supply.registry_credentials import DOCKER_HUB_AUTH_KEY as DOCKER_HUB_AUTH_KEY
+from refactor.supply.registry_credentials import Credentials, DockerConfig
+from refactor.supply.registry_credentials import _config_key_host as _config_key_host
+from refactor.supply.registry_http import USER_AGENT, _read, _reason, _Redirects, _Response, is_loopback_host, parse_challenge
+from refactor.supply.registry_manifests import (
+    ACCEPT,
+    INDEX_TYPES,
+    MANIFEST_TYPES,
+    MAX_BLOB_CONFIG,
+    MAX_MANIFEST,
+    Platform,
+    Resolution,
+    _json,
+    _media_type,
+    _sniff_media,
+)
+from refactor.supply.registry_manifests import DOCKER_LIST as DOCKER_LIST
+from refactor.supply.registry_manifests import DOCKER_MANIFEST as DOCKER_MANIFEST
+from refactor.supply.registry_manifests import OCI_INDEX as OCI_INDEX
+from refactor.supply.registry_manifests import OCI_MANIFEST as OCI_MANIFEST
+from refactor.supply.registry_manifests import _norm_arch as _norm_arch
 
 
 @dataclass
@@ -566,61 +325,6 @@ class RegistryClient:
             raise RegistryError("bad-response", f"{shown}: invalid URL for {host}") from None
         except Exception as exc:  # noqa: BLE001 - http.client.HTTPException and friends
             raise RegistryError("bad-response", f"{shown}: bad HTTP response from {host} ({type(exc).__name__})") from None
-
-
-def _read(r, limit: int, shown: str) -> bytes:
-    if not limit:
-        return r.read()
-    data = r.read(limit + 1)
-    if len(data) > limit:
-        raise RegistryError("bad-response", f"{shown}: response larger than {limit} bytes")
-    return data
-
-
-def _reason(reason) -> str:
-    if isinstance(reason, (TimeoutError, socket.timeout)):
-        return "timed out"
-    if isinstance(reason, socket.gaierror):
-        return "name does not resolve"
-    if isinstance(reason, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror.lower()
-    text = type(reason).__name__ if not isinstance(reason, str) else reason
-    return text.splitlines()[0][:80] if text else "error"
-
-
-def _media_type(ctype: str | None) -> str | None:
-    if not ctype:
-        return None
-    return ctype.split(";", 1)[0].strip().lower() or None
-
-
-def _sniff_media(body: bytes) -> str | None:
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(doc, dict):
-        return None
-    mt = doc.get("mediaType")
-    if isinstance(mt, str):
-        return mt
-    if "manifests" in doc:
-        return OCI_INDEX
-    if "config" in doc and "layers" in doc:
-        return OCI_MANIFEST
-    return None
-
-
-def _json(body: bytes, shown: str) -> dict:
-    try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise RegistryError("bad-response", f"{shown}: registry returned invalid JSON") from None
-    if not isinstance(doc, dict):
-        raise RegistryError("bad-response", f"{shown}: registry returned unexpected JSON")
-    return doc
 
 
 def default_client(**kw) -> RegistryClient:

@@ -203,11 +203,22 @@ def test_docs_cover_every_input_and_output() -> None:
 
 
 def test_renderer_uses_only_the_standard_library() -> None:
-    """It runs by path with whatever dfix the action installed: nothing from dfix, nothing from PyPI."""
-    tree = ast.parse(REPORT_PY.read_text("utf-8"))
-    mods = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    mods |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-    assert mods <= set(sys.stdlib_module_names) | {"__future__"}, mods
+    """It runs by path with whatever dfix the action installed: nothing from dfix, nothing from PyPI.
+    Its parts (``action_report_*.py`` next to it) are the only other modules it and they import
+    (by path as top-level modules, as a package as ``refactor.ci.action_report_*``)."""
+    files = sorted(REPORT_PY.parent.glob("action_report*.py"))
+    parts = {f.stem for f in files}
+    assert len(files) > 1 and REPORT_PY in files
+    for f in files:
+        tree = ast.parse(f.read_text("utf-8"))
+        names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        mods = {m.split(".")[0] for m in names if m not in parts and m.removeprefix("refactor.ci.") not in parts}
+        assert mods <= set(sys.stdlib_module_names) | {"__future__"}, (f.name, mods)
+    # by path without site-packages (so without any installed dfix), and loaded from its file
+    p = subprocess.run([sys.executable, "-S", "-I", str(REPORT_PY), "--help"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and "--comment-limit" in p.stdout, p.stderr
+    assert _report_module().COMMENT_LIMIT == 65_536 - 2_048
 
 
 # --------------------------------------------------------------------------- renderer (Python)

@@ -613,7 +613,7 @@ def test_violation_and_result_types() -> None:
 # The check stays independent of the planner
 
 REPO = Path(__file__).resolve().parent.parent
-PLANNER = {
+_PLANNER_FACES = {
     "refactor.analyze",
     "refactor.analysis.facts",
     "refactor.analysis.implicit",
@@ -623,6 +623,12 @@ PLANNER = {
         f"refactor.fixes.{m}"
         for m in ("plan", "mounts", "layer_files", "ssh", "clones", "credential_copies", "edits", "apply", "split_apply")
     ),
+}
+# with their parts (``refactor/multistage_outputs.py`` is part of ``refactor.multistage``)
+PLANNER = _PLANNER_FACES | {
+    f"{face.rpartition('.')[0]}.{p.stem}"
+    for face in _PLANNER_FACES
+    for p in REPO.joinpath(*face.split(".")[:-1]).glob(face.rpartition(".")[2] + "_*.py")
 }
 
 

@@ -164,8 +164,9 @@ def pending_for(paths: list[str]) -> list[str]:
     of ``paths``."""
     out = []
     seen: set[str] = set()
+    memo: dict[str, tuple[str, list[str]]] = {}
     for p in paths:
-        for _root, jpath in journals_for(p):
+        for _root, jpath in journals_for(p, memo):
             if jpath not in seen:
                 seen.add(jpath)
                 out.append(

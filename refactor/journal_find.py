@@ -20,11 +20,10 @@ def _journal_files(jdir: str) -> list[str]:
         return []
 
 
-def _roots_above(path: str) -> Iterator[str]:
-    """The directories whose journal may list ``path``: all its ancestors (a group's root is the
-    git work tree holding the group, or the group's common directory, so it may lie above a nested
-    repository; a few ``lstat`` calls per file)."""
-    d = os.path.dirname(canon(path))
+def _ancestors(d: str) -> Iterator[str]:
+    """The directories whose journal may list a file in ``d`` (resolved): ``d`` and all its
+    ancestors (a group's root is the git work tree holding the group, or the group's common
+    directory, so it may lie above a nested repository)."""
     while True:
         yield d
         parent = os.path.dirname(d)
@@ -54,16 +53,29 @@ def _listed(jpath: str, root: str) -> frozenset[str] | None:
     return _listing[key]
 
 
-def journals_for(path: str) -> list[tuple[str, str]]:
+def journals_for(path: str, memo: dict[str, tuple[str, list[str]]] | None = None) -> list[tuple[str, str]]:
     """(root, journal path) of every journal listing ``path``, nearest first. A journal that
-    cannot be read is returned too (it may list the file: recovering it reports why)."""
-    me = canon(path)
+    cannot be read is returned too (it may list the file: recovering it reports why).
+
+    ``memo`` (one dict for a batch of paths, while no journal is written or removed) keeps each
+    directory's resolved path and the ancestors holding a journal directory, so a thousand files
+    in one directory cost one ``realpath`` and one look at each ancestor."""
+    a = os.path.abspath(path)
+    d = os.path.dirname(a)
+    known = memo.get(d) if memo is not None else None
+    if known is None:
+        real = os.path.realpath(d)
+        # none, or not one dfix made (then no group is written there)
+        known = (real, [r for r in _ancestors(real) if _is_journal_dir(os.path.join(r, DIRNAME))])
+        if memo is not None:
+            memo[d] = known
+    real, roots = known
+    if not roots:
+        return []
+    me = os.path.join(real, os.path.basename(a))  # canon(path)
     out = []
-    for root in _roots_above(path):
-        jdir = os.path.join(root, DIRNAME)
-        if not _is_journal_dir(jdir):  # none, or not one dfix made (then no group is written there)
-            continue
-        for jpath in _journal_files(jdir):
+    for root in roots:
+        for jpath in _journal_files(os.path.join(root, DIRNAME)):
             files = _listed(jpath, root)
             if files is None or me in files:
                 out.append((root, jpath))

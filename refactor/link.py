@@ -122,6 +122,7 @@ def link_callers(
     settings: Settings | None = None,
     given: set[str] | None = None,
     only_names: frozenset[str] | None = None,
+    prefilter=None,
 ) -> Linked:
     """Plan caller edits, and decide which Dockerfile fixes their callers block.
 
@@ -139,7 +140,7 @@ def link_callers(
     mentions: list[tuple[str, int, str]] = []
     unreadable: list[tuple[str, str]] = []  # caller files dfix could not read: (path, why)
     try:
-        invocations = discover(root, exclude=excludes, mentions=mentions, unreadable=unreadable, names=only_names)
+        invocations = discover(root, exclude=excludes, mentions=mentions, unreadable=unreadable, names=only_names, prefilter=prefilter)
     except Exception:  # noqa: BLE001 - discovery of callers never fails the Dockerfile run
         return Linked([], {})
     # mentions no parsed build covers: a form dfix cannot follow (flags in a variable, an argv list…)

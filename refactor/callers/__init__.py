@@ -35,11 +35,13 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import stat
 
 from refactor.build import SecretSpec
 from refactor.fixes.edit import ConflictError, apply_edits
 from refactor.walk import walk
 
+from .gitscan import GitPrefilter
 from .kinds import BY_NAME as _KINDS
 from .kinds import kind_of
 from .model import BuildArgUse, CallerPlan, Invocation, Target
@@ -123,6 +125,14 @@ _MENTION = re.compile(
 )
 
 
+def _below(full: str, base: str) -> str:
+    """``full`` relative to its ancestor directory ``base``, ``/``-separated (os.path.relpath
+    without its cost: the walk's paths all start with the root's)."""
+    prefix = base.rstrip(os.sep) + os.sep
+    rel = full[len(prefix) :] if full.startswith(prefix) else os.path.relpath(full, base)
+    return rel.replace(os.sep, "/") if os.sep != "/" else rel
+
+
 def mentions_in(path: str, text: str) -> list[tuple[str, int, str]]:
     """(path, offset, NAME) of every build-arg-looking mention of a name, outside comment lines."""
     out = []
@@ -141,6 +151,7 @@ def discover(
     mentions: list | None = None,
     unreadable: list | None = None,
     names: frozenset[str] | None = None,
+    prefilter: GitPrefilter | None = None,
 ) -> list[Invocation]:
     """Every build invocation that passes build args, under ``root`` (sorted by path and offset).
 
@@ -150,6 +161,8 @@ def discover(
     build-arg-looking mention of a name in the files read (:func:`mentions_in`), parsed or not.
     ``names``: only files whose bytes mention one of them are read further (report mode: the
     callers that matter are those of the migrated names; a file that mentions none cannot pass them).
+    ``prefilter``: git's answer to the needle test (:mod:`refactor.callers.gitscan`), so the files
+    git searched and found no needle in are not opened.
     """
     from refactor.discovery import is_dockerfile_name
 
@@ -157,6 +170,8 @@ def discover(
     out: list[Invocation] = []
     wanted = None if names is None else tuple(n.encode() for n in names)
     specs: list[tuple[str, object]] = []
+    known = prefilter.sets() if prefilter is not None and prefilter.root == root else None
+    searched, hits = known if known is not None else (frozenset(), frozenset())
     for dirpath, dirnames, filenames in walk(root):
         spec = _gitignore(dirpath)
         if spec is not None:
@@ -166,19 +181,27 @@ def discover(
         def ignored(name: str, is_dir: bool, dirpath: str = dirpath, active: list = active) -> bool:
             full = os.path.join(dirpath, name)
             for d, s in active:
-                r = os.path.relpath(full, d).replace(os.sep, "/")
-                if s.match_file(r + ("/" if is_dir else "")):
+                if s.match_file(_below(full, d) + ("/" if is_dir else "")):
                     return True
-            return _excluded(os.path.relpath(full, root).replace(os.sep, "/"), exclude)
+            return _excluded(_below(full, root), exclude)
 
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not ignored(d, True))
         for fn in sorted(filenames):
             full = os.path.join(dirpath, fn)
-            relp = os.path.relpath(full, root).replace(os.sep, "/")
-            kind = kind_of(relp)
+            if full in searched and full not in hits:
+                # git read it and found no needle of any kind: no caller. Unless it is a symbolic
+                # link (git does not follow it) or too big to read (reported below, as without git)
+                try:
+                    st = os.lstat(full)
+                except OSError:
+                    continue
+                if not stat.S_ISLNK(st.st_mode) and st.st_size <= MAX_BYTES:
+                    continue
+            kind = kind_of(_below(full, root))
             if kind is None and ("." in fn or is_dockerfile_name(fn)):
                 continue  # (an extension-less Dockerfile is never a shell script: not even opened)
-            if ignored(fn, False) or (os.path.islink(full) and not os.path.isfile(full)):
+            link = os.path.islink(full)
+            if ignored(fn, False) or (link and not os.path.isfile(full)):
                 continue
             try:
                 if not os.path.isfile(full):

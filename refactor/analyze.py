@@ -22,7 +22,7 @@ from refactor.analysis.secrets import (
     public_bundle_prefix,
 )
 from refactor.analysis.shell import auth_uses
-from refactor.build import SecretSpec
+from refactor.buildspec import SecretSpec
 from refactor.fixes.credential_copies import plan_credential_copies
 from refactor.fixes.edit import Applicability, Fix
 from refactor.fixes.mounts import plan_secret

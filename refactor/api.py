@@ -1,14 +1,14 @@
 """Programmatic entry points (used by ``dfix verify``, the e2e tests and the benchmarks).
 
 ``plan_file(path)`` analyses one Dockerfile and returns its original text, the fixed text that
-``--write`` would produce, and the :class:`~refactor.build.BuildSpec` of the emitted command.
+``--write`` would produce, and the :class:`~refactor.buildspec.BuildSpec` of the emitted command.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from refactor.build import BuildSpec
+from refactor.buildspec import BuildSpec
 
 
 @dataclass(frozen=True)

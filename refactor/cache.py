@@ -343,7 +343,7 @@ def _dump_build(b) -> dict:
 
 
 def _load_result(d: dict) -> FileResult:
-    from refactor.build import BuildSpec, SecretSpec
+    from refactor.buildspec import BuildSpec, SecretSpec
     from refactor.results import FileResult, FindingOut, FixOut
 
     kw = {n: d[n] for n in RESULT_FIELDS}

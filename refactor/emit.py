@@ -13,7 +13,7 @@ import re
 import shlex
 from functools import lru_cache
 
-from refactor.build import BuildSpec
+from refactor.buildspec import BuildSpec
 
 TARGETS = ("docker", "bake", "compose", "github", "gitlab", "podman", "flatten")
 

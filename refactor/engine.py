@@ -197,7 +197,7 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
     if "podman" in settings.emit:
         from dataclasses import replace
 
-        from refactor.build import ENV_MOUNT
+        from refactor.buildspec import ENV_MOUNT
 
         spec = replace(spec, env_mounts=bool(ENV_MOUNT.search(new_text)))
     result.build = spec

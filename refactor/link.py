@@ -14,8 +14,8 @@ import os
 import re
 from dataclasses import dataclass, replace
 
-from refactor.build import ENV_MOUNT as _ENV_MOUNT
-from refactor.build import SecretSpec
+from refactor.buildspec import ENV_MOUNT as _ENV_MOUNT
+from refactor.buildspec import SecretSpec
 from refactor.fixes.edit import apply_edits
 from refactor.results import FileResult, FindingOut, FixOut
 from refactor.rules import BY_CODE

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from refactor.build import BuildSpec
+from refactor.buildspec import BuildSpec
 from refactor.fixes.edit import Edit
 
 

@@ -146,7 +146,7 @@ def test_every_settings_field_is_in_the_key_or_listed_as_not_affecting_the_resul
 
 
 def test_every_result_field_is_stored_or_listed() -> None:
-    from refactor.build import BuildSpec, SecretSpec
+    from refactor.buildspec import BuildSpec, SecretSpec
     from refactor.results import FileResult, FindingOut, FixOut
 
     assert {f.name for f in dataclasses.fields(FileResult)} == set(C.RESULT_FIELDS) | set(C.RESULT_NOT_STORED)

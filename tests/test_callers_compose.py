@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from refactor.build import SecretSpec
+from refactor.buildspec import SecretSpec
 from refactor.callers import Target, find_in_text, plan_file
 from refactor.callers.yamlutil import compose as parse_yaml
 from refactor.fixes.edit import apply_edits

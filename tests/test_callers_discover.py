@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from refactor.build import SecretSpec
+from refactor.buildspec import SecretSpec
 from refactor.callers import BuildArgUse, Invocation, Target, discover, kind_of, plan, plan_file, stale_args
 from refactor.fixes.edit import apply_edits
 

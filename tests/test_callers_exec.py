@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from refactor.build import SecretSpec
+from refactor.buildspec import SecretSpec
 from refactor.callers import Target, find_in_text, plan_file
 from refactor.fixes.edit import apply_edits
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from refactor import callers
-from refactor.build import SecretSpec
+from refactor.buildspec import SecretSpec
 from refactor.discovery import discover as find_dockerfiles
 from refactor.engine import process_file
 from refactor.settings import Settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from refactor.build import SecretSpec
+from refactor.buildspec import SecretSpec
 from refactor.callers import Target, find_in_text, plan_file
 from refactor.fixes.edit import apply_edits
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from refactor.build import SecretSpec
+from refactor.buildspec import SecretSpec
 from refactor.callers import Target, find_in_text, plan_file
 from refactor.fixes.edit import apply_edits
 
@@ -242,7 +242,7 @@ def test_loop_variable_links_by_pattern(tmp_path) -> None:
 def test_a_fallback_that_may_be_the_secret_is_never_copied() -> None:
     """``${T:-<committed literal>}``: the literal would move into the new prefix assignment, so the
     caller is left to the user; a placeholder fallback (``none``) is copied as before."""
-    from refactor.build import SecretSpec
+    from refactor.buildspec import SecretSpec
     from refactor.callers import Target, find_in_text, plan_file
 
     text = 'docker build --build-arg NPM_TOKEN="${T:-lit-9HqzV0cwPp2value}" .\n'

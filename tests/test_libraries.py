@@ -21,7 +21,7 @@ import os
 import pytest
 
 from refactor import ignorespec
-from refactor.build import SecretSpec
+from refactor.buildspec import SecretSpec
 from refactor.callers import Target, find_in_text, plan_file
 from refactor.callers.bake import _parser as hcl_parser
 from refactor.callers.bake import parse_hcl

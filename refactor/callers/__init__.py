@@ -14,7 +14,7 @@ Contract with the integration:
 * Search from :func:`repo_root` of the PATHs, whatever PATHs were given; link an invocation to a
   Dockerfile when ``os.path.realpath(dockerfile) == inv.dockerfile``.
 * ``migrated`` (per Dockerfile) maps each build arg whose ARG the rewrite removes to the
-  :class:`~refactor.build.SecretSpec` the emitted command passes (``SecretSpec.env`` is the
+  :class:`~refactor.buildspec.SecretSpec` the emitted command passes (``SecretSpec.env`` is the
   build-arg name), or to ``None`` when no RUN reads it any more (the caller just drops it).
 * Offsets are into the caller's decoded text without a BOM (``refactor.source.read_source(path).text``).
 * ``Invocation.dockerfile``/``context`` are ``os.path.realpath`` values: compare them with the
@@ -37,7 +37,7 @@ import os
 import re
 import stat
 
-from refactor.build import SecretSpec
+from refactor.buildspec import SecretSpec
 from refactor.fixes.edit import ConflictError, apply_edits
 from refactor.walk import walk
 

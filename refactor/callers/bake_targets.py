@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from refactor.build import SecretSpec
+from refactor.buildspec import SecretSpec
 
 from .model import CallerPlan
 

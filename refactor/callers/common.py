@@ -6,7 +6,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from refactor.build import SecretSpec
+from refactor.buildspec import SecretSpec
 from refactor.fixes.edit import Edit
 
 from .model import CallerPlan, Invocation

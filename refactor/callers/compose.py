@@ -33,7 +33,7 @@ from __future__ import annotations
 import os
 from typing import cast
 
-from refactor.build import SecretSpec
+from refactor.buildspec import SecretSpec
 from refactor.fixes.edit import Edit
 
 from . import yamlutil as Y

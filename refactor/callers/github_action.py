@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from refactor.build import SecretSpec
+from refactor.buildspec import SecretSpec
 from refactor.fixes.edit import Edit
 
 from . import yamlutil as Y

@@ -7,7 +7,7 @@ SDK is reported with its python-on-whales equivalent.
 
 from __future__ import annotations
 
-from refactor.build import SecretSpec
+from refactor.buildspec import SecretSpec
 from refactor.fixes.edit import Edit
 
 from .common import delete_list_item

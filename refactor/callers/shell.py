@@ -31,7 +31,7 @@ Rewrite rules for one ``--build-arg NAME[=VALUE]`` whose ARG the Dockerfile rewr
 
 from __future__ import annotations
 
-from refactor.build import SecretSpec
+from refactor.buildspec import SecretSpec
 from refactor.fixes.edit import Edit
 
 from .model import CallerPlan

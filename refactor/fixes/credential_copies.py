@@ -17,7 +17,7 @@ from refactor.analysis.credfiles import (
 )
 from refactor.analysis.facts import Facts
 from refactor.analysis.workdir import user_set, workdir_at
-from refactor.build import SecretSpec
+from refactor.buildspec import SecretSpec
 from refactor.fixes.edit import Applicability, Edit, Fix
 from refactor.fixes.edits import render_plan_edits
 from refactor.fixes.layer_files import needs_file

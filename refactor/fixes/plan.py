@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from refactor.analysis.facts import PLATFORM_ARGS, PROXY_ARGS, Facts, VarItem
 from refactor.analysis.secrets import Policy, Verdict
 from refactor.analysis.shell import FileWrite
-from refactor.build import BuildSpec, SecretSpec
+from refactor.buildspec import BuildSpec, SecretSpec
 from refactor.fixes.edit import Edit, Fix
 from refactor.rules import BY_CODE
 from refactor.source import SourceFile

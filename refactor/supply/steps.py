@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from refactor.build import BuildSpec
+from refactor.buildspec import BuildSpec
 from refactor.fixes.edit import Applicability, apply_edits
 from refactor.fixes.plan import FileAnalysis, Finding
 from refactor.settings import Settings

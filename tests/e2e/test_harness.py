@@ -328,7 +328,7 @@ def test_encodings_and_masking_never_show_the_value():
 
 def _fake_plan(original: str, fixed: str, secret_args=("NPM_TOKEN",), secrets_=None):
     from refactor.api import Planned
-    from refactor.build import BuildSpec, SecretSpec
+    from refactor.buildspec import BuildSpec, SecretSpec
 
     def plan(path, *, mount_style="env", unsafe_fixes=False):
         specs = secrets_ or tuple(SecretSpec(a.lower(), "env", env=a) for a in secret_args)

@@ -7,6 +7,7 @@ import re
 
 from refactor import buildcontext
 from refactor.analysis.secrets import judge
+from refactor.lazyre import lazy
 
 # --------------------------------------------------------------------------------------------
 # Credential files copied from the build context (DF008)
@@ -27,13 +28,13 @@ CRED_FILES = {
 SSH_KEYS = ("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519")
 _LITERAL_CRED = {
     # (only searched for: ^\s* crossed blank lines, so every blank line of a run restarted the scan)
-    ".npmrc": re.compile(r"(?im)^[^#;\n]*_(?:authToken|auth|password)\s*=\s*(?!\$\{)[^\s$]{6,}"),
-    ".yarnrc.yml": re.compile(r"(?im)npmAuth(?:Token|Ident)\s*:\s*[\"']?(?!\$\{)[^\s$\"']{6,}"),
-    "settings.xml": re.compile(r"(?i)<password>\s*(?!\$\{)[^<\s$]{3,}"),
-    "pip.conf": re.compile(r"://[^\s/@:]+:(?!\$\{)[^\s/@$]{3,}@"),
-    "pip.ini": re.compile(r"://[^\s/@:]+:(?!\$\{)[^\s/@$]{3,}@"),
-    ".pypirc": re.compile(r"(?im)^[^\S\n]*password\s*[:=]\s*(?!\$\{)\S{3,}"),
-    "auth.json": re.compile(r"\"(?:password|token|bearer)\"\s*:\s*\"(?!\$\{)[^\"$]{6,}\""),
+    ".npmrc": lazy(r"(?im)^[^#;\n]*_(?:authToken|auth|password)\s*=\s*(?!\$\{)[^\s$]{6,}"),
+    ".yarnrc.yml": lazy(r"(?im)npmAuth(?:Token|Ident)\s*:\s*[\"']?(?!\$\{)[^\s$\"']{6,}"),
+    "settings.xml": lazy(r"(?i)<password>\s*(?!\$\{)[^<\s$]{3,}"),
+    "pip.conf": lazy(r"://[^\s/@:]+:(?!\$\{)[^\s/@$]{3,}@"),
+    "pip.ini": lazy(r"://[^\s/@:]+:(?!\$\{)[^\s/@$]{3,}@"),
+    ".pypirc": lazy(r"(?im)^[^\S\n]*password\s*[:=]\s*(?!\$\{)\S{3,}"),
+    "auth.json": lazy(r"\"(?:password|token|bearer)\"\s*:\s*\"(?!\$\{)[^\"$]{6,}\""),
 }
 
 
@@ -59,7 +60,7 @@ _TEMPLATE_SUFFIXES = (
     "orig",
     "bak",
 )
-_SA_JSON = re.compile(
+_SA_JSON = lazy(
     r"(?i)^(?:.*[._-])?(?:credentials?|client[_-]?secrets?|service[_-]?accounts?|sa[_-]?key|gcp[_-]?key|"
     r"gcloud[_-]?key|keyfile|key[_-]?file|firebase[_-]?adminsdk)(?:[._-].*)?\.json$"
 )
@@ -111,11 +112,11 @@ def private_key_file(rel: str) -> bool:
     return low.endswith((".key", ".pem")) and not any(w in low for w in ("cert", "chain", "ca.", "ca-", "pub", "crt"))
 
 
-_REF_ONLY = re.compile(r"\$\{[^}\n]*\}|\$[A-Za-z_][A-Za-z0-9_]*|\{\{[^}\n]*\}\}|%[A-Z_][A-Z0-9_]*%")
-_REF_START = re.compile(r"\$\{|\$[A-Za-z_]|\{\{|%[A-Z_]")
-_REF_NAME = re.compile(r"[A-Za-z0-9_]*")
-_REF_UPPER = re.compile(r"[A-Z0-9_]*")
-_REF_STOP = re.compile(r"[}\n]")
+_REF_ONLY = lazy(r"\$\{[^}\n]*\}|\$[A-Za-z_][A-Za-z0-9_]*|\{\{[^}\n]*\}\}|%[A-Z_][A-Z0-9_]*%")
+_REF_START = lazy(r"\$\{|\$[A-Za-z_]|\{\{|%[A-Z_]")
+_REF_NAME = lazy(r"[A-Za-z0-9_]*")
+_REF_UPPER = lazy(r"[A-Z0-9_]*")
+_REF_STOP = lazy(r"[}\n]")
 
 
 def _run_end(pattern: re.Pattern[str], text: str, pos: int) -> int:
@@ -172,12 +173,12 @@ def strip_refs(text: str) -> str:
 
 
 _CONTENT_CRED = {
-    "service_account": re.compile(
+    "service_account": lazy(
         r"\"(?:private_key|client_secret|refresh_token|password|token|secret|api_key)\"\s*:\s*\"(?![\s$\"{<])[^\"]{8,}\""
     ),
-    "kubeconfig": re.compile(r"(?m)^[^\S\n]*(?:client-key-data|token|password|client-secret)\s*:\s*[\"']?(?![\s$\"'{<])\S{6,}"),
-    "mycnf": re.compile(r"(?im)^[^\S\n]*password\s*=\s*[\"']?(?![\s$\"'{<])\S{3,}"),
-    "pgpass": re.compile(r"(?m)^[^#\n:]*:[^:\n]*:[^:\n]*:[^:\n]*:(?![\s$*{<])\S+"),
+    "kubeconfig": lazy(r"(?m)^[^\S\n]*(?:client-key-data|token|password|client-secret)\s*:\s*[\"']?(?![\s$\"'{<])\S{6,}"),
+    "mycnf": lazy(r"(?im)^[^\S\n]*password\s*=\s*[\"']?(?![\s$\"'{<])\S{3,}"),
+    "pgpass": lazy(r"(?m)^[^#\n:]*:[^:\n]*:[^:\n]*:[^:\n]*:(?![\s$*{<])\S+"),
 }
 
 

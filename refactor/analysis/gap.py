@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from functools import cached_property
 
 _CLASS_ESC = {"\n": r"\n", "\t": r"\t", "\\": r"\\", "]": r"\]", "^": r"\^", "-": r"\-"}
 
@@ -63,13 +64,14 @@ class GapMatch:
 
 
 class GapPattern:
+    """See the module docstring. The regexes are compiled on first use: most of the patterns of a
+    module are never needed for a given Dockerfile, and compiling them all at import was a tenth
+    of a one-file run."""
+
     def __init__(
         self, head: str, tail: str, *, limit: int, stops: str = "\n;|&", continuation: bool = True, lead: str | None = None, flags: int = 0
     ) -> None:
-        self.head = re.compile(head, flags)
-        self.tail = re.compile(tail, flags)
-        self._tail_at = re.compile("(?=" + tail + ")", flags)
-        self._lead = re.compile(lead, flags) if lead else None
+        self._source = (head, tail, lead, flags)
         self.limit = limit
         self.stops = stops
         self.continuation = continuation
@@ -78,9 +80,33 @@ class GapPattern:
         body = f"{gap}{{0,{limit}}}?"
         if lead:
             body = f"(?:{lead}{body})??"
-        self.reference = re.compile(head + body + tail, flags)
-        self.pattern = self.reference.pattern
-        self._stop_re = re.compile("[" + re.escape(stops) + "]")
+        self.pattern = head + body + tail  # the full regex's text
+
+    @cached_property
+    def reference(self) -> re.Pattern:
+        """The full regex (for tests: what ``finditer`` must match)."""
+        return re.compile(self.pattern, self._source[3])
+
+    @cached_property
+    def head(self) -> re.Pattern:
+        return re.compile(self._source[0], self._source[3])
+
+    @cached_property
+    def tail(self) -> re.Pattern:
+        return re.compile(self._source[1], self._source[3])
+
+    @cached_property
+    def _tail_at(self) -> re.Pattern:
+        return re.compile("(?=" + self._source[1] + ")", self._source[3])
+
+    @cached_property
+    def _lead(self) -> re.Pattern | None:
+        lead, flags = self._source[2], self._source[3]
+        return re.compile(lead, flags) if lead else None
+
+    @cached_property
+    def _stop_re(self) -> re.Pattern:
+        return re.compile("[" + re.escape(self.stops) + "]")
 
     def finditer(self, text: str, pos: int = 0):
         tails: list[int] | None = None
@@ -154,10 +180,17 @@ class RunScan:
     are skipped. Linear where the regex rescanned the run from every anchor (``http-basic.`` repeated n times)."""
 
     def __init__(self, pattern: str, anchor: str, flags: int = 0, branch: str = ".") -> None:
-        self.reference = re.compile(pattern, flags)
-        self.pattern = self.reference.pattern
-        self._anchor = re.compile(anchor, flags)
+        self.pattern = pattern
+        self._source = (anchor, flags)
         self._branch = branch
+
+    @cached_property
+    def reference(self) -> re.Pattern:
+        return re.compile(self.pattern, self._source[1])
+
+    @cached_property
+    def _anchor(self) -> re.Pattern:
+        return re.compile(*self._source)
 
     def finditer(self, text: str, pos: int = 0):
         skip = -1  # branch anchors before this offset lie in a run whose first one failed

@@ -6,10 +6,10 @@ tokens, password and token options, login commands, database clients, netrc, Bun
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from refactor.analysis.gap import GapPattern, RunScan, word_in_run_starts
+from refactor.lazyre import lazy
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +33,8 @@ _V = r"[^\s\"';|&<>()]+"  # a bare shell word (expansions included: they are rej
 _QV = r"[\"']?(" + _V + r")[\"']?"  # an optionally quoted word: one group, the value
 
 # -- URL user-info ------------------------------------------------------------------------------
-_URL_PW = re.compile(r"://([^\s/@:'\"`<>]*):([^\s/@'\"`<>]*)@(?=[^\s@'\"/])")
-_URL_USER = re.compile(r"://([A-Za-z0-9_\-.~+=]{20,})@(?=[^\s@'\"/])")
+_URL_PW = lazy(r"://([^\s/@:'\"`<>]*):([^\s/@'\"`<>]*)@(?=[^\s@'\"/])")
+_URL_USER = lazy(r"://([A-Za-z0-9_\-.~+=]{20,})@(?=[^\s@'\"/])")
 
 # -- curl -u / --user ---------------------------------------------------------------------------
 _CURL_U = GapPattern(
@@ -44,10 +44,10 @@ _CURL_U = GapPattern(
 )
 
 # -- HTTP authentication headers ----------------------------------------------------------------
-_AUTH_SCHEME = re.compile(
+_AUTH_SCHEME = lazy(
     r"(?i)(?<![\w-])(?:proxy-)?authorization[ \t]*:[ \t]*(bearer|basic|token|bot|apikey|api-key|sso-key|digest)[ \t]+([A-Za-z0-9+/=._~\-:]+)"
 )
-_AUTH_HEADER = re.compile(
+_AUTH_HEADER = lazy(
     r"(?i)(?<![\w-])(x-jfrog-art-api|private-token|job-token|deploy-token|x-api-key|x-auth-token|x-vault-token|"
     r"x-access-token|x-registry-auth|circle-token|travis-api-token)[ \t]*:[ \t]*([A-Za-z0-9+/=._~\-]+)"
 )
@@ -67,8 +67,8 @@ _AUTH_KEYS = (
 )
 
 # -- npm / yarn ---------------------------------------------------------------------------------
-_NPMRC_LINE = re.compile(r"_(?<![^\s\"':=;]_)(authToken|auth|password)[ \t]*=[ \t]*" + _QV)
-_NPM_SET = re.compile(
+_NPMRC_LINE = lazy(r"_(?<![^\s\"':=;]_)(authToken|auth|password)[ \t]*=[ \t]*" + _QV)
+_NPM_SET = lazy(
     r"config"
     + _WS
     + r"set"
@@ -79,7 +79,7 @@ _NPM_SET = re.compile(
     + _WS
     + _QV
 )
-_YARN_AUTH = re.compile(r"npmAuth(?:Token|Ident)[\"']?(?:[ \t]*[:=][ \t]*|" + _WS + r")" + _QV)
+_YARN_AUTH = lazy(r"npmAuth(?:Token|Ident)[\"']?(?:[ \t]*[:=][ \t]*|" + _WS + r")" + _QV)
 
 # -- password / token options -------------------------------------------------------------------
 _FLAG_WORDS = {
@@ -116,14 +116,14 @@ _FLAG_WORDS = {
     "stdin",
     "change",
 }
-_PW_OPT = re.compile(r"--(?<![\w-]--)((?:[a-z0-9]+[-.])*)(password|passwd|pass|pwd|passphrase|passcode)(?:" + _WS + r"|=)" + _QV)
-_TOKEN_OPT = re.compile(
+_PW_OPT = lazy(r"--(?<![\w-]--)((?:[a-z0-9]+[-.])*)(password|passwd|pass|pwd|passphrase|passcode)(?:" + _WS + r"|=)" + _QV)
+_TOKEN_OPT = lazy(
     r"--(?<![\w-]--)((?:[a-z0-9]+[-.])*)(token|api-key|apikey|access-token|auth-token|secret-key|secret-access-key|"
     r"client-secret|oauth2-bearer|bearer|private-token|license-key|licence-key)(?:" + _WS + r"|=)" + _QV
 )
-_SHORT_PW_OPT = re.compile(r"-(?<![\w-]-)(Password|password|passwd|Passwd|pwd|Pwd|PasswordText)(?:" + _WS + r"|=|:)" + _QV)
-_KEYTOOL_PW = re.compile(r"-(?<![\w-]-)(?:src|dest|new)?(?:store|key)pass(?:" + _WS + r")" + _QV)
-_OPENSSL_PW = re.compile(r"-pass(?<![\w-]-pass)(?:in|out|word)?" + _WS + r"[\"']?pass:([^\s\"';|&<>()]+)[\"']?")
+_SHORT_PW_OPT = lazy(r"-(?<![\w-]-)(Password|password|passwd|Passwd|pwd|Pwd|PasswordText)(?:" + _WS + r"|=|:)" + _QV)
+_KEYTOOL_PW = lazy(r"-(?<![\w-]-)(?:src|dest|new)?(?:store|key)pass(?:" + _WS + r")" + _QV)
+_OPENSSL_PW = lazy(r"-pass(?<![\w-]-pass)(?:in|out|word)?" + _WS + r"[\"']?pass:([^\s\"';|&<>()]+)[\"']?")
 _LOGIN_P = GapPattern(
     r"(?<![\w-])(?:docker|podman|buildah|skopeo|helm|oras|crane|nerdctl|regctl|oc|cf|az|argocd|tkn|cosign|notation|"
     r"singularity|apptainer|heroku|vault|ibmcloud)(?:" + _WS + r"(?:registry|acr|auth|remote))?" + _WS + r"login\b",
@@ -153,11 +153,11 @@ _MYSQL_P = GapPattern(
     r"(?<=\s)-p[\"']?([^\s\"';|&<>()]+)[\"']?",
     limit=512,
 )
-_MYSQL_CMD = re.compile(r"m(?<![^\s;|&(]m)(?:ysql(?:admin|dump|import|check|sh|pump)?|ariadb(?:-admin|-dump)?)[ \t]")
+_MYSQL_CMD = lazy(r"m(?<![^\s;|&(]m)(?:ysql(?:admin|dump|import|check|sh|pump)?|ariadb(?:-admin|-dump)?)[ \t]")
 _MYSQLADMIN_PW = GapPattern(r"(?<![\w.-])(?:mysqladmin|mariadb-admin)(?=[ \t])", r"(?<=\s)password" + _WS + _QV, limit=512)
 _REDIS_A = GapPattern(r"redis-cli(?<![\w-]redis-cli)\b", r"(?<=\s)-a" + _WS + _QV, limit=512)
 _SQLCMD_P = GapPattern(r"(?<![\w-])(?:sqlcmd|bcp)\b", r"(?<=\s)-P" + _WS + _QV, limit=512)
-_HTPASSWD = re.compile(
+_HTPASSWD = lazy(
     r"(?<![\w-])htpasswd"
     + _WS
     + r"((?:-[A-Za-z]+"
@@ -169,9 +169,9 @@ _HTPASSWD = re.compile(
     + r"(?=[ \t]*(?:$|[;|&)>\n]|\\\r?\n))"
 )
 
-_SSHPASS_P = re.compile(r"sshpass(?<![\w-]sshpass)" + _WS + r"-p" + _OPT_WS + _QV)
+_SSHPASS_P = lazy(r"sshpass(?<![\w-]sshpass)" + _WS + r"-p" + _OPT_WS + _QV)
 _MONGO_P = GapPattern(r"mongo(?<![\w-]mongo)(?:sh|dump|restore|import|export)?(?=[ \t])", r"(?<=\s)-p(?:" + _WS + r"|=)" + _QV, limit=512)
-_NETRC_PW = re.compile(r"machine(?<![\w-]machine)" + _WS + r"\S+" + _WS + r"login" + _WS + r"\S+" + _WS + r"password" + _WS + _QV)
+_NETRC_PW = lazy(r"machine(?<![\w-]machine)" + _WS + r"\S+" + _WS + r"login" + _WS + r"\S+" + _WS + r"password" + _WS + _QV)
 _CHPASSWD = GapPattern(
     r"(?:(?<![\w-])echo|(?<![\w-])printf)" + _WS + r"(?:-[neE]+" + _WS + r")?[\"']?[^:\s\"'$]+:([^\s\"';|&<>()]+)[\"']?",
     r"\|" + _OPT_WS + r"(?:sudo" + _WS + r")?chpasswd",
@@ -179,7 +179,7 @@ _CHPASSWD = GapPattern(
     stops="|\n",
     continuation=False,
 )
-_NET_USER = re.compile(
+_NET_USER = lazy(
     r"(?i)net(?<![\w-]net)"
     + _WS
     + r"user"
@@ -194,10 +194,10 @@ _NET_USER = re.compile(
 )
 _NUGET_P = GapPattern(r"nuget(?<![\w-]nuget)\b", r"(?<=\s)-p(?:" + _WS + r"|=)" + _QV, limit=512)
 _DOCTL_T = GapPattern(r"doctl(?<![\w-]doctl)" + _WS + r"auth" + _WS + r"init\b", r"(?<=\s)-t(?:" + _WS + r"|=)" + _QV, limit=512)
-_CARGO_LOGIN = re.compile(r"cargo(?<![\w-]cargo)" + _WS + r"login(?:" + _WS + r"--registry(?:=|" + _WS + r")\S+)?" + _WS + _QV)
-_AWS_SET = re.compile(r"configure" + _WS + r"set" + _WS + r"(?:[\w.-]+\.)?(aws_secret_access_key|aws_session_token)" + _WS + _QV)
+_CARGO_LOGIN = lazy(r"cargo(?<![\w-]cargo)" + _WS + r"login(?:" + _WS + r"--registry(?:=|" + _WS + r")\S+)?" + _WS + _QV)
+_AWS_SET = lazy(r"configure" + _WS + r"set" + _WS + r"(?:[\w.-]+\.)?(aws_secret_access_key|aws_session_token)" + _WS + _QV)
 # bundle config [set] [--global] HOST user:password / composer|poetry config http-basic.HOST user password
-_BUNDLE = re.compile(
+_BUNDLE = lazy(
     r"bundle(?<![\w-]bundle)"
     + _WS
     + r"config"
@@ -211,11 +211,11 @@ _BUNDLE = re.compile(
     + r"[\"']?([^\s\"':;|&<>()]+):([^\s\"';|&<>()]+)[\"']?"
 )
 _HTTP_BASIC = RunScan(r"http-basic(?<![\w-]http-basic)\.\S+" + _WS + _QV + _WS + _QV, r"http-basic(?<![\w-]http-basic)")
-_HOST_TOKEN = re.compile(r"(?<![\w-])(?:github-oauth|gitlab-token|gitlab-oauth|bearer|pypi-token)\.\S+" + _WS + _QV)
+_HOST_TOKEN = lazy(r"(?<![\w-])(?:github-oauth|gitlab-token|gitlab-oauth|bearer|pypi-token)\.\S+" + _WS + _QV)
 _FIXED_PW = {"x-oauth-basic", "x-oauth", "oauth", "oauth2", "basic"}
 
 # -- SQL ----------------------------------------------------------------------------------------
-_SQL_PW = re.compile(
+_SQL_PW = lazy(
     r"(?i)\b(?:identified" + _WS + r"(?:with" + _WS + r"\S+" + _WS + r")?by(?:" + _WS + r"password)?|"
     r"with" + _WS + r"(?:encrypted" + _WS + r"|unencrypted" + _WS + r")?password|"
     r"(?:alter|create)"
@@ -233,13 +233,13 @@ _SQL_PW = re.compile(
     + r"(\\?[\"'])([^\"'\n$`\\]+)\1"
 )
 
-_SQL_HINT = re.compile(r"password[ \t]+\\?['\"]")
+_SQL_HINT = lazy(r"password[ \t]+\\?['\"]")
 
 # -- assignment to a credential-named variable --------------------------------------------------
-_ASSIGN = re.compile(r"(?:(?<=\\[nt])|(?<![\w$.\-/\\]))(?:-D)?([A-Za-z_][A-Za-z0-9_.\-]*)[ \t]*=[ \t]*" + _QV)
+_ASSIGN = lazy(r"(?:(?<=\\[nt])|(?<![\w$.\-/\\]))(?:-D)?([A-Za-z_][A-Za-z0-9_.\-]*)[ \t]*=[ \t]*" + _QV)
 # what (?:pass|…|psw)[a-z0-9_.\-]*[ \t]*= finds, from each run of name characters once (gap.py)
-_CRED_WORD = re.compile(r"pass|pwd|secret|token|api[_-]?key|credential|psw")
-_CRED_RUN = re.compile(r"(?<![a-z0-9_.\-])[a-z0-9_.\-]++[ \t]*+=")
+_CRED_WORD = lazy(r"pass|pwd|secret|token|api[_-]?key|credential|psw")
+_CRED_RUN = lazy(r"(?<![a-z0-9_.\-])[a-z0-9_.\-]++[ \t]*+=")
 
 
 def _assignments(text: str, low: str):
@@ -264,5 +264,5 @@ def _assignments(text: str, low: str):
 _CRED_WORDS = ("pass", "pwd", "secret", "token", "apikey", "api_key", "api-key", "credential", "psw")
 
 # -- private-key blocks -------------------------------------------------------------------------
-_KEY_HEADER = re.compile(r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----|PuTTY-User-Key-File-\d")
-_KEY_END = re.compile(r"-----END[ A-Z0-9_-]{0,100}-----")
+_KEY_HEADER = lazy(r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----|PuTTY-User-Key-File-\d")
+_KEY_END = lazy(r"-----END[ A-Z0-9_-]{0,100}-----")

@@ -9,9 +9,10 @@ import re
 
 from refactor.analysis.secrets_placeholders import is_placeholder
 from refactor.analysis.secrets_shapes import _HEX_RE, _URL_QUERY_CRED_RE, _URL_RE, _URL_USERINFO_RE, _high_entropy
+from refactor.lazyre import lazy
 
 _FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (label, re.compile(rx))
+    (label, lazy(rx))
     for label, rx in (
         ("private key", r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----|PuTTY-User-Key-File-\d"),
         ("GitHub token", r"(?<![A-Za-z0-9])(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}(?![A-Za-z0-9])"),
@@ -43,8 +44,8 @@ _FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("HTTP authorization credentials", r"^(?:[Bb]asic|[Bb]earer|[Tt]oken)\s+[A-Za-z0-9+/=._~\-]{8,}$"),
     )
 )
-_GOOGLE_KEY_RE = re.compile(r"(?<![A-Za-z0-9])AIza[0-9A-Za-z_\-]{35}(?![A-Za-z0-9])")
-_PUBLISHABLE_RE = re.compile(r"^pk_(?:live|test)_[A-Za-z0-9]{16,}$")
+_GOOGLE_KEY_RE = lazy(r"(?<![A-Za-z0-9])AIza[0-9A-Za-z_\-]{35}(?![A-Za-z0-9])")
+_PUBLISHABLE_RE = lazy(r"^pk_(?:live|test)_[A-Za-z0-9]{16,}$")
 
 
 def _url_creds(value: str) -> tuple[str, bool] | None:
@@ -73,7 +74,7 @@ def _query_creds(value: str) -> tuple[bool] | None:
     return (("$" not in v) and not is_placeholder(v) and len(v) >= 8,)
 
 
-_LITERAL_AUTH_HEADER = re.compile(
+_LITERAL_AUTH_HEADER = lazy(
     r"(?i)\b(?:authorization\s*:\s*(?:bearer|basic|token)|x-jfrog-art-api\s*:|private-token\s*:|job-token\s*:)"
     r"\s*([A-Za-z0-9+/=._~\-]{12,})"
 )
@@ -113,7 +114,7 @@ _FORMAT_KEYS: tuple[tuple[str, ...], ...] = (
 )
 assert len(_FORMAT_KEYS) == len(_FORMATS), "one key tuple per credential format"
 _AUTH_HEADER_KEYS = ("authorization", "x-jfrog-art-api", "private-token", "job-token")
-_ANY_KEY = re.compile("|".join(re.escape(k) for keys in _FORMAT_KEYS for k in keys) + "|(?i:" + "|".join(_AUTH_HEADER_KEYS) + ")")
+_ANY_KEY = lazy("|".join(re.escape(k) for keys in _FORMAT_KEYS for k in keys) + "|(?i:" + "|".join(_AUTH_HEADER_KEYS) + ")")
 
 
 def literal_tokens(text: str) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from refactor.analysis.secrets_shapes import _BOOL_WORDS, _REF_RE, _URL_RE, _looks_path
+from refactor.lazyre import lazy
 
 _PLACEHOLDER_WORDS = {
     "changeme",
@@ -98,12 +99,12 @@ _PLACEHOLDER_WORDS = {
     "provided",
     "later",
 }
-_PLACEHOLDER_HINT_RE = re.compile(
+_PLACEHOLDER_HINT_RE = lazy(
     r"(?:^|_)(?:change_?me|change_?it|placeholder|dummy|fake|example|sample|replace(?:d|_?me)?|"
     r"your|insert|enter|fill|not_?set|redacted|todo|tbd|fixme)(?:_|$)|_here$"
 )
-_BRACKETED_RE = re.compile(r"^[<\[{(]+\s*[A-Za-z][A-Za-z0-9 _.:\-]*\s*[>\]})]*$")
-_DUMMY_RE = re.compile(r"(?:^|_)(?:dummy|not_?a_?(?:real_?)?secret|build_?only)(?:_|$)")
+_BRACKETED_RE = lazy(r"^[<\[{(]+\s*[A-Za-z][A-Za-z0-9 _.:\-]*\s*[>\]})]*$")
+_DUMMY_RE = lazy(r"(?:^|_)(?:dummy|not_?a_?(?:real_?)?secret|build_?only)(?:_|$)")
 
 
 def _norm_words(value: str) -> str:
@@ -244,11 +245,11 @@ _SEQUENCES = (
     "zyxwvutsrqponmlkjihgfedcba",
 )
 _LEET = str.maketrans("0134578@$!", "oieastbasi")
-_TEMPLATE_RE = re.compile(r"%[A-Z_][A-Z0-9_]*%|@[A-Z_][A-Z0-9_]{2,}@|\{\{|\}\}|<[^<>]*>|\[\[|__[A-Z0-9_]+__")
+_TEMPLATE_RE = lazy(r"%[A-Z_][A-Z0-9_]*%|@[A-Z_][A-Z0-9_]{2,}@|\{\{|\}\}|<[^<>]*>|\[\[|__[A-Z0-9_]+__")
 
 
 # the value says it is not real: not-a-real-pw-…, fake_token_…, sample-secret-…
-_SAYS_FAKE_RE = re.compile(r"(?:^|_)(?:not_?a_?real|not_?real|fake|sample|dummy|bogus|mock)(?:_|$)")
+_SAYS_FAKE_RE = lazy(r"(?:^|_)(?:not_?a_?real|not_?real|fake|sample|dummy|bogus|mock)(?:_|$)")
 
 
 def _segments_to_words(word: str) -> bool:
@@ -299,7 +300,7 @@ def is_stand_in(value: str, user: str | None = None) -> bool:
 
 
 # [A-Za-z_][A-Za-z0-9_]{2,}=(?!=|$), tried from the first letter of each word only (found where any is)
-_EMBEDDED_ASSIGN = re.compile(r"(?<![A-Za-z0-9_])[0-9]*+[A-Za-z_][A-Za-z0-9_]{2,}+=(?!=|$)")
+_EMBEDDED_ASSIGN = lazy(r"(?<![A-Za-z0-9_])[0-9]*+[A-Za-z_][A-Za-z0-9_]{2,}+=(?!=|$)")
 
 
 def real_literal(value: str | None, user: str | None = None, min_len: int = 4) -> bool:
@@ -318,10 +319,10 @@ def real_literal(value: str | None, user: str | None = None, min_len: int = 4) -
     return not is_stand_in(v, user)
 
 
-_SSH_PUBKEY_RE = re.compile(
+_SSH_PUBKEY_RE = lazy(
     r"^(?:ssh-(?:rsa|dss|ed25519|ed448)|ecdsa-sha2-nistp\d+|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)\s+AAAA[A-Za-z0-9+/]"
 )
-_PUBLIC_PEM_RE = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )?(?:PUBLIC KEY|CERTIFICATE|PGP PUBLIC KEY BLOCK|X509 CRL)-----")
+_PUBLIC_PEM_RE = lazy(r"-----BEGIN (?:[A-Z0-9]+ )?(?:PUBLIC KEY|CERTIFICATE|PGP PUBLIC KEY BLOCK|X509 CRL)-----")
 
 
 def is_public_key(value: str) -> bool:

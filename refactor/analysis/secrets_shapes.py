@@ -8,36 +8,38 @@ from __future__ import annotations
 import math
 import re
 
+from refactor.lazyre import lazy
+
 # ------------------------------------------------------------------------------------------------
 # Values
 
-_REF_RE = re.compile(r"\$(?:\{#?([A-Za-z_][A-Za-z0-9_]*)([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
-_PURE_REF_RE = re.compile(r"^\$(?:\{#?([A-Za-z_][A-Za-z0-9_]*)([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*))$")
-_URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]{1,20}://")
-_URL_USERINFO_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{1,20}://([^/\s@?#]+)@[^\s@]")
-_URL_QUERY_CRED_RE = re.compile(
+_REF_RE = lazy(r"\$(?:\{#?([A-Za-z_][A-Za-z0-9_]*)([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+_PURE_REF_RE = lazy(r"^\$(?:\{#?([A-Za-z_][A-Za-z0-9_]*)([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*))$")
+_URL_RE = lazy(r"^[A-Za-z][A-Za-z0-9+.\-]{1,20}://")
+_URL_USERINFO_RE = lazy(r"[A-Za-z][A-Za-z0-9+.\-]{1,20}://([^/\s@?#]+)@[^\s@]")
+_URL_QUERY_CRED_RE = lazy(
     r"[?&][A-Za-z0-9_\-]*(?:token|key|secret|password|passwd|pwd|sig|signature|auth)=([^&#\s]+)",
     re.IGNORECASE,
 )
-_HEX_RE = re.compile(r"^(?:0x)?[0-9a-fA-F]+$")
-_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_VERSION_RE = re.compile(r"^[vV]?\d+(?:\.\d+){1,3}(?:[-+~._][0-9A-Za-z.\-+~]*)?$")
-_HOST_RE = re.compile(r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?\.)+[a-z]{2,24}(?::\d{1,5})?$")
-_EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$")
+_HEX_RE = lazy(r"^(?:0x)?[0-9a-fA-F]+$")
+_UUID_RE = lazy(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_VERSION_RE = lazy(r"^[vV]?\d+(?:\.\d+){1,3}(?:[-+~._][0-9A-Za-z.\-+~]*)?$")
+_HOST_RE = lazy(r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?\.)+[a-z]{2,24}(?::\d{1,5})?$")
+_EMAIL_RE = lazy(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$")
 _BOOL_WORDS = {"true", "false", "yes", "no", "on", "off", "0", "1", "enabled", "disabled", "enable", "disable"}
 # (?:[…]+/?)* split a run of name characters every possible way before failing: exponential
 # (a 78-byte /srv/aaaa…% took a minute). Possessive, it reads the run once; the language is the same.
-_ABS_PATH_RE = re.compile(r"^(?:~|\.{1,2}|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)?/(?:[A-Za-z0-9_.@\-]++/?)*+$")
-_WIN_PATH_RE = re.compile(r"^[A-Za-z]:\\")
-_REL_PATH_RE = re.compile(r"^(?:[A-Za-z0-9_.@\-]+/)+[A-Za-z0-9_@\-]+\.[a-z0-9]{1,5}$")
-_FILE_NAME_RE = re.compile(
+_ABS_PATH_RE = lazy(r"^(?:~|\.{1,2}|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)?/(?:[A-Za-z0-9_.@\-]++/?)*+$")
+_WIN_PATH_RE = lazy(r"^[A-Za-z]:\\")
+_REL_PATH_RE = lazy(r"^(?:[A-Za-z0-9_.@\-]+/)+[A-Za-z0-9_@\-]+\.[a-z0-9]{1,5}$")
+_FILE_NAME_RE = lazy(
     r"^[A-Za-z0-9_\-]+\.(?:pem|key|crt|cer|der|p12|pfx|jks|json|txt|conf|cfg|ini|"
     r"ya?ml|toml|env|pub|asc|gpg|xml|properties)$"
 )
-_LOWER_WORD_SEG_RE = re.compile(r"(?:^|/)[a-z][a-z0-9_.\-]*(?:/|$)")
-_TOKENISH_RE = re.compile(r"^[A-Za-z0-9+/=_\-.~]+$")
-_ALNUM_RUN_RE = re.compile(r"[A-Za-z0-9+/]+")
-_WORD_PIECE_RE = re.compile(r"[A-Z]?[a-z]{4,}|[A-Z]{5,}")
+_LOWER_WORD_SEG_RE = lazy(r"(?:^|/)[a-z][a-z0-9_.\-]*(?:/|$)")
+_TOKENISH_RE = lazy(r"^[A-Za-z0-9+/=_\-.~]+$")
+_ALNUM_RUN_RE = lazy(r"[A-Za-z0-9+/]+")
+_WORD_PIECE_RE = lazy(r"[A-Z]?[a-z]{4,}|[A-Z]{5,}")
 
 
 def _entropy(s: str) -> float:

@@ -9,10 +9,11 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
-from refactor.analysis.gap import word_in_run_starts
+from refactor.analysis.gap import GapPattern, RunScan, word_in_run_starts
 from refactor.analysis.shell_use_patterns import _REF, _USE_PATTERNS, _WHOLE_REF
+from refactor.lazyre import lazy
 
-_URL_USER = re.compile(r"://([^\s/@:'\"]*):[^\s/@'\"]*@")
+_URL_USER = lazy(r"://([^\s/@:'\"]*):[^\s/@'\"]*@")
 _USER_WORDS = frozenset(
     {
         "user",
@@ -47,8 +48,8 @@ def _names(fragment: str) -> list[str]:
 
 
 # what (?:pass|…|auth)[a-z0-9_.\-]*\s*= finds, from each run of name characters once (gap.py)
-_CRED_WORD = re.compile(r"pass|pwd|secret|token|api[_-]?key|credential|psw|auth")
-_CRED_RUN = re.compile(r"(?<![a-z0-9_.\-])[a-z0-9_.\-]++\s*+=")
+_CRED_WORD = lazy(r"pass|pwd|secret|token|api[_-]?key|credential|psw|auth")
+_CRED_RUN = lazy(r"(?<![a-z0-9_.\-])[a-z0-9_.\-]++\s*+=")
 
 
 def _assign_matches(pat: re.Pattern[str], text: str, low: str) -> Iterator[re.Match[str]]:
@@ -82,27 +83,27 @@ def _user_like(name: str) -> bool:
 
 
 # Files that hold a private key; public keys, known hosts and certificates are not.
-_KEY_FILE = re.compile(
+_KEY_FILE = lazy(
     r"(?:^|/)(?:id_(?:rsa|dsa|ecdsa|ed25519)(?:_sk)?|[^/\s]*(?:[._-]key|privkey[^/\s]*)|[^/\s]+\.(?:key|pem|p12|pfx|ppk))$"
     r"|/private/[^/\s]+$|(?:^|/)\.ssh/(?!authorized_keys|known_hosts|config$)[^/\s]+$"
 )
 # Credential files of tools and clients: a value written into one is (or holds) a credential.
-_CRED_FILE = re.compile(
+_CRED_FILE = lazy(
     r"(?:^|/)(?:\.netrc|_netrc|\.git-credentials|\.pgpass|\.my\.cnf|\.pypirc|\.dockercfg|kubeconfig|"
     r"[^/\s]*credentials?\.json|[^/\s]*service[-_]?account[^/\s]*\.json|client[-_]?secrets?[^/\s]*\.json)$"
     r"|(?:^|/)\.kube/config$|(?:^|/)\.docker/config\.json$|(?:^|/)\.aws/credentials$"
 )
-_PUBLIC_FILE = re.compile(
+_PUBLIC_FILE = lazy(
     r"(?:^|/)(?:authorized_keys2?|known_hosts|[^/\s]+\.pub|[^/\s]*(?:cert|crt|chain|bundle|ca)[^/\s]*)$|/certs?/|ca-certificates"
 )
-_REDIRECT_TARGET = re.compile(r"(?:>>?|\btee(?:\s+-a)?)\s*[\"']?([^\s\"';|&<>()]+)")
+_REDIRECT_TARGET = lazy(r"(?:>>?|\btee(?:\s+-a)?)\s*[\"']?([^\s\"';|&<>()]+)")
 # echo "$V" / echo -n $V / printf '%s' "${V}" / cat <<< "$V": the written content is exactly one value
-_WHOLE_CONTENT = re.compile(
+_WHOLE_CONTENT = lazy(
     r"\s*(?:\\\n\s*)*(?:sudo\s+)?(?:echo(?:\s+-[neE]+)*|printf(?:\s+-[-]?)?\s+[\"']%s(?:\\n)?[\"']|cat\s*<<<)\s+"
     r"(\"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?\"|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)\s*(?:[|>]|$)"
 )
-_WRITER = re.compile(r"\s*(?:\\\n\s*)*(?:sudo\s+)?(?:echo|printf|cat\s*<<<|cat\s+<<)\b")
-_SEGMENT_SPLIT = re.compile(r"&&|\|\||;|\n(?<!\\\n)")
+_WRITER = lazy(r"\s*(?:\\\n\s*)*(?:sudo\s+)?(?:echo|printf|cat\s*<<<|cat\s+<<)\b")
+_SEGMENT_SPLIT = lazy(r"&&|\|\||;|\n(?<!\\\n)")
 
 
 def _key_file_uses(text: str, found: dict[str, list[tuple[str, float]]]) -> None:
@@ -150,7 +151,7 @@ def _auth_index(text: str) -> dict[str, tuple[tuple[str, float], ...]]:
         if not any(g in low for g in guard) or (how == "assign" and "=" not in text):
             continue  # most texts hold none of a pattern's words: skip its scan
         if how == "assign":
-            assert isinstance(pat, re.Pattern)  # the "assign" entries are plain regexes (_assign_matches uses .match)
+            assert not isinstance(pat, (GapPattern, RunScan))  # the "assign" entries are plain regexes (_assign_matches uses .match)
             matches = _assign_matches(pat, text, low)
         else:
             matches = pat.finditer(text)

@@ -8,13 +8,14 @@ from __future__ import annotations
 import re
 
 from refactor.analysis.gap import GapPattern, RunScan
+from refactor.lazyre import lazy
 
 # --------------------------------------------------------------------------------------------
 # Use evidence: a variable reaching an authenticating position
 
 
-_REF = re.compile(r"\$\{(?:env\.)?([A-Za-z_][A-Za-z0-9_]*)|\$([A-Za-z_][A-Za-z0-9_]*)")
-_WHOLE_REF = re.compile(r"[\"']?\$(?:\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|([A-Za-z_][A-Za-z0-9_]*))[\"']?")
+_REF = lazy(r"\$\{(?:env\.)?([A-Za-z_][A-Za-z0-9_]*)|\$([A-Za-z_][A-Za-z0-9_]*)")
+_WHOLE_REF = lazy(r"[\"']?\$(?:\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|([A-Za-z_][A-Za-z0-9_]*))[\"']?")
 _Q = r"[\"']?"
 _ONE = r"(\$\{?(?:env\.)?[A-Za-z_][A-Za-z0-9_]*)"
 
@@ -42,18 +43,18 @@ _OPT_PREFIX_NOT = r"(?!(?:no|disable|disabled|with|without|skip|allow|require|re
 _USE_PATTERNS: list[tuple[re.Pattern[str] | GapPattern | RunScan, str, float, str, tuple[str, ...]]] = [
     # ://user:password@ (the password after the last colon); possessive, so a run of colons is read
     # once, where ://[^\s/@'"]*:([^\s/@'"]*)@ backtracked through it from every colon
-    (re.compile(r"://(?:[^\s/@'\":]*+:)++([^\s/@'\":]*+)@"), "reaches the password part of a URL", 2.0, "refs", ("://",)),
+    (lazy(r"://(?:[^\s/@'\":]*+:)++([^\s/@'\":]*+)@"), "reaches the password part of a URL", 2.0, "refs", ("://",)),
     # http(s) user-info without a password: a token (git and HTTP clients send it as the user)
     (
-        re.compile(r"(?i)(?<![A-Za-z0-9+.\-])(?:https?|git\+https?)://([^\s/@:'\"]+)(?::(?:x-oauth-basic|x-oauth|oauth2|oauth|basic)?)?@"),
+        lazy(r"(?i)(?<![A-Za-z0-9+.\-])(?:https?|git\+https?)://([^\s/@:'\"]+)(?::(?:x-oauth-basic|x-oauth|oauth2|oauth|basic)?)?@"),
         "is used as the URL user-info (a token as the user name)",
         2.0,
         "token-user",
         ("://",),
     ),
-    (re.compile(r"://([^\s/@:'\"]+)@"), "is used as the URL user-info (token as user)", 1.5, "whole", ("://",)),
+    (lazy(r"://([^\s/@:'\"]+)@"), "is used as the URL user-info (token as user)", 1.5, "whole", ("://",)),
     (
-        re.compile(r"(?i)(?:authorization|private-token|job-token|x-jfrog-art-api|x-api-key|api-key|x-auth-token)\s*:([^\n\"']*)"),
+        lazy(r"(?i)(?:authorization|private-token|job-token|x-jfrog-art-api|x-api-key|api-key|x-auth-token)\s*:([^\n\"']*)"),
         "is sent in an HTTP authentication header",
         2.0,
         "refs",
@@ -63,7 +64,7 @@ _USE_PATTERNS: list[tuple[re.Pattern[str] | GapPattern | RunScan, str, float, st
     (_curl(r"\s(?:-u|--user)(?:\s+|=)" + _Q + r"([^\s\"']*)"), "is the password of curl -u", 2.0, "after-colon", ("curl",)),
     (_curl(r"\s(?:-u|--user)(?:\s+|=)" + _Q + r"([^\s\"':]*):?" + _Q + r"(?:\s|$)"), "is passed whole to curl -u", 2.0, "whole", ("curl",)),
     (
-        re.compile(
+        lazy(
             r"(?i)(?:^|\s)--" + _OPT_PREFIX_NOT + r"(?:[a-z0-9]+[-.])*(?:password|passwd|pass|pwd|passphrase|token|access-token|auth-token|"
             r"api-key|apikey|secret|secret-key|secret-access-key|client-secret|personal-access-token|oauth2-bearer|license-key)(?:\s+|=)"
             + _Q
@@ -76,13 +77,13 @@ _USE_PATTERNS: list[tuple[re.Pattern[str] | GapPattern | RunScan, str, float, st
     ),
     # single-dash password options: nuget -Password, keytool -storepass/-keypass, openssl pass:$X
     (
-        re.compile(r"(?:^|\s)-(?:Password|password|passwd|Passwd|(?:src|dest|new)?(?:store|key)pass)(?:\s+|=|:)" + _Q + _ONE),
+        lazy(r"(?:^|\s)-(?:Password|password|passwd|Passwd|(?:src|dest|new)?(?:store|key)pass)(?:\s+|=|:)" + _Q + _ONE),
         "is passed as a -password option",
         2.0,
         "refs",
         ("-pass", "-pwd", "storepass", "keypass"),
     ),
-    (re.compile(r"(?:^|\s)-pass(?:in|out|word)?\s+" + _Q + r"pass:" + _ONE), "is an openssl pass: phrase", 2.0, "refs", ("pass:",)),
+    (lazy(r"(?:^|\s)-pass(?:in|out|word)?\s+" + _Q + r"pass:" + _ONE), "is an openssl pass: phrase", 2.0, "refs", ("pass:",)),
     (
         GapPattern(r"(?:^|\s)login\b", r"\s-p\s*" + _Q + _ONE, limit=512, continuation=False),
         "is the password of a login command",
@@ -99,13 +100,13 @@ _USE_PATTERNS: list[tuple[re.Pattern[str] | GapPattern | RunScan, str, float, st
         ("login",),
     ),
     (
-        re.compile(r"(?i)_(?:authToken|auth|password)(?:\s*=\s*|\s+)" + _Q + _ONE),
+        lazy(r"(?i)_(?:authToken|auth|password)(?:\s*=\s*|\s+)" + _Q + _ONE),
         "is written as an .npmrc auth token",
         2.0,
         "refs",
         ("_auth", "_password"),
     ),
-    (re.compile(r"(?i)(?<![\w-])password\s+" + _Q + _ONE), "is a netrc password", 2.0, "refs", ("password",)),
+    (lazy(r"(?i)(?<![\w-])password\s+" + _Q + _ONE), "is a netrc password", 2.0, "refs", ("password",)),
     (
         RunScan(r"http-basic(?:\s+|\.)\S+\s+\S+\s+" + _Q + _ONE, r"http-basic", re.I),
         "is an http-basic password (poetry/composer)",
@@ -114,14 +115,14 @@ _USE_PATTERNS: list[tuple[re.Pattern[str] | GapPattern | RunScan, str, float, st
         ("http-basic",),
     ),
     (
-        re.compile(r"(?i)(?:github-oauth|gitlab-token|gitlab-oauth|bearer|pypi-token)\.\S+\s+" + _Q + _ONE),
+        lazy(r"(?i)(?:github-oauth|gitlab-token|gitlab-oauth|bearer|pypi-token)\.\S+\s+" + _Q + _ONE),
         "is a package host token (composer/poetry)",
         2.0,
         "refs",
         ("github-oauth.", "gitlab-token.", "gitlab-oauth.", "bearer.", "pypi-token."),
     ),
     (
-        re.compile(
+        lazy(
             r"(?:^|[\s;&|(])bundle\s+config\s+(?:set\s+)?(?:--\w+\s+)*(?:https?://\S+|[A-Za-z0-9-]+\.[A-Za-z0-9.-]+)\s+"
             + _Q
             + r"([^\s\"']+)"
@@ -132,27 +133,27 @@ _USE_PATTERNS: list[tuple[re.Pattern[str] | GapPattern | RunScan, str, float, st
         ("bundle",),
     ),
     (
-        re.compile(r"(?:^|[\s;&|(])cargo\s+login\s+(?:--registry(?:=|\s+)\S+\s+)?" + _Q + _ONE),
+        lazy(r"(?:^|[\s;&|(])cargo\s+login\s+(?:--registry(?:=|\s+)\S+\s+)?" + _Q + _ONE),
         "is a cargo registry token",
         2.0,
         "refs",
         ("cargo",),
     ),
     (
-        re.compile(r"(?i)configure\s+set\s+aws_(?:secret_access_key|session_token)\s+" + _Q + _ONE),
+        lazy(r"(?i)configure\s+set\s+aws_(?:secret_access_key|session_token)\s+" + _Q + _ONE),
         "is written by aws configure",
         2.0,
         "refs",
         ("configure",),
     ),
     (
-        re.compile(r"(?i)(?:npmAuthToken|NPM_AUTH_TOKEN)\s*[:=]\s*" + _Q + _ONE),
+        lazy(r"(?i)(?:npmAuthToken|NPM_AUTH_TOKEN)\s*[:=]\s*" + _Q + _ONE),
         "is a yarn npmAuthToken",
         2.0,
         "refs",
         ("npmauthtoken", "npm_auth_token"),
     ),
-    (re.compile(r"(?i)<password>\s*" + _ONE), "is a Maven settings password", 2.0, "refs", ("<password>",)),
+    (lazy(r"(?i)<password>\s*" + _ONE), "is a Maven settings password", 2.0, "refs", ("<password>",)),
     # database clients and account passwords
     (
         _cmd(
@@ -186,7 +187,7 @@ _USE_PATTERNS: list[tuple[re.Pattern[str] | GapPattern | RunScan, str, float, st
         ("sqlcmd", "bcp"),
     ),
     (
-        re.compile(
+        lazy(
             r"(?i)\b(?:identified\s+(?:with\s+\S+\s+)?by|with\s+(?:encrypted\s+)?password|(?:alter|create)\s+(?:user|role)\s+\S+\s+(?:with\s+)?password)\s*\\?[\"']"
             + _ONE
         ),
@@ -196,7 +197,7 @@ _USE_PATTERNS: list[tuple[re.Pattern[str] | GapPattern | RunScan, str, float, st
         ("identified", "password"),
     ),
     (
-        re.compile(
+        lazy(
             r"(?:^|[\s;&|(])htpasswd\s+-[A-Za-z]*b[A-Za-z]*\s+(?:-\S+\s+)*(?:\S+[ \t]+){1,2}"
             + _Q
             + _ONE
@@ -223,7 +224,7 @@ _USE_PATTERNS: list[tuple[re.Pattern[str] | GapPattern | RunScan, str, float, st
         "refs",
         ("chpasswd",),
     ),
-    (re.compile(r"(?:^|[\s;&|(])sshpass\s+-p\s*" + _Q + _ONE), "is an sshpass password", 2.0, "refs", ("sshpass",)),
+    (lazy(r"(?:^|[\s;&|(])sshpass\s+-p\s*" + _Q + _ONE), "is an sshpass password", 2.0, "refs", ("sshpass",)),
     (
         _cmd(r"(?:^|[\s;&|(])mongo(?:sh|dump|restore|import|export)?\s", r"\s-p(?:\s+|=)" + _Q + _ONE),
         "is a database client password (mongo -p)",
@@ -242,7 +243,7 @@ _USE_PATTERNS: list[tuple[re.Pattern[str] | GapPattern | RunScan, str, float, st
     ),
     # a private key: between key markers
     (
-        re.compile(r"PRIVATE KEY-----(?:[^$-]|-(?!----END)|\$(?![A-Za-z_{])){0,512}?" + _ONE),
+        lazy(r"PRIVATE KEY-----(?:[^$-]|-(?!----END)|\$(?![A-Za-z_{])){0,512}?" + _ONE),
         "is written between private key markers",
         2.0,
         "refs",
@@ -250,7 +251,7 @@ _USE_PATTERNS: list[tuple[re.Pattern[str] | GapPattern | RunScan, str, float, st
     ),
     # an assignment to a credential-named variable
     (
-        re.compile(r"(?:(?<=\\[nt])|(?<![\w$.\-/\\]))(?:export\s+|-D)?([A-Za-z_][A-Za-z0-9_.\-]*)\s*=\s*\\?" + _Q + _ONE),
+        lazy(r"(?:(?<=\\[nt])|(?<![\w$.\-/\\]))(?:export\s+|-D)?([A-Za-z_][A-Za-z0-9_.\-]*)\s*=\s*\\?" + _Q + _ONE),
         "is copied into a credential-named variable",
         2.0,
         "assign",

@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from refactor.lazyre import lazy
+
 MASK = "<redacted>"
 
 
@@ -103,7 +105,7 @@ def mask(text, masks):
 # ------------------------------------------------------------------------------ learning values
 
 # references to a variable in a build-arg value: $x ${x} ${{ env.x }} $(x) {x} (f-string) env.x
-_REF = re.compile(
+_REF = lazy(
     r"\$\{\{\s*(?:env|vars|inputs|params)\.([A-Za-z_]\w*)\s*\}\}"
     r"|\$\{(?:env\.|params\.)?([A-Za-z_]\w*)\}"
     r"|\$\(([A-Za-z_]\w*)\)"
@@ -152,7 +154,7 @@ def committed_values(text: str, names) -> list[str]:
 
 # a credential written into a file by a command: .netrc `password v`, pip.conf/.pypirc
 # `password = v`, .npmrc `_authToken=v` (printf escapes \n \t count as blanks)
-_CRED_FILE = re.compile(
+_CRED_FILE = lazy(
     r"(?:(?<=[\s\"'/:-])|(?<=\\[nt])|^)(?:password|passwd|_password|_authToken|_auth)"
     r"(?:[ \t]*[=:][ \t]*|[ \t]+)(?P<q>[\"']?)(?P<v>[^\s\"'$`\\{}<>]{6,512})(?=(?P=q)(?:[\s\"';&|)]|\\[nt]|$))",
     re.M | re.I,

@@ -7,8 +7,9 @@ ssl), which costs tens of milliseconds on every run.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from refactor.lazyre import lazy
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
@@ -36,13 +37,13 @@ class RegistryError(Exception):
 _ALNUM = r"[a-z0-9]+"
 _SEP = r"(?:[._]|__|[-]+)"
 _COMPONENT = rf"{_ALNUM}(?:{_SEP}{_ALNUM})*"
-_PATH_RE = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*\Z")
+_PATH_RE = lazy(rf"{_COMPONENT}(?:/{_COMPONENT})*\Z")
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _HOST = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])"
-_DOMAIN_RE = re.compile(rf"{_HOST}(?::[0-9]+)?\Z")
-_TAG_RE = re.compile(r"[\w][\w.-]{0,127}\Z")
-_DIGEST_RE = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}\Z")
-_SHA256_RE = re.compile(r"sha256:[a-f0-9]{64}\Z")
+_DOMAIN_RE = lazy(rf"{_HOST}(?::[0-9]+)?\Z")
+_TAG_RE = lazy(r"[\w][\w.-]{0,127}\Z")
+_DIGEST_RE = lazy(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}\Z")
+_SHA256_RE = lazy(r"sha256:[a-f0-9]{64}\Z")
 
 
 @dataclass(frozen=True, slots=True)

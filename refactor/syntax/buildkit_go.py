@@ -10,6 +10,7 @@ import re
 import unicodedata
 from json.decoder import scanstring as _json_scanstring  # type: ignore[attr-defined]  # in CPython, not in typeshed's json.decoder stub
 
+from refactor.lazyre import lazy
 from refactor.syntax.dockerfile import GO_SPACE
 
 NOT_STRING_ARRAY = "when using JSON array syntax, arrays must be comprised of strings only"
@@ -17,8 +18,8 @@ NOT_STRING_ARRAY = "when using JSON array syntax, arrays must be comprised of st
 # Bytes for which Go's unicode.IsSpace(rune(b)) holds (b < 0x100).
 _BYTE_SPACE = frozenset(b"\t\n\v\f\r \x85\xa0")
 # BuildKit's reWhitespace / tokenWhitespace.
-_WS_RE = re.compile(r"[\t\v\f\r ]+")
-_SURROGATES_RE = re.compile("[\ud800-\udfff]")
+_WS_RE = lazy(r"[\t\v\f\r ]+")
+_SURROGATES_RE = lazy("[\ud800-\udfff]")
 
 
 class ArgumentError(Exception):
@@ -111,7 +112,7 @@ def _go_quote_list(items: tuple[str, ...] | list[str]) -> str:
 # ---------------------------------------------------------------------------------------------
 # JSON (Go's encoding/json semantics for ``json.Unmarshal(rest, &[]any)``)
 
-_JSON_TOKEN_RE = re.compile(
+_JSON_TOKEN_RE = lazy(
     r"""[ \t\n\r]*+(?:
       (?P<s>"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*+")
     | (?P<n>-?(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?(?:[eE][+-]?[0-9]++)?)
@@ -120,7 +121,7 @@ _JSON_TOKEN_RE = re.compile(
     )""",
     re.X,
 )
-_JSON_TRAILING_WS_RE = re.compile(r"[ \t\n\r]*+\Z")
+_JSON_TRAILING_WS_RE = lazy(r"[ \t\n\r]*+\Z")
 _JSON_MAX_DEPTH = 10000  # encoding/json's maxNestingDepth
 
 

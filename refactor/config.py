@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import tomllib
 from dataclasses import dataclass
 
 KEYS: dict[str, type] = {
@@ -63,6 +62,8 @@ def _validate(values: dict, where: str) -> dict:
 
 
 def load_file(path: str) -> Config:
+    import tomllib  # (only when a config file exists: most runs have none)
+
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
@@ -89,6 +90,8 @@ def find_config(start: str) -> Config:
             return load_file(dot)
         py = os.path.join(d, "pyproject.toml")
         if os.path.isfile(py):
+            import tomllib
+
             try:
                 with open(py, "rb") as fh:
                     data = tomllib.load(fh)

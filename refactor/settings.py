@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from refactor.analysis.secrets import Policy
+from refactor.analysis.policy import Policy
 from refactor.rules import Selection
 from refactor.source import DEFAULT_MAX_BYTES
 

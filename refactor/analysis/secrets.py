@@ -70,9 +70,9 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
+from refactor.analysis.policy import Policy as Policy
 from refactor.analysis.secrets_evidence import THRESHOLD, USE_DECISIVE, Evidence, Verdict
 from refactor.analysis.secrets_formats import _ANY_KEY as _ANY_KEY
 from refactor.analysis.secrets_formats import _FORMAT_KEYS as _FORMAT_KEYS
@@ -112,14 +112,11 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Policy:
-    secret_names: tuple[str, ...] = ()  # fnmatch globs, case-insensitive
-    allow_names: tuple[str, ...] = ()
-
-
 # ------------------------------------------------------------------------------------------------
 # Verdict
+
+
+_NO_POLICY = Policy()
 
 
 @lru_cache(maxsize=4096)
@@ -162,7 +159,7 @@ def _glob_hit(name: str, globs: Sequence[str]) -> int:
     return best
 
 
-def judge(name: str, value: str | None, uses: Sequence[Evidence] = (), policy: Policy = Policy()) -> Verdict:
+def judge(name: str, value: str | None, uses: Sequence[Evidence] = (), policy: Policy = _NO_POLICY) -> Verdict:
     """Secret or not, with the evidence (see the module docstring for the rules)."""
     ev: list[Evidence] = list(_name_evidence(name))
     ev.extend(value_evidence(value))

@@ -71,7 +71,7 @@ def settings_for(path: str | None, options: EditorOptions):
 def settings_from_values(values: dict, options: EditorOptions, *, unsafe: bool | None = None):
     """A mirror of the CLI's ``make_settings`` with no flags given, minus what an editor must not
     do: no digest pinning (network), no signing recipes, no writes, no result cache."""
-    from refactor.analysis.secrets import Policy
+    from refactor.analysis.policy import Policy
     from refactor.config import ConfigError
     from refactor.rules import Selection, check_codes
     from refactor.settings import Mode, Settings

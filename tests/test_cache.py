@@ -22,6 +22,7 @@ import pytest
 
 import refactor
 from refactor import cache as C
+from refactor import cache_run
 from refactor.cli import FORMATS
 from refactor.settings import Mode, Settings
 from tests.helpers import run
@@ -68,9 +69,10 @@ _real_code_version = C.code_version
 def _pinned_code_version(monkeypatch) -> None:
     """The code version is the stat of dfix's own files: an edit of the checkout while these tests
     run (another session at work) would turn every hit into a miss. In process, it is pinned to
-    its value at the start of each test; test_code_version_* check the real one."""
+    its value at the start of each test; test_code_version_* check the real one. (Patched where
+    ResultCache looks it up.)"""
     value = _real_code_version()
-    monkeypatch.setattr(C, "code_version", lambda: value)
+    monkeypatch.setattr(cache_run, "code_version", lambda: value)
 
 
 @pytest.fixture
@@ -381,7 +383,7 @@ def test_a_code_version_change_is_a_miss(repo, tmp_path, calls, monkeypatch) -> 
     assert _fresh_and_cached(repo, cache, args, calls) == []
     monkeypatch.setattr(refactor, "__version__", refactor.__version__ + ".post1")
     value = _real_code_version()
-    monkeypatch.setattr(C, "code_version", lambda: value)
+    monkeypatch.setattr(cache_run, "code_version", lambda: value)
     assert len(_fresh_and_cached(repo, cache, args, calls)) == 7
     assert _fresh_and_cached(repo, cache, args, calls) == []
 

@@ -1,0 +1,145 @@
+"""The stored form of a result (:mod:`refactor.cache`): which fields are stored and which are not
+(``RESULT_FIELDS``/``RESULT_NOT_STORED`` and the finding and fix lists, explicit so that a new
+field must be placed), dumping and loading, and :func:`_storable`, which refuses a result whose
+text would be needed or whose strings hold a mask or a known credential format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from refactor.results import FileResult
+    from refactor.settings import Settings
+
+# Errors that depend on the file's bytes only (and the code): stored like results.
+_STORED_ERRORS = ("parse error:", "bad dfix comment:", "not a text file", "not valid UTF-8")
+
+
+# (De)serialisation: explicit, so that a new field must be placed (tests check every field is in
+# one of the lists).
+
+RESULT_FIELDS = (
+    "path", "kind", "status", "error", "changed", "findings", "build", "emitted", "command", "notes", "runtime_env",
+    "migrated", "bom", "declared_args", "declared_after",
+)  # fmt: skip
+RESULT_NOT_STORED = {
+    "original": "file text: rebuilt from the bytes read for the key (stored results change nothing)",
+    "new_text": "file text: as original",
+    "masks": "secret values: a result is stored only when no mask occurs in what is stored",
+    "split_events": "ENV values and RUN bodies: never stored",
+    "written": "stored results were not written (False)",
+    "fs_path": "the path processed (set on a hit when the fresh result had it)",
+    "stamp": "the stat taken when the file is read for the key",
+    "write_root": "set by refactor.run after processing",
+    "linked": "set by refactor.link after processing",
+}
+FINDING_FIELDS = ("code", "name", "variable", "secret", "severity", "message", "line", "column", "end_line", "end_column", "fix")
+FIX_FIELDS = ("title", "applicability", "applied", "reasons", "included")
+FIX_NOT_STORED = {"edits": "text of the rewrite: used only with the file's text (SARIF of a changed file), never stored"}
+
+
+def _dump_result(r: FileResult) -> dict:
+    """The stored form: fresh containers only (the run goes on to amend the result itself: callers'
+    notes, DF010 findings, fixes lowered by caller linking; none of that may reach the entry)."""
+    out: dict[str, Any] = {}
+    for name in RESULT_FIELDS:
+        v = getattr(r, name)
+        if name == "findings":
+            v = [_dump_finding(f) for f in v]
+        elif name == "build":
+            v = None if v is None else _dump_build(v)
+        elif isinstance(v, (list, tuple)):
+            v = list(v)
+        elif isinstance(v, dict):
+            v = dict(v)
+        out[name] = v
+    out["has_fs_path"] = r.fs_path is not None
+    return out
+
+
+def _dump_finding(f) -> list:
+    row = [getattr(f, n) for n in FINDING_FIELDS]
+    if f.fix is not None:
+        row[-1] = [list(v) if isinstance(v, (list, tuple)) else v for v in (getattr(f.fix, n) for n in FIX_FIELDS)]
+    return row
+
+
+def _dump_build(b) -> dict:
+    out = {}
+    for fl in fields(b):
+        v = getattr(b, fl.name)
+        if fl.name == "secrets":
+            v = [[getattr(s, g.name) for g in fields(s)] for s in v]
+        elif isinstance(v, (list, tuple)):
+            v = list(v)
+        out[fl.name] = v
+    return out
+
+
+def _load_result(d: dict) -> FileResult:
+    from refactor.buildspec import BuildSpec, SecretSpec
+    from refactor.results import FileResult, FindingOut, FixOut
+
+    kw = {n: d[n] for n in RESULT_FIELDS}
+    kw["findings"] = [
+        FindingOut(*row[:-1], fix=None if row[-1] is None else FixOut(*row[-1]))  # type: ignore[misc]
+        for row in d["findings"]
+    ]
+    if d["build"] is not None:
+        b = dict(d["build"])
+        b["secrets"] = tuple(SecretSpec(*s) for s in b["secrets"])
+        for fl in fields(BuildSpec):
+            if isinstance(b.get(fl.name), list):
+                b[fl.name] = tuple(b[fl.name])
+        kw["build"] = BuildSpec(**b)
+    return FileResult(**kw)
+
+
+def _strings(v: Any):
+    if isinstance(v, str):
+        yield v
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            yield from _strings(k)
+            yield from _strings(x)
+    elif isinstance(v, (list, tuple)):
+        for x in v:
+            yield from _strings(x)
+
+
+def _storable(r: FileResult, settings: Settings) -> dict | None:
+    """The stored form of a result, or None when it must not (or need not) be stored."""
+    if r.written:
+        return None
+    if r.status == "error":
+        if not (r.error or "").startswith(_STORED_ERRORS):
+            return None
+    elif r.status != "ok" or (settings.keep_text and r.changed):
+        return None  # the text of the rewrite would be needed
+    masks = [m for m in r.masks if m]
+    if any(any(c.isspace() for c in m) for m in masks):
+        return None  # could straddle two strings joined by an output: not proven absent
+    data = _dump_result(r)
+    texts = list(_strings(data))
+    if masks and any(m in s for s in texts for m in masks):
+        return None
+    if _holds_token(texts):
+        return None  # a credential format in a message: dfix masks what it knows; store none
+    return data
+
+
+def _holds_token(texts: list[str]) -> bool:
+    """Does a known credential format (a GitHub token, an AWS key id, a private key…) occur in
+    ``texts``? Positional patterns (``--password X``) are not used: messages name such options."""
+    from refactor.analysis import secrets
+
+    prefilter = getattr(secrets, "_ANY_KEY", None)  # the substrings every keyed format needs (a fast test)
+    for t in texts:
+        if (prefilter is None or prefilter.search(t)) and secrets.token_format(t):
+            return True
+        # the formats without a key are whole values ("Bearer …")
+        if t[:6].lower().startswith(("basic", "bearer", "token")) and secrets.token_format(t):
+            return True
+    return False

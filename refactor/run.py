@@ -128,13 +128,11 @@ def _finish_run(
 
 
 def _caller_prefilter(paths: list[str]):
-    """Git's needle search for caller discovery, started now (``refactor.callers.gitscan``), or
+    """Git's needle search for caller discovery, started now (``refactor.gitscan``), or
     None outside a git work tree."""
-    from refactor.callers import repo_root
-    from refactor.callers.gitscan import GitPrefilter
-    from refactor.callers.kinds import NEEDLES
+    from refactor.gitscan import GitPrefilter, repo_root
 
-    return GitPrefilter.start(repo_root(list(paths)), NEEDLES)
+    return GitPrefilter.start(repo_root(list(paths)))
 
 
 def _open_cache(settings: Settings):
@@ -360,6 +358,6 @@ def _die_with_parent() -> None:
 
 
 def top_root(paths) -> str | None:
-    from refactor.callers import repo_root
+    from refactor.gitscan import repo_root
 
     return repo_root(list(paths))

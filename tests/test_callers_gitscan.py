@@ -17,8 +17,8 @@ import pytest
 
 from refactor import walk
 from refactor.callers import MAX_BYTES, discover
-from refactor.callers.gitscan import GitPrefilter
-from refactor.callers.kinds import NEEDLES
+from refactor.callers.kinds import KINDS
+from refactor.gitscan import NEEDLES, GitPrefilter
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -85,6 +85,21 @@ def test_the_filter_changes_nothing_found(repo: Path) -> None:
     assert os.path.join(os.path.realpath(repo), "quiet.sh") in searched - hits  # skipped unopened
 
 
+def test_every_kind_needle_holds_a_git_needle() -> None:
+    """A file git finds none of NEEDLES in must fail every kind's needle test."""
+    for kind in KINDS:
+        for needle in kind.needles:
+            assert any(n in needle for n in NEEDLES), (kind.name, needle)
+
+
+def test_starting_it_imports_no_caller_machinery() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, refactor.gitscan; sys.exit(any(m.startswith('refactor.callers') for m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
 def test_no_git_work_tree_no_filter(tmp_path: Path) -> None:
     assert GitPrefilter.start(str(tmp_path), NEEDLES) is None
 
@@ -129,12 +144,12 @@ def test_report_mode_uses_it_and_shows_the_same_callers(tmp_path: Path, monkeypa
     started: list = []
     real = GitPrefilter.start.__func__  # type: ignore[attr-defined]
 
-    def spy(cls, root, needles):
+    def spy(cls, root, needles=NEEDLES):
         pf = real(cls, root, needles)
         started.append(pf)
         return pf
 
-    monkeypatch.setattr(GitPrefilter, "start", classmethod(lambda cls, root, needles: None))
+    monkeypatch.setattr(GitPrefilter, "start", classmethod(lambda cls, root, needles=NEEDLES: None))
     without = CliRunner().invoke(cli, ["--no-cache", "Dockerfile"])
     monkeypatch.setattr(GitPrefilter, "start", classmethod(spy))
     with_git = CliRunner().invoke(cli, ["--no-cache", "Dockerfile"])

@@ -39,9 +39,10 @@ import stat
 
 from refactor.buildspec import SecretSpec
 from refactor.fixes.edit import ConflictError, apply_edits
+from refactor.gitscan import GitPrefilter
+from refactor.gitscan import repo_root as repo_root
 from refactor.walk import walk
 
-from .gitscan import GitPrefilter
 from .kinds import BY_NAME as _KINDS
 from .kinds import kind_of
 from .model import BuildArgUse, CallerPlan, Invocation, Target
@@ -81,26 +82,6 @@ def find_in_text(path: str, text: str, kind: str, root: str | None = None) -> li
 
 # ------------------------------------------------------------------------------------------
 # Discovery
-
-
-def repo_root(paths: list[str]) -> str:
-    """Where callers are searched from: the git work tree holding the PATHs (the nearest
-    ancestor with a ``.git`` directory or file, so worktrees and submodules count), else the PATHs'
-    common parent directory. ``-`` (stdin) is ignored; no PATH at all means the current directory."""
-    real = [os.path.realpath(p) for p in paths if p != "-"] or [os.path.realpath(os.getcwd())]
-    dirs = [p if os.path.isdir(p) else os.path.dirname(p) for p in real]
-    try:
-        common = os.path.commonpath(dirs)
-    except ValueError:  # different drives
-        common = dirs[0]
-    cur = common
-    while True:
-        if os.path.exists(os.path.join(cur, ".git")):
-            return cur
-        parent = os.path.dirname(cur)
-        if parent == cur:
-            return common
-        cur = parent
 
 
 def _gitignore(directory: str):
@@ -161,7 +142,7 @@ def discover(
     build-arg-looking mention of a name in the files read (:func:`mentions_in`), parsed or not.
     ``names``: only files whose bytes mention one of them are read further (report mode: the
     callers that matter are those of the migrated names; a file that mentions none cannot pass them).
-    ``prefilter``: git's answer to the needle test (:mod:`refactor.callers.gitscan`), so the files
+    ``prefilter``: git's answer to the needle test (:mod:`refactor.gitscan`), so the files
     git searched and found no needle in are not opened.
     """
     from refactor.discovery import is_dockerfile_name

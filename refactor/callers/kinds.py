@@ -121,7 +121,3 @@ def kind_of(rel: str) -> str | None:
     name = parts[-1]
     low = name.lower()
     return next((k.name for k in KINDS if k.matches(parts, name, low)), None)
-
-
-# every kind's needles: a file holding none of them is no caller of any kind (the git pre-filter)
-NEEDLES: tuple[bytes, ...] = tuple(sorted({n for k in KINDS for n in k.needles}))

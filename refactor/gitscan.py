@@ -16,12 +16,40 @@ files are opened. Any failure (no git, an error, a timeout, output that cannot b
 filter off and discovery reads every file, as without it.
 
 Used in report mode only (a caller missed there changes what is shown, not what is written).
+Outside the ``refactor.callers`` package (with :func:`repo_root`, where callers are searched
+from) so that starting it imports none of the callers machinery.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+
+
+def repo_root(paths: list[str]) -> str:
+    """Where callers are searched from: the git work tree holding the PATHs (the nearest
+    ancestor with a ``.git`` directory or file, so worktrees and submodules count), else the PATHs'
+    common parent directory. ``-`` (stdin) is ignored; no PATH at all means the current directory."""
+    real = [os.path.realpath(p) for p in paths if p != "-"] or [os.path.realpath(os.getcwd())]
+    dirs = [p if os.path.isdir(p) else os.path.dirname(p) for p in real]
+    try:
+        common = os.path.commonpath(dirs)
+    except ValueError:  # different drives
+        common = dirs[0]
+    cur = common
+    while True:
+        if os.path.exists(os.path.join(cur, ".git")):
+            return cur
+        parent = os.path.dirname(cur)
+        if parent == cur:
+            return common
+        cur = parent
+
+
+# Every caller kind's needles (``refactor.callers.kinds``) contain one of these, so a file holding
+# none of them is no caller of any kind (tests/test_callers_gitscan.py keeps the two in step). Kept
+# here, not computed from the kinds, so that starting git imports nothing of ``refactor.callers``.
+NEEDLES: tuple[bytes, ...] = (b"args", b"build-arg", b'buildah"', b"buildah'", b'docker"', b"docker'", b'podman"', b"podman'")
 
 _TIMEOUT = 20.0  # seconds: a wedged git turns the filter off, it never stalls the run
 
@@ -36,7 +64,7 @@ class GitPrefilter:
         self._done = False
 
     @classmethod
-    def start(cls, root: str, needles: tuple[bytes, ...]) -> GitPrefilter | None:
+    def start(cls, root: str, needles: tuple[bytes, ...] = NEEDLES) -> GitPrefilter | None:
         """Start both commands in ``root`` (a git work tree's directory), or None when ``root``
         holds no ``.git`` or git cannot be started."""
         if not needles or not os.path.exists(os.path.join(root, ".git")):

@@ -156,3 +156,20 @@ def test_report_mode_uses_it_and_shows_the_same_callers(tmp_path: Path, monkeypa
     assert started and started[0] is not None
     assert with_git.output == without.output
     assert "tracked.sh:1:" in with_git.output and "excluded-by-git.sh:1:" in with_git.output
+
+
+def test_repo_roots_batched_realpath_is_realpath(tmp_path: Path) -> None:
+    from refactor.gitscan import _realpath
+
+    d = tmp_path
+    (d / "a" / "b").mkdir(parents=True)
+    (d / "a" / "b" / "f").write_text("")
+    os.symlink(d / "a" / "b", d / "lnk")
+    os.symlink(d / "a" / "b" / "f", d / "flink")
+    os.symlink("b/f", d / "a" / "rel")
+    memo: dict[str, str] = {}
+    for p in ["a/b/f", "lnk/f", "flink", "a/rel", "a/b/../b/f", "lnk/../b/f", "lnk/../a", "lnk", "nope", ".", ""]:
+        full = str(d / p) if p else str(d)
+        assert _realpath(full, memo) == os.path.realpath(full), p
+    for p in ["/", ".", "a/../x"]:
+        assert _realpath(p, memo) == os.path.realpath(p), p

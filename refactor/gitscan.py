@@ -30,7 +30,8 @@ def repo_root(paths: list[str]) -> str:
     """Where callers are searched from: the git work tree holding the PATHs (the nearest
     ancestor with a ``.git`` directory or file, so worktrees and submodules count), else the PATHs'
     common parent directory. ``-`` (stdin) is ignored; no PATH at all means the current directory."""
-    real = [_realpath(p, memo) for memo in [{}] for p in paths if p != "-"] or [os.path.realpath(os.getcwd())]
+    memo: dict[str, str] = {}
+    real = [_realpath(p, memo) for p in paths if p != "-"] or [os.path.realpath(os.getcwd())]
     dirs = list({p if os.path.isdir(p) else os.path.dirname(p) for p in real})
     try:
         common = os.path.commonpath(dirs)

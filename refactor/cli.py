@@ -1,6 +1,10 @@
 """The ``dfix`` command line.
 
 Data (findings, diffs, build commands, JSON) goes to stdout; progress and warnings to stderr.
+
+Layout: this module holds the click command (``cli``), ``main`` and the subcommand registrations;
+``cli_options`` the epilog, formats, option callbacks and click classes; ``cli_render`` the
+``--report``/``--output-file`` writes, the progress bar and the rendering of the results.
 """
 
 from __future__ import annotations
@@ -11,77 +15,9 @@ import sys
 import click
 
 from refactor import __version__
-from refactor.render.text import printable
-
-EXIT_HELP = """\b
-Exit codes:
-  0  nothing left to do (after --write: every finding was fixed)
-  1  findings remain, or --check/--diff would change something
-  2  usage or config error, or a file that could not be read or parsed
-"""
-
-FORMATS = ("text", "json", "sarif", "github", "markdown", "gitlab", "checkstyle", "junit")
-
-
-def _mode(write: bool, diff: bool, check: bool):
-    from refactor.settings import Mode
-
-    chosen = [n for n, v in (("write", write), ("diff", diff), ("check", check)) if v]
-    if len(chosen) > 1:
-        raise click.UsageError(f"--{chosen[0]} and --{chosen[1]} cannot be combined")
-    return Mode(chosen[0]) if chosen else Mode.REPORT
-
-
-def _list_rules(ctx: click.Context, _param, value):
-    if not value or ctx.resilient_parsing:
-        return
-    from refactor.rules import RULES
-
-    for r in RULES:
-        click.echo(f"{r.code}  {r.name:<24} {r.summary}  [fix: {r.fixable}]")
-    ctx.exit(0)
-
-
-def _explain(ctx: click.Context, _param, value):
-    if not value or ctx.resilient_parsing:
-        return
-    from refactor.rules import lookup
-
-    rule = lookup(value)
-    if rule is None:
-        click.echo(f"dfix: unknown rule '{value}' (see --list-rules)", err=True)
-        ctx.exit(2)
-    click.echo(f"# {rule.code} {rule.name}\n\n{rule.summary}.\n\n{rule.doc}")
-    ctx.exit(0)
-
-
-def _codes(_ctx, param, value):
-    """Comma- or repeat-separated rule selectors; a code no rule has is a usage error."""
-    from refactor.rules import check_codes
-
-    try:
-        return tuple(check_codes(x for v in value for x in v.split(",")))
-    except ValueError as exc:
-        raise click.BadParameter(f"{exc} (see dfix --list-rules)", param=param) from None
-
-
-class _Dfix(click.Group):
-    """``dfix [OPTIONS] [PATHS]...`` runs the checks; ``dfix verify|summarize …`` the subcommands.
-
-    A first argument naming a subcommand selects it (a directory of that name: ``dfix ./verify``);
-    anything else is the main command's options and paths."""
-
-    allow_interspersed_args = True  # `dfix - --stdin-filename x --write`, as before it was a group
-
-    def parse_args(self, ctx, args):
-        if args and args[0] in self.commands:
-            click.Command.parse_args(self, ctx, [])  # the main options keep their defaults
-            ctx._protected_args, ctx.args = args[:1], args[1:]
-            return ctx.args
-        return click.Command.parse_args(self, ctx, args)
-
-    def collect_usage_pieces(self, ctx):
-        return ["[OPTIONS] [PATHS]...", "|", "COMMAND [ARGS]..."]
+from refactor.cli_options import EXIT_HELP, FORMATS, _codes, _Dfix, _explain, _Lazy, _list_rules, _mode
+from refactor.cli_render import DOCUMENT_FORMATS as DOCUMENT_FORMATS
+from refactor.cli_render import _common_parent, _document, _parse_reports, _progress, _report, _write_output
 
 
 @click.group(
@@ -244,7 +180,7 @@ def cli(
         raise click.UsageError("--statistics prints text or json")
     extra_reports = _parse_reports(reports)
     from refactor import config as config_mod
-    from refactor.analysis.secrets import Policy
+    from refactor.analysis.policy import Policy
     from refactor.rules import Selection, check_codes
     from refactor.settings import Settings
 
@@ -262,7 +198,7 @@ def cli(
         click.echo(f"dfix: config error: {exc}", err=True)
         sys.exit(2)
     v = cfg.values
-    from refactor.cache import resolve_dir
+    from refactor.cache_location import resolve_dir
 
     cache_root = resolve_dir(cache_dir, no_cache)
 
@@ -375,147 +311,6 @@ def cli(
     )
 
 
-REPORT_FORMATS = ("json", "sarif", "github", "markdown", "gitlab", "checkstyle", "junit")
-DOCUMENT_FORMATS = ("sarif", "markdown", "gitlab", "checkstyle", "junit")  # refactor.render.output.DOCUMENTS
-
-
-def _parse_reports(values) -> dict[str, str]:
-    """``--report FORMAT=PATH`` values → {path: format}."""
-    out: dict[str, str] = {}
-    for v in values:
-        fmt, sep, path = v.partition("=")
-        if not sep or not path or fmt not in REPORT_FORMATS:
-            raise click.UsageError(f"--report takes FORMAT=PATH with FORMAT one of {', '.join(REPORT_FORMATS)} (got {printable(v)!r})")
-        out[path] = fmt
-    return out
-
-
-def _document(results, fmt: str) -> str:
-    from refactor.render import output
-
-    if fmt == "json":
-        return output.to_json(results)
-    if fmt == "github":
-        return output.to_github(results)
-    return output.DOCUMENTS[fmt](results)
-
-
-def _write_output(path: str, text: str) -> bool:
-    """Write ``text`` to ``path`` atomically (parent directories created); False after saying why."""
-    import tempfile
-
-    target = os.path.abspath(path)
-    try:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".dfix-out-", dir=os.path.dirname(target))
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-    except OSError as exc:
-        click.echo(f"dfix: error: cannot write {printable(path)}: {exc.strerror}", err=True)
-        return False
-    return True
-
-
-def _common_parent(paths: list[str]) -> str:
-    absd = [os.path.abspath(p if os.path.isdir(p) else os.path.dirname(p) or ".") for p in paths]
-    try:
-        return os.path.commonpath(absd)
-    except ValueError:
-        return os.getcwd()
-
-
-def _progress(results, total: int, quiet: bool):
-    """click's progress bar on stderr when it is a TTY and the run is long (> 200 files)."""
-    if quiet or total <= 200 or not sys.stderr.isatty():
-        yield from results
-        return
-    with click.progressbar(results, length=total, label="dfix", file=sys.stderr, show_pos=True, show_eta=False) as bar:
-        yield from bar
-
-
-def _report(
-    results,
-    settings,
-    fmt: str,
-    quiet: bool,
-    color,
-    stdin_result,
-    output_file: str | None = None,
-    statistics: bool = False,
-    exit_zero: bool = False,
-) -> int:
-    """Render ``results`` (a list, or an ordered iterator for streaming formats) to stdout or
-    ``output_file`` (written atomically when the run ends)."""
-    if output_file is None:
-        return _render(results, settings, fmt, quiet, color, stdin_result, statistics, exit_zero)
-    import io
-
-    buf = io.StringIO()
-    saved = sys.stdout
-    sys.stdout = buf
-    try:
-        code = _render(results, settings, fmt, quiet, False if color is None else color, stdin_result, statistics, exit_zero)
-    finally:
-        sys.stdout = saved
-    return code if _write_output(output_file, buf.getvalue()) else 2
-
-
-def _render(results, settings, fmt: str, quiet: bool, color, stdin_result, statistics: bool, exit_zero: bool) -> int:
-    from refactor.render import text
-    from refactor.report import Report
-
-    out = sys.stdout
-    tally = Report(exit_zero)
-    if statistics:
-        results = list(results)
-        for r in results:
-            tally.add(r, settings)
-            text.error_line(r)
-        text.statistics(tally, results, fmt)
-    elif fmt in DOCUMENT_FORMATS:
-        from refactor.render import output
-
-        results = list(results)
-        out.write(output.DOCUMENTS[fmt](results))
-        for r in results:
-            tally.add(r, settings)
-            text.error_line(r)
-    elif fmt == "json":
-        from refactor.render import output
-
-        js = output.JsonStream(out)
-        for r in results:
-            js.add(r)
-            tally.add(r, settings)
-            text.error_line(r)
-        js.close()
-    elif fmt == "github":
-        from refactor.render import output
-
-        for r in results:
-            out.write(output.to_github([r]))
-            tally.add(r, settings)
-            text.error_line(r)
-    else:
-        color = text.use_color(color, out)
-        masked_any = False
-        for r in results:
-            masked_any |= text.text_file(r, settings, color, stdin_result)
-            tally.add(r, settings)
-            text.error_line(r)
-        if masked_any:
-            click.echo("# Lines holding a committed secret are masked: this diff is for reading; apply it with `dfix --write`.", err=True)
-    if not quiet:
-        click.echo(tally.summary(settings), err=True)
-    return tally.exit_code(settings)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -535,33 +330,6 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 1
     return 0
-
-
-class _Lazy(click.Command):
-    """A subcommand imported when it runs or its help is shown (start-up stays small)."""
-
-    def __init__(self, name: str, target: str, help_line: str) -> None:
-        super().__init__(
-            name, help=help_line, short_help=help_line, add_help_option=False, context_settings={"ignore_unknown_options": True}
-        )
-        self.target = target
-        self.params = [click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)]
-
-    def _load(self) -> click.Command:
-        import importlib
-
-        module, attr = self.target.split(":")
-        return getattr(importlib.import_module(module), attr)
-
-    def invoke(self, ctx):
-        cmd = self._load()
-        return cmd.main(
-            args=list(ctx.params["args"]),
-            prog_name=f"dfix {self.name}",
-            standalone_mode=False,
-            help_option_names=["-h", "--help"],
-            max_content_width=100,
-        )
 
 
 cli.add_command(

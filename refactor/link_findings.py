@@ -1,0 +1,126 @@
+"""Caller findings, for :mod:`refactor.link`: making one (``_finding``, ``_position``), the
+committed literals a caller assigns to a build arg's source (masked in outputs), which findings a
+caller's config or ``dfix:`` comments turn off (``caller_ignored``, ``suppress_caller_findings``),
+and ``--add-ignore`` for a caller (``add_caller_ignores``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from refactor.fixes.edit import apply_edits
+from refactor.results import FileResult, FindingOut
+from refactor.rules import BY_CODE
+from refactor.settings import Settings
+
+
+def _finding(code: str, variable: str | None, message: str, line: int, col: int, end_line: int, end_col: int, fix=None) -> FindingOut:
+    rule = BY_CODE[code]
+    return FindingOut(code, rule.name, variable, rule.secret, rule.severity, message, line, col, end_line, end_col, fix)
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, col
+
+
+def _committed_values(text: str, var: str, kind: str = "shell") -> list[str]:
+    """Literal values assigned to ``var`` in a caller: shell/Make (``var=…``, ``export var=…``,
+    ``var ?= …``), CI YAML (``var: …`` under variables:/env:), bake (``variable "var" { default =
+    … }``). The secret is committed there; outputs mask them."""
+    name = re.escape(var.strip("$(){} ").removeprefix("env.").removeprefix("secrets."))
+    if not name:
+        return []
+    value = r"""(["']?)([^"'\s$#`{}]{6,})\1[ \t]*(?:#.*)?$"""
+    if kind in ("github", "gitlab"):
+        pat = re.compile(rf"(?m)^[ \t]+{name}[ \t]*:[ \t]*{value}")
+    elif kind == "bake-hcl":
+        pat = re.compile(rf"""variable[ \t]+"{name}"[ \t]*\{{[^}}]*?default[ \t]*=[ \t]*("?)([^"\s$}}]{{6,}})\1""")
+    else:
+        pat = re.compile(
+            rf"""(?m)^[ \t]*(?:export[ \t]+|local[ \t]+|readonly[ \t]+|declare[ \t]+(?:-\w+[ \t]+)*)?{name}[ \t]*(?:\?|:|::|\+)?=[ \t]*{value}"""
+        )
+    from refactor.analysis.secrets import is_placeholder
+
+    return [m.group(2) for m in pat.finditer(text) if not is_placeholder(m.group(2)) and m.group(2) != var]
+
+
+def caller_ignored(settings: Settings, shown: str, marks, code: str, line: int) -> bool:
+    """Whether a caller finding is turned off: rule selection, per-file-ignores, or the caller's
+    own ``dfix:`` comments (``marks``, a CallerPragmas)."""
+    from refactor.engine import per_file_codes
+    from refactor.syntax.pragmas import suppressed
+
+    if not settings.selection.enabled(code) or suppressed(code, per_file_codes(settings, shown)):
+        return True
+    return marks is not None and marks.covers(code, line)
+
+
+def suppress_caller_findings(callers: list[FileResult], settings: Settings, marks: dict | None = None) -> None:
+    """Drop the caller findings their config or comments turn off (DF010, DF011, DF012)."""
+    from refactor.source import InputError, read_source
+    from refactor.syntax.pragmas import PragmaError, caller_pragmas
+
+    marks = {} if marks is None else marks
+    for res in callers:
+        if not res.findings or res.status != "ok":
+            continue
+        path = res.fs_path or res.path
+        if path not in marks:
+            try:
+                text = res.original if res.original is not None else read_source(path).text
+                marks[path] = caller_pragmas(text)
+            except (InputError, OSError):
+                marks[path] = None
+            except PragmaError as exc:
+                marks[path] = None
+                res.status, res.error = "error", f"bad dfix comment: {exc}"
+                continue
+        res.findings = [f for f in res.findings if not caller_ignored(settings, res.path, marks[path], f.code, f.line)]
+
+
+def add_caller_ignores(path: str, findings: list[FindingOut], root: str | None = None) -> int:
+    """``--add-ignore`` for a caller: ``# dfix: ignore[CODES]`` (``//`` in a Jenkinsfile) above the
+    command line holding each finding, with its indentation (column 0 in a Makefile, where make
+    ignores comment lines between recipe lines). In Python and Jenkinsfiles a finding may sit inside
+    a multi-line string, where a comment would change the program: there it is one
+    ``file-ignore`` line at the top. Returns how many comments were added."""
+    from refactor.callers import repo_root
+    from refactor.callers.kinds import BY_NAME, kind_of
+    from refactor.fixes.edit import Edit
+    from refactor.source import read_source
+    from refactor.write import write_atomic
+
+    source = read_source(path)
+    text = source.text
+    kind = BY_NAME[kind_of(os.path.relpath(path, repo_root([path])).replace(os.sep, "/")) or "shell"]
+    marker = kind.comment
+    if marker is None:  # JSON: no comments; per-file-ignores or --ignore silence it
+        return 0
+    nl = source.default_newline
+    lines = text.splitlines(keepends=True)
+    starts = [0]
+    for ln in lines:
+        starts.append(starts[-1] + len(ln))
+    edits: list[Edit] = []
+    if kind.file_pragmas:
+        file_codes = sorted({f.code for f in findings})
+        at = 0
+        while at < len(lines) and at < 2 and (lines[at].startswith("#!") or ("coding" in lines[at][:40] and lines[at].startswith("#"))):
+            at += 1
+        edits.append(Edit(starts[at], starts[at], f"{marker} dfix: file-ignore[{','.join(file_codes)}]{nl}"))
+    else:
+        by_line: dict[int, set[str]] = {}
+        for f in findings:
+            n = f.line - 1
+            while n > 0 and lines[n - 1].rstrip("\r\n").endswith("\\"):
+                n -= 1  # the start of the continued command
+            by_line.setdefault(n, set()).add(f.code)
+        for n, codes in sorted(by_line.items()):
+            first = lines[n] if n < len(lines) else ""
+            indent = "" if kind.name == "make" else first[: len(first) - len(first.lstrip(" \t"))]
+            edits.append(Edit(starts[n], starts[n], f"{indent}{marker} dfix: ignore[{','.join(sorted(codes))}]{nl}"))
+    write_atomic(path, source.to_bytes(apply_edits(text, edits)), root)
+    return len(edits)

@@ -34,6 +34,14 @@ def _pragmas(source: SourceFile, analysis: FileAnalysis) -> tuple[bool, set[str]
     file_codes: set[str] = set()
     per_instr: dict[int, set[str]] = {}
     df = analysis.df
+    if "check" in source.text:  # BuildKit's # check=skip=SecretsUsedInArgOrEnv: file-wide, or above one instruction
+        directive = df.directive("check")
+        if directive is not None:
+            file_codes |= pragmas.buildkit_skipped_codes(directive.value)
+        for idx, ins in enumerate(df.instructions):
+            for c in ins.comments:
+                if codes := pragmas.buildkit_comment_codes(c.text):
+                    per_instr.setdefault(idx, set()).update(codes)
     if "dfix:" not in source.text:
         return skip, file_codes, per_instr
     attached = {id(c): idx for idx, ins in enumerate(df.instructions) for c in ins.comments}

@@ -1,7 +1,8 @@
 """The edits the server hands to the editor, for :mod:`refactor.server.core`: engine edits as LSP
 text edits and workspace edits, the fix-all edits (the engine's rewrite as minimal splices), the
 ``# dfix: ignore[CODE]`` pragma, and the BuildKit ``# check=skip=SecretsUsedInArgOrEnv`` directive
-(offered only once the engine honours it).
+(which the engine reads as a file-wide ignore of DF001/DF002: ``refactor.syntax.pragmas``; the
+action is offered only while a probe confirms it does).
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from refactor.results import FindingOut
 from refactor.server.core_analysis import Analysis, ensure_unsafe, run_engine
 
 _IGNORE = re.compile(r"(dfix:[ \t]*ignore\[)([^\]\n]*)(\])")
-# BuildKit's check that one `# check=skip=…` directive can share with dfix (see the report: the
-# engine must learn to read it; until it does, the action is not offered)
+# BuildKit's check that one `# check=skip=…` directive shares with dfix (refactor.syntax.pragmas)
 BUILDKIT_SECRET_CHECK = "SecretsUsedInArgOrEnv"
 BUILDKIT_CODES = ("DF001", "DF002")
 

@@ -7,6 +7,12 @@
 - ``# dfix: skip-file``: dfix leaves the file alone (a caller it leaves alone blocks the Dockerfile
   fixes that would need it changed).
 
+BuildKit's own form is honoured too, so one comment silences both tools: the parser directive
+``# check=skip=SecretsUsedInArgOrEnv`` (or ``skip=all``) at the top of the file ignores DF001 and
+DF002 in the whole file, and the same comment directly above an instruction ignores them on that
+instruction (BuildKit's per-instruction skip). Check names are matched as BuildKit matches them,
+exactly; other checks' names are ignored (they are not dfix's).
+
 A malformed pragma is an error, never silently accepted: a bare ``# dfix: ignore`` (which codes?),
 an empty list, an unclosed bracket, or a code no rule has (``DF0111``). Callers may write ``//``
 instead of ``#`` (Jenkinsfiles, HCL).
@@ -21,6 +27,34 @@ from refactor.rules import check_codes
 
 _DIRECTIVE = re.compile(r"dfix:[ \t]*(file-ignore|ignore|skip-file)(?![\w-])(\[[^\]\n]*\]?)?")
 _CALLER_COMMENT = re.compile(r"(?:#|//)[ \t]*dfix:")
+
+
+# BuildKit build checks and the dfix rules that judge the same thing
+BUILDKIT_CHECKS: dict[str, frozenset[str]] = {"SecretsUsedInArgOrEnv": frozenset({"DF001", "DF002"})}
+_CHECK_COMMENT = re.compile(r"check[ \t]*=(.*)", re.IGNORECASE | re.DOTALL)
+
+
+def buildkit_skipped_codes(value: str) -> frozenset[str]:
+    """The dfix codes a BuildKit ``check`` value skips (``skip=A,B;error=true``): those of the
+    checks it names, all of them for ``skip=all``."""
+    out: set[str] = set()
+    for segment in value.split(";"):
+        key, eq, names = segment.partition("=")
+        if key.strip().lower() != "skip" or not eq:
+            continue
+        for name in (n.strip() for n in names.split(",")):
+            if name == "all":
+                for codes in BUILDKIT_CHECKS.values():
+                    out |= codes
+            else:
+                out |= BUILDKIT_CHECKS.get(name, frozenset())
+    return frozenset(out)
+
+
+def buildkit_comment_codes(comment: str) -> frozenset[str]:
+    """The codes a ``# check=skip=…`` comment above an instruction skips (``comment`` without '#')."""
+    m = _CHECK_COMMENT.fullmatch(comment.strip())
+    return buildkit_skipped_codes(m.group(1)) if m else frozenset()
 
 
 class PragmaError(ValueError):

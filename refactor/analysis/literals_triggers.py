@@ -163,7 +163,8 @@ _FORMAT_TRIGGERS = tuple(tuple(k.lower() for k in keys) for keys in _FORMAT_KEYS
 _ALL_TRIGGERS = sorted({t for ts in _FAMILY_TRIGGERS.values() for t in ts} | {t for ts in _FORMAT_TRIGGERS for t in ts})
 _TRIGGER_RE = re.compile(_trie(_ALL_TRIGGERS))
 # a trigger found also stands for every shorter trigger it starts with ("sk-ant-" -> "sk-")
-_PREFIXES = {t: frozenset(u for u in _ALL_TRIGGERS if t.startswith(u)) for t in _ALL_TRIGGERS}
+_TRIGGER_SET = frozenset(_ALL_TRIGGERS)
+_PREFIXES = {t: frozenset(t[:k] for k in range(1, len(t) + 1) if t[:k] in _TRIGGER_SET) for t in _ALL_TRIGGERS}
 
 
 def _triggers(low: str) -> frozenset[str]:

@@ -52,6 +52,7 @@ def repo_root(paths: list[str]) -> str:
 # here, not computed from the kinds, so that starting git imports nothing of ``refactor.callers``.
 NEEDLES: tuple[bytes, ...] = (b"args", b"build-arg", b'buildah"', b"buildah'", b'docker"', b"docker'", b'podman"', b"podman'")
 
+
 def _realpath(path: str, memo: dict[str, str]) -> str:
     """``os.path.realpath(path)``, resolving each directory once for a batch of paths (a thousand
     files of one directory: one walk of its components, then one ``lstat`` each)."""

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
+from typing import Protocol
 
 from refactor.buildspec import ENV_MOUNT as _ENV_MOUNT
-from refactor.buildspec import SecretSpec
+from refactor.buildspec import BuildSpec, SecretSpec
 from refactor.fixes.edit import apply_edits
 from refactor.link_blocks import Block, Linked
 from refactor.link_findings import _committed_values, _finding, _position, caller_ignored, suppress_caller_findings
@@ -17,8 +19,28 @@ from refactor.results import FileResult, FixOut
 from refactor.settings import Settings
 
 
-def _migrated(r: FileResult) -> dict[str, SecretSpec | None]:
-    specs: dict[str, SecretSpec | None] = {s.env: s for s in (r.build.secrets if r.build else ()) if s.env in r.migrated}
+class Linkable(Protocol):
+    """What linking reads of a Dockerfile's result: a FileResult, or the Header of a packed one
+    (refactor.run_packed)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def migrated(self) -> Sequence[str]: ...
+    @property
+    def declared_args(self) -> Sequence[str]: ...
+    @property
+    def declared_after(self) -> Sequence[str]: ...
+    @property
+    def build(self) -> BuildSpec | None: ...
+    @property
+    def new_text(self) -> str | None: ...
+
+
+def _migrated(r: Linkable) -> dict[str, SecretSpec | None]:
+    specs: dict[str, SecretSpec | None] = {
+        s.env: s for s in (r.build.secrets if r.build else ()) if s.env is not None and s.env in r.migrated
+    }
     for name in r.migrated:
         specs.setdefault(name, None)
     return specs
@@ -27,7 +49,7 @@ def _migrated(r: FileResult) -> dict[str, SecretSpec | None]:
 def link_callers(
     paths: list[str],
     candidates,
-    results: list[FileResult],
+    results: Sequence[Linkable],
     per_file: list[Settings],
     excludes: tuple[str, ...],
     settings: Settings | None = None,

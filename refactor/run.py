@@ -11,16 +11,22 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from refactor.results import FileResult
 from refactor.settings import Mode, Settings
 
+if TYPE_CHECKING:
+    from refactor.run_packed import PackedResults
+    from refactor.supply.split_scanner import PackedEvents
+
 
 @dataclass
 class RunResult:
-    """The files of one run in output order (stdin last) and what the run has to say besides."""
+    """The files of one run in output order (stdin last) and what the run has to say besides
+    (a bulk report run's files are packed: ``refactor.run_packed.PackedResults``)."""
 
-    files: list[FileResult]
+    files: list[FileResult] | PackedResults
     stdin: FileResult | None = None
     notices: list[str] = field(default_factory=list)  # one line each, for stderr
 
@@ -83,7 +89,14 @@ def run(
 def _finish_run(
     paths, settings, candidates, per_file, excludes, jobs, add_ignore, progress, cache, dirs, scan, start, stdin_result, prefilter
 ) -> RunResult:
-    stream = _run_files(candidates, per_file, jobs, cache)
+    from refactor import run_packed
+
+    packed = settings.mode is Mode.REPORT and not settings.keep_text and not add_ignore and len(candidates) > run_packed.PACK_ABOVE
+    stream = _run_files(candidates, per_file, jobs, cache, packed=packed)
+    if packed:
+        return _finish_packed(
+            paths, settings, candidates, per_file, excludes, progress, cache, dirs, scan, start, stdin_result, prefilter, stream
+        )
     results = list(progress(stream, len(candidates)) if progress is not None else stream)
     known = {os.path.abspath(c.path): r.split_events for c, r in zip(candidates, results) if r.split_events is not None}
     for r in results:
@@ -125,6 +138,85 @@ def _finish_run(
         cache.finish()
         notices += cache.warnings
     return RunResult(results, stdin_result, notices)
+
+
+def _finish_packed(
+    paths, settings, candidates, per_file, excludes, progress, cache, dirs, scan, start, stdin_result, prefilter, stream
+) -> RunResult:
+    """``_finish_run`` for a bulk report run whose results are kept packed (``refactor.run_packed``):
+    the same steps, reading each result's ``Header`` instead of the result."""
+    import heapq
+
+    from refactor.run_packed import Packed, PackedResults, pack_result
+
+    order: list[Packed] = [
+        item if isinstance(item, Packed) else pack_result(item)
+        for item in (progress(stream, len(candidates)) if progress is not None else stream)
+    ]
+    known: dict[str, list[tuple] | PackedEvents] = {os.path.abspath(c.path): p for c, p in zip(candidates, order) if p.has_events}
+    splits = _split_findings(dirs, settings, known, cache) if scan else {}
+    del known
+    headers = [_HeaderView(p) for p in order]
+    entries: list = list(order)
+    blocks = None
+    if candidates and any(p.migrated for p in order):
+        from refactor.link import link_callers
+
+        given = {os.path.realpath(p) for p in paths if p != "-" and os.path.isfile(p)} if settings.callers == "given" else None
+        names = frozenset(n for p in order for n in p.migrated)
+        linked = link_callers(
+            list(paths), candidates, headers, per_file, excludes, settings=settings, given=given, only_names=names, prefilter=prefilter
+        )
+        blocks = linked.blocks
+        entries = sorted([*order, *linked.callers], key=_entry_path)
+    entries = list(heapq.merge(entries, _split_extras([c.path for c in candidates], splits), key=_entry_path))
+    if splits:
+        from refactor.link import suppress_caller_findings
+
+        suppress_caller_findings([e for e in entries if isinstance(e, FileResult) and e.kind == "caller"], settings)
+    notices: list[str] = list(start)
+    if cache is not None:
+        cache.finish()
+        notices += cache.warnings
+    files = PackedResults(entries, candidates, per_file, blocks, splits, stdin_result)
+    files.bind(order)
+    return RunResult(files, stdin_result, notices)
+
+
+def _entry_path(e) -> str:
+    return e.path
+
+
+class _HeaderView:
+    """A packed result as caller linking reads it (``refactor.link_plan.Linkable``): status and
+    migrated names at hand, the rest decoded when asked (linking asks for few files)."""
+
+    __slots__ = ("_p",)
+
+    def __init__(self, p) -> None:
+        self._p = p
+
+    @property
+    def status(self) -> str:
+        return self._p.status
+
+    @property
+    def migrated(self) -> tuple[str, ...]:
+        return self._p.migrated
+
+    @property
+    def declared_args(self) -> tuple[str, ...]:
+        return self._p.header.declared_args
+
+    @property
+    def declared_after(self) -> tuple[str, ...]:
+        return self._p.header.declared_after
+
+    @property
+    def build(self):
+        return self._p.header.build
+
+    new_text = None
 
 
 def _caller_prefilter(paths: list[str]):
@@ -192,7 +284,7 @@ def _add_ignores(paths: list[str], candidates, results: list[FileResult]) -> lis
     return notices
 
 
-def _split_findings(dirs: list[str], settings, known: dict[str, list[tuple]] | None = None, cache=None) -> dict[str, list]:
+def _split_findings(dirs: list[str], settings, known: dict[str, list[tuple] | PackedEvents] | None = None, cache=None) -> dict[str, list]:
     """DF010 findings by absolute file path: a secret that feeds builds and also publishes,
     reported on the file where the read happens. ``known``: the Dockerfiles the workers parsed
     (absolute path -> their scan events), which the scan does not read again. ``cache``: the
@@ -249,16 +341,7 @@ def _with_splits(results, candidates_paths, splits: dict[str, list]):
     merged into the path order."""
     import heapq
 
-    from refactor.results import FileResult
-
-    extra = []
-    done = {os.path.abspath(p) for p in candidates_paths}
-    for full, fs in splits.items():
-        if full not in done:
-            r = FileResult(os.path.relpath(full), kind="caller")
-            r.findings.extend(fs)
-            extra.append(r)
-    extra.sort(key=lambda r: r.path)
+    extra = _split_extras(candidates_paths, splits)
 
     def attach():
         for r in results:
@@ -271,7 +354,22 @@ def _with_splits(results, candidates_paths, splits: dict[str, list]):
     return heapq.merge(attach(), extra, key=lambda r: r.path)
 
 
-def _run_files(candidates, per_file, jobs: int, cache=None):
+def _split_extras(candidates_paths, splits: dict[str, list]) -> list[FileResult]:
+    """DF010 findings on files the run did not process: caller entries of their own, by path."""
+    from refactor.results import FileResult
+
+    extra = []
+    done = {os.path.abspath(p) for p in candidates_paths}
+    for full, fs in splits.items():
+        if full not in done:
+            r = FileResult(os.path.relpath(full), kind="caller")
+            r.findings.extend(fs)
+            extra.append(r)
+    extra.sort(key=lambda r: r.path)
+    return extra
+
+
+def _run_files(candidates, per_file, jobs: int, cache=None, packed: bool = False):
     if cache is not None:
         yield from _run_cached(candidates, per_file, jobs, cache)
         return
@@ -293,6 +391,13 @@ def _run_files(candidates, per_file, jobs: int, cache=None):
     _parser()
     with ProcessPoolExecutor(max_workers=jobs, initializer=_die_with_parent) as pool:
         chunk = max(1, min(64, n // (jobs * 4) or 1))
+        if packed:  # each worker packs its results: the parent only stores bytes (refactor.run_packed)
+            from refactor.run_packed import process_file_packed
+
+            yield from pool.map(
+                process_file_packed, [c.path for c in candidates], [c.display for c in candidates], per_file, chunksize=chunk
+            )
+            return
         yield from pool.map(process_file, [c.path for c in candidates], [c.display for c in candidates], per_file, chunksize=chunk)
 
 

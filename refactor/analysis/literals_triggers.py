@@ -56,7 +56,7 @@ def _basic(value: str) -> bool:
     return _ok_token(value, 8)
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=512)  # per text: bounded (memory flat in the number of files)
 def _cred_name(name: str) -> bool:
     """A variable name that holds a credential by itself (judged on the name alone)."""
     v = judge(name.replace(".", "_").replace("-", "_"), None)

@@ -138,7 +138,7 @@ def _key_file_uses(text: str, found: dict[str, list[tuple[str, float]]]) -> None
                     lst.append((reason, weight))
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=512)  # per text: bounded (memory flat in the number of files)
 def _auth_index(text: str) -> dict[str, tuple[tuple[str, float], ...]]:
     """For one text: variable name -> reasons it reaches an authenticating position.
 

@@ -36,7 +36,7 @@ def _word_value(node) -> str:
     return raw
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=512)  # per script text: bounded (memory flat in the number of files)
 def analyze_shell(script: str) -> ShellInfo:
     refs: set[str] = set()
     assigned: set[str] = set()

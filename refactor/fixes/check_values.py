@@ -221,7 +221,7 @@ class _Run:
     effects: list | None = None
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=512)  # per RUN text: bounded, so a worker's memory stays flat however many files it sees
 def _script(text: str) -> Script:
     return parse_script(text)
 

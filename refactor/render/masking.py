@@ -221,7 +221,10 @@ def learn(r) -> None:
 
 def share(results) -> None:
     """Give every result the masks of the whole run (a value known secret in one file is masked
-    wherever it is printed), variable names of the run left out. Learns first; idempotent."""
+    wherever it is printed), variable names of the run left out. Learns first; idempotent.
+    A packed run's results share them as each is unpacked (``refactor.run_packed``)."""
+    if getattr(results, "shares_masks", False):
+        return
     results = list(results)
     names: set[str] = set()
     for r in results:

@@ -59,7 +59,7 @@ from refactor.supply.split_files import MAX_BYTES as MAX_BYTES
 from refactor.supply.split_files import SKIP_DIRS as SKIP_DIRS
 from refactor.supply.split_files import _relevant as _relevant
 from refactor.supply.split_files import dockerfile_events as dockerfile_events
-from refactor.supply.split_scanner import _Scanner
+from refactor.supply.split_scanner import PackedEvents, _Scanner
 from refactor.supply.split_sites import EPHEMERAL as EPHEMERAL
 from refactor.supply.split_sites import Site
 
@@ -81,9 +81,10 @@ class CredentialSplit:
         )
 
 
-def find_credential_splits(root: str | os.PathLike, known: dict[str, list[tuple]] | None = None) -> list[CredentialSplit]:
+def find_credential_splits(root: str | os.PathLike, known: dict[str, list[tuple] | PackedEvents] | None = None) -> list[CredentialSplit]:
     """Every secret variable that feeds dependency reads in a build and also publishes. ``known``
-    maps the absolute paths of Dockerfiles parsed already to their :func:`dockerfile_events`."""
+    maps the absolute paths of Dockerfiles parsed already to their :func:`dockerfile_events` (packed by a
+    bulk run: ``refactor.run_packed``)."""
     from refactor.discovery import is_dockerfile_name
 
     uses = _Scanner(str(root), known).run()

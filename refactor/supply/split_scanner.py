@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from refactor.supply.split_files import _SCRIPT_NAMES, MAX_BYTES, SKIP_DIRS, _is_dockerfile, _relevant, dockerfile_events
 from refactor.supply.split_patterns import (
@@ -33,16 +33,23 @@ if TYPE_CHECKING:
     from ruamel.yaml.comments import CommentedMap
 
 
+class PackedEvents(Protocol):
+    """A Dockerfile's events a bulk run keeps packed (refactor.run_packed.Packed): decoded here,
+    one file at a time."""
+
+    def events(self) -> list[tuple]: ...
+
+
 class _Scanner:
-    def __init__(self, root: str, known: dict[str, list[tuple]] | None = None):
+    def __init__(self, root: str, known: dict[str, list[tuple] | PackedEvents] | None = None):
         self.root = os.path.abspath(root)
         self.uses: list[_Use] = []
         self.config_refs: dict[str, set[str]] = {}
         self.known = known or {}  # absolute path -> dockerfile_events of Dockerfiles parsed already
 
     # -- files -------------------------------------------------------------------------------
-    def files(self) -> list[tuple[str, str | list[tuple]]]:
-        out: list[tuple[str, str | list[tuple]]] = []
+    def files(self) -> list[tuple[str, str | list[tuple] | PackedEvents]]:
+        out: list[tuple[str, str | list[tuple] | PackedEvents]] = []
         for dirpath, dirnames, filenames in walk(self.root):
             dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info"))
             for fn in sorted(filenames):
@@ -124,7 +131,8 @@ class _Scanner:
             return
         self.dockerfile_from(rel, dockerfile_events(df))
 
-    def dockerfile_from(self, rel: str, events: list[tuple]) -> None:
+    def dockerfile_from(self, rel: str, packed_or_events: list[tuple] | PackedEvents) -> None:
+        events: list[tuple] = packed_or_events if isinstance(packed_or_events, list) else packed_or_events.events()
         visible: dict[str, str] = {}  # ARG/ENV names a RUN of the current stage sees in its environment
         for ev in events:
             if ev[0] == "from":

@@ -1,0 +1,104 @@
+"""A bulk report run keeps its results packed (refactor.run_packed) and prints exactly what an
+unpacked run prints: every format, with callers linked and blocked, DF010 findings attached,
+masks shared across files, parse errors, in one process or with workers, with or without the
+result cache."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from helpers import run
+
+from refactor import run_packed
+
+CANARY = "lit-Pq7Zx2Wv9Kr4Mt8Bn3Hj6"
+
+
+def _repo(root: Path) -> Path:
+    files: dict[str, str | bytes] = {
+        # a migrated secret whose caller follows (DF001 + DF011)
+        "svc/api/Dockerfile": 'FROM node:20\nARG NPM_TOKEN\nRUN echo "//r/:_authToken=${NPM_TOKEN}" > .npmrc && npm ci && rm .npmrc\n',
+        "svc/api/build.sh": "#!/bin/sh\ndocker build --build-arg NPM_TOKEN=$NPM_TOKEN --build-arg OLD_FLAG=1 svc/api\n",
+        # a caller that cannot follow: the fix is blocked (lowered to unsafe)
+        "svc/web/Dockerfile": 'FROM node:20\nARG GH_TOKEN\nRUN echo "//r/:_authToken=${GH_TOKEN}" > .npmrc && npm ci && rm .npmrc\n',
+        ".gitlab-ci.yml": "build:\n  image: gcr.io/kaniko-project/executor:debug\n  script:\n"
+        '    - /kaniko/executor --context svc/web --build-arg GH_TOKEN=$GH_TOKEN --destination x\n',
+        # a committed literal, masked wherever it is printed
+        "svc/db/Dockerfile": f"FROM postgres:16\nENV POSTGRES_PASSWORD={CANARY}\nLABEL pw={CANARY}\n",
+        # DF010: one token reads in the build and publishes in CI
+        "svc/pkg/Dockerfile": 'FROM node:20\nARG NODE_AUTH_TOKEN\nRUN echo "//r/:_authToken=${NODE_AUTH_TOKEN}" > .npmrc && npm ci\n',
+        ".github/workflows/release.yml": "on: push\njobs:\n  p:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: npm publish\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NODE_AUTH_TOKEN }}\n",
+        # a clean file, a file that does not parse, a mutable base
+        "svc/clean/Dockerfile": "FROM alpine:3.20@sha256:" + "a" * 64 + "\nRUN echo hi\n",
+        "svc/bad/Dockerfile": b"FROM alpine:3.20\nRUN echo \xff\xfe\n",
+        "svc/latest/Dockerfile": "FROM ubuntu\nRUN true\n",
+    }
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return root
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return _repo(tmp_path / "repo")
+
+
+def _outputs(repo: Path, args: list[str]) -> dict[str, tuple[int, str, str]]:
+    out = {}
+    for fmt in ("text", "json", "sarif", "github", "markdown"):
+        out[fmt] = run(["--format", fmt, *args, "."], cwd=repo)
+    out["statistics"] = run(["--statistics", *args, "."], cwd=repo)
+    return out
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize("cache", [False, True])
+def test_packed_output_is_the_unpacked_output(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: str, cache: bool) -> None:
+    args = ["-j", jobs] + (["--cache-dir", str(tmp_path / "cache")] if cache else ["--no-cache"])
+    monkeypatch.setattr(run_packed, "PACK_ABOVE", 10**9)
+    plain = _outputs(repo, args)
+    if cache:  # a second cold run, so that both sides see the same (empty) cache
+        shutil.rmtree(tmp_path / "cache", ignore_errors=True)
+    packed_runs: list = []
+    real = run_packed.PackedResults.__init__
+
+    def spy(self, *a, **k):
+        packed_runs.append(self)
+        real(self, *a, **k)
+
+    monkeypatch.setattr(run_packed, "PACK_ABOVE", 0)
+    monkeypatch.setattr(run_packed.PackedResults, "__init__", spy)
+    packed = _outputs(repo, args)
+    assert packed_runs, "the run was not packed"
+    for fmt in plain:
+        assert packed[fmt] == plain[fmt], fmt
+    text = plain["text"][1]
+    for what in ("DF011", "DF012", "DF010", "DF009", "a caller cannot be migrated", "svc/bad/Dockerfile"):
+        assert what in text + plain["text"][2], what
+    assert all(CANARY not in o[1] + o[2] for o in plain.values())
+
+
+def test_modes_that_keep_text_are_not_packed(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(run_packed, "PACK_ABOVE", 0)
+    made: list = []
+    monkeypatch.setattr(run_packed, "pack_result", lambda r: made.append(r))
+    for args in (["--diff"], ["--check"], ["--format", "sarif", "--diff"]):
+        run([*args, "--no-cache", "."], cwd=repo)
+    assert made == []
+
+
+def test_packed_results_hold_no_file_text(repo: Path) -> None:
+    from refactor.engine import process_file
+    from refactor.settings import Settings
+
+    st = Settings(keep_text=False)
+    p = run_packed.pack_result(process_file(str(repo / "svc/db/Dockerfile"), "svc/db/Dockerfile", st))
+    r = p.result()
+    assert r.original is None and r.new_text is None
+    assert p.header.masks  # the literal is known, to mask it elsewhere
+    assert run_packed.unpack(run_packed.pack(p)).header == p.header  # how a worker hands it over

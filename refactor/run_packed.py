@@ -24,11 +24,15 @@ import pickle
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from refactor.buildspec import BuildSpec
 from refactor.results import FileResult
 from refactor.settings import Settings
+
+if TYPE_CHECKING:
+    from refactor.run import RunResult
+    from refactor.supply.split_scanner import PackedEvents
 
 PACK_ABOVE = 2000  # files: below this, results stay objects (nothing to gain, and no packing cost)
 
@@ -206,3 +210,82 @@ class PackedResults:
             have = set(r.masks)
             r.masks.extend(m for m in union if m not in have)
             yield r
+
+
+def finish(
+    paths, settings, candidates, per_file, excludes, progress, cache, dirs, scan, start, stdin_result, prefilter, stream
+) -> RunResult:
+    """``refactor.run._finish_run`` for a bulk report run whose results are kept packed: the same
+    steps, reading each result's header instead of the result."""
+    import heapq
+
+    from refactor.run import RunResult, _split_extras, _split_findings
+
+    order: list[Packed] = [
+        item if isinstance(item, Packed) else pack_result(item)
+        for item in (progress(stream, len(candidates)) if progress is not None else stream)
+    ]
+    known: dict[str, list[tuple] | PackedEvents] = {os.path.abspath(c.path): p for c, p in zip(candidates, order) if p.has_events}
+    splits = _split_findings(dirs, settings, known, cache) if scan else {}
+    del known
+    headers = [_HeaderView(p) for p in order]
+    entries: list = list(order)
+    blocks = None
+    if candidates and any(p.migrated for p in order):
+        from refactor.link import link_callers
+
+        given = {os.path.realpath(p) for p in paths if p != "-" and os.path.isfile(p)} if settings.callers == "given" else None
+        names = frozenset(n for p in order for n in p.migrated)
+        linked = link_callers(
+            list(paths), candidates, headers, per_file, excludes, settings=settings, given=given, only_names=names, prefilter=prefilter
+        )
+        blocks = linked.blocks
+        entries = sorted([*order, *linked.callers], key=_entry_path)
+    entries = list(heapq.merge(entries, _split_extras([c.path for c in candidates], splits), key=_entry_path))
+    if splits:
+        from refactor.link import suppress_caller_findings
+
+        suppress_caller_findings([e for e in entries if isinstance(e, FileResult) and e.kind == "caller"], settings)
+    notices: list[str] = list(start)
+    if cache is not None:
+        cache.finish()
+        notices += cache.warnings
+    files = PackedResults(entries, candidates, per_file, blocks, splits, stdin_result)
+    files.bind(order)
+    return RunResult(files, stdin_result, notices)
+
+
+def _entry_path(e) -> str:
+    return e.path
+
+
+class _HeaderView:
+    """A packed result as caller linking reads it (``refactor.link_plan.Linkable``): status and
+    migrated names at hand, the rest decoded when asked (linking asks for few files)."""
+
+    __slots__ = ("_p",)
+
+    def __init__(self, p) -> None:
+        self._p = p
+
+    @property
+    def status(self) -> str:
+        return self._p.status
+
+    @property
+    def migrated(self) -> tuple[str, ...]:
+        return self._p.migrated
+
+    @property
+    def declared_args(self) -> tuple[str, ...]:
+        return self._p.header.declared_args
+
+    @property
+    def declared_after(self) -> tuple[str, ...]:
+        return self._p.header.declared_after
+
+    @property
+    def build(self):
+        return self._p.header.build
+
+    new_text = None

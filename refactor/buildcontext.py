@@ -16,7 +16,6 @@ lists the directories a COPY names, walks a copied directory for credential file
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import posixpath
 import stat
@@ -280,4 +279,6 @@ def fingerprint(dep: Dep) -> str:
 def _digest(data: str | bytes) -> str:
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogateescape")
+    import hashlib  # (only the result cache fingerprints: --no-cache runs never load OpenSSL)
+
     return hashlib.sha256(data).hexdigest()[:32]

@@ -6,7 +6,6 @@ repository root; ``--config`` overrides. Unknown keys are an error with a sugges
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass
 
@@ -49,6 +48,8 @@ def _validate(values: dict, where: str) -> dict:
     out = {}
     for key, val in values.items():
         if key not in KEYS:
+            import difflib
+
             close = difflib.get_close_matches(key, list(KEYS), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise ConfigError(f"{where}: unknown key '{key}'{hint}")

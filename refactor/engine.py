@@ -22,7 +22,7 @@ from refactor.source import InputError, SourceFile, read_source
 from refactor.supply.steps import pin, signing_recipes, supply_findings
 from refactor.syntax import pragmas
 from refactor.syntax.dockerfile import ParseError, parse
-from refactor.write import WriteRefused, _cleanup_tmp, write_atomic
+from refactor.write_file import WriteRefused, _cleanup_tmp, write_atomic  # (not the group machinery of refactor.write)
 
 __all__ = ["FileResult", "FindingOut", "FixOut", "Mode", "Settings", "process_file", "process_source"]
 

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from refactor.supply.split_scanner import PackedEvents
 
 
+# files: above this many, a report run without file text keeps its results packed (refactor.run_packed)
+PACK_ABOVE = 2000
+
+
 @dataclass
 class RunResult:
     """The files of one run in output order (stdin last) and what the run has to say besides
@@ -89,11 +93,11 @@ def run(
 def _finish_run(
     paths, settings, candidates, per_file, excludes, jobs, add_ignore, progress, cache, dirs, scan, start, stdin_result, prefilter
 ) -> RunResult:
-    from refactor import run_packed
-
-    packed = settings.mode is Mode.REPORT and not settings.keep_text and not add_ignore and len(candidates) > run_packed.PACK_ABOVE
+    packed = settings.mode is Mode.REPORT and not settings.keep_text and not add_ignore and len(candidates) > PACK_ABOVE
     stream = _run_files(candidates, per_file, jobs, cache, packed=packed)
     if packed:
+        from refactor import run_packed
+
         return run_packed.finish(
             paths, settings, candidates, per_file, excludes, progress, cache, dirs, scan, start, stdin_result, prefilter, stream
         )
@@ -107,7 +111,6 @@ def _finish_run(
     # --write can fix them, as --write would)
     if candidates and (settings.mode is not Mode.REPORT or any(r.migrated for r in results)):
         from refactor.link import link_callers
-        from refactor.write import write_planned
 
         given = {os.path.realpath(p) for p in paths if p != "-" and os.path.isfile(p)} if settings.callers == "given" else None
         # report mode shows the callers of the migrated names only: files that mention none are not parsed
@@ -119,6 +122,8 @@ def _finish_run(
         results = linked.apply(candidates, results, per_file)
         callers = linked.callers
         if settings.mode is Mode.WRITE:
+            from refactor.write import write_planned
+
             planned = results + callers
             top = top_root(paths)
             write_planned(planned, {id(r): _write_root(r.fs_path, paths, top if r.kind == "caller" else None) for r in planned})

@@ -1,10 +1,10 @@
 """Bulk report runs keep each file's result packed (issue #19: memory flat in the number of files).
 
 A report over ten thousand Dockerfiles held every result (findings, build specs, notes, DF010 scan
-events) until the end: about 2.3 KB per file in the parent. Above ``PACK_ABOVE`` files, in report
-mode with no file text kept, each result is packed as it arrives (pickled and zlib-compressed, in
-memory only: nothing reaches the disk), by the worker that computed it where there is one, and the
-parent keeps only what the rest of the run needs of it:
+events) until the end: about 2.3 KB per file in the parent. Above ``refactor.run.PACK_ABOVE``
+files, in report mode with no file text kept, each result is packed as it arrives (pickled and
+zlib-compressed, in memory only: nothing reaches the disk), by the worker that computed it where
+there is one, and the parent keeps only what the rest of the run needs of it:
 
 - its path, status and migrated names in the clear (every file's are read);
 - packed with the result: a :class:`Header` (what caller linking reads of a result, and what output
@@ -33,8 +33,6 @@ from refactor.settings import Settings
 if TYPE_CHECKING:
     from refactor.run import RunResult
     from refactor.supply.split_scanner import PackedEvents
-
-PACK_ABOVE = 2000  # files: below this, results stay objects (nothing to gain, and no packing cost)
 
 
 def pack(obj: Any) -> bytes:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from helpers import run
 
+from refactor import run as run_mod
 from refactor import run_packed
 
 CANARY = "lit-Pq7Zx2Wv9Kr4Mt8Bn3Hj6"
@@ -24,7 +25,7 @@ def _repo(root: Path) -> Path:
         # a caller that cannot follow: the fix is blocked (lowered to unsafe)
         "svc/web/Dockerfile": 'FROM node:20\nARG GH_TOKEN\nRUN echo "//r/:_authToken=${GH_TOKEN}" > .npmrc && npm ci && rm .npmrc\n',
         ".gitlab-ci.yml": "build:\n  image: gcr.io/kaniko-project/executor:debug\n  script:\n"
-        '    - /kaniko/executor --context svc/web --build-arg GH_TOKEN=$GH_TOKEN --destination x\n',
+        "    - /kaniko/executor --context svc/web --build-arg GH_TOKEN=$GH_TOKEN --destination x\n",
         # a committed literal, masked wherever it is printed
         "svc/db/Dockerfile": f"FROM postgres:16\nENV POSTGRES_PASSWORD={CANARY}\nLABEL pw={CANARY}\n",
         # DF010: one token reads in the build and publishes in CI
@@ -60,7 +61,7 @@ def _outputs(repo: Path, args: list[str]) -> dict[str, tuple[int, str, str]]:
 @pytest.mark.parametrize("cache", [False, True])
 def test_packed_output_is_the_unpacked_output(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: str, cache: bool) -> None:
     args = ["-j", jobs] + (["--cache-dir", str(tmp_path / "cache")] if cache else ["--no-cache"])
-    monkeypatch.setattr(run_packed, "PACK_ABOVE", 10**9)
+    monkeypatch.setattr(run_mod, "PACK_ABOVE", 10**9)
     plain = _outputs(repo, args)
     if cache:  # a second cold run, so that both sides see the same (empty) cache
         shutil.rmtree(tmp_path / "cache", ignore_errors=True)
@@ -71,7 +72,7 @@ def test_packed_output_is_the_unpacked_output(repo: Path, tmp_path: Path, monkey
         packed_runs.append(self)
         real(self, *a, **k)
 
-    monkeypatch.setattr(run_packed, "PACK_ABOVE", 0)
+    monkeypatch.setattr(run_mod, "PACK_ABOVE", 0)
     monkeypatch.setattr(run_packed.PackedResults, "__init__", spy)
     packed = _outputs(repo, args)
     assert packed_runs, "the run was not packed"
@@ -84,7 +85,7 @@ def test_packed_output_is_the_unpacked_output(repo: Path, tmp_path: Path, monkey
 
 
 def test_modes_that_keep_text_are_not_packed(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(run_packed, "PACK_ABOVE", 0)
+    monkeypatch.setattr(run_mod, "PACK_ABOVE", 0)
     made: list = []
     monkeypatch.setattr(run_packed, "pack_result", lambda r: made.append(r))
     for args in (["--diff"], ["--check"], ["--format", "sarif", "--diff"]):

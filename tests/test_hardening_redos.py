@@ -602,6 +602,49 @@ def test_context_file_patterns_and_reference_stripping_match_the_originals() -> 
 
 
 # --------------------------------------------------------------------------------------------
+# Round two, point 1: the .netrc pattern reads printf escapes, heredoc lines and any key order. Its
+# separators and tokens never start alike and are read possessively, and from each ``machine`` it
+# reads at most seven of them: pathological inputs run under the hang guard (not a time budget).
+
+
+def test_netrc_separators_and_tokens_never_start_alike() -> None:
+    from refactor.analysis import literals_patterns as P
+
+    assert P._NETRC_SEP.endswith(")++") and P._NETRC_TOK.endswith(")++") and "{0,2}" in P._NETRC_PW.pattern
+    assert P._NETRC_PW.pattern.count("]++)") == 1  # the value: possessive, then its look-ahead
+    sep, tok = re.compile(P._NETRC_SEP), re.compile(P._NETRC_TOK)
+    alphabet = [" ", "\t", "\n", "\r", "\\", "n", "t", "r", "a", "'", '"', "$"]
+    for a in alphabet:
+        for b in alphabet:
+            assert not (sep.match(a + b) and tok.match(a + b)), repr(a + b)
+
+
+_NETRC_ADVERSARIAL = {
+    "escape-separators": ("machine\\n" * 60000, 0),
+    "escape-pairs": ("machine h\\nlogin u\\naccount a\\nport 1\\n" * 15000, 0),
+    "heredoc-lines": ("machine h \n login u\n" * 40000, 0),
+    "other-escapes-token": ("machine " + "a\\b" * 80000, 0),
+    "long-separators": (("machine" + " \\n\t\\\n" * 25000) * 4, 0),
+    "value-lookahead-fails": ("machine h login u password " + "x" * 200000 + "\\q", 0),
+    "passwords-repeated": ("machine h password " * 40000, 0),
+    "every-entry-a-hit": ("machine h\\nlogin u\\npassword Hq7xk2Lm9\\n" * 15000, 1),
+}
+_NETRC_CHILD = "import sys; from refactor.analysis.literals import scan; print(len(scan(sys.stdin.read())))"
+
+
+@pytest.mark.parametrize("name", list(_NETRC_ADVERSARIAL))
+def test_netrc_adversarial_inputs_finish(name) -> None:
+    text, hits = _NETRC_ADVERSARIAL[name]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    try:
+        proc = subprocess.run([sys.executable, "-c", _NETRC_CHILD], input=text, capture_output=True, text=True, timeout=HANG_GUARD, env=env)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"scan() did not finish within the {HANG_GUARD} s hang guard: catastrophic backtracking")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert int(proc.stdout) == (15000 if hits else 0)
+
+
+# --------------------------------------------------------------------------------------------
 # Point 10: removal_edits (1,000 secret ARGs: 5.9 s; 10,000: minutes) and the layer-file fold
 
 

@@ -94,6 +94,7 @@ from refactor.analysis.secrets import (
 
 __all__ = ["Literal", "in_dockerfile", "mask_values", "scan"]
 _B64_RUN = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
+_NETRC_KEYWORDS = frozenset({"machine", "default", "login", "password", "account", "macdef", "port"})  # never a password
 
 
 @lru_cache(maxsize=256)
@@ -163,8 +164,9 @@ def scan(text: str, strong_only: bool = False) -> tuple[Literal, ...]:
     # 6. npm / yarn tokens
     if _has(found, "npm"):
         for m in _NPMRC_LINE.finditer(text):
-            if _npm_ok(m.group(1), m.group(2)):
-                _add(out, seen, m.start(2), m.end(2), "npm registry credential")
+            val, end = _printf_cut(m, 2)
+            if _npm_ok(m.group(1), val):
+                _add(out, seen, m.start(2), end, "npm registry credential")
         if "config" in low:
             for m in _NPM_SET.finditer(text):
                 if _npm_ok(m.group(1), m.group(2)):
@@ -211,8 +213,6 @@ def scan(text: str, strong_only: bool = False) -> tuple[Literal, ...]:
         singles += [(_SSHPASS_P, "sshpass password")]
     if _has(found, "mongo"):
         singles += [(_MONGO_P, "database client password")]
-    if _has(found, "netrc"):
-        singles += [(_NETRC_PW, "netrc password")]
     if _has(found, "chpasswd"):
         singles += [(_CHPASSWD, "account password (chpasswd)")]
     if _has(found, "net_user"):
@@ -221,6 +221,10 @@ def scan(text: str, strong_only: bool = False) -> tuple[Literal, ...]:
         for m in pat.finditer(text):
             if _ok_password(m.group(1)):
                 _add(out, seen, m.start(1), m.end(1), kind)
+    if _has(found, "netrc"):
+        for m in _NETRC_PW.finditer(text):
+            if m.group(1) not in _NETRC_KEYWORDS and _ok_password(m.group(1)):
+                _add(out, seen, m.start(1), m.end(1), "netrc password")
     if _has(found, "htpasswd"):
         for m in _HTPASSWD.finditer(text):
             if "b" not in m.group(1):
@@ -252,12 +256,23 @@ def scan(text: str, strong_only: bool = False) -> tuple[Literal, ...]:
     # 9. an assignment of a literal to a credential-named variable (PGPASSWORD=…, -Ddb.password=…)
     if _has(found, "assign") and "=" in text:
         for m in _assignments(text, low):
-            name, val = m.group(1), m.group(2)
+            name, (val, end) = m.group(1), _printf_cut(m, 2)
             if not any(w in name.lower() for w in _CRED_WORDS) or not _cred_name(name):
                 continue
             if _ok_password(val, None, 6 if "pass" in name.lower() or "pwd" in name.lower() else 8):
-                _add(out, seen, m.start(2), m.end(2), "credential assigned to a secret-named variable")
+                _add(out, seen, m.start(2), end, "credential assigned to a secret-named variable")
     return tuple(sorted(out, key=lambda x: x.start))
+
+
+def _printf_cut(m: re.Match[str], g: int) -> tuple[str, int]:
+    """Group ``g`` of ``m`` and its end, cut before a printf escape (``\\n``, ``\\t``, ``\\r``) that
+    ends the line a printf/echo writes (``printf 'password = VALUE\\n'``); any other backslash is
+    kept (the value is then no literal)."""
+    val = m.group(g)
+    i = val.find("\\")
+    if i > 0 and val[i + 1 : i + 2] in ("n", "t", "r"):
+        return val[:i], m.start(g) + i
+    return val, m.end(g)
 
 
 def _npm_ok(key: str, value: str) -> bool:

@@ -171,7 +171,28 @@ _HTPASSWD = lazy(
 
 _SSHPASS_P = lazy(r"sshpass(?<![\w-]sshpass)" + _WS + r"-p" + _OPT_WS + _QV)
 _MONGO_P = GapPattern(r"mongo(?<![\w-]mongo)(?:sh|dump|restore|import|export)?(?=[ \t])", r"(?<=\s)-p(?:" + _WS + r"|=)" + _QV, limit=512)
-_NETRC_PW = lazy(r"machine(?<![\w-]machine)" + _WS + r"\S+" + _WS + r"login" + _WS + r"\S+" + _WS + r"password" + _WS + _QV)
+# a .netrc entry, as echo/printf/a heredoc writes it: ``machine HOST``, up to two ``login`` /
+# ``account`` / ``port`` pairs in any order, then ``password VALUE``. The tokens are separated by
+# blanks, newlines, printf escapes (``\n``, ``\t``, ``\r``) or continued lines; a token holds no backslash
+# but for other escapes (``DOMAIN\\user``), so a separator and a token never start alike (both are
+# read possessively); the value ends before a printf escape (``password VALUE\n'``).
+_NETRC_SEP = r"(?:[ \t\r\n]|\\[ntr]|\\\r?\n)++"
+_NETRC_TOK = r"(?:[^\s\\]|\\[^\sntr])++"
+_NETRC_PW = lazy(
+    r"machine(?:(?<![\w-]machine)|(?<=\\[ntr]machine))"
+    + _NETRC_SEP
+    + _NETRC_TOK
+    + r"(?:"
+    + _NETRC_SEP
+    + r"(?:login|account|port)"
+    + _NETRC_SEP
+    + _NETRC_TOK
+    + r"){0,2}"
+    + _NETRC_SEP
+    + r"password"
+    + _NETRC_SEP
+    + r"[\"']?([^\s\"';|&<>()\\]++)(?!\\[^ntr\r\n]|\\\Z)"
+)
 _CHPASSWD = GapPattern(
     r"(?:(?<![\w-])echo|(?<![\w-])printf)" + _WS + r"(?:-[neE]+" + _WS + r")?[\"']?[^:\s\"'$]+:([^\s\"';|&<>()]+)[\"']?",
     r"\|" + _OPT_WS + r"(?:sudo" + _WS + r")?chpasswd",
@@ -256,6 +277,8 @@ def _assignments(text: str, low: str):
         m = _ASSIGN.match(text, i)
         if m is None and i >= 2 and text[i - 2 : i] == "-D":
             m = _ASSIGN.match(text, i - 2)
+        if m is None and i >= 1 and text[i - 1] == "\\" and text[i] in "nt":
+            m = _ASSIGN.match(text, i + 1)  # printf '[pypi]\npassword = …': the name follows the escape
         if m is not None:
             last = m.end()
             yield m

@@ -26,25 +26,60 @@ def _position(text: str, offset: int) -> tuple[int, int]:
     return line, col
 
 
+# a quoted literal of a Groovy or Python assignment: no expansion, interpolation or escape in it
+_QUOTED = r"""(?P<q>["'])(?P<v>[^"'\s$#`{}\\]{6,})(?P=q)"""
+
+
+def _committed_patterns(name: str, kind: str) -> list[re.Pattern[str]]:
+    """The assignments of a literal to ``name`` in a caller of ``kind``: each pattern's ``v`` group
+    is the value. Every pattern starts at a line start or a quote and reads one class per run."""
+    value = r"""(?P<q>["']?)(?P<v>[^"'\s$#`{}]{6,})(?P=q)[ \t]*(?:#.*)?$"""
+    if kind in ("github", "gitlab"):
+        return [re.compile(rf"(?m)^[ \t]+{name}[ \t]*:[ \t]*{value}")]
+    if kind == "bake-hcl":
+        return [re.compile(rf"""variable[ \t]+"{name}"[ \t]*\{{[^}}]*?default[ \t]*=[ \t]*(?P<q>"?)(?P<v>[^"\s$}}]{{6,}})(?P=q)""")]
+    if kind == "jenkins":
+        return [
+            # def tok = '…', String tok = "…", environment { TOKEN = '…' }, env.TOKEN = '…'
+            re.compile(
+                rf"(?m)^[ \t]*(?:(?:def|final|static|private|String|CharSequence|Object)[ \t]+)*(?:env\.)?{name}[ \t]*=[ \t]*"
+                rf"{_QUOTED}[ \t]*;?[ \t]*(?://.*)?$"
+            ),
+            # withEnv(["TOKEN=…"])
+            re.compile(rf"""(?P<q>["']){name}=(?P<v>[^"'\s$#`{{}}\\]{{6,}})(?P=q)"""),
+        ]
+    if kind == "python":
+        return [
+            # TOK = '…', TOK: str = '…' (module level or in a function)
+            re.compile(rf"(?m)^[ \t]*{name}[ \t]*(?::[^=\n]*)?=[ \t]*[rRuU]?{_QUOTED}[ \t]*;?[ \t]*(?:#.*)?$"),
+            # os.environ["TOK"] = '…', {"TOK": '…'}, os.environ.setdefault / os.putenv / os.getenv("TOK", '…')
+            re.compile(rf"""["']{name}["'][ \t]*(?:\][ \t]*=|:|,)[ \t]*[rRuU]?{_QUOTED}"""),
+        ]
+    return [
+        re.compile(
+            rf"""(?m)^[ \t]*(?:export[ \t]+|local[ \t]+|readonly[ \t]+|declare[ \t]+(?:-\w+[ \t]+)*)?{name}[ \t]*(?:\?|:|::|\+)?=[ \t]*{value}"""
+        )
+    ]
+
+
 def _committed_values(text: str, var: str, kind: str = "shell") -> list[str]:
     """Literal values assigned to ``var`` in a caller: shell/Make (``var=…``, ``export var=…``,
     ``var ?= …``), CI YAML (``var: …`` under variables:/env:), bake (``variable "var" { default =
-    … }``). The secret is committed there; outputs mask them."""
+    … }``), Jenkins (``def var = '…'``, ``environment { var = '…' }``, ``env.var = '…'``,
+    ``withEnv(["var=…"])``), Python (``var = '…'``, ``os.environ["var"] = '…'``). The secret is
+    committed there; outputs mask them."""
     name = re.escape(var.strip("$(){} ").removeprefix("env.").removeprefix("secrets."))
     if not name:
         return []
-    value = r"""(["']?)([^"'\s$#`{}]{6,})\1[ \t]*(?:#.*)?$"""
-    if kind in ("github", "gitlab"):
-        pat = re.compile(rf"(?m)^[ \t]+{name}[ \t]*:[ \t]*{value}")
-    elif kind == "bake-hcl":
-        pat = re.compile(rf"""variable[ \t]+"{name}"[ \t]*\{{[^}}]*?default[ \t]*=[ \t]*("?)([^"\s$}}]{{6,}})\1""")
-    else:
-        pat = re.compile(
-            rf"""(?m)^[ \t]*(?:export[ \t]+|local[ \t]+|readonly[ \t]+|declare[ \t]+(?:-\w+[ \t]+)*)?{name}[ \t]*(?:\?|:|::|\+)?=[ \t]*{value}"""
-        )
     from refactor.analysis.secrets import is_placeholder
 
-    return [m.group(2) for m in pat.finditer(text) if not is_placeholder(m.group(2)) and m.group(2) != var]
+    out: list[str] = []
+    for pat in _committed_patterns(name, kind):
+        for m in pat.finditer(text):
+            v = m.group("v")
+            if v not in out and not is_placeholder(v) and v != var:
+                out.append(v)
+    return out
 
 
 def caller_ignored(settings: Settings, shown: str, marks, code: str, line: int) -> bool:

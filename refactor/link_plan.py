@@ -314,7 +314,7 @@ def link_callers(
                 msg = f"passes secret {use.name} to `{os.path.relpath(t.invocation.dockerfile or '?')}` as a build arg"
                 if use.value_kind == "literal":
                     msg += "; the literal value is committed: remove it here and rotate it"
-                elif use.source and t.invocation.kind in ("shell", "make", "just", "github", "gitlab", "bake-hcl"):
+                elif use.source and t.invocation.kind in ("shell", "make", "just", "github", "gitlab", "bake-hcl", "jenkins", "python"):
                     committed = _committed_values(src.text, use.source, t.invocation.kind)
                     if committed:
                         res.masks.extend(committed)

@@ -6,9 +6,13 @@ them with a canary NPM_TOKEN build arg in history, the rest with decoys) and a m
 
     dfix audit --format json --no-progress 127.0.0.1:PORT/bench/app
 
-runs in a subprocess; wall time and the child's peak RSS (ru_maxrss) are printed. Target: < 60 s.
+runs in a subprocess; wall time and that process's own peak RSS (ru_maxrss from wait4) are
+printed. Target: < 60 s. With ``--sizes A,B`` each size gets its own repository and its own audit
+process, and the ratio of the two peak RSS figures is printed: the report is streamed and only
+per-credential aggregates are kept, so memory should stay flat in the number of tags (ratio ~1).
 
     python bench/audit.py [-n 1000] [-j 8] [--repos 1]
+    python bench/audit.py --sizes 200,1000
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ import hashlib
 import io
 import json
 import os
-import resource
 import secrets
 import shutil
 import signal
@@ -131,47 +134,76 @@ def populate(base, repo, n, jobs=16) -> int:
         return sum(pool.map(one, range(n)))
 
 
+def audit(targets: list[str], jobs: int, root: str = ROOT) -> tuple[float, float, int, dict]:
+    """One ``dfix audit`` process: (wall seconds, its own peak RSS in MiB, exit code, JSON report).
+    ``wait4`` gives that child's rusage alone (RUSAGE_CHILDREN would be the max over every child)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.monotonic()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "refactor", "audit", "--format", "json", "--no-progress", "-j", str(jobs), *targets],
+            stdout=out,
+            stderr=err,
+            cwd=root,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        text = out.read()
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            sys.exit(f"dfix audit wrote no JSON report (exit {proc.returncode}): {err.read()[-500:]}")
+    return wall, usage.ru_maxrss / 1024, proc.returncode, doc
+
+
+def measure(host: str, base: str, name: str, n: int, repos: int, jobs: int, root: str = ROOT) -> dict:
+    t0 = time.monotonic()
+    leaky = sum(populate(base, f"bench/{name}{r}", n) for r in range(repos))
+    print(f"pushed {n * repos} tags ({leaky} leaky) in {time.monotonic() - t0:.1f}s", file=sys.stderr)
+    wall, rss, rc, doc = audit([f"{host}/bench/{name}{r}" for r in range(repos)], jobs, root)
+    s = doc["summary"]
+    assert s["images"] == n * repos and s["leaking"] == leaky and s["errors"] == 0, s
+    row = {
+        "tags": n * repos,
+        "leaking": s["leaking"],
+        "exit": rc,
+        "wall_s": round(wall, 2),
+        "peak_rss_mb": round(rss, 1),
+        "jobs": jobs,
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+        "target_s": 60,
+    }
+    print(json.dumps(row), flush=True)
+    return row
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=1000, help="tags per repository")
+    ap.add_argument("--sizes", default="", help="two or more tag counts (e.g. 200,1000): peak RSS at each and the ratio")
     ap.add_argument("--repos", type=int, default=1)
     ap.add_argument("-j", "--jobs", type=int, default=8, help="dfix audit -j")
+    ap.add_argument("--root", default=ROOT, help="run `python -m refactor` from this checkout (e.g. an older one, to compare)")
     a = ap.parse_args()
+    sizes = [int(x) for x in a.sizes.split(",") if x.strip()] or [a.n]
     tmp = tempfile.mkdtemp(prefix="dfix-bench-audit-")
     proc, host, base = start_registry(tmp)
     try:
-        t0 = time.monotonic()
-        leaky = sum(populate(base, f"bench/app{r}", a.n) for r in range(a.repos))
-        print(f"pushed {a.n * a.repos} tags ({leaky} leaky) in {time.monotonic() - t0:.1f}s", file=sys.stderr)
-        targets = [f"{host}/bench/app{r}" for r in range(a.repos)]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        t0 = time.monotonic()
-        out = subprocess.run(
-            [sys.executable, "-m", "refactor", "audit", "--format", "json", "--no-progress", "-j", str(a.jobs), *targets],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        )
-        wall = time.monotonic() - t0
-        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        doc = json.loads(out.stdout)
-        s = doc["summary"]
-        assert s["images"] == a.n * a.repos and s["leaking"] == leaky and s["errors"] == 0, (s, out.stderr[-500:])
-        load = os.getloadavg()[0]
-        print(
-            json.dumps(
-                {
-                    "tags": a.n * a.repos,
-                    "leaking": s["leaking"],
-                    "exit": out.returncode,
-                    "wall_s": round(wall, 2),
-                    "peak_rss_mb": round(max(rss, before) / 1024, 1),
-                    "jobs": a.jobs,
-                    "loadavg_1m": round(load, 2),
-                    "target_s": 60,
-                }
+        rows = [measure(host, base, f"s{n}-", n, a.repos, a.jobs, a.root) for n in sizes]
+        if len(rows) > 1:
+            lo, hi = rows[0], rows[-1]
+            print(
+                json.dumps(
+                    {
+                        "rss_ratio": round(hi["peak_rss_mb"] / lo["peak_rss_mb"], 3),
+                        "rss_mb": [r["peak_rss_mb"] for r in rows],
+                        "tags": [r["tags"] for r in rows],
+                        "kib_per_extra_tag": round((hi["peak_rss_mb"] - lo["peak_rss_mb"]) * 1024 / max(1, hi["tags"] - lo["tags"]), 2),
+                    }
+                )
             )
-        )
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -103,50 +103,45 @@ def run_audit(
     opts = Options(layers=layers, jobs=jobs, repo=index, client=client, max_file=max_file)
     show = sys.stderr.isatty() if progress is None else progress
     prog = Progress(bool(show))
-    stream_text = fmt == "text" and not output_file
-    results = []
-    seen: set[tuple[str, str]] = set()
-    for r in run(targets, opts, prog):
-        results.append(r)
-        if r.error:
-            prog.clear()
-            click.echo(f"dfix audit: error: {r.error}", err=True)
-        elif stream_text and (r.repository, r.digest) not in seen:
-            text = render.text_image(r)
-            if text:
-                prog.clear()
-                click.echo(text, nl=False)
-        if r.digest:
-            seen.add((r.repository, r.digest))
-    results = render.merge(results)
-    if fmt == "text":
-        doc = "".join(render.text_image(r) for r in results if not r.error) if output_file else ""
-        tail = render.text_summary(results)
-        if output_file:
-            doc += tail
-        elif not quiet:
-            click.echo(tail, nl=False, err=False)
-    elif fmt == "json":
-        doc = render.to_json(results)
-    elif fmt == "sarif":
-        doc = render.to_sarif(results)
-    else:
-        doc = render.to_markdown(results)
+    out = None
     if output_file:
         try:
-            with open(output_file, "w", encoding="utf-8") as f:
-                f.write(doc)
+            out = open(output_file, "w", encoding="utf-8")  # noqa: SIM115 - closed below, written while streaming
         except OSError as exc:
             click.echo(f"dfix audit: error: cannot write {output_file}: {exc.strerror}", err=True)
             return 2
-    elif fmt != "text":
-        click.echo(doc, nl=False)
-    if fmt != "text" and not quiet:
-        for row in render.summary(results):
-            click.echo(render.summary_line(row), err=True)
-    if any(r.error for r in results):
+
+    def write(text: str) -> None:
+        if out is not None:
+            out.write(text)
+            out.flush()
+        else:
+            prog.clear()
+            click.echo(text, nl=False)
+
+    # The report is written as results arrive (header, one piece per image, closing); only the
+    # tally (counts, per-credential sets) is kept, never the findings.
+    try:
+        stream = render.Stream(fmt, write)
+        for r in run(targets, opts, prog):
+            if r.error:
+                prog.clear()
+                click.echo(f"dfix audit: error: {r.error}", err=True)
+            stream.add(r)
+        stream.close(finish=not (fmt == "text" and out is None and quiet))  # -q: no text summary on stdout
+    except OSError as exc:
+        click.echo(f"dfix audit: error: cannot write {output_file or 'stdout'}: {exc.strerror}", err=True)
         return 2
-    return 1 if any(r.findings for r in results) else 0
+    finally:
+        if out is not None:
+            out.close()
+    t = stream.tally
+    if fmt != "text" and not quiet:
+        for row in t.summary():
+            click.echo(render.summary_line(row), err=True)
+    if t.errors:
+        return 2
+    return 1 if t.leaking else 0
 
 
 def main(argv=None) -> int:

@@ -6,6 +6,7 @@ import hashlib
 import os
 import shutil
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -33,7 +34,9 @@ class Unit:
 
     label: str
     run: Callable[[], list[ImageResult]]
-    expand: Callable[[], list[Unit]] | None = None  # a registry repository: list tags first
+    # a registry repository: list its tags first; gives their number and their units, made one by
+    # one as the pool takes them (memory flat in the number of tags)
+    expand: Callable[[], tuple[int, Iterator[Unit]]] | None = None
 
 
 def _error(target: str, msg: str) -> ImageResult:
@@ -161,15 +164,17 @@ def _registry(text: str, target: str, opts: Options) -> Unit:
         shown = ImageRef(ref.domain, ref.path, ref.tag, ref.digest).familiar
         return Unit(target, lambda: one(ref, ref.reference, [shown]))
 
-    def expand() -> list[Unit]:
-        tags = client.tags(ref)
-        out = []
-        for tag in tags:
-            from refactor.supply.reference import ImageRef
+    def expand() -> tuple[int, Iterator[Unit]]:
+        from refactor.supply.reference import ImageRef
 
-            shown = ImageRef(ref.domain, ref.path, tag).familiar
-            out.append(Unit(shown, partial(one, ref, tag, [shown])))
-        return out
+        tags = client.tags(ref)
+
+        def units() -> Iterator[Unit]:
+            for tag in tags:
+                shown = ImageRef(ref.domain, ref.path, tag).familiar
+                yield Unit(shown, partial(one, ref, tag, [shown]))
+
+        return len(tags), units()
 
     return Unit(target, lambda: [], expand=expand)
 
@@ -208,12 +213,22 @@ def run(targets: list[str], opts: Options, progress: Progress | None = None) -> 
     units = plan(targets, opts)
     with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
         pending: dict[Future, Unit] = {}
-        queue = list(units)
+        queue: deque[Iterator[Unit]] = deque([iter(units)])  # a repository's tags go before the targets left
         progress.tick(total=sum(1 for u in units if u.expand is None))
 
+        def take() -> Unit | None:
+            while queue:
+                u = next(queue[0], None)
+                if u is not None:
+                    return u
+                queue.popleft()
+            return None
+
         def fill() -> None:
-            while queue and len(pending) < opts.jobs * 2:
-                u = queue.pop(0)
+            while len(pending) < opts.jobs * 2:
+                u = take()
+                if u is None:
+                    return
                 pending[pool.submit(u.expand if u.expand is not None else u.run)] = u
 
         fill()
@@ -230,11 +245,11 @@ def run(targets: list[str], opts: Options, progress: Progress | None = None) -> 
                     yield _error(u.label, f"{u.label}: internal error ({type(exc).__name__})")
                     continue
                 if u.expand is not None:
-                    more = list(out)
-                    if not more:
+                    n, more = out
+                    if not n:
                         yield _error(u.label, f"{u.label}: the repository has no tags")
-                    progress.tick(total=len(more))
-                    queue[:0] = more
+                    progress.tick(total=n)
+                    queue.appendleft(more)
                 else:
                     progress.tick(done=1)
                     yield from out

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from refactor.buildspec import ENV_MOUNT as _ENV_MOUNT
 from refactor.buildspec import BuildSpec, SecretSpec
@@ -17,6 +17,10 @@ from refactor.link_blocks import Block, Linked
 from refactor.link_findings import _committed_values, _finding, _position, caller_ignored, suppress_caller_findings
 from refactor.results import FileResult, FixOut
 from refactor.settings import Settings
+
+if TYPE_CHECKING:
+    from refactor.callers import Invocation
+    from refactor.source import SourceFile
 
 
 class Linkable(Protocol):
@@ -56,6 +60,7 @@ def link_callers(
     given: set[str] | None = None,
     only_names: frozenset[str] | None = None,
     prefilter=None,
+    buffer: tuple[str, SourceFile, list[Invocation]] | None = None,
 ) -> Linked:
     """Plan caller edits, and decide which Dockerfile fixes their callers block.
 
@@ -64,18 +69,26 @@ def link_callers(
     ``per-file-ignores``, ``--ignore``), or ``given`` (``--callers=given``: the real paths named on
     the command line) does not hold it. Returns the caller results (kind "caller") and the blocks;
     ``Linked.apply`` gives the Dockerfile results with them. Nothing is mutated or written here.
+
+    ``buffer`` (the editor: ``refactor.server``): one caller's real path, its unsaved text and its
+    invocations, linked instead of discovering the repository's callers; that file is read from
+    the buffer, never from the disk.
     """
     settings = settings or (per_file[0] if per_file else Settings())
-    from refactor.callers import Target, discover, plan_file, repo_root, stale_args
+    from refactor.callers import Target, discover, mentions_in, plan_file, repo_root, stale_args
     from refactor.source import InputError, read_source
 
     root = repo_root(paths)
     mentions: list[tuple[str, int, str]] = []
     unreadable: list[tuple[str, str]] = []  # caller files dfix could not read: (path, why)
-    try:
-        invocations = discover(root, exclude=excludes, mentions=mentions, unreadable=unreadable, names=only_names, prefilter=prefilter)
-    except Exception:  # noqa: BLE001 - discovery of callers never fails the Dockerfile run
-        return Linked([], {})
+    if buffer is not None:
+        invocations = list(buffer[2])
+        mentions.extend(mentions_in(buffer[0], buffer[1].text))
+    else:
+        try:
+            invocations = discover(root, exclude=excludes, mentions=mentions, unreadable=unreadable, names=only_names, prefilter=prefilter)
+        except Exception:  # noqa: BLE001 - discovery of callers never fails the Dockerfile run
+            return Linked([], {})
     # mentions no parsed build covers: a form dfix cannot follow (flags in a variable, an argv list…)
     spans: dict[str, list[tuple[int, int]]] = {}
     for inv in invocations:
@@ -99,7 +112,7 @@ def link_callers(
             out.setdefault(inv.path, []).append(Target(inv, _migrated(r), frozenset(r.declared_after)))
         return out
 
-    texts: dict[str, object] = {}
+    texts: dict[str, object] = {buffer[0]: buffer[1]} if buffer is not None else {}
 
     def source_of(path: str):
         if path not in texts:

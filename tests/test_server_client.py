@@ -2,7 +2,9 @@
 server`` and speaks JSON-RPC over its stdio with Content-Length framing, as an editor does.
 
 Every raw message the server sends is kept in ``received_raw`` (bytes), so a test can grep the
-whole conversation (the secret canary check)."""
+whole conversation (the secret canary check). Requests from the server are kept in
+``server_requests``; ``workspace/configuration`` is answered from ``config`` (a client's settings,
+e.g. ``{"dfix": {"unsafeFixes": True}}``; a missing section is null)."""
 
 from __future__ import annotations
 
@@ -32,6 +34,8 @@ class LspClient:
         self.responses: dict[int, dict] = {}
         self.notifications: queue.Queue = queue.Queue()
         self.received_raw: list[bytes] = []
+        self.server_requests: list[dict] = []
+        self.config: dict = {}
         self.sent_raw: list[bytes] = []
         self.lock = threading.Condition()
         self.closed = False
@@ -84,8 +88,32 @@ class LspClient:
     def _answer(self, msg: dict) -> None:
         result = None
         if msg["method"] == "workspace/configuration":
-            result = [None for _ in msg.get("params", {}).get("items", [])]
+            result = [self._section(item.get("section")) for item in msg.get("params", {}).get("items", [])]
         self.send_raw(json.dumps({"jsonrpc": "2.0", "id": msg["id"], "result": result}).encode())
+        with self.lock:  # recorded once answered: what a test sends next follows the answer
+            self.server_requests.append(msg)
+            self.lock.notify_all()
+
+    def _section(self, section: str | None):
+        value = self.config
+        for part in (section or "").split(".") if section else ():
+            if not isinstance(value, dict) or part not in value:
+                return None
+            value = value[part]
+        return value
+
+    def wait_server_request(self, method: str, after: int = 0, timeout: float = 20.0) -> dict:
+        """The first request ``method`` from the server among ``server_requests[after:]``."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while True:
+                for m in self.server_requests[after:]:
+                    if m["method"] == method:
+                        return m
+                left = deadline - time.monotonic()
+                if left <= 0 or self.closed:
+                    raise TimeoutError(method)
+                self.lock.wait(left)
 
     def send_raw(self, body: bytes) -> None:
         assert self.proc.stdin is not None

@@ -28,10 +28,13 @@ from refactor.server.core_analysis import (
     display_for,
     ensure_unsafe,
     finding_range,
+    rule_docs_href,
     run_engine,
     settings_for,
     settings_from_values,
 )
+from refactor.server.core_callers import SHELL_MAYBE, analyse_caller, caller_code_actions, caller_ignore_edit, caller_kind_of
+from refactor.server.core_callers import forget as forget_callers
 from refactor.server.core_edits import (
     BUILDKIT_CODES,
     BUILDKIT_SECRET_CHECK,
@@ -56,12 +59,17 @@ __all__ = [
     "BUILDKIT_SECRET_CHECK",
     "CMD_BUILD",
     "FIX_ALL_KIND",
+    "SHELL_MAYBE",
     "SOURCE",
     "Analysis",
     "EditorOptions",
     "analyse",
+    "analyse_caller",
     "build_command",
     "buildkit_skip_edit",
+    "caller_code_actions",
+    "caller_ignore_edit",
+    "caller_kind_of",
     "code_actions",
     "code_lenses",
     "diagnostics_of",
@@ -73,8 +81,10 @@ __all__ = [
     "fix_all_edits",
     "fix_allowed",
     "fix_alone_ok",
+    "forget_callers",
     "hover",
     "ignore_edit",
+    "rule_docs_href",
     "run_engine",
     "settings_for",
     "settings_from_values",
@@ -150,6 +160,8 @@ def fix_alone_ok(a: Analysis, r: FileResult, fix) -> bool:
 
 
 def code_actions(a: Analysis, rng: types.Range, only: list[str] | None, versioned: bool) -> list[types.CodeAction]:
+    if a.kind == "caller":
+        return caller_code_actions(a, rng, only, versioned, _overlaps, _kind_wanted)
     out: list[types.CodeAction] = []
     r = a.result
     if r is None or r.status != "ok":
@@ -233,6 +245,9 @@ def hover(a: Analysis, pos: types.Position) -> types.Hover | None:
                 head += f"\n\n*Fix ({f.fix.applicability}):* {f.fix.title}"
                 for reason in f.fix.reasons[:5]:
                     head += f"\n- {reason}"
+            href = rule_docs_href(a.rule_docs_url, f.code)
+            if href:
+                head += f"\n\n[{f.code} documentation]({href})"
             if rule is not None:
                 head += "\n\n---\n\n" + rule.doc
             parts.append(head)
@@ -244,6 +259,8 @@ def hover(a: Analysis, pos: types.Position) -> types.Hover | None:
 def build_command(a: Analysis) -> tuple[str, str] | None:
     """(one-line command, full recipe) the document needs once the fixes the editor would apply
     (fix-all) are in; None when the build does not change (no secret to pass)."""
+    if a.kind == "caller":
+        return None
     r = ensure_unsafe(a) if a.unsafe_enabled else a.result
     if r is None or r.status != "ok" or not r.command:
         return None

@@ -32,6 +32,7 @@ class EditorOptions:
 
     unsafe_fixes: bool | None = None  # None: the project's config decides (`unsafe-fixes`)
     debounce_ms: int = 10
+    rule_docs_url: str | None = None  # `ruleDocsUrl`: a template ({code}, {name}) for codeDescription.href
 
     @classmethod
     def parse(cls, raw, base: EditorOptions | None = None) -> EditorOptions:
@@ -46,7 +47,29 @@ class EditorOptions:
         d = raw.get("debounceMs")
         if isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 5000:
             out.debounce_ms = d
+        if "ruleDocsUrl" in raw:
+            u = raw["ruleDocsUrl"]
+            if u is None or u == "":
+                out.rule_docs_url = None
+            elif (
+                isinstance(u, str)
+                and len(u) <= 500
+                and u.startswith(("https://", "http://", "file://"))
+                and not any(c.isspace() for c in u)
+            ):
+                out.rule_docs_url = u
         return out
+
+
+def rule_docs_href(template: str | None, code: str) -> str | None:
+    """The rule's documentation URL from the ``ruleDocsUrl`` template (``{code}``: DF001,
+    ``{name}``: secret-build-arg); None without a template or for a code no rule has."""
+    from refactor.rules import BY_CODE
+
+    rule = BY_CODE.get(code)
+    if not template or rule is None:
+        return None
+    return template.replace("{code}", code).replace("{name}", rule.name)
 
 
 # --------------------------------------------------------------------------------------------
@@ -137,6 +160,10 @@ class Analysis:
     _alone: dict = field(default_factory=dict)  # fix_alone_ok verdicts
 
     unsafe_wanted: bool = False  # the editor's `unsafeFixes`, else the config's `unsafe-fixes`
+    kind: str = "dockerfile"  # or "caller" (refactor.server.core_callers)
+    caller_kind: str | None = None  # a caller's kind (refactor.callers.kinds), once read as one
+    builds: tuple[str, ...] = ()  # a caller: the real paths of the Dockerfiles it builds
+    rule_docs_url: str | None = None  # EditorOptions.rule_docs_url
 
     @property
     def unsafe_enabled(self) -> bool:
@@ -186,7 +213,7 @@ def run_engine(text: str, display: str, settings, context_dir: str | None) -> Fi
 def analyse(uri: str, version: int | None, text: str, path: str | None, options: EditorOptions, encoding: str = "utf-16") -> Analysis:
     index = LineIndex(text, encoding)
     display, ctx = display_for(path)
-    a = Analysis(uri, version, text, index, path, display, ctx)
+    a = Analysis(uri, version, text, index, path, display, ctx, rule_docs_url=options.rule_docs_url)
     settings, a.unsafe_wanted, cfg_error = settings_for(path, options)
     if cfg_error is not None:
         a.config_error = cfg_error
@@ -236,8 +263,6 @@ def finding_range(index: LineIndex, f: FindingOut) -> types.Range:
 
 
 def diagnostics_of(a: Analysis) -> list[types.Diagnostic]:
-    from refactor.rules import BY_CODE
-
     r = a.result
     out: list[types.Diagnostic] = []
     if r is None:
@@ -247,11 +272,17 @@ def diagnostics_of(a: Analysis) -> list[types.Diagnostic]:
         line = _parse_error_line(r.error) - 1 if r.error.startswith(("parse error", "bad dfix comment")) else 0
         # an engine line counts "\n" only; map through the engine offset
         off = a.index.engine_offset_of(line + 1, 1)
-        out.append(_plain_diagnostic(a.index, a.index.engine_position(off).line, f"dfix: {r.error}", "DF900"))
+        d900 = _plain_diagnostic(a.index, a.index.engine_position(off).line, f"dfix: {r.error}", "DF900")
+        href = rule_docs_href(a.rule_docs_url, "DF900")
+        if href:
+            d900.code_description = types.CodeDescription(href=href)
+        out.append(d900)
     for i, f in enumerate(r.findings):
-        rule = BY_CODE.get(f.code)
         msg = f.message
-        if f.fix is not None:
+        if f.fix is not None and a.kind == "caller":
+            # a caller changes with its Dockerfile (`dfix --write`), never alone from the editor
+            msg += f"\nfix ({f.fix.applicability}, with the Dockerfile's fix by `dfix --write`): {f.fix.title}"
+        elif f.fix is not None:
             msg += f"\nfix ({f.fix.applicability}): {f.fix.title}"
             if f.fix.applicability == "display-only" and f.fix.reasons:
                 msg += "\n" + "\n".join(f"  {x}" for x in f.fix.reasons[:3])
@@ -263,8 +294,8 @@ def diagnostics_of(a: Analysis) -> list[types.Diagnostic]:
             source=SOURCE,
             data={"index": i, "version": a.version},
         )
-        url = getattr(rule, "url", None) if rule is not None else None
-        if url:
-            d.code_description = types.CodeDescription(href=url)
+        href = rule_docs_href(a.rule_docs_url, f.code)
+        if href:
+            d.code_description = types.CodeDescription(href=href)
         out.append(d)
     return out

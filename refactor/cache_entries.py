@@ -22,7 +22,7 @@ _STORED_ERRORS = ("parse error:", "bad dfix comment:", "not a text file", "not v
 
 RESULT_FIELDS = (
     "path", "kind", "status", "error", "changed", "findings", "build", "emitted", "command", "notes", "runtime_env",
-    "migrated", "bom", "declared_args", "declared_after",
+    "migrated", "bom", "declared_args", "declared_after", "env_mounts",
 )  # fmt: skip
 RESULT_NOT_STORED = {
     "original": "file text: rebuilt from the bytes read for the key (stored results change nothing)",

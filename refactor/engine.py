@@ -12,6 +12,7 @@ import bisect
 import os
 
 from refactor.analyze import analyze
+from refactor.buildspec import ENV_MOUNT
 from refactor.fixes.apply import apply_plans, keep_directives, own_edits
 from refactor.fixes.edit import Applicability
 from refactor.fixes.plan import FileAnalysis, Finding, Options, build_spec
@@ -172,6 +173,7 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
             chosen = []
     result.new_text = new_text
     result.changed = new_text != text
+    result.env_mounts = bool(ENV_MOUNT.search(new_text))  # (linking needs it where the text is not kept)
     result.migrated = [p.name for p in chosen if any(r.item.kind == "ARG" for r in p.removals)]
     result.bom = source.bom
     result.declared_args = sorted({it.name for it in analysis.facts.items if it.kind == "ARG"})
@@ -204,8 +206,6 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
     spec = build_spec(analysis, chosen, dockerfile, ctx)
     if "podman" in settings.emit:
         from dataclasses import replace
-
-        from refactor.buildspec import ENV_MOUNT
 
         spec = replace(spec, env_mounts=bool(ENV_MOUNT.search(new_text)))
     result.build = spec

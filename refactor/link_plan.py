@@ -10,7 +10,6 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from refactor.buildspec import ENV_MOUNT as _ENV_MOUNT
 from refactor.buildspec import BuildSpec, SecretSpec
 from refactor.fixes.edit import apply_edits
 from refactor.link_blocks import Block, Linked
@@ -38,7 +37,7 @@ class Linkable(Protocol):
     @property
     def build(self) -> BuildSpec | None: ...
     @property
-    def new_text(self) -> str | None: ...
+    def env_mounts(self) -> bool: ...
 
 
 def _migrated(r: Linkable) -> dict[str, SecretSpec | None]:
@@ -235,7 +234,7 @@ def link_callers(
             if entry is None or inv.dockerfile is None or inv.tool not in ("podman", "buildah") or inv.dockerfile in reverted:
                 continue
             r = entry[1]
-            if r.status == "ok" and r.migrated and _ENV_MOUNT.search(r.new_text or ""):
+            if r.status == "ok" and r.migrated and r.env_mounts:
                 block(
                     inv.dockerfile,
                     f"{os.path.relpath(inv.path)} builds it with {inv.tool}, which does not support env= on"

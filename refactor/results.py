@@ -96,6 +96,7 @@ class FileResult:
     stamp: tuple | None = field(default=None, repr=False)  # (size, mtime_ns, inode) when read
     write_root: str | None = None  # found under this scanned directory: writes must stay inside it
     linked: list[str] = field(default_factory=list)  # caller: real paths of the Dockerfiles its edits go with
+    env_mounts: bool = False  # the rewrite mounts a secret with env=, which podman and buildah cannot (known without the text)
     split_events: list[tuple] | None = field(default=None, repr=False)  # for the DF010 scan (refactor.supply.split)
 
     @property

@@ -58,7 +58,7 @@ class Header:
     build: BuildSpec | None  # only when something is migrated (linking reads its secrets)
     masks: tuple[str, ...]  # after masking.learn: what sharing the run's masks starts from
     names: frozenset[str]  # variable names, never masks
-    new_text: None = None  # (never kept in a packed run)
+    env_mounts: bool = False
 
 
 class Packed:
@@ -109,6 +109,7 @@ def pack_result(r: FileResult) -> Packed:
         r.build if r.migrated else None,
         tuple(r.masks),
         frozenset(_names(r)),
+        r.env_mounts,
     )
     return Packed(r.path, r.status, tuple(r.migrated), pack((h, r, events)), events is not None)
 
@@ -286,4 +287,6 @@ class _HeaderView:
     def build(self):
         return self._p.header.build
 
-    new_text = None
+    @property
+    def env_mounts(self) -> bool:
+        return self._p.header.env_mounts

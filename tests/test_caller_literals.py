@@ -175,3 +175,24 @@ def test_a_committed_caller_literal_never_reaches_an_output(tmp_path, case, mode
     if mode == ["--write"]:  # shown again after the write: still masked
         _code, out, err = run(["--diff", "--format", fmt, "."], cwd=root)
         assert not [c[:5] for c in canaries if c in out + err], (case, fmt)
+
+
+C5, C6 = _canary("pdef"), _canary("pget")
+PYTHON_DEFAULTS = (
+    "import os\nimport subprocess\n"
+    f'subprocess.run(["docker", "build", "--build-arg", f"NPM_TOKEN={{os.environ.get(\'REG_PW\', \'{C5}\')}}", "."])\n'
+    f"subprocess.run(['docker', 'build', '--build-arg', f'NPM_TOKEN={{os.getenv(\"REG_PW\", \"{C6}\")}}', '.'])\n"
+)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "markdown"])
+@pytest.mark.parametrize("mode", [[], ["--diff"]])
+def test_an_environment_default_is_a_committed_literal_too(tmp_path, mode, fmt) -> None:
+    """``os.environ.get("X", "literal")`` passed as a secret build arg: the build gets the literal
+    whenever X is unset, so it is masked wherever the caller's text is shown."""
+    root = _repo(tmp_path, "build.py", PYTHON_DEFAULTS)
+    (root / "Dockerfile").write_text('FROM node:20\nARG NPM_TOKEN\nRUN echo "//r/:_authToken=${NPM_TOKEN}" > .npmrc && npm ci\n')
+    code, out, err = run(mode + ["--no-cache", "--format", fmt, "--verbose", "."], cwd=root)
+    assert code in (0, 1), err
+    assert "build.py" in out
+    assert C5 not in out + err and C6 not in out + err, (mode, fmt)

@@ -113,6 +113,12 @@ _REF = lazy(
     r"|(?<![{$])\{([A-Za-z_]\w*)\}"
     r"|\benv\.([A-Za-z_]\w*)"
 )
+# a default a build reads when the variable is unset: os.environ.get("X", "v"), os.getenv("X", "v"),
+# environ.get / getenv in other spellings (Python); the name is kept, the default is the literal
+_ENV_DEFAULT = lazy(
+    r"""(?:environ\.get|getenv)\(\s*(?P<nq>['"])(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P=nq)\s*,\s*"""
+    r"""(?P<q>['"])(?P<v>[^'"\\\n]{4,512})(?P=q)\s*\)"""
+)
 # a committed literal: no reference, no blank, not a quote
 _LIT = r"(?P<v>[^\s\"'$`{}\\]{4,512})"  # bounded: each try reads at most 512 characters
 _PREFIX = r"(?:(?:export|local|readonly|declare(?:[ \t]+-\w+)*|def|final|static|String|var|val|let|const|set)[ \t]+)*"
@@ -201,6 +207,8 @@ def learn(r) -> None:
         return
     found: list[str] = credential_file_values(text)
     if r.kind == "caller":
+        from refactor.analysis.secrets import is_placeholder
+
         starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
         names: list[str] = []
         for f in r.findings:
@@ -212,6 +220,10 @@ def learn(r) -> None:
             e = _offset(text, starts, f.end_line, f.end_column)
             for mt in _REF.finditer(text[s:e]):
                 names.append(next(g for g in mt.groups() if g))
+            for mt in _ENV_DEFAULT.finditer(text[s:e]):  # the fallback is what the build gets when unset
+                names.append(mt.group("name"))
+                if not is_placeholder(mt.group("v")):
+                    found.append(mt.group("v"))
         found += committed_values(text, dict.fromkeys(names))
     own = _names(r)
     for v in found:

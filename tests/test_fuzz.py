@@ -14,9 +14,15 @@ Properties, checked through the CLI in process (``helpers.run``) on files in tem
 * ``dfix - --write`` (stdin) prints the same text ``--write`` writes;
 * cross-check with BuildKit's Go parser (the ``dockerfile`` package, skipped when absent): it
   accepts exactly the inputs we accept, agrees on instruction kinds, lines, flags and values, and
-  parses every rewritten file with our instruction count and flags.
+  parses every rewritten file with our instruction count and flags;
+* the per-input time budget: every dfix call on a generated input uses at most 2 s of CPU time
+  (``budgeted_run``; issue #20: every input under 1 MB finishes in under 2 s).
 
-CI budget: a fixed, derandomized example count (the file runs in about 15 s on 2 cores).
+tests/test_fuzz_shapes.py reuses ``_check_file`` on the round-two shapes (trailing comments,
+``;``/``&`` endings, exec form, parse errors around secret values, deep Python callers,
+pathological regex inputs) with canaries that no output may print.
+
+CI budget: a fixed, derandomized example count (the file runs in about 25 s on 2 cores).
 Set ``DFIX_FUZZ_EXAMPLES=N`` for a long run with random seeds (see docs/hardening.md).
 """
 
@@ -25,26 +31,49 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import shlex
+import signal
+import sys
 import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from helpers import run
+from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import strategies as st
+from strategies import CANARY_FORMATS, contexts, dockerfiles, run_options
+
 from refactor.source import InputError, SourceFile
 from refactor.syntax.dockerfile import Dockerfile, Instruction, ParseError, _is_json_array, parse
-from strategies import contexts, dockerfiles, run_options
 
 LONG_RUN = int(os.environ.get("DFIX_FUZZ_EXAMPLES", "0") or 0)
+
+# Known bugs, tolerated by the properties while the switch is on (so that long runs keep finding new
+# ones; `--hypothesis-show-statistics` shows how often each fires). Each has a strict xfail test:
+# turn the switch off when that test starts passing.
+#
+# A secret mounted on a RUN that another secret's layer-file fold also rewrites is refused by the
+# rewrite check in the first --write ("RUN reads GH_PAT … after the rewrite GH_PAT is unset") and
+# migrated by the second (tests/test_fuzz_shapes.py::test_write_reaches_its_fixpoint_in_one_run).
+KNOWN_TWO_PASS_WRITE = True
+#
+# `dfix - --stdin-filename DIR/Dockerfile --write` does not link callers in DIR: it prints a migration
+# that `--write` refuses because a caller blocks it (a podman build script, a build.py dfix does not
+# parse) (tests/test_fuzz_shapes.py::test_stdin_write_weighs_the_callers_as_write_does).
+KNOWN_STDIN_IGNORES_CALLERS = True
+NOT_CALLERS = frozenset({".npmrc", ".netrc", "id_rsa", ".dockerignore"})  # the other context files are build callers
 
 
 def fuzz_settings(ci_examples: int):
     common = dict(
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+        # no explain phase: it reruns a failing example hundreds of times (minutes for these tests)
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
     )
     if LONG_RUN:
         return settings(max_examples=LONG_RUN, derandomize=False, print_blob=True, **common)
@@ -55,6 +84,99 @@ try:  # BuildKit's Go parser (x86_64 Linux wheels only)
     import dockerfile as gopkg
 except ImportError:  # pragma: no cover - other platforms
     gopkg = None
+
+
+# --------------------------------------------------------------------------------------------
+# the per-input time budget
+#
+# Issue #20's rule: every input under 1 MB finishes in under 2 s. Each dfix call the harness makes
+# on a generated input may use 2 s of CPU time: user + system time of this process and of any child
+# it waited for (getrusage before and after the in-process call). CPU time, not wall time: a loaded
+# 2-core machine running `pytest -n 3` stretches wall time, hardly CPU time, and typical calls take
+# 5-200 ms, so the budget is a 10x margin, not a benchmark. A call over budget fails its example
+# with the input's shape named (Hypothesis then shrinks it); a call that runs away is interrupted
+# when its process has spent the budget (ITIMER_PROF / SIGPROF; OverBudget is a BaseException, so
+# that no `except Exception` in dfix swallows it). Hypothesis' own `deadline` stays off (wall time).
+
+CPU_BUDGET_S = 2.0
+
+
+class OverBudget(BaseException):
+    pass
+
+
+def _cpu_seconds() -> float:
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _on_sigprof(_signum, _frame) -> None:
+    raise OverBudget
+
+
+_MEMOS: tuple[list, list] = ([0], [])  # (number of refactor modules seen, their lru_cache'd functions)
+
+
+def cold_start() -> None:
+    """Clear dfix's in-process memos (``functools.lru_cache``), so that the next call pays what a
+    fresh `dfix` process pays: an example replayed while Hypothesis shrinks must not pass on caches
+    its first run warmed. ``_check_file`` calls it once per input."""
+    seen, memos = _MEMOS
+    mods = [m for n, m in list(sys.modules.items()) if n == "refactor" or n.startswith("refactor.")]
+    if len(mods) != seen[0]:
+        seen[0] = len(mods)
+        found = {id(o): o for m in mods for o in vars(m).values() if callable(getattr(o, "cache_clear", None)) and hasattr(o, "cache_info")}
+        memos[:] = [o for o in found.values() if o.cache_info().maxsize != 1]  # maxsize=1: a parser or a table, not a memo of inputs
+    for f in memos:
+        f.cache_clear()
+
+
+def budgeted_run(
+    args: list[str], shape: str, *, stdin: bytes | None = None, cwd: Path | None = None, budget: float = CPU_BUDGET_S
+) -> tuple[int, str, str]:
+    """``helpers.run`` held to ``budget`` seconds of CPU time; ``shape`` names the input in the failure."""
+    armed = threading.current_thread() is threading.main_thread()  # signal handlers live in the main thread
+    if armed:
+        previous = signal.signal(signal.SIGPROF, _on_sigprof)
+        signal.setitimer(signal.ITIMER_PROF, budget)
+    start = _cpu_seconds()
+    try:
+        code, out, err = run(args, cwd=cwd, stdin=stdin)
+    except OverBudget:
+        raise AssertionError(
+            f"over the per-input time budget: {_command(args)} on {shape} was "
+            f"interrupted after {_cpu_seconds() - start:.2f} s of CPU time (budget {budget} s)"
+        ) from None
+    finally:
+        if armed:
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.signal(signal.SIGPROF, previous)
+    spent = _cpu_seconds() - start
+    assert spent <= budget, (
+        f"over the per-input time budget: {_command(args)} on {shape} used "
+        f"{spent:.2f} s of CPU time (budget {budget} s)"
+    )
+    return code, out, err
+
+
+def assert_no_canary(text: str, canaries: Iterable[str], where: str) -> None:
+    """No 12 characters in a row of a canary's body (the part after the format's prefix), in any
+    letter case (an upper-cased token is a leak too), in ``text``."""
+    low = text.lower()
+    for c in canaries:
+        body = next((c[len(prefix) :] for prefix, _alphabet, _n in CANARY_FORMATS if c.startswith(prefix)), c).lower()
+        windows = {body[i : i + 12] for i in range(0, max(1, len(body) - 11))}
+        leaked = [w for w in windows if w in low]
+        assert not leaked, f"{where}: a canary was printed ({c[:6]}…): {_around(text, low.find(leaked[0]) if leaked else -1)}"
+
+
+def _around(text: str, i: int) -> str:
+    return repr(text[max(0, i - 120) : i + 60]) if i >= 0 else "?"
+
+
+def _command(args: list[str]) -> str:
+    """The dfix command line of a budget or canary failure, without temporary paths."""
+    return "dfix " + (" ".join(a for a in args if not a.startswith("/")) or "(report)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -267,8 +389,9 @@ def _removable(old: Dockerfile, oi: Instruction, names: frozenset[str]) -> bool:
     return _names_in(text, names) or (oi.effective.cmd == "run" and "ssh" in text)
 
 
-def assert_only_edited_spans_changed(old_bytes: bytes, new_bytes: bytes, names) -> None:
-    """``names``: the variables (and files) the report names in its findings."""
+def assert_only_edited_spans_changed(old_bytes: bytes, new_bytes: bytes, names) -> list[tuple[Instruction, Instruction]]:
+    """``names``: the variables (and files) the report names in its findings. Returns the aligned
+    (old, new) instruction pairs."""
     names = frozenset(names)
     old_src = SourceFile.from_bytes("Dockerfile", old_bytes)
     new_src = SourceFile.from_bytes("Dockerfile", new_bytes)
@@ -291,10 +414,12 @@ def assert_only_edited_spans_changed(old_bytes: bytes, new_bytes: bytes, names) 
                 reach[i][j], choice[i, j] = True, "drop"
     assert reach[0][0], "the rewrite changed more than the documented edits (see the comment above)"
     pieces, pos, i, j = [], 0, 0, 0
+    pairs: list[tuple[Instruction, Instruction]] = []
     while i < n:
         pieces.append(old.text[pos : O[i].start])
         if choice[i, j] == "keep":
             pieces.append(new.text[N[j].start : N[j].end])
+            pairs.append((O[i], N[j]))
             j += 1
         elif i == 0 and old.text[O[0].end :].split("\n", 1)[0].lstrip(" \t").startswith("#"):
             # dropping the first instruction keeps a blank line when a comment follows, so the
@@ -309,6 +434,7 @@ def assert_only_edited_spans_changed(old_bytes: bytes, new_bytes: bytes, names) 
     d = old.directives_end
     nl = old_src.newline_at(max(d - 1, 0)) or old_src.default_newline
     assert new.text in (joined, joined[:d] + nl + joined[d:]), "bytes between instructions changed"
+    return pairs
 
 
 # --------------------------------------------------------------------------------------------
@@ -317,7 +443,60 @@ def assert_only_edited_spans_changed(old_bytes: bytes, new_bytes: bytes, names) 
 FORMATS = ("text", "json", "sarif", "github", "markdown")
 
 
-def _check_file(data: bytes, opts: list[str], fmt: str, context: dict[str, bytes] | None = None) -> None:
+def second_pass_migrates_more(first: bytes, second: bytes) -> bool:
+    """The known two-pass bug (KNOWN_TWO_PASS_WRITE): the second --write migrates more (fewer
+    ARGs, more secret mounts)."""
+    if first == second:
+        return False
+    a, b = ours(first), ours(second)
+    if a is None or b is None:
+        return False
+    args = lambda df: sum(i.effective.cmd == "arg" for i in df.instructions)  # noqa: E731
+    if args(b) < args(a) and second.count(b"--mount=type=secret") > first.count(b"--mount=type=secret"):
+        event("known bug tolerated: --write needs two passes")
+        return True
+    return False
+
+
+@dataclass
+class Written:
+    """What ``_check_file`` hands to its ``after`` check: the file, its bytes before and after
+    ``--write``, that run's output and the aligned (old, new) instruction pairs."""
+
+    root: Path
+    path: Path
+    old: bytes
+    new: bytes
+    write_out: str
+    pairs: list[tuple[Instruction, Instruction]]
+
+
+After = Callable[[Written], None]
+
+
+def _check_file(
+    data: bytes,
+    opts: list[str],
+    fmt: str,
+    context: dict[str, bytes] | None = None,
+    *,
+    shape: str = "dockerfiles()",
+    canaries: tuple[str, ...] = (),
+    write_fmt: str = "text",
+    after: After | None = None,
+    budget: float = CPU_BUDGET_S,
+) -> None:
+    """Every property above for one input. ``shape`` names the input in budget failures;
+    ``canaries`` must appear in no output of any run; ``after(Written(...))`` checks more on a
+    valid input once the harness is done, in the same directory; ``budget``: CPU seconds per call."""
+    shape = f"{shape} ({len(data)} bytes)"
+    cold_start()
+
+    def dfix(args: list[str], stdin: bytes | None = None) -> tuple[int, str, str]:
+        code, out, err = budgeted_run(args, shape, stdin=stdin, budget=budget)
+        assert_no_canary(out + err, canaries, _command(args))
+        return code, out, err
+
     df = ours(data)
     valid = df is not None
     go_agrees(data, df, values=True)
@@ -333,7 +512,7 @@ def _check_file(data: bytes, opts: list[str], fmt: str, context: dict[str, bytes
         names: set[str] = set()
         runs = [([], fmt), (["--diff"], fmt), (["--check"], fmt)] + ([] if fmt == "json" else [([], "json")])
         for mode, fmt_ in runs:
-            code, out, err = run(mode + opts + ["--format", fmt_, str(p)])
+            code, out, err = dfix(mode + opts + ["--format", fmt_, str(p)])
             assert code in (0, 1, 2), (mode, code, err)
             assert (code == 2) == (not valid), f"mode {mode}: exit {code}, valid={valid}: {err}"
             assert "Traceback" not in err and "internal" not in err, err
@@ -344,9 +523,10 @@ def _check_file(data: bytes, opts: list[str], fmt: str, context: dict[str, bytes
                 assert doc["summary"]["files"] == 1
                 names |= {f["variable"] for f_ in doc["files"] for f in f_["findings"] if f["variable"]}
 
-        code, out, err = run(["--write"] + opts + [str(p)])
+        code, out, err = dfix(["--write"] + opts + ["--format", write_fmt, str(p)])
         assert code in (0, 1, 2), (code, err)
         conflicted = "conflicts with another fix in this file" in out
+        write_out = out
         assert (code == 2) == (not valid), f"--write: exit {code}, valid={valid}: {err}"
         assert "Traceback" not in err and "internal" not in err, err
         assert sorted(os.listdir(root)) == listing, "temp files left behind"
@@ -359,7 +539,7 @@ def _check_file(data: bytes, opts: list[str], fmt: str, context: dict[str, bytes
             assert file_state(p) == before, "an unchanged file was rewritten (mtime/inode changed)"
         new_df = ours(new)
         assert new_df is not None, "--write output does not parse"
-        assert_only_edited_spans_changed(data, new, names)
+        pairs = assert_only_edited_spans_changed(data, new, names)
         if gopkg is not None and _go_comparable(new.decode("utf-8")):
             go, go_err = go_parse(new)
             assert go_err is None, f"Go parser rejects the rewrite: {go_err}"
@@ -368,18 +548,23 @@ def _check_file(data: bytes, opts: list[str], fmt: str, context: dict[str, bytes
 
         # idempotence: a second --write is a no-op (bytes, mtime, inode)
         after_first = file_state(p)
-        code2, _out2, err2 = run(["--write", "-q"] + opts + [str(p)])
+        code2, _out2, err2 = dfix(["--write", "-q"] + opts + [str(p)])
         assert code2 in (0, 1), err2
-        assert file_state(p) == after_first, "a second --write changed the file"
+        if not (KNOWN_TWO_PASS_WRITE and second_pass_migrates_more(new, p.read_bytes())):
+            assert file_state(p) == after_first, "a second --write changed the file"
 
         # stdin --write prints the same text the file --write wrote (the BOM is compared apart)
         src = SourceFile.from_bytes("Dockerfile", data)
-        code3, out3, err3 = run(["-", "--stdin-filename", str(p), "--write", "-q"] + opts, stdin=data)
+        code3, out3, err3 = budgeted_run(["-", "--stdin-filename", str(p), "--write", "-q"] + opts, shape, stdin=data, budget=budget)
         assert code3 in (0, 1), err3
-        if not conflicted:
+        callers = set(context or {}) - NOT_CALLERS
+        if not conflicted and not (KNOWN_STDIN_IGNORES_CALLERS and callers):
             fixed = SourceFile.from_bytes("Dockerfile", new)
             assert out3 == ("\ufeff" if fixed.bom else "") + fixed.text
+        assert_no_canary(err3, canaries, "dfix - --write")  # stdout is the file itself, secrets and all
         assert src.bom == new.startswith(b"\xef\xbb\xbf")
+        if after is not None:
+            after(Written(root, p, data, new, write_out, pairs))
 
 
 @fuzz_settings(ci_examples=200)
@@ -471,7 +656,8 @@ LEADING_RUN_CASES = {
     # follows the second
     "escape": b"ARG NPM_TOKEN\nARG GITHUB_TOKEN\n# escape=`\nFROM alpine:3.20\nARG NPM_TOKEN\nARG GITHUB_TOKEN\n"
     b"RUN npm ci && echo $GITHUB_TOKEN `\nRUN echo two\n",
-    "check": b"# check=skip=SecretsUsedInArgOrEnv\nARG NPM_TOKEN\nARG NPM_TOKEN\n# escape=`\nFROM ubuntu:22.04\n"
+    # (a check other than SecretsUsedInArgOrEnv, which dfix honours as an ignore since a4ed51b)
+    "check": b"# check=skip=JSONArgsRecommended\nARG NPM_TOKEN\nARG NPM_TOKEN\n# escape=`\nFROM ubuntu:22.04\n"
     b"ARG NPM_TOKEN\nRUN npm ci && echo `\nRUN echo two\n",
 }
 

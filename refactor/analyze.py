@@ -47,8 +47,9 @@ def choose_mount_style(df: Dockerfile, requested: str, emit: tuple[str, ...]) ->
     if "podman" in emit:
         return "file", "podman/buildah accept env= in --mount only from buildah 1.44"
     syn = df.directive("syntax")
-    if syn is not None:
-        value = syn.value.split()[0] if syn.value else ""
+    words = syn.value.split() if syn is not None else []
+    if words:  # (a blank `# syntax=` names no frontend: the default one)
+        value = words[0]
         m = _SYNTAX_OK.match(value)
         if not m or (m.group(1) is not None and int(m.group(1)) < 10):
             return "file", f"'# syntax={value}' pins a Dockerfile frontend without secret env= support (needs >= 1.10)"
@@ -72,8 +73,9 @@ def _existing_secret_mounts(df: Dockerfile) -> list[SecretSpec]:
             if not env and target:
                 # a file-target mount: the host file is most likely the context file of that name
                 out.setdefault(sid, SecretSpec(sid, "file", None, os.path.basename(target)))
-            else:
+            elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env or sid.upper()):
                 out.setdefault(sid, SecretSpec(sid, "env", env or sid.upper(), None))
+            # else: no variable can hold it (a broken quote, a pasted value): nothing to pass
     return sorted(out.values(), key=lambda s: s.id)
 
 
@@ -153,7 +155,7 @@ def analyze(source: SourceFile, options: Options | None = None) -> FileAnalysis:
     for it in facts.items:
         if it.kind != "ENV" or it.name in carried:
             continue
-        if it.refs and it.is_reference:
+        if it.refs and it.is_reference and not _token_fallback(it.value or ""):
             _runtime_slot_note(facts, it, notes, options.policy)
             continue  # a copy of a (non-secret) variable
         prefix = public_bundle_prefix(it.name)
@@ -217,6 +219,24 @@ def _runtime_slot_note(facts: Facts, it: VarItem, notes: list[str], policy: Poli
     )
 
 
+def _token_fallback(value: str) -> bool:
+    """``${X:-ghp_…}``: a reference whose default is a known credential format (the image stores
+    it whenever X is not set, which is not a copy of a variable)."""
+    from refactor.analysis.secrets import token_format
+    from refactor.syntax.words import find_refs
+
+    refs = find_refs(value)
+    return len(refs) == 1 and refs[0].modifier in (":-", "-") and token_format(refs[0].word) is not None
+
+
+def _instruction_name(keyword: str) -> str:
+    """How a message names an instruction: its keyword when BuildKit knows it, else not the word
+    itself (a line that starts with a pasted token has the token as its keyword)."""
+    from refactor.syntax.buildkit_args import INSTRUCTIONS
+
+    return keyword.upper() if keyword.lower() in INSTRUCTIONS else "an unknown instruction"
+
+
 def _committed_literals(facts: Facts, findings: list[Finding]) -> None:
     """DF003 for credentials committed outside ARG defaults and ENV values (those are judged with
     their variable): in a RUN, a LABEL, a heredoc, a CMD, a comment. The fix is display-only: the
@@ -230,7 +250,7 @@ def _committed_literals(facts: Facts, findings: list[Finding]) -> None:
     for lit, idx, in_comment in hits:
         if not in_comment and any(s <= lit.start < e for s, e in item_spans):
             continue
-        where = "a comment" if in_comment or idx is None else facts.df.instructions[idx].keyword.upper()
+        where = "a comment" if in_comment or idx is None else _instruction_name(facts.df.instructions[idx].keyword)
         n = sum(e - s for s, e in lit.pieces) if lit.pieces else lit.end - lit.start
         fix = Fix("Rotate the credential, then pass the new one with a secret mount (by hand)", [], Applicability.DISPLAY_ONLY)
         fix.reasons.append(

@@ -23,6 +23,7 @@ from refactor.source import InputError, SourceFile, read_source
 from refactor.supply.steps import pin, signing_recipes, supply_findings
 from refactor.syntax import pragmas
 from refactor.syntax.dockerfile import ParseError, parse
+from refactor.syntax.words import find_refs
 from refactor.write_file import WriteRefused, _cleanup_tmp, write_atomic  # (not the group machinery of refactor.write)
 
 __all__ = ["FileResult", "FindingOut", "FixOut", "Mode", "Settings", "process_file", "process_source"]
@@ -193,6 +194,17 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
                 result.masks.append(it.value)
             elif it.raw and "$" not in (it.raw or "") and len(it.raw) >= 4:
                 result.masks.append(it.raw)
+            else:  # ${X:-literal}: the literal is the value whenever X is unset
+                for ref in find_refs(it.value):
+                    w = ref.word
+                    if ref.modifier in (":-", "-", ":=", "=") and len(w) >= 4 and "$" not in w and w not in result.masks:
+                        result.masks.append(w)
+    for f in analysis.findings:  # a committed credential wherever it sits (a flag word, a keyword…)
+        if f.code == "DF003" and f.variable is None and f.end - f.start >= 4:
+            v = text[f.start : f.end]
+            for form in (v, v.upper()):  # (upper-cased where a secret id becomes a variable name)
+                if form not in result.masks:
+                    result.masks.append(form)
     if settings.keep_text:  # only where file text is printed
         from refactor.analysis.secrets import literal_tokens
 

@@ -66,7 +66,7 @@ def run(
     walk.forget()  # so may the tree: each directory is listed once per run, for every walk
     cache = _open_cache(settings)
     settings_for = settings_for or (lambda _p: settings)
-    stdin_result = _process_stdin(stdin, settings, debug) if stdin is not None else None
+    stdin_result = _link_stdin(stdin, _process_stdin(stdin, settings, debug), settings, excludes) if stdin is not None else None
     candidates = discover([p for p in paths if p != "-"], excludes, respect_gitignore)
     from refactor import journal
 
@@ -181,6 +181,30 @@ def _process_stdin(stdin: Stdin, settings: Settings, debug: bool) -> FileResult:
         if debug:
             raise
         return FileResult(stdin.display, status="error", error=f"internal error: {type(exc).__name__}")
+
+
+def _link_stdin(stdin: Stdin, r: FileResult, settings: Settings, excludes: tuple[str, ...]) -> FileResult:
+    """A Dockerfile read from stdin is printed, never written with its callers: a caller that
+    passes one of its migrated names as a build arg cannot follow, so it blocks the fix (as
+    ``--callers=given`` does for a caller not given). Only with ``--stdin-filename``, which says
+    where the file lives and so which callers build it."""
+    if stdin.context_dir is None or r.status != "ok" or not r.migrated:
+        return r
+    from refactor.discovery import Candidate
+    from refactor.link import link_callers
+
+    c = Candidate(stdin.display, stdin.display)
+    linked = link_callers(
+        [stdin.display],
+        [c],
+        [r],
+        [settings],
+        excludes,
+        settings=settings,
+        given={os.path.realpath(stdin.display)},
+        only_names=frozenset(r.migrated),
+    )
+    return linked.apply([c], [r], [settings])[0]
 
 
 def _add_ignores(paths: list[str], candidates, results: list[FileResult]) -> list[str]:

@@ -48,9 +48,9 @@ ALL_FORMATS = ("text", "json", "sarif", "github", "markdown", "gitlab", "checkst
 # Known bugs, tolerated by the properties so that long runs keep finding new ones. Each has a strict
 # xfail test at the end of this file: turn its switch off when that test starts passing.
 # (test_fuzz.KNOWN_TWO_PASS_WRITE and KNOWN_STDIN_IGNORES_CALLERS, in the harness, are two more.)
-KNOWN_FLAG_WORD_LEAK = True  # test_a_credential_in_a_mount_flag_is_never_printed
-KNOWN_KEYWORD_LEAK = True  # test_a_credential_as_an_instruction_keyword_is_never_printed
-KNOWN_BLANK_SYNTAX_CRASH = True  # test_a_blank_syntax_directive_is_no_internal_error
+KNOWN_FLAG_WORD_LEAK = False  # test_a_credential_in_a_mount_flag_is_never_printed
+KNOWN_KEYWORD_LEAK = False  # test_a_credential_as_an_instruction_keyword_is_never_printed
+KNOWN_BLANK_SYNTAX_CRASH = False  # test_a_blank_syntax_directive_is_no_internal_error
 KNOWN_QUADRATIC_LITERAL_SCAN = True  # test_repeated_credential_options_finish_in_budget
 KNOWN_QUADRATIC_SHELL_PARSE = True  # test_a_run_of_pipes_finishes_in_budget
 
@@ -441,12 +441,6 @@ def test_canary_check_finds_a_partial_value() -> None:
 LEAKED = "ghp_2yW4Acq9GFz6Y1t9EwL56nGisiWgNZq6ITZM"  # a canary in GitHub's token format
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known bug (found by test_fuzz_parse_errors_around_secret_values_never_print_them): a credential "
-    "inside a RUN --mount flag word, which dfix reports as DF003 with the value masked, is printed "
-    "verbatim in the build command (`docker build --secret 'id=x curl -u u:ghp_…'`, the `: \"${…}\"` "
-    "line, the JSON build.command/secrets)"
-))
 @pytest.mark.parametrize("line", [
     'RUN --mount="type=secret,id=x curl -u u:{c} https://x.example.com',  # unterminated quote: the flag runs to the line end
     "RUN --mount=type=secret,id=x,env={c} npm ci",
@@ -486,11 +480,6 @@ def test_write_reaches_its_fixpoint_in_one_run(tmp_path, style: str, last: str) 
     assert p.read_text() == once, "the second --write migrated more"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known bug (found by test_fuzz_pathological_inputs_finish_in_budget): `# syntax= ` (a value of "
-    "blanks, which BuildKit reads as ' ') is `internal error: IndexError` in analyze.choose_mount_style "
-    "(`syn.value.split()[0]`), exit 2 for a valid file"
-))
 def test_a_blank_syntax_directive_is_no_internal_error(tmp_path) -> None:
     p = tmp_path / "Dockerfile"
     p.write_text("# syntax= \nFROM alpine:3.20\nARG NPM_TOKEN\nRUN npm ci\n")
@@ -510,12 +499,6 @@ def test_repeated_credential_options_finish_in_budget(tmp_path) -> None:
     assert code == 1, err
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known bug (found by test_fuzz_parse_errors_around_secret_values_never_print_them): a line whose "
-    "first word holds a credential (`AKIA…`, `NPM_TOKEN=AKIA…`: an unknown instruction, which dfix reads "
-    "as one) is reported as DF003 with the value masked, but the message starts with the instruction "
-    "keyword, the credential itself (upper-cased for a ghp_ token)"
-))
 @pytest.mark.parametrize("line", ["AKIAY0CQ65ZT4WN6ISIG", "NPM_TOKEN=AKIAY0CQ65ZT4WN6ISIG", "GITHUB_TOKEN={c}"])
 @pytest.mark.parametrize("fmt", ["text", "json", "github", "junit"])  # also gitlab, checkstyle (not sarif, markdown)
 def test_a_credential_as_an_instruction_keyword_is_never_printed(tmp_path, line: str, fmt: str) -> None:
@@ -538,12 +521,6 @@ def test_a_run_of_pipes_finishes_in_budget(tmp_path) -> None:
     assert code == 1, err
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known bug (found by test_fuzz.py::test_fuzz_cli_properties): `dfix - --stdin-filename DIR/Dockerfile "
-    "--write` processes the text alone, without the callers in DIR: it prints the env= migration that "
-    "`dfix --write` refuses as unsafe because build.sh builds with podman (or because a build.py cannot "
-    "be parsed), exit 0"
-))
 def test_stdin_write_weighs_the_callers_as_write_does(tmp_path) -> None:
     (tmp_path / ".git").mkdir()
     (tmp_path / "build.sh").write_text("#!/bin/sh\npodman build --build-arg NPM_TOKEN -t app .\n")
@@ -555,12 +532,6 @@ def test_stdin_write_weighs_the_callers_as_write_does(tmp_path) -> None:
     assert out == p.read_text(), "stdin --write printed a migration --write refuses"  # ... stdin does not
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known bug (found while building broken_shapes): a token in a known format as the default of an "
-    "ENV expansion (`ENV GITHUB_TOKEN=${GH:-ghp_…}`, GH undeclared) is no DF003 finding, and the note "
-    "says 'the image stores an empty value (nothing leaks)' although the image stores the token "
-    "(the same default in an ARG, a LABEL or a RUN is reported)"
-))
 def test_a_token_as_the_default_of_an_env_expansion_is_reported(tmp_path) -> None:
     p = tmp_path / "Dockerfile"
     p.write_text("FROM alpine:3.20\nARG NPM_TOKEN\nENV GITHUB_TOKEN=${GH:-" + LEAKED + "}\nRUN npm ci\n")

@@ -35,10 +35,10 @@ def file_json(r: FileResult) -> dict:
     learn(r)
     m = r.masks
     if r.build is not None:
-        build = {
-            "secrets": [s.to_json() for s in r.build.secrets],
-            "ssh": list(r.build.ssh),
-            "build_args": list(r.build.build_args),
+        build = {  # (a pasted token can sit where a name goes: `--mount=type=secret,env=ghp_…`)
+            "secrets": [{k: mask(v, m) for k, v in s.to_json().items()} for s in r.build.secrets],
+            "ssh": [mask(x, m) for x in r.build.ssh],
+            "build_args": [mask(x, m) for x in r.build.build_args],
             "command": mask(r.command, m),
             "emitted": {k: mask(v, m) for k, v in r.emitted.items()},
         }

@@ -227,6 +227,9 @@ _DISPATCH: dict[str, Callable[[str, str], _Result]] = {
 }
 
 
+INSTRUCTIONS = frozenset(_DISPATCH)  # the instruction keywords BuildKit knows (lower-case)
+
+
 def node_from_line(line: str, escape: str = "\\") -> Node:
     """BuildKit's ``newNodeFromLine`` for one joined instruction line.
 

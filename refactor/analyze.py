@@ -7,8 +7,10 @@ tools expand ``${VAR}`` in), which is optional.
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
+from itertools import accumulate
 
 from refactor import buildcontext
 from refactor.analysis.facts import PLATFORM_ARGS, Facts, VarItem, build_facts
@@ -246,9 +248,12 @@ def _committed_literals(facts: Facts, findings: list[Finding]) -> None:
     hits = in_dockerfile(facts.df)
     if not hits:
         return
-    item_spans = [(it.start, it.end) for it in facts.items if it.kind in ("ARG", "ENV")]
+    item_spans = sorted((it.start, it.end) for it in facts.items if it.kind in ("ARG", "ENV"))
+    starts = [s for s, _ in item_spans]
+    reach = list(accumulate((e for _, e in item_spans), max))  # furthest end among the spans so far
     for lit, idx, in_comment in hits:
-        if not in_comment and any(s <= lit.start < e for s, e in item_spans):
+        k = bisect.bisect_right(starts, lit.start)  # spans starting at or before the literal
+        if not in_comment and k and reach[k - 1] > lit.start:
             continue
         where = "a comment" if in_comment or idx is None else _instruction_name(facts.df.instructions[idx].keyword)
         n = sum(e - s for s, e in lit.pieces) if lit.pieces else lit.end - lit.start

@@ -645,6 +645,112 @@ def test_netrc_adversarial_inputs_finish(name) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# The literal scan: every literal found was looked up again in the whole text (``_file_reference``,
+# one regex search per literal): 60 KB of ``curl -u u:secretpw `` took 7 s, 120 KB 27 s.
+
+_FILE_REFERENCE_OLD = r"(?:>|/|\bcp\s|\bmv\s)\s*[\"']?{}(?![\w.\-])"
+
+
+def _file_reference_old(text: str, lit) -> bool:
+    v = text[lit.start : lit.end]
+    if lit.strong or not re.fullmatch(r"[A-Za-z0-9_.\-]+", v):
+        return False
+    return re.search(_FILE_REFERENCE_OLD.format(re.escape(v)), text) is not None
+
+
+def test_file_references_are_what_the_per_literal_regex_found() -> None:
+    from refactor.analysis.literals import Literal, _file_names, _file_reference
+
+    vocab = [">", ">>", "/", "cp", "mv", "cp ", "mv\t", "acp ", " ", "\t", "\n", "\\\n", "\u00a0", "'", '"', "$"]
+    vocab += ["a", "b", "ab", "x1", ".", "-", "_", "\u00e9", "secret"]
+    rng = random.Random(7)
+    hits = 0
+    for t in _random_texts(vocab, 40000, 7, 16):
+        if not t:
+            continue
+        names = _file_names(t)
+        for _ in range(3):
+            s = rng.randrange(len(t))
+            lit = Literal(s, rng.randint(s + 1, len(t)), "x", rng.random() < 0.1)
+            want = _file_reference_old(t, lit)
+            assert _file_reference(t, lit, names) == want == _file_reference(t, lit), (t, lit)
+            hits += want
+    assert hits > 1000  # the generator reaches file references
+
+
+def test_in_dockerfile_reads_the_file_names_once_per_text(monkeypatch) -> None:
+    """Counted, not timed: the text's file names are collected once, however many literals."""
+    from refactor.analysis import literals as L
+    from refactor.source import SourceFile
+    from refactor.syntax.dockerfile import parse
+
+    calls = []
+    real = L._file_names
+    monkeypatch.setattr(L, "_file_names", lambda text: calls.append(1) or real(text))
+    text = "FROM a\nRUN echo " + "curl -u u:secretpw " * 500 + "> secretpw2 && cp /x/y /opt/ && curl -u u:secretpw2 h\n"
+    hits = L.in_dockerfile(parse(SourceFile.from_text("Dockerfile", text)))
+    assert len(calls) == 1
+    assert len(hits) == 500  # secretpw2 is a file name (written with `>`): no password
+    assert [h[0] for h in hits] == [lit for lit in L.scan(text) if not _file_reference_old(text, lit)]
+
+
+def test_mask_values_keeps_the_first_of_each_piece_in_order() -> None:
+    from refactor.analysis.literals import mask_values, scan
+
+    text = "RUN " + "".join(f"curl -u u:secretpw{i % 7} h; mysql -psecretpw{i % 5} ; " for i in range(300))
+    want: list[str] = []
+    for lit in scan(text):
+        piece = text[lit.start : lit.end].strip("\r\\ \t")
+        if len(piece) >= 3 and piece not in want:
+            want.append(piece)
+    assert mask_values(text) == want and len(want) == 7
+
+
+_CREDENTIAL_OPTIONS = {
+    "curl -u": "curl -u u:secretpw{} ",
+    "mysql -p": "mysql -psecretpw{} ",
+    "--password=": "tool --password=secretpw{} ",
+    "sqlcmd -P": "sqlcmd -P secretpw{} ",
+    "docker login -p": "docker login -p secretpw{} ",
+}
+_LITERALS_CHILD = (
+    "import sys; from refactor.analyze import analyze; from refactor.source import SourceFile; "
+    "a = analyze(SourceFile.from_text('Dockerfile', sys.stdin.read())); "
+    "print(sum(f.code == 'DF003' for f in a.findings))"
+)
+
+
+def _repeated_options(unit: str, size: int, continued: bool) -> tuple[str, int]:
+    """``RUN echo`` + ``unit`` repeated to ``size`` characters: on one line, the same value each
+    time; or one per backslash-continued line, each value different. Returns the text and the
+    number of credentials in it."""
+    body, n, length = [], 0, 0
+    while True:
+        piece = unit.format(n) + "\\\n" if continued else unit.format("")
+        if length + len(piece) > size:
+            break
+        body.append(piece)
+        n, length = n + 1, length + len(piece)
+    return "FROM alpine:3.20\nARG NPM_TOKEN\nRUN echo " + "".join(body) + "\nRUN npm ci\n", n
+
+
+@pytest.mark.parametrize("continued", [False, True], ids=["60KB-one-line", "120KB-continued"])
+@pytest.mark.parametrize("option", list(_CREDENTIAL_OPTIONS))
+def test_repeated_credential_options_finish(option, continued) -> None:
+    text, n = _repeated_options(_CREDENTIAL_OPTIONS[option], 120_000 if continued else 60_000, continued)
+    assert n > 2000
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", _LITERALS_CHILD], input=text, capture_output=True, text=True, timeout=HANG_GUARD, env=env
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"analyze() did not finish within the {HANG_GUARD} s hang guard: a per-literal whole-text scan")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert int(proc.stdout) == n  # one DF003 per credential, none lost
+
+
+# --------------------------------------------------------------------------------------------
 # Point 10: removal_edits (1,000 secret ARGs: 5.9 s; 10,000: minutes) and the layer-file fold
 
 

@@ -292,23 +292,39 @@ def mask_values(text: str) -> list[str]:
     """The text of every literal ``scan`` finds, split per line (a diff line is masked by
     substring): what outputs must never print."""
     out: list[str] = []
+    seen: set[str] = set()  # membership in ``out`` (a list scan per piece was quadratic)
     for lit in scan(text):
         spans = lit.pieces or ((lit.start, lit.end),)
         for s, e in spans:
             for piece in text[s:e].split("\n"):
                 piece = piece.strip("\r\\ \t")
-                if len(piece) >= 3 and piece not in out:
+                if len(piece) >= 3 and piece not in seen:
+                    seen.add(piece)
                     out.append(piece)
     return out
 
 
-def _file_reference(text: str, lit: Literal) -> bool:
+_FILE_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+# where a file name starts: after ``>``, ``/``, ``cp `` or ``mv ``, blanks and one quote; the name is
+# the whole run of name characters there (what ``v(?![\w.\-])`` matched for a name ``v``)
+_FILE_NAME_AT = re.compile(r"(?=(?:>|/|\bcp\s|\bmv\s)\s*[\"']?([\w.\-]+))")
+
+
+def _file_names(text: str) -> frozenset[str]:
+    """Every word of ``text`` used as a file name (see ``_file_reference``), in one pass: each name
+    run is reached from the one anchor before it, so the look-ahead reads every character a bounded
+    number of times (the regex per literal read the whole text once per literal: quadratic)."""
+    return frozenset(m.group(1) for m in _FILE_NAME_AT.finditer(text))
+
+
+def _file_reference(text: str, lit: Literal, names: frozenset[str] | None = None) -> bool:
     """The value is also used as a file name in the text (``--aes-pwd proxy-secret`` after
-    ``> proxy-secret``): an option that takes a file, not a password."""
+    ``> proxy-secret``): an option that takes a file, not a password. ``names`` is
+    ``_file_names(text)``, computed once per text by the caller."""
     v = text[lit.start : lit.end]
-    if lit.strong or not re.fullmatch(r"[A-Za-z0-9_.\-]+", v):
+    if lit.strong or not _FILE_NAME.fullmatch(v):
         return False
-    return re.search(r"(?:>|/|\bcp\s|\bmv\s)\s*[\"']?" + re.escape(v) + r"(?![\w.\-])", text) is not None
+    return v in (_file_names(text) if names is None else names)
 
 
 def in_dockerfile(df) -> list[tuple[Literal, int | None, bool]]:
@@ -324,12 +340,15 @@ def in_dockerfile(df) -> list[tuple[Literal, int | None, bool]]:
     cstarts = [c.start for c in df.comments]
     starts = [ins.start for ins in df.instructions]
     out: list[tuple[Literal, int | None, bool]] = []
+    names: frozenset[str] | None = None  # the text's file names: computed once, on first need
     for lit in hits:
         k = bisect.bisect_right(cstarts, lit.start) - 1
         in_comment = k >= 0 and df.comments[k].start <= lit.start < df.comments[k].end
         if in_comment and not lit.strong:
             continue
-        if _file_reference(text, lit):
+        if not lit.strong and names is None:
+            names = _file_names(text)
+        if _file_reference(text, lit, names):
             continue
         j = bisect.bisect_right(starts, lit.start) - 1
         idx = j if j >= 0 and df.instructions[j].start <= lit.start < df.instructions[j].end else None

@@ -24,10 +24,12 @@ from refactor.analysis.secrets import (
 )
 
 
+@lru_cache(maxsize=4096)  # a text repeating one value judges it once (bounded: memory flat)
 def _ok_password(value: str, user: str | None = None, min_len: int = 4) -> bool:
     return real_literal(value, user, min_len)
 
 
+@lru_cache(maxsize=4096)
 def _ok_token(value: str, min_len: int = 12) -> bool:
     """A bearer-style token literal: long enough, letters and digits (or a UUID / long hex)."""
     if not real_literal(value, None, min_len):

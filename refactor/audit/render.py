@@ -173,12 +173,16 @@ class TextReport(Report):
 
 
 class JsonReport(Report):
-    # Tags sharing a digest cannot be merged into an element already written: the later tag is its
-    # own element (same keys); counts and credentials stay per image, as before.
+    """One ``images[]`` element per image (issue #21: one finding per image digest and credential):
+    the tags of one manifest are its ``names``, which later tags extend, so the elements are kept
+    until the end (json is the one format not written image by image; its memory grows with the
+    images, not with their findings' layers)."""
+
     write_again = True
 
     def __init__(self) -> None:
         self.array = _JsonArray()
+        self.elements: dict[object, dict] = {}
 
     @staticmethod
     def _doc(images: list, t: Tally | None) -> dict:
@@ -198,22 +202,30 @@ class JsonReport(Report):
         return self.array.open(self._doc([_SLOT], None))
 
     def image(self, r: ImageResult) -> str:
-        return self.array.element(
-            {
-                "target": r.target,
-                "image": r.image,
-                "names": r.names,
-                "repository": r.repository,
-                "digest": r.digest,
-                "status": "error" if r.error else "ok",
-                "error": r.error,
-                "notes": r.notes,
-                "findings": [f.to_json() for f in r.findings],
-            }
-        )
+        key: object = (r.repository, r.digest) if r.digest and not r.error else len(self.elements)
+        if key in self.elements:  # another tag of an image already kept: one more name
+            kept = self.elements[key]
+            kept["names"].extend(n for n in r.names if n not in kept["names"])
+            for f in kept["findings"]:  # (each finding names the image's tags too)
+                if "names" in f:
+                    f["names"] = list(kept["names"])
+            return ""
+        self.elements[key] = {
+            "target": r.target,
+            "image": r.image,
+            "names": list(r.names),
+            "repository": r.repository,
+            "digest": r.digest,
+            "status": "error" if r.error else "ok",
+            "error": r.error,
+            "notes": r.notes,
+            "findings": [f.to_json() for f in r.findings],
+        }
+        return ""
 
     def finish(self, t: Tally) -> str:
-        return self.array.close(self._doc([_SLOT], t)) + "\n"
+        body = "".join(self.array.element(e) for e in self.elements.values())
+        return body + self.array.close(self._doc([_SLOT], t)) + "\n"
 
 
 def _rule_id(f: Finding) -> str:

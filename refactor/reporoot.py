@@ -1,0 +1,30 @@
+"""Where callers are searched from: :func:`repo_root` of the paths a run was given.
+
+Its own module, light (``os`` only), so that a report run finds the root without importing the
+callers machinery.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def repo_root(paths: list[str]) -> str:
+    """Where callers are searched from: the git work tree holding the PATHs (the nearest
+    ancestor with a ``.git`` directory or file, so worktrees and submodules count), else the PATHs'
+    common parent directory. ``-`` (stdin) is ignored; no PATH at all means the current directory."""
+    memo: dict[str, str] = {}
+    real = [_realpath(p, memo) for p in paths if p != "-"] or [os.path.realpath(os.getcwd())]
+    dirs = list({p if os.path.isdir(p) else os.path.dirname(p) for p in real})
+    try:
+        common = os.path.commonpath(dirs)
+    except ValueError:  # different drives
+        common = dirs[0]
+    cur = common
+    while True:
+        if os.path.exists(os.path.join(cur, ".git")):
+            return cur
+        parent = os.path.dirname(cur)
+        if parent == cur:
+            return common
+        cur = parent

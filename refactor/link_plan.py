@@ -58,7 +58,6 @@ def link_callers(
     settings: Settings | None = None,
     given: set[str] | None = None,
     only_names: frozenset[str] | None = None,
-    prefilter=None,
     buffer: tuple[str, SourceFile, list[Invocation]] | None = None,
 ) -> Linked:
     """Plan caller edits, and decide which Dockerfile fixes their callers block.
@@ -85,7 +84,7 @@ def link_callers(
         mentions.extend(mentions_in(buffer[0], buffer[1].text))
     else:
         try:
-            invocations = discover(root, exclude=excludes, mentions=mentions, unreadable=unreadable, names=only_names, prefilter=prefilter)
+            invocations = discover(root, exclude=excludes, mentions=mentions, unreadable=unreadable, names=only_names)
         except Exception:  # noqa: BLE001 - discovery of callers never fails the Dockerfile run
             return Linked([], {})
     # mentions no parsed build covers: a form dfix cannot follow (flags in a variable, an argv list…)

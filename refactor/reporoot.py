@@ -28,3 +28,19 @@ def repo_root(paths: list[str]) -> str:
         if parent == cur:
             return common
         cur = parent
+
+
+def _realpath(path: str, memo: dict[str, str]) -> str:
+    """``os.path.realpath(path)``, resolving each directory once for a batch of paths (a thousand
+    files of one directory: one walk of its components, then one ``lstat`` each)."""
+    if ".." in path.split(os.sep):  # realpath resolves a link before its "..", abspath does not
+        return os.path.realpath(path)
+    a = os.path.abspath(path)
+    head, tail = os.path.split(a)
+    if not tail:
+        return os.path.realpath(a)
+    rd = memo.get(head)
+    if rd is None:
+        rd = memo[head] = os.path.realpath(head)
+    full = os.path.join(rd, tail)
+    return os.path.realpath(full) if os.path.islink(full) or tail in (".", "..") else full

@@ -79,28 +79,18 @@ def run(
     for st in per_file:
         st.defer_write = True  # written below, together with the callers that go with each file
         st.split_events = scan  # the DF010 scan reuses each worker's parse
-    # report mode: git looks for the callers' needles on the other core while the files are analysed
-    prefilter = _caller_prefilter(paths) if candidates and settings.mode is Mode.REPORT and not add_ignore else None
-    try:
-        return _finish_run(
-            paths, settings, candidates, per_file, excludes, jobs, add_ignore, progress, cache, dirs, scan, start, stdin_result, prefilter
-        )
-    finally:
-        if prefilter is not None:
-            prefilter.close()
+    return _finish_run(paths, settings, candidates, per_file, excludes, jobs, add_ignore, progress, cache, dirs, scan, start, stdin_result)
 
 
 def _finish_run(
-    paths, settings, candidates, per_file, excludes, jobs, add_ignore, progress, cache, dirs, scan, start, stdin_result, prefilter
+    paths, settings, candidates, per_file, excludes, jobs, add_ignore, progress, cache, dirs, scan, start, stdin_result
 ) -> RunResult:
     packed = settings.mode is Mode.REPORT and not settings.keep_text and not add_ignore and len(candidates) > PACK_ABOVE
     stream = _run_files(candidates, per_file, jobs, cache, packed=packed)
     if packed:
         from refactor import run_packed
 
-        return run_packed.finish(
-            paths, settings, candidates, per_file, excludes, progress, cache, dirs, scan, start, stdin_result, prefilter, stream
-        )
+        return run_packed.finish(paths, settings, candidates, per_file, excludes, progress, cache, dirs, scan, start, stdin_result, stream)
     results = list(progress(stream, len(candidates)) if progress is not None else stream)
     known = {os.path.abspath(c.path): r.split_events for c, r in zip(candidates, results) if r.split_events is not None}
     for r in results:
@@ -116,9 +106,7 @@ def _finish_run(
         # report mode shows the callers of the migrated names only: files that mention none are not parsed
         # (--add-ignore writes a baseline for every caller finding: it reads them all)
         names = frozenset(n for r in results for n in r.migrated) if settings.mode is Mode.REPORT and not add_ignore else None
-        linked = link_callers(
-            list(paths), candidates, results, per_file, excludes, settings=settings, given=given, only_names=names, prefilter=prefilter
-        )
+        linked = link_callers(list(paths), candidates, results, per_file, excludes, settings=settings, given=given, only_names=names)
         results = linked.apply(candidates, results, per_file)
         callers = linked.callers
         if settings.mode is Mode.WRITE:
@@ -143,14 +131,6 @@ def _finish_run(
         cache.finish()
         notices += cache.warnings
     return RunResult(results, stdin_result, notices)
-
-
-def _caller_prefilter(paths: list[str]):
-    """Git's needle search for caller discovery, started now (``refactor.gitscan``), or
-    None outside a git work tree."""
-    from refactor.gitscan import GitPrefilter, repo_root
-
-    return GitPrefilter.start(repo_root(list(paths)))
 
 
 def _open_cache(settings: Settings):
@@ -413,6 +393,6 @@ def _die_with_parent() -> None:
 
 
 def top_root(paths) -> str | None:
-    from refactor.gitscan import repo_root
+    from refactor.reporoot import repo_root
 
     return repo_root(list(paths))

@@ -211,9 +211,7 @@ class PackedResults:
             yield r
 
 
-def finish(
-    paths, settings, candidates, per_file, excludes, progress, cache, dirs, scan, start, stdin_result, prefilter, stream
-) -> RunResult:
+def finish(paths, settings, candidates, per_file, excludes, progress, cache, dirs, scan, start, stdin_result, stream) -> RunResult:
     """``refactor.run._finish_run`` for a bulk report run whose results are kept packed: the same
     steps, reading each result's header instead of the result."""
     import heapq
@@ -235,9 +233,7 @@ def finish(
 
         given = {os.path.realpath(p) for p in paths if p != "-" and os.path.isfile(p)} if settings.callers == "given" else None
         names = frozenset(n for p in order for n in p.migrated)
-        linked = link_callers(
-            list(paths), candidates, headers, per_file, excludes, settings=settings, given=given, only_names=names, prefilter=prefilter
-        )
+        linked = link_callers(list(paths), candidates, headers, per_file, excludes, settings=settings, given=given, only_names=names)
         blocks = linked.blocks
         entries = sorted([*order, *linked.callers], key=_entry_path)
     entries = list(heapq.merge(entries, _split_extras([c.path for c in candidates], splits), key=_entry_path))

@@ -35,12 +35,10 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-import stat
 
 from refactor.buildspec import SecretSpec
 from refactor.fixes.edit import ConflictError, apply_edits
-from refactor.gitscan import GitPrefilter
-from refactor.gitscan import repo_root as repo_root
+from refactor.reporoot import repo_root as repo_root
 from refactor.walk import walk
 
 from .kinds import BY_NAME as _KINDS
@@ -132,7 +130,6 @@ def discover(
     mentions: list | None = None,
     unreadable: list | None = None,
     names: frozenset[str] | None = None,
-    prefilter: GitPrefilter | None = None,
 ) -> list[Invocation]:
     """Every build invocation that passes build args, under ``root`` (sorted by path and offset).
 
@@ -142,8 +139,6 @@ def discover(
     build-arg-looking mention of a name in the files read (:func:`mentions_in`), parsed or not.
     ``names``: only files whose bytes mention one of them are read further (report mode: the
     callers that matter are those of the migrated names; a file that mentions none cannot pass them).
-    ``prefilter``: git's answer to the needle test (:mod:`refactor.gitscan`), so the files
-    git searched and found no needle in are not opened.
     """
     from refactor.discovery import is_dockerfile_name
 
@@ -151,8 +146,6 @@ def discover(
     out: list[Invocation] = []
     wanted = None if names is None else tuple(n.encode() for n in names)
     specs: list[tuple[str, object]] = []
-    known = prefilter.sets() if prefilter is not None and prefilter.root == root else None
-    searched, hits = known if known is not None else (frozenset(), frozenset())
     for dirpath, dirnames, filenames in walk(root):
         spec = _gitignore(dirpath)
         if spec is not None:
@@ -169,20 +162,10 @@ def discover(
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not ignored(d, True))
         for fn in sorted(filenames):
             full = os.path.join(dirpath, fn)
-            if full in searched and full not in hits:
-                # git read it and found no needle of any kind: no caller. Unless it is a symbolic
-                # link (git does not follow it) or too big to read (reported below, as without git)
-                try:
-                    st = os.lstat(full)
-                except OSError:
-                    continue
-                if not stat.S_ISLNK(st.st_mode) and st.st_size <= MAX_BYTES:
-                    continue
             kind = kind_of(_below(full, root))
             if kind is None and ("." in fn or is_dockerfile_name(fn)):
                 continue  # (an extension-less Dockerfile is never a shell script: not even opened)
-            link = os.path.islink(full)
-            if ignored(fn, False) or (link and not os.path.isfile(full)):
+            if ignored(fn, False) or (os.path.islink(full) and not os.path.isfile(full)):
                 continue
             try:
                 if not os.path.isfile(full):

@@ -83,7 +83,8 @@ def test_json_is_one_document_in_every_mode(repo) -> None:
 
 
 def test_stdin(repo) -> None:
-    code, out, _ = run(["--write", "-", "--stdin-filename", "svc/Dockerfile"], stdin=SECRET)
+    # run in the repository: the callers beside a --stdin-filename weigh on the fix (none here)
+    code, out, _ = run(["--write", "-", "--stdin-filename", "svc/Dockerfile"], cwd=repo, stdin=SECRET)
     assert out == "FROM a:1\nRUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci\n"
     code, out, _ = run(["--format", "json", "-"], stdin=SECRET)
     assert json.loads(out)["files"][0]["path"] == "-"

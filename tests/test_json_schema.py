@@ -128,9 +128,10 @@ def test_every_mode_validates(tmp_path, validator, mode, emit, errors) -> None:
 
 @pytest.mark.parametrize("mode", list(MODES))
 @pytest.mark.parametrize("name", [None, "svc/Dockerfile"])
-def test_stdin_validates(validator, mode, name) -> None:
+def test_stdin_validates(tmp_path, validator, mode, name) -> None:
     args = MODES[mode] + ["--format", "json", "-"] + (["--stdin-filename", name] if name else [])
-    code, out, _ = run(args, stdin=b"FROM alpine:3.20\nARG NPM_TOKEN\nRUN npm ci\n")
+    # (in a directory of its own: the callers beside a --stdin-filename weigh on the fix)
+    code, out, _ = run(args, cwd=tmp_path, stdin=b"FROM alpine:3.20\nARG NPM_TOKEN\nRUN npm ci\n")
     doc = one_document(out)
     check(doc, validator, mode)
     assert [f["path"] for f in doc["files"]] == [name or "-"]

@@ -954,3 +954,134 @@ def test_plan_acceptance_is_not_quadratic(monkeypatch) -> None:
     _new, accepted = A.apply_plans(analysis, list(analysis.plans))
     assert len(accepted) == len(analysis.plans) >= n
     assert len(calls) <= 20, len(calls)  # about log2(n) trials
+
+
+# --------------------------------------------------------------------------------------------
+# tree-sitter-bash is quadratic on some shell texts (`RUN echo ` + 30,000 `|`: 1.8 s a parse, and
+# dfix parsed each RUN's text three times): both parsers (the analysis reader's and the rewrite
+# check's, separate by design) refuse such a text, counted, not timed, and parse each text once
+
+_QUADRATIC_SHELL = {
+    "pipe-run": "echo " + "|" * 30_000,  # the lexer reads the run again from every error in it
+    "paren-run": "echo " + ")" * 30_000,
+    "word-run": "echo " + "a)" * 15_000,
+    "less-greater": "echo " + "<>" * 15_000,
+    "spaced": "echo " + "f() " * 8_000 + " )",
+    "heredoc-ops": "for x in " + "<<" * 15_000 + "\n",
+    "pipeline": "a|" * 8_000,  # an unfinished pipeline: tree-sitter's stack recovery
+    "backticks": "> f `" * 4_000,  # chained backtick substitutions
+}
+
+
+def _both_parsers():
+    from refactor.analysis import shell_parse as SP
+    from refactor.fixes import _check_shell_parse as CP
+
+    return [(SP, SP.bounded_parse), (CP, CP._tree)]
+
+
+class _CountingParser:
+    """Stands in for a module's tree-sitter parser: records each read its lexer makes."""
+
+    def __init__(self, real) -> None:
+        self.real, self.reads = real, 0
+
+    def parse(self, source, *a, **k):
+        if not callable(source):
+            raise AssertionError("parsed unbounded, from bytes")
+
+        def read(off, point):
+            self.reads += 1
+            return source(off, point)
+
+        return self.real.parse(read, *a, **k)
+
+
+@pytest.mark.parametrize("name", list(_QUADRATIC_SHELL))
+def test_a_quadratic_shell_text_is_refused_after_a_linear_read(monkeypatch, name) -> None:
+    data = _QUADRATIC_SHELL[name].encode()
+    for mod, parse in _both_parsers():
+        counting = _CountingParser(mod._parser())
+        monkeypatch.setattr(mod, "_parser", lambda c=counting: c)
+        assert parse(data) is None, (mod.__name__, name)
+        budget = 64 + 16 * (len(data) // 64)  # the lexer reads the text at most 16 times over: linear
+        assert counting.reads <= budget + 16, (mod.__name__, name, counting.reads)  # (+ a few reads of the end)
+        if data.count(b"|") > 512 or data.count(b"`") > 128:
+            assert counting.reads == 0  # refused before tree-sitter sees it
+        monkeypatch.undo()
+
+
+def test_a_refused_shell_text_is_a_parse_error_on_both_sides() -> None:
+    from refactor.analysis.shell import analyze_shell, append_blocker, file_writes, statements
+    from refactor.fixes._check_shell_parse import parse_script
+
+    for text in _QUADRATIC_SHELL.values():
+        text = "echo $NPM_TOKEN > /root/.npmrc && " + text
+        info = analyze_shell(text)
+        assert info.uncertain and info.opaque and "NPM_TOKEN" in info.refs  # the lexical fallback
+        assert append_blocker(text) is not None and statements(text) == ((), False)
+        assert file_writes(text) == ()
+        assert parse_script(text).error  # the check refuses
+
+
+def test_bounded_shell_parses_equal_tree_sitters() -> None:
+    """On real scripts and on random text below the bounds, the bounded parse is tree-sitter's parse."""
+    from gen_dockerfiles import generate
+
+    from refactor.analysis.shell_parse import _parser
+
+    texts = [ln[4:] for seed in range(1, 41) for ln in generate(seed).files["Dockerfile"].splitlines() if ln.startswith("RUN ")]
+    rng = random.Random(11)
+    alphabet = list("a |<>&;(){}$`\"'\n!\\=#[]*-0é")
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 600))) for _ in range(200)]
+
+    def nodes(tree):
+        out, stack = [], [tree.root_node]
+        while stack:
+            n = stack.pop()
+            out.append((n.type, n.start_byte, n.end_byte, n.text))
+            stack.extend(n.children)
+        return out
+
+    parsed = 0
+    for text in texts:
+        data = text.encode()
+        want = nodes(_parser().parse(data))
+        for _mod, parse in _both_parsers():
+            tree = parse(data)
+            if tree is not None:
+                parsed += 1
+                assert nodes(tree) == want, text
+    assert parsed > 400
+
+
+def test_each_shell_text_is_parsed_once_per_side(tmp_path, monkeypatch) -> None:
+    from refactor.analysis import shell_parse as SP
+    from refactor.fixes import _check_shell_parse as CP
+
+    for f in (SP._cached_tree, SP._cached_long_tree, CP.cached_script):
+        f.cache_clear()
+    seen: dict = {}
+
+    def counted(side, real):
+        def parse(data: bytes):
+            seen[(side, data)] = seen.get((side, data), 0) + 1
+            return real(data)
+
+        return parse
+
+    monkeypatch.setattr(SP, "bounded_parse", counted("analysis", SP.bounded_parse))
+    monkeypatch.setattr(CP, "_tree", counted("check", CP._tree))
+    long_run = " && ".join(f"echo {i} > /tmp/f{i}" for i in range(400))  # a long text (its own cache)
+    p = tmp_path / "Dockerfile"
+    p.write_text(
+        "FROM alpine:3.20\nARG NPM_TOKEN\n"
+        "RUN npm ci && echo $NPM_TOKEN\n"
+        f"RUN {long_run}\n"
+        'RUN ["sh", "-c", "npm ci && echo $NPM_TOKEN"]\n'
+        "RUN echo " + "|" * 30_000 + "\n"
+    )
+    code, out, err = run(["--diff", "--no-cache", str(p)])
+    assert code == 1 and "+RUN --mount=type=secret" in out, err  # the rewrite was checked
+    assert {side for side, _t in seen} == {"analysis", "check"}
+    assert max(seen.values()) == 1, {(s, t[:40]): n for (s, t), n in seen.items() if n > 1}

@@ -19,6 +19,66 @@ def _parser():
     return Parser(Language(tree_sitter_bash.language()))
 
 
+# tree-sitter-bash's error recovery is quadratic on some texts: its lexer reads a run like
+# ``|||…``, ``)))…``, ``a)a)…`` or ``f() f() …`` again from each error in it (``echo `` + 30,000
+# ``|`` took 1.8 s per parse, 1 MB would take half an hour), and its stack recovery is quadratic in
+# the stages of an unfinished pipeline (``a|a|…|``: 16,000 stages, 4.5 s) and in chained backtick
+# substitutions (``> f `> f `…``: 4,000, 1.3 s). A text past these bounds is not parsed (None):
+# the callers take that as a parse error, the conservative outcome. The checker
+# (refactor/fixes/_check_shell_parse.py) keeps its own copy, by design.
+MAX_PIPES = 512  # ``|`` characters in one text (512 stages ``a|a|…|`` ending in an error: ~10 ms)
+MAX_BACKTICKS = 128  # backticks in one text (the worst chains: ~5 ms at 128)
+_CHUNK = 64  # bytes handed to the lexer per read
+_SERVE_CHUNK = 256  # bytes handed per read once parsed (node.text)
+_LEX_READS = 16  # reads per chunk of text the lexer may make (1 to 4 on real scripts)
+_LEX_SLACK = 64  # reads any text may make besides (a short text is never cut)
+_SHORT_TEXT = 4_096  # texts up to this long are kept 256 at a time (at most ~40 MB of trees)
+_LONG_TEXT = 262_144  # longer ones 4 at a time; longer still, parsed per call
+
+
+def bounded_parse(data: bytes):
+    """tree-sitter's tree of ``data``, or None when parsing it would be pathologically slow: too
+    many pipes or backticks (checked before parsing), or a lexer that keeps reading the text over
+    (the parse is cut once the lexer has read it ``_LEX_READS`` times: linear, deterministic)."""
+    if data.count(b"|") > MAX_PIPES or data.count(b"`") > MAX_BACKTICKS:
+        return None
+    budget = _LEX_SLACK + _LEX_READS * (len(data) // _CHUNK)
+    reads, chunk = 0, _CHUNK
+
+    def read(offset: int, _point) -> bytes:
+        nonlocal reads
+        reads += 1
+        return data[offset : offset + chunk] if reads <= budget else b""  # past the budget: end of text
+
+    tree = _parser().parse(read)
+    if reads > budget:
+        return None
+    # the tree reads its text through ``read`` again (node.text): no budget, larger pieces (parsing
+    # the bytes again instead would double the cost of a text full of errors)
+    budget, chunk = 1 << 62, _SERVE_CHUNK
+    return tree
+
+
+@lru_cache(maxsize=256)  # per text: analyze_shell, file_writes, statements share one parse
+def _cached_tree(script: str):
+    return bounded_parse(script.encode("utf-8", "surrogatepass"))
+
+
+@lru_cache(maxsize=4)  # the few long texts (a tree keeps ~40 bytes per byte: at most ~40 MB here)
+def _cached_long_tree(script: str):
+    return bounded_parse(script.encode("utf-8", "surrogatepass"))
+
+
+def shell_tree(script: str):
+    """The tree of a shell text (parsed once per text while it is cached), or None when the text
+    is too pathological to parse (see :func:`bounded_parse`): treat None as a parse error."""
+    if len(script) <= _SHORT_TEXT:
+        return _cached_tree(script)
+    if len(script) <= _LONG_TEXT:
+        return _cached_long_tree(script)
+    return bounded_parse(script.encode("utf-8", "surrogatepass"))
+
+
 def _text(node) -> str:
     return node.text.decode("utf-8", "replace")
 
@@ -51,16 +111,16 @@ def _analyze(script, refs, assigned, commands, argvs, uncertain, depth) -> None:
     if depth > 4:
         uncertain[0] = True
         return
-    data = script.encode("utf-8", "surrogatepass")
-    tree = _parser().parse(data)
-    root = tree.root_node
-    if root.has_error:
+    tree = shell_tree(script)
+    if tree is None or tree.root_node.has_error:
         uncertain[0] = True
         # fall back to a lexical scan so nothing is missed
         from refactor.syntax.words import find_refs
 
         refs.update(r.name for r in find_refs(script))
-    stack = [root]
+        if tree is None:  # too pathological to parse: nothing more to learn from it
+            return
+    stack = [tree.root_node]
     while stack:
         node = stack.pop()
         t = node.type

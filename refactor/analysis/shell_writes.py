@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from refactor.analysis.shell_parse import _parser, _text, _word_value
+from refactor.analysis.shell_parse import _text, _word_value, shell_tree
 
 # --------------------------------------------------------------------------------------------
 # Writes of files that outlive the RUN (credential files in layers)
@@ -208,9 +208,10 @@ def _redirect_target(r) -> tuple[str | None, str]:
 
 @lru_cache(maxsize=1024)
 def file_writes(script: str) -> tuple[FileWrite, ...]:
-    data = script.encode("utf-8", "surrogatepass")
-    tree = _parser().parse(data)
-    conv = _char_offsets(data)
+    tree = shell_tree(script)
+    if tree is None:  # too pathological to parse: no write dfix could plan a fix around
+        return ()
+    conv = _char_offsets(script.encode("utf-8", "surrogatepass"))
     out: list[FileWrite] = []
     stack = [tree.root_node]
     while stack:
@@ -303,12 +304,11 @@ class Statement:
 def statements(script: str) -> tuple[tuple[Statement, ...], bool]:
     """The script's top-level statements, and whether they are joined only by ``&&``/``;``/newlines
     (so one can be removed without changing how the others run)."""
-    data = script.encode("utf-8", "surrogatepass")
-    tree = _parser().parse(data)
-    conv = _char_offsets(data)
-    root = tree.root_node
-    if root.has_error:
+    tree = shell_tree(script)
+    if tree is None or tree.root_node.has_error:
         return (), False
+    conv = _char_offsets(script.encode("utf-8", "surrogatepass"))
+    root = tree.root_node
     items, ops = _items(root)
     simple = all(o in ("&&", ";", "\n") for o in ops)
     out = []
@@ -334,7 +334,9 @@ def append_blocker(script: str) -> str | None:
     text = script.rstrip()
     if not text:
         return "the RUN has no command to extend"
-    tree = _parser().parse(text.encode("utf-8", "surrogatepass"))
+    tree = shell_tree(text)
+    if tree is None:
+        return "the RUN's shell text is too convoluted for dfix to parse"
     root = tree.root_node
     if root.has_error:
         return "the RUN's shell text does not parse"

@@ -23,7 +23,7 @@ from __future__ import annotations
 import posixpath
 
 from refactor.fixes._check_shell_classify import classify
-from refactor.fixes._check_shell_parse import Cmd, Script, exec_script, parse_script
+from refactor.fixes._check_shell_parse import Cmd, Script, cached_script, exec_script, parse_script
 from refactor.fixes._check_shell_tools import BUILTINS, COMMON, ENV_BLIND, Use, positional, unwrap
 from refactor.fixes._check_shell_values import (
     MAX_DEPTH,
@@ -56,6 +56,7 @@ __all__ = [
     "Script",
     "Secret",
     "Use",
+    "cached_script",
     "classify",
     "cmd_writes",
     "deep",

@@ -30,6 +30,38 @@ def _parser():
     return Parser(Language(tree_sitter_bash.language()))
 
 
+# tree-sitter-bash's error recovery is quadratic on some texts (runs like ``|||…``, ``)))…``,
+# ``a)a)…``, ``f() f() …`` that its lexer reads again from each error; unfinished pipelines of
+# thousands of stages; chained backtick substitutions): ``echo `` + 30,000 ``|`` took 1.8 s per
+# parse. Such a text is not parsed: the Script is a parse error, which the check refuses. The same
+# bounds as the analysis reader's, kept here on purpose: the check depends on no planner code.
+_MAX_PIPES = 512  # ``|`` characters in one text
+_MAX_BACKTICKS = 128  # backticks in one text
+_CHUNK = 64  # bytes handed to the lexer per read
+_LEX_READS = 16  # reads per chunk of text the lexer may make (1 to 4 on real scripts)
+_LEX_SLACK = 64  # reads any text may make besides (a short text is never cut)
+
+
+def _tree(src: bytes):
+    """The tree of ``src``, or None when parsing it would be pathologically slow: too many pipes or
+    backticks, or a lexer that keeps reading the text over (cut after ``_LEX_READS`` readings)."""
+    if src.count(b"|") > _MAX_PIPES or src.count(b"`") > _MAX_BACKTICKS:
+        return None
+    budget = _LEX_SLACK + _LEX_READS * (len(src) // _CHUNK)
+    reads, chunk = 0, _CHUNK
+
+    def read(offset: int, _point) -> bytes:
+        nonlocal reads
+        reads += 1
+        return src[offset : offset + chunk] if reads <= budget else b""  # past the budget: end of text
+
+    tree = _parser().parse(read)
+    if reads > budget:
+        return None
+    budget, chunk = 1 << 62, 256  # node.text reads through ``read`` again: no budget, larger pieces
+    return tree
+
+
 _OPS = {"&&", "||", ";", "&", "|", "|&", ";;", "\n"}
 _REDIRECTS = ("file_redirect", "heredoc_redirect", "herestring_redirect")
 _COMPOUND = {
@@ -102,18 +134,28 @@ def parse_script(text: str) -> Script:
     return script
 
 
+@lru_cache(maxsize=512)  # per text: bounded, so a worker's memory stays flat however many files it sees
+def cached_script(text: str) -> Script:
+    """:func:`parse_script`, once per text (the original and the rewrite share their RUNs' texts);
+    callers must not mutate the Script."""
+    return parse_script(text)
+
+
 def exec_script(argv: list[str]) -> Script:
     """An exec-form RUN: ``sh -c SCRIPT`` is that script; anything else runs with no expansion."""
     if argv and argv[0].rsplit("/", 1)[-1] in _SHELLS:
         for i, a in enumerate(argv[1:], 1):
             if a.startswith("-") and "c" in a[1:] and i + 1 < len(argv):
-                return parse_script(argv[i + 1])
-    return parse_script(shlex.join(argv) if argv else "")
+                return cached_script(argv[i + 1])
+    return cached_script(shlex.join(argv) if argv else "")
 
 
 def _parse_into(text: str, script: Script, pos: tuple, depth: int, redirects: Sequence = (), cond: bool = False) -> None:
     src = text.encode("utf-8", "surrogatepass")
-    tree = _parser().parse(src)
+    tree = _tree(src)
+    if tree is None:  # too pathological to parse: a parse error, nothing else known
+        script.error = True
+        return
     root = tree.root_node
     if root.has_error:
         script.error = True

@@ -10,7 +10,6 @@ import json
 import posixpath
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import overload
 
 from refactor.fixes._check_shell import (
@@ -22,8 +21,8 @@ from refactor.fixes._check_shell import (
     Opaque,
     Script,
     Secret,
+    cached_script,
     deep,
-    parse_script,
     resolve_op,
 )
 
@@ -221,9 +220,9 @@ class _Run:
     effects: list | None = None
 
 
-@lru_cache(maxsize=512)  # per RUN text: bounded, so a worker's memory stays flat however many files it sees
 def _script(text: str) -> Script:
-    return parse_script(text)
+    """A RUN's Script, parsed once per text (the cache exec-form RUNs share: ``cached_script``)."""
+    return cached_script(text)
 
 
 def _json_argv(args: str) -> list[str] | None:

@@ -7,7 +7,7 @@ from refactor.fixes.edit import Applicability, ConflictError, Edit, apply_edits
 from refactor.fixes.edits import removal_edits
 from refactor.fixes.plan import FileAnalysis, Finding, SecretPlan
 from refactor.source import SourceFile
-from refactor.syntax.dockerfile import ParseError, parse
+from refactor.syntax.dockerfile import Dockerfile, ParseError, parse
 
 
 def dedupe(edits: list[Edit]) -> list[Edit]:
@@ -23,6 +23,62 @@ def dedupe(edits: list[Edit]) -> list[Edit]:
     return out
 
 
+def combined_edits(df: Dockerfile, plans: list[SecretPlan]) -> list[Edit]:
+    """The plans' own edits (not their removals) in the order ``apply_edits`` needs: it keeps the
+    list order of insertions at one point, and that order is the script's.
+
+    Every plan's ``export V=… && `` prefixes come first, so the exports stay ahead of the credential
+    file writes folded into the same RUN (``export A && export B && echo … > .npmrc && npm ci``,
+    never ``export A && echo … && export B && npm ci``: a variable set midway is not the RUN's
+    environment to the rewrite check). Among the exports, those of plans without a fold come first:
+    a folding plan's export stays next to the write that uses it, which is also where a second run
+    would leave it (it inserts its exports ahead of the text the first run wrote). Everything else
+    keeps plan order (mount flags, appended clean-ups).
+
+    A plan's mount on a RUN that another plan's fold removes (the RUN was nothing but the
+    credential file write, which moves into the RUNs that need the file, if any) goes with that RUN
+    when the plan mounts on each of those RUNs too: the moved write sees the secret there (a second
+    run, which finds the mount already in the text, drops it with the RUN the same way). Otherwise
+    the mount and the removal conflict and the later plan is refused. The rewrite check judges the
+    result either way."""
+    gone = _moved_runs(df, plans)
+    lead: list[Edit] = []
+    rest: list[Edit] = []
+    for folding in (False, True):
+        lead.extend(e for q in plans if bool(q.folds) == folding for e in q.leading if not _goes(df, q, e, gone))
+    for q in plans:
+        own = list(q.fix.edits)
+        for e in q.leading:
+            own.remove(e)
+        rest.extend(e for e in own if not _goes(df, q, e, gone))
+    return lead + rest
+
+
+def _moved_runs(df: Dockerfile, plans: list[SecretPlan]) -> dict[int, tuple[SecretPlan, list[int]]]:
+    """RUN index -> (the plan whose fold removes that RUN, the RUNs the write moves into: none
+    when no RUN needs the file)."""
+    out: dict[int, tuple[SecretPlan, list[int]]] = {}
+    for p in plans:
+        for f in p.folds:
+            if f.whole:
+                out.setdefault(f.write_run, (p, f.consumers))
+    return out
+
+
+def _goes(df: Dockerfile, q: SecretPlan, e: Edit, gone: dict[int, tuple[SecretPlan, list[int]]]) -> bool:
+    """Whether ``q``'s edit ``e`` (an insertion) is into a RUN another plan's fold removes, where
+    ``q`` mounts its secret, and ``q`` mounts it on every RUN that RUN's write moves into too."""
+    if not gone or e.start != e.end:
+        return False
+    for j, (p, consumers) in gone.items():
+        ins = df.instructions[j]
+        if p is q or not ins.start <= e.start < ins.end:
+            continue
+        mounted = set(q.mounts) | set(q.file_mounts)
+        return j in mounted and all(c in mounted for c in consumers)
+    return False
+
+
 def apply_plans(analysis: FileAnalysis, plans: list[SecretPlan]) -> tuple[str, list[SecretPlan]]:
     """Apply plans together; a plan that conflicts with those before it is refused (display-only).
 
@@ -35,7 +91,7 @@ def apply_plans(analysis: FileAnalysis, plans: list[SecretPlan]) -> tuple[str, l
     accepted: list[SecretPlan] = []
 
     def edits_of(ps: list[SecretPlan]) -> list[Edit]:
-        return dedupe([e for q in ps for e in q.fix.edits]) + removal_edits(analysis.df, [r for q in ps for r in q.removals])
+        return dedupe(combined_edits(analysis.df, ps)) + removal_edits(analysis.df, [r for q in ps for r in q.removals])
 
     def take(batch: list[SecretPlan]) -> bool:
         """Accept ``batch`` if it fits with what was accepted; else split it. True if all of it fit."""
@@ -73,8 +129,10 @@ def keep_directives(analysis: FileAnalysis, source: SourceFile, new_text: str) -
         return [(d.name, d.value) for d in df.directives]
 
     want = [(d.name, d.value) for d in analysis.df.directives]
-    if directives(new_text) in (want, None):
+    if directives(new_text) == want:
         return new_text
+    # (differing directives, or none at all: a comment that became a second '# syntax=' is a
+    # parse error, which the blank line prevents too)
     at = analysis.df.directives_end  # edits never touch the directive lines, so this offset holds
     nl = source.newline_at(max(at - 1, 0)) or source.default_newline
     fixed = new_text[:at] + nl + new_text[at:]

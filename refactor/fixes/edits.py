@@ -20,6 +20,7 @@ def render_plan_edits(facts: Facts, plan: SecretPlan, style: str, options: Optio
     """Mount/export insertions. Removals are rendered later, together for all accepted fixes."""
     df = facts.df
     edits: list[Edit] = []
+    leading: list[Edit] = []
     for idx in sorted(plan.mounts):
         ins = df.instructions[idx]
         cmd = ins.effective
@@ -59,6 +60,7 @@ def render_plan_edits(facts: Facts, plan: SecretPlan, style: str, options: Optio
                 plan.fix.lower(Applicability.DISPLAY_ONLY, f"line {ins.start_line}: cannot place the variable export in this RUN form")
             else:
                 edits.extend(prefix_edits)
+                leading.extend(e for e in prefix_edits if e.start == e.end)
     for idx in sorted(plan.ssh_mounts):
         cmd = df.instructions[idx].effective
         if any(f.name == "mount" and "type=ssh" in (f.value or "") for f in cmd.flags):
@@ -92,6 +94,7 @@ def render_plan_edits(facts: Facts, plan: SecretPlan, style: str, options: Optio
             end = c.logical_end
             edits.append(Edit(end, end, f" && {w.cleanup}"))
     plan.fix.edits = edits
+    plan.leading = leading
 
 
 def append_blocker(facts: Facts, idx: int) -> str | None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from refactor.analysis.facts import Facts
 from refactor.analysis.shell import analyze_shell
 from refactor.fixes.edit import Applicability
+from refactor.fixes.edits import append_blocker
 from refactor.fixes.plan import Finding, Fold, SecretPlan
 
 if TYPE_CHECKING:
@@ -50,6 +51,64 @@ def needs_file(run, path: str) -> bool:
     return bool(set(info.commands) & readers) or info.opaque
 
 
+def _left_behind(facts: Facts) -> dict[str, dict[int, list[int]]]:
+    """{file name: {stage: the steps that may leave a file of that name behind, ascending}}: RUNs
+    writing it (and not removing it in the same RUN; any credential file an exec-form RUN names),
+    COPY/ADD naming it. Computed once per Dockerfile."""
+    from refactor.analysis.shell import file_writes, undone_after
+
+    cache: dict[str, dict[int, list[int]]] | None = facts.df._extra.get("left_behind")
+    if cache is not None:
+        return cache
+    out: dict[str, dict[int, list[int]]] = {}
+    for j, ins in enumerate(facts.df.instructions):
+        cmd = ins.effective
+        names: set[str] = set()
+        if cmd.cmd == "run" and j in facts.runs:
+            run = facts.runs[j]
+            if run.shell_ok:
+                names = {w.path.rstrip("/").rsplit("/", 1)[-1] for w in file_writes(run.script) if not undone_after(run.script, w)}
+            else:
+                names = {f for f in _TOOL_CREDENTIAL_FILES if f in run.script}
+        elif cmd.cmd in ("copy", "add"):
+            names = {f for f in _TOOL_CREDENTIAL_FILES if f in cmd.args}
+        for n in names:
+            out.setdefault(n, {}).setdefault(facts.stage_of[j], []).append(j)
+    facts.df._extra["left_behind"] = out
+    return out
+
+
+def _earlier_copy(facts: Facts, base: str, idx: int) -> bool:
+    """Whether a step before ``idx`` in its stage chain may leave a file named ``base`` behind."""
+    per = _left_behind(facts).get(base)
+    if not per:
+        return False
+    for s in facts.stage_chain(facts.stage_of[idx]):
+        lst = per.get(s, ())
+        if lst and lst[0] < idx:
+            return True
+    return False
+
+
+_READERS = frozenset().union(*FILE_TOOLS.values())
+
+
+def _later_reader(facts: Facts, idx: int, base: str) -> bool:
+    """Whether a RUN after ``idx`` (in its stage or a stage built on it) may read a credential file
+    named ``base``: it names the file, runs a program that reads credential files, or one whose
+    reads cannot be known."""
+    stage = facts.stage_of[idx]
+    for k, run in facts.runs.items():
+        if k <= idx or stage not in facts.stage_chain(facts.stage_of[k]):
+            continue
+        if base in run.script or not run.shell_ok:
+            return True
+        info = analyze_shell(run.script)
+        if info.opaque or set(info.commands) & _READERS:
+            return True
+    return False
+
+
 def plan_layer_files(facts: Facts, plan: SecretPlan, carriers: Carriers, findings: list[Finding]) -> None:
     from refactor.analysis.shell import FileWrite, file_writes, undone_after
 
@@ -71,6 +130,9 @@ def plan_layer_files(facts: Facts, plan: SecretPlan, carriers: Carriers, finding
         lo = bisect.bisect_right(lst, idx)
         hi = len(lst) if stop is None else bisect.bisect_right(lst, stop)
         return lst[lo:hi]
+
+    def earlier_copy(path: str, idx: int) -> bool:
+        return _earlier_copy(facts, path.rstrip("/").rsplit("/", 1)[-1], idx)
 
     for idx in run_ids:
         run = facts.runs[idx]
@@ -139,6 +201,25 @@ def plan_layer_files(facts: Facts, plan: SecretPlan, carriers: Carriers, finding
             if plan.fix.applicability == Applicability.DISPLAY_ONLY:
                 continue
             whole = run.script.strip().rstrip(";").strip() == w.text.strip()
+            if (
+                whole
+                and (
+                    (not consumers and (earlier_copy(w.path, idx) or _later_reader(facts, idx, base)))
+                    or any(f != base and earlier_copy(f, idx) and needs_file(run, f) for f in FILE_TOOLS)
+                )
+                and append_blocker(facts, idx) is None
+            ):
+                # The RUN stays, writing and removing the file, where dropping it would
+                # - bring back the file an earlier step left there (another credential, a copied
+                #   config): the image would keep that one instead of none;
+                # - leave a later RUN that may read the file (to the rewrite check, which cannot
+                #   tell what a program reads) without it, though no RUN needs it to the planner;
+                # - remove a RUN that may read a credential file an earlier step writes: another
+                #   secret's fold of that file repeats its write in this RUN.
+                # Each is a RUN a second run keeps too (it is no longer the write alone), so one run
+                # reaches the text a second would (and never leaves a second run a fix this one
+                # refused only because the RUN was there)
+                whole = False
             plan.folds.append(Fold(idx, w, consumers, whole, drop_runs))
             plan.removed_files.append(w.path)
             plan.notes.append(

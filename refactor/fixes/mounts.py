@@ -144,15 +144,16 @@ def plan_secret(
                     why = f"{tool} reads {n} from the environment"
                 else:
                     for c in commands:
-                        cfs = list(implicit.config_files(c))
+                        # (config file, the path the command line names: a file the RUN cannot do without)
+                        cfs: list[tuple[str, str | None]] = [(cf, None) for cf in implicit.config_files(c)]
                         if c in ("pip", "pip3", "uv", "pipenv", "pip-sync"):
                             for req in _requirement_files(run.script if run.shell_ok else ""):
                                 if "://" in req or "$" in req:
                                     why = f"{c} may expand ${{{n}}} in the requirements file {req}, which dfix cannot read"
                                     break
-                                cfs.append(req.rsplit("/", 1)[-1])
-                        for cf in cfs if why is None else ():
-                            why = _config_reads(facts, idx, c, cf, n, ctx_files, options.context_dir)
+                                cfs.append((req.rsplit("/", 1)[-1], req))
+                        for cf, named in cfs if why is None else ():
+                            why = _config_reads(facts, idx, c, cf, n, ctx_files, options.context_dir, named=named)
                             if why:
                                 break
                         if why:

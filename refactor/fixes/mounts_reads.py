@@ -14,26 +14,43 @@ from refactor.analysis import implicit
 from refactor.analysis.facts import Facts
 
 
-def _config_reads(facts: Facts, idx: int, tool: str, cf: str, n: str, ctx_files: dict[str, str], context_dir: str | None) -> str | None:
+def _config_reads(
+    facts: Facts,
+    idx: int,
+    tool: str,
+    cf: str,
+    n: str,
+    ctx_files: dict[str, str],
+    context_dir: str | None,
+    *,
+    named: str | None = None,
+) -> str | None:
     """Why ``tool`` at RUN ``idx`` may expand ``${n}`` from its config file ``cf``, or None when it
     cannot: no such file reaches the stage, or every copy of it is known and does not name ``n``.
     A file that is copied but missing, unreadable or matched by a glob at analysis time is
-    unknown (CI often generates it right before the build): unknown means it may."""
+    unknown (CI often generates it right before the build): unknown means it may.
+
+    ``named``: the path the command line names (``pip install -r deps/req.txt``). Such a file is
+    not optional: the RUN fails without it, so one that no COPY from the build context brings in
+    comes from somewhere dfix cannot read (the base image, a clone, a download, another stage)
+    and may name any variable (the rewrite check judges it so too)."""
     import fnmatch
 
     content = ctx_files.get(cf)
     if content and implicit.file_references(content, n):
         return f"{tool} expands ${{{n}}} in {cf}"
     cf_glob = any(ch in cf for ch in "*?[")
+    copied = False
     for src in _stage_copy_sources(facts, idx):
         base = src.rstrip("/").rsplit("/", 1)[-1]
         glob = any(ch in base for ch in "*?[")
-        named = fnmatch.fnmatchcase(base, cf)
+        hit = fnmatch.fnmatchcase(base, cf)
         whole = src in (".", "./", "/") or src.endswith("/")
-        if context_dir is not None and not whole and not glob and not named:
+        if context_dir is not None and not whole and not glob and not hit:
             whole = buildcontext.is_dir(buildcontext.inside(context_dir, src))
-        if not named and not whole and not glob:
+        if not hit and not whole and not glob:
             continue
+        copied = True
         if context_dir is None:
             return f"{tool} may expand ${{{n}}} in the copied {cf} (the build context is not known)"
         if glob:
@@ -55,6 +72,8 @@ def _config_reads(facts: Facts, idx: int, tool: str, cf: str, n: str, ctx_files:
     for j, script in _stage_scripts(facts, idx):
         if not cf_glob and cf in script and implicit.file_references(script, n):
             return f"{tool} may expand ${{{n}}} in the {cf} line {facts.df.instructions[j].start_line} writes"
+    if named is not None and not copied:
+        return f"{tool} may expand ${{{n}}} in {named}, which no COPY from the build context brings in (dfix cannot read it)"
     return None
 
 

@@ -67,6 +67,10 @@ class SecretPlan:
     file_mounts: dict[int, list[str]] = field(default_factory=dict)  # run -> ["--mount=type=secret,id=x,target=/p"]
     ssh_mounts: set[int] = field(default_factory=set)  # runs that get --mount=type=ssh
     extra_edits: list[Edit] = field(default_factory=list)
+    # the ``export V="…" && `` prefixes among the fix's edits: applied with other plans, each goes
+    # ahead of any other text inserted at its point (a folded write), so the RUN's exports stay
+    # leading (what the rewrite check, and a later run's planner, read as the RUN's environment)
+    leading: list[Edit] = field(default_factory=list)
     removed_files: list[str] = field(default_factory=list)  # image paths the fix removes (a runtime change)
 
     @property

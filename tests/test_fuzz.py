@@ -59,7 +59,7 @@ LONG_RUN = int(os.environ.get("DFIX_FUZZ_EXAMPLES", "0") or 0)
 # A secret mounted on a RUN that another secret's layer-file fold also rewrites is refused by the
 # rewrite check in the first --write ("RUN reads GH_PAT … after the rewrite GH_PAT is unset") and
 # migrated by the second (tests/test_fuzz_shapes.py::test_write_reaches_its_fixpoint_in_one_run).
-KNOWN_TWO_PASS_WRITE = True
+KNOWN_TWO_PASS_WRITE = False
 #
 # `dfix - --stdin-filename DIR/Dockerfile --write` does not link callers in DIR: it prints a migration
 # that `--write` refuses because a caller blocks it (a podman build script, a build.py dfix does not

@@ -36,26 +36,33 @@ _SHORT_TEXT = 4_096  # texts up to this long are kept 256 at a time (at most ~40
 _LONG_TEXT = 262_144  # longer ones 4 at a time; longer still, parsed per call
 
 
+class _Reader:
+    """The text handed to tree-sitter's lexer piece by piece, counting the reads: past ``budget`` it
+    ends the text. The tree keeps its reader for ``node.text`` (hence slots: small per tree)."""
+
+    __slots__ = ("budget", "chunk", "reads", "src")
+
+    def __init__(self, src: bytes, budget: int) -> None:
+        self.src, self.budget, self.reads, self.chunk = src, budget, 0, _CHUNK
+
+    def __call__(self, offset: int, _point) -> bytes:
+        self.reads += 1
+        return self.src[offset : offset + self.chunk] if self.reads <= self.budget else b""  # past the budget: end of text
+
+
 def bounded_parse(data: bytes):
     """tree-sitter's tree of ``data``, or None when parsing it would be pathologically slow: too
     many pipes or backticks (checked before parsing), or a lexer that keeps reading the text over
     (the parse is cut once the lexer has read it ``_LEX_READS`` times: linear, deterministic)."""
     if data.count(b"|") > MAX_PIPES or data.count(b"`") > MAX_BACKTICKS:
         return None
-    budget = _LEX_SLACK + _LEX_READS * (len(data) // _CHUNK)
-    reads, chunk = 0, _CHUNK
-
-    def read(offset: int, _point) -> bytes:
-        nonlocal reads
-        reads += 1
-        return data[offset : offset + chunk] if reads <= budget else b""  # past the budget: end of text
-
+    read = _Reader(data, _LEX_SLACK + _LEX_READS * (len(data) // _CHUNK))
     tree = _parser().parse(read)
-    if reads > budget:
+    if read.reads > read.budget:
         return None
     # the tree reads its text through ``read`` again (node.text): no budget, larger pieces (parsing
     # the bytes again instead would double the cost of a text full of errors)
-    budget, chunk = 1 << 62, _SERVE_CHUNK
+    read.budget, read.chunk = 1 << 62, _SERVE_CHUNK
     return tree
 
 

@@ -21,7 +21,7 @@ _STORED_ERRORS = ("parse error:", "bad dfix comment:", "not a text file", "not v
 # one of the lists).
 
 RESULT_FIELDS = (
-    "path", "kind", "status", "error", "changed", "findings", "build", "emitted", "command", "notes", "runtime_env",
+    "path", "kind", "outcome", "error", "changed", "findings", "build", "emitted", "command", "notes", "runtime_env",
     "migrated", "bom", "declared_args", "declared_after", "env_mounts",
 )  # fmt: skip
 RESULT_NOT_STORED = {
@@ -80,13 +80,14 @@ def _dump_build(b) -> dict:
 
 def _load_result(d: dict) -> FileResult:
     from refactor.buildspec import BuildSpec, SecretSpec
-    from refactor.results import FileResult, FindingOut, FixOut
+    from refactor.results import FileResult, FindingOut, FixOut, Outcome
 
-    kw = {n: d[n] for n in RESULT_FIELDS}
-    kw["findings"] = [
-        FindingOut(*row[:-1], fix=None if row[-1] is None else FixOut(*row[-1]))  # type: ignore[misc]
+    kw: dict[str, Any] = {n: tuple(d[n]) if isinstance(d[n], list) else d[n] for n in RESULT_FIELDS}
+    kw["outcome"] = Outcome(d["outcome"])
+    kw["findings"] = tuple(
+        FindingOut(*row[:-1], fix=None if row[-1] is None else FixOut(*row[-1][:3], tuple(row[-1][3]), *row[-1][4:]))  # type: ignore[misc, call-arg]
         for row in d["findings"]
-    ]
+    )
     if d["build"] is not None:
         b = dict(d["build"])
         b["secrets"] = tuple(SecretSpec(*s) for s in b["secrets"])

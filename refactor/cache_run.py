@@ -11,6 +11,7 @@ import json
 import os
 import stat
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, NamedTuple
 
 from refactor.cache_entries import _holds_token, _load_result
@@ -130,11 +131,11 @@ class ResultCache:
                     return None, pending
             result = _load_result(body["result"])
             if body["result"]["has_fs_path"]:
-                result.fs_path = path
-                result.stamp = stamp
+                result = replace(result, fs_path=path, stamp=stamp)
             if result.status == "ok" and settings.keep_text:
                 text = data.decode("utf-8")
-                result.original = result.new_text = text[1:] if text.startswith("\ufeff") else text
+                text = text[1:] if text.startswith("\ufeff") else text
+                result = replace(result, original=text, new_text=text)
         except Exception:  # noqa: BLE001 - a malformed entry is a miss (and is rewritten)
             self.stats.misses += 1
             return None, pending

@@ -302,7 +302,9 @@ def cli(
     results, stdin_result = outcome.files, outcome.stdin
     from refactor.render.masking import share
 
-    share(results)  # every output masks every secret value the run knows, whichever file it was found in
+    results = share(results)  # every output masks every secret value the run knows, whichever file it was found in
+    if stdin_result is not None and isinstance(results, list):
+        stdin_result = results[-1]  # (share made new results; the run appends stdin's last)
     for path, rfmt in extra_reports.items():
         if not _write_output(path, _document(results, rfmt)):
             sys.exit(2)

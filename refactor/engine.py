@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import os
+from dataclasses import replace
 
 from refactor.analyze import analyze
 from refactor.buildspec import ENV_MOUNT
@@ -17,7 +18,7 @@ from refactor.fixes.apply import apply_plans, keep_directives, own_edits
 from refactor.fixes.edit import Applicability
 from refactor.fixes.plan import FileAnalysis, Finding, Options, build_spec
 from refactor.fixes.split_apply import apply_split, gate_split
-from refactor.results import FileResult, FindingOut, FixOut
+from refactor.results import FileResult, FindingOut, FixOut, Outcome, outcome_of
 from refactor.settings import Mode, Settings
 from refactor.source import InputError, SourceFile, read_source
 from refactor.supply.steps import pin, signing_recipes, supply_findings
@@ -89,7 +90,6 @@ def per_file_codes(settings: Settings, display: str) -> set[str]:
 
 
 def process_source(source: SourceFile, display: str, settings: Settings, context_dir: str | None) -> FileResult:
-    result = FileResult(display)
     options = Options(
         mount_style=settings.mount_style,
         policy=settings.policy,
@@ -101,15 +101,20 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
     analysis = analyze(source, options)
     skip, file_codes, per_instr = _pragmas(source, analysis)
     file_codes |= per_file_codes(settings, display)
-    result.original = source.text
+    split_events = None
     if settings.split_events:
         from refactor.supply.split import dockerfile_events
 
-        result.split_events = dockerfile_events(analysis.df)
+        split_events = dockerfile_events(analysis.df)
     if skip:
-        result.new_text = source.text
-        result.notes.append("skipped by '# dfix: skip-file'")
-        return result
+        return FileResult(
+            display,
+            outcome=Outcome.SKIPPED,
+            original=source.text,
+            new_text=source.text,
+            notes=("skipped by '# dfix: skip-file'",),
+            split_events=split_events,
+        )
 
     supply_findings(analysis, analysis.findings)
     findings: list[Finding] = []
@@ -160,6 +165,7 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
         if settings.mode == "write":
             p.fix.applied = True
     # verify: the output must parse, with the same parser directives
+    error = None
     if new_text != text:
         new_text = keep_directives(analysis, source, new_text)
         try:
@@ -168,77 +174,85 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
             for p in chosen:
                 p.fix.applied = False
                 p.fix.lower(Applicability.DISPLAY_ONLY, "the rewrite did not parse (a dfix bug); left unchanged")
-            result.status = "error"
-            result.error = f"internal: the fix produced a file that does not parse ({exc}); the file was left unchanged"
+            error = f"internal: the fix produced a file that does not parse ({exc}); the file was left unchanged"
             new_text = text
             chosen = []
-    result.new_text = new_text
-    result.changed = new_text != text
-    result.env_mounts = bool(ENV_MOUNT.search(new_text))  # (linking needs it where the text is not kept)
-    result.migrated = [p.name for p in chosen if any(r.item.kind == "ARG" for r in p.removals)]
-    result.bom = source.bom
-    result.declared_args = sorted({it.name for it in analysis.facts.items if it.kind == "ARG"})
+    changed = new_text != text
+    declared_args = sorted({it.name for it in analysis.facts.items if it.kind == "ARG"})
     removed = {p.name for p in chosen}
-    result.declared_after = [n for n in result.declared_args if n not in removed]
-    for p in chosen:
-        result.runtime_env.extend(p.runtime_env)
     fix_edits = own_edits(analysis, source, findings)
-    for f in findings:
-        result.findings.append(_finding_out(source, f, fix_edits))
+    masks: list[str] = []
     # every literal value of a variable judged secret is masked in diffs (references are not)
     secret_names = {f.variable for f in analysis.findings if f.secret and f.variable}
     secret_names |= {p.name for p in analysis.plans}
     for it in analysis.facts.items:
         if (it.name in secret_names or any(r.item is it for p in analysis.plans for r in p.removals)) and it.value:
             if "$" not in it.value and len(it.value) >= 4:
-                result.masks.append(it.value)
+                masks.append(it.value)
             elif it.raw and "$" not in (it.raw or "") and len(it.raw) >= 4:
-                result.masks.append(it.raw)
+                masks.append(it.raw)
             else:  # ${X:-literal}: the literal is the value whenever X is unset
                 for ref in find_refs(it.value):
                     w = ref.word
-                    if ref.modifier in (":-", "-", ":=", "=") and len(w) >= 4 and "$" not in w and w not in result.masks:
-                        result.masks.append(w)
+                    if ref.modifier in (":-", "-", ":=", "=") and len(w) >= 4 and "$" not in w and w not in masks:
+                        masks.append(w)
     for f in analysis.findings:  # a committed credential wherever it sits (a flag word, a keyword…)
         if f.code == "DF003" and f.variable is None and f.end - f.start >= 4:
             v = text[f.start : f.end]
             for form in (v, v.upper()):  # (upper-cased where a secret id becomes a variable name)
-                if form not in result.masks:
-                    result.masks.append(form)
+                if form not in masks:
+                    masks.append(form)
     if settings.keep_text:  # only where file text is printed
         from refactor.analysis.secrets import literal_tokens
 
-        result.masks.extend(t for t in literal_tokens(text) if t not in result.masks)
-    result.notes.extend(analysis.notes)
-    result.notes.extend(split_notes)
-    result.notes.extend(pin_notes)
+        masks.extend(t for t in literal_tokens(text) if t not in masks)
+    notes = [*analysis.notes, *split_notes, *pin_notes]
 
     ctx = context_dir or os.path.dirname(display) or "."
     dockerfile = display if display != "-" else "Dockerfile"
     spec = build_spec(analysis, chosen, dockerfile, ctx)
     if "podman" in settings.emit:
-        from dataclasses import replace
-
         spec = replace(spec, env_mounts=bool(ENV_MOUNT.search(new_text)))
-    result.build = spec
-    result.notes.extend(spec.notes)
+    notes.extend(spec.notes)
+    command_text = None
+    emitted: dict[str, str] = {}
     # the command and the templates (and jinja2) are only needed where there is something to
     # build differently, a flatten recipe to show, or a format that has them for every file
-    if settings.render_always or spec.secrets or spec.ssh or result.changed or ("flatten" in settings.emit and analysis.findings):
+    if settings.render_always or spec.secrets or spec.ssh or changed or ("flatten" in settings.emit and analysis.findings):
         from refactor.emit import command, render
 
-        result.command = command(spec)
+        command_text = command(spec)
         for target in settings.emit:
             rendered = render(target, spec)
             # a command holds no value by construction; a committed literal is masked where it
             # stands as a value, never in a file name (refactor.render.masking)
             from refactor.render.masking import mask_text
 
-            rendered = mask_text(rendered, result.masks)[0]
-            result.emitted[target] = rendered
+            rendered = mask_text(rendered, masks)[0]
+            emitted[target] = rendered
     if settings.sign and settings.image:
-        result.emitted.update(signing_recipes(spec, settings.sign, settings.image, settings.sign_key))
-    return result
+        emitted.update(signing_recipes(spec, settings.sign, settings.image, settings.sign_key))
+    return FileResult(
+        display,
+        outcome=Outcome.FAILED if error else outcome_of(changed),
+        error=error,
+        changed=changed,
+        findings=tuple(_finding_out(source, f, fix_edits) for f in findings),
+        build=spec,
+        emitted=emitted,
+        command=command_text,
+        original=text,
+        new_text=new_text,
+        masks=tuple(masks),
+        notes=tuple(notes),
+        runtime_env=tuple(n for p in chosen for n in p.runtime_env),
+        migrated=tuple(p.name for p in chosen if any(r.item.kind == "ARG" for r in p.removals)),
+        bom=source.bom,
+        declared_args=tuple(declared_args),
+        declared_after=tuple(n for n in declared_args if n not in removed),
+        env_mounts=bool(ENV_MOUNT.search(new_text)),  # (linking needs it where the text is not kept)
+        split_events=split_events,
+    )
 
 
 def _finding_out(source: SourceFile, f: Finding, own_edits: dict | None = None) -> FindingOut:
@@ -248,7 +262,7 @@ def _finding_out(source: SourceFile, f: Finding, own_edits: dict | None = None) 
     fix = None
     if f.fix is not None:
         fix = FixOut(
-            f.fix.title, f.fix.applicability.label, f.fix.applied, list(f.fix.reasons), f.fix.included, (own_edits or {}).get(id(f.fix))
+            f.fix.title, f.fix.applicability.label, f.fix.applied, tuple(f.fix.reasons), f.fix.included, (own_edits or {}).get(id(f.fix))
         )
     return FindingOut(f.code, rule.name, f.variable, rule.secret, f.severity or rule.severity, f.message, line, col, eline, ecol, fix)
 
@@ -264,29 +278,28 @@ def process_file(path: str, display: str, settings: Settings) -> FileResult:
             stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
         except OSError:
             stamp = None
-        result = process_source(source, display, settings, os.path.dirname(path) or ".")
-        result.fs_path = path
-        result.stamp = stamp
+        result = replace(process_source(source, display, settings, os.path.dirname(path) or "."), fs_path=path, stamp=stamp)
         if settings.mode == "write" and result.changed and result.status == "ok" and not settings.defer_write:
+            assert result.new_text is not None
             write_atomic(path, source.to_bytes(result.new_text))
-            result.written = True
+            result = replace(result, written=True)
         if not settings.keep_text:
             # bulk runs: workers do not ship every file's text back to the parent
-            result.original = result.new_text = None
+            result = replace(result, original=None, new_text=None)
         return result
     except InputError as exc:
-        return FileResult(display, status="error", error=str(exc))
+        return FileResult.failure(display, str(exc))
     except ParseError as exc:
-        return FileResult(display, status="error", error=f"parse error: {exc.shown()}")
+        return FileResult.failure(display, f"parse error: {exc.shown()}")
     except pragmas.PragmaError as exc:
-        return FileResult(display, status="error", error=f"bad dfix comment: {exc}")
+        return FileResult.failure(display, f"bad dfix comment: {exc}")
     except WriteRefused as exc:
-        return FileResult(display, status="error", error=f"not written: {exc.strerror}")
+        return FileResult.failure(display, f"not written: {exc.strerror}")
     except OSError as exc:
-        return FileResult(display, status="error", error=f"cannot write: {exc.strerror}")
+        return FileResult.failure(display, f"cannot write: {exc.strerror}")
     except RecursionError:
-        return FileResult(display, status="error", error="input too deeply nested")
+        return FileResult.failure(display, "input too deeply nested")
     except Exception as exc:  # one file must never stop a run
         if settings.debug or os.environ.get("DFIX_DEBUG"):
             raise
-        return FileResult(display, status="error", error=f"internal error: {type(exc).__name__}")
+        return FileResult.failure(display, f"internal error: {type(exc).__name__}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
-from refactor.results import FileResult
+from refactor.results import FileResult, Outcome
 from refactor.settings import Settings
 
 
@@ -53,12 +53,21 @@ def _blocked(r: FileResult, b: Block, st: Settings) -> FileResult:
                 fix = replace(
                     f.fix,
                     applicability="unsafe" if f.fix.applicability == "safe" else f.fix.applicability,
-                    reasons=[*f.fix.reasons, f"a caller cannot be migrated: {why}"],
+                    reasons=(*f.fix.reasons, f"a caller cannot be migrated: {why}"),
                 )
                 if not keep:
                     fix = replace(fix, applied=False, included=False)
                 findings[i] = replace(f, fix=fix)
         notes.append(f"a caller cannot be migrated, so the fix is unsafe: {why}")
     if not b.reverted:
-        return replace(r, findings=findings, notes=notes)
-    return replace(r, findings=findings, notes=notes, new_text=r.original, changed=False, migrated=[], declared_after=list(r.declared_args))
+        return replace(r, findings=tuple(findings), notes=tuple(notes))
+    return replace(
+        r,
+        findings=tuple(findings),
+        notes=tuple(notes),
+        new_text=r.original,
+        changed=False,
+        outcome=Outcome.FAILED if r.outcome is Outcome.FAILED else Outcome.UNCHANGED,
+        migrated=(),
+        declared_after=r.declared_args,
+    )

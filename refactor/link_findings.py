@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 
 from refactor.fixes.edit import apply_edits
 from refactor.results import FileResult, FindingOut
@@ -93,14 +94,17 @@ def caller_ignored(settings: Settings, shown: str, marks, code: str, line: int) 
     return marks is not None and marks.covers(code, line)
 
 
-def suppress_caller_findings(callers: list[FileResult], settings: Settings, marks: dict | None = None) -> None:
-    """Drop the caller findings their config or comments turn off (DF010, DF011, DF012)."""
+def suppress_caller_findings(results: list[FileResult], settings: Settings, marks: dict | None = None) -> list[FileResult]:
+    """The results, each caller without the findings its config or comments turn off (DF010,
+    DF011, DF012); a caller with a bad ``dfix:`` comment fails."""
     from refactor.source import InputError, read_source
     from refactor.syntax.pragmas import PragmaError, caller_pragmas
 
     marks = {} if marks is None else marks
-    for res in callers:
-        if not res.findings or res.status != "ok":
+    out = []
+    for res in results:
+        if res.kind != "caller" or not res.findings or res.status != "ok":
+            out.append(res)
             continue
         path = res.fs_path or res.path
         if path not in marks:
@@ -111,12 +115,14 @@ def suppress_caller_findings(callers: list[FileResult], settings: Settings, mark
                 marks[path] = None
             except PragmaError as exc:
                 marks[path] = None
-                res.status, res.error = "error", f"bad dfix comment: {exc}"
+                out.append(res.failed(f"bad dfix comment: {exc}"))
                 continue
-        res.findings = [f for f in res.findings if not caller_ignored(settings, res.path, marks[path], f.code, f.line)]
+        kept = tuple(f for f in res.findings if not caller_ignored(settings, res.path, marks[path], f.code, f.line))
+        out.append(res if len(kept) == len(res.findings) else res.with_findings(kept))
+    return out
 
 
-def add_caller_ignores(path: str, findings: list[FindingOut], root: str | None = None) -> int:
+def add_caller_ignores(path: str, findings: Sequence[FindingOut], root: str | None = None) -> int:
     """``--add-ignore`` for a caller: ``# dfix: ignore[CODES]`` (``//`` in a Jenkinsfile) above the
     command line holding each finding, with its indentation (column 0 in a Makefile, where make
     ignores comment lines between recipe lines). In Python and Jenkinsfiles a finding may sit inside

@@ -14,7 +14,7 @@ from refactor.buildspec import BuildSpec, SecretSpec
 from refactor.fixes.edit import apply_edits
 from refactor.link_blocks import Block, Linked
 from refactor.link_findings import _committed_values, _finding, _position, caller_ignored, suppress_caller_findings
-from refactor.results import FileResult, FixOut
+from refactor.results import FileResult, FindingOut, FixOut, outcome_of
 from refactor.settings import Settings
 
 if TYPE_CHECKING:
@@ -285,58 +285,18 @@ def link_callers(
     if unreadable and blocked:
         for path, why in unreadable:
             callers.append(
-                FileResult(
-                    os.path.relpath(path),
-                    kind="caller",
-                    status="error",
-                    fs_path=path,
-                    error=f"{why}; the Dockerfile fixes it may concern are not applied",
+                FileResult.failure(
+                    os.path.relpath(path), f"{why}; the Dockerfile fixes it may concern are not applied", kind="caller", fs_path=path
                 )
             )
     for path, targets in sorted(targets_for(reverted).items()):
         src = source_of(path)
         if src is None:
             continue
-        plan = plan_file(path, src.text, targets)
-        display = os.path.relpath(path)
-        res = FileResult(display, kind="caller", original=src.text, bom=src.bom, fs_path=path)
-        res.linked = sorted({os.path.realpath(t.invocation.dockerfile) for t in targets if t.invocation.dockerfile})
-        from refactor.analysis.secrets import literal_tokens
-
-        res.masks.extend(literal_tokens(src.text))
-        try:
-            new = apply_edits(src.text, plan.edits) if plan.edits else src.text
-        except Exception:  # noqa: BLE001
-            res.status, res.error = "error", "internal: conflicting caller edits; left unchanged"
-            callers.append(res)
-            continue
-        res.new_text = new
-        res.changed = new != src.text
-        applied = res.changed and bool(per_file) and per_file[0].mode == "write"
-        for t in targets:
-            for use in t.invocation.build_args:
-                if use.name not in t.migrated:
-                    continue
-                line, col = _position(src.text, use.start)
-                eline, ecol = _position(src.text, use.end)
-                if use.value_kind == "literal":
-                    res.masks.append(src.text[use.start : use.end])
-                fix = FixOut(f"Pass {use.name} with --secret", "safe", applied, [], res.changed)
-                msg = f"passes secret {use.name} to `{os.path.relpath(t.invocation.dockerfile or '?')}` as a build arg"
-                if use.value_kind == "literal":
-                    msg += "; the literal value is committed: remove it here and rotate it"
-                elif use.source and t.invocation.kind in ("shell", "make", "just", "github", "gitlab", "bake-hcl", "jenkins", "python"):
-                    committed = _committed_values(src.text, use.source, t.invocation.kind)
-                    if committed:
-                        res.masks.extend(committed)
-                        msg += f"; {use.source} is assigned a committed literal in this file: remove it and rotate it"
-                res.findings.append(_finding("DF011", use.name, msg, line, col, eline, ecol, fix))
-        res.notes.extend(plan.notes)
-        for name in plan.rotate:
-            res.notes.append(f"{name}: a literal value was committed in {display}; rotate it and define it as a CI secret")
-        callers.append(res)
+        callers.append(_caller_result(path, src, plan_file(path, src.text, targets), targets, per_file))
 
     # stale build args: callers that pass an ARG the Dockerfile does not declare
+    stale_findings: dict[int, list[FindingOut]] = {}
     for inv in invocations:
         entry = by_df.get(inv.dockerfile or "")
         if entry is None:
@@ -361,18 +321,72 @@ def link_callers(
             if use.name in stale:
                 line, col = _position(text, use.start)
                 eline, ecol = _position(text, use.end)
-                owner.findings.append(
-                    _finding(
-                        "DF012",
-                        use.name,
-                        f"passes build arg {use.name}, which {os.path.relpath(inv.dockerfile or '?')} does not declare",
-                        line,
-                        col,
-                        eline,
-                        ecol,
-                    )
-                )
-    for res in callers:
-        res.findings.sort(key=lambda f: (f.line, f.column, f.code))
-    suppress_caller_findings(callers, settings, marks)
+                message = f"passes build arg {use.name}, which {os.path.relpath(inv.dockerfile or '?')} does not declare"
+                stale_findings.setdefault(id(owner), []).append(_finding("DF012", use.name, message, line, col, eline, ecol))
+    callers = [
+        res.with_findings(sorted([*res.findings, *stale_findings.get(id(res), ())], key=lambda f: (f.line, f.column, f.code)))
+        for res in callers
+    ]
+    callers = suppress_caller_findings(callers, settings, marks)
     return Linked(callers, blocks)
+
+
+def _caller_result(path: str, src, plan, targets, per_file: list[Settings]) -> FileResult:
+    """One caller's result: its planned edits, a DF011 finding per secret build arg it passes."""
+    from refactor.analysis.secrets import literal_tokens
+
+    display = os.path.relpath(path)
+    linked = tuple(sorted({os.path.realpath(t.invocation.dockerfile) for t in targets if t.invocation.dockerfile}))
+    masks = list(literal_tokens(src.text))
+    try:
+        new = apply_edits(src.text, plan.edits) if plan.edits else src.text
+    except Exception:  # noqa: BLE001
+        return FileResult.failure(
+            display,
+            "internal: conflicting caller edits; left unchanged",
+            kind="caller",
+            original=src.text,
+            bom=src.bom,
+            fs_path=path,
+            linked=linked,
+            masks=tuple(masks),
+        )
+    changed = new != src.text
+    applied = changed and bool(per_file) and per_file[0].mode == "write"
+    findings = []
+    for t in targets:
+        for use in t.invocation.build_args:
+            if use.name not in t.migrated:
+                continue
+            line, col = _position(src.text, use.start)
+            eline, ecol = _position(src.text, use.end)
+            if use.value_kind == "literal":
+                masks.append(src.text[use.start : use.end])
+            fix = FixOut(f"Pass {use.name} with --secret", "safe", applied, (), changed)
+            msg = f"passes secret {use.name} to `{os.path.relpath(t.invocation.dockerfile or '?')}` as a build arg"
+            if use.value_kind == "literal":
+                msg += "; the literal value is committed: remove it here and rotate it"
+            elif use.source and t.invocation.kind in ("shell", "make", "just", "github", "gitlab", "bake-hcl", "jenkins", "python"):
+                committed = _committed_values(src.text, use.source, t.invocation.kind)
+                if committed:
+                    masks.extend(committed)
+                    msg += f"; {use.source} is assigned a committed literal in this file: remove it and rotate it"
+            findings.append(_finding("DF011", use.name, msg, line, col, eline, ecol, fix))
+    notes = [
+        *plan.notes,
+        *(f"{name}: a literal value was committed in {display}; rotate it and define it as a CI secret" for name in plan.rotate),
+    ]
+    return FileResult(
+        display,
+        kind="caller",
+        outcome=outcome_of(changed),
+        changed=changed,
+        findings=tuple(findings),
+        original=src.text,
+        new_text=new,
+        masks=tuple(masks),
+        notes=tuple(notes),
+        bom=src.bom,
+        fs_path=path,
+        linked=linked,
+    )

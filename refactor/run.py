@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from refactor.results import FileResult
@@ -18,7 +18,6 @@ from refactor.settings import Mode, Settings
 
 if TYPE_CHECKING:
     from refactor.run_packed import PackedResults
-    from refactor.supply.split_scanner import PackedEvents
 
 
 # files: above this many, a report run without file text keeps its results packed (refactor.run_packed)
@@ -93,8 +92,9 @@ def _finish_run(
         return run_packed.finish(paths, settings, candidates, per_file, excludes, progress, cache, dirs, scan, start, stdin_result, stream)
     results = list(progress(stream, len(candidates)) if progress is not None else stream)
     known = {os.path.abspath(c.path): r.split_events for c, r in zip(candidates, results) if r.split_events is not None}
-    for r in results:
-        r.split_events = None
+    results = [replace(r, split_events=None) if r.split_events is not None else r for r in results]
+    from refactor.run_splits import _split_findings, _with_splits
+
     splits = _split_findings(dirs, settings, known, cache) if scan else {}
     # callers change with the Dockerfile: searched when something may be written or gated, and in
     # report mode when a secret is migrated (the report then names the callers and says whether
@@ -112,19 +112,21 @@ def _finish_run(
         if settings.mode is Mode.WRITE:
             from refactor.write import write_planned
 
-            planned = results + callers
             top = top_root(paths)
-            write_planned(planned, {id(r): _write_root(r.fs_path, paths, top if r.kind == "caller" else None) for r in planned})
-        results.extend(callers)
-        results.sort(key=lambda r: r.path)
+            planned = write_planned(
+                results + callers, [_write_root(r.fs_path, paths, top if r.kind == "caller" else None) for r in results + callers]
+            )
+            results, callers = planned[: len(results)], planned[len(results) :]
+        results = sorted(results + callers, key=lambda r: r.path)
     results = list(_with_splits(results, [c.path for c in candidates], splits))
     if splits:
         from refactor.link import suppress_caller_findings
 
-        suppress_caller_findings([r for r in results if r.kind == "caller"], settings)
+        results = suppress_caller_findings(results, settings)
     notices: list[str] = list(start)
     if add_ignore:
-        notices += _add_ignores(paths, candidates, results)
+        results, added = _add_ignores(paths, candidates, results)
+        notices += added
     if stdin_result is not None:
         results.append(stdin_result)
     if cache is not None:
@@ -152,15 +154,15 @@ def _process_stdin(stdin: Stdin, settings: Settings, debug: bool) -> FileResult:
         src = SourceFile.from_bytes(stdin.display, stdin.data)
         return process_source(src, stdin.display, settings, stdin.context_dir)
     except InputError as exc:
-        return FileResult(stdin.display, status="error", error=str(exc))
+        return FileResult.failure(stdin.display, str(exc))
     except ParseError as exc:
-        return FileResult(stdin.display, status="error", error=f"parse error: {exc.shown()}")
+        return FileResult.failure(stdin.display, f"parse error: {exc.shown()}")
     except PragmaError as exc:
-        return FileResult(stdin.display, status="error", error=f"bad dfix comment: {exc}")
+        return FileResult.failure(stdin.display, f"bad dfix comment: {exc}")
     except Exception as exc:
         if debug:
             raise
-        return FileResult(stdin.display, status="error", error=f"internal error: {type(exc).__name__}")
+        return FileResult.failure(stdin.display, f"internal error: {type(exc).__name__}")
 
 
 def _link_stdin(stdin: Stdin, r: FileResult, settings: Settings, excludes: tuple[str, ...]) -> FileResult:
@@ -187,68 +189,35 @@ def _link_stdin(stdin: Stdin, r: FileResult, settings: Settings, excludes: tuple
     return linked.apply([c], [r], [settings])[0]
 
 
-def _add_ignores(paths: list[str], candidates, results: list[FileResult]) -> list[str]:
+def _add_ignores(paths: list[str], candidates, results: list[FileResult]) -> tuple[list[FileResult], list[str]]:
     """``--add-ignore``: a baseline of ``dfix: ignore[...]`` comments for the remaining findings,
-    in each file's own comment syntax. Returns the lines to print."""
+    in each file's own comment syntax. Returns the results after it (no findings left where the
+    comments went in, an error where they could not) and the lines to print."""
     from refactor.link import add_caller_ignores
     from refactor.write import WriteRefused, add_ignores
 
     notices = []
+    out = list(results)
+    index = {id(r): i for i, r in enumerate(results)}
     by_path = {r.fs_path: r for r in results if r.kind != "caller" and r.fs_path}
     todo = [(c.path, by_path.get(c.path), add_ignores) for c in candidates]
     todo += [(r.fs_path, r, add_caller_ignores) for r in results if r.kind == "caller" and r.fs_path]
     for path, r, add in todo:
         if r is None or r.status != "ok" or not r.findings:
             continue
+        i = index[id(r)]
         try:
             n = add(path, r.findings, _write_root(path, paths, top_root(paths) if r.kind == "caller" else None))
         except WriteRefused as exc:
-            r.status, r.error = "error", f"not written: {exc.strerror}"
+            out[i] = r.failed(f"not written: {exc.strerror}")
             continue
         except OSError as exc:
-            r.status, r.error = "error", f"cannot write: {exc.strerror}"
+            out[i] = r.failed(f"cannot write: {exc.strerror}")
             continue
         if n:
             notices.append(f"added {n} ignore comment(s) to {r.path}")
-            r.findings = []
-    return notices
-
-
-def _split_findings(dirs: list[str], settings, known: dict[str, list[tuple] | PackedEvents] | None = None, cache=None) -> dict[str, list]:
-    """DF010 findings by absolute file path: a secret that feeds builds and also publishes,
-    reported on the file where the read happens. ``known``: the Dockerfiles the workers parsed
-    (absolute path -> their scan events), which the scan does not read again. ``cache``: the
-    run's result cache, which holds each directory's scan while the files it reads are unchanged."""
-    out: dict[str, list] = {}
-    if not dirs or not settings.selection.enabled("DF010"):
-        return out
-    from refactor.results import FindingOut
-    from refactor.rules import BY_CODE
-
-    rule = BY_CODE["DF010"]
-    seen = set()
-    for d in dirs:
-        rows, pending = cache.scan_lookup(d) if cache is not None else (None, None)
-        if rows is None:
-            try:
-                from refactor.supply.split import find_credential_splits
-
-                splits = find_credential_splits(d, known)
-            except Exception:  # noqa: BLE001 - a repository-level advisory must never fail the run
-                continue
-            rows = [[sp.read_site.path, sp.read_site.line, sp.variable, sp.message] for sp in splits]
-            if cache is not None:
-                cache.scan_store(pending, rows)
-        for path, line, variable, message in rows:
-            full = os.path.abspath(path if os.path.isabs(path) else os.path.join(d, path))
-            key = (full, line, variable)
-            if key in seen:
-                continue
-            seen.add(key)
-            out.setdefault(full, []).append(
-                FindingOut("DF010", rule.name, variable, rule.secret, rule.severity, message, line, 1, line, 1, None)
-            )
-    return out
+            out[i] = r.with_findings(())
+    return out, notices
 
 
 def _write_root(fs_path: str | None, given: list[str], fallback: str | None = None) -> str | None:
@@ -264,39 +233,6 @@ def _write_root(fs_path: str | None, given: list[str], fallback: str | None = No
         if g != "-" and os.path.isdir(g) and a.startswith(os.path.abspath(g).rstrip(os.sep) + os.sep):
             return g
     return fallback
-
-
-def _with_splits(results, candidates_paths, splits: dict[str, list]):
-    """Attach DF010 findings to streamed results; files not processed become caller entries,
-    merged into the path order."""
-    import heapq
-
-    extra = _split_extras(candidates_paths, splits)
-
-    def attach():
-        for r in results:
-            fs = splits.get(os.path.abspath(r.fs_path or r.path))
-            if fs and r.kind == "dockerfile":
-                r.findings.extend(fs)
-                r.findings.sort(key=lambda f: (f.line, f.column, f.code))
-            yield r
-
-    return heapq.merge(attach(), extra, key=lambda r: r.path)
-
-
-def _split_extras(candidates_paths, splits: dict[str, list]) -> list[FileResult]:
-    """DF010 findings on files the run did not process: caller entries of their own, by path."""
-    from refactor.results import FileResult
-
-    extra = []
-    done = {os.path.abspath(p) for p in candidates_paths}
-    for full, fs in splits.items():
-        if full not in done:
-            r = FileResult(os.path.relpath(full), kind="caller")
-            r.findings.extend(fs)
-            extra.append(r)
-    extra.sort(key=lambda r: r.path)
-    return extra
 
 
 def _run_files(candidates, per_file, jobs: int, cache=None, packed: bool = False):

@@ -23,7 +23,7 @@ import os
 import pickle
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from refactor.buildspec import BuildSpec
@@ -96,8 +96,7 @@ def pack_result(r: FileResult) -> Packed:
     from refactor.render.masking import _names, learn
 
     events = r.split_events
-    r.split_events = None
-    learn(r)
+    r = learn(replace(r, split_events=None))
     h = Header(
         r.path,
         r.fs_path,
@@ -167,9 +166,9 @@ class PackedResults:
                     names |= h.names
                     sources.append(h.masks)
                 else:
-                    learn(e)
-                    names |= _names(e)
-                    sources.append(e.masks)
+                    learned = learn(e)
+                    names |= _names(learned)
+                    sources.append(learned.masks)
             union: list[str] = []
             seen: set[str] = set()
             for masks in sources:
@@ -187,7 +186,8 @@ class PackedResults:
 
     def __iter__(self) -> Iterator[FileResult]:
         from refactor.link_blocks import _blocked
-        from refactor.render.masking import _drop, learn
+        from refactor.render.masking import _drop, _with_masks, learn
+        from refactor.run_splits import with_split_findings
 
         names, union = self._sharing()
         for e in self._all():
@@ -200,15 +200,13 @@ class PackedResults:
                         r = _blocked(r, b, st)
                 fs = self._splits.get(os.path.abspath(r.fs_path or r.path))
                 if fs and r.kind == "dockerfile":
-                    r.findings.extend(fs)
-                    r.findings.sort(key=lambda f: (f.line, f.column, f.code))
+                    r = with_split_findings(r, fs)
             else:
                 r = e
-            learn(r)
-            _drop(r.masks, names)
-            have = set(r.masks)
-            r.masks.extend(m for m in union if m not in have)
-            yield r
+            r = learn(r)
+            masks = _drop(r.masks, names)
+            have = set(masks)
+            yield _with_masks(r, masks + tuple(m for m in union if m not in have))
 
 
 def finish(paths, settings, candidates, per_file, excludes, progress, cache, dirs, scan, start, stdin_result, stream) -> RunResult:
@@ -216,7 +214,8 @@ def finish(paths, settings, candidates, per_file, excludes, progress, cache, dir
     steps, reading each result's header instead of the result."""
     import heapq
 
-    from refactor.run import RunResult, _split_extras, _split_findings
+    from refactor.run import RunResult
+    from refactor.run_splits import _split_extras, _split_findings
 
     order: list[Packed] = [
         item if isinstance(item, Packed) else pack_result(item)
@@ -240,7 +239,8 @@ def finish(paths, settings, candidates, per_file, excludes, progress, cache, dir
     if splits:
         from refactor.link import suppress_caller_findings
 
-        suppress_caller_findings([e for e in entries if isinstance(e, FileResult) and e.kind == "caller"], settings)
+        fresh = iter(suppress_caller_findings([e for e in entries if isinstance(e, FileResult)], settings))
+        entries = [next(fresh) if isinstance(e, FileResult) else e for e in entries]
     notices: list[str] = list(start)
     if cache is not None:
         cache.finish()

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 
 from refactor.fixes.edit import Edit, apply_edits
 from refactor.results import FileResult, FindingOut
 from refactor.source import read_source
 from refactor.syntax.dockerfile import parse
 from refactor.write_file import CHANGED, TMP_PATTERN, Changed, WriteRefused, _cleanup_tmp, write_atomic
-from refactor.write_groups import _groups, _write_group, new_bytes, old_bytes, preflight, refuse, write_result
+from refactor.write_groups import Slot, _groups, _write_group, new_bytes, old_bytes, preflight, refused, write_result
 
 # The parts: write_file (one file's atomic replace, the refusals, temp-file clean-up) and
 # write_groups (preflight, groups written under a journal, write_result); this module writes a
@@ -44,44 +45,48 @@ __all__ = [
     "new_bytes",
     "old_bytes",
     "preflight",
-    "refuse",
+    "refused",
     "write_atomic",
     "write_planned",
     "write_result",
 ]
 
 
-def write_planned(results: list[FileResult], roots: dict[int, str | None]) -> None:
+def write_planned(results: list[FileResult], roots: list[str | None]) -> list[FileResult]:
     """Write every planned result, all-or-nothing per group: a Dockerfile and the callers whose
     edits go with it. A group member that cannot be written (preflight) keeps the whole group
     unwritten, since a migrated Dockerfile with an unmigrated caller (or the reverse) breaks the
-    build. Groups are then written one at a time (``_write_group``)."""
-    for r in results:
-        err = preflight(r, roots.get(id(r)))
+    build. Groups are then written one at a time (``_write_group``). ``roots[i]``: the scanned
+    directory ``results[i]``'s write must stay in. Returns the results as written or refused, in
+    the same order."""
+    slots = [Slot(r, root) for r, root in zip(results, roots, strict=True)]
+    for s in slots:
+        err = preflight(s.result, s.root)
         if err:
-            refuse(r, err)
-    dockerfiles = {os.path.realpath(r.fs_path): r for r in results if r.kind != "caller" and r.fs_path}
-    callers = [r for r in results if r.kind == "caller"]
-    bad = {k for k, r in dockerfiles.items() if r.status == "error" and r.changed}
+            s.refuse(err)
+    dockerfiles = {os.path.realpath(s.result.fs_path): s for s in slots if s.result.kind != "caller" and s.result.fs_path}
+    callers = [s for s in slots if s.result.kind == "caller"]
+    bad = {k for k, s in dockerfiles.items() if s.result.status == "error" and s.result.changed}
     while True:
         for c in callers:
-            if c.status == "ok" and c.changed and bad.intersection(c.linked):
-                names = ", ".join(sorted(dockerfiles[d].path if d in dockerfiles else d for d in bad.intersection(c.linked)))
-                refuse(c, f"not written: it goes with {names}, which could not be written")
-        grown = bad.union(*(c.linked for c in callers if c.status == "error" and c.changed))
+            if c.result.status == "ok" and c.result.changed and bad.intersection(c.result.linked):
+                names = ", ".join(sorted(dockerfiles[d].result.path if d in dockerfiles else d for d in bad.intersection(c.result.linked)))
+                c.refuse(f"not written: it goes with {names}, which could not be written")
+        grown = bad.union(*(c.result.linked for c in callers if c.result.status == "error" and c.result.changed))
         if grown == bad:
             break
         bad = grown
     for k in bad:
         d = dockerfiles.get(k)
-        if d is not None and d.status == "ok" and d.changed:
-            failed = sorted(c.path for c in callers if k in c.linked and c.status == "error")
-            refuse(d, f"not written: its caller(s) {', '.join(failed)} could not be written")
-    for group in _groups(results, dockerfiles):
-        _write_group(group, roots)
+        if d is not None and d.result.status == "ok" and d.result.changed:
+            failed = sorted(c.result.path for c in callers if k in c.result.linked and c.result.status == "error")
+            d.refuse(f"not written: its caller(s) {', '.join(failed)} could not be written")
+    for group in _groups(slots, dockerfiles):
+        _write_group(group)
+    return [s.result for s in slots]
 
 
-def add_ignores(path: str, findings: list[FindingOut], root: str | None = None) -> int:
+def add_ignores(path: str, findings: Sequence[FindingOut], root: str | None = None) -> int:
     """Insert ``# dfix: ignore[CODES]`` above each instruction holding findings; returns how many
     instructions got a pragma. An existing dfix ignore comment right above is extended."""
     source = read_source(path)

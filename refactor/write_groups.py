@@ -1,25 +1,43 @@
 """Writing a run's planned results by group, for :mod:`refactor.write`: ``preflight`` (why a planned
-write would fail), ``refuse`` (marking a write as not done), the grouping of Dockerfiles with their
-callers, one group's write under its journal (members re-checked against the bytes read, written in
-order, the written ones put back when one fails) and ``write_result`` for a single file.
+write would fail), ``refused`` (a result whose write is not done), the grouping of Dockerfiles with
+their callers, one group's write under its journal (members re-checked against the bytes read,
+written in order, the written ones put back when one fails) and ``write_result`` for a single file.
+
+Results are frozen: while a run writes, each planned result sits in a :class:`Slot`, which the
+writer points at the new result (written, or refused) as it goes.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from refactor import journal
 from refactor.results import FileResult
 from refactor.write_file import CHANGED, Changed, WriteRefused, _check_flags, _check_write, _read, write_atomic
 
 
-def refuse(result: FileResult, error: str) -> None:
-    """Mark a planned write as not done: an error, and no fix counts as applied."""
-    result.status, result.error = "error", error
-    for f in result.findings:
-        if f.fix is not None and f.fix.applied:
-            f.fix.applied = False
-            f.fix.reasons.append("not written: " + error.removeprefix("not written: "))
+class Slot:
+    """A planned result while the run writes it, and the scanned directory its write must stay in."""
+
+    __slots__ = ("result", "root")
+
+    def __init__(self, result: FileResult, root: str | None = None) -> None:
+        self.result = result
+        self.root = root
+
+    def refuse(self, error: str) -> None:
+        self.result = refused(self.result, error)
+
+
+def refused(result: FileResult, error: str) -> FileResult:
+    """``result`` with its write not done: an error, and no fix counts as applied."""
+    why = "not written: " + error.removeprefix("not written: ")
+    findings = tuple(
+        replace(f, fix=replace(f.fix, applied=False, reasons=(*f.fix.reasons, why))) if f.fix is not None and f.fix.applied else f
+        for f in result.findings
+    )
+    return replace(result.failed(error), findings=findings)
 
 
 def _pending(result: FileResult) -> bool:
@@ -79,11 +97,11 @@ def preflight(result: FileResult, root: str | None = None) -> str | None:
     return None
 
 
-def _groups(results: list[FileResult], dockerfiles: dict[str, FileResult]) -> list[list[FileResult]]:
+def _groups(slots: list[Slot], dockerfiles: dict[str, Slot]) -> list[list[Slot]]:
     """The results still to write, by group (connected through the callers' linked Dockerfiles);
     in each, the Dockerfiles first, then the callers."""
-    todo = [r for r in results if _pending(r)]
-    parent = {id(r): id(r) for r in todo}
+    todo = [s for s in slots if _pending(s.result)]
+    parent = {id(s): id(s) for s in todo}
 
     def find(x: int) -> int:
         while parent[x] != x:
@@ -92,140 +110,140 @@ def _groups(results: list[FileResult], dockerfiles: dict[str, FileResult]) -> li
         return x
 
     for c in todo:
-        if c.kind != "caller":
+        if c.result.kind != "caller":
             continue
-        for k in c.linked:
+        for k in c.result.linked:
             d = dockerfiles.get(k)
             if d is not None and id(d) in parent:
                 parent[find(id(c))] = find(id(d))
-    groups: dict[int, list[FileResult]] = {}
-    for r in todo:
-        groups.setdefault(find(id(r)), []).append(r)
-    out = [sorted(g, key=lambda r: (r.kind == "caller", r.path)) for g in groups.values()]
-    return sorted(out, key=lambda g: g[0].path)
+    groups: dict[int, list[Slot]] = {}
+    for s in todo:
+        groups.setdefault(find(id(s)), []).append(s)
+    out = [sorted(g, key=lambda s: (s.result.kind == "caller", s.result.path)) for g in groups.values()]
+    return sorted(out, key=lambda g: g[0].result.path)
 
 
-def _root(result: FileResult, roots: dict[int, str | None]) -> str | None:
-    root = roots.get(id(result))
-    return root if root is not None else result.write_root
+def _root(slot: Slot) -> str | None:
+    return slot.root if slot.root is not None else slot.result.write_root
 
 
-def _write_group(group: list[FileResult], roots: dict[int, str | None]) -> None:
+def _write_group(group: list[Slot]) -> None:
     """Write one group: re-check every member against the bytes read, store the journal, replace
     the members in order, remove the journal. A member that fails puts the written ones back; if
     that fails too, the journal stays and the next ``--write`` completes the group."""
     if len(group) == 1:
-        write_result(group[0], roots.get(id(group[0])))
+        group[0].result = write_result(group[0].result, group[0].root)
         return
-    paths = [r.fs_path for r in group if r.fs_path]
+    paths = [s.result.fs_path for s in group if s.result.fs_path]
     jroot = journal.root_for(paths)
     with journal.locked(jroot):
-        _write_group_locked(group, roots, jroot)
+        _write_group_locked(group, jroot)
 
 
-def _others(group: list[FileResult], failed: FileResult, why: str) -> None:
-    for r in group:
-        if r is failed or r.status != "ok":
+def _others(group: list[Slot], failed: Slot, why: str) -> None:
+    for s in group:
+        if s is failed or s.result.status != "ok":
             continue
-        if r.kind != "caller" and failed.kind == "caller":
-            refuse(r, f"not written: its caller(s) {failed.path} {why}")
+        if s.result.kind != "caller" and failed.result.kind == "caller":
+            s.refuse(f"not written: its caller(s) {failed.result.path} {why}")
         else:
-            refuse(r, f"not written: it goes with {failed.path}, which {why}")
+            s.refuse(f"not written: it goes with {failed.result.path}, which {why}")
 
 
-def _write_group_locked(group: list[FileResult], roots: dict[int, str | None], jroot: str) -> None:
+def _write_group_locked(group: list[Slot], jroot: str) -> None:
     olds: dict[int, bytes] = {}
-    for r in group:  # the bytes read, checked again now that no other dfix run can write them
+    for s in group:  # the bytes read, checked again now that no other dfix run can write them
+        r = s.result
         assert r.fs_path is not None
         try:
             if _changed(r):
-                refuse(r, CHANGED)
-                _others(group, r, "changed while dfix ran")
+                s.refuse(CHANGED)
+                _others(group, s, "changed while dfix ran")
                 return
             read = old_bytes(r)
-            olds[id(r)] = read if read is not None else _read(r.fs_path)
+            olds[id(s)] = read if read is not None else _read(r.fs_path)
         except OSError as exc:
-            refuse(r, f"cannot write: {exc.strerror}")
-            _others(group, r, "could not be written")
+            s.refuse(f"cannot write: {exc.strerror}")
+            _others(group, s, "could not be written")
             return
     try:
-        j = journal.begin(jroot, [(r.fs_path, olds[id(r)], new_bytes(r)) for r in group if r.fs_path])
+        j = journal.begin(jroot, [(s.result.fs_path, olds[id(s)], new_bytes(s.result)) for s in group if s.result.fs_path])
     except journal.JournalError as exc:
-        for r in group:
-            refuse(r, f"not written: {exc.strerror}")
+        for s in group:
+            s.refuse(f"not written: {exc.strerror}")
         return
     except OSError as exc:
-        for r in group:
-            refuse(
-                r,
+        for s in group:
+            s.refuse(
                 f"cannot write: the group's journal cannot be stored in {journal._shown(os.path.join(jroot, journal.DIRNAME))} ({exc.strerror})",
             )
         return
-    done: list[FileResult] = []
-    failed: FileResult | None = None
+    done: list[tuple[Slot, FileResult]] = []  # (slot, its result before the write)
+    failed: Slot | None = None
     error = ""
-    for r in group:
+    for s in group:
+        r = s.result
         assert r.fs_path is not None
         try:
-            dropped = write_atomic(r.fs_path, new_bytes(r), _root(r, roots), expect=olds[id(r)])
+            dropped = write_atomic(r.fs_path, new_bytes(r), _root(s), expect=olds[id(s)])
         except Changed:
-            failed, error = r, CHANGED
+            failed, error = s, CHANGED
         except WriteRefused as exc:
-            failed, error = r, f"not written: {exc.strerror}"
+            failed, error = s, f"not written: {exc.strerror}"
         except OSError as exc:
-            failed, error = r, f"cannot write: {exc.strerror}"
+            failed, error = s, f"cannot write: {exc.strerror}"
         else:
-            r.written = True
-            _note_dropped(r, dropped)
-            done.append(r)
+            s.result = _written(r, dropped)
+            done.append((s, r))
             continue
         break
     if failed is None:
         journal.finish(j)
         return
-    stuck: list[tuple[FileResult, str]] = []
-    for r in reversed(done):  # put the written members back: the group stays as it was
-        assert r.fs_path is not None
+    stuck: list[tuple[Slot, str]] = []
+    for s, before in reversed(done):  # put the written members back: the group stays as it was
+        assert before.fs_path is not None
         try:
-            write_atomic(r.fs_path, olds[id(r)], _root(r, roots), expect=new_bytes(r))
-            r.written = False
+            write_atomic(before.fs_path, olds[id(s)], _root(s), expect=new_bytes(before))
+            s.result = replace(s.result, written=False)
         except OSError as exc:
-            stuck.append((r, exc.strerror or type(exc).__name__))
+            stuck.append((s, exc.strerror or type(exc).__name__))
     if not stuck:
         journal.finish(j)
-        refuse(failed, error)
+        failed.refuse(error)
         _others(group, failed, "changed while dfix ran" if error == CHANGED else "could not be written")
         return
     later = f"the next `dfix --write` completes the group from {j.shown()}"
-    refuse(failed, f"{error}; {later}")
-    for r, why in stuck:
-        refuse(r, f"written, but {failed.path} could not be, and restoring this file failed too ({why}); {later}")
-    for r in group:
-        if r.status == "ok":
-            refuse(r, f"not written yet: {failed.path} could not be written; {later}")
+    failed.refuse(f"{error}; {later}")
+    for s, why in stuck:
+        s.refuse(f"written, but {failed.result.path} could not be, and restoring this file failed too ({why}); {later}")
+    for s in group:
+        if s.result.status == "ok":
+            s.refuse(f"not written yet: {failed.result.path} could not be written; {later}")
 
 
-def _note_dropped(result: FileResult, dropped: list[str]) -> None:
+def _written(result: FileResult, dropped: list[str]) -> FileResult:
+    notes = result.notes
     if dropped:
-        result.notes.append("written without these extended attributes, which could not be kept: " + ", ".join(dropped))
+        notes += ("written without these extended attributes, which could not be kept: " + ", ".join(dropped),)
+    return replace(result, written=True, notes=notes)
 
 
-def write_result(result: FileResult, root: str | None = None) -> None:
-    """Write a result planned with ``defer_write`` (atomic; errors become the result's error)."""
+def write_result(result: FileResult, root: str | None = None) -> FileResult:
+    """Write a result planned with ``defer_write`` (atomic); the result as written, or refused
+    with the reason."""
     err = preflight(result, root)
     if err:
-        refuse(result, err)
-        return
+        return refused(result, err)
     if not _pending(result):
-        return
+        return result
     assert result.fs_path is not None
     try:
         dropped = write_atomic(result.fs_path, new_bytes(result), root if root is not None else result.write_root, expect=old_bytes(result))
-        result.written = True
-        _note_dropped(result, dropped)
     except Changed:
-        refuse(result, CHANGED)
+        return refused(result, CHANGED)
     except WriteRefused as exc:
-        refuse(result, f"not written: {exc.strerror}")
+        return refused(result, f"not written: {exc.strerror}")
     except OSError as exc:
-        refuse(result, f"cannot write: {exc.strerror}")
+        return refused(result, f"cannot write: {exc.strerror}")
+    return _written(result, dropped)

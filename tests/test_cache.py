@@ -687,7 +687,7 @@ def test_the_warm_path_imports_no_analysis(repo, tmp_path) -> None:
 
 def test_a_result_holding_a_secret_value_is_not_stored() -> None:
     """The engine masks values in what it reports; the cache checks again before storing."""
-    from refactor.results import FileResult, FindingOut
+    from refactor.results import FileResult, FindingOut, Outcome
 
     st = Settings(keep_text=False)
 
@@ -701,10 +701,10 @@ def test_a_result_holding_a_secret_value_is_not_stored() -> None:
     assert C._storable(result("value is hunter2-secret", masks=["hunter2-secret"]), st) is None
     assert C._storable(result("fine", masks=["two words"]), st) is None  # could straddle joined strings
     assert C._storable(result("fine", notes=["Bearer abcdefgh12345678"]), st) is None
-    assert C._storable(result("fine", changed=True), Settings(keep_text=True)) is None  # its rewrite would be needed
-    assert C._storable(result("fine", changed=True), st) is not None
-    assert C._storable(FileResult("x", status="error", error="internal error: KeyError"), st) is None
-    assert C._storable(FileResult("x", status="error", error="parse error: line 1: file with no instructions"), st) is not None
+    assert C._storable(result("fine", outcome=Outcome.FIXED, changed=True), Settings(keep_text=True)) is None  # its rewrite would be needed
+    assert C._storable(result("fine", outcome=Outcome.FIXED, changed=True), st) is not None
+    assert C._storable(FileResult.failure("x", "internal error: KeyError"), st) is None
+    assert C._storable(FileResult.failure("x", "parse error: line 1: file with no instructions"), st) is not None
 
 
 def _encodings(value: str) -> list[bytes]:

@@ -184,14 +184,13 @@ def test_a_value_known_secret_in_one_file_is_masked_in_every_file(tmp_path, mode
 def test_share_gives_every_result_the_run_masks() -> None:
     from refactor.render.masking import share
     from refactor.render.output import unified_diff
-    from refactor.results import FileResult
+    from refactor.results import FileResult, Outcome
 
-    df = FileResult("Dockerfile", changed=True, original=f'FROM a\nLABEL note="{PW2}"\nARG X\n',
+    df = FileResult("Dockerfile", outcome=Outcome.FIXED, changed=True, original=f'FROM a\nLABEL note="{PW2}"\nARG X\n',
                     new_text=f'FROM a\nLABEL note="{PW2}"\n')
     wf = FileResult("b.yml", kind="caller", masks=[PW2])
     assert PW2 in unified_diff(df)[0]
-    share([df, wf])
-    share([df, wf])  # idempotent
+    df, wf = share(share([df, wf]))  # idempotent
     assert df.masks.count(PW2) == 1
     assert PW2 not in unified_diff(df)[0]
 
@@ -240,12 +239,12 @@ def test_a_masked_hunk_says_so_and_does_not_apply(tmp_path) -> None:
 def test_a_secret_only_on_an_added_line_is_never_applied_as_redacted(tmp_path) -> None:
     """Before, a hunk whose masked line was an addition applied cleanly and wrote ``<redacted>``."""
     from refactor.render.output import unified_diff
-    from refactor.results import FileResult
+    from refactor.results import FileResult, Outcome
 
     original = "a\nb\nc\nd\n"
     new = f"a\nb\nTOKEN={GHP}\nc\nd\n"
     (tmp_path / "f").write_text(original)
-    r = FileResult("f", changed=True, original=original, new_text=new, masks=[GHP])
+    r = FileResult("f", outcome=Outcome.FIXED, changed=True, original=original, new_text=new, masks=[GHP])
     diff, masked = unified_diff(r)
     assert masked and GHP not in diff and "+TOKEN=<redacted>" in diff
     assert "\ndfix: 1 line of this hunk holds a secret value and is masked" in diff
@@ -255,17 +254,17 @@ def test_a_secret_only_on_an_added_line_is_never_applied_as_redacted(tmp_path) -
 
 def test_hunks_without_a_secret_are_unchanged_and_counts_are_plural() -> None:
     from refactor.render.output import unified_diff
-    from refactor.results import FileResult
+    from refactor.results import FileResult, Outcome
 
     original = "".join(f"line{i}\n" for i in range(30))
     new = original.replace("line2\n", f"X={GHP}\nY={GHP}\n").replace("line25\n", "changed\n")
-    r = FileResult("f", changed=True, original=original, new_text=new, masks=[GHP])
+    r = FileResult("f", outcome=Outcome.FIXED, changed=True, original=original, new_text=new, masks=[GHP])
     diff, _masked = unified_diff(r)
     hunks = diff.split("\n@@ ")
     assert len(hunks) == 3
     assert "dfix: 2 lines of this hunk hold a secret value and are masked" in hunks[1]
     assert "dfix:" not in hunks[2]
-    plain = FileResult("f", changed=True, original=original, new_text=original.replace("line25\n", "changed\n"))
+    plain = FileResult("f", outcome=Outcome.FIXED, changed=True, original=original, new_text=original.replace("line25\n", "changed\n"))
     assert "dfix:" not in unified_diff(plain)[0] and unified_diff(plain)[1] is False
 
 
@@ -320,7 +319,7 @@ def _result_with_values():
 
     fix = FixOut(f"title {GHP}", "unsafe", False, [f"reason {GHP}"], False)
     f = FindingOut("DF003", "committed-secret", "X", True, "error", f"message {GHP}", 1, 1, 1, 2, fix)
-    return FileResult("Dockerfile", status="ok", masks=[GHP], findings=[f], notes=[f"note {GHP}"])
+    return FileResult("Dockerfile", masks=[GHP], findings=[f], notes=[f"note {GHP}"])
 
 
 @pytest.mark.parametrize("fmt", ["json", "sarif", "github", "markdown", "gitlab", "checkstyle", "junit"])
@@ -349,14 +348,14 @@ def test_text_output_masks_messages_titles_reasons_and_notes(capsys) -> None:
 def test_sarif_fix_is_omitted_for_a_quoted_word_like_value() -> None:
     from refactor.fixes.edit import Edit
     from refactor.render.output import to_sarif
-    from refactor.results import FileResult, FindingOut, FixOut
+    from refactor.results import FileResult, FindingOut, FixOut, Outcome
 
     original = "import os\nrun()\n"
     inserted = f"TOK = '{WORD}'\n"
     at = len("import os\n")
     fix = FixOut("t", "safe", False, [], True, (Edit(at, at, inserted),))
     f = FindingOut("DF011", "secret-build-arg-caller", "X", True, "error", "m", 2, 1, 2, 3, fix)
-    r = FileResult("build.py", kind="caller", changed=True, original=original,
+    r = FileResult("build.py", kind="caller", outcome=Outcome.FIXED, changed=True, original=original,
                    new_text=original[:at] + inserted + original[at:], masks=[WORD], findings=[f])
     doc = to_sarif([r])
     (res,) = json.loads(doc)["runs"][0]["results"]
@@ -368,15 +367,15 @@ def test_a_variable_name_is_never_a_mask() -> None:
     hid the name in that file's diff and SARIF; shared over the run it would hide it everywhere."""
     from refactor.render.masking import share
     from refactor.render.output import to_sarif, unified_diff
-    from refactor.results import FileResult, FindingOut
+    from refactor.results import FileResult, FindingOut, Outcome
 
     f = FindingOut("DF011", "secret-build-arg-caller", "GOPRIVATE_TOKEN", True, "error",
                    "passes secret GOPRIVATE_TOKEN to `Dockerfile` as a build arg", 2, 5, 2, 20, None)
     text = "args = {\n    GOPRIVATE_TOKEN = GOPRIVATE_TOKEN\n}\n"
-    bake = FileResult("docker-bake.hcl", kind="caller", changed=True, original=text, new_text="args = {\n}\n",
+    bake = FileResult("docker-bake.hcl", kind="caller", outcome=Outcome.FIXED, changed=True, original=text, new_text="args = {\n}\n",
                       masks=["GOPRIVATE_TOKEN", GHP], findings=[f])
     df = FileResult("Dockerfile", declared_args=["GOPRIVATE_TOKEN"], masks=[])
-    share([bake, df])
-    assert bake.masks == [GHP] and df.masks == [GHP]
+    bake, df = share([bake, df])
+    assert bake.masks == (GHP,) and df.masks == (GHP,)
     assert "-    GOPRIVATE_TOKEN = GOPRIVATE_TOKEN" in unified_diff(bake)[0]
     assert "passes secret GOPRIVATE_TOKEN" in to_sarif([bake, df])

@@ -21,7 +21,6 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-
 from helpers import run
 from test_formats import _sarif_validator, _valid_sarif
 
@@ -175,9 +174,10 @@ def test_golden_fixes_compose_to_the_rewrite(tmp_path, sarif_validator) -> None:
     """Over every golden input: no fix embeds the whole file, each fix alone gives a Dockerfile
     BuildKit accepts, and a file's distinct fixes applied together give exactly what --write
     writes (where they do not overlap)."""
+    from test_json_schema import _tree
+
     from refactor.source import SourceFile
     from refactor.syntax.dockerfile import parse
-    from test_json_schema import _tree
 
     root = _tree(tmp_path / "repo", False)
     before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
@@ -245,9 +245,9 @@ def test_a_fix_next_to_a_committed_literal_is_kept_without_it(tmp_path, sarif_va
 
 def test_unit_fix_with_a_masked_value_across_the_edit_edge() -> None:
     """A masked value assembled from inserted text and the text kept beside it is caught too."""
-    from refactor.results import FileResult, FindingOut, FixOut
     from refactor.fixes.edit import Edit
     from refactor.render.output import to_sarif
+    from refactor.results import FileResult, FindingOut, FixOut, Outcome
 
     secret = "s3cr3t-" + secrets.token_hex(6)
     original = f"FROM a\nRUN x {secret[:5]}\n"
@@ -256,7 +256,7 @@ def test_unit_fix_with_a_masked_value_across_the_edit_edge() -> None:
     for edits, shown in (((Edit(at, at, secret[5:]),), True), ((Edit(0, 0, "# ok\n"),), False)):
         fix = FixOut("t", "safe", False, [], True, edits)
         f = FindingOut("DF001", "secret-build-arg", "X", True, "error", "m", 2, 1, 2, 3, fix)
-        r = FileResult("Dockerfile", changed=True, original=original, new_text=new, masks=[secret], findings=[f])
+        r = FileResult("Dockerfile", outcome=Outcome.FIXED, changed=True, original=original, new_text=new, masks=[secret], findings=[f])
         doc = json.loads(to_sarif([r]))
         (res,) = doc["runs"][0]["results"]
         assert ("fixes" not in res) == shown
@@ -268,10 +268,10 @@ def test_unit_fix_with_a_masked_value_across_the_edit_edge() -> None:
 def test_unit_fix_is_omitted_exactly_where_the_diff_masks(inserted) -> None:
     """A word-like mask (a weak password that is also a word) hides only where it stands as a
     value, as in the diff: the fix goes exactly where the diff line would be left unmasked."""
-    from refactor.results import FileResult, FindingOut, FixOut
     from refactor.fixes.edit import Edit
     from refactor.render.masking import mask_text
     from refactor.render.output import to_sarif
+    from refactor.results import FileResult, FindingOut, FixOut, Outcome
 
     masks = ["changeme", "tok3n-9Xq2Lr7Vb4"]
     original = "FROM a\nRUN true\n"
@@ -279,7 +279,7 @@ def test_unit_fix_is_omitted_exactly_where_the_diff_masks(inserted) -> None:
     new = original[:at] + inserted + original[at:]
     fix = FixOut("t", "safe", False, [], True, (Edit(at, at, inserted),))
     f = FindingOut("DF001", "secret-build-arg", "X", True, "error", "m", 2, 1, 2, 3, fix)
-    r = FileResult("Dockerfile", changed=True, original=original, new_text=new, masks=masks, findings=[f])
+    r = FileResult("Dockerfile", outcome=Outcome.FIXED, changed=True, original=original, new_text=new, masks=masks, findings=[f])
     (res,) = json.loads(to_sarif([r]))["runs"][0]["results"]
     assert ("fixes" not in res) == mask_text(inserted, masks)[1]
     if "fixes" not in res:
@@ -289,11 +289,11 @@ def test_unit_fix_is_omitted_exactly_where_the_diff_masks(inserted) -> None:
 def test_digest_pin_fix_is_the_pin_on_its_line(monkeypatch, sarif_validator) -> None:
     """Pins are planned on the rewritten text: their fix is recovered from the diff, restricted to
     the finding's own lines."""
-    from refactor.supply import steps
     from refactor.engine import process_source
-    from refactor.settings import Settings
     from refactor.render.output import to_sarif
+    from refactor.settings import Settings
     from refactor.source import SourceFile
+    from refactor.supply import steps
 
     def digest(ref: str, platform) -> str:
         return "sha256:" + hashlib.sha256(ref.encode()).hexdigest()

@@ -192,19 +192,29 @@ def _names(r) -> set[str]:
     return names
 
 
-def _drop(masks: list[str], names: set[str]) -> None:
+def _drop(masks, names: set[str]) -> tuple[str, ...]:
+    """``masks`` without the variable names among them."""
     if names and any(m in names for m in masks):
-        masks[:] = [m for m in masks if m not in names]
+        return tuple(m for m in masks if m not in names)
+    return tuple(masks)
 
 
-def learn(r) -> None:
-    """Add to ``r.masks`` the secret values a renderer can still see in the file: literals a caller
-    assigns to a variable its secret build args read, and credentials a command writes into a
-    file. Variable names are never masks. Idempotent."""
-    _drop(r.masks, _names(r))
+def _with_masks(r, masks: tuple[str, ...]):
+    from dataclasses import replace
+
+    return r if masks == tuple(r.masks) else replace(r, masks=masks)
+
+
+def learn(r):
+    """``r`` with the secret values a renderer can still see in the file added to its masks:
+    literals a caller assigns to a variable its secret build args read, and credentials a command
+    writes into a file. Variable names are never masks. Idempotent; returns ``r`` itself when
+    there is nothing to add."""
+    own = _names(r)
+    masks = _drop(r.masks, own)
     text = r.original
     if not text:
-        return
+        return _with_masks(r, masks)
     found: list[str] = credential_file_values(text)
     if r.kind == "caller":
         from refactor.analysis.secrets import is_placeholder
@@ -225,22 +235,20 @@ def learn(r) -> None:
                 if not is_placeholder(mt.group("v")):
                     found.append(mt.group("v"))
         found += committed_values(text, dict.fromkeys(names))
-    own = _names(r)
-    for v in found:
-        if v not in r.masks and v not in own:
-            r.masks.append(v)
+    added = [v for v in dict.fromkeys(found) if v not in masks and v not in own]
+    return _with_masks(r, masks + tuple(added))
 
 
-def share(results) -> None:
-    """Give every result the masks of the whole run (a value known secret in one file is masked
-    wherever it is printed), variable names of the run left out. Learns first; idempotent.
-    A packed run's results share them as each is unpacked (``refactor.run_packed``)."""
+def share(results):
+    """The results, each given the masks of the whole run (a value known secret in one file is
+    masked wherever it is printed), variable names of the run left out. Learns first; idempotent.
+    A packed run's results share them as each is unpacked (``refactor.run_packed``): returned as
+    they are."""
     if getattr(results, "shares_masks", False):
-        return
-    results = list(results)
+        return results
+    results = [learn(r) for r in results]
     names: set[str] = set()
     for r in results:
-        learn(r)
         names |= _names(r)
     union: list[str] = []
     seen: set[str] = set()
@@ -249,7 +257,9 @@ def share(results) -> None:
             if m and m not in seen and m not in names:
                 seen.add(m)
                 union.append(m)
+    out = []
     for r in results:
-        _drop(r.masks, names)
-        have = set(r.masks)
-        r.masks.extend(m for m in union if m not in have)
+        masks = _drop(r.masks, names)
+        have = set(masks)
+        out.append(_with_masks(r, masks + tuple(m for m in union if m not in have)))
+    return out

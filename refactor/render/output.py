@@ -47,7 +47,7 @@ def _gh_escape(s: str, prop: bool = False) -> str:
 
 
 def to_github(results: list[FileResult]) -> str:
-    share(results)
+    results = share(results)
     out = []
     for r in results:
         if r.status == "error":
@@ -61,7 +61,7 @@ def to_github(results: list[FileResult]) -> str:
 
 def to_gitlab(results: list[FileResult]) -> str:
     """GitLab Code Quality report (``artifacts:reports:codequality``): a JSON array of issues."""
-    share(results)
+    results = share(results)
     out = []
     for r in results:
         path = _report_path(r.path)
@@ -93,7 +93,7 @@ def to_gitlab(results: list[FileResult]) -> str:
 def to_markdown(results: list[FileResult]) -> str:
     from refactor.emit import environment
 
-    share(results)
+    results = share(results)
     files = []
     for r in results:
         diff, masked = unified_diff(r)

@@ -38,9 +38,9 @@ def unified_diff(r: FileResult) -> tuple[str, bool]:
     its lines are masked (``dfix: 1 line of this hunk holds a secret value and is masked; …``).
     That line is not diff syntax: ``git apply`` and ``patch`` refuse the patch instead of writing
     ``<redacted>`` into the file or failing on a context line for no stated reason."""
+    r = learn(r)
     if not r.changed or r.original is None or r.new_text is None:
         return "", False
-    learn(r)
     bom = "\ufeff" if r.bom else ""  # the file's first bytes, so that `git apply` matches them
     a = _lines(bom + r.original)
     b = _lines(bom + r.new_text)

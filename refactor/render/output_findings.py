@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Sequence
 
 from refactor.render.masking import mask
 from refactor.results import FileResult, FindingOut
@@ -70,7 +71,7 @@ def gitlab_severity(secret: bool, severity: str) -> str:
     return _GITLAB_SEVERITY.get((secret, severity), "major")
 
 
-def _mask(text: str, masks: list[str]) -> str:
+def _mask(text: str, masks: Sequence[str]) -> str:
     """``text`` with every masked value replaced, as the diff output does."""
     return mask(text, masks)
 

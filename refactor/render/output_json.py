@@ -6,6 +6,7 @@ whole document at once (:func:`to_json`) or streamed one file at a time (:class:
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from refactor.render.masking import learn, mask, share
 from refactor.render.output_diff import unified_diff
@@ -21,7 +22,7 @@ def summary(results: list[FileResult]) -> dict:
     }
 
 
-def _finding_json(f: FindingOut, masks: list[str]) -> dict:
+def _finding_json(f: FindingOut, masks: Sequence[str]) -> dict:
     doc = f.to_json()
     if masks:
         doc["message"] = mask(doc["message"], masks)
@@ -32,7 +33,7 @@ def _finding_json(f: FindingOut, masks: list[str]) -> dict:
 
 
 def file_json(r: FileResult) -> dict:
-    learn(r)
+    r = learn(r)
     m = r.masks
     if r.build is not None:
         build = {  # (a pasted token can sit where a name goes: `--mount=type=secret,env=ghp_…`)
@@ -57,7 +58,7 @@ def file_json(r: FileResult) -> dict:
 
 
 def to_json(results: list[FileResult]) -> str:
-    share(results)
+    results = share(results)
     files = [file_json(r) for r in results]
     return json.dumps({"schema_version": 1, "files": files, "summary": summary(results)}, indent=2) + "\n"
 

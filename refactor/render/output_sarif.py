@@ -9,6 +9,7 @@ import bisect
 import difflib
 import json
 import os
+from collections.abc import Sequence
 from urllib.parse import quote
 
 from refactor import __version__
@@ -44,7 +45,7 @@ def _line_starts(text: str) -> list[int]:
     return starts
 
 
-def _shows_secret(text: str, start: int, end: int, content: str, masks: list[str]) -> bool:
+def _shows_secret(text: str, start: int, end: int, content: str, masks: Sequence[str]) -> bool:
     """Whether inserting ``content`` over text[start:end] shows any part of a value the diff
     would mask there: the value inside the inserted text, or across its edges with the text kept
     around it. The lines the edit touches are judged as the diff judges them (``spans`` on the
@@ -184,7 +185,7 @@ def _sarif_rule(r) -> dict:
 
 
 def to_sarif(results: list[FileResult]) -> str:
-    share(results)
+    results = share(results)
     rules = [_sarif_rule(r) for r in RULES]
     index = {r.code: i for i, r in enumerate(RULES)}
     res = []

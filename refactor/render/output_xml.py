@@ -52,7 +52,7 @@ _CHECKSTYLE_SEVERITY = {"error": "error", "warning": "warning"}
 def to_checkstyle(results: list[FileResult]) -> str:
     """Checkstyle XML: a ``<file>`` per file checked, an ``<error>`` per finding (and one for a file
     that could not be processed, source ``dfix.DF900``)."""
-    share(results)
+    results = share(results)
     root = ET.Element("checkstyle", version="4.3")
     for r in results:
         el = ET.SubElement(root, "file", name=_xml_safe(r.path))
@@ -83,7 +83,7 @@ def to_junit(results: list[FileResult]) -> str:
     """JUnit XML: one ``<testsuite>``, a ``<testcase>`` per file checked, a ``<failure>`` per finding
     and an ``<error>`` for a file that could not be processed. ``failures``/``errors`` count test
     cases (files), as JUnit does."""
-    share(results)
+    results = share(results)
     errors = sum(1 for r in results if r.status == "error")
     failures = sum(1 for r in results if r.status != "error" and r.findings)
     counts = {"tests": str(len(results)), "failures": str(failures), "errors": str(errors)}

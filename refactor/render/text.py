@@ -71,7 +71,7 @@ def text_file(r, settings, color: bool, stdin_result) -> bool:
 
     from refactor.render.masking import learn, mask
 
-    learn(r)
+    r = learn(r)
     m = r.masks
 
     def echo(msg="", **kw):

@@ -30,5 +30,5 @@ RULE = Rule(
 )
 
 # Where this rule's findings are made today (tests/test_rules_meta.py imports it).
-# Reported by refactor.run:_split_findings.
+# Reported by refactor.run_splits:_split_findings.
 CHECK = "refactor.supply.split:find_credential_splits"

@@ -197,17 +197,17 @@ def run_engine(text: str, display: str, settings, context_dir: str | None) -> Fi
         source = SourceFile.from_bytes(display, text.encode("utf-8", "surrogatepass"))
         return process_source(source, display, settings, context_dir)
     except InputError as exc:
-        return FileResult(display, status="error", error=str(exc))
+        return FileResult.failure(display, str(exc))
     except ParseError as exc:
-        return FileResult(display, status="error", error=f"parse error: {exc.shown()}")
+        return FileResult.failure(display, f"parse error: {exc.shown()}")
     except pragmas.PragmaError as exc:
-        return FileResult(display, status="error", error=f"bad dfix comment: {exc}")
+        return FileResult.failure(display, f"bad dfix comment: {exc}")
     except RecursionError:
-        return FileResult(display, status="error", error="input too deeply nested")
+        return FileResult.failure(display, "input too deeply nested")
     except Exception as exc:
         if os.environ.get("DFIX_DEBUG"):
             raise
-        return FileResult(display, status="error", error=f"internal error: {type(exc).__name__}")
+        return FileResult.failure(display, f"internal error: {type(exc).__name__}")
 
 
 def analyse(uri: str, version: int | None, text: str, path: str | None, options: EditorOptions, encoding: str = "utf-16") -> Analysis:

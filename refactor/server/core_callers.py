@@ -220,7 +220,7 @@ def _link(a: Analysis, real: str, kind: str, options: EditorOptions, buffers: di
     ok = next((c for c in mine if c.status == "ok"), None)
     err = next((c for c in mine if c.status == "error"), None)
     if ok is not None and err is not None:
-        a.result = replace(ok, status="error", error=err.error)
+        a.result = ok.failed(err.error or "")
     else:
         a.result = ok or err
     if a.result is not None and a.result.status == "error":

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import CANARY_FORMATS, _canary
 
 from refactor.fixes._check_shell import classify, parse_script, unwrap
 from refactor.fixes.check import CheckResult, Violation, check_rewrite
@@ -570,6 +571,72 @@ def test_dropping_a_mount_is_always_caught(name: str, data) -> None:
     mutated = new[: m.start()] + new[m.end() :]
     res = check_rewrite(orig, mutated, secrets)
     assert not res.ok, (name, mutated)
+
+
+# --------------------------------------------------------------------------------------------
+# A migrated ARG's committed default leaves with the ARG; a copy committed on its own may stay
+# (the fuzz case of tests/test_fuzz_shapes.py: `ARG NPM_TOKEN=<c>` beside `ENV GITHUB_TOKEN=<c>`)
+
+DEFAULT = _canary(CANARY_FORMATS[0], 20)  # a GitHub-format canary, generated (never a real token)
+MOUNTED = "RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci"
+
+
+@pytest.mark.parametrize("original,rewritten", [
+    (lines("FROM node:20", "ARG NPM_TOKEN={c}", "RUN npm ci"), lines("FROM node:20", "ENV NPM_TOKEN={c}", MOUNTED)),
+    (lines("FROM node:20", "ARG NPM_TOKEN={c}", "RUN npm ci"),
+     lines("FROM node:20", "RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN echo {c} > /etc/t && npm ci")),
+    (lines("FROM node:20", "ARG NPM_TOKEN={c}", "ENV GITHUB_TOKEN=${NPM_TOKEN}", "RUN apt-get update"),
+     lines("FROM node:20", "ENV GITHUB_TOKEN={c}", "RUN apt-get update")),  # the ENV's copy inlined: no RUN reads it
+    (lines("ARG NPM_TOKEN={c}", "FROM node:20", "ARG NPM_TOKEN", "RUN npm ci"), lines("FROM node:20", "# {c}", MOUNTED)),
+    (lines("FROM node:20", 'ONBUILD ARG NPM_TOKEN="{c}"', "RUN npm ci"), lines("FROM node:20", "LABEL t={c}", MOUNTED)),
+    (lines("FROM node:20", "ENV GITHUB_TOKEN={c}", "ARG NPM_TOKEN={c}", "RUN npm ci"),  # one copy of its own, two kept
+     lines("FROM node:20", "ENV GITHUB_TOKEN={c}", "ENV NPM_TOKEN={c}", MOUNTED)),
+], ids=["kept-as-env", "kept-in-run", "inlined-into-env", "global-default-in-comment", "onbuild-default-as-label", "one-copy-too-many"])
+def test_a_migrated_default_left_in_the_rewrite_is_caught(original: str, rewritten: str) -> None:
+    res = check_rewrite(original.replace("{c}", DEFAULT), rewritten.replace("{c}", DEFAULT), NPM)
+    kept = [v for v in res.violations if v.kind == "secret-reach" and "committed default of secret NPM_TOKEN" in v.message]
+    assert kept, [(v.kind, v.message) for v in res.violations]
+    assert all(DEFAULT not in v.message and DEFAULT[4:16] not in v.message for v in res.violations)
+    assert re.match(rf"line {kept[0].line}: ", kept[0].message)
+
+
+@pytest.mark.parametrize("original,rewritten", [
+    # the fuzz case: the ENV holds the same credential as a literal of its own (DF003 on its line)
+    (lines("ARG NPM_TOKEN", "FROM node:20", "ARG NPM_TOKEN", "ENV GITHUB_TOKEN={c}", "ARG NPM_TOKEN={c}", "RUN npm ci"),
+     lines("FROM node:20", "ENV GITHUB_TOKEN={c}", MOUNTED)),
+    (lines("FROM node:20", "# token: {c}", "ARG NPM_TOKEN={c}", "RUN npm ci"), lines("FROM node:20", "# token: {c}", MOUNTED)),
+    # a placeholder default may reappear as text the rewrite adds (the secret id)
+    (lines("FROM node:20", "ARG NPM_TOKEN=npm_token", "RUN npm ci"), lines("FROM node:20", MOUNTED)),
+])
+def test_a_copy_committed_on_its_own_may_stay(original: str, rewritten: str) -> None:
+    res = check_rewrite(original.replace("{c}", DEFAULT), rewritten.replace("{c}", DEFAULT), NPM)
+    assert res.ok, [(v.kind, v.message) for v in res.violations]
+
+
+def test_dfix_migrates_the_arg_and_reports_the_copy_it_keeps(tmp_path: Path) -> None:
+    """The minimal input of the fuzz failure: the migrated ARG's default is gone, the ENV's own copy
+    of the same credential stays, reported as DF003 on its line and masked in every output; the ARG
+    fix is unsafe (its default is removed), so only --unsafe-fixes applies it."""
+    text = lines("ARG NPM_TOKEN", "FROM node:20", "ARG NPM_TOKEN", f"ENV GITHUB_TOKEN={DEFAULT}", f"ARG NPM_TOKEN={DEFAULT}",
+                 'RUN echo "//registry.npmjs.org/:_authToken=${NPM_TOKEN}" > /root/.npmrc', "RUN npm ci")
+    p = tmp_path / "Dockerfile"
+    p.write_text(text)
+    safe = _run_dfix(["--write", "--format", "json", "Dockerfile"], tmp_path)
+    assert p.read_text() == text and not safe["files"][0]["changed"]  # no safe fix claims it
+    out, err = io.StringIO(), io.StringIO()
+    from refactor.cli import main
+
+    with redirect_stdout(out), redirect_stderr(err):
+        main(["--diff", "--unsafe-fixes", str(p)])
+    doc = _run_dfix(["--write", "--unsafe-fixes", "--format", "json", "Dockerfile"], tmp_path)
+    findings = doc["files"][0]["findings"]
+    new = p.read_text()
+    assert {f["variable"] for f in findings if f["code"] == "DF001" and f["fix"]["applied"]} == {"NPM_TOKEN"}
+    assert "ARG NPM_TOKEN" not in new and new.count(DEFAULT) == 1 and f"ENV GITHUB_TOKEN={DEFAULT}" in new
+    assert "id=npm_token" in new
+    assert any(f["code"] == "DF003" and f["line"] == 4 for f in findings), findings
+    printed = out.getvalue() + err.getvalue() + json.dumps(doc)
+    assert DEFAULT not in printed and DEFAULT[4:16] not in printed
 
 
 # --------------------------------------------------------------------------------------------

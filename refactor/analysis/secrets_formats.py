@@ -114,6 +114,16 @@ _FORMAT_KEYS: tuple[tuple[str, ...], ...] = (
 )
 assert len(_FORMAT_KEYS) == len(_FORMATS), "one key tuple per credential format"
 _AUTH_HEADER_KEYS = ("authorization", "x-jfrog-art-api", "private-token", "job-token")
+# The token formats with a distinctive prefix, glued to a letter or digit before it
+# (``HEALTHCHECK --interval=xghp_…``, ``pw=abcAKIA…``): not a finding (the format's look-behind keeps
+# the finding to a standalone token), but masked all the same: dfix prints no such token.
+_GLUED = lazy(
+    r"(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}(?![A-Za-z0-9])|github_pat_[A-Za-z0-9_]{50,}"
+    r"|gl(?:pat|dt|ft|soat|rt|cbt|ptt|imt|agent|oas|ffct|cb)-[A-Za-z0-9_\-]{20,}"
+    r"|npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])|(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])"
+    r"|dckr_(?:pat|oat)_[A-Za-z0-9_\-]{20,}|xox[abposre]-[A-Za-z0-9\-]{10,}|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"
+)
+_GLUED_KEYS = (*_FORMAT_KEYS[1], *_FORMAT_KEYS[2], *_FORMAT_KEYS[3], "npm_", *_FORMAT_KEYS[7], "dckr_", "xox", "_live_", "_test_")
 _ANY_KEY = lazy("|".join(re.escape(k) for keys in _FORMAT_KEYS for k in keys) + "|(?i:" + "|".join(_AUTH_HEADER_KEYS) + ")")
 
 
@@ -130,6 +140,8 @@ def literal_tokens(text: str) -> list[str]:
         if not keys or not any(k in text for k in keys):
             continue  # (no keys: a whole-value format, not searched in text)
         found.extend(m.group(0) for m in rx.finditer(text))
+    if any(k in text for k in _GLUED_KEYS):
+        found.extend(m.group(0) for m in _GLUED.finditer(text))
     low = text.lower()
     if any(k in low for k in _AUTH_HEADER_KEYS):
         found.extend(m.group(1) for m in _LITERAL_AUTH_HEADER.finditer(text) if not m.group(1).startswith("$"))

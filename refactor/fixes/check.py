@@ -45,9 +45,13 @@ The model
    not leave it in a file after the RUN (redirections of echo/printf/cat/…, tee, ``sed -i``,
    ``htpasswd -b``, ``envsubst``, ``npm``/``git``/``pip``/``poetry`` config, ``git clone`` with
    the token, ``docker login``) unless the same RUN removes it later, in a place that runs (not in
-   a comment, not after ``exit``, not only when a command fails). With ``strategy="multistage"``
-   only the final stage chain must be free of S (ARG, ENV/LABEL, and ``COPY --from`` of a file the
-   builder left the secret in).
+   a comment, not after ``exit``, not only when a command fails). A credential committed as the
+   default of ``ARG S=…`` (12+ characters, letters and digits, no expansion) leaves with the ARG: the
+   rewrite holds that literal no more often than the original holds it outside S's ARGs (a copy
+   that is a literal of its own, ``ENV X=<same value>``, may stay; an inlined or added one may not).
+   With ``strategy="multistage"`` only the final stage chain must be free of S (ARG, ENV/LABEL, and
+   ``COPY --from`` of a file the builder left the secret in); the builder keeps the ARG and its
+   default.
 4. **Parse** (``parse``). The rewrite must parse, and a rewritten RUN script must not have a shell
    syntax error its original did not have.
 
@@ -71,7 +75,7 @@ from collections.abc import Collection, Mapping
 from refactor.fixes.check_align import _align, _dropped, _fold_writes, _ssh_exempt
 from refactor.fixes.check_effects import _reads
 from refactor.fixes.check_model import _Model
-from refactor.fixes.check_reach import _reach
+from refactor.fixes.check_reach import _defaults_kept, _reach
 from refactor.fixes.check_values import CheckResult, Violation, _home, _join, _norm, describe
 from refactor.source import SourceFile
 from refactor.syntax.dockerfile import ParseError, parse
@@ -164,5 +168,7 @@ def check_rewrite(
     removed, file_violations = _files(o, r, file_secrets, allowed_removals)
     out.extend(file_violations)
     out.extend(_reach(r, migrated, strategy))
+    if not both:  # (the multistage builder keeps the build arg, and so its default)
+        out.extend(_defaults_kept(odf, rdf, migrated))
     undecidable = tuple(sorted({run.line for run, (_r, u, _t) in zip(o.runs, info) if u}))
     return CheckResult(tuple(out), removed, undecidable)

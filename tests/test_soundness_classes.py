@@ -349,3 +349,16 @@ def test_ssh_key_no_build_step_uses_is_the_images_own(tmp_path) -> None:
     fixes = _fixes(tmp_path, src)
     assert fixes[0]["applicability"] == "display-only", fixes
     assert any("which the image keeps" in r for r in fixes[0]["reasons"]), fixes
+
+
+# -- a default that expands another variable is still a default ----------------------------------
+
+@pytest.mark.parametrize("default", ["${GITHUB_TOKEN}", "$GITHUB_TOKEN", "${GITHUB_TOKEN:-x}"])
+def test_an_arg_default_naming_another_variable_is_unsafe(tmp_path, default: str) -> None:
+    """``ARG NPM_TOKEN=${GITHUB_TOKEN}``: a build that passes no NPM_TOKEN got GITHUB_TOKEN's value;
+    after the fix it gets none and fails the mount's guard, so removing the default is unsafe as a
+    literal default is."""
+    src = f"FROM a:1\nARG GITHUB_TOKEN\nARG NPM_TOKEN={default}\nRUN npm ci\n"
+    fixes = [f for f in _fixes(tmp_path, src) if "NPM_TOKEN" in f["title"]]
+    assert fixes and fixes[0]["applicability"] != "safe"
+    assert _rewrite(tmp_path, src) == src

@@ -190,8 +190,8 @@ def plan_secret(
             )
         )
         fix.lower(Applicability.UNSAFE, "the default value is removed: the build command must now supply it")
-    elif any(it.value not in (None, "") and "$" not in (it.raw or "") for it in arg_items):
-        # any literal default (a placeholder too): builds that relied on it get no value after the fix
+    elif any(it.value not in (None, "") for it in arg_items):
+        # any default (a placeholder too, or ${OTHER}): builds that relied on it get no value after the fix
         fix.lower(Applicability.UNSAFE, "the default value is removed: the build command must now supply it")
 
     # findings for the declarations

@@ -286,6 +286,7 @@ class FakeRegistry:
         self.corrupt: set[str] = set()
         self.page = 0  # tags per page (0: all)
         self.require_token = False
+        self.retry_after = "0"  # the Retry-After header of the statuses in ``fail``
         self.requests: list[str] = []
         srv = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         srv.daemon_threads = True
@@ -323,7 +324,7 @@ class FakeRegistry:
                     return self._send(401, b"", {"WWW-Authenticate": f'Bearer realm="http://{reg.host}/token",service="fake"'})
                 queue = reg.fail.get(path)
                 if queue:
-                    return self._send(queue.pop(0), b"{}", {"Retry-After": "0"})
+                    return self._send(queue.pop(0), b"{}", {"Retry-After": reg.retry_after})
                 if path in reg.garbage:
                     return self._send(200, b"<html>not json", {"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
                 parts = path.split("/")

@@ -220,6 +220,12 @@ class Scanner:
             if kind == "pkcs12":
                 hits.append(Hit("PKCS#12 key store", hashlib.sha256(data).hexdigest(), where, named=False))
             return hits
+        # a known value this file already holds (raw, base64 …) is one location, not two
+        placed = {h.value for h in hits}
+        return hits + [h for h in self._content_hits(kind, base, text, data, where) if h.value not in placed]
+
+    def _content_hits(self, kind: str | None, base: str, text: str, data: bytes, where: str) -> list[Hit]:
+        hits: list[Hit] = []
         for m in _PEM.finditer(text):
             hits.append(Hit("private key", m.group(0), where, named=False))
         if kind:

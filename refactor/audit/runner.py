@@ -57,10 +57,16 @@ def audit_spec(spec: ImageSpec, opts: Options) -> ImageResult:
             for layer in spec.layers:
                 with layer.open() as raw:
                     hr = _Hashing(raw)
-                    hits += scanner.scan(hr, layer.label)
+                    try:
+                        hits += scanner.scan(hr, layer.label)
+                    except LayerError:
+                        if not layer.digest:
+                            raise
+                        hr.drain()  # a damaged blob: say so when its digest does not match
+                        _check_layer(spec, layer, hr)
+                        raise
                     hr.drain()
-                if layer.digest and "sha256:" + hr.hexdigest() != layer.digest:
-                    raise SourceError(f"{spec.image}: layer {layer.label} digest mismatch (got sha256:{hr.hexdigest()[:12]})")
+                _check_layer(spec, layer, hr)
             res.notes += scanner.notes
         res.findings = aggregate(
             hits, target=spec.target, image=spec.image, digest=spec.digest, repository=spec.repository, names=spec.names
@@ -71,6 +77,11 @@ def audit_spec(spec: ImageSpec, opts: Options) -> ImageResult:
         res.error = str(exc)
         res.findings = []
     return res
+
+
+def _check_layer(spec: ImageSpec, layer, hr: _Hashing) -> None:
+    if layer.digest and "sha256:" + hr.hexdigest() != layer.digest:
+        raise SourceError(f"{spec.image}: layer {layer.label} digest mismatch (got sha256:{hr.hexdigest()[:12]})")
 
 
 def _link(findings: list[Finding], hits: list[Hit], repo) -> None:

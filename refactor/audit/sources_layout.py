@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from functools import partial
 
 from refactor.audit.sources_attestations import MAX_STATEMENT, attestation_map, statements
-from refactor.audit.sources_spec import _SHA, ImageSpec, LayerRef, SourceError, _repo_of, check_digest, parse_json, short
+from refactor.audit.sources_spec import _SHA, ImageSpec, LayerRef, SourceError, _repo_of, check_digest, familiar, parse_json, short
 from refactor.audit.sources_stores import DirStore, TarStore, _Store
 
 OCI_INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
@@ -74,7 +74,9 @@ def oci_images(store: _Store, target: str, tags_by_config: dict[str, list[str]] 
             raise SourceError(f"{target}: manifest {short(str(digest))} has no config")
         cpath = _blob_path(cdigest)
         more = (tags_by_config or {}).get(cdigest, [])
-        all_names = list(dict.fromkeys(names + more)) or [f"{os.path.basename(target.rstrip('/'))}@{short(str(digest))}"]
+        all_names = list(dict.fromkeys(familiar(n) for n in names + more)) or [
+            f"{os.path.basename(target.rstrip('/'))}@{short(str(digest))}"
+        ]
         layers = []
         for layer in doc.get("layers") or []:
             ld = (layer or {}).get("digest")

@@ -77,3 +77,15 @@ def _repo_of(name: str) -> str:
         return ImageRef(r.domain, r.path).familiar
     except Exception:  # noqa: BLE001 - not a reference (a file name): keep it as it is
         return n
+
+
+def familiar(name: str) -> str:
+    """One spelling per image name: ``docker.io/library/app:1`` (a containerd annotation) and
+    ``app:1`` (``docker save``'s ``RepoTags``) are both ``app:1``; a name that is no reference stays."""
+    try:
+        from refactor.supply.reference import ImageRef, parse_reference
+
+        r = parse_reference(name)
+        return ImageRef(r.domain, r.path, r.tag, r.digest).familiar
+    except Exception:  # noqa: BLE001 - not a reference (a file name): keep it as it is
+        return name

@@ -90,7 +90,8 @@ class DirStore(_Store):
     def read(self, path: str, limit: int = MAX_JSON) -> bytes:
         try:
             with open(self._full(path), "rb") as f:
-                data = f.read(limit + 1)
+                size = os.fstat(f.fileno()).st_size  # read(limit + 1) would allocate the whole limit
+                data = f.read(min(size, limit) + 1)
         except OSError as exc:
             raise SourceError(f"{self.target}: cannot read {path} ({exc.strerror or type(exc).__name__})") from None
         if len(data) > limit:

@@ -134,6 +134,25 @@ def test_the_quick_fix_of_a_finding_is_the_cli_rewrite(client, ws, name) -> None
     client.diagnostics(uri)
 
 
+def test_the_quick_fix_is_offered_anywhere_on_the_finding_line(client, ws) -> None:
+    """Neovim asks with the cursor's position, Helix with the selected line from column 0: both
+    get the quick fix, not only with the cursor on the flagged name; another line gets none."""
+    path = ws / "cases" / "lf" / "Dockerfile"
+    uri, _text, diags = open_doc(client, path)
+    (d,) = [d for d in diags if d["code"] == "DF001"]
+    line = d["range"]["start"]["line"]
+    for col in (0, 3):
+        at = {"start": {"line": line, "character": col}, "end": {"line": line, "character": col}}
+        assert any(a["title"].startswith("Mount NPM_TOKEN") for a in actions(client, uri, at, []))
+    elsewhere = {"start": {"line": line + 1, "character": 0}, "end": {"line": line + 1, "character": 0}}
+    assert not [a for a in actions(client, uri, elsewhere, []) if a["kind"] == "quickfix"]
+    # Helix's :lsp-workspace-command sends no argument: the Dockerfile opened last
+    r = client.request("workspace/executeCommand", {"command": "dfix.showBuildCommand", "arguments": []})["result"]
+    assert r["command"] == "docker build --secret id=npm_token,env=NPM_TOKEN cases/lf"
+    client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+    client.diagnostics(uri)
+
+
 def test_an_editor_that_strips_the_bom_gets_the_same_rewrite(client, ws) -> None:
     path = ws / "cases" / "bom" / "Dockerfile"
     text = path.read_bytes().decode("utf-8-sig")  # VS Code, Neovim: the BOM is a file property

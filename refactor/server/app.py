@@ -221,6 +221,8 @@ async def show_build_command(ls: DfixServer, *args):
     uri = args[0] if args and isinstance(args[0], str) else None
     if uri is None and args and isinstance(args[0], list) and args[0]:
         uri = args[0][0]
+    if uri is None and not args:  # (Helix's :lsp-workspace-command sends no argument) the Dockerfile opened last
+        uri = next((u for u, d in reversed(list(ls.docs.items())) if d.role == "dockerfile"), None)
     if not isinstance(uri, str):
         return None
     a = await ls.current(uri)
@@ -229,7 +231,7 @@ async def show_build_command(ls: DfixServer, *args):
     cmd = await asyncio.get_running_loop().run_in_executor(ls.pool, core.build_command, a)
     if cmd is None:
         return None
-    ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=cmd[1]))
+    ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=cmd[1].rstrip("\n")))
     return {"command": cmd[0], "recipe": cmd[1]}
 
 

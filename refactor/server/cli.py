@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -19,4 +20,12 @@ def server_cmd(stdio: bool, log_file: str | None) -> None:
     except ImportError as exc:
         click.echo(f"dfix server: needs pygls and lsprotocol ({exc.name} is missing): pip install 'pygls>=2.1,<3'", err=True)
         sys.exit(2)
-    sys.exit(serve(log_file))
+    code = serve(log_file)
+    # the client waits little for the process to go (eglot: 0.1 s); interpreter teardown takes
+    # 100-160 ms and has nothing left to do: flush and leave
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # (closed by the client)
+            pass
+    os._exit(code)

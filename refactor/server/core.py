@@ -103,10 +103,10 @@ def _kind_wanted(kind: str, only: list[str] | None) -> bool:
 
 
 def _overlaps(r1: types.Range, r2: types.Range) -> bool:
-    def key(p: types.Position):
-        return (p.line, p.character)
-
-    return not (key(r1.end) < key(r2.start) or key(r2.end) < key(r1.start))
+    """Whether the lines of two ranges meet: a finding's actions are offered anywhere on its lines
+    (editors ask with the cursor's position, Helix with the start of the selected line), not only
+    with the cursor on the flagged word."""
+    return not (r1.end.line < r2.start.line or r2.end.line < r1.start.line)
 
 
 def _same_finding(f: FindingOut, g: FindingOut) -> bool:

@@ -199,6 +199,28 @@ class ResultCache:
         self.stats.scan_misses += 1
         return None, (key, tree)
 
+    def callers_lookup(self, root: str) -> tuple[str, dict[str, list]]:
+        """The caller files under ``root`` an earlier run found nothing to read in, with their stat
+        (``refactor.callers.discover``'s ``known``); an empty dict on a miss or a bad entry."""
+        key = hashlib.sha256(f"{self._code}\0callers\0{os.path.abspath(root)}".encode("utf-8", "surrogateescape")).hexdigest()
+        body = self._read_entry(self._entry_path(key), key)
+        files = body.get("callers_index") if body is not None else None
+        if not isinstance(files, dict) or not all(
+            isinstance(v, list) and len(v) == 5 and isinstance(v[0], str) and all(isinstance(x, int) for x in v[1:]) for v in files.values()
+        ):
+            return key, {}
+        return key, files
+
+    def callers_store(self, key: str, before: dict[str, list], files: dict[str, list]) -> None:
+        """Store the verdicts of this run's caller discovery (paths and stats only: no content)."""
+        if files == before:
+            return
+        w = _writer(self.root)
+        if w.write(key, {"key": key, "callers_index": files}):
+            self._wrote = True
+        elif w.warning and w.warning not in self.warnings:
+            self.warnings.append(w.warning)
+
     def scan_store(self, pending: tuple[str, str] | None, rows: list[list]) -> None:
         if pending is None:
             return

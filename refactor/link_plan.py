@@ -59,6 +59,7 @@ def link_callers(
     given: set[str] | None = None,
     only_names: frozenset[str] | None = None,
     buffer: tuple[str, SourceFile, list[Invocation]] | None = None,
+    cache=None,
 ) -> Linked:
     """Plan caller edits, and decide which Dockerfile fixes their callers block.
 
@@ -70,7 +71,8 @@ def link_callers(
 
     ``buffer`` (the editor: ``refactor.server``): one caller's real path, its unsaved text and its
     invocations, linked instead of discovering the repository's callers; that file is read from
-    the buffer, never from the disk.
+    the buffer, never from the disk. ``cache``: the run's result cache, which keeps the caller
+    files with nothing to read from one run to the next (by their stat).
     """
     settings = settings or (per_file[0] if per_file else Settings())
     from refactor.callers import Target, discover, mentions_in, plan_file, repo_root, stale_args
@@ -83,10 +85,14 @@ def link_callers(
         invocations = list(buffer[2])
         mentions.extend(mentions_in(buffer[0], buffer[1].text))
     else:
+        key, known = cache.callers_lookup(root) if cache is not None else ("", None)
+        before = dict(known) if known is not None else {}
         try:
-            invocations = discover(root, exclude=excludes, mentions=mentions, unreadable=unreadable, names=only_names)
+            invocations = discover(root, exclude=excludes, mentions=mentions, unreadable=unreadable, names=only_names, known=known)
         except Exception:  # noqa: BLE001 - discovery of callers never fails the Dockerfile run
             return Linked([], {})
+        if cache is not None and known is not None:
+            cache.callers_store(key, before, known)
     # mentions no parsed build covers: a form dfix cannot follow (flags in a variable, an argv list…)
     spans: dict[str, list[tuple[int, int]]] = {}
     for inv in invocations:

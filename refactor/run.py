@@ -106,7 +106,9 @@ def _finish_run(
         # report mode shows the callers of the migrated names only: files that mention none are not parsed
         # (--add-ignore writes a baseline for every caller finding: it reads them all)
         names = frozenset(n for r in results for n in r.migrated) if settings.mode is Mode.REPORT and not add_ignore else None
-        linked = link_callers(list(paths), candidates, results, per_file, excludes, settings=settings, given=given, only_names=names)
+        linked = link_callers(
+            list(paths), candidates, results, per_file, excludes, settings=settings, given=given, only_names=names, cache=cache
+        )
         results = linked.apply(candidates, results, per_file)
         callers = linked.callers
         if settings.mode is Mode.WRITE:

@@ -232,7 +232,9 @@ def finish(paths, settings, candidates, per_file, excludes, progress, cache, dir
 
         given = {os.path.realpath(p) for p in paths if p != "-" and os.path.isfile(p)} if settings.callers == "given" else None
         names = frozenset(n for p in order for n in p.migrated)
-        linked = link_callers(list(paths), candidates, headers, per_file, excludes, settings=settings, given=given, only_names=names)
+        linked = link_callers(
+            list(paths), candidates, headers, per_file, excludes, settings=settings, given=given, only_names=names, cache=cache
+        )
         blocks = linked.blocks
         entries = sorted([*order, *linked.callers], key=_entry_path)
     entries = list(heapq.merge(entries, _split_extras([c.path for c in candidates], splits), key=_entry_path))

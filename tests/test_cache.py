@@ -97,10 +97,10 @@ def dfix(args: list[str], cache: Path | None, cwd: Path | None = None) -> tuple[
 
 
 def entries(cache: Path, scan: bool = False) -> list[Path]:
-    """The per-file entries (with ``scan``: the DF010 scan entries too)."""
+    """The per-file entries (with ``scan``: the DF010 scan and caller discovery entries too)."""
     out = []
     for p in sorted((cache / f"v{C.FORMAT}").rglob("*")):
-        if p.is_file() and not p.name.startswith(".") and (scan or b'"splits":' not in p.read_bytes()):
+        if p.is_file() and not p.name.startswith(".") and (scan or not any(k in p.read_bytes() for k in (b'"splits":', b'"callers_index":'))):
             out.append(p)
     return out
 
@@ -752,3 +752,33 @@ def test_the_canary_never_reaches_the_cache(tmp_path) -> None:
         data = p.read_bytes()
         for n in needles:
             assert n not in data, f"{p.name} holds the canary ({n[:8]!r}…)"
+
+
+# --------------------------------------------------------------------------------------------
+# Caller discovery: files with nothing to read are remembered by their stat
+
+
+def test_a_caller_file_that_changes_is_read_again(tmp_path) -> None:
+    """The cache keeps the caller files that hold no build-arg bytes (by size, mtime, ctime and
+    inode) so a warm run does not read them; a file that changes is read again, whatever it is."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "Dockerfile").write_text("FROM node:20\nARG NPM_TOKEN\nRUN npm ci\n")
+    (repo / "build.sh").write_text("#!/bin/sh\ndocker build .\n")
+    (repo / "ci").write_text("#!/bin/bash\necho nothing\n")  # extension-less: a shell script by its shebang
+    (repo / "notes").write_text("no shebang\n")
+    cache = tmp_path / "cache"
+    for _ in range(2):
+        code, out, _err = dfix(["--format", "json", "Dockerfile"], cache, cwd=repo)
+        assert not [f for f in json.loads(out)["files"] if f["kind"] == "caller"], out
+    (index,) = [p for p in (cache / f"v{C.FORMAT}").rglob("*") if p.is_file() and b'"callers_index":' in p.read_bytes()]
+    stored = json.loads(index.read_bytes().split(b"\n", 1)[1])["callers_index"]
+    assert sorted(stored) == ["build.sh", "ci", "notes"]  # paths and stats only
+    assert all(len(v) == 5 for v in stored.values()) and b"docker build" not in index.read_bytes()
+    (repo / "build.sh").write_text("#!/bin/sh\ndocker build --build-arg NPM_TOKEN .\n")
+    (repo / "ci").write_text("#!/bin/bash\ndocker build --build-arg NPM_TOKEN=$NPM_TOKEN .\n")
+    warm = dfix(["--format", "json", "Dockerfile"], cache, cwd=repo)
+    cold = dfix(["--format", "json", "Dockerfile"], None, cwd=repo)
+    assert warm == cold
+    callers = {f["path"] for f in json.loads(warm[1])["files"] if f["kind"] == "caller"}
+    assert callers == {"build.sh", "ci"}, warm[1]

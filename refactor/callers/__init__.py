@@ -35,6 +35,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import stat
 
 from refactor.buildspec import SecretSpec
 from refactor.fixes.edit import ConflictError, apply_edits
@@ -130,6 +131,7 @@ def discover(
     mentions: list | None = None,
     unreadable: list | None = None,
     names: frozenset[str] | None = None,
+    known: dict[str, list] | None = None,
 ) -> list[Invocation]:
     """Every build invocation that passes build args, under ``root`` (sorted by path and offset).
 
@@ -139,6 +141,10 @@ def discover(
     build-arg-looking mention of a name in the files read (:func:`mentions_in`), parsed or not.
     ``names``: only files whose bytes mention one of them are read further (report mode: the
     callers that matter are those of the migrated names; a file that mentions none cannot pass them).
+    ``known`` (the result cache's, :meth:`refactor.cache.ResultCache.callers_lookup`): files an
+    earlier run found to hold none of their kind's bytes (or no shell shebang), by path below
+    ``root``, with the stat they had (``[kind, size, mtime_ns, ctime_ns, inode]``); such a file
+    with the same stat is not read again. Replaced in place by this run's verdicts.
     """
     from refactor.discovery import is_dockerfile_name
 
@@ -146,6 +152,8 @@ def discover(
     out: list[Invocation] = []
     wanted = None if names is None else tuple(n.encode() for n in names)
     specs: list[tuple[str, object]] = []
+    before = dict(known) if known is not None else {}
+    now: dict[str, list] = {}
     for dirpath, dirnames, filenames in walk(root):
         spec = _gitignore(dirpath)
         if spec is not None:
@@ -165,18 +173,28 @@ def discover(
             kind = kind_of(_below(full, root))
             if kind is None and ("." in fn or is_dockerfile_name(fn)):
                 continue  # (an extension-less Dockerfile is never a shell script: not even opened)
-            if ignored(fn, False) or (os.path.islink(full) and not os.path.isfile(full)):
+            if ignored(fn, False):
                 continue
             try:
-                if not os.path.isfile(full):
-                    continue
-                if os.path.getsize(full) > MAX_BYTES:
-                    if kind is not None and unreadable is not None:
-                        unreadable.append((full, f"it is over {MAX_BYTES // (1024 * 1024)} MiB"))
-                    continue
+                st = os.stat(full)  # (a symlink: its target; a broken one raises)
+            except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            if st.st_size > MAX_BYTES:
+                if kind is not None and unreadable is not None:
+                    unreadable.append((full, f"it is over {MAX_BYTES // (1024 * 1024)} MiB"))
+                continue
+            rel = _below(full, root)
+            stamp = [kind or "-", st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+            if before.get(rel) == stamp:
+                now[rel] = stamp  # nothing to find in it, as an earlier run found
+                continue
+            try:
                 with open(full, "rb") as fh:
                     if kind is None:  # an extension-less file: a shell script only with a shell shebang
                         if not _SHEBANG.match(fh.read(256)):
+                            now[rel] = stamp
                             continue
                         kind = "shell"
                         fh.seek(0)
@@ -186,6 +204,8 @@ def discover(
                     unreadable.append((full, f"it cannot be read ({exc.strerror or type(exc).__name__})"))
                 continue
             if not any(n in data for n in _KINDS[kind].needles) or b"\x00" in data:
+                if len(data) == st.st_size:  # (read whole, as stat-ed)
+                    now[rel] = stamp
                 continue
             if wanted is not None and not any(n in data for n in wanted):
                 continue
@@ -209,6 +229,9 @@ def discover(
                 if os.environ.get("DFIX_DEBUG"):
                     raise
                 continue
+    if known is not None:
+        known.clear()
+        known.update(now)
     return out
 
 

@@ -181,31 +181,30 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
     declared_args = sorted({it.name for it in analysis.facts.items if it.kind == "ARG"})
     removed = {p.name for p in chosen}
     fix_edits = own_edits(analysis, source, findings)
-    masks: list[str] = []
+    masks: dict[str, None] = {}  # (an ordered set: a 1 MB file can hold tens of thousands)
     # every literal value of a variable judged secret is masked in diffs (references are not)
     secret_names = {f.variable for f in analysis.findings if f.secret and f.variable}
     secret_names |= {p.name for p in analysis.plans}
+    removed_items = {id(r.item) for p in analysis.plans for r in p.removals}
     for it in analysis.facts.items:
-        if (it.name in secret_names or any(r.item is it for p in analysis.plans for r in p.removals)) and it.value:
+        if (it.name in secret_names or id(it) in removed_items) and it.value:
             if "$" not in it.value and len(it.value) >= 4:
-                masks.append(it.value)
+                masks[it.value] = None
             elif it.raw and "$" not in (it.raw or "") and len(it.raw) >= 4:
-                masks.append(it.raw)
+                masks[it.raw] = None
             else:  # ${X:-literal}: the literal is the value whenever X is unset
                 for ref in find_refs(it.value):
                     w = ref.word
-                    if ref.modifier in (":-", "-", ":=", "=") and len(w) >= 4 and "$" not in w and w not in masks:
-                        masks.append(w)
+                    if ref.modifier in (":-", "-", ":=", "=") and len(w) >= 4 and "$" not in w:
+                        masks[w] = None
     for f in analysis.findings:  # a committed credential wherever it sits (a flag word, a keyword…)
         if f.code == "DF003" and f.variable is None and f.end - f.start >= 4:
             v = text[f.start : f.end]
-            for form in (v, v.upper()):  # (upper-cased where a secret id becomes a variable name)
-                if form not in masks:
-                    masks.append(form)
+            masks[v] = masks[v.upper()] = None  # (upper-cased where a secret id becomes a variable name)
     if settings.keep_text:  # only where file text is printed
         from refactor.analysis.secrets import literal_tokens
 
-        masks.extend(t for t in literal_tokens(text) if t not in masks)
+        masks.update(dict.fromkeys(literal_tokens(text)))
     notes = [*analysis.notes, *split_notes, *pin_notes]
 
     ctx = context_dir or os.path.dirname(display) or "."
@@ -228,7 +227,7 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
             # stands as a value, never in a file name (refactor.render.masking)
             from refactor.render.masking import mask_text
 
-            rendered = mask_text(rendered, masks)[0]
+            rendered = mask_text(rendered, list(masks))[0]
             emitted[target] = rendered
     if settings.sign and settings.image:
         emitted.update(signing_recipes(spec, settings.sign, settings.image, settings.sign_key))

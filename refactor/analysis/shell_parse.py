@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from refactor.analysis.shell_commands import _SHELLS, ShellInfo, project_code
+from refactor.fixes._check_shell_errors import SCAN_FROM, too_erroneous
 
 
 @lru_cache(maxsize=1)
@@ -23,7 +24,9 @@ def _parser():
 # ``|||…``, ``)))…``, ``a)a)…`` or ``f() f() …`` again from each error in it (``echo `` + 30,000
 # ``|`` took 1.8 s per parse, 1 MB would take half an hour), and its stack recovery is quadratic in
 # the stages of an unfinished pipeline (``a|a|…|``: 16,000 stages, 4.5 s) and in chained backtick
-# substitutions (``> f `> f `…``: 4,000, 1.3 s). A text past these bounds is not parsed (None):
+# substitutions (``> f `> f `…``: 4,000, 1.3 s); every error costs ~50 µs (a 1 MB RUN of ``} (<``:
+# 15 s), so a long text dense with obvious errors is not parsed either (refactor.fixes._check_shell_errors).
+# A text past these bounds is not parsed (None):
 # the callers take that as a parse error, the conservative outcome. The checker
 # (refactor/fixes/_check_shell_parse.py) keeps its own copy, by design.
 MAX_PIPES = 512  # ``|`` characters in one text (512 stages ``a|a|…|`` ending in an error: ~10 ms)
@@ -52,9 +55,11 @@ class _Reader:
 
 def bounded_parse(data: bytes):
     """tree-sitter's tree of ``data``, or None when parsing it would be pathologically slow: too
-    many pipes or backticks (checked before parsing), or a lexer that keeps reading the text over
+    many pipes or backticks or obvious syntax errors (checked before parsing), or a lexer that keeps reading the text over
     (the parse is cut once the lexer has read it ``_LEX_READS`` times: linear, deterministic)."""
     if data.count(b"|") > MAX_PIPES or data.count(b"`") > MAX_BACKTICKS:
+        return None
+    if len(data) > SCAN_FROM and too_erroneous(data.decode("utf-8", "surrogatepass")):
         return None
     read = _Reader(data, _LEX_SLACK + _LEX_READS * (len(data) // _CHUNK))
     tree = _parser().parse(read)

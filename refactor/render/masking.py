@@ -57,8 +57,20 @@ def _value_patterns(value: str) -> tuple[re.Pattern, ...]:
 
 def spans(text: str, masks) -> list[tuple[int, int]]:
     """The (start, end) of every place in ``text`` a mask is replaced, sorted and merged."""
+    if len(masks) <= _FEW:
+        return _spans(text, [m for m in dict.fromkeys(masks) if m and m in text])
+    index = _index(masks)
+    got = index.memo.get(text)
+    if got is None:
+        if len(index.memo) >= _MEMO:
+            index.memo.clear()
+        got = index.memo[text] = _spans(text, index.candidates(text))
+    return list(got)
+
+
+def _spans(text: str, masks) -> list[tuple[int, int]]:
     found: list[tuple[int, int]] = []
-    for m in {m for m in masks if m}:
+    for m in masks:
         if m not in text:
             continue
         if token_like(m):
@@ -77,6 +89,59 @@ def spans(text: str, masks) -> list[tuple[int, int]]:
         else:
             merged.append((s, e))
     return merged
+
+
+# A run can know tens of thousands of masks (one per committed literal) and print a line per
+# finding: asking each mask whether it is in each printed line was quadratic (35,000 literals:
+# minutes). The masks are indexed once per masks tuple by their first ``_GRAM`` characters (a
+# shorter mask by all of it); a text is asked only about the masks whose head it holds, found
+# from the text's own substrings of that length when it is shorter than the list of heads.
+_FEW = 64  # up to this many masks, ask each one (no index)
+_GRAM = 8
+_MEMO = 4_096  # texts remembered per index (a report prints the same fix titles over and over)
+
+
+class _Index:
+    __slots__ = ("by_head", "masks", "memo")
+
+    def __init__(self, masks) -> None:
+        self.masks = masks  # kept so that the id this index is cached under stays this tuple's
+        self.memo: dict[str, list[tuple[int, int]]] = {}
+        self.by_head: dict[int, dict[str, list[str]]] = {}  # head length -> head -> masks
+        for m in dict.fromkeys(masks):
+            if m:
+                k = min(len(m), _GRAM)
+                self.by_head.setdefault(k, {}).setdefault(m[:k], []).append(m)
+
+    def candidates(self, text: str) -> list[str]:
+        """The masks whose head occurs in ``text`` (every mask that does, among others)."""
+        out: list[str] = []
+        n = len(text)
+        for k, heads in self.by_head.items():
+            if n < k:
+                continue
+            if len(heads) <= n:
+                hits = [h for h in heads if h in text]
+            else:
+                hits = list({text[i : i + k] for i in range(n - k + 1)}.intersection(heads))
+            for h in hits:
+                out.extend(heads[h])
+        return out
+
+
+_INDEXES: dict[int, _Index] = {}
+
+
+def _index(masks) -> _Index:
+    """The index of ``masks``, built once per tuple (a list or set is indexed per call)."""
+    if not isinstance(masks, tuple):
+        return _Index(tuple(masks))
+    got = _INDEXES.get(id(masks))
+    if got is None or got.masks is not masks:
+        if len(_INDEXES) >= 8:
+            _INDEXES.clear()
+        got = _INDEXES[id(masks)] = _Index(masks)
+    return got
 
 
 def mask_text(text: str, masks) -> tuple[str, bool]:

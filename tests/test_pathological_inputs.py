@@ -91,8 +91,8 @@ def test_a_megabyte_run_of_error_dense_shell_finishes_in_budget(tmp_path, unit: 
 
 def test_an_error_dense_run_is_not_parsed_but_a_long_clean_one_is() -> None:
     from refactor.analysis.shell_parse import bounded_parse
-    from refactor.fixes._check_shell_errors import obvious_errors, too_erroneous
     from refactor.fixes._check_shell_parse import parse_script
+    from refactor.syntax.shell_guard import obvious_errors, too_erroneous
 
     dense = "} (<" * 2_000
     assert too_erroneous(dense) and bounded_parse(dense.encode()) is None and parse_script(dense).error

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from refactor.analysis.shell_commands import _SHELLS, ShellInfo, project_code
-from refactor.fixes._check_shell_errors import SCAN_FROM, too_erroneous
+from refactor.syntax.shell_guard import guarded_parse
 
 
 @lru_cache(maxsize=1)
@@ -20,55 +20,14 @@ def _parser():
     return Parser(Language(tree_sitter_bash.language()))
 
 
-# tree-sitter-bash's error recovery is quadratic on some texts: its lexer reads a run like
-# ``|||…``, ``)))…``, ``a)a)…`` or ``f() f() …`` again from each error in it (``echo `` + 30,000
-# ``|`` took 1.8 s per parse, 1 MB would take half an hour), and its stack recovery is quadratic in
-# the stages of an unfinished pipeline (``a|a|…|``: 16,000 stages, 4.5 s) and in chained backtick
-# substitutions (``> f `> f `…``: 4,000, 1.3 s); every error costs ~50 µs (a 1 MB RUN of ``} (<``:
-# 15 s), so a long text dense with obvious errors is not parsed either (refactor.fixes._check_shell_errors).
-# A text past these bounds is not parsed (None):
-# the callers take that as a parse error, the conservative outcome. The checker
-# (refactor/fixes/_check_shell_parse.py) keeps its own copy, by design.
-MAX_PIPES = 512  # ``|`` characters in one text (512 stages ``a|a|…|`` ending in an error: ~10 ms)
-MAX_BACKTICKS = 128  # backticks in one text (the worst chains: ~5 ms at 128)
-_CHUNK = 64  # bytes handed to the lexer per read
-_SERVE_CHUNK = 256  # bytes handed per read once parsed (node.text)
-_LEX_READS = 16  # reads per chunk of text the lexer may make (1 to 4 on real scripts)
-_LEX_SLACK = 64  # reads any text may make besides (a short text is never cut)
 _SHORT_TEXT = 4_096  # texts up to this long are kept 256 at a time (at most ~40 MB of trees)
 _LONG_TEXT = 262_144  # longer ones 4 at a time; longer still, parsed per call
 
 
-class _Reader:
-    """The text handed to tree-sitter's lexer piece by piece, counting the reads: past ``budget`` it
-    ends the text. The tree keeps its reader for ``node.text`` (hence slots: small per tree)."""
-
-    __slots__ = ("budget", "chunk", "reads", "src")
-
-    def __init__(self, src: bytes, budget: int) -> None:
-        self.src, self.budget, self.reads, self.chunk = src, budget, 0, _CHUNK
-
-    def __call__(self, offset: int, _point) -> bytes:
-        self.reads += 1
-        return self.src[offset : offset + self.chunk] if self.reads <= self.budget else b""  # past the budget: end of text
-
-
 def bounded_parse(data: bytes):
-    """tree-sitter's tree of ``data``, or None when parsing it would be pathologically slow: too
-    many pipes or backticks or obvious syntax errors (checked before parsing), or a lexer that keeps reading the text over
-    (the parse is cut once the lexer has read it ``_LEX_READS`` times: linear, deterministic)."""
-    if data.count(b"|") > MAX_PIPES or data.count(b"`") > MAX_BACKTICKS:
-        return None
-    if len(data) > SCAN_FROM and too_erroneous(data.decode("utf-8", "surrogatepass")):
-        return None
-    read = _Reader(data, _LEX_SLACK + _LEX_READS * (len(data) // _CHUNK))
-    tree = _parser().parse(read)
-    if read.reads > read.budget:
-        return None
-    # the tree reads its text through ``read`` again (node.text): no budget, larger pieces (parsing
-    # the bytes again instead would double the cost of a text full of errors)
-    read.budget, read.chunk = 1 << 62, _SERVE_CHUNK
-    return tree
+    """tree-sitter's tree of ``data``, or None when parsing it would be pathologically slow
+    (:func:`refactor.syntax.shell_guard.guarded_parse`, the same guard as the rewrite check's)."""
+    return guarded_parse(_parser(), data)
 
 
 @lru_cache(maxsize=256)  # per text: analyze_shell, file_writes, statements share one parse

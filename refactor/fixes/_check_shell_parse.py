@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from refactor.fixes._check_shell_errors import SCAN_FROM, too_erroneous
 from refactor.fixes._check_shell_tools import unwrap
 from refactor.fixes._check_shell_values import MAX_DEPTH, _assignment, literal, raw_unquoted
+from refactor.syntax.shell_guard import guarded_parse
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -31,46 +31,10 @@ def _parser():
     return Parser(Language(tree_sitter_bash.language()))
 
 
-# tree-sitter-bash's error recovery is quadratic on some texts (runs like ``|||…``, ``)))…``,
-# ``a)a)…``, ``f() f() …`` that its lexer reads again from each error; unfinished pipelines of
-# thousands of stages; chained backtick substitutions): ``echo `` + 30,000 ``|`` took 1.8 s per
-# parse. Such a text is not parsed: the Script is a parse error, which the check refuses. The same
-# bounds as the analysis reader's, kept here on purpose: the check depends on no planner code.
-_MAX_PIPES = 512  # ``|`` characters in one text
-_MAX_BACKTICKS = 128  # backticks in one text
-_CHUNK = 64  # bytes handed to the lexer per read
-_LEX_READS = 16  # reads per chunk of text the lexer may make (1 to 4 on real scripts)
-_LEX_SLACK = 64  # reads any text may make besides (a short text is never cut)
-
-
-class _Reader:
-    """The text handed to tree-sitter's lexer piece by piece, counting the reads: past ``budget`` it
-    ends the text. The tree keeps its reader for ``node.text`` (hence slots: a closure cost a
-    50,000-RUN file 20 MiB more)."""
-
-    __slots__ = ("budget", "chunk", "reads", "src")
-
-    def __init__(self, src: bytes, budget: int) -> None:
-        self.src, self.budget, self.reads, self.chunk = src, budget, 0, _CHUNK
-
-    def __call__(self, offset: int, _point) -> bytes:
-        self.reads += 1
-        return self.src[offset : offset + self.chunk] if self.reads <= self.budget else b""  # past the budget: end of text
-
-
 def _tree(src: bytes):
-    """The tree of ``src``, or None when parsing it would be pathologically slow: too many pipes or
-    backticks, or a lexer that keeps reading the text over (cut after ``_LEX_READS`` readings)."""
-    if src.count(b"|") > _MAX_PIPES or src.count(b"`") > _MAX_BACKTICKS:
-        return None
-    if len(src) > SCAN_FROM and too_erroneous(src.decode("utf-8", "surrogatepass")):  # ~50 µs per error
-        return None
-    read = _Reader(src, _LEX_SLACK + _LEX_READS * (len(src) // _CHUNK))
-    tree = _parser().parse(read)
-    if read.reads > read.budget:
-        return None
-    read.budget, read.chunk = 1 << 62, 256  # node.text reads through ``read`` again: no budget, larger pieces
-    return tree
+    """The tree of ``src``, or None when parsing it would be pathologically slow
+    (:func:`refactor.syntax.shell_guard.guarded_parse`, shared with the analysis reader)."""
+    return guarded_parse(_parser(), src)
 
 
 _OPS = {"&&", "||", ";", "&", "|", "|&", ";;", "\n"}

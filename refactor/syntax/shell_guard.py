@@ -1,16 +1,26 @@
-"""A linear count of the obvious syntax errors in a shell text, before tree-sitter sees it.
+"""The guard around tree-sitter-bash, shared by the analysis reader
+(refactor/analysis/shell_parse.py) and the rewrite check's parser (refactor/fixes/_check_shell_parse.py):
+texts whose parse would be pathologically slow are not parsed (:func:`guarded_parse` returns None,
+which both callers take as a parse error: the analysis is uncertain, the check refuses).
 
-tree-sitter-bash's error recovery costs about 50 µs per error (it tries every token of the
-grammar as a missing one), against about 0.15 µs per byte of well-formed text: a 1 MB RUN of
-``} (<`` repeated holds 500,000 errors and took 15 s per parse. This scanner finds the errors
-anyone can see without a grammar: a ``)`` or ``}`` that closes nothing, a redirection with no
-word after it, an operator with no command before it. A long text with more of them than
-:data:`MAX_ERRORS` allows is not parsed: its callers take it as a parse error (the analysis is
-uncertain, the rewrite check refuses). It lives with the check, which may import nothing of the
-planner; the analysis reader (refactor/analysis/shell_parse.py) imports it from here (it belongs
-with refactor/syntax/, a parse guard both sides share). Short texts are never scanned (they cost little), so no
-ordinary RUN is judged by this approximation; quoting, comments, ``$(``/``${``, ``case`` patterns
-and heredoc bodies are followed so that a well-formed script counts no error.
+tree-sitter-bash's error recovery is quadratic on some texts: its lexer reads a run like ``|||…``,
+``)))…``, ``a)a)…`` or ``f() f() …`` again from each error in it (``echo `` + 30,000 ``|`` took
+1.8 s per parse), and its stack recovery is quadratic in the stages of an unfinished pipeline
+(``a|a|…|``: 16,000 stages, 4.5 s) and in chained backtick substitutions (``> f `> f `…``: 4,000,
+1.3 s). So: at most :data:`MAX_PIPES` pipes and :data:`MAX_BACKTICKS` backticks, and the lexer reads
+through a :class:`_Reader` that ends the text once it has read it ``_LEX_READS`` times over (linear,
+deterministic).
+
+Every error also costs about 50 µs (it tries every token of the grammar as a missing one), against
+about 0.15 µs per byte of well-formed text: a 1 MB RUN of ``} (<`` repeated holds 500,000 errors and
+took 15 s per parse. The scanner below counts the errors anyone can see without a grammar: a ``)``
+or ``}`` that closes nothing, a redirection with no word after it, an operator with no command
+before it. A long text with more of them than :data:`MAX_ERRORS` allows is not parsed. Short texts
+are never scanned (they cost little), so no ordinary RUN is judged by this approximation; quoting,
+comments, ``$(``/``${``, ``case`` patterns and heredoc bodies are followed so that a well-formed
+script counts no error.
+
+This module is syntax, not planning: the check may import it (it imports nothing of the planner).
 """
 
 from __future__ import annotations
@@ -171,3 +181,47 @@ def obvious_errors(text: str, limit: int) -> int:
                 case -= 1
         prev = "w"
     return errors
+
+
+# --------------------------------------------------------------------------------------------
+# The parse, bounded
+
+MAX_PIPES = 512  # ``|`` characters in one text (512 stages ``a|a|…|`` ending in an error: ~10 ms)
+MAX_BACKTICKS = 128  # backticks in one text (the worst chains: ~5 ms at 128)
+_CHUNK = 64  # bytes handed to the lexer per read
+_SERVE_CHUNK = 256  # bytes handed per read once parsed (node.text)
+_LEX_READS = 16  # reads per chunk of text the lexer may make (1 to 4 on real scripts)
+_LEX_SLACK = 64  # reads any text may make besides (a short text is never cut)
+
+
+class _Reader:
+    """The text handed to tree-sitter's lexer piece by piece, counting the reads: past ``budget`` it
+    ends the text. The tree keeps its reader for ``node.text`` (hence slots: a closure cost a
+    50,000-RUN file 20 MiB more)."""
+
+    __slots__ = ("budget", "chunk", "reads", "src")
+
+    def __init__(self, src: bytes, budget: int) -> None:
+        self.src, self.budget, self.reads, self.chunk = src, budget, 0, _CHUNK
+
+    def __call__(self, offset: int, _point) -> bytes:
+        self.reads += 1
+        return self.src[offset : offset + self.chunk] if self.reads <= self.budget else b""  # past the budget: end of text
+
+
+def guarded_parse(parser, data: bytes):
+    """``parser``'s tree of ``data``, or None when parsing it would be pathologically slow: too
+    many pipes or backticks or obvious syntax errors (checked before parsing), or a lexer that
+    keeps reading the text over (cut once it has read it ``_LEX_READS`` times)."""
+    if data.count(b"|") > MAX_PIPES or data.count(b"`") > MAX_BACKTICKS:
+        return None
+    if len(data) > SCAN_FROM and too_erroneous(data.decode("utf-8", "surrogatepass")):
+        return None
+    read = _Reader(data, _LEX_SLACK + _LEX_READS * (len(data) // _CHUNK))
+    tree = parser.parse(read)
+    if read.reads > read.budget:
+        return None
+    # the tree reads its text through ``read`` again (node.text): no budget, larger pieces (parsing
+    # the bytes again instead would double the cost of a text full of errors)
+    read.budget, read.chunk = 1 << 62, _SERVE_CHUNK
+    return tree

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from refactor.analysis import visibility
 from refactor.syntax.dockerfile import Dockerfile, Instruction
 from refactor.syntax.words import NameValue, find_refs, name_values, unquote
 
@@ -143,36 +145,18 @@ class Facts:
             s = self.stages[s].parent
         return chain[::-1]
 
-    def visible_at(self, instr: int) -> dict[str, VarItem]:
-        """Variables a RUN at ``instr`` sees (name -> the item that defines it).
-
-        Computed once per instruction (the planner asks for every secret: a file of 2,500 secret
-        ARGs rebuilt a 2,500-entry dict six million times); the dict is shared, never mutate it."""
-        cache: dict[int, dict[str, VarItem]] = self.__dict__.setdefault("_visible_cache", {})
-        got = cache.get(instr)
-        if got is None:
-            got = cache[instr] = self._visible_at(instr)
-        return got
-
-    def _visible_at(self, instr: int) -> dict[str, VarItem]:
+    def visible_at(self, instr: int) -> Mapping[str, VarItem]:
+        """Variables a RUN at ``instr`` sees (name -> the item that defines it): a read-only view
+        (:mod:`refactor.analysis.visibility`), built per stage once, bisected per lookup."""
         stage = self.stage_of[instr]
         if stage < 0:
-            return {}
-        env: dict[str, VarItem] = {}
-        onbuild = self.df.instructions[instr].sub is not None  # triggers also see earlier triggers
-        chain = self.stage_chain(stage)
-        for s in chain:
-            st = self.stages[s]
-            stop = instr if s == stage else st.end
-            for it in self._items_by_stage.get(s, ()):
-                if it.instr >= stop or it.kind == "LABEL" or (it.onbuild and not (onbuild and s == stage)):
-                    continue
-                if onbuild and it.kind == "ARG" and not it.onbuild:
-                    continue  # a trigger runs in the downstream build: this build's args are gone, its ENV stays
-                if it.kind == "ARG" and it.name in env and env[it.name].kind == "ENV":
-                    continue  # ENV overrides ARG of the same name
-                env[it.name] = it
-        return env
+            return visibility.EMPTY
+        mode = visibility.TRIGGER if self.df.instructions[instr].sub is not None else visibility.NORMAL
+        layers: dict[tuple[int, str], visibility.Layer] = self.__dict__.setdefault("_layers", {})
+        layer = layers.get((stage, mode))
+        if layer is None:
+            layer = layers[stage, mode] = visibility.build(self.stage_chain(stage), self._items_by_stage, mode)
+        return layer.at(instr)
 
     @cached_property
     def _items_by_stage(self) -> dict[int, list[VarItem]]:

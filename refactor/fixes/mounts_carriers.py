@@ -5,6 +5,8 @@ RUN that reads one gets it back (a secret mount, or an export of the composite a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from refactor.analysis.facts import Facts, VarItem
 from refactor.fixes.edit import Applicability
 from refactor.fixes.plan import SecretPlan
@@ -39,7 +41,7 @@ class Carriers:
         vis = self.facts.visible_at(item.instr)
         return any(r in vis and self.carries(vis[r]) for r in item.refs)
 
-    def live(self, vis: dict[str, VarItem]) -> list[str]:
+    def live(self, vis: Mapping[str, VarItem]) -> list[str]:
         """The names in ``vis`` whose item carries the secret, in ``vis`` order. Looked up by the
         carriers' names (a carrier is named ``self.name`` or one of ``self.items``), not by walking
         every visible variable for every secret and RUN."""
@@ -50,7 +52,7 @@ class Carriers:
             hits = [n for n in vis if n in found]
         return hits
 
-    def need(self, plan: SecretPlan, idx: int, n: str, why: str, vis: dict[str, VarItem]) -> None:
+    def need(self, plan: SecretPlan, idx: int, n: str, why: str, vis: Mapping[str, VarItem]) -> None:
         """Give the RUN at ``idx`` variable ``n`` with the value it had: a mount for the ARG or an
         alias, an export (after those of its own carriers, transitively) for a composite."""
         item = vis.get(n)
@@ -76,7 +78,7 @@ class Carriers:
         if not any(e == env for _s, e, _w in plan.mounts.get(idx, [])):
             plan.mounts.setdefault(idx, []).append((plan.id, env, why))
 
-    def _export(self, plan: SecretPlan, idx: int, item: VarItem, why: str, vis: dict, seen: set) -> None:
+    def _export(self, plan: SecretPlan, idx: int, item: VarItem, why: str, vis: Mapping[str, VarItem], seen: set) -> None:
         if id(item) in seen:
             return
         seen.add(id(item))

@@ -129,6 +129,9 @@ def cold_start() -> None:
         memos[:] = [o for o in found.values() if o.cache_info().maxsize != 1]  # maxsize=1: a parser or a table, not a memo of inputs
     for f in memos:
         f.cache_clear()
+    from refactor.syntax import dockerfile
+
+    dockerfile._RECENT.clear()  # the last few parsed models (a dict, not an lru_cache)
 
 
 def budgeted_run(

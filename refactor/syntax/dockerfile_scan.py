@@ -6,6 +6,8 @@ of exec form.
 
 from __future__ import annotations
 
+import re
+
 from refactor.syntax.dockerfile_model import (
     _DIRECTIVE_KEY_RE,
     _DIRECTIVE_WS,
@@ -179,6 +181,9 @@ def heredoc_words(line: str) -> list[tuple[str, bool, bool, int]]:
 
 
 _GO_BYTE_SPACE = frozenset(b"\t\n\v\f\r \x85\xa0")  # unicode.IsSpace(rune(b)) for a byte b
+_PLAIN_RUN = re.compile(rb"[^\t\n\v\f\r \x85\xa0'\"\\]+")  # bytes a word takes as they are
+_SINGLE_QUOTED_RUN = re.compile(rb"[^'\\]+")
+_DOUBLE_QUOTED_RUN = re.compile(rb'[^"\\]+')
 
 
 def scan_flag_words(b: bytes) -> tuple[list[tuple[bytes, int, int]], int | None]:
@@ -218,6 +223,11 @@ def scan_flag_words(b: bytes) -> tuple[list[tuple[bytes, int, int]], int | None]
                 words.append((bytes(word), start, pos))
             break
         if phase == in_word:
+            m = _PLAIN_RUN.match(b, pos)
+            if m is not None:  # (a run of ordinary bytes at once: the loop below takes one a turn)
+                word += m.group()
+                pos = m.end()
+                continue
             if ch in _GO_BYTE_SPACE:
                 phase = in_spaces
                 if word == b"--":
@@ -244,6 +254,11 @@ def scan_flag_words(b: bytes) -> tuple[list[tuple[bytes, int, int]], int | None]
             pos += 1
             continue
         # in_quote
+        m = (_SINGLE_QUOTED_RUN if quote == 0x27 else _DOUBLE_QUOTED_RUN).match(b, pos)
+        if m is not None:
+            word += m.group()
+            pos = m.end()
+            continue
         if ch == quote:
             phase = in_word
             pos += 1
@@ -311,7 +326,13 @@ def _parse_command(logical: Logical, begin: int) -> Command:
     while i < kw_limit and text[i] not in "\t\v\f\r ":
         i += 1
     keyword = text[kw_l:i]
-    flags, args_l = _extract_flags(logical, i)
+    j = i
+    while j < n and text[j] in GO_SPACE:
+        j += 1
+    if text.startswith("--", j):
+        flags, args_l = _extract_flags(logical, i)
+    else:  # (no flag: BuildKit's flag scan stops at the first word; most instructions)
+        flags, args_l = [], j
     if not flags:
         # BuildKit strips whitespace around args; without flags, args start after the gap.
         j = i

@@ -110,6 +110,9 @@ def _strings(v: Any):
             yield from _strings(x)
 
 
+_MASKS_STORED = 64  # a result knowing more secret values is not stored (a 1 MB file can hold 19,000)
+
+
 def _storable(r: FileResult, settings: Settings) -> dict | None:
     """The stored form of a result, or None when it must not (or need not) be stored."""
     if r.written:
@@ -120,11 +123,15 @@ def _storable(r: FileResult, settings: Settings) -> dict | None:
     elif r.status != "ok" or (settings.keep_text and r.changed):
         return None  # the text of the rewrite would be needed
     masks = [m for m in r.masks if m]
+    if len(masks) > _MASKS_STORED:
+        return None  # proving hundreds of values absent from every string costs more than a rerun
     if any(any(c.isspace() for c in m) for m in masks):
         return None  # could straddle two strings joined by an output: not proven absent
     data = _dump_result(r)
     texts = list(_strings(data))
-    if masks and any(m in s for s in texts for m in masks):
+    from refactor.render.masking import occurs
+
+    if masks and occurs(texts, masks):  # (indexed: a 1 MB file can hold 19,000 masks and findings)
         return None
     if _holds_token(texts):
         return None  # a credential format in a message: dfix masks what it knows; store none

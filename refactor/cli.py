@@ -9,6 +9,7 @@ Layout: this module holds the click command (``cli``), ``main`` and the subcomma
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -313,7 +314,22 @@ def cli(
     )
 
 
+# A run allocates millions of small objects and frees almost all of them by reference count; the
+# collector's default young-generation threshold (700) walked them ~20% of the CPU time of a 1 MB
+# file. A larger threshold keeps cycle collection, less often; main() restores the caller's.
+_GC_THRESHOLD = (50_000, 20, 20)
+
+
 def main(argv: list[str] | None = None) -> int:
+    before = gc.get_threshold()
+    gc.set_threshold(*_GC_THRESHOLD)
+    try:
+        return _main(argv)
+    finally:
+        gc.set_threshold(*before)
+
+
+def _main(argv: list[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         rv = cli.main(args=args, prog_name="dfix", standalone_mode=False)

@@ -700,6 +700,12 @@ def test_a_result_holding_a_secret_value_is_not_stored() -> None:
     assert C._storable(result("value is hunter2-secret"), st) is not None
     assert C._storable(result("value is hunter2-secret", masks=["hunter2-secret"]), st) is None
     assert C._storable(result("fine", masks=["two words"]), st) is None  # could straddle joined strings
+    from refactor.cache_entries import _MASKS_STORED
+
+    many = [f"value-{k:04d}-x" for k in range(_MASKS_STORED + 1)]
+    assert C._storable(result("fine", masks=many[:-1]), st) is not None
+    assert C._storable(result("fine", masks=many), st) is None  # too many to prove absent cheaply
+    assert C._storable(result(f"value is {many[30]}", masks=many[:-1]), st) is None
     assert C._storable(result("fine", notes=["Bearer abcdefgh12345678"]), st) is None
     assert C._storable(result("fine", outcome=Outcome.FIXED, changed=True), Settings(keep_text=True)) is None  # its rewrite would be needed
     assert C._storable(result("fine", outcome=Outcome.FIXED, changed=True), st) is not None

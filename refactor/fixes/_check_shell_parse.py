@@ -95,6 +95,9 @@ class Script:
     error: bool = False  # tree-sitter found a syntax error
     dynamic: list = field(default_factory=list)  # reasons the reads cannot be known (eval, ${!x}, …)
     prefix: int = 0  # number of leading assignment statements (``export A="…" &&``)
+    # what the script adds and removes, per (cwd, HOME), when no variable can change it (no ``$``
+    # in any of its sources): RUNs of the same text share it (check_effects._run_effects)
+    effects: dict = field(default_factory=dict)
 
 
 def parse_script(text: str) -> Script:

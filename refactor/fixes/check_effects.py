@@ -74,7 +74,15 @@ def _redirect_paths(cmd) -> list:
 def _run_effects(run: _Run) -> list:
     """(op, absolute path) in order: what the RUN's script adds and removes (memoized)."""
     if run.effects is None:
-        run.effects = list(_effects(run))
+        script = run.script
+        if any(b"$" in c.src for c in script.cmds):  # a variable's value can change a path
+            run.effects = list(_effects(run))
+        else:  # only cwd and HOME can: value() asks the environment only for a $ expansion
+            key = (run.cwd, run.home)
+            got = script.effects.get(key)
+            if got is None:
+                got = script.effects[key] = tuple(_effects(run))
+            run.effects = list(got)
     return run.effects
 
 

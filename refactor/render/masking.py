@@ -123,7 +123,8 @@ class _Index:
             if len(heads) <= n:
                 hits = [h for h in heads if h in text]
             else:
-                hits = list({text[i : i + k] for i in range(n - k + 1)}.intersection(heads))
+                # (asked of the text's grams: set.intersection(dict) walks the dict, every head)
+                hits = [g for g in {text[i : i + k] for i in range(n - k + 1)} if g in heads]
             for h in hits:
                 out.extend(heads[h])
         return out
@@ -142,6 +143,15 @@ def _index(masks) -> _Index:
             _INDEXES.clear()
         got = _INDEXES[id(masks)] = _Index(masks)
     return got
+
+
+def occurs(texts, masks) -> bool:
+    """Does any mask occur (as a substring) in any of ``texts``? Indexed like :func:`spans`."""
+    masks = tuple(m for m in dict.fromkeys(masks) if m)
+    if len(masks) <= _FEW:
+        return any(m in t for t in texts for m in masks)
+    index = _index(masks)
+    return any(m in t for t in texts for m in index.candidates(t))
 
 
 def mask_text(text: str, masks) -> tuple[str, bool]:

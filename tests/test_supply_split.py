@@ -311,3 +311,61 @@ def test_alias_bomb_workflow_finishes(tmp_path) -> None:
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "1"
+
+
+def _all_patterns():
+    from refactor.supply import split_patterns as sp
+
+    return [sp._LOGIN, sp._BUILD] + [p for _f, _l, p in sp._PUBLISH_TOOLS] + [p for _f, p in sp._READ_TOOLS]
+
+
+def _lines_without_guard_words(seed: int, n: int):
+    """Commands built from the patterns' own vocabulary with every guard word cut in two."""
+    import random
+
+    from refactor.supply.split_patterns import GUARD_WORDS
+
+    rnd = random.Random(seed)
+    vocab = [
+        "install", "ci", "i", "publish", "push", "login", "build", "buildx", "bake", "bud", "image", "compose",
+        "-m", "sync", "deploy", "upload", "copy", "skopeo", "crane", "mod", "download", "get", "./", "-p",
+        "--password", "--build-arg", "X=$Y", "|", "&&", ";", "'", '"', "(", "`", "-", " ", "\t",
+    ] + [w[: len(w) // 2] + rnd.choice(["_", " ", "-", "X"]) + w[len(w) // 2 :] for w in GUARD_WORDS]  # fmt: skip
+    for _ in range(n):
+        yield " ".join(rnd.choice(vocab) for _ in range(rnd.randint(1, 9)))
+
+
+def test_a_line_the_guard_skips_matches_no_pattern() -> None:
+    """``may_match`` lets the scanner skip a line: sound only if no pattern can match without one of
+    its words. Generated lines (the patterns' vocabulary, guard words broken) and every line of the
+    corpus are asked."""
+    from conftest import require_corpus
+
+    from refactor.supply.split_patterns import _split_commands, may_match
+
+    patterns = _all_patterns()
+    lines = list(_lines_without_guard_words(5, 20_000))
+    for p in sorted(require_corpus().rglob("*")):
+        if p.is_file():
+            lines += p.read_bytes().decode("utf-8", "replace").split("\n")
+    skipped = 0
+    for line in lines:
+        if may_match(line):
+            continue
+        skipped += 1
+        for cmd in _split_commands(line.strip()) or [line]:
+            c = cmd.rstrip("|").strip()
+            assert not any(rx.search(c) for rx in patterns), (line, c)
+    assert skipped > 20_000
+
+
+def test_the_guard_keeps_every_line_a_pattern_matches() -> None:
+    from refactor.supply.split_patterns import may_match
+
+    for line in [
+        "docker login -p $T r", "podman build --build-arg A=$B .", "buildah bud .", "npm ci", "yarn", "pnpm i",
+        "pip3 install x", "python -m pip install x", "poetry install", "uv sync", "pipenv install", "./mvnw deploy",
+        "gradle publish", "bundle install", "composer install", "go mod download", "twine upload d/*",
+        "cargo publish", "gem push x.gem", "docker-compose build", "docker buildx bake",
+    ]:  # fmt: skip
+        assert may_match(line) and any(rx.search(line) for rx in _all_patterns()), line

@@ -25,6 +25,7 @@ from refactor.supply.split_patterns import (
     _shell_refs,
     _split_commands,
     _strip_yaml,
+    may_match,
 )
 from refactor.supply.split_sites import EPHEMERAL, Site, _Scope, _Use
 from refactor.walk import walk
@@ -204,10 +205,12 @@ class _Scanner:
         lines_of: list[int] | None = None,
     ) -> None:
         """Scan shell text (one or more lines) for reads and publishes."""
+        if not may_match(text):
+            return
         physical = text.split("\n")
         for k, raw in enumerate(physical):
             s = raw.strip()
-            if not s or s.startswith("#"):
+            if not s or s.startswith("#") or not may_match(s):
                 continue
             ln = lines_of[k] if lines_of and k < len(lines_of) else line + k
             cmds = _split_commands(s)

@@ -65,20 +65,15 @@ def canon(path: str) -> str:
 
 def root_for(paths: list[str]) -> str:
     """Where a group's journal goes: the nearest ancestor of the files' common directory holding
-    ``.git``, else that directory (the rule of ``refactor.callers.repo_root``)."""
+    ``.git``, else that directory (``refactor.reporoot.work_tree``: the rule callers are found by)."""
+    from refactor.reporoot import work_tree
+
     dirs = [os.path.dirname(canon(p)) for p in paths]
     try:
         common = os.path.commonpath(dirs)
     except ValueError:
         common = dirs[0]
-    cur = common
-    while True:
-        if os.path.lexists(os.path.join(cur, ".git")):
-            return cur
-        parent = os.path.dirname(cur)
-        if parent == cur:
-            return common
-        cur = parent
+    return work_tree(common) or common
 
 
 @contextmanager

@@ -20,13 +20,19 @@ def repo_root(paths: list[str]) -> str:
         common = os.path.commonpath(dirs)
     except ValueError:  # different drives
         common = dirs[0]
-    cur = common
+    return work_tree(common) or common
+
+
+def work_tree(start: str) -> str | None:
+    """The nearest of ``start`` and its ancestors holding a ``.git`` directory or file (a work
+    tree, a worktree or a submodule), or None. The one rule for callers' root and the journal's."""
+    cur = start
     while True:
         if os.path.exists(os.path.join(cur, ".git")):
             return cur
         parent = os.path.dirname(cur)
         if parent == cur:
-            return common
+            return None
         cur = parent
 
 

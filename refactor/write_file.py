@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import re
 
-from refactor import journal
-
 TMP_PATTERN = re.compile(r"^\..+\.dfix-tmp-\d+-[0-9a-f]+$")
 ACL = "system.posix_acl_access"
 _FS_IOC_GETFLAGS = 0x80086601  # linux/fs.h: _IOR('f', 1, long)
@@ -52,6 +50,8 @@ def _cleanup_tmp(path: str) -> None:
                 os.unlink(os.path.join(d, n))
             except OSError:
                 pass
+    from refactor import journal  # (write mode only: a report never imports the journal, hmac, hashlib)
+
     try:
         journal.recover_for([path])
     except journal.JournalError as exc:

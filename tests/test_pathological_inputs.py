@@ -197,3 +197,14 @@ def test_masks_occur_where_asking_every_value_finds_them() -> None:
         for few in (masks[:10], masks):
             assert masking.occurs([t], few) == any(m in t for m in few), t
     assert not masking.occurs(texts[:400], masks[:1]) or any(masks[0] in t for t in texts[:400])
+
+
+def test_the_undecided_runs_note_names_ten_and_counts_the_rest(tmp_path) -> None:
+    p = tmp_path / "Dockerfile"
+    p.write_text(_tool_runs(30))  # 15 npm ci RUNs GH_TOKEN is mounted on, undecided
+    from helpers import run
+
+    code, out, err = run(["-q", "--no-cache", str(p)])
+    assert code == 1, err
+    (note,) = [ln for ln in out.splitlines() if "could not be decided" in ln]
+    assert note.count("npm ci") == 10 and note.endswith("line 21: npm ci; and 5 more RUNs)"), note

@@ -31,6 +31,8 @@ __all__ = ["Carriers", "plan_secret"]
 # --------------------------------------------------------------------------------------------
 # Planning one secret's migration
 
+_LISTED = 10  # undecided RUNs named in the note
+
 
 def plan_secret(
     facts: Facts,
@@ -208,7 +210,10 @@ def plan_secret(
             )
         )
     if plan.undecided:
-        lines = "; ".join(f"line {df.instructions[i].start_line}: {what}" for i, what in sorted(plan.undecided.items()))
+        undecided = sorted(plan.undecided.items())
+        lines = "; ".join(f"line {df.instructions[i].start_line}: {what}" for i, what in undecided[:_LISTED])
+        if len(undecided) > _LISTED:  # (a generated file can have thousands: the note stays one readable line)
+            lines += f"; and {len(undecided) - _LISTED:,} more RUNs"
         plan.notes.append(f"{name}: mounted on every RUN in scope whose use could not be decided ({lines})")
     if any(df.instructions[i].sub is not None for i in plan.mounts):
         plan.notes.append(f"{name}: ONBUILD RUN mounts need every downstream build to pass --secret id={sid},env={name}")

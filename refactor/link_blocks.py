@@ -39,6 +39,8 @@ class Linked:
         return out
 
 
+_NAMED = 3  # callers a blocked fix's reason names
+
 _BLOCKABLE = ("DF001", "DF002", "DF003", "DF006", "DF007")
 
 
@@ -46,7 +48,11 @@ def _blocked(r: FileResult, b: Block, st: Settings) -> FileResult:
     findings = list(r.findings)
     notes = list(r.notes)
     if b.reasons:
-        why = "; ".join(b.reasons)
+        # each fix names a few; the notes name every caller, one a line (a monorepo can have hundreds)
+        shown = b.reasons[:_NAMED]
+        why = "; ".join(shown) + (
+            f"; and {len(b.reasons) - len(shown):,} more (the notes name each)" if len(b.reasons) > len(shown) else ""
+        )
         keep = st.unsafe_fixes and not b.hard
         for i, f in enumerate(findings):
             if f.fix is not None and f.code in _BLOCKABLE:
@@ -58,7 +64,7 @@ def _blocked(r: FileResult, b: Block, st: Settings) -> FileResult:
                 if not keep:
                     fix = replace(fix, applied=False, included=False)
                 findings[i] = replace(f, fix=fix)
-        notes.append(f"a caller cannot be migrated, so the fix is unsafe: {why}")
+        notes.extend(f"a caller cannot be migrated, so the fix is unsafe: {reason}" for reason in b.reasons)
     if not b.reverted:
         return replace(r, findings=tuple(findings), notes=tuple(notes))
     return replace(

@@ -8,6 +8,7 @@ cannot create files in), and one refusal keeps its whole group unwritten, with a
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -486,3 +487,19 @@ def test_a_journal_directory_planted_as_a_symlink_is_never_written_through(tmp_p
     assert (repo / "svc" / "Dockerfile").read_bytes() == DOCKERFILE and (repo / "svc" / "build.sh").read_bytes() == BUILD_SH
     assert ".dfix-journal is not a directory dfix made" in err
     assert b"--mount=type=secret" in (repo / "api" / "Dockerfile").read_bytes()
+
+
+def test_many_callers_dfix_cannot_follow_are_each_named_once_in_the_notes(tmp_path):
+    """A fix blocked by five callers names three in its reason and counts the rest; the notes name
+    every caller on a line of its own (a monorepo can have hundreds: one joined line was unreadable)."""
+    repo = _repo(tmp_path)
+    (repo / "svc" / "build.sh").unlink()
+    for k in range(5):
+        (repo / f"ci{k}.sh").write_bytes(b'#!/bin/sh\nARGS="--build-arg NPM_TOKEN=$NPM_TOKEN"\ndocker build $ARGS svc\n')
+    code, out, err = run(["--format", "json", str(repo)])
+    (df,) = [f for f in json.loads(out)["files"] if f["path"].endswith("svc/Dockerfile")]
+    (reason,) = [r for f in df["findings"] if f.get("fix") for r in f["fix"]["reasons"] if "a caller cannot be migrated" in r]
+    assert reason.count("ci") == 3 and reason.endswith("; and 2 more (the notes name each)"), reason
+    _code, text, _err = run([str(repo)])
+    blocked = [n for n in text.splitlines() if n.startswith("# note: a caller cannot be migrated")]
+    assert sorted(n.split("unsafe: ", 1)[1].split(":")[0].rsplit("/", 1)[-1] for n in blocked) == [f"ci{k}.sh" for k in range(5)], blocked

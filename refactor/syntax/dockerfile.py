@@ -16,6 +16,7 @@ the pieces of the line loop (trimming, continuations, directives, words, flags) 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 from refactor.source import SourceFile
@@ -70,6 +71,7 @@ __all__ = [
 
 _RECENT: dict[tuple[str, bool], Dockerfile] = {}  # (text, check) -> model, the last few parsed
 _RECENT_SIZE = 4
+_RECENT_LOCK = threading.Lock()
 
 
 def parse(source: SourceFile, check: bool = True) -> Dockerfile:
@@ -85,9 +87,10 @@ def parse(source: SourceFile, check: bool = True) -> Dockerfile:
     seen = _RECENT.get(key)
     if seen is None:
         seen = _parse(source, check)
-        _RECENT[key] = seen
-        while len(_RECENT) > _RECENT_SIZE:
-            _RECENT.pop(next(iter(_RECENT)), None)
+        with _RECENT_LOCK:  # (the language server parses from more than one thread)
+            _RECENT[key] = seen
+            while len(_RECENT) > _RECENT_SIZE:
+                del _RECENT[next(iter(_RECENT))]
         return seen
     return replace(seen, source=source, _extra={})
 

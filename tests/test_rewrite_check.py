@@ -85,6 +85,13 @@ PASS = {
               'RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN echo "t=${NPM_TOKEN}" > /root/.npmrc && npm install -g tool && rm /root/.npmrc'),
         NPM,
     ),
+    "tilde-written-and-removed-unquoted": (
+        lines("FROM node:20", "ARG NPM_TOKEN", "WORKDIR /app", 'RUN echo "t=${NPM_TOKEN}" > ~/.npmrc', "RUN npm ci",
+              "RUN rm ~/.npmrc"),
+        lines("FROM node:20", "WORKDIR /app",
+              'RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN echo "t=${NPM_TOKEN}" > ~/.npmrc && npm ci && rm -f "$HOME"/.npmrc'),
+        NPM,
+    ),
     "fold-into-consumer": (
         lines("FROM node:20", "ARG NPM_TOKEN", "WORKDIR /app", 'RUN echo "t=${NPM_TOKEN}" > /root/.npmrc', "RUN npm ci",
               "RUN rm /root/.npmrc"),
@@ -402,6 +409,14 @@ UNDECIDABLE = {
     "pip-install-local": "pip install -e .",
     "python": "python3 setup.py build",
 }
+# a quoted or escaped ~ is not HOME: the file written is /app/~/.npmrc, the one removed /root/.npmrc
+for _name, _target in (("quoted", '"~/.npmrc"'), ("escaped", "\\~/.npmrc")):
+    MUTANTS[f"{_name}-tilde-is-not-home"] = (
+        PASS["fold-into-consumer"][0],
+        lines("FROM node:20", "WORKDIR /app",
+              f'RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN echo "t=${{NPM_TOKEN}}" > {_target} && npm ci && rm -f ~/.npmrc'),
+        NPM, "secret-reach",
+    )
 for _name, _cmd in UNDECIDABLE.items():
     MUTANTS[f"undecidable-{_name}"] = (
         lines("FROM node:20", "ARG DEPLOY_TOKEN", f"RUN {_cmd}"),

@@ -199,6 +199,15 @@ def _no_lookup(_name: str) -> tuple:
     return (Opaque("variable"),)
 
 
+def as_path(node, src: bytes, text: str) -> str:
+    """``text``, the value of word ``node``, as a path: a leading ``~`` the shell does not expand
+    (quoted or escaped: ``"~/.npmrc"``, ``\\~``; exec form is quoted the same way) names a
+    directory called ``~`` under the working directory, not HOME."""
+    if text.startswith("~") and src[node.start_byte : node.start_byte + 1] != b"~":
+        return "./" + text
+    return text
+
+
 def literal(node, src: bytes) -> str | None:
     """The word's text when it expands nothing, else None."""
     if node is None:

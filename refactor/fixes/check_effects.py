@@ -9,6 +9,7 @@ from refactor.fixes._check_shell import (
     BUILTINS,
     COMMON,
     Opaque,
+    as_path,
     classify,
     cmd_writes,
     literal,
@@ -57,7 +58,7 @@ def _words(run: _Run, cmd) -> list:
     out = [cmd.name]
     for w in cmd.words:
         v = value(w, cmd.src, look)
-        out.append("".join(v) if all(isinstance(p, str) for p in v) else None)
+        out.append(as_path(w, cmd.src, "".join(v)) if all(isinstance(p, str) for p in v) else None)
     return out
 
 
@@ -93,7 +94,7 @@ def _effects(run: _Run):
             continue
         for dest in _redirect_paths(cmd):
             v = value(dest, cmd.src, lambda n: run.env.get(n) or ((run.home,) if n == "HOME" else (Opaque("v"),)))
-            p = _join(cwd, "".join(v), run.home) if all(isinstance(x, str) for x in v) else None
+            p = _join(cwd, as_path(dest, cmd.src, "".join(v)), run.home) if all(isinstance(x, str) for x in v) else None
             if p and not p.startswith(("/dev/", "/proc/")):
                 yield "add", p
         argv = unwrap(_words(run, cmd))

@@ -9,6 +9,7 @@ import posixpath
 
 from refactor.fixes._check_shell import (
     Opaque,
+    as_path,
     cmd_writes,
     git_parts,
     positional,
@@ -193,7 +194,7 @@ def _secret_writes(run: _Run, migrated: frozenset, pending: list) -> list:
         if s_out:
             for dest in _redirect_paths(cmd):
                 v = value(dest, src, lambda n: run.env.get(n) or ((run.home,) if n == "HOME" else (Opaque("v"),)))
-                p = _join(cwd, "".join(v), run.home) if all(isinstance(x, str) for x in v) else None
+                p = _join(cwd, as_path(dest, src, "".join(v)), run.home) if all(isinstance(x, str) for x in v) else None
                 if p is None or not p.startswith(("/dev/", "/proc/")):
                     new.append({"kind": "file", "path": p, "shown": p or cmd.text(dest), "secret": s_out})
         s_any = (s_in if base in ("tee", "docker", "htpasswd") else None) or (s_file if base in ("cp", "install", "mv") else s_args)

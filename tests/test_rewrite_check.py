@@ -846,3 +846,17 @@ def test_golden_rewrites_pass_check(case: Path, meta: dict, tmp_path: Path) -> N
     # without the context the check is more conservative, never less
     assert check_rewrite(original, rewritten, secrets, file_secrets=file_secrets, allowed_removals=allowed,
                          strategy=strategy).ok
+
+
+def test_the_check_reads_a_tilde_in_workdir_and_copy_literally() -> None:
+    """BuildKit does no shell expansion in WORKDIR or a COPY destination: ``~`` is a directory
+    called ``~`` (moby/buildkit#6937), so the check must not take ``COPY .npmrc ~/.npmrc`` for HOME."""
+    from refactor.fixes.check_model import _Model
+    from refactor.source import SourceFile
+    from refactor.syntax.dockerfile import parse
+
+    text = "FROM node:20\nWORKDIR ~\nCOPY a ~/.npmrc\nWORKDIR /app\nCOPY b ~/.pypirc\nRUN touch ~/x\n"
+    model = _Model(parse(SourceFile.from_text("Dockerfile", text)), {}, {"a": "x", "b": "y"})
+    files = set(model.stages[-1].files.paths)
+    assert {"/~", "/~/~/.npmrc", "/app/~/.pypirc", "/root/x"} <= files, files
+    assert not {"/root/.npmrc", "/root/.pypirc"} & files

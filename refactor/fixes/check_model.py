@@ -108,7 +108,7 @@ class _Model:
         elif c == "workdir":
             v = _expand(args, look, esc)
             lit = "".join(v) if all(isinstance(p, str) for p in v) else None
-            st.workdir = _join(st.workdir, lit, "/root") if lit is not None else None
+            st.workdir = _join(st.workdir, _no_tilde(lit), "/") if lit is not None else None
             if st.workdir:
                 _apply(st.files, "add", st.workdir, ins.start_line, None)  # BuildKit creates it
         elif c == "user":
@@ -193,7 +193,7 @@ class _Model:
         if not all(isinstance(p, str) for p in dv):
             return
         dest_raw = "".join(dv)
-        dest = _join(st.workdir, dest_raw, "/root")
+        dest = _join(st.workdir, _no_tilde(dest_raw), "/")
         if dest is None:
             return
         srcs = [unquote(s, self.df.escape) for s in argv[:-1]]
@@ -229,3 +229,9 @@ class _Model:
             elif cs != ".":
                 t = posixpath.join(dest, posixpath.basename(cs)) if multiple else dest
                 _apply(st.files, "add", t, ins.start_line, cs)
+
+
+def _no_tilde(path: str) -> str:
+    """A WORKDIR or COPY/ADD destination as BuildKit reads it: no shell, so a leading ``~`` is a
+    directory called ``~`` (``WORKDIR ~`` is ``/~``), not HOME."""
+    return "./" + path if path.startswith("~") else path

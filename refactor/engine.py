@@ -130,7 +130,8 @@ def process_source(source: SourceFile, display: str, settings: Settings, context
         findings.append(f)
     # a fix whose DF001 finding was suppressed is not applied (the variable is accepted as is)
     primary = ("DF001", "DF008")  # the finding a plan exists for; ignoring it keeps the file as is
-    suppressed_fixes = {id(p.fix) for p in analysis.plans if not any(f.fix is p.fix and f.code in primary for f in findings)}
+    kept = {id(f.fix) for f in findings if f.code in primary and f.fix is not None}  # (a set: 10,000 secret ARGs)
+    suppressed_fixes = {id(p.fix) for p in analysis.plans if id(p.fix) not in kept}
     minimum = Applicability.UNSAFE if settings.unsafe_fixes else Applicability.SAFE
     chosen = [p for p in analysis.plans if id(p.fix) not in suppressed_fixes and p.fix.applicability >= minimum]
 

@@ -119,3 +119,57 @@ def test_runs_of_one_text_share_effects_only_where_no_variable_changes_them() ->
     model = _Model(parse(SourceFile.from_text("Dockerfile", text)), {}, None)
     got = [[p for op, p in _run_effects(r) if op == "add"] for r in model.runs]
     assert got == [["/a/f"], ["/b/f"], ["/c/f"], ["/d/f"]]
+
+
+def _plan_digest(text: str):
+    from refactor.analyze import analyze
+
+    try:
+        a = analyze(SourceFile.from_text("Dockerfile", text))
+    except ParseError:
+        return None
+    return (
+        [(f.code, f.variable, f.message, f.start, f.end, f.fix.applicability if f.fix else None) for f in a.findings],
+        [(p.name, [(r.instr, r.item.start) for r in p.removals], list(p.runtime_env), dict(p.mounts)) for p in a.plans],
+        list(a.notes),
+    )
+
+
+def _generated_carriers(rnd: random.Random) -> str:
+    names = ["NPM_TOKEN", "A", "B", "C", "AUTH", "URL"]
+    lines = ["ARG NPM_TOKEN" if rnd.random() < 0.7 else "ARG NPM_TOKEN=x"]
+    for s in range(rnd.randint(1, 3)):
+        lines.append(f"FROM {'s0' if s and rnd.random() < 0.5 else 'node:20'} AS s{s}")
+        for _ in range(rnd.randint(1, 10)):
+            a, b = rnd.choice(names), rnd.choice(names)
+            lines.append(
+                rnd.choice(
+                    [
+                        f"ARG {a}",
+                        f"ENV {a}=${b}",
+                        f'ENV {a}="Bearer ${{{b}}}" {rnd.choice(names)}=v',
+                        f"ENV {a}=plain",
+                        f"LABEL l{rnd.randrange(3)}=${b}",
+                        f"ONBUILD ENV {a}=${b}",
+                        f"ONBUILD LABEL o=${b}",
+                        f'RUN curl -H "Authorization: ${a}" https://x',
+                        "RUN npm ci",
+                    ]
+                )
+            )
+    return "\n".join(lines) + "\n"
+
+
+def test_carrier_candidates_plan_what_walking_every_item_planned(monkeypatch) -> None:
+    """plan_secret asks only the items referencing the secret or one of its carriers (an index),
+    not every item of the file: the plans, findings and notes are the same as walking them all."""
+    from refactor.fixes import mounts
+
+    rnd = random.Random(4)
+    texts = [_generated_carriers(rnd) for _ in range(600)]
+    fast = [_plan_digest(t) for t in texts]
+    monkeypatch.setattr(mounts, "_carrier_candidates", lambda facts, name, kind, carriers: (i for i in facts.items if i.kind == kind))
+    slow = [_plan_digest(t) for t in texts]
+    assert sum(d is not None and bool(d[1]) for d in fast) > 300
+    for t, a, b in zip(texts, fast, slow):
+        assert a == b, t

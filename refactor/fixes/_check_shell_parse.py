@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from refactor.fixes._check_shell_tools import unwrap
-from refactor.fixes._check_shell_values import MAX_DEPTH, _assignment, literal, raw_unquoted
+from refactor.fixes._check_shell_tools import _ARITH_PARENTS, _BODIES, _COMPOUND, may_skip, unwrap
+from refactor.fixes._check_shell_values import MAX_DEPTH, _assignment, literal, nested_script
 from refactor.syntax.shell_guard import guarded_parse
 
 if TYPE_CHECKING:
@@ -39,31 +39,10 @@ def _tree(src: bytes):
 
 _OPS = {"&&", "||", ";", "&", "|", "|&", ";;", "\n"}
 _REDIRECTS = ("file_redirect", "heredoc_redirect", "herestring_redirect")
-_COMPOUND = {
-    "compound_statement",
-    "subshell",
-    "if_statement",
-    "elif_clause",
-    "else_clause",
-    "while_statement",
-    "for_statement",
-    "c_style_for_statement",
-    "case_statement",
-    "case_item",
-    "do_group",
-    "function_definition",
-    "negated_command",
-}
+
+
 _SHELLS = {"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"}
 _QUOTED_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
-_ARITH_PARENTS = {
-    "binary_expression",
-    "unary_expression",
-    "postfix_expression",
-    "parenthesized_expression",
-    "arithmetic_expansion",
-    "ternary_expression",
-}
 
 
 @dataclass(eq=False)
@@ -77,9 +56,15 @@ class Cmd:
     redirects: list  # redirect nodes: its own and those of enclosing groups
     pos: tuple  # ordering key (nested scripts sort right after the command that runs them)
     pipe_prev: Cmd | None = None  # the command whose stdout feeds this one
-    cond: bool = False  # runs only when something failed (after ||) or when a function is called
-    dead: bool = False  # after an unconditional exit
+    # may not run: after ||, after a && whose failure a later || swallows, in the body of if / case /
+    # for / while, in a function (calls are not followed), in the background (``&``)
+    cond: bool = False
+    dead: bool = False  # after an unconditional exit or exec
     in_subst: bool = False  # runs inside $(…): its output is captured
+    # ("s"|"b"|"c", offset) per enclosing subshell ($(…), pipeline member, nested shell), background
+    # list, and part that may not run (a branch, a body, after ||): where a cd holds, what a rm cleans
+    scope: tuple = ()
+    unless: Cmd | None = None  # the test whose success skips it (`[ ! -d D ] || …`)
     nested: bool = False  # a shell whose script (sh -c '…', a heredoc) was parsed into the Script
 
     def text(self, node: Node | None = None) -> str:
@@ -128,7 +113,16 @@ def exec_script(argv: list[str]) -> Script:
     return cached_script(shlex.join(argv) if argv else "")
 
 
-def _parse_into(text: str, script: Script, pos: tuple, depth: int, redirects: Sequence = (), cond: bool = False) -> None:
+def _parse_into(
+    text: str,
+    script: Script,
+    pos: tuple,
+    depth: int,
+    redirects: Sequence = (),
+    cond: bool = False,
+    scope: tuple = (),
+    survives: bool = False,
+) -> None:
     src = text.encode("utf-8", "surrogatepass")
     tree = _tree(src)
     if tree is None:  # too pathological to parse: a parse error, nothing else known
@@ -161,6 +155,7 @@ def _parse_into(text: str, script: Script, pos: tuple, depth: int, redirects: Se
         stack.extend(n.children)
     walker = _Walker(src, script, pos, depth)
     walker.quoted = quoted
+    walker.scope, walker.survives = scope, survives
     walker.block(root.children, list(redirects), cond)
     for names in quoted.values():  # what is left is text some program may expand later
         script.quoted.update(names)
@@ -173,6 +168,9 @@ class _Walker:
         self.in_subst = False
         self.nest = 0
         self.quoted: dict = {}
+        self.scope: tuple = ()
+        self.survives = False  # the script goes on when the block being walked fails
+        self.exited = False  # an exit (break, …) that may have run: nothing after is sure to
 
     # a sequence of statements (children of program / a group body)
     def block(self, children, redirects: list, cond: bool) -> None:
@@ -236,37 +234,70 @@ class _Walker:
                 tokens.append(("item", x, []))
 
     def _run_tokens(self, tokens: list, outer: list, cond: bool) -> None:
+        maybe, survivable = may_skip(tokens, self.survives)
         prev_op = ";"
         prev_last: Cmd | None = None
-        prev_test = False
-        pipe_cond = cond
-        for tok in tokens:
+        prev_test: Cmd | None = None
+        pipe_cond, pipe_guard = cond, False
+        for k, tok in enumerate(tokens):
             if tok[0] == "op":
                 prev_op = tok[1]
                 continue
             _, node, reds = tok
             if prev_op == "|":
-                c_cond = pipe_cond
+                c_cond, guard = pipe_cond, pipe_guard
                 feed = prev_last
             else:
-                c_cond = cond or (prev_op == "||" and not prev_test)
-                pipe_cond = c_cond
+                guard = prev_op == "||" or maybe[k] == "or"
+                c_cond = cond or guard or maybe[k] == "bg"
+                pipe_cond, pipe_guard = c_cond, guard
                 feed = None
+            saved, saved_survives = self.scope, self.survives
+            if guard:  # may be skipped: a cd here may or may not hold after it
+                self.scope += (("c", node.start_byte),)
+            if maybe[k] == "bg":  # a subshell the RUN need not wait for
+                self.scope += (("b", node.start_byte),)
+            if prev_op == "|" or (k + 1 < len(tokens) and tokens[k + 1] == ("op", "|")):
+                self.scope += (("s", node.start_byte),)  # each member of a pipeline runs in a subshell
+            self.survives = survivable[k]
             before = len(self.script.cmds)
             self.item(node, reds + outer, c_cond, feed)
+            self.scope, self.survives = saved, saved_survives
             made = self.script.cmds[before:]
+            if prev_op == "||" and prev_test is not None and not cond and not maybe[k]:
+                for c in made:  # `[ ! -d D ] || clean D`: skipped only when there is nothing to clean
+                    c.unless = prev_test
             prev_last = made[-1] if made else None
-            prev_test = node.type == "test_command" or (prev_last is not None and prev_last.name in ("[", "test"))
+            prev_test = prev_last if node.type == "test_command" or (prev_last is not None and prev_last.name in ("[", "test")) else None
             prev_op = ";"
 
     def item(self, node, redirects: list, cond: bool, feed) -> None:
         t = node.type
         if t in _COMPOUND:
             func = t == "function_definition"
-            saved = self.dead
-            self.block(node.children, redirects, cond or func)
-            if func or t == "subshell":
+            saved, saved_scope, saved_survives, saved_exited = self.dead, self.scope, self.survives, self.exited
+            if t == "subshell":
+                self.scope = saved_scope + (("s", node.start_byte),)
+            elif t in _BODIES or func:
+                self.scope = saved_scope + (("c", node.start_byte),)
+            if func or t == "do_group":  # a loop goes on after a failing pass; a function is not followed
+                self.survives = True
+            try:
+                if t == "if_statement":  # the condition runs (and may fail); what follows `then` may not run
+                    kids = node.children
+                    then = next((i for i, c in enumerate(kids) if c.type == "then"), len(kids))
+                    self.survives = True
+                    self.block(kids[:then], redirects, cond)
+                    self.scope, self.survives = saved_scope + (("c", node.start_byte),), saved_survives
+                    self.block(kids[then:], redirects, True)
+                else:
+                    self.block(node.children, redirects, cond or func or t in _BODIES)
+            finally:
+                self.scope, self.survives = saved_scope, saved_survives
+            if func or t == "subshell" or t in _BODIES or t == "if_statement":
                 self.dead = saved
+            if t == "subshell":
+                self.exited = saved_exited
             return
         if t in ("command", "declaration_command", "variable_assignment", "variable_assignments", "test_command", "unset_command"):
             self.command(node, redirects, cond, feed)
@@ -276,6 +307,7 @@ class _Walker:
 
     def command(self, node, redirects: list, cond: bool, feed) -> None:
         t = node.type
+        cond = cond or self.exited
         src = self.src
         own = [c for c in node.children if c.type in _REDIRECTS]
         redirects = list(redirects)
@@ -316,6 +348,7 @@ class _Walker:
         cmd = Cmd(
             node, src, kind, name, words, assigns, own + redirects, self.pos + (node.start_byte,), feed, cond, self.dead, self.in_subst
         )
+        cmd.scope = self.scope + ((("x", 0),) if self.exited else ())
         self.script.cmds.append(cmd)
         # commands inside $(…) / <(…) run too
         stack = list(words) + [v for _n, v in assigns if v is not None] + own
@@ -323,8 +356,10 @@ class _Walker:
             n = stack.pop()
             if n.type in ("command_substitution", "process_substitution"):
                 saved, self.in_subst = self.in_subst, True
+                saved_scope, saved_survives = self.scope, self.survives
+                self.scope, self.survives = self.scope + (("s", n.start_byte),), True
                 self.block(n.children, [], cond)
-                self.in_subst = saved
+                self.in_subst, self.scope, self.survives = saved, saved_scope, saved_survives
             else:
                 stack.extend(n.children)
         if name in ("eval", "source", ".") and kind == "cmd":
@@ -334,29 +369,19 @@ class _Walker:
         if real and real[0] is not None and real[0].rsplit("/", 1)[-1] in _SHELLS and self.depth < 4:
             for w in words + [b for r in cmd.redirects for b in r.children if b.type == "heredoc_body"]:
                 self.quoted.pop((w.start_byte, w.end_byte), None)  # a script (parsed below), not deferred text
-            nested = _nested_script(real, words, cmd.redirects, src)
+            nested = nested_script(real, words, cmd.redirects, src)
             if nested is not None:
                 cmd.nested = True
-                _parse_into(nested, self.script, cmd.pos, self.depth + 1, cmd.redirects, cond)
-        if name == "exit" and kind == "cmd" and not cond:
-            self.dead = True
-
-
-def _nested_script(real: list, words: list, redirects: list, src: bytes) -> str | None:
-    args = real[1:]
-    for i, a in enumerate(args):
-        if a is not None and a.startswith("-") and not a.startswith("--") and "c" in a[1:]:
-            if i + 1 < len(args):
-                # the script word: take its text with the outer quoting removed (expansions kept)
-                w = words[len(words) - len(args) + i + 1] if len(words) >= len(args) else None
-                if args[i + 1] is not None:
-                    return args[i + 1]
-                return raw_unquoted(w, src) if w is not None else None
-            return None
-    if not any(a is not None and not a.startswith("-") for a in args):
-        for r in redirects:
-            if r.type == "heredoc_redirect":
-                body = next((c for c in r.children if c.type == "heredoc_body"), None)
-                if body is not None:
-                    return src[body.start_byte : body.end_byte].decode("utf-8", "replace")
-    return None
+                _parse_into(
+                    nested, self.script, cmd.pos, self.depth + 1, cmd.redirects, cond, self.scope + (("s", node.start_byte),), self.survives
+                )
+        # `exit`, and `exec CMD` (the shell becomes CMD): nothing after runs; after one that may run
+        # (or a break / continue / return), what follows may not
+        status = literal(words[0], src) if name == "exit" and words else None
+        if status and status.isdigit() and int(status) % 256 and not any(k in ("s", "b") for k, _ in self.scope):
+            pass  # `|| exit 1` in the RUN's own shell: the build fails, no image holds anything
+        elif kind == "cmd" and (name in ("exit", "break", "continue", "return") or (name == "exec" and len(real) > 0)):
+            if cond or name not in ("exit", "exec"):
+                self.exited = True
+            else:
+                self.dead = True

@@ -177,3 +177,62 @@ def positional(args: list, valued: Collection[str] = frozenset()) -> list:
         else:
             out.append(a)
     return out
+
+
+# tree-sitter-bash node types
+_COMPOUND = {
+    "compound_statement",
+    "subshell",
+    "if_statement",
+    "elif_clause",
+    "else_clause",
+    "while_statement",
+    "for_statement",
+    "c_style_for_statement",
+    "case_statement",
+    "case_item",
+    "do_group",
+    "function_definition",
+    "negated_command",
+}
+_ARITH_PARENTS = {
+    "binary_expression",
+    "unary_expression",
+    "postfix_expression",
+    "parenthesized_expression",
+    "arithmetic_expansion",
+    "ternary_expression",
+}
+_BODIES = {"do_group", "case_item", "elif_clause", "else_clause"}  # may run zero times
+_LIST_ENDS = {";", "\n", "&", ";;"}
+
+
+def may_skip(tokens: list, survives: bool = False) -> tuple[list[str], list[bool]]:
+    """Per token of a block (``survives``: the script goes on when the block fails): why an item may
+    not run although the script goes on, and whether the script survives the item failing.
+
+    ``"or"`` marks an item after a ``&&`` whose failure the script survives, because a later ``||``
+    swallows it (``a && rm f || true``) or because more lists follow (``a && rm f; b``: the RUN's
+    status is ``b``'s); ``"bg"`` one in the background (``rm f &``: a subshell the RUN need not wait
+    for); ``""`` otherwise."""
+    out = [""] * len(tokens)
+    survivable = [survives] * len(tokens)
+    ends = [k for k, t in enumerate(tokens) if t[0] == "op" and t[1] in _LIST_ENDS] + [len(tokens)]
+    last_item = max((k for k, t in enumerate(tokens) if t[0] == "item"), default=-1)
+    start = 0
+    for k in ends:
+        background = k < len(tokens) and tokens[k][1] == "&"
+        last_or = max((j for j in range(start, k) if tokens[j] == ("op", "||")), default=-1)
+        goes_on = survives or background or last_item > k  # a list follows this one
+        after_and = False
+        for j in range(start, k):
+            if tokens[j][0] == "op":
+                after_and = after_and or tokens[j][1] == "&&"
+                continue
+            survivable[j] = goes_on or j < last_or
+            if background:
+                out[j] = "bg"
+            elif after_and and survivable[j]:
+                out[j] = "or"
+        start = k + 1
+    return out, survivable

@@ -225,3 +225,24 @@ def raw_unquoted(node, src: bytes) -> str:
     if node.type == "string":
         return _unescape(text[1:-1], True)
     return text
+
+
+def nested_script(real: list, words: list, redirects: list, src: bytes) -> str | None:
+    """The script a shell runs: the word after ``-c``, or a heredoc fed to a bare shell."""
+    args = real[1:]
+    for i, a in enumerate(args):
+        if a is not None and a.startswith("-") and not a.startswith("--") and "c" in a[1:]:
+            if i + 1 < len(args):
+                # the script word: take its text with the outer quoting removed (expansions kept)
+                w = words[len(words) - len(args) + i + 1] if len(words) >= len(args) else None
+                if args[i + 1] is not None:
+                    return args[i + 1]
+                return raw_unquoted(w, src) if w is not None else None
+            return None
+    if not any(a is not None and not a.startswith("-") for a in args):
+        for r in redirects:
+            if r.type == "heredoc_redirect":
+                body = next((c for c in r.children if c.type == "heredoc_body"), None)
+                if body is not None:
+                    return src[body.start_byte : body.end_byte].decode("utf-8", "replace")
+    return None

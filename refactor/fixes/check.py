@@ -73,9 +73,10 @@ import posixpath
 from collections.abc import Collection, Mapping
 
 from refactor.fixes.check_align import _align, _dropped, _fold_writes, _ssh_exempt
+from refactor.fixes.check_defaults import _defaults_kept
 from refactor.fixes.check_effects import _reads
 from refactor.fixes.check_model import _Model
-from refactor.fixes.check_reach import _defaults_kept, _reach
+from refactor.fixes.check_reach import _reach
 from refactor.fixes.check_values import CheckResult, Violation, _home, _join, _norm, describe
 from refactor.source import SourceFile
 from refactor.syntax.dockerfile import ParseError, parse

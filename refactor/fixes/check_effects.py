@@ -16,7 +16,7 @@ from refactor.fixes._check_shell import (
     unwrap,
     value,
 )
-from refactor.fixes.check_values import _CFG_REF, _CONFIG_FILES, _DEFERRED_READERS, _OUT_OPS, _join, _Run
+from refactor.fixes.check_values import _CFG_REF, _CONFIG_FILES, _DEFERRED_READERS, _OUT_OPS, _Dirs, _join, _Run
 
 
 def _subst(src: bytes, cwd, home, secret_files: dict):
@@ -88,18 +88,18 @@ def _run_effects(run: _Run) -> list:
 
 
 def _effects(run: _Run):
-    cwd = run.cwd
+    dirs = _Dirs(run.cwd)
     for cmd in run.script.cmds:
         if cmd.dead or cmd.kind != "cmd":
             continue
+        cwd = dirs.get(cmd.scope)
         for dest in _redirect_paths(cmd):
             v = value(dest, cmd.src, lambda n: run.env.get(n) or ((run.home,) if n == "HOME" else (Opaque("v"),)))
             p = _join(cwd, as_path(dest, cmd.src, "".join(v)), run.home) if all(isinstance(x, str) for x in v) else None
             if p and not p.startswith(("/dev/", "/proc/")):
                 yield "add", p
         argv = unwrap(_words(run, cmd))
-        if argv and argv[0] == "cd" and not cmd.cond and len(argv) > 1:
-            cwd = _join(cwd, argv[1], run.home)
+        if dirs.cd(cmd, argv, run.home):
             continue
         for op, p in cmd_writes(argv, run.home, cwd):
             p = _join(cwd, p, run.home)

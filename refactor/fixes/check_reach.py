@@ -1,6 +1,7 @@
 """Where the secret goes in the rewrite (``secret-reach``): no ARG or ENV/LABEL carries it, no RUN
-holding it leaves it in a file (redirections, tee, ``sed -i``, tool configs, clones) unless the file
-is cleaned in the same RUN, and the committed default of its ARG is gone with the ARG.
+holding it leaves it in a file (redirections, tee, ``sed -i``, tool configs, clones, copies, links,
+printed environments: :mod:`check_leaks`) unless a clean-up sure to run after the write removes it
+in the same RUN. (The committed default of its ARG: :mod:`check_defaults`.)
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ from refactor.fixes._check_shell import (
     value,
 )
 from refactor.fixes.check_effects import _cat_path, _redirect_paths, _words
+from refactor.fixes.check_leaks import _COPIERS, absent_path, copy_flow, dump, holder, resolve, symlinks, under
 from refactor.fixes.check_model import _Model
-from refactor.fixes.check_values import _KEY_STRIP, Violation, _involves, _join, _Run
-from refactor.syntax.dockerfile import Dockerfile
-from refactor.syntax.words import name_values, unquote
+from refactor.fixes.check_values import _KEY_STRIP, Violation, _Dirs, _involves, _join, _Run
 
 # --------------------------------------------------------------------------------------------
 # Secrets left in files
@@ -55,9 +55,6 @@ _FILTERS = {
 _SECRET_WRITERS = {
     "tee",
     "sed",
-    "cp",
-    "install",
-    "mv",
     "htpasswd",
     "git",
     "npm",
@@ -92,14 +89,27 @@ def _same(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and _KEY_STRIP.sub("", a) == _KEY_STRIP.sub("", b)
 
 
-def _cleans(w: dict, base: str, args: list, raws: list, run: _Run, cwd) -> bool:
+_CLEANERS = {"rm", "shred", "unlink", "mv", "huggingface-cli", "npm", "yarn", "pnpm", "docker", "git", "poetry"}
+
+
+def _removed(base: str, args: list, run: _Run, cwd, links: dict) -> list:
+    """(op, path) of the files ``rm``/``shred``/``unlink``/``mv`` remove (a link itself, not its target)."""
+    if base not in ("rm", "shred", "unlink", "mv"):
+        return []
+    out = []
+    for op, p in cmd_writes([base] + args, run.home, cwd):
+        if op in ("del", "deltree"):
+            q = resolve(_join(cwd, p, run.home), links, final=False)
+            if q:
+                out.append((op, q))
+    return out
+
+
+def _cleans(w: dict, base: str, args: list, raws: list, removed: list, run: _Run, cwd) -> bool:
     """Whether a command removes the secret write ``w`` (a file, a config key, a clone URL)."""
-    if base in ("rm", "shred", "unlink"):
-        for op, p in cmd_writes([base] + args, run.home, cwd):
-            p = _join(cwd, p, run.home)
-            if p and w["path"] and (p == w["path"] or (op == "deltree" and w["path"].startswith(p.rstrip("/") + "/"))):
-                return True
-        return False
+    if base in ("rm", "shred", "unlink", "mv"):
+        path = w["path"]
+        return bool(path) and any(p == path or (op == "deltree" and path.startswith(p.rstrip("/") + "/")) for op, p in removed)
     pos = positional(args)
     rawpos = [r for a, r in zip(args, raws) if not (a and a.startswith("-") and a != "-")]
     kind = w["kind"]
@@ -139,37 +149,79 @@ def _cleans(w: dict, base: str, args: list, raws: list, run: _Run, cwd) -> bool:
     return False
 
 
-def _secret_writes(run: _Run, migrated: frozenset, pending: list) -> list:
+def _region(cmd) -> tuple:
+    """The part of the script a command that may not run runs in whenever that part runs (an if
+    body, a branch after ``||``): it cleans what that part wrote. () when nothing is sure."""
+    kinds = [k for k, _ in cmd.scope]
+    if "b" in kinds or "x" in kinds or "c" not in kinds:
+        return ()
+    return cmd.scope[: len(kinds) - kinds[::-1].index("c")]
+
+
+def _secret_writes(run: _Run, migrated: frozenset, pending: list, links: dict | None = None) -> list:
     """Secret-carrying writes into files that outlive the RUN (those of earlier RUNs in
-    ``pending``), once the clean-ups the RUN makes are applied."""
+    ``pending``), once the clean-ups the RUN makes are applied. ``links``: the Dockerfile's
+    symbolic links (:func:`check_leaks.symlinks`)."""
     tainted = {n: s for n, v in run.env.items() if (s := _involves(v, migrated))}
     spaths = {p: s for p, v in run.secret_files.items() if (s := _involves(v, migrated))}
     if not tainted and not spaths and not pending:
         return pending
+    links = links or {}
     exported = dict(tainted)
     pending = list(pending)
     out_t: dict = {}
-    cwd = run.cwd
+    dirs = _Dirs(run.cwd)
     for cmd in run.script.cmds:
         src = cmd.src
+        cwd = dirs.get(cmd.scope)
+        if cmd.dead:
+            continue
         if cmd.kind in ("assign", "declare"):
+            files = spaths
+            if pending and any(
+                b"$(" in src[v.start_byte : v.end_byte] or b"`" in src[v.start_byte : v.end_byte] for _n, v in cmd.assigns if v
+            ):
+                files = {**spaths, **{w["path"]: w["secret"] for w in pending if w["path"]}}  # X=$(cat a secret-holding file)
             for n, node in cmd.assigns:
-                s = _taint(node, src, tainted, spaths, cwd, run.home) if node is not None else None
+                s = _taint(node, src, tainted, files, cwd, run.home) if node is not None else None
                 if s:
                     tainted[n] = s
+            if cmd.kind == "declare" and (s_dump := dump(cmd, [], tainted, cwd, run.home)):
+                pending.extend(_redirect_writes(cmd, run, cwd, links, s_dump))
             continue
-        if cmd.kind != "cmd" or cmd.dead:
+        if cmd.kind != "cmd":
             continue
         vals = _words(run, cmd)
         argv = unwrap(vals)
         raws = ([None] + [cmd.text(x) for x in cmd.words])[len(vals) - len(argv) :] if argv else []
         base = (argv[0] or "").rsplit("/", 1)[-1] if argv else ""
         args, raws = argv[1:], raws[1:]
-        if base == "cd" and args and not cmd.cond:
-            cwd = _join(cwd, args[0], run.home)
+        if dirs.cd(cmd, argv, run.home):
             continue
-        if not cmd.cond and not cmd.in_subst:
-            pending = [w for w in pending if not _cleans(w, base, args, raws, run, cwd)]
+        s_in = out_t.get(id(cmd.pipe_prev)) if cmd.pipe_prev is not None else None
+        for rd in cmd.redirects:
+            if rd.type in ("heredoc_redirect", "herestring_redirect"):
+                s_in = s_in or _taint(rd, src, tainted, spaths, cwd, run.home)
+        held = dict(spaths)
+        if base in _FILTERS or base in _COPIERS:  # what the files it reads hold (before it removes any)
+            held.update((w["path"], w["secret"]) for w in pending if w["path"])
+        copies, s_copy = copy_flow(base, argv, run, cwd, held, links, s_in) if base in _COPIERS else ([], None)
+        if not cmd.in_subst and (base in _CLEANERS or base.startswith("pip")):
+            removed = _removed(base, args, run, cwd, links)
+            absent = absent_path(cmd.unless, cwd, run.home) if cmd.cond else None
+            region = _region(cmd)
+            pending = [
+                w
+                for w in pending
+                if not (
+                    (
+                        not cmd.cond
+                        or under(w["path"], absent)  # `[ ! -d D ] || clean`: skipped when D is not there
+                        or (region and w.get("line") == run.line and w["scope"][: len(region)] == region)
+                    )
+                    and _cleans(w, base, args, raws, removed, run, cwd)
+                )
+            ]
         s_args = next(
             (
                 s
@@ -178,38 +230,42 @@ def _secret_writes(run: _Run, migrated: frozenset, pending: list) -> list:
             ),
             None,
         )
-        s_in = out_t.get(id(cmd.pipe_prev)) if cmd.pipe_prev is not None else None
-        for rd in cmd.redirects:
-            if rd.type in ("heredoc_redirect", "herestring_redirect"):
-                s_in = s_in or _taint(rd, src, tainted, spaths, cwd, run.home)
-        s_file = next((spaths[p] for a in args if (p := _join(cwd, a, run.home)) in spaths), None)
+        s_file = next((s for a in args if (s := holder(_join(cwd, a, run.home), held))), None) if base in _FILTERS else None
         if base in ("echo", "printf"):
             s_out = s_args
         elif base in _FILTERS:
             s_out = s_args or s_in or s_file or (next(iter(exported.values()), None) if base == "envsubst" else None)
         else:
-            s_out = None
+            s_out = s_copy
+        s_out = dump(cmd, argv, tainted, cwd, run.home) or s_out
         out_t[id(cmd)] = s_out
-        new = []
-        if s_out:
-            for dest in _redirect_paths(cmd):
-                v = value(dest, src, lambda n: run.env.get(n) or ((run.home,) if n == "HOME" else (Opaque("v"),)))
-                p = _join(cwd, as_path(dest, src, "".join(v)), run.home) if all(isinstance(x, str) for x in v) else None
-                if p is None or not p.startswith(("/dev/", "/proc/")):
-                    new.append({"kind": "file", "path": p, "shown": p or cmd.text(dest), "secret": s_out})
-        s_any = (s_in if base in ("tee", "docker", "htpasswd") else None) or (s_file if base in ("cp", "install", "mv") else s_args)
+        new = _redirect_writes(cmd, run, cwd, links, s_out) if s_out else []
+        new += [{"kind": "file", "path": p, "shown": p or cmd.text(), "secret": s} for p, s in copies]
+        s_any = (s_in if base in ("tee", "docker", "htpasswd") else None) or s_args
         if s_any and base in _SECRET_WRITERS:
-            new.extend(_tool_writes(base, argv, raws, cmd, run, cwd, tainted, spaths, s_any))
+            new.extend(_tool_writes(base, argv, raws, cmd, run, cwd, tainted, spaths, s_any, links))
         for w in new:
-            w["line"] = run.line
+            w["line"], w["scope"] = run.line, cmd.scope
         pending.extend(new)
     return pending
 
 
-def _tool_writes(base, argv, raws, cmd, run, cwd, tainted, spaths, secret) -> list:
+def _redirect_writes(cmd, run: _Run, cwd, links: dict, secret: str) -> list:
+    out = []
+    src = cmd.src
+    for dest in _redirect_paths(cmd):
+        v = value(dest, src, lambda n: run.env.get(n) or ((run.home,) if n == "HOME" else (Opaque("v"),)))
+        p = _join(cwd, as_path(dest, src, "".join(v)), run.home) if all(isinstance(x, str) for x in v) else None
+        if p is None or not p.startswith(("/dev/", "/proc/")):
+            w = {"kind": "file", "path": resolve(p, links), "shown": p or cmd.text(dest), "secret": secret}
+            out.append({**w, "line": run.line, "scope": cmd.scope})
+    return out
+
+
+def _tool_writes(base, argv, raws, cmd, run, cwd, tainted, spaths, secret, links) -> list:
     out = []
     for op, p in cmd_writes(argv, run.home, cwd):
-        path = _join(cwd, p, run.home)
+        path = resolve(_join(cwd, p, run.home), links)
         if op != "add" or (base == "git" and not (path or "").endswith(("/.git/config", "gitconfig"))):
             continue
         w = {"kind": "file", "path": path, "shown": path or str(p), "secret": secret}
@@ -273,9 +329,10 @@ def _reach(r: _Model, migrated: frozenset, strategy: str) -> list[Violation]:
         if s_name and (not multistage or st in chain):
             out.append(Violation("secret-reach", line, f"line {line}: {kind} {key} carries secret {s_name} into the image"))
     left: dict[int, list] = {}
+    links = symlinks(r.runs)
     for run in r.runs:
         if not multistage or run.onbuild or run.stage in chain:
-            for w in _secret_writes(run, migrated, []):
+            for w in _secret_writes(run, migrated, [], links):
                 out.append(
                     Violation(
                         "secret-reach",
@@ -286,7 +343,7 @@ def _reach(r: _Model, migrated: frozenset, strategy: str) -> list[Violation]:
             continue
         parent = r.stages[run.stage].parent
         start = left.get(run.stage, list(left.get(parent, [])) if parent is not None else [])
-        left[run.stage] = _secret_writes(run, migrated, start)
+        left[run.stage] = _secret_writes(run, migrated, start, links)
     for line, st, source, sp in r.copies:
         if st not in chain:
             continue
@@ -299,57 +356,4 @@ def _reach(r: _Model, migrated: frozenset, strategy: str) -> list[Violation]:
                         f"line {line}: COPY --from copies {sp}, where RUN at line {w['line']} left secret {w['secret']} in {w['shown']}",
                     )
                 )
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# The committed default of a migrated ARG
-
-
-def _committed_default(raw: str, escape: str) -> str | None:
-    """The literal default of a migrated secret's ARG when it looks like a credential: 12 or more
-    characters, letters and digits, no blank, no expansion. A placeholder (``changeme``, ``xxx``,
-    ``npm_token``) may also be text the rewrite adds (a secret id), so it is not followed."""
-    if "$" in raw:
-        return None
-    v = unquote(raw, escape)
-    if len(v) < 12 or any(c.isspace() for c in v) or not any(c.isdigit() for c in v) or not any(c.isalpha() for c in v):
-        return None
-    return v
-
-
-def _defaults_kept(o: Dockerfile, r: Dockerfile, migrated: frozenset) -> list[Violation]:
-    """The fix removes a migrated secret's ARG and with it the credential committed as its default:
-    the rewrite may hold that literal no more often than the original holds it outside the ARG
-    declarations of the migrated secrets. (A copy elsewhere, ``ENV GITHUB_TOKEN=<the same literal>``,
-    is a committed literal of its own, which the fix never claims to remove; one the rewrite adds or
-    inlines, ``ENV X=<default>`` for ``ENV X=${S}``, or keeps in a RUN, leaves the secret in the file.)"""
-    defaults: dict[str, str] = {}
-    spans: list[str] = []
-    for ins in o.instructions:
-        cmd = ins.effective
-        if cmd.cmd != "arg":
-            continue
-        declares = False
-        for nv in name_values(cmd.args, o.escape, legacy_env=False):
-            if nv.name in migrated:
-                declares = True
-                v = _committed_default(nv.value, o.escape) if nv.value is not None else None
-                if v is not None:
-                    defaults.setdefault(v, nv.name)
-        if declares:
-            spans.append(o.text[ins.start : ins.end])
-    out: list[Violation] = []
-    for v, name in defaults.items():
-        outside = o.text.count(v) - sum(s.count(v) for s in spans)
-        if r.text.count(v) > outside:
-            line = r.text.count("\n", 0, r.text.find(v)) + 1
-            out.append(
-                Violation(
-                    "secret-reach",
-                    line,
-                    f"line {line}: the rewrite keeps the committed default of secret {name} (literal({len(v)} chars)), "
-                    f"which the fix removes with ARG {name}",
-                )
-            )
     return out

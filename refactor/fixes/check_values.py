@@ -248,6 +248,40 @@ def _join(base: str | None, p: str | None, home: str) -> str | None:
     return p[1:] if p.startswith("//") else p
 
 
+class _Dirs:
+    """The working directory through a script (see :attr:`Cmd.scope`): a ``cd`` holds until its
+    subshell ends; one in a body or branch that may not run leaves the directory after it unknown
+    (None), so a relative path there names no file the check can follow."""
+
+    def __init__(self, start: str | None):
+        self.at: dict[tuple, str | None] = {(): start}
+
+    def get(self, scope: tuple) -> str | None:
+        while scope not in self.at:
+            scope = scope[:-1]
+        return self.at[scope]
+
+    def cd(self, cmd, argv: list, home: str) -> bool:
+        """Apply ``cd``/``pushd``/``popd`` (True when ``argv`` is one)."""
+        base = argv[0] if argv else None
+        if base not in ("cd", "pushd", "popd"):
+            return False
+        scope = cmd.scope
+        args = [a for a in argv[1:] if a != "--"]
+        if base == "cd" and not args:
+            new: str | None = home
+        elif base == "popd" or not args or args[0] is None or args[0] == "-" or (args[0] or "").startswith("-"):
+            new = None  # the directory stack, $OLDPWD, `cd` alone (HOME), options: not followed
+        else:
+            new = _join(self.get(scope), args[0], home)
+        self.at[scope] = new
+        for k in range(len(scope) - 1, -1, -1):
+            if scope[k][0] in ("s", "b"):  # a subshell: its cd ends with it
+                break
+            self.at[scope[:k]] = None
+        return True
+
+
 def _home(env: dict, user: str) -> str:
     v = env.get("HOME")
     if v is not None and all(isinstance(p, str) for p in v):

@@ -1,0 +1,150 @@
+"""The rewrite check follows a secret past the first file it lands in (session 8's red team): copies
+of a secret-holding file, writes through symbolic links, clean-ups that may not run, directories a
+subshell changed, and commands that print the environment. Each shape was built on the engine before
+this check existed: the mounted-secret rewrite dfix applied left the canary in a layer. Each must now
+fail the check, so dfix shows the fix instead of applying it; the sound variants beside them pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import run
+from refactor.fixes._check_shell import parse_script
+from refactor.fixes.check import check_rewrite
+
+NPM = {"npm_token": "NPM_TOKEN"}
+MOUNT = "--mount=type=secret,id=npm_token,env=NPM_TOKEN"
+RC = 'echo "//registry.npmjs.org/:_authToken=$NPM_TOKEN"'
+
+
+def pair(*runs: str, head: tuple[str, ...] = ("FROM ubuntu:22.04",), tail: tuple[str, ...] = ()) -> tuple[str, str]:
+    """(original with the build arg, the rewrite that mounts it into every RUN)."""
+    original = [*head, "ARG NPM_TOKEN", *(f"RUN {r}" for r in runs), *tail]
+    rewrite = [*head, *(f"RUN {MOUNT} {r}" for r in runs), *tail]
+    return "\n".join(original) + "\n", "\n".join(rewrite) + "\n"
+
+
+LEAKS = {
+    # copies of the file that holds the secret
+    "cp-then-rm-original": pair(f"{RC} > /root/.npmrc && cp /root/.npmrc /tmp/npmrc.bak && rm -f /root/.npmrc"),
+    "cat-into-another-file": pair(f"{RC} > /root/.npmrc && cat /root/.npmrc > /etc/npmrc && rm -f /root/.npmrc"),
+    "mv-then-rm-source-name": pair(f"{RC} > /tmp/npmrc && mv /tmp/npmrc /root/.npmrc && rm -f /tmp/npmrc"),
+    "cp-a-directory": pair(f"{RC} > /root/.npmrc && cp -r /root /backup && rm -f /root/.npmrc"),
+    "tar-a-directory": pair(f"{RC} > /root/.npmrc && tar czf /keep.tgz /root && rm -f /root/.npmrc"),
+    "hard-link": pair(f"{RC} > /root/.npmrc && ln /root/.npmrc /srv/npmrc && rm -f /root/.npmrc"),
+    "heredoc-cp": (
+        "FROM ubuntu:22.04\nARG NPM_TOKEN\nRUN <<EOT\n" + RC + " > /root/.npmrc\ncp /root/.npmrc /tmp/keep\nrm -f /root/.npmrc\nEOT\n",
+        f"FROM ubuntu:22.04\nRUN {MOUNT} <<EOT\n" + RC + " > /root/.npmrc\ncp /root/.npmrc /tmp/keep\nrm -f /root/.npmrc\nEOT\n",
+    ),
+    "read-back-into-a-variable": pair(f'{RC} > /root/.npmrc && T=$(cat /root/.npmrc) && rm -f /root/.npmrc && echo "$T" > /srv/t'),
+    "copied-out-of-a-builder": pair(
+        f"{RC} > .npmrc && mkdir out && cp .npmrc out/ && rm -f .npmrc",
+        head=("FROM ubuntu:22.04 AS build", "WORKDIR /src"),
+        tail=("FROM ubuntu:22.04", "COPY --from=build /src/out /app"),
+    ),
+    # writes through a link: removing the link leaves the target
+    "symlink-made-earlier": pair(
+        "mkdir -p /opt/cfg && ln -s /opt/cfg/npmrc /root/.npmrc", f"{RC} > /root/.npmrc && npm ci && rm -f /root/.npmrc"
+    ),
+    "symlinked-directory": pair("ln -s /opt/cfg /root/.config", 'pip config set global.index-url "https://u:$NPM_TOKEN@x/simple" && '
+                                "pip install x && rm -rf /root/.config"),  # removes the link, not /opt/cfg/pip/pip.conf
+    # clean-ups that may not run
+    "rm-in-if": pair(f'{RC} > /root/.npmrc && npm ci; if [ -n "$CLEANUP" ]; then rm -f /root/.npmrc; fi'),
+    "rm-in-case": pair(f'{RC} > /root/.npmrc; case "$KEEP" in yes) ;; *) rm -f /root/.npmrc ;; esac'),
+    "rm-in-empty-for": pair(f"{RC} > /root/.npmrc && for f in; do rm -f /root/.npmrc; done"),
+    "rm-in-while": pair(f"{RC} > /root/.npmrc && while false; do rm -f /root/.npmrc; done"),
+    "rm-after-false-swallowed": pair(f"{RC} > /root/.npmrc && false && rm -f /root/.npmrc || true"),
+    "rm-after-and-then-more": pair(f"{RC} > /root/.npmrc && npm ci && rm -f /root/.npmrc; echo done"),
+    "rm-after-a-test-that-is-not-about-the-file": pair(f'{RC} > /root/.npmrc && npm ci; [ -n "$KEEP" ] || rm -f /root/.npmrc'),
+    "rm-in-background": pair(f"{RC} > /root/.npmrc && npm ci && rm -f /root/.npmrc &"),
+    "rm-after-exec": pair(f"{RC} > /root/.npmrc; exec true; rm -f /root/.npmrc"),
+    "rm-in-a-function-never-called": pair(f"cleanup() {{ rm -f /root/.npmrc; }}; {RC} > /root/.npmrc && npm ci"),
+    # a cd that ends with its subshell, or may not happen
+    "cd-in-subshell": pair(f"(cd /tmp && {RC} > .npmrc && npm ci) && rm -f .npmrc", head=("FROM ubuntu:22.04", "WORKDIR /app")),
+    "cd-in-command-substitution": pair(f"D=$(cd /tmp && pwd) && {RC} > .npmrc && npm ci && rm -f /tmp/.npmrc"),
+    "cd-in-a-pipeline": pair(f"cd /tmp | true; {RC} > .npmrc && npm ci && rm -f /tmp/.npmrc"),
+    "cd-that-may-not-run": pair(f"[ -d /x ] || cd /tmp; {RC} > .npmrc && npm ci && rm -f /tmp/.npmrc"),
+    "cd-in-a-function": pair(f"go() {{ cd /tmp; }}; go; {RC} > .npmrc && npm ci && rm -f .npmrc"),
+    # the environment printed into a file
+    "env-dump": pair('env > /tmp/build-env.txt && curl -H "Authorization: Bearer $NPM_TOKEN" https://x'),
+    "printenv-name": pair("printenv NPM_TOKEN > /tmp/tok"),
+    "printenv-all": pair("printenv | sort > /tmp/env && npm ci"),
+    "set-dump": pair('set > /tmp/vars && echo "$NPM_TOKEN" | wc -c'),
+    "export-p": pair("export -p > /tmp/exports && npm ci"),
+    "declare-p-name": pair("declare -p NPM_TOKEN > /tmp/decl"),
+    "proc-environ": pair("cat /proc/self/environ > /tmp/environ"),
+    "dd-of": pair('echo "$NPM_TOKEN" | dd of=/tmp/tok'),
+}
+
+SOUND = {
+    "cp-and-both-removed": pair(f"{RC} > /root/.npmrc && cp /root/.npmrc /tmp/b && npm ci && rm -f /root/.npmrc /tmp/b"),
+    "mv-and-destination-removed": pair(f"{RC} > /tmp/npmrc && mv /tmp/npmrc /root/.npmrc && npm ci && rm -f /root/.npmrc"),
+    "subshell-cd-and-the-right-rm": pair(f"(cd /tmp && {RC} > .npmrc && npm ci) && rm -f /tmp/.npmrc"),
+    "write-and-rm-in-the-same-if-body": pair(f'if [ -n "$X" ]; then {RC} > /root/.npmrc && npm ci && rm -f /root/.npmrc; fi'),
+    "cd-in-an-if-body-used-inside-it": pair(f"if [ -d /app ]; then cd /app && {RC} > .npmrc && npm ci && rm -f .npmrc; fi"),
+    "symlink-target-removed": pair("ln -s /opt/npmrc /root/.npmrc", f"{RC} > /root/.npmrc && npm ci && rm -f /opt/npmrc"),
+    "rm-through-a-symlinked-directory": pair("ln -s /opt/cfg /root/.config", 'pip config set global.index-url "https://u:$NPM_TOKEN@x/s" '
+                                             "&& pip install x && rm -f /root/.config/pip/pip.conf"),
+    "exit-1-guard-first": pair(f'[ -n "$NPM_TOKEN" ] || exit 1; {RC} > /root/.npmrc && npm ci && rm -f /root/.npmrc'),
+    "clone-cleaned-unless-absent": pair("git clone https://x:${NPM_TOKEN}@github.com/o/r.git /src/r && "
+                                        "{ [ ! -d /src/r/.git ] || git -C /src/r remote set-url origin https://github.com/o/r.git; }"),
+    "cat-to-stdout-only": pair(f"{RC} > /root/.npmrc && cat /root/.npmrc | wc -l && npm ci && rm -f /root/.npmrc"),
+    "env-with-a-command": pair("env CI=1 npm ci > /tmp/npm.log"),
+    "exec-redirect-only": pair(f"exec 2>&1; {RC} > /root/.npmrc && npm ci && rm -f /root/.npmrc"),
+    "rm-last-after-and": pair(f"npm config list; {RC} > /root/.npmrc && npm ci && rm -f /root/.npmrc"),
+}
+
+
+@pytest.mark.parametrize("original,rewritten", list(LEAKS.values()), ids=list(LEAKS))
+def test_the_secret_left_in_the_image_is_caught(original: str, rewritten: str) -> None:
+    res = check_rewrite(original, rewritten, NPM)
+    assert "secret-reach" in {v.kind for v in res.violations}, [v.message for v in res.violations]
+    for v in res.violations:
+        assert "canary" not in v.message and "$NPM_TOKEN" not in v.message
+
+
+@pytest.mark.parametrize("original,rewritten", list(SOUND.values()), ids=list(SOUND))
+def test_the_secret_removed_passes(original: str, rewritten: str) -> None:
+    res = check_rewrite(original, rewritten, NPM)
+    assert not [v for v in res.violations if v.kind == "secret-reach"], [v.message for v in res.violations]
+
+
+@pytest.mark.parametrize("name", ["cp-then-rm-original", "symlink-made-earlier", "rm-in-if", "cd-in-subshell", "env-dump"])
+def test_dfix_shows_the_fix_and_does_not_apply_it(name: str, tmp_path) -> None:
+    original, _ = LEAKS[name]
+    p = tmp_path / "Dockerfile"
+    p.write_text(original)
+    _code, _out, err = run(["--diff", "--no-cache", str(p)], cwd=tmp_path)
+    assert "not applied" in err and "rewrite check: line" in err, err
+    run(["--write", "--no-cache", str(p)], cwd=tmp_path)
+    assert p.read_text() == original
+
+
+@pytest.mark.parametrize(
+    "script,skipped",
+    [
+        ("a && b; c", [False, True, False]),
+        ("a && b || c", [False, True, True]),
+        ("a && b", [False, False]),
+        ("a; b &", [False, True]),
+        ("if a; then b; fi; c", [False, True, False]),
+        ("while a; do b; done", [False, True]),
+        ("case x in y) a ;; esac; b", [True, False]),
+        ("exec true; b", [False, False]),
+    ],
+)
+def test_which_commands_may_not_run(script: str, skipped: list[bool]) -> None:
+    s = parse_script(script)
+    assert [c.cond for c in s.cmds] == skipped
+    if script.startswith("exec true"):
+        assert [c.dead for c in s.cmds] == [False, True]
+
+
+def test_scopes_of_a_cd() -> None:
+    s = parse_script("(cd /a); x=$(cd /b); cd /c | cat; if t; then cd /d; fi; cd /e")
+    by = {c.text(c.words[0]) if c.words else c.name: c.scope for c in s.cmds if c.name == "cd"}
+    assert by["/a"] and by["/a"][-1][0] == "s"
+    assert by["/b"] and by["/b"][-1][0] == "s"
+    assert by["/c"] and by["/c"][-1][0] == "s"
+    assert by["/d"] and by["/d"][-1][0] == "c"
+    assert by["/e"] == ()

@@ -213,12 +213,12 @@ def file_writes(script: str) -> tuple[FileWrite, ...]:
         return ()
     conv = _char_offsets(script.encode("utf-8", "surrogatepass"))
     out: list[FileWrite] = []
-    stack = [tree.root_node]
+    # (node, its parent's type): Node.parent walks down from the root, so asking it of every node
+    # of a 2,000-command && chain (nested 2,000 deep) is quadratic
+    stack: list = [(tree.root_node, None)]
     while stack:
-        node = stack.pop()
+        node, parent_type = stack.pop()
         t = node.type
-        if t in ("redirected_statement", "list") and node.parent is not None and node.parent.type in ("program",):
-            pass
         if t == "program":
             items, _ops = _items(node)
             for it in items:
@@ -235,7 +235,7 @@ def file_writes(script: str) -> tuple[FileWrite, ...]:
                     out.append(FileWrite(s0, e0, path, refs, f"rm -f {path}", kind, script[s0:e0]))
         if t == "redirected_statement":
             # handled through the flattened items (also inside if/for bodies below)
-            if node.parent is not None and node.parent.type not in ("program", "list", "redirected_statement"):
+            if parent_type is not None and parent_type not in ("program", "list", "redirected_statement"):
                 body = node.children[0] if node.children else None
                 for r in node.children[1:]:
                     if r.type == "file_redirect":
@@ -244,7 +244,7 @@ def file_writes(script: str) -> tuple[FileWrite, ...]:
                             s0, e0 = conv(node.start_byte), conv(node.end_byte)
                             out.append(FileWrite(s0, e0, path, _subtree_refs(node), f"rm -f {path}", kind, script[s0:e0]))
                 del body
-            stack.extend(reversed(node.children))
+            stack.extend((c, t) for c in reversed(node.children))
             continue
         if t == "pipeline":
             cmds = [c for c in node.children if c.type == "command"]
@@ -269,26 +269,54 @@ def file_writes(script: str) -> tuple[FileWrite, ...]:
                 cw = _config_write(argv, raws)
                 if cw is not None:
                     # `echo "$P" | docker login --password-stdin`: the value comes through the pipe
-                    stmt = node.parent if node.parent is not None and node.parent.type == "pipeline" else node
+                    stmt = node.parent if parent_type == "pipeline" else node
                     s, e = conv(stmt.start_byte), conv(stmt.end_byte)
                     out.append(FileWrite(s, e, cw[0], _subtree_refs(stmt), cw[1], "config", script[s:e]))
-        stack.extend(reversed(node.children))
+        stack.extend((c, t) for c in reversed(node.children))
     return tuple(sorted(out, key=lambda w: w.start))
+
+
+_REMOVAL = re.compile(r"(?:^|[\s;&|(])(?:rm|shred|unlink)\s+([^;&|\n]*)")
+_UNDO_CONFIG = re.compile(r"config\s+(?:delete|--unset|--unset-all|unset)\b|\blogout\b")
+
+
+@lru_cache(maxsize=64)
+def _removals(script: str) -> dict[str, list[int]]:
+    """File name -> where, in ``script``, an rm/shred/unlink naming it (or naming the path itself)
+    starts, ascending; once per script, so a RUN of 2,000 writes is not rescanned per write."""
+    out: dict[str, list[int]] = {}
+    for m in _REMOVAL.finditer(script):
+        for a in m.group(1).split():
+            a = a.strip("'\"")
+            for key in {a.rstrip("/").rsplit("/", 1)[-1] if not a.startswith("-") else None, "\0" + a}:
+                if key is not None:
+                    out.setdefault(key, []).append(m.start())
+    return out
 
 
 def undone_after(script: str, write: FileWrite) -> bool:
     """Does the same script remove the file (or undo the config) after ``write``?"""
-    rest = script[write.end :]
-    if write.cleanup and write.cleanup in rest:
+    if write.cleanup and script.find(write.cleanup, write.end) >= 0:
         return True
     base = write.path.rstrip("/").rsplit("/", 1)[-1]
-    for m in re.finditer(r"(?:^|[\s;&|(])(?:rm|shred|unlink)\s+([^;&|\n]*)", rest):
-        args = m.group(1).split()
-        for a in args:
+    index = _removals(script)
+    for key in (base, "\0" + write.path):
+        at = index.get(key)
+        if at and at[-1] >= write.end:
+            return True
+    if write.end and script.startswith(("rm", "shred", "unlink"), write.end):  # the scan of the rest would match there
+        return _undone_in(script[write.end :], write)
+    return write.kind == "config" and _UNDO_CONFIG.search(script, write.end) is not None
+
+
+def _undone_in(rest: str, write: FileWrite) -> bool:
+    base = write.path.rstrip("/").rsplit("/", 1)[-1]
+    for m in _REMOVAL.finditer(rest):
+        for a in m.group(1).split():
             a = a.strip("'\"")
             if a == write.path or (a.rstrip("/").rsplit("/", 1)[-1] == base and not a.startswith("-")):
                 return True
-    return write.kind == "config" and re.search(r"config\s+(?:delete|--unset|--unset-all|unset)\b|\blogout\b", rest) is not None
+    return write.kind == "config" and _UNDO_CONFIG.search(rest) is not None
 
 
 @dataclass(frozen=True)

@@ -179,21 +179,26 @@ def _dropped(o: _Model, r: _Model, pairs: dict, i: int, info: list, migrated: fr
     if writes is None:
         names = ", ".join(sorted(info[i][0])) or "no variable"
         return [Violation("value", run.line, f"line {run.line}: RUN (reads {names}) has no counterpart in the rewrite")]
-    out = []
+    out: list[Violation] = []
     exempt = _ssh_exempt(o, r, pairs, i, info)[0]
+    only_rm: dict[int, bool] = o.__dict__.setdefault("_only_rm", {})  # per RUN, shared by every dropped RUN
     for cmd in writes:
         if id(cmd) in exempt:
             continue
         paths = _write_paths(run, cmd)
         key = _stmt_key(cmd)
+        found = len(out)
         for k in range(i + 1, len(o.runs)):
+            if len(out) > found:  # one violation per dropped write is enough to refuse the rewrite
+                break
             c = o.runs[k]
-            if c.onbuild != run.onbuild or not _derives(o, c.stage, run.stage) or not paths:
+            if c.onbuild != run.onbuild or not paths or not _derives(o, c.stage, run.stage):
                 continue
-            effects = list(_run_effects(c))
-            only_rm = all((unwrap(_words(c, x)) or [""])[0] in ("rm", None) for x in c.script.cmds if x.kind == "cmd")
+            effects = _run_effects(c)
             mentions = any(posixpath.basename(p) in c.key for p in paths)
-            if info[k][1] or info[k][2] or (mentions and not only_rm):
+            if mentions and k not in only_rm:
+                only_rm[k] = all((unwrap(_words(c, x)) or [""])[0] in ("rm", None) for x in c.script.cmds if x.kind == "cmd")
+            if info[k][1] or info[k][2] or (mentions and not only_rm[k]):
                 j = pairs.get(k)
                 if j is None or key not in r.runs[j].key:
                     shown = ", ".join(sorted(paths))

@@ -30,6 +30,9 @@ class Edit:
     content: str = ""
 
 
+MAX_REASONS = 12
+
+
 @dataclass(eq=False)
 class Fix:
     title: str
@@ -40,10 +43,24 @@ class Fix:
     included: bool = False  # part of the rewrite this run computed (written, diffed or checked)
 
     def lower(self, to: Applicability, reason: str) -> None:
+        """Lower the applicability for ``reason``. The first :data:`MAX_REASONS` distinct reasons
+        are kept; the rest are counted in a last line (a fix every one of 2,000 stages blocks, each
+        a finding of its own, would otherwise carry 2,000 reasons into every finding it is on)."""
         if to < self.applicability:
             self.applicability = to
-        if reason not in self.reasons:
+        seen = self.__dict__.setdefault("_seen", set(self.reasons))
+        if reason in seen:
+            return
+        seen.add(reason)
+        if len(seen) <= MAX_REASONS:
             self.reasons.append(reason)
+            return
+        more = len(seen) - MAX_REASONS
+        line = f"and {more:,} more reason{'s' if more > 1 else ''} of the same kind (each is a finding of its own)"
+        if more > 1:
+            self.reasons[-1] = line
+        else:
+            self.reasons.append(line)
 
 
 class ConflictError(Exception):

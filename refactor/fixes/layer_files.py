@@ -42,13 +42,24 @@ FILE_TOOLS = {
 _TOOL_CREDENTIAL_FILES = frozenset(FILE_TOOLS) | {"pip.ini", "pip.conf", "credentials", "config.json", "auth.toml", "token"}
 
 
+# shell_writes.undone_after's pattern without its left boundary: what it finds (and a write's own
+# `rm …` clean-up text wherever it sits) is among what this finds
+_RM_ARGS = re.compile(r"(?:rm|shred|unlink)\s+([^;&|\n]*)")
+
+
+def _readers(path: str) -> frozenset:
+    return frozenset(FILE_TOOLS.get(path.rstrip("/").rsplit("/", 1)[-1], ()))
+
+
 def needs_file(run, path: str) -> bool:
+    """Whether a RUN may read the file ``path``: it runs a tool that reads a file of that name, or
+    what it runs cannot be known."""
+    readers = _readers(path)
     if not run.shell_ok:
         argv0 = run.exec_argv[0].rsplit("/", 1)[-1] if run.exec_argv else ""
-        return argv0 in FILE_TOOLS.get(path.rstrip("/").rsplit("/", 1)[-1], set())
+        return argv0 in readers
     info = analyze_shell(run.script)
-    readers = FILE_TOOLS.get(path.rstrip("/").rsplit("/", 1)[-1], set())
-    return bool(set(info.commands) & readers) or info.opaque
+    return bool(readers.intersection(info.commands)) or info.opaque
 
 
 def _left_behind(facts: Facts) -> dict[str, dict[int, list[int]]]:
@@ -117,14 +128,34 @@ def plan_layer_files(facts: Facts, plan: SecretPlan, carriers: Carriers, finding
     # which RUNs of each stage undo / need a file, computed once per file (not once per write: a
     # file of 4,000 RUNs writing the same file asked 16 million questions)
     undo_by: dict[tuple, dict[int, list[int]]] = {}
-    needs_by: dict[str, dict[int, list[int]]] = {}
+    needs_by: dict[frozenset, dict[int, list[int]]] = {}
 
-    def per_stage(pred) -> dict[int, list[int]]:
+    def per_stage(pred, among: list[int] | None = None) -> dict[int, list[int]]:
         out: dict[int, list[int]] = {}
-        for j in run_ids:
+        for j in run_ids if among is None else among:
             if pred(j):
                 out.setdefault(facts.stage_of[j], []).append(j)
         return out
+
+    removers: dict[str, list[int]] | None = None  # file name -> the RUNs with an rm naming it
+
+    def may_undo(path: str, cleanup: str | None, kind: str) -> list[int] | None:
+        """The RUNs that can undo a write (a superset; None: any can). undone_after matches only
+        an rm/shred/unlink naming the file, or the write's own clean-up text (an rm too, unless a
+        config write's), so an index of the names each RUN removes is enough for those."""
+        nonlocal removers
+        if kind == "config" or (cleanup and not cleanup.startswith("rm ")):
+            return None
+        if removers is None:
+            removers = {}
+            for j in run_ids:
+                if facts.runs[j].shell_ok:
+                    for m in _RM_ARGS.finditer(facts.runs[j].script):
+                        for a in m.group(1).split():
+                            lst = removers.setdefault(a.strip("'\"").rstrip("/").rsplit("/", 1)[-1], [])
+                            if not lst or lst[-1] != j:
+                                lst.append(j)
+        return removers.get(path.rstrip("/").rsplit("/", 1)[-1], [])
 
     def after(lst: list[int], idx: int, stop: int | None = None) -> list[int]:
         lo = bisect.bisect_right(lst, idx)
@@ -151,12 +182,15 @@ def plan_layer_files(facts: Facts, plan: SecretPlan, carriers: Carriers, finding
             key = (w.path, w.cleanup, w.kind)
             if key not in undo_by:
                 probe = FileWrite(0, 0, w.path, frozenset(), w.cleanup, w.kind)
-                undo_by[key] = per_stage(lambda j, probe=probe: facts.runs[j].shell_ok and undone_after(facts.runs[j].script, probe))
+                undo_by[key] = per_stage(
+                    lambda j, probe=probe: facts.runs[j].shell_ok and undone_after(facts.runs[j].script, probe), may_undo(*key)
+                )
             removal = after(undo_by[key].get(stage, []), idx)
             stop = removal[0] if removal else None
-            if w.path not in needs_by:
-                needs_by[w.path] = per_stage(lambda j, path=w.path: needs_file(facts.runs[j], path))
-            consumers = after(needs_by[w.path].get(stage, []), idx, stop)
+            readers = _readers(w.path)  # needs_file depends on the path only through these
+            if readers not in needs_by:
+                needs_by[readers] = per_stage(lambda j, path=w.path: needs_file(facts.runs[j], path))
+            consumers = after(needs_by[readers].get(stage, []), idx, stop)
             msg = f"RUN writes secret {plan.name} into {w.path}, which stays in the image layer"
             if removal:
                 msg += f"; the removal on line {df.instructions[removal[0]].start_line} is ineffective: the earlier layer keeps the file"
@@ -179,9 +213,10 @@ def plan_layer_files(facts: Facts, plan: SecretPlan, carriers: Carriers, finding
                 between = range(idx + 1, max(consumers))
                 if any(df.instructions[k].cmd == "workdir" for k in between):
                     reasons.append(f"{w.path} is relative and a WORKDIR change sits between the write and its use")
-            for j in consumers:
-                if facts.runs[j].exec_argv is not None or df.instructions[j].heredocs:
-                    reasons.append(f"line {df.instructions[j].start_line} is an exec-form or heredoc RUN")
+            odd = [j for j in consumers if facts.runs[j].exec_argv is not None or df.instructions[j].heredocs]
+            if odd:  # the first names the problem: one reason per write, not one per pair
+                more = f" (and {len(odd) - 1:,} later ones)" if len(odd) > 1 else ""
+                reasons.append(f"line {df.instructions[odd[0]].start_line} is an exec-form or heredoc RUN{more}")
             if reasons:
                 for r in reasons:
                     plan.fix.lower(Applicability.DISPLAY_ONLY, r)

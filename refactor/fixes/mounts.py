@@ -91,7 +91,7 @@ def plan_secret(
     for it in _carrier_candidates(facts, name, "ENV", carriers):
         if not carriers.defines(it):
             continue
-        carriers.items.append(it)
+        carriers.add(it)
         plan.removals.append(Removal(it.instr, it))
         if it.name != name and it.name not in plan.runtime_env:
             plan.runtime_env.append(it.name)

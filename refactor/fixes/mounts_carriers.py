@@ -21,16 +21,24 @@ class Carriers:
     def __init__(self, name: str, facts: Facts):
         self.name = name
         self.facts = facts
-        self.items: list[VarItem] = []
+        self.items: list[VarItem] = []  # in the order added (read-only: add() keeps the indexes)
+        self._ids: set[int] = set()
+        self._names: set[str] = {name}
+        self._aliases: dict[int, tuple[bool, int]] = {}  # id(item) -> (_alias, len(items) then)
+
+    def add(self, item: VarItem) -> None:
+        self.items.append(item)
+        self._ids.add(id(item))
+        self._names.add(item.name)
 
     @property
     def names(self) -> set[str]:
-        return {self.name} | {i.name for i in self.items}
+        return self._names
 
     def carries(self, item: VarItem) -> bool:
         if item.kind == "ARG":
             return item.name == self.name
-        return any(item is c for c in self.items)
+        return id(item) in self._ids
 
     def defines(self, item: VarItem) -> bool:
         """An ENV/LABEL item whose value references a carrier visible where it is defined."""
@@ -64,15 +72,38 @@ class Carriers:
         self._export(plan, idx, item, why, vis, set())
 
     def _alias(self, item: VarItem) -> bool:
-        if not item.is_reference:
-            return False
-        ref = item.refs[0]
-        if item.onbuild or item.stage < 0:
-            return ref in self.names
-        at_def = self.facts.visible_at(item.instr).get(ref)
-        return at_def is not None and (
-            (at_def.kind == "ARG" and at_def.name == self.name) or (self.carries(at_def) and self._alias(at_def))
-        )
+        """Whether ``item`` is the secret under another name (``ENV B=$A`` of an alias ``A``).
+        Memoized: a True stays true as carriers are added; a False holds until one is."""
+        got = self._aliases.get(id(item))
+        if got is not None and (got[0] or got[1] == len(self.items)):
+            return got[0]
+        chain: list[VarItem] = []  # followed iteratively: ENV A1=$A0 … A2000=$A1999 is a chain, not a recursion
+        cur: VarItem | None = item
+        result = False
+        while cur is not None:
+            memo = self._aliases.get(id(cur)) if cur is not item else None
+            if memo is not None and (memo[0] or memo[1] == len(self.items)):
+                result = memo[0]
+                break
+            chain.append(cur)
+            if not cur.is_reference:
+                break
+            ref = cur.refs[0]
+            if cur.onbuild or cur.stage < 0:
+                result = ref in self.names
+                break
+            at_def = self.facts.visible_at(cur.instr).get(ref)
+            if at_def is None:
+                break
+            if at_def.kind == "ARG" and at_def.name == self.name:
+                result = True
+                break
+            if not self.carries(at_def) or len(chain) > len(self.items) + 1:
+                break
+            cur = at_def
+        for x in chain:
+            self._aliases[id(x)] = (result, len(self.items))
+        return result
 
     def _mount(self, plan: SecretPlan, idx: int, env: str, why: str) -> None:
         if not any(e == env for _s, e, _w in plan.mounts.get(idx, [])):

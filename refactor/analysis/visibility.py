@@ -37,10 +37,21 @@ class Layer:
     """One stage's updates to the scope in order (after the ENV-hides-ARG rule), over its parent's
     complete scope."""
 
-    __slots__ = ("_firsts", "_new", "_slots", "instrs", "parent")
+    __slots__ = ("_firsts", "_jumps", "_new", "_reg", "_slots", "_total", "depth", "instrs", "parent")
 
     def __init__(self, parent: Layer | None, items: Sequence[VarItem], mode: str) -> None:
         self.parent = parent
+        self.depth: int = 0 if parent is None else parent.depth + 1
+        # the 1st, 2nd, 4th, … ancestor (an ancestor test in log(depth) steps)
+        self._jumps: list[Layer] = []
+        up = parent
+        while up is not None:
+            self._jumps.append(up)
+            k = len(self._jumps) - 1
+            up = up._jumps[k] if k < len(up._jumps) else None
+        # name -> the layers of this tree defining it, in the order built (shared with the root's)
+        self._reg: dict[str, list[Layer]] = {} if parent is None else parent._reg
+        self._total: int | None = None
         self.instrs: list[int] = []
         self._slots: dict[str, tuple[list[int], list[VarItem]]] = {}
         self._new: list[str] = []  # names the parent does not have, in order of first update
@@ -57,6 +68,7 @@ class Layer:
             slot = self._slots.get(it.name)
             if slot is None:
                 slot = self._slots[it.name] = ([], [])
+                self._reg.setdefault(it.name, []).append(self)
                 if parent is None or parent.get(it.name) is None:
                     self._new.append(it.name)
                     self._firsts.append(k)
@@ -65,21 +77,49 @@ class Layer:
 
     def get(self, name: str, cut: int | None = None) -> VarItem | None:
         """The item defining ``name`` after the first ``cut`` updates (all when None)."""
-        layer: Layer | None = self
-        while layer is not None:
-            slot = layer._slots.get(name)
-            if slot is not None:
-                if cut is None:
-                    return slot[1][-1]
-                k = bisect_left(slot[0], cut)
-                if k:
-                    return slot[1][k - 1]
-            layer, cut = layer.parent, None
+        slot = self._slots.get(name)
+        if slot is not None:
+            if cut is None:
+                return slot[1][-1]
+            k = bisect_left(slot[0], cut)
+            if k:
+                return slot[1][k - 1]
+        return None if self.parent is None else self.parent._complete(name)
+
+    def _complete(self, name: str) -> VarItem | None:
+        """``name`` in this layer's complete scope: the deepest of the layers defining it that is
+        this one or an ancestor (found through the tree's index, not by walking a chain of 8,000
+        stages per question), else None."""
+        for layer in reversed(self._reg.get(name, ())):
+            if layer.depth <= self.depth and self._ancestor(self.depth - layer.depth) is layer:
+                return layer._slots[name][1][-1]
         return None
 
+    def _ancestor(self, up: int) -> Layer | None:
+        layer: Layer | None = self
+        k = 0
+        while up and layer is not None:
+            if up & 1:
+                layer = layer._jumps[k] if k < len(layer._jumps) else None
+                if layer is None:
+                    return None
+            up >>= 1
+            k += 1
+        return layer
+
+    def _chain(self) -> list[Layer]:
+        """This layer's ancestors and itself, root first (iterative: chains are thousands deep)."""
+        out: list[Layer] = []
+        layer: Layer | None = self
+        while layer is not None:
+            out.append(layer)
+            layer = layer.parent
+        return out[::-1]
+
     def names(self, cut: int | None = None) -> Iterator[str]:
-        if self.parent is not None:
-            yield from self.parent.names()
+        chain = self._chain()
+        for layer in chain[:-1]:
+            yield from layer._new
         yield from self._new[: self.size(cut)]
 
     def size(self, cut: int | None = None) -> int:
@@ -87,7 +127,13 @@ class Layer:
         return len(self._new) if cut is None else bisect_left(self._firsts, cut)
 
     def count(self, cut: int | None = None) -> int:
-        return (0 if self.parent is None else self.parent.count()) + self.size(cut)
+        if self.parent is None:
+            return self.size(cut)
+        if self.parent._total is None:
+            for layer in self.parent._chain():  # root first: each total from its parent's
+                if layer._total is None:
+                    layer._total = (0 if layer.parent is None else layer.parent._total or 0) + len(layer._new)
+        return (self.parent._total or 0) + self.size(cut)
 
     def at(self, instr: int) -> Visible:
         """The scope of instruction ``instr``: the updates made before it."""

@@ -40,6 +40,7 @@ class _Model:
     def __init__(self, df: Dockerfile, ids: Mapping[str, str], context_files):
         self.df, self.ids, self.context = df, ids, context_files
         self.stages: list[_Stage] = []
+        self._named: dict[str, _Stage] = {}  # stage name -> the last stage of that name
         self.runs: list[_Run] = []
         self.arg_decls: list[tuple[int, str, int | None]] = []  # (line, name, stage)
         self.carriers: list[tuple[int, str, str, tuple, frozenset, int | None]] = []  # ENV/LABEL
@@ -67,7 +68,7 @@ class _Model:
         words = [unquote(w.raw, self.df.escape) for w in parse_words(ins.args, self.df.escape)]
         image = words[0].lower() if words else ""
         name = words[2].lower() if len(words) >= 3 and words[1].lower() == "as" else None
-        parent = next((s for s in reversed(self.stages) if s.name == image), None)
+        parent = self._named.get(image)
         st = _Stage(len(self.stages), name, parent.index if parent else None, dict(parent.env) if parent else {})
         if parent is not None:
             st.workdir, st.user, st.shell_ok = parent.workdir, parent.user, parent.shell_ok
@@ -76,6 +77,8 @@ class _Model:
             # Engine 28.5: `ARG FOO` in the parent, `RUN echo $FOO` in the child prints the value)
             st.args = dict(parent.args)
         self.stages.append(st)
+        if name is not None:
+            self._named[name] = st
 
     def _instr(self, ins, command, st: _Stage, onbuild: bool) -> None:
         c, args, esc = command.cmd, command.args, self.df.escape

@@ -129,6 +129,7 @@ def plan_layer_files(facts: Facts, plan: SecretPlan, carriers: Carriers, finding
     # file of 4,000 RUNs writing the same file asked 16 million questions)
     undo_by: dict[tuple, dict[int, list[int]]] = {}
     needs_by: dict[frozenset, dict[int, list[int]]] = {}
+    odd_by: dict[frozenset, dict[int, list[int]]] = {}  # readers that are exec-form or heredoc RUNs
 
     def per_stage(pred, among: list[int] | None = None) -> dict[int, list[int]]:
         out: dict[int, list[int]] = {}
@@ -213,10 +214,17 @@ def plan_layer_files(facts: Facts, plan: SecretPlan, carriers: Carriers, finding
                 between = range(idx + 1, max(consumers))
                 if any(df.instructions[k].cmd == "workdir" for k in between):
                     reasons.append(f"{w.path} is relative and a WORKDIR change sits between the write and its use")
-            odd = [j for j in consumers if facts.runs[j].exec_argv is not None or df.instructions[j].heredocs]
-            if odd:  # the first names the problem: one reason per write, not one per pair
-                more = f" (and {len(odd) - 1:,} later ones)" if len(odd) > 1 else ""
-                reasons.append(f"line {df.instructions[odd[0]].start_line} is an exec-form or heredoc RUN{more}")
+            if readers not in odd_by:
+                odd_by[readers] = per_stage(
+                    lambda j, path=w.path: (
+                        (facts.runs[j].exec_argv is not None or bool(df.instructions[j].heredocs)) and needs_file(facts.runs[j], path)
+                    )
+                )
+            odd = odd_by[readers].get(stage, [])
+            lo, hi = bisect.bisect_right(odd, idx), (len(odd) if stop is None else bisect.bisect_right(odd, stop))
+            if hi > lo:  # the first names the problem: one reason per write, not one per pair
+                more = f" (and {hi - lo - 1:,} later ones)" if hi - lo > 1 else ""
+                reasons.append(f"line {df.instructions[odd[lo]].start_line} is an exec-form or heredoc RUN{more}")
             if reasons:
                 for r in reasons:
                     plan.fix.lower(Applicability.DISPLAY_ONLY, r)

@@ -25,6 +25,7 @@ class Carriers:
         self._ids: set[int] = set()
         self._names: set[str] = {name}
         self._aliases: dict[int, tuple[bool, int]] = {}  # id(item) -> (_alias, len(items) then)
+        self._mounted: dict[int, tuple[int, set[str]]] = {}  # id(a RUN's mount list) -> see _mount
 
     def add(self, item: VarItem) -> None:
         self.items.append(item)
@@ -106,8 +107,16 @@ class Carriers:
         return result
 
     def _mount(self, plan: SecretPlan, idx: int, env: str, why: str) -> None:
-        if not any(e == env for _s, e, _w in plan.mounts.get(idx, [])):
-            plan.mounts.setdefault(idx, []).append((plan.id, env, why))
+        mounts = plan.mounts.setdefault(idx, [])
+        # the env names mounted on the RUN, as of len(mounts) (a RUN seeing 8,000 aliases of the
+        # secret was scanned once per alias); rebuilt if the list grew elsewhere
+        known = self._mounted.get(id(mounts))
+        if known is None or known[0] != len(mounts):
+            known = self._mounted[id(mounts)] = (len(mounts), {e for _s, e, _w in mounts})
+        if env not in known[1]:
+            mounts.append((plan.id, env, why))
+            known[1].add(env)
+            self._mounted[id(mounts)] = (len(mounts), known[1])
 
     def _export(self, plan: SecretPlan, idx: int, item: VarItem, why: str, vis: Mapping[str, VarItem], seen: set) -> None:
         if id(item) in seen:

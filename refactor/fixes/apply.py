@@ -3,7 +3,7 @@ directives kept; each fix's own edits for the report."""
 
 from __future__ import annotations
 
-from refactor.fixes.edit import Applicability, ConflictError, Edit, apply_edits
+from refactor.fixes.edit import Applicability, ConflictError, Edit, apply_edits, ordered_edits
 from refactor.fixes.edits import removal_edits
 from refactor.fixes.plan import FileAnalysis, Finding, SecretPlan
 from refactor.source import SourceFile
@@ -160,11 +160,12 @@ def own_edits(analysis: FileAnalysis, source: SourceFile, findings: list[Finding
         if plan is not None:
             edits += removal_edits(analysis.df, plan.removals)
         try:
-            alone = apply_edits(text, edits)
+            ordered_edits(edits)  # applies alone (the text itself is needed only at the head)
         except ConflictError:
             out[id(fix)] = None
             continue
         if edits and min(e.start for e in edits) < first_end:
+            alone = apply_edits(text, edits)
             # as in the run: a blank line keeps the parser directives when removing the head
             # instructions would change them
             kept = keep_directives(analysis, source, alone)

@@ -87,8 +87,20 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
     or after the end of the one before: that is every conflict ``_overlaps`` describes (insertions
     at one point do not conflict). Called once per candidate plan by the engine, so it is kept to
     C-level sorting and integer comparisons."""
-    ordered = sorted(edits, key=_POSITION)
     out: list[str] = []
+    pos = 0
+    for e in ordered_edits(edits):
+        out.append(text[pos : e.start])
+        out.append(e.content)
+        pos = e.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def ordered_edits(edits: list[Edit]) -> list[Edit]:
+    """``edits`` in the order :func:`apply_edits` splices them; ConflictError when two overlap
+    (what applying them would raise, without building the text)."""
+    ordered = sorted(edits, key=_POSITION)
     pos = 0
     prev: Edit | None = None
     for e in ordered:
@@ -97,9 +109,6 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
             if _overlaps(prev, e):
                 raise ConflictError(f"overlapping edits at {prev.start}-{prev.end} and {e.start}-{e.end}")
             raise ConflictError(f"overlapping edits at offset {e.start}")
-        out.append(text[pos : e.start])
-        out.append(e.content)
         pos = e.end
         prev = e
-    out.append(text[pos:])
-    return "".join(out)
+    return ordered

@@ -62,7 +62,7 @@ TWO_PASS = [
         "FROM node:20\n"
         "RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN --mount=type=secret,id=gh_pat,env=GH_PAT"
         " npm config set //registry.npmjs.org/:_authToken=${GH_PAT} && npm ci"
-        " && npm config delete //registry.npmjs.org/:_authToken\n",
+        " && npm config delete //registry.npmjs.org/:_authToken && rm -rf ~/.npm/_logs\n",
         id="mount-on-a-run-another-fold-moves",
     ),
     pytest.param(
@@ -76,12 +76,12 @@ TWO_PASS = [
         ' git config --global url."https://${SONAR_TOKEN}@github.com/".insteadOf "https://github.com/"'
         " && npm config set //registry.npmjs.org/:_authToken=${DB_PASSWORD}"
         ' && git config --global --remove-section url."https://${SONAR_TOKEN}@github.com/"'
-        " && npm config delete //registry.npmjs.org/:_authToken\n"
+        " && npm config delete //registry.npmjs.org/:_authToken && rm -rf ~/.npm/_logs\n"
         "RUN --mount=type=secret,id=sonar_token,env=SONAR_TOKEN --mount=type=secret,id=db_password,env=DB_PASSWORD"
         ' git config --global url."https://${SONAR_TOKEN}@github.com/".insteadOf "https://github.com/"'
         " && npm config set //registry.npmjs.org/:_authToken=${DB_PASSWORD} && npm ci"
         ' && git config --global --remove-section url."https://${SONAR_TOKEN}@github.com/"'
-        " && npm config delete //registry.npmjs.org/:_authToken\n",
+        " && npm config delete //registry.npmjs.org/:_authToken && rm -rf ~/.npm/_logs\n",
         id="fold-into-a-run-another-fold-would-drop",
     ),
 ]

@@ -149,7 +149,7 @@ PASS = {
     "npm-config-set-deleted": (
         lines("FROM node:20", "ARG NPM_TOKEN", "RUN npm config set //registry.npmjs.org/:_authToken ${NPM_TOKEN}", "RUN npm ci"),
         lines("FROM node:20", "RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm config set //registry.npmjs.org/:_authToken ${NPM_TOKEN}"
-                              " && npm ci && npm config delete //registry.npmjs.org/:_authToken"),
+                              " && npm ci && npm config delete //registry.npmjs.org/:_authToken && rm -rf ~/.npm/_logs"),
         NPM,
     ),
     "docker-login-logout": (
@@ -351,7 +351,7 @@ MUTANTS = {
     ),
     "npm-config-not-deleted": (
         PASS["npm-config-set-deleted"][0],
-        PASS["npm-config-set-deleted"][1].replace(" && npm config delete //registry.npmjs.org/:_authToken", ""),
+        PASS["npm-config-set-deleted"][1].replace(" && npm config delete //registry.npmjs.org/:_authToken && rm -rf ~/.npm/_logs", ""),
         NPM, "secret-reach",
     ),
     "docker-login-no-logout": (

@@ -74,6 +74,63 @@ LEAKS = {
     "declare-p-name": pair("declare -p NPM_TOKEN > /tmp/decl"),
     "proc-environ": pair("cat /proc/self/environ > /tmp/environ"),
     "dd-of": pair('echo "$NPM_TOKEN" | dd of=/tmp/tok'),
+    # round two: a review of the check's first version, and a second red team (built on the engine)
+    "unless-on-an-if-body": pair(f'{RC} > /root/.npmrc && npm ci; [ ! -e /root/.npmrc ] || if [ -n "$C" ]; then rm -f /root/.npmrc; fi'),
+    "unless-after-a-negated-test": pair(f"{RC} > /root/.npmrc && npm ci; ! [ ! -e /root/.npmrc ] || rm -f /root/.npmrc"),
+    "unless-after-a-test-in-a-substitution": pair(f"{RC} > /root/.npmrc && npm ci; echo $([ ! -e /root/.npmrc ]) || rm -f /root/.npmrc"),
+    "unless-d-on-a-file": pair(f"{RC} > /root/.npmrc && npm ci; [ ! -d /root/.npmrc ] || rm -f /root/.npmrc"),
+    "exit-in-an-if-condition": pair(f"{RC} > /root/.npmrc; if exit 0; then :; fi; rm -f /root/.npmrc"),
+    "nested-shell-after-exec": pair(f"{RC} > /root/.npmrc; exec true; sh -c 'rm -f /root/.npmrc'"),
+    "command-exec": pair(f"{RC} > /root/.npmrc; command exec true; rm -f /root/.npmrc"),
+    "symlink-into-a-directory": pair("ln -s /opt/cfg/npmrc /root", f"{RC} > /root/npmrc && npm ci && rm -f /root/npmrc"),
+    "symlink-with-t": pair("ln -s -t /root /opt/cfg/npmrc", f"{RC} > /root/npmrc && npm ci && rm -f /root/npmrc"),
+    "cp-t": pair(f"{RC} > /root/.npmrc && cp -t /backup /root/.npmrc && rm -f /root/.npmrc"),
+    "cp-glob": pair(f"{RC} > /root/.npmrc && cp /root/.npm* /srv/ && rm -f /root/.npmrc"),
+    "tar-through-a-pipe": pair(f"{RC} > /root/.npmrc && tar -C /root -cf - . | tar -C /backup -xf - && rm -f /root/.npmrc"),
+    "environ-redirected-in": pair("tr '\\0' '\\n' < /proc/self/environ > /tmp/e"),
+    "environ-of-this-shell": pair("cat /proc/$$/environ > /tmp/e"),
+    "fd-opened-by-exec": pair('exec 3>/root/tok; echo "$NPM_TOKEN" >&3'),
+    "stdout-redirected-by-exec": pair('exec > /root/log; echo "$NPM_TOKEN"'),
+    "function-output-redirected": pair('f() { echo "$NPM_TOKEN"; }; f > /root/tok'),
+    "piped-into-a-subshell": pair('echo "$NPM_TOKEN" | (cat > /root/tok)'),
+    "piped-into-read": pair('echo "$NPM_TOKEN" | { read x; echo "$x" > /root/tok; }'),
+    "piped-into-sh": pair('echo "echo $NPM_TOKEN > /root/tok" | sh'),
+    "piped-into-awk-printing-to-a-file": pair('echo "$NPM_TOKEN" | awk "{print > \\"/root/tok\\"}"'),
+    "piped-into-cp-dev-stdin": pair('echo "$NPM_TOKEN" | cp /dev/stdin /root/tok'),
+    "eval": pair('eval "echo \\$NPM_TOKEN > /root/tok"'),
+    "redirect-and-file-descriptor": pair('echo "$NPM_TOKEN" >& /root/tok'),
+    "read-from-the-file": pair(f"{RC} > /root/.npmrc && cat < /root/.npmrc > /srv/log && rm -f /root/.npmrc"),
+    "while-read-from-the-file": pair(f'{RC} > /root/.npmrc && while read l; do echo "$l"; done < /root/.npmrc > /srv/x && rm -f /root/.npmrc'),
+    "grep-the-file": pair(f"{RC} > /root/.npmrc && grep auth /root/.npmrc > /srv/x && rm -f /root/.npmrc"),
+    "sort-o": pair(f"{RC} > /root/.npmrc && sort /root/.npmrc -o /srv/x && rm -f /root/.npmrc"),
+    "find-exec-cp": pair(f"{RC} > /root/.npmrc && find /root -name .npmrc -exec cp {{}} /srv/x \\; && rm -f /root/.npmrc"),
+    "busybox-cp": pair(f"{RC} > /root/.npmrc && busybox cp /root/.npmrc /srv/x && rm -f /root/.npmrc"),
+    "xargs-cp": pair(f"{RC} > /root/.npmrc && echo /root/.npmrc | xargs -I{{}} cp {{}} /srv/x && rm -f /root/.npmrc"),
+    "variable-assigned-again": pair(f"F=/root/.npmrc; {RC} > $F && F=/tmp/x && rm -f $F"),
+    "home-assigned-first": pair(f"HOME=/tmp; {RC} > ~/.npmrc && cat ~/.npmrc && rm -f /root/.npmrc"),
+    "home-assigned-later": pair(f"{RC} > /root/.npmrc && HOME=/srv && rm -f ~/.npmrc"),
+    "rm-i": pair(f"{RC} > /root/.npmrc && cat /root/.npmrc && rm -i /root/.npmrc"),
+    "rm-is-a-function": pair(f"rm() {{ :; }}; {RC} > /root/.npmrc && cat /root/.npmrc && rm -f /root/.npmrc"),
+    "a-file-named-after-it": pair('touch "/root/$NPM_TOKEN"'),
+    "a-directory-named-after-it": pair('mkdir -p "/opt/$NPM_TOKEN"'),
+    "a-link-to-it": pair('ln -s "$NPM_TOKEN" /root/link'),
+    "npm-debug-log": pair('npm config set //registry.npmjs.org/:_authToken "$NPM_TOKEN" && npm ci && npm config delete //registry.npmjs.org/:_authToken'),
+    "npm-project-config": pair('npm config set --location=project //r/:_authToken "$NPM_TOKEN" && npm ci && npm config delete //r/:_authToken && rm -rf ~/.npm'),
+    "shell-with-a-prologue": (
+        'FROM ubuntu:22.04\nARG NPM_TOKEN\nSHELL ["/bin/sh","-c","cd /tmp && eval \\"$1\\"","x"]\n'
+        f"RUN {RC} > .npmrc && cat .npmrc && rm -f /.npmrc\n",
+        'FROM ubuntu:22.04\nSHELL ["/bin/sh","-c","cd /tmp && eval \\"$1\\"","x"]\n'
+        f"RUN {MOUNT} {RC} > .npmrc && cat .npmrc && rm -f /.npmrc\n",
+    ),
+}
+
+# found, not yet followed (tracked here so a fix shows up): the secret through a loop variable, the
+# positional parameters, and a redirection tree-sitter-bash does not parse (`1<>`, `((…))`)
+STILL_OPEN = {
+    "for-variable": pair('for t in "$NPM_TOKEN"; do echo "$t" > /root/tok; done'),
+    "positional-parameters": pair('set -- "$NPM_TOKEN"; echo "$1" > /root/tok'),
+    "read-write-redirect": pair('echo "$NPM_TOKEN" 1<> /root/tok'),
+    "arithmetic-looking-subshells": pair(f"(({RC} > /root/.npmrc)) && npm ci"),
 }
 
 SOUND = {
@@ -92,6 +149,12 @@ SOUND = {
     "env-with-a-command": pair("env CI=1 npm ci > /tmp/npm.log"),
     "exec-redirect-only": pair(f"exec 2>&1; {RC} > /root/.npmrc && npm ci && rm -f /root/.npmrc"),
     "rm-last-after-and": pair(f"npm config list; {RC} > /root/.npmrc && npm ci && rm -f /root/.npmrc"),
+    "unless-e-on-the-file": pair(f"{RC} > /root/.npmrc && npm ci; [ ! -e /root/.npmrc ] || rm -f /root/.npmrc"),
+    "exit-1-in-the-runs-own-shell": pair(f"npm ci || exit 1; {RC} > /root/.npmrc && npm ci && rm -f /root/.npmrc"),
+    "npm-config-and-its-log-removed": pair('npm config set //registry.npmjs.org/:_authToken "$NPM_TOKEN" && npm ci && '
+                                           "npm config delete //registry.npmjs.org/:_authToken && rm -rf ~/.npm/_logs"),
+    "stdin-into-wc": pair('echo "$NPM_TOKEN" | wc -c'),
+    "chmod-the-file": pair(f"{RC} > /root/.npmrc && chmod 600 /root/.npmrc && npm ci && rm -f /root/.npmrc"),
 }
 
 
@@ -101,6 +164,12 @@ def test_the_secret_left_in_the_image_is_caught(original: str, rewritten: str) -
     assert "secret-reach" in {v.kind for v in res.violations}, [v.message for v in res.violations]
     for v in res.violations:
         assert "canary" not in v.message and "$NPM_TOKEN" not in v.message
+
+
+@pytest.mark.parametrize("original,rewritten", list(STILL_OPEN.values()), ids=list(STILL_OPEN))
+@pytest.mark.xfail(strict=True, reason="not yet followed by the rewrite check (docs/hardening.md, round three)")
+def test_the_secret_left_by_shapes_not_yet_followed_is_caught(original: str, rewritten: str) -> None:
+    test_the_secret_left_in_the_image_is_caught(original, rewritten)
 
 
 @pytest.mark.parametrize("original,rewritten", list(SOUND.values()), ids=list(SOUND))
@@ -148,3 +217,8 @@ def test_scopes_of_a_cd() -> None:
     assert by["/c"] and by["/c"][-1][0] == "s"
     assert by["/d"] and by["/d"][-1][0] == "c"
     assert by["/e"] == ()
+
+
+def test_an_exit_status_that_is_not_a_number_is_no_crash() -> None:
+    s = parse_script("npm ci || exit ²; rm -f /x")
+    assert [c.name for c in s.cmds] == ["npm", "exit", "rm"] and s.cmds[2].cond  # a maybe-exit: what follows may not run

@@ -118,7 +118,9 @@ def _config_write(argv: list[str], raw_args: list[str]) -> tuple[str, str | None
     raws = raw_args
     if tool in ("npm", "yarn", "pnpm") and words[:2] == ["config", "set"] and len(words) >= 3:
         key = raws[2].split("=", 1)[0] if "=" in words[2] and len(words) == 3 else raws[2]
-        return CONFIG_FILES[tool], f"{tool} config delete {key}"
+        # npm (11) also keeps each command's arguments, the value too, in a debug log under ~/.npm/_logs
+        logs = " && rm -rf ~/.npm/_logs" if tool == "npm" else ""
+        return CONFIG_FILES[tool], f"{tool} config delete {key}{logs}"
     if tool == "git" and words and words[0] == "config":
         scope = [w for w in words[1:] if w in ("--global", "--system")]
         rest = [r for w, r in zip(words[1:], raws[1:]) if not w.startswith("--")]

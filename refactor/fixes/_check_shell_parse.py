@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from refactor.fixes._check_shell_tools import _ARITH_PARENTS, _BODIES, _COMPOUND, may_skip, unwrap
+from refactor.fixes._check_shell_tools import _ARITH_PARENTS, _BODIES, _COMPOUND, ending, may_skip, unwrap
 from refactor.fixes._check_shell_values import MAX_DEPTH, _assignment, literal, nested_script
 from refactor.syntax.shell_guard import guarded_parse
 
@@ -41,6 +41,7 @@ _OPS = {"&&", "||", ";", "&", "|", "|&", ";;", "\n"}
 _REDIRECTS = ("file_redirect", "heredoc_redirect", "herestring_redirect")
 
 
+_FD = re.compile(rb"^(\d+|-)$")
 _SHELLS = {"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"}
 _QUOTED_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -79,6 +80,7 @@ class Script:
     quoted: set = field(default_factory=set)  # $NAME in single quotes / quoted heredocs, not a sh -c script
     error: bool = False  # tree-sitter found a syntax error
     dynamic: list = field(default_factory=list)  # reasons the reads cannot be known (eval, ${!x}, …)
+    unfollowed: list = field(default_factory=list)  # why where a value goes cannot be followed
     prefix: int = 0  # number of leading assignment statements (``export A="…" &&``)
     # what the script adds and removes, per (cwd, HOME), when no variable can change it (no ``$``
     # in any of its sources): RUNs of the same text share it (check_effects._run_effects)
@@ -122,6 +124,8 @@ def _parse_into(
     cond: bool = False,
     scope: tuple = (),
     survives: bool = False,
+    dead: bool = False,
+    exited: bool = False,
 ) -> None:
     src = text.encode("utf-8", "surrogatepass")
     tree = _tree(src)
@@ -156,6 +160,7 @@ def _parse_into(
     walker = _Walker(src, script, pos, depth)
     walker.quoted = quoted
     walker.scope, walker.survives = scope, survives
+    walker.dead, walker.exited = dead, exited  # a nested shell after `exec` / a maybe-exit
     walker.block(root.children, list(redirects), cond)
     for names in quoted.values():  # what is left is text some program may expand later
         script.quoted.update(names)
@@ -264,17 +269,24 @@ class _Walker:
             self.item(node, reds + outer, c_cond, feed)
             self.scope, self.survives = saved, saved_survives
             made = self.script.cmds[before:]
-            if prev_op == "||" and prev_test is not None and not cond and not maybe[k]:
-                for c in made:  # `[ ! -d D ] || clean D`: skipped only when there is nothing to clean
-                    c.unless = prev_test
+            for c in made if feed is not None and node.type in _COMPOUND else ():
+                c.pipe_prev = c.pipe_prev or feed  # `… | { read x; …; }`: any of them may read the pipe
+            simple = len(made) == 1 and made[0].node is node and not made[0].in_subst and not made[0].dead
+            if prev_op == "||" and prev_test is not None and not cond and not maybe[k] and simple:
+                # `[ ! -e D ] || clean D`: a simple command right after a plain test is skipped only
+                # when the test finds nothing to clean
+                made[0].unless = prev_test
             prev_last = made[-1] if made else None
-            prev_test = prev_last if node.type == "test_command" or (prev_last is not None and prev_last.name in ("[", "test")) else None
+            # a plain test (not negated, not inside $(…), not a group): its status is the test's
+            prev_test = made[0] if simple and (node.type == "test_command" or made[0].name in ("[", "test")) else None
             prev_op = ";"
 
     def item(self, node, redirects: list, cond: bool, feed) -> None:
         t = node.type
         if t in _COMPOUND:
             func = t == "function_definition"
+            if func:
+                self.script.unfollowed.append("a shell function")
             saved, saved_scope, saved_survives, saved_exited = self.dead, self.scope, self.survives, self.exited
             if t == "subshell":
                 self.scope = saved_scope + (("s", node.start_byte),)
@@ -288,6 +300,7 @@ class _Walker:
                     then = next((i for i, c in enumerate(kids) if c.type == "then"), len(kids))
                     self.survives = True
                     self.block(kids[:then], redirects, cond)
+                    saved = self.dead  # an exit in the condition always runs
                     self.scope, self.survives = saved_scope + (("c", node.start_byte),), saved_survives
                     self.block(kids[then:], redirects, True)
                 else:
@@ -372,16 +385,16 @@ class _Walker:
             nested = nested_script(real, words, cmd.redirects, src)
             if nested is not None:
                 cmd.nested = True
+                inherit = {"survives": self.survives, "dead": self.dead, "exited": self.exited}
                 _parse_into(
-                    nested, self.script, cmd.pos, self.depth + 1, cmd.redirects, cond, self.scope + (("s", node.start_byte),), self.survives
+                    nested, self.script, cmd.pos, self.depth + 1, cmd.redirects, cond, self.scope + (("s", node.start_byte),), **inherit
                 )
-        # `exit`, and `exec CMD` (the shell becomes CMD): nothing after runs; after one that may run
-        # (or a break / continue / return), what follows may not
-        status = literal(words[0], src) if name == "exit" and words else None
-        if status and status.isdigit() and int(status) % 256 and not any(k in ("s", "b") for k, _ in self.scope):
-            pass  # `|| exit 1` in the RUN's own shell: the build fails, no image holds anything
-        elif kind == "cmd" and (name in ("exit", "break", "continue", "return") or (name == "exec" and len(real) > 0)):
-            if cond or name not in ("exit", "exec"):
-                self.exited = True
-            else:
-                self.dead = True
+        files = [r for r in own + redirects if (d := r.child_by_field_name("destination")) is not None and not _FD.match(d.text or b"")]
+        if name == "exec" and kind == "cmd" and not real and files:  # `exec 3>f`, `exec >log` (not `exec 2>&1`)
+            self.script.unfollowed.append("exec redirecting the shell's own input or output")
+        # `exit`, `exec CMD`, a maybe-exit: what follows does not or may not run (see ending())
+        ends = ending(name, [literal(w, src) for w in words], kind, bool(real), cond, self.scope) if kind == "cmd" else None
+        if ends == "dead":
+            self.dead = True
+        elif ends == "exited":
+            self.exited = True

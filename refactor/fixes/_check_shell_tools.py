@@ -236,3 +236,18 @@ def may_skip(tokens: list, survives: bool = False) -> tuple[list[str], list[bool
                 out[j] = "or"
         start = k + 1
     return out, survivable
+
+
+def ending(name: str | None, lits: list, kind: str, runs_command: bool, cond: bool, scope: tuple) -> str | None:
+    """What a command does to the rest of its shell: ``"dead"`` after an ``exit`` or ``exec CMD``
+    that surely runs (nothing after runs), ``"exited"`` after one that may run or a ``break`` /
+    ``continue`` / ``return`` (what follows may not), None otherwise. ``|| exit 1`` in the RUN's own
+    shell fails the build: no image holds anything, so it ends nothing."""
+    while name in ("builtin", "command") and lits and lits[0] is not None:  # `command exec …`
+        name, lits = lits[0], lits[1:]
+    status = lits[0] if name == "exit" and lits else None
+    if status and status.isascii() and status.isdigit() and int(status) % 256 and not any(k in ("s", "b") for k, _ in scope):
+        return None
+    if name in ("exit", "break", "continue", "return") or (name == "exec" and runs_command):
+        return "exited" if cond or name not in ("exit", "exec") else "dead"
+    return None

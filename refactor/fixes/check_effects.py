@@ -65,10 +65,15 @@ def _words(run: _Run, cmd) -> list:
 def _redirect_paths(cmd) -> list:
     out = []
     for r in cmd.redirects:
-        if r.type != "file_redirect" or not any(c.type in _OUT_OPS for c in r.children):
+        if r.type != "file_redirect":
             continue
         dest = r.child_by_field_name("destination")
-        out.append(dest)
+        ops = {c.type for c in r.children}
+        # `>& file` (not `>&2`) and `1<> file` write there too
+        if ops & set(_OUT_OPS) or (
+            ops & {">&", "<>"} and dest is not None and not cmd.text(dest).strip().isdigit() and cmd.text(dest) != "-"
+        ):
+            out.append(dest)
     return out
 
 

@@ -10,6 +10,7 @@ holds it, a link made anywhere in the Dockerfile redirects writes through it.
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 import re
 
@@ -17,6 +18,35 @@ from refactor.fixes._check_shell import classify, cmd_writes, positional, unwrap
 from refactor.fixes.check_effects import _words
 from refactor.fixes.check_values import _Dirs, _join, _Run
 
+_PROPAGATE = {  # commands whose output holds what their input and files hold
+    "grep",
+    "egrep",
+    "fgrep",
+    "cat",
+    "head",
+    "tail",
+    "tr",
+    "base64",
+    "sort",
+    "uniq",
+    "cut",
+    "xxd",
+    "gzip",
+    "tee",
+    "rev",
+    "fold",
+    "awk",
+    "gawk",
+    "sed",
+    "jq",
+    "yq",
+    "envsubst",
+    "xargs",
+    "paste",
+    "openssl",
+    "od",
+    "column",
+}
 _COPIERS = {"cp", "mv", "install", "ln", "rsync", "dd", "tar", "zip", "gtar", "bsdtar"}
 _ENVIRON = re.compile(r"^/proc/[^/]+/environ$")
 _DECLARE_DUMPS = {"export", "declare", "typeset", "readonly", "local"}
@@ -46,9 +76,19 @@ def symlinks(runs: list[_Run]) -> dict[str, str]:
                 continue
             cwd = dirs.get(cmd.scope)
             pos = positional(args, {"-t", "--target-directory", "-S", "--suffix"})
-            for (op, link), target in zip(cmd_writes(argv, run.home, cwd), pos[:-1] if len(pos) > 1 else pos):
+            tdir = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-t", "--target-directory")), None)
+            if tdir is not None:  # `ln -s -t DIR T…`
+                pairs = [(posixpath.join(tdir, posixpath.basename((t or "").rstrip("/"))), t) for t in pos]
+            elif len(pos) == 1:  # `ln -s T`: a link named like T in the working directory
+                pairs = [(posixpath.basename((pos[0] or "").rstrip("/")), pos[0])]
+            else:  # `ln -s T L` (L, or L/T's name when L is a directory: both) or `ln -s T… DIR`
+                dest = pos[-1] or ""
+                pairs = [(posixpath.join(dest, posixpath.basename((t or "").rstrip("/"))), t) for t in pos[:-1]]
+                if len(pos) == 2 and not dest.endswith("/"):
+                    pairs.append((dest, pos[0]))
+            for link, target in pairs:
                 lp = _join(cwd, link, run.home)
-                if op != "add" or lp is None or target is None:
+                if lp is None or target is None:
                     continue
                 t = _join(posixpath.dirname(lp), target, run.home)
                 if t is not None and t != lp:
@@ -79,21 +119,28 @@ def resolve(path: str | None, links: dict[str, str], final: bool = True) -> str 
 # --------------------------------------------------------------------------------------------
 # Files that hold a secret
 
-_ABSENT = re.compile(r"^(?:\[\[?|test)\s+!\s+-[def]\s+(\S+)\s*(?:\]\]?)?$")
+_ABSENT = re.compile(r"^(?:\[\[?|test)\s+!\s+-([def])\s+(\S+)\s*(?:\]\]?)?$")
 
 
-def absent_path(test, cwd, home: str) -> str | None:
-    """The path ``test`` checks is absent: ``[ ! -d P ]``, ``test ! -e P`` (a literal P only)."""
+def absent_path(test, cwd, home: str | None) -> tuple[str, str] | None:
+    """(flag, path) of a test that ``path`` is absent: ``[ ! -e P ]``, ``test ! -d P`` (literal P)."""
     if test is None:
         return None
     m = _ABSENT.match(test.text().strip())
-    if m is None or any(c in m.group(1) for c in "$`\\*?[{~"):
+    if m is None or any(c in m.group(2) for c in "$`\\*?[{~"):
         return None
-    return _join(cwd, m.group(1).strip("'\""), home)
+    p = _join(cwd, m.group(2).strip("'\""), home)
+    return (m.group(1), p) if p else None
 
 
-def under(path: str | None, top: str | None) -> bool:
-    return path is not None and top is not None and (path == top or path.startswith(top.rstrip("/") + "/"))
+def under(path: str | None, test: tuple[str, str] | None) -> bool:
+    """Whether ``path`` cannot exist when the absence ``test`` succeeds: anything at or under P for
+    ``-e``, strictly under P for ``-d`` (P may be a file), P itself for ``-f`` (P may be a directory)."""
+    if path is None or test is None:
+        return False
+    flag, top = test
+    inside = path.startswith(top.rstrip("/") + "/")
+    return {"e": path == top or inside, "d": inside, "f": path == top}[flag]
 
 
 def holder(path: str | None, held: dict[str, str]) -> str | None:
@@ -117,7 +164,7 @@ def copy_flow(base: str, argv: list, run: _Run, cwd, held: dict, links: dict, s_
 
     if base == "dd":
         opts = dict(a.split("=", 1) for a in args if a and "=" in a)
-        secret = holder(at(opts["if"]), held) if "if" in opts else s_in
+        secret = held_by(at(opts["if"]), held) if "if" in opts else s_in
         if not secret:
             return [], None
         return ([(at(opts["of"]), secret)], None) if "of" in opts else ([], secret)
@@ -125,28 +172,37 @@ def copy_flow(base: str, argv: list, run: _Run, cwd, held: dict, links: dict, s_
         archive, create = _tar_archive(args)
         if not create:
             return [], None
-        secret = next((s for a in positional(args) if a and a != archive and (s := holder(at(a), held))), None)
+        secret = next((s for a in positional(args) if a and a != archive and (s := held_by(at(a), held))), None)
         if not secret:
             return [], None
         return ([(at(archive), secret)], None) if archive not in (None, "-") else ([], secret)
     if base == "zip":
         pos = positional(args, {"-x", "-i", "-b", "-t", "-tt", "-P", "--password", "-n", "-Z"})
-        secret = next((s for a in pos[1:] if (s := holder(at(a), held))), None)
+        secret = next((s for a in pos[1:] if (s := held_by(at(a), held))), None)
         return ([(at(pos[0]), secret)] if pos and secret else []), None
     if base == "rsync":
         pos = positional(args, {"-e", "--rsh", "--exclude", "--include", "--filter", "-f", "--chmod", "--chown", "-T"})
-        secret = next((s for a in pos[:-1] if (s := holder(at(a), held))), None)
+        secret = next((s for a in pos[:-1] if (s := held_by(at(a), held))), None)
         return ([(at(pos[-1]), secret)] if len(pos) > 1 and secret else []), None
     # cp / mv / install / a hard ln: each destination holds what its source holds
     if base == "ln" and any(a and (a == "--symbolic" or (a.startswith("-") and not a.startswith("--") and "s" in a)) for a in args):
         return [], None
+    target = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-t", "--target-directory")), None)
+    target = target or next((a.split("=", 1)[1] for a in args if a and a.startswith("--target-directory=")), None)
     pos = positional(args, {"-m", "-o", "-g", "-t", "--mode", "--owner", "--group", "-S", "--suffix"})
+    if target is not None:  # `cp -t DIR SRC…`: every operand is a source
+        found = [
+            (resolve(_join(at(target), posixpath.basename((a or "").rstrip("/")), run.home), links), s)
+            for a in pos
+            if (s := held_by(at(a), held))
+        ]
+        return found, None
     if len(pos) < 2:
         return [], None
     out = []
     writes = [p for op, p in cmd_writes(argv, run.home, cwd) if op == "add"]
     for src, dest in zip(pos[:-1], writes):
-        secret = holder(at(src), held)
+        secret = held_by(at(src), held)
         if secret:
             out.append((at(dest), secret))
     return out, None
@@ -200,6 +256,73 @@ def dump(cmd, argv: list, tainted: dict, cwd, home: str) -> str | None:
         return any_secret
     if base in ("jq", "yq", "gojq", "awk", "gawk", "mawk", "nawk") and classify(unwrap(argv)).kind in ("dump", "all"):
         return any_secret
-    if any(a is not None and _ENVIRON.match(_join(cwd, a, home) or "") for a in args):
+    if any(a is not None and _ENVIRON.match(_join(cwd, a, home) or "") for a in args) or re.search(r"/proc/\S*/environ", cmd.text()):
         return any_secret
     return None
+
+
+# --------------------------------------------------------------------------------------------
+# What the check does not follow: the secret there may go anywhere (session 8, red team round 2)
+
+# shell commands that can put what they read on stdin into a file the check cannot name (a program
+# reading stdin, `./setup`, is like any program the RUN runs: what it does is its own, as in the
+# original; these are the shell's own ways to a file)
+_STDIN_WRITERS = {
+    "sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox", "read", "cp", "install", "mv", "tar", "gtar",
+    "bsdtar", "cpio", "xargs", "parallel", "split", "sponge", "csplit",
+}  # fmt: skip
+# commands that may name a secret-holding file without copying it
+_NAMES_ONLY = {
+    "echo", "printf", "chmod", "chown", "chgrp", "ls", "stat", "test", "[", "touch", "mkdir", "wc", "md5sum",
+    "sha1sum", "sha256sum", "sha512sum", "file", "du", "true", ":", "cd", "rm", "shred", "unlink", "rmdir",
+    "npm", "npx", "yarn", "pnpm", "pip", "pip3", "poetry", "git", "docker", "aws", "huggingface-cli",
+}  # fmt: skip
+_FILE_NAMERS = {"xargs", "cpio", "parallel"}  # take file names on stdin and copy or run on them
+_GLOB = re.compile(r"[*?\[]")
+NPM_LOG = "~/.npm/_logs"  # npm's debug log keeps every command's arguments (npm 11)
+
+
+def held_by(path: str | None, held: dict[str, str]) -> str | None:
+    """:func:`holder`, with a glob (``/root/.npm*``) matching any held file."""
+    if path is None or not _GLOB.search(path):
+        return holder(path, held)
+    return next((s for p, s in held.items() if fnmatch.fnmatchcase(p, path) or fnmatch.fnmatchcase(p, path.rstrip("/") + "/*")), None)
+
+
+def unfollowed(cmd, base: str, argv: list, args_paths: list, s_in, s_args, held: dict, run) -> str | None:
+    """Why the secret may leave this command for a file the check cannot name: it is piped into a
+    program whose use of stdin is unknown, a program other than a known reader is given a file
+    holding it, a file is named after it, an output option or program writes it, npm logs it."""
+    if s_in and (base in _STDIN_WRITERS or cmd.name in _STDIN_WRITERS):
+        return f"whatever {base or 'the command'} does with it on its stdin"
+    if held and base not in _NAMES_ONLY and base not in _PROPAGATE and base not in _COPIERS:
+        for p in args_paths:
+            if held_by(p, held):
+                return f"whatever {base or 'the command'} does with {p}"
+    if held and (base in _FILE_NAMERS or cmd.name in _FILE_NAMERS) and cmd.pipe_prev is not None:
+        return f"whatever {base} does with the files named on its stdin"
+    if s_args and base in ("touch", "mkdir", "ln", "mv", "cp", "install"):
+        return "a file named after it"
+    secret_in = s_in or s_args or (held_by(next((p for p in args_paths if held_by(p, held)), None), held) if held else None)
+    if secret_in and base == "sort" and any(a and (a == "-o" or a.startswith(("-o", "--output"))) for a in argv[1:]):
+        return "the file sort -o writes"
+    if (
+        secret_in
+        and base in ("awk", "gawk", "mawk", "nawk", "sed")
+        and any(a and (">" in a or re.search(r"(^|[;{}\s])[wW] ", a)) for a in argv[1:])
+    ):
+        return f"a file {base}'s program writes"
+    if base == "npm" and any(a in ("--location=project", "project") for a in argv[1:]) and s_args:
+        return "the project's .npmrc"
+    if base == "npm" and s_args and any(k.lower() == "npm_config_userconfig" for k in run.env):
+        return "the npm user config NPM_CONFIG_USERCONFIG names"
+    if s_args and base in ("npm", "npx"):
+        return NPM_LOG
+    return None
+
+
+def reassigned(script) -> set[str]:
+    """Variables the script assigns after its leading assignments (``F=a; … F=b; rm $F``): their
+    value at a later command is not the one the check knows."""
+    later = {n for cmd in script.cmds[script.prefix :] for n, _v in cmd.assigns}
+    return later | ({"HOME"} if any(n == "HOME" for cmd in script.cmds for n, _v in cmd.assigns) else set())

@@ -119,7 +119,8 @@ class _Model:
             st.user = "".join(v).split(":")[0] if all(isinstance(p, str) for p in v) else "?"
         elif c == "shell":
             argv = _json_argv(args) or []
-            st.shell_ok = bool(argv) and argv[0].rsplit("/", 1)[-1] in _SHELL_NAMES
+            # a POSIX shell taking the script as its last word (`SHELL ["/bin/sh", "-c", "cd /tmp && eval \"$1\"", "x"]` is not)
+            st.shell_ok = bool(argv) and argv[0].rsplit("/", 1)[-1] in _SHELL_NAMES and argv[-1].startswith("-") and "c" in argv[-1]
         elif c == "run":
             self._run(ins, command, st, False, {**st.args, **st.env})
         elif c in ("copy", "add"):

@@ -7,6 +7,7 @@ in the same RUN. (The committed default of its ARG: :mod:`check_defaults`.)
 from __future__ import annotations
 
 import posixpath
+from dataclasses import replace
 
 from refactor.fixes._check_shell import (
     Opaque,
@@ -18,7 +19,22 @@ from refactor.fixes._check_shell import (
     value,
 )
 from refactor.fixes.check_effects import _cat_path, _redirect_paths, _words
-from refactor.fixes.check_leaks import _COPIERS, absent_path, copy_flow, dump, holder, resolve, symlinks, under
+from refactor.fixes.check_leaks import (
+    _COPIERS,
+    _ENVIRON,
+    NPM_LOG,
+    absent_path,
+    copy_flow,
+    dump,
+    held_by,
+    holder,
+    reassigned,
+    resolve,
+    symlinks,
+    under,
+    unfollowed,
+)
+from refactor.fixes.check_leaks import _PROPAGATE as _FILTERS
 from refactor.fixes.check_model import _Model
 from refactor.fixes.check_values import _KEY_STRIP, Violation, _Dirs, _involves, _join, _Run
 
@@ -26,32 +42,6 @@ from refactor.fixes.check_values import _KEY_STRIP, Violation, _Dirs, _involves,
 # Secrets left in files
 
 
-_FILTERS = {
-    "cat",
-    "head",
-    "tail",
-    "tr",
-    "base64",
-    "sort",
-    "uniq",
-    "cut",
-    "xxd",
-    "gzip",
-    "tee",
-    "rev",
-    "fold",
-    "awk",
-    "gawk",
-    "sed",
-    "jq",
-    "yq",
-    "envsubst",
-    "xargs",
-    "paste",
-    "openssl",
-    "od",
-    "column",
-}
 _SECRET_WRITERS = {
     "tee",
     "sed",
@@ -96,6 +86,8 @@ def _removed(base: str, args: list, run: _Run, cwd, links: dict) -> list:
     """(op, path) of the files ``rm``/``shred``/``unlink``/``mv`` remove (a link itself, not its target)."""
     if base not in ("rm", "shred", "unlink", "mv"):
         return []
+    if any(a and (a == "--interactive" or (a.startswith("-") and not a.startswith("--") and "i" in a)) for a in args):
+        return []  # no terminal answers `rm -i`: it keeps the file
     out = []
     for op, p in cmd_writes([base] + args, run.home, cwd):
         if op in ("del", "deltree"):
@@ -169,9 +161,22 @@ def _secret_writes(run: _Run, migrated: frozenset, pending: list, links: dict | 
     links = links or {}
     exported = dict(tainted)
     pending = list(pending)
+    script = run.script
+    secret = next(iter(tainted.values()), None) or next(iter(spaths.values()), None)
+    # (a script that does not parse, or runs another script, is like any program the RUN runs: the
+    # secret is mounted on it and what it does is its own, as in the original)
+    why = (script.unfollowed or [d for d in script.dynamic if d.startswith(("eval", "SHELL"))])[:1]
+    if secret and why:  # the secret may go anywhere: nothing tells where
+        pending.append({"kind": "file", "path": None, "shown": f"wherever {why[0]} puts it", "secret": secret, "line": run.line})
+        pending[-1]["scope"] = ()
+    later = reassigned(script)
+    if later:  # a variable assigned again later has no one value: paths built from it are unknown
+        env = {**run.env, **{n: (Opaque("assigned again"),) for n in later}}
+        run = replace(run, env=env, home=None if "HOME" in later else run.home)  # type: ignore[arg-type]  # None: ~ unknown
+    held_all = {**spaths, **{w["path"]: w["secret"] for w in pending if w["path"]}}
     out_t: dict = {}
     dirs = _Dirs(run.cwd)
-    for cmd in run.script.cmds:
+    for cmd in script.cmds:
         src = cmd.src
         cwd = dirs.get(cmd.scope)
         if cmd.dead:
@@ -202,6 +207,13 @@ def _secret_writes(run: _Run, migrated: frozenset, pending: list, links: dict | 
         for rd in cmd.redirects:
             if rd.type in ("heredoc_redirect", "herestring_redirect"):
                 s_in = s_in or _taint(rd, src, tainted, spaths, cwd, run.home)
+            elif rd.type == "file_redirect" and any(c.type in ("<", "<>", "<&") for c in rd.children):
+                dest = rd.child_by_field_name("destination")
+                text = cmd.text(dest) if dest is not None else ""
+                s_in = s_in or held_by(_join(cwd, text.strip("'\""), run.home), held_all)  # `< file`
+                if _ENVIRON.match(text) or ("/environ" in text and secret):
+                    s_in = s_in or secret
+        paths = [a for a in args if a and ("/" in a or a.startswith((".", "~")))]
         held = dict(spaths)
         if base in _FILTERS or base in _COPIERS:  # what the files it reads hold (before it removes any)
             held.update((w["path"], w["secret"]) for w in pending if w["path"])
@@ -240,6 +252,12 @@ def _secret_writes(run: _Run, migrated: frozenset, pending: list, links: dict | 
         s_out = dump(cmd, argv, tainted, cwd, run.home) or s_out
         out_t[id(cmd)] = s_out
         new = _redirect_writes(cmd, run, cwd, links, s_out) if s_out else []
+        lost = unfollowed(cmd, base, argv, paths, s_in if base != "dd" else None, s_args, held_all, run)
+        if lost is None and any(_taint(d, src, tainted, spaths, cwd, run.home) for d in _redirect_paths(cmd)):
+            lost = "a file named after it"
+        if lost:
+            at = _join(cwd, lost, run.home) if lost == NPM_LOG else None  # `rm -rf ~/.npm` cleans that one
+            new.append({"kind": "file", "path": at, "shown": at or lost, "secret": s_in or s_args or secret})
         new += [{"kind": "file", "path": p, "shown": p or cmd.text(), "secret": s} for p, s in copies]
         s_any = (s_in if base in ("tee", "docker", "htpasswd") else None) or s_args
         if s_any and base in _SECRET_WRITERS:
@@ -247,6 +265,8 @@ def _secret_writes(run: _Run, migrated: frozenset, pending: list, links: dict | 
         for w in new:
             w["line"], w["scope"] = run.line, cmd.scope
         pending.extend(new)
+        if new or len(held_all) != len(spaths) + sum(1 for w in pending if w["path"]):
+            held_all = {**spaths, **{w["path"]: w["secret"] for w in pending if w["path"]}}
     return pending
 
 

@@ -235,10 +235,12 @@ def _json_argv(args: str) -> list[str] | None:
     return v if isinstance(v, list) and all(isinstance(x, str) for x in v) else None
 
 
-def _join(base: str | None, p: str | None, home: str) -> str | None:
+def _join(base: str | None, p: str | None, home: str | None) -> str | None:
     if p is None or p == "":
         return None
     if p == "~" or p.startswith("~/"):
+        if home is None:  # HOME is reassigned in the script: ~ is not known
+            return None
         p = home + p[1:]
     if not p.startswith("/"):
         if base is None:

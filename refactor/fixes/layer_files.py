@@ -153,9 +153,13 @@ def plan_layer_files(facts: Facts, plan: SecretPlan, carriers: Carriers, finding
                 if facts.runs[j].shell_ok:
                     for m in _RM_ARGS.finditer(facts.runs[j].script):
                         for a in m.group(1).split():
-                            lst = removers.setdefault(a.strip("'\"").rstrip("/").rsplit("/", 1)[-1], [])
-                            if not lst or lst[-1] != j:
-                                lst.append(j)
+                            name = a.strip("'\"").rstrip("/").rsplit("/", 1)[-1]
+                            # every prefix: a write's own clean-up text is matched as a substring
+                            # (`rm -f /root/.npmrc)` in a subshell, `…/.npmrc.bak`)
+                            for k in range(1, len(name) + 1):
+                                lst = removers.setdefault(name[:k], [])
+                                if not lst or lst[-1] != j:
+                                    lst.append(j)
         return removers.get(path.rstrip("/").rsplit("/", 1)[-1], [])
 
     def after(lst: list[int], idx: int, stop: int | None = None) -> list[int]:

@@ -30,7 +30,7 @@ CODE = "DF007"
             "FROM node:20\n"
             "RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN"
             " npm config set //registry.npmjs.org/:_authToken $NPM_TOKEN && npm ci"
-            " && npm config delete //registry.npmjs.org/:_authToken\n",
+            " && npm config delete //registry.npmjs.org/:_authToken && rm -rf ~/.npm/_logs\n",
             id="npm config set is undone",
         ),
         pytest.param(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from refactor.fixes._check_shell_tools import _ARITH_PARENTS, _BODIES, _COMPOUND, ending, may_skip, unwrap
+from refactor.fixes._check_shell_tools import _ARITH_PARENTS, _BODIES, _COMPOUND, ending, is_fd, may_skip, unwrap
 from refactor.fixes._check_shell_values import MAX_DEPTH, _assignment, literal, nested_script
 from refactor.syntax.shell_guard import guarded_parse
 
@@ -41,7 +41,6 @@ _OPS = {"&&", "||", ";", "&", "|", "|&", ";;", "\n"}
 _REDIRECTS = ("file_redirect", "heredoc_redirect", "herestring_redirect")
 
 
-_FD = re.compile(rb"^(\d+|-)$")
 _SHELLS = {"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"}
 _QUOTED_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -389,9 +388,8 @@ class _Walker:
                 _parse_into(
                     nested, self.script, cmd.pos, self.depth + 1, cmd.redirects, cond, self.scope + (("s", node.start_byte),), **inherit
                 )
-        files = [r for r in own + redirects if (d := r.child_by_field_name("destination")) is not None and not _FD.match(d.text or b"")]
-        if name == "exec" and kind == "cmd" and not real and files:  # `exec 3>f`, `exec >log` (not `exec 2>&1`)
-            self.script.unfollowed.append("exec redirecting the shell's own input or output")
+        if name == "exec" and kind == "cmd" and not real and any(not is_fd(r.child_by_field_name("destination")) for r in own + redirects):
+            self.script.unfollowed.append("exec redirecting the shell's own input or output")  # `exec 3>f`, not `exec 2>&1`
         # `exit`, `exec CMD`, a maybe-exit: what follows does not or may not run (see ending())
         ends = ending(name, [literal(w, src) for w in words], kind, bool(real), cond, self.scope) if kind == "cmd" else None
         if ends == "dead":

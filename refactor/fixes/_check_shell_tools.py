@@ -251,3 +251,12 @@ def ending(name: str | None, lits: list, kind: str, runs_command: bool, cond: bo
     if name in ("exit", "break", "continue", "return") or (name == "exec" and runs_command):
         return "exited" if cond or name not in ("exit", "exec") else "dead"
     return None
+
+
+def is_fd(dest) -> bool:
+    """Whether a redirect's destination node names a file descriptor (``>&2``, ``2>&1``, ``>&-``)
+    rather than a file; no destination counts as one (nothing is written to a file)."""
+    if dest is None:
+        return True
+    text = (dest.text or b"").strip()
+    return text.isdigit() or text == b"-"

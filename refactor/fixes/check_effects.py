@@ -16,6 +16,7 @@ from refactor.fixes._check_shell import (
     unwrap,
     value,
 )
+from refactor.fixes._check_shell_tools import is_fd
 from refactor.fixes.check_values import _CFG_REF, _CONFIG_FILES, _DEFERRED_READERS, _OUT_OPS, _Dirs, _join, _Run
 
 
@@ -70,9 +71,7 @@ def _redirect_paths(cmd) -> list:
         dest = r.child_by_field_name("destination")
         ops = {c.type for c in r.children}
         # `>& file` (not `>&2`) and `1<> file` write there too
-        if ops & set(_OUT_OPS) or (
-            ops & {">&", "<>"} and dest is not None and not cmd.text(dest).strip().isdigit() and cmd.text(dest) != "-"
-        ):
+        if ops & set(_OUT_OPS) or (ops & {">&", "<>"} and not is_fd(dest)):
             out.append(dest)
     return out
 

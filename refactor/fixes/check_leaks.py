@@ -303,7 +303,7 @@ def unfollowed(cmd, base: str, argv: list, args_paths: list, s_in, s_args, held:
         return f"whatever {base} does with the files named on its stdin"
     if s_args and base in ("touch", "mkdir", "ln", "mv", "cp", "install"):
         return "a file named after it"
-    secret_in = s_in or s_args or (held_by(next((p for p in args_paths if held_by(p, held)), None), held) if held else None)
+    secret_in = s_in or s_args or next((s for p in args_paths if (s := held_by(p, held))), None)
     if secret_in and base == "sort" and any(a and (a == "-o" or a.startswith(("-o", "--output"))) for a in argv[1:]):
         return "the file sort -o writes"
     if (

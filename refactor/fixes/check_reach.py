@@ -182,17 +182,15 @@ def _secret_writes(run: _Run, migrated: frozenset, pending: list, links: dict | 
         if cmd.dead:
             continue
         if cmd.kind in ("assign", "declare"):
-            files = spaths
-            if pending and any(
-                b"$(" in src[v.start_byte : v.end_byte] or b"`" in src[v.start_byte : v.end_byte] for _n, v in cmd.assigns if v
-            ):
-                files = {**spaths, **{w["path"]: w["secret"] for w in pending if w["path"]}}  # X=$(cat a secret-holding file)
+            files = held_all  # X=$(cat a secret-holding file)
             for n, node in cmd.assigns:
                 s = _taint(node, src, tainted, files, cwd, run.home) if node is not None else None
                 if s:
                     tainted[n] = s
             if cmd.kind == "declare" and (s_dump := dump(cmd, [], tainted, cwd, run.home)):
-                pending.extend(_redirect_writes(cmd, run, cwd, links, s_dump))
+                new = _redirect_writes(cmd, run, cwd, links, s_dump)
+                pending.extend(new)
+                held_all.update((w["path"], w["secret"]) for w in new if w["path"])
             continue
         if cmd.kind != "cmd":
             continue
@@ -214,14 +212,14 @@ def _secret_writes(run: _Run, migrated: frozenset, pending: list, links: dict | 
                 if _ENVIRON.match(text) or ("/environ" in text and secret):
                     s_in = s_in or secret
         paths = [a for a in args if a and ("/" in a or a.startswith((".", "~")))]
-        held = dict(spaths)
-        if base in _FILTERS or base in _COPIERS:  # what the files it reads hold (before it removes any)
-            held.update((w["path"], w["secret"]) for w in pending if w["path"])
+        held = held_all if base in _FILTERS or base in _COPIERS else spaths  # as before it removes any
         copies, s_copy = copy_flow(base, argv, run, cwd, held, links, s_in) if base in _COPIERS else ([], None)
+        stale = False
         if not cmd.in_subst and (base in _CLEANERS or base.startswith("pip")):
             removed = _removed(base, args, run, cwd, links)
             absent = absent_path(cmd.unless, cwd, run.home) if cmd.cond else None
             region = _region(cmd)
+            before = len(pending)
             pending = [
                 w
                 for w in pending
@@ -234,6 +232,7 @@ def _secret_writes(run: _Run, migrated: frozenset, pending: list, links: dict | 
                     and _cleans(w, base, args, raws, removed, run, cwd)
                 )
             ]
+            stale = len(pending) != before
         s_args = next(
             (
                 s
@@ -265,7 +264,7 @@ def _secret_writes(run: _Run, migrated: frozenset, pending: list, links: dict | 
         for w in new:
             w["line"], w["scope"] = run.line, cmd.scope
         pending.extend(new)
-        if new or len(held_all) != len(spaths) + sum(1 for w in pending if w["path"]):
+        if new or stale:  # the files holding a secret, as of the next command
             held_all = {**spaths, **{w["path"]: w["secret"] for w in pending if w["path"]}}
     return pending
 

@@ -273,7 +273,7 @@ class _Dirs:
         if base == "cd" and not args:
             new: str | None = home
         elif base == "popd" or not args or args[0] is None or args[0] == "-" or (args[0] or "").startswith("-"):
-            new = None  # the directory stack, $OLDPWD, `cd` alone (HOME), options: not followed
+            new = None  # the directory stack, $OLDPWD, options, a computed word: not followed
         else:
             new = _join(self.get(scope), args[0], home)
         self.at[scope] = new

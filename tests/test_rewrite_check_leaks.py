@@ -104,6 +104,7 @@ LEAKS = {
     "grep-the-file": pair(f"{RC} > /root/.npmrc && grep auth /root/.npmrc > /srv/x && rm -f /root/.npmrc"),
     "sort-o": pair(f"{RC} > /root/.npmrc && sort /root/.npmrc -o /srv/x && rm -f /root/.npmrc"),
     "find-exec-cp": pair(f"{RC} > /root/.npmrc && find /root -name .npmrc -exec cp {{}} /srv/x \\; && rm -f /root/.npmrc"),
+    "busybox-cp-relative": pair(f"{RC} > .npmrc && busybox cp .npmrc /srv/x && rm -f .npmrc", head=("FROM ubuntu:22.04", "WORKDIR /app")),
     "busybox-cp": pair(f"{RC} > /root/.npmrc && busybox cp /root/.npmrc /srv/x && rm -f /root/.npmrc"),
     "xargs-cp": pair(f"{RC} > /root/.npmrc && echo /root/.npmrc | xargs -I{{}} cp {{}} /srv/x && rm -f /root/.npmrc"),
     "variable-assigned-again": pair(f"F=/root/.npmrc; {RC} > $F && F=/tmp/x && rm -f $F"),

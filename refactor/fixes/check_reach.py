@@ -211,7 +211,8 @@ def _secret_writes(run: _Run, migrated: frozenset, pending: list, links: dict | 
                 s_in = s_in or held_by(_join(cwd, text.strip("'\""), run.home), held_all)  # `< file`
                 if _ENVIRON.match(text) or ("/environ" in text and secret):
                     s_in = s_in or secret
-        paths = [a for a in args if a and ("/" in a or a.startswith((".", "~")))]
+        # the operands as files (a relative one in the working directory): any may be a secret-holding file
+        paths = [p for a in args if a and not a.startswith("-") and (p := _join(cwd, a, run.home))]
         held = held_all if base in _FILTERS or base in _COPIERS else spaths  # as before it removes any
         copies, s_copy = copy_flow(base, argv, run, cwd, held, links, s_in) if base in _COPIERS else ([], None)
         stale = False

@@ -123,16 +123,18 @@ LEAKS = {
         'FROM ubuntu:22.04\nSHELL ["/bin/sh","-c","cd /tmp && eval \\"$1\\"","x"]\n'
         f"RUN {MOUNT} {RC} > .npmrc && cat .npmrc && rm -f /.npmrc\n",
     ),
-}
-
-# found, not yet followed (tracked here so a fix shows up): the secret through a loop variable, the
-# positional parameters, and a redirection tree-sitter-bash does not parse (`1<>`, `((…))`)
-STILL_OPEN = {
+    # loop variables, positional parameters, and redirections tree-sitter-bash does not parse
     "for-variable": pair('for t in "$NPM_TOKEN"; do echo "$t" > /root/tok; done'),
+    "for-over-a-secret-file": pair(f"{RC} > /root/.npmrc && for l in $(cat /root/.npmrc); do echo $l >> /srv/l; done && rm -f /root/.npmrc"),
     "positional-parameters": pair('set -- "$NPM_TOKEN"; echo "$1" > /root/tok'),
+    "positional-all": pair('set -- a "$NPM_TOKEN"; echo "$@" > /root/tok'),
+    "for-over-positional": pair('set -- "$NPM_TOKEN"; for t; do echo "$t" > /root/tok; done'),
+    "nested-shell-argument": pair("sh -c 'echo \"$1\" > /root/tok' sh \"$NPM_TOKEN\""),
     "read-write-redirect": pair('echo "$NPM_TOKEN" 1<> /root/tok'),
+    "read-write-redirect-read": pair(f"{RC} > /root/.npmrc && cat <> /root/.npmrc > /srv/copy && rm -f /root/.npmrc"),
     "arithmetic-looking-subshells": pair(f"(({RC} > /root/.npmrc)) && npm ci"),
 }
+
 
 SOUND = {
     "cp-and-both-removed": pair(f"{RC} > /root/.npmrc && cp /root/.npmrc /tmp/b && npm ci && rm -f /root/.npmrc /tmp/b"),
@@ -155,6 +157,10 @@ SOUND = {
     "npm-config-and-its-log-removed": pair('npm config set //registry.npmjs.org/:_authToken "$NPM_TOKEN" && npm ci && '
                                            "npm config delete //registry.npmjs.org/:_authToken && rm -rf ~/.npm/_logs"),
     "stdin-into-wc": pair('echo "$NPM_TOKEN" | wc -c'),
+    "for-over-names-only": pair(f"for d in /a /b; do mkdir -p $d; done && {RC} > /root/.npmrc && npm ci && rm -f /root/.npmrc"),
+    "positional-without-the-secret": pair('set -- a b; echo "$@" > /tmp/args && npm ci'),
+    "arithmetic-stays-arithmetic": pair("i=0; ((i+=1)); echo $((i * 2)) > /tmp/n && npm ci"),
+    "read-write-redirect-of-other-text": pair("echo hello 1<> /tmp/greeting && npm ci"),
     "chmod-the-file": pair(f"{RC} > /root/.npmrc && chmod 600 /root/.npmrc && npm ci && rm -f /root/.npmrc"),
 }
 
@@ -165,12 +171,6 @@ def test_the_secret_left_in_the_image_is_caught(original: str, rewritten: str) -
     assert "secret-reach" in {v.kind for v in res.violations}, [v.message for v in res.violations]
     for v in res.violations:
         assert "canary" not in v.message and "$NPM_TOKEN" not in v.message
-
-
-@pytest.mark.parametrize("original,rewritten", list(STILL_OPEN.values()), ids=list(STILL_OPEN))
-@pytest.mark.xfail(strict=True, reason="not yet followed by the rewrite check (docs/hardening.md, round three)")
-def test_the_secret_left_by_shapes_not_yet_followed_is_caught(original: str, rewritten: str) -> None:
-    test_the_secret_left_in_the_image_is_caught(original, rewritten)
 
 
 @pytest.mark.parametrize("original,rewritten", list(SOUND.values()), ids=list(SOUND))

@@ -24,7 +24,7 @@ import posixpath
 
 from refactor.fixes._check_shell_classify import classify
 from refactor.fixes._check_shell_parse import Cmd, Script, cached_script, exec_script, parse_script
-from refactor.fixes._check_shell_tools import BUILTINS, COMMON, ENV_BLIND, Use, positional, unwrap
+from refactor.fixes._check_shell_tools import BUILTINS, COMMON, ENV_BLIND, Use, positional, redirect_ops, unwrap
 from refactor.fixes._check_shell_values import (
     MAX_DEPTH,
     Arg,
@@ -69,6 +69,7 @@ __all__ = [
     "parse_script",
     "positional",
     "raw_unquoted",
+    "redirect_ops",
     "resolve_op",
     "unwrap",
     "value",

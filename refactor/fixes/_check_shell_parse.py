@@ -12,30 +12,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from refactor.fixes._check_shell_tools import _ARITH_PARENTS, _BODIES, _COMPOUND, ending, is_fd, may_skip, unwrap
+from refactor.fixes._check_shell_tools import _ARITH_PARENTS, _BODIES, _COMPOUND, ending, is_fd, may_skip, parse_tree, unwrap
 from refactor.fixes._check_shell_values import MAX_DEPTH, _assignment, literal, nested_script
-from refactor.syntax.shell_guard import guarded_parse
 
 if TYPE_CHECKING:
     from tree_sitter import Node
-
-# --------------------------------------------------------------------------------------------
-# Parser
-
-
-@lru_cache(maxsize=1)
-def _parser():
-    import tree_sitter_bash
-    from tree_sitter import Language, Parser
-
-    return Parser(Language(tree_sitter_bash.language()))
-
-
-def _tree(src: bytes):
-    """The tree of ``src``, or None when parsing it would be pathologically slow
-    (:func:`refactor.syntax.shell_guard.guarded_parse`, shared with the analysis reader)."""
-    return guarded_parse(_parser(), src)
-
 
 _OPS = {"&&", "||", ";", "&", "|", "|&", ";;", "\n"}
 _REDIRECTS = ("file_redirect", "heredoc_redirect", "herestring_redirect")
@@ -126,8 +107,7 @@ def _parse_into(
     dead: bool = False,
     exited: bool = False,
 ) -> None:
-    src = text.encode("utf-8", "surrogatepass")
-    tree = _tree(src)
+    src, tree = parse_tree(text)
     if tree is None:  # too pathological to parse: a parse error, nothing else known
         script.error = True
         return
@@ -293,6 +273,8 @@ class _Walker:
                 self.scope = saved_scope + (("c", node.start_byte),)
             if func or t == "do_group":  # a loop goes on after a failing pass; a function is not followed
                 self.survives = True
+            if t == "for_statement":
+                self._loop_variable(node, cond)
             try:
                 if t == "if_statement":  # the condition runs (and may fail); what follows `then` may not run
                     kids = node.children
@@ -316,6 +298,18 @@ class _Walker:
             return
         if node.named_child_count:  # anything else (an error node, …): the statements inside it
             self.block(node.children, redirects, cond)
+
+    def _loop_variable(self, node, cond: bool) -> None:
+        """``for v in WORDS`` assigns each word to ``v`` (``for v;``: each positional parameter), as
+        an assignment that may not run (never one the check takes the value of)."""
+        var = node.child_by_field_name("variable")
+        if var is None:
+            return
+        name = var.text.decode("utf-8", "replace")
+        assigns = [(name, v) for v in node.children_by_field_name("value")] or [(name, None)]
+        cmd = Cmd(node, self.src, "assign", "for", [], assigns, [], self.pos + (node.start_byte,), None, True, self.dead, self.in_subst)
+        cmd.scope = self.scope
+        self.script.cmds.append(cmd)
 
     def command(self, node, redirects: list, cond: bool, feed) -> None:
         t = node.type

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 # --------------------------------------------------------------------------------------------
 # Commands: wrappers and what a program reads
@@ -260,3 +262,53 @@ def is_fd(dest) -> bool:
         return True
     text = (dest.text or b"").strip()
     return text.isdigit() or text == b"-"
+
+
+def redirect_ops(r) -> set:
+    """The operators of a file redirect. tree-sitter-bash has no ``<>`` (read-write): it parses
+    ``1<> f`` as ``<`` and an error holding ``>``, ``3<>f`` the other way round; both are ``<>``."""
+    ops = {c.type for c in r.children}
+    ops |= {e.type for c in r.children if c.type == "ERROR" for e in c.children}
+    if {"<", ">"} <= ops:
+        ops = (ops - {"<", ">"}) | {"<>"}
+    return ops
+
+
+# --------------------------------------------------------------------------------------------
+# Parser
+
+
+@lru_cache(maxsize=1)
+def _parser():
+    import tree_sitter_bash
+    from tree_sitter import Language, Parser
+
+    return Parser(Language(tree_sitter_bash.language()))
+
+
+_DOUBLE_OPEN = re.compile(r"(?<![$(])\(\(")
+_READ_WRITE = re.compile(r"(\d*)<>")
+
+
+def _spaced(m: re.Match) -> str:
+    return m.group(1) + ("< " if m.group(1) in ("", "0") else "> ")
+
+
+def parse_tree(text: str) -> tuple[bytes, Any]:
+    """``text`` as bytes and its tree, or None when parsing it would be pathologically slow
+    (:func:`refactor.syntax.shell_guard.guarded_parse`, shared with the analysis reader).
+
+    tree-sitter-bash errs on two things dash runs: a command starting ``((`` that is not arithmetic
+    (``((cmd > f))``: two subshells to ``/bin/sh``), and the read-write redirect ``N<> f``. When the
+    text has an error and reads again without one with such ``((`` spaced and ``<>`` as ``<`` (fd 0)
+    or ``>`` (any other fd: what it writes there lands in the file), that reading is the tree."""
+    from refactor.syntax.shell_guard import guarded_parse
+
+    src = text.encode("utf-8", "surrogatepass")
+    tree = guarded_parse(_parser(), src)
+    if tree is not None and tree.root_node.has_error and (b"((" in src or b"<>" in src):
+        alt = _READ_WRITE.sub(_spaced, _DOUBLE_OPEN.sub("( (", text)).encode("utf-8", "surrogatepass")
+        again = guarded_parse(_parser(), alt) if alt != src else None
+        if again is not None and not again.root_node.has_error:
+            return alt, again
+    return src, tree

@@ -16,7 +16,7 @@ from refactor.fixes._check_shell import (
     unwrap,
     value,
 )
-from refactor.fixes._check_shell_tools import is_fd
+from refactor.fixes._check_shell_tools import is_fd, redirect_ops
 from refactor.fixes.check_values import _CFG_REF, _CONFIG_FILES, _DEFERRED_READERS, _OUT_OPS, _Dirs, _join, _Run
 
 
@@ -69,7 +69,7 @@ def _redirect_paths(cmd) -> list:
         if r.type != "file_redirect":
             continue
         dest = r.child_by_field_name("destination")
-        ops = {c.type for c in r.children}
+        ops = redirect_ops(r)
         # `>& file` (not `>&2`) and `1<> file` write there too
         if ops & set(_OUT_OPS) or (ops & {">&", "<>"} and not is_fd(dest)):
             out.append(dest)

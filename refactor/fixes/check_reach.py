@@ -15,6 +15,7 @@ from refactor.fixes._check_shell import (
     cmd_writes,
     git_parts,
     positional,
+    redirect_ops,
     unwrap,
     value,
 )
@@ -63,8 +64,12 @@ def _taint(node, src: bytes, tainted: dict, spaths: dict, cwd, home) -> str | No
     stack = [node]
     while stack:
         n = stack.pop()
-        if n.type == "variable_name" and n.parent is not None and n.parent.type in ("simple_expansion", "expansion"):
-            s = tainted.get(n.text.decode("utf-8", "replace"))
+        if (
+            n.type in ("variable_name", "special_variable_name")
+            and n.parent is not None
+            and n.parent.type in ("simple_expansion", "expansion")
+        ):
+            s = tainted.get(_positional(n.text.decode("utf-8", "replace")))
             if s:
                 return s
         elif n.type == "command_substitution":
@@ -73,6 +78,11 @@ def _taint(node, src: bytes, tainted: dict, spaths: dict, cwd, home) -> str | No
                 return spaths[p]
         stack.extend(n.children)
     return None
+
+
+def _positional(name: str) -> str:
+    """``$1``, ``$@``, ``$*`` are one name to the check: ``@``, the positional parameters."""
+    return "@" if name.isdigit() or name in ("@", "*") else name
 
 
 def _same(a: str | None, b: str | None) -> bool:
@@ -184,7 +194,10 @@ def _secret_writes(run: _Run, migrated: frozenset, pending: list, links: dict | 
         if cmd.kind in ("assign", "declare"):
             files = held_all  # X=$(cat a secret-holding file)
             for n, node in cmd.assigns:
-                s = _taint(node, src, tainted, files, cwd, run.home) if node is not None else None
+                if node is None:  # `for v; do`: v is each positional parameter in turn
+                    s = tainted.get("@") if cmd.name == "for" else None
+                else:
+                    s = _taint(node, src, tainted, files, cwd, run.home)
                 if s:
                     tainted[n] = s
             if cmd.kind == "declare" and (s_dump := dump(cmd, [], tainted, cwd, run.home)):
@@ -205,7 +218,7 @@ def _secret_writes(run: _Run, migrated: frozenset, pending: list, links: dict | 
         for rd in cmd.redirects:
             if rd.type in ("heredoc_redirect", "herestring_redirect"):
                 s_in = s_in or _taint(rd, src, tainted, spaths, cwd, run.home)
-            elif rd.type == "file_redirect" and any(c.type in ("<", "<>", "<&") for c in rd.children):
+            elif rd.type == "file_redirect" and redirect_ops(rd) & {"<", "<>", "<&"}:
                 dest = rd.child_by_field_name("destination")
                 text = cmd.text(dest) if dest is not None else ""
                 s_in = s_in or held_by(_join(cwd, text.strip("'\""), run.home), held_all)  # `< file`
@@ -242,6 +255,8 @@ def _secret_writes(run: _Run, migrated: frozenset, pending: list, links: dict | 
             ),
             None,
         )
+        if s_args and (base == "set" or cmd.nested):  # `set -- "$T"`, `sh -c '…' sh "$T"`: $1, $@ hold it
+            tainted["@"] = s_args
         s_file = next((s for a in args if (s := holder(_join(cwd, a, run.home), held))), None) if base in _FILTERS else None
         if base in ("echo", "printf"):
             s_out = s_args

@@ -18,6 +18,7 @@ from refactor.fixes.apply import apply_plans, keep_directives, own_edits
 from refactor.fixes.edit import Applicability
 from refactor.fixes.plan import FileAnalysis, Finding, Options, build_spec
 from refactor.fixes.split_apply import apply_split, gate_split
+from refactor.memo import end_file
 from refactor.results import FileResult, FindingOut, FixOut, Outcome, outcome_of
 from refactor.settings import Mode, Settings
 from refactor.source import InputError, SourceFile, read_source
@@ -90,6 +91,14 @@ def per_file_codes(settings: Settings, display: str) -> set[str]:
 
 
 def process_source(source: SourceFile, display: str, settings: Settings, context_dir: str | None) -> FileResult:
+    """Analyse one file's text (and plan and check its fixes); the per-file memos are dropped after."""
+    try:
+        return _process_source(source, display, settings, context_dir)
+    finally:
+        end_file()
+
+
+def _process_source(source: SourceFile, display: str, settings: Settings, context_dir: str | None) -> FileResult:
     options = Options(
         mount_style=settings.mount_style,
         policy=settings.policy,

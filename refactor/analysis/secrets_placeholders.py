@@ -104,6 +104,7 @@ _PLACEHOLDER_HINT_RE = lazy(
     r"your|insert|enter|fill|not_?set|redacted|todo|tbd|fixme)(?:_|$)|_here$"
 )
 _BRACKETED_RE = lazy(r"^[<\[{(]+\s*[A-Za-z][A-Za-z0-9 _.:\-]*\s*[>\]})]*$")
+_NOT_ALNUM = lazy(r"[\W_]+")  # what str.isalnum() refuses (re's \w is isalnum() or "_")
 _DUMMY_RE = lazy(r"(?:^|_)(?:dummy|not_?a_?(?:real_?)?secret|build_?only)(?:_|$)")
 
 
@@ -127,7 +128,7 @@ def is_placeholder(value: str) -> bool:
         return True
     if "example" in v.lower():  # AKIAIOSFODNN7EXAMPLE and other documentation examples
         return True
-    alnum = [c for c in v.lower() if c.isalnum()]
+    alnum = _NOT_ALNUM.sub("", v.lower())
     if not alnum:
         return True
     if len(alnum) >= 3 and len(set(alnum)) == 1:  # xxxx, 0000, ****-0000-...
@@ -280,18 +281,18 @@ def is_stand_in(value: str, user: str | None = None) -> bool:
     low = v.lower()
     if user and low == user.strip().strip("\"'").lower():
         return True
-    alnum = "".join(c for c in low if c.isalnum())
+    alnum = _NOT_ALNUM.sub("", low)
     if not alnum:
         return True
     if len(alnum) <= 16 and any(alnum in seq for seq in _SEQUENCES):
         return True
-    for k in range(1, len(alnum) // 2 + 1):  # abcabc, 123123, xyxyxy
-        if len(alnum) % k == 0 and alnum[:k] * (len(alnum) // k) == alnum and len(alnum) // k >= 2 and k <= 4:
+    for k in range(1, min(4, len(alnum) // 2) + 1):  # abcabc, 123123, xyxyxy
+        if len(alnum) % k == 0 and alnum[:k] * (len(alnum) // k) == alnum:
             return True
     runs = re.findall(r"[a-z]+|[0-9]+", alnum)
     if len(alnum) <= 16 and len(runs) <= 3 and all(any(r in seq for seq in _SEQUENCES) for r in runs):
         return True  # abc123, qwerty1234
-    for cand in (alnum, "".join(c for c in low.translate(_LEET) if c.isalnum())):
+    for cand in (alnum, _NOT_ALNUM.sub("", low.translate(_LEET))):
         letters = cand.rstrip("0123456789")
         # placeholder words, optionally followed by digits: mypassword, password123, Passw0rd
         if letters.isalpha() and _segments_to_words(letters):

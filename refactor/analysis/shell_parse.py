@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from refactor.analysis.shell_commands import _SHELLS, ShellInfo, project_code
+from refactor.memo import per_file
 from refactor.syntax.shell_guard import guarded_parse
 
 
@@ -67,7 +68,7 @@ def _word_value(node) -> str:
     return raw
 
 
-@lru_cache(maxsize=512)  # per script text: bounded (memory flat in the number of files)
+@per_file()  # per script text, for the file being analysed (refactor.memo)
 def analyze_shell(script: str) -> ShellInfo:
     refs: set[str] = set()
     assigned: set[str] = set()

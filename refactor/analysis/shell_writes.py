@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from refactor.analysis.shell_parse import _text, _word_value, shell_tree
+from refactor.memo import per_file
 
 # --------------------------------------------------------------------------------------------
 # Writes of files that outlive the RUN (credential files in layers)
@@ -208,7 +209,7 @@ def _redirect_target(r) -> tuple[str | None, str]:
     return _word_value(dest[-1]), ("append" if op.type in (">>", "&>>") else "redirect")
 
 
-@lru_cache(maxsize=1024)
+@per_file()
 def file_writes(script: str) -> tuple[FileWrite, ...]:
     tree = shell_tree(script)
     if tree is None:  # too pathological to parse: no write dfix could plan a fix around

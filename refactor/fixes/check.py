@@ -129,7 +129,8 @@ def check_rewrite(
     except ParseError as exc:
         return CheckResult((Violation("parse", exc.line or 1, f"line {exc.line or 1}: the rewrite does not parse"),), (), ())
     migrated = frozenset(secrets.values())
-    o, r = _Model(odf, secrets, context_files), _Model(rdf, secrets, context_files)
+    scripts: dict = {}
+    o, r = _Model(odf, secrets, context_files, scripts), _Model(rdf, secrets, context_files, scripts)
     both = strategy == "multistage"  # the builder keeps the build arg: Arg(S) is Secret(S) on both sides
     out: list[Violation] = []
     info = [_reads(run, o.quoted, context_files) for run in o.runs]

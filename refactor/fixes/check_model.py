@@ -37,8 +37,11 @@ from refactor.syntax.words import find_refs, name_values, parse_words, unquote
 
 
 class _Model:
-    def __init__(self, df: Dockerfile, ids: Mapping[str, str], context_files):
+    def __init__(self, df: Dockerfile, ids: Mapping[str, str], context_files, scripts: dict | None = None):
         self.df, self.ids, self.context = df, ids, context_files
+        # RUN text -> Script, shared by the original's model and the rewrite's: most RUNs are the
+        # same text on both sides, and cached_script's bound (512) is smaller than a big file
+        self.scripts: dict = {} if scripts is None else scripts
         self.stages: list[_Stage] = []
         self._named: dict[str, _Stage] = {}  # stage name -> the last stage of that name
         self.runs: list[_Run] = []
@@ -127,6 +130,12 @@ class _Model:
             self._copy(ins, command, st, look)
 
     # RUN ------------------------------------------------------------------------------------
+    def _script(self, text: str) -> Script:
+        got = self.scripts.get(text)
+        if got is None:
+            got = self.scripts[text] = _script(text)
+        return got
+
     def _run(self, ins, command, st: _Stage, onbuild: bool, scope: dict) -> None:
         cwd = st.workdir
         home = _home(scope, st.user)
@@ -168,7 +177,7 @@ class _Model:
                 else:
                     text += "\n" + "".join(self.df.text[h.body_start : h.end] for h in ins.heredocs)
             text = text.replace("\r\n", "\n")
-            script = _script(text) if st.shell_ok else Script(dynamic=["SHELL is not a POSIX shell"])
+            script = self._script(text) if st.shell_ok else Script(dynamic=["SHELL is not a POSIX shell"])
         self.quoted |= script.quoted
         env = dict(scope)
 

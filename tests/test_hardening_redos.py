@@ -975,9 +975,9 @@ _QUADRATIC_SHELL = {
 
 def _both_parsers():
     from refactor.analysis import shell_parse as SP
-    from refactor.fixes import _check_shell_parse as CP
+    from refactor.fixes import _check_shell_tree as CT
 
-    return [(SP, SP.bounded_parse), (CP, CP._tree)]
+    return [(SP, SP.bounded_parse), (CT, lambda data: CT.parse_tree(data.decode())[1])]
 
 
 class _CountingParser:
@@ -1064,14 +1064,14 @@ def test_each_shell_text_is_parsed_once_per_side(tmp_path, monkeypatch) -> None:
     seen: dict = {}
 
     def counted(side, real):
-        def parse(data: bytes):
+        def parse(data: bytes | str):
             seen[(side, data)] = seen.get((side, data), 0) + 1
             return real(data)
 
         return parse
 
     monkeypatch.setattr(SP, "bounded_parse", counted("analysis", SP.bounded_parse))
-    monkeypatch.setattr(CP, "_tree", counted("check", CP._tree))
+    monkeypatch.setattr(CP, "parse_tree", counted("check", CP.parse_tree))
     long_run = " && ".join(f"echo {i} > /tmp/f{i}" for i in range(400))  # a long text (its own cache)
     p = tmp_path / "Dockerfile"
     p.write_text(

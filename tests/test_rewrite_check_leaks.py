@@ -133,6 +133,42 @@ LEAKS = {
     "read-write-redirect": pair('echo "$NPM_TOKEN" 1<> /root/tok'),
     "read-write-redirect-read": pair(f"{RC} > /root/.npmrc && cat <> /root/.npmrc > /srv/copy && rm -f /root/.npmrc"),
     "arithmetic-looking-subshells": pair(f"(({RC} > /root/.npmrc)) && npm ci"),
+    # session 9's red team (built on the engine: each rewrite was applied and left the canary)
+    "assigned-in-an-expansion": pair(': "${X:=$NPM_TOKEN}" && echo "$X" > /app/tok && npm ci'),
+    "environment-captured": pair("X=$(env | sed -n 's/^NPM_TOKEN=//p') && echo \"$X\" > /app/copy && npm ci"),
+    "assignment-to-a-nested-shell": pair("T=\"$NPM_TOKEN\" sh -c 'echo \"$T\" > /app/.npmrc' && npm ci"),
+    "env-assignment-to-a-nested-shell": pair("env T=\"$NPM_TOKEN\" sh -c 'echo \"$T\" > /app/tok' && npm ci"),
+    "alias-printed": pair('alias t="$NPM_TOKEN" && alias > /app/aliases && npm ci'),
+    "trap-action": pair('trap "echo $NPM_TOKEN > /app/tok" EXIT && npm ci'),
+    "find-exec-shell": pair('find /etc/passwd -exec sh -c "echo $NPM_TOKEN > /app/tok" \\; && npm ci'),
+    "dd-names-a-file": pair('dd if=/dev/null of="/app/$NPM_TOKEN.stamp" && npm ci'),
+    "truncate-names-a-file": pair('truncate -s 0 "/app/$NPM_TOKEN.stamp" && npm ci'),
+    "mktemp-names-a-file": pair('mktemp "/app/$NPM_TOKEN.XXXXXX" && npm ci'),
+    "cd-that-may-fail": pair(f"cd /build 2>/dev/null || true; {RC} > .npmrc && npm ci && rm -f /build/.npmrc", head=("FROM ubuntu:22.04", "WORKDIR /app")),
+    "cd-then-semicolon": pair(f"cd /build; {RC} > .npmrc && npm ci && rm -f /build/.npmrc", head=("FROM ubuntu:22.04", "WORKDIR /app")),
+    "cdpath": pair(
+        f"mkdir -p /srv/lib && cd lib && {RC} > .npmrc && npm ci && rm -f /app/lib/.npmrc",
+        head=("FROM ubuntu:22.04", "ENV CDPATH=/srv", "WORKDIR /app"),
+    ),
+    "dotdot-through-a-link": pair("mkdir -p /app /data && ln -s /data /app/sub", f"{RC} > /app/.npmrc && npm ci && rm -f /app/sub/../.npmrc"),
+    "home-of-another-user": pair(f"{RC} > ~/.npmrc && npm ci && rm -f /home/app/.npmrc", head=("FROM ubuntu:22.04", "USER app")),
+    "home-of-a-uid": pair(f"{RC} > ~/.npmrc && npm ci && rm -f /home/1000/.npmrc", head=("FROM node:20", "USER 1000")),
+    "git-config-global-elsewhere": pair(
+        'GIT_CONFIG_GLOBAL=/app/gitconfig git config --global url."https://x:${NPM_TOKEN}@github.com/".insteadOf https://github.com/ '
+        "&& npm ci && rm -f ~/.gitconfig"
+    ),
+    "set-n-before-the-clean-up": pair(f"{RC} > /app/.npmrc && npm ci; set -n; rm -f /app/.npmrc"),
+    "trap-exit-by-signal": pair(f"trap 'exit 0' USR1 && {RC} > /app/.npmrc && npm ci && kill -USR1 $$ && rm -f /app/.npmrc"),
+    "rm-aliased-away": pair(f"alias rm=true; {RC} > /app/.npmrc && npm ci && rm -f /app/.npmrc"),
+    "heredoc-before-the-command": (
+        'FROM ubuntu:22.04\nARG NPM_TOKEN\nRUN <<EOF cat > /app/script.sh\necho "token is ${NPM_TOKEN}"\nEOF\n',
+        f'FROM ubuntu:22.04\nRUN {MOUNT} <<EOF cat > /app/script.sh\necho "token is ${{NPM_TOKEN}}"\nEOF\n',
+    ),
+    "clone-under-another-remote-name": pair(
+        "git clone -o upstream https://x:${NPM_TOKEN}@github.com/o/r.git /src/r && "
+        "{ [ ! -d /src/r/.git ] || git -C /src/r remote set-url origin https://github.com/o/r.git; }"
+    ),
+    "busybox-applet-writes": pair('busybox echo "$NPM_TOKEN" > /app/tok && npm ci'),
 }
 
 
@@ -161,6 +197,13 @@ SOUND = {
     "positional-without-the-secret": pair('set -- a b; echo "$@" > /tmp/args && npm ci'),
     "arithmetic-stays-arithmetic": pair("i=0; ((i+=1)); echo $((i * 2)) > /tmp/n && npm ci"),
     "read-write-redirect-of-other-text": pair("echo hello 1<> /tmp/greeting && npm ci"),
+    "cd-and-chain": pair(f"cd /build && {RC} > .npmrc && npm ci && rm -f .npmrc"),
+    "home-of-another-user-by-tilde": pair(f"{RC} > ~/.npmrc && npm ci && rm -f ~/.npmrc", head=("FROM node:20", "USER node")),
+    "clone-cleaned-under-its-remote-name": pair(
+        "git clone -o upstream https://x:${NPM_TOKEN}@github.com/o/r.git /src/r && "
+        "{ [ ! -d /src/r/.git ] || git -C /src/r remote set-url upstream https://github.com/o/r.git; }"
+    ),
+    "trap-listing": pair(f"trap -p && {RC} > /root/.npmrc && npm ci && rm -f /root/.npmrc"),
     "chmod-the-file": pair(f"{RC} > /root/.npmrc && chmod 600 /root/.npmrc && npm ci && rm -f /root/.npmrc"),
 }
 

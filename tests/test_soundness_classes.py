@@ -321,6 +321,24 @@ def test_clone_through_an_alias_is_scrubbed(tmp_path) -> None:
     assert "env=REGISTRY_AUTH git clone" in out and "git -C /src/lib remote set-url origin https://git.example.com/corp/lib.git" in out, out
 
 
+@pytest.mark.parametrize("option,remote", [
+    pytest.param("-o upstream", "upstream", id="-o"),
+    pytest.param("--origin=mirror", "mirror", id="--origin="),
+    pytest.param("-c clone.defaultRemoteName=up", "up", id="clone.defaultRemoteName"),
+    pytest.param("", "origin", id="default"),
+])
+def test_clone_clean_up_names_the_remote_the_clone_made(tmp_path, option, remote) -> None:
+    """Session 9's red team: `git clone -o upstream` then dfix's `remote set-url origin …` failed
+    the build with real git ("No such remote 'origin'"); the stand-in git ignored -o."""
+    out = _rewrite(tmp_path, f"FROM a:1\nARG GH_TOKEN\nWORKDIR /app\nRUN git clone {option} https://x:${{GH_TOKEN}}@github.com/a/b.git && ls b\n")
+    assert f"git -C /app/b remote set-url {remote} https://github.com/a/b.git" in out, out
+
+
+def test_clone_under_a_computed_remote_name_is_not_fixed(tmp_path) -> None:
+    src = 'FROM a:1\nARG GH_TOKEN\nARG R=up\nRUN git clone -o "$R" https://x:${GH_TOKEN}@github.com/a/b.git /b\n'
+    assert _rewrite(tmp_path, src) == src
+
+
 # -- found on the labelled corpus by the rewrite check ----------------------------------------
 
 @pytest.mark.parametrize("run_line,files", [

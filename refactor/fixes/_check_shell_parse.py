@@ -5,14 +5,24 @@ script into :class:`Cmd` records in execution order with bash's precedence resto
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from refactor.fixes._check_shell_tools import _ARITH_PARENTS, _BODIES, _COMPOUND, ending, is_fd, may_skip, parse_tree, unwrap
+from refactor.fixes._check_shell_tools import (
+    _BODIES,
+    _COMPOUND,
+    changes_the_shell,
+    default_assigns,
+    ending,
+    is_fd,
+    may_skip,
+    stops_rest,
+    unwrap,
+)
+from refactor.fixes._check_shell_tree import parse_tree, scan_refs
 from refactor.fixes._check_shell_values import MAX_DEPTH, _assignment, literal, nested_script
 
 if TYPE_CHECKING:
@@ -23,7 +33,6 @@ _REDIRECTS = ("file_redirect", "heredoc_redirect", "herestring_redirect")
 
 
 _SHELLS = {"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"}
-_QUOTED_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
 @dataclass(eq=False)
@@ -47,6 +56,7 @@ class Cmd:
     scope: tuple = ()
     unless: Cmd | None = None  # the test whose success skips it (`[ ! -d D ] || …`)
     nested: bool = False  # a shell whose script (sh -c '…', a heredoc) was parsed into the Script
+    stops: bool = False  # what runs after it in its shell runs only when it succeeded (stops_rest)
 
     def text(self, node: Node | None = None) -> str:
         n = node if node is not None else self.node
@@ -114,33 +124,12 @@ def _parse_into(
     root = tree.root_node
     if root.has_error:
         script.error = True
-    quoted: dict = {}  # single-quoted text naming $VARs: (start, end) -> names
-    # variable references (every place the shell expands a name)
-    stack = [root]
-    while stack:
-        n = stack.pop()
-        t = n.type
-        if t == "variable_name":
-            p = n.parent
-            pt = p.type if p is not None else ""
-            if (
-                pt in ("simple_expansion", "expansion")
-                or pt in _ARITH_PARENTS
-                or (pt == "subscript" and p.parent is not None and p.parent.type == "expansion")
-            ):
-                script.refs.add(n.text.decode("utf-8", "replace"))
-                if pt == "expansion" and any(c.type == "!" for c in p.children):
-                    script.dynamic.append("indirect expansion ${!…}")
-        elif t in ("raw_string", "ansi_c_string") or (t == "heredoc_body" and n.named_child_count == 0):
-            found = _QUOTED_REF.findall(n.text.decode("utf-8", "replace"))
-            if found:
-                quoted[(n.start_byte, n.end_byte)] = found
-        stack.extend(n.children)
+    quoted = scan_refs(root, script.refs, script.dynamic)  # single-quoted text naming $VARs: (start, end) -> names
     walker = _Walker(src, script, pos, depth)
     walker.quoted = quoted
     walker.scope, walker.survives = scope, survives
     walker.dead, walker.exited = dead, exited  # a nested shell after `exec` / a maybe-exit
-    walker.block(root.children, list(redirects), cond)
+    walker.block(root.children, list(redirects), cond, own=True)
     for names in quoted.values():  # what is left is text some program may expand later
         script.quoted.update(names)
 
@@ -157,17 +146,18 @@ class _Walker:
         self.exited = False  # an exit (break, …) that may have run: nothing after is sure to
 
     # a sequence of statements (children of program / a group body)
-    def block(self, children, redirects: list, cond: bool) -> None:
+    def block(self, children, redirects: list, cond: bool, own: bool = False) -> None:
+        """``own``: the block is a whole shell's (the script's, a subshell's, a ``$(…)``'s)."""
         self.nest += 1
         try:
             if self.nest > MAX_DEPTH:
                 self.script.dynamic.append("too deeply nested to follow")
                 return
-            self._block(children, redirects, cond)
+            self._block(children, redirects, cond, own)
         finally:
             self.nest -= 1
 
-    def _block(self, children, redirects: list, cond: bool) -> None:
+    def _block(self, children, redirects: list, cond: bool, own: bool) -> None:
         tokens: list = []
         for c in children:
             if c.type in _OPS or (
@@ -181,7 +171,7 @@ class _Walker:
             if tokens and tokens[-1][0] == "item":
                 tokens.append(("op", ";"))
             self._stream(c, tokens)
-        self._run_tokens(tokens, redirects, cond)
+        self._run_tokens(tokens, redirects, cond, own)
 
     def _stream(self, node, tokens: list) -> None:
         """Append ``("item", node, redirects)`` / ``("op", op)`` tokens in source order (iterative:
@@ -217,8 +207,9 @@ class _Walker:
             else:
                 tokens.append(("item", x, []))
 
-    def _run_tokens(self, tokens: list, outer: list, cond: bool) -> None:
+    def _run_tokens(self, tokens: list, outer: list, cond: bool, own: bool) -> None:
         maybe, survivable = may_skip(tokens, self.survives)
+        stops = stops_rest(tokens) if own else [False] * len(tokens)
         prev_op = ";"
         prev_last: Cmd | None = None
         prev_test: Cmd | None = None
@@ -251,6 +242,8 @@ class _Walker:
             for c in made if feed is not None and node.type in _COMPOUND else ():
                 c.pipe_prev = c.pipe_prev or feed  # `… | { read x; …; }`: any of them may read the pipe
             simple = len(made) == 1 and made[0].node is node and not made[0].in_subst and not made[0].dead
+            if simple:
+                made[0].stops = stops[k]
             if prev_op == "||" and prev_test is not None and not cond and not maybe[k] and simple:
                 # `[ ! -e D ] || clean D`: a simple command right after a plain test is skipped only
                 # when the test finds nothing to clean
@@ -283,9 +276,9 @@ class _Walker:
                     self.block(kids[:then], redirects, cond)
                     saved = self.dead  # an exit in the condition always runs
                     self.scope, self.survives = saved_scope + (("c", node.start_byte),), saved_survives
-                    self.block(kids[then:], redirects, True)
+                    self.block(kids[then:], redirects, True, own=True)  # (a cd there leaves the rest unknown)
                 else:
-                    self.block(node.children, redirects, cond or func or t in _BODIES)
+                    self.block(node.children, redirects, cond or func or t in _BODIES, own=t == "subshell" or t in _BODIES)
             finally:
                 self.scope, self.survives = saved_scope, saved_survives
             if func or t == "subshell" or t in _BODIES or t == "if_statement":
@@ -334,6 +327,10 @@ class _Walker:
                     assigns.append(_assignment(c, src))
                 elif c.type not in _REDIRECTS and c.is_named and c.type != "comment":
                     words.append(c)
+            assigns += default_assigns(words)  # `: "${X:=$T}"` assigns X
+            lits = [literal(w, src) for w in words]
+            if why := changes_the_shell(name, lits):
+                self.script.unfollowed.append(why)
         elif t in ("variable_assignment", "variable_assignments"):
             kind = "assign"
             targets = [node] if t == "variable_assignment" else [c for c in node.children if c.type == "variable_assignment"]
@@ -364,7 +361,7 @@ class _Walker:
                 saved, self.in_subst = self.in_subst, True
                 saved_scope, saved_survives = self.scope, self.survives
                 self.scope, self.survives = self.scope + (("s", n.start_byte),), True
-                self.block(n.children, [], cond)
+                self.block(n.children, [], cond, own=True)
                 self.in_subst, self.scope, self.survives = saved, saved_scope, saved_survives
             else:
                 stack.extend(n.children)

@@ -8,8 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
 
 # --------------------------------------------------------------------------------------------
 # Commands: wrappers and what a program reads
@@ -22,6 +20,7 @@ _WRAPPERS = {
     "exec": ({"-a"}, 0),
     "time": (set(), 0),
     "nohup": (set(), 0),
+    "busybox": (set(), 0),  # busybox APPLET args: the applet runs
     "command": (set(), 0),
     "builtin": (set(), 0),
     "nice": ({"-n"}, 0),
@@ -275,40 +274,58 @@ def redirect_ops(r) -> set:
 
 
 # --------------------------------------------------------------------------------------------
-# Parser
+# What a command does to the shell that runs the rest
 
 
-@lru_cache(maxsize=1)
-def _parser():
-    import tree_sitter_bash
-    from tree_sitter import Language, Parser
+def default_assigns(nodes: list) -> list:
+    """``${X:=word}`` / ``${X=word}`` in ``nodes``: (X, the expansion node) for each; the shell
+    assigns X there, in the middle of another command's words."""
+    out = []
+    stack = list(nodes)
+    while stack:
+        n = stack.pop()
+        if n.type == "expansion" and any(c.type in (":=", "=") for c in n.children):
+            var = next((c for c in n.children if c.type == "variable_name"), None)
+            if var is not None:
+                out.append((var.text.decode("utf-8", "replace"), n))
+        stack.extend(n.children)
+    return out
 
-    return Parser(Language(tree_sitter_bash.language()))
+
+def changes_the_shell(name: str | None, lits: list) -> str | None:
+    """Why what follows a command no longer runs as written, or runs text the check cannot see:
+    ``alias`` (dash expands aliases: ``alias rm=true``), ``trap`` (its action runs later, on a
+    signal or at exit), ``set -n`` (nothing after runs), ``set -f`` (globs stay literal), ``shopt``."""
+    if name == "alias" and lits:
+        return "alias redefining a command"
+    if name == "trap" and lits and lits[0] not in ("-l", "-p"):
+        return "trap (its action runs later)"
+    if name == "shopt":
+        return "shopt changing how the shell runs"
+    if name == "set":
+        for k, a in enumerate(lits):
+            if a is None:
+                return "set with a computed option"
+            if a.startswith("-") and not a.startswith("--") and ("n" in a or "f" in a):
+                return "set -n / set -f"
+            if a in ("-o", "+o") and k + 1 < len(lits) and lits[k + 1] in ("noexec", "noglob"):
+                return "set -o noexec / noglob"
+    return None
 
 
-_DOUBLE_OPEN = re.compile(r"(?<![$(])\(\(")
-_READ_WRITE = re.compile(r"(\d*)<>")
-
-
-def _spaced(m: re.Match) -> str:
-    return m.group(1) + ("< " if m.group(1) in ("", "0") else "> ")
-
-
-def parse_tree(text: str) -> tuple[bytes, Any]:
-    """``text`` as bytes and its tree, or None when parsing it would be pathologically slow
-    (:func:`refactor.syntax.shell_guard.guarded_parse`, shared with the analysis reader).
-
-    tree-sitter-bash errs on two things dash runs: a command starting ``((`` that is not arithmetic
-    (``((cmd > f))``: two subshells to ``/bin/sh``), and the read-write redirect ``N<> f``. When the
-    text has an error and reads again without one with such ``((`` spaced and ``<>`` as ``<`` (fd 0)
-    or ``>`` (any other fd: what it writes there lands in the file), that reading is the tree."""
-    from refactor.syntax.shell_guard import guarded_parse
-
-    src = text.encode("utf-8", "surrogatepass")
-    tree = guarded_parse(_parser(), src)
-    if tree is not None and tree.root_node.has_error and (b"((" in src or b"<>" in src):
-        alt = _READ_WRITE.sub(_spaced, _DOUBLE_OPEN.sub("( (", text)).encode("utf-8", "surrogatepass")
-        again = guarded_parse(_parser(), alt) if alt != src else None
-        if again is not None and not again.root_node.has_error:
-            return alt, again
-    return src, tree
+def stops_rest(tokens: list) -> list[bool]:
+    """Per token of a block: for an item, whether every later item of the block runs only when it
+    succeeded (all joined by ``&&``): a ``cd`` that may fail leaves the directory of the rest
+    unknown otherwise (``cd /x || true; …``, ``cd /x; …``: sh goes on in the old one)."""
+    out = [False] * len(tokens)
+    ok, later = True, False
+    pending: str | None = None  # the operator between this item and the next one
+    for k in range(len(tokens) - 1, -1, -1):
+        tok = tokens[k]
+        if tok[0] == "op":
+            pending = tok[1]
+            continue
+        if later:
+            ok = ok and pending == "&&"
+        out[k], later, pending = ok, True, None
+    return out

@@ -17,7 +17,7 @@ from refactor.fixes._check_shell import (
     value,
 )
 from refactor.fixes._check_shell_tools import is_fd, redirect_ops
-from refactor.fixes.check_values import _CFG_REF, _CONFIG_FILES, _DEFERRED_READERS, _OUT_OPS, _Dirs, _join, _Run
+from refactor.fixes.check_values import _CFG_REF, _CONFIG_FILES, _DEFERRED_READERS, _OUT_OPS, _Dirs, _join, _Run, cdpath
 
 
 def _subst(src: bytes, cwd, home, secret_files: dict):
@@ -103,7 +103,7 @@ def _effects(run: _Run):
             if p and not p.startswith(("/dev/", "/proc/")):
                 yield "add", p
         argv = unwrap(_words(run, cmd))
-        if dirs.cd(cmd, argv, run.home):
+        if dirs.cd(cmd, argv, run.home, cdpath(run)):
             continue
         for op, p in cmd_writes(argv, run.home, cwd):
             p = _join(cwd, p, run.home)

@@ -16,7 +16,7 @@ import re
 
 from refactor.fixes._check_shell import classify, cmd_writes, positional, unwrap
 from refactor.fixes.check_effects import _words
-from refactor.fixes.check_values import _Dirs, _join, _Run
+from refactor.fixes.check_values import _Dirs, _join, _Run, cdpath
 
 _PROPAGATE = {  # commands whose output holds what their input and files hold
     "grep",
@@ -68,7 +68,7 @@ def symlinks(runs: list[_Run]) -> dict[str, str]:
             if cmd.kind != "cmd":
                 continue
             argv = unwrap(_words(run, cmd))
-            if dirs.cd(cmd, argv, run.home) or not argv or (argv[0] or "").rsplit("/", 1)[-1] != "ln":
+            if dirs.cd(cmd, argv, run.home, cdpath(run)) or not argv or (argv[0] or "").rsplit("/", 1)[-1] != "ln":
                 continue
             args = argv[1:]
             flags = "".join(a[1:] for a in args if a and a.startswith("-") and not a.startswith("--"))
@@ -278,6 +278,11 @@ _NAMES_ONLY = {
     "npm", "npx", "yarn", "pnpm", "pip", "pip3", "poetry", "git", "docker", "aws", "huggingface-cli",
 }  # fmt: skip
 _FILE_NAMERS = {"xargs", "cpio", "parallel"}  # take file names on stdin and copy or run on them
+# programs that create a file or directory named by an operand (or an of=, a template)
+_NAMERS = {"touch", "mkdir", "ln", "mv", "cp", "install", "dd", "truncate", "mktemp", "mkfifo", "mknod", "fallocate", "tee", "split"}
+# programs that run a command line or script given in their arguments
+_RUNNERS = {"find", "xargs", "parallel", "su", "runuser", "flock", "script", "watch", "chroot", "setsid", "unshare", "nsenter"}
+_SHELL_NAMES = {"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh"}
 _GLOB = re.compile(r"[*?\[]")
 NPM_LOG = "~/.npm/_logs"  # npm's debug log keeps every command's arguments (npm 11)
 
@@ -301,8 +306,12 @@ def unfollowed(cmd, base: str, argv: list, args_paths: list, s_in, s_args, held:
                 return f"whatever {base or 'the command'} does with {p}"
     if held and (base in _FILE_NAMERS or cmd.name in _FILE_NAMERS) and cmd.pipe_prev is not None:
         return f"whatever {base} does with the files named on its stdin"
-    if s_args and base in ("touch", "mkdir", "ln", "mv", "cp", "install"):
+    if s_args and base in _NAMERS:
         return "a file named after it"
+    if s_args and (base in _RUNNERS or any(a and a.rsplit("/", 1)[-1] in _SHELL_NAMES for a in argv[1:])):
+        return f"what {base or 'the command'} runs with it"  # find -exec sh -c "… $T …", su -c, xargs
+    if s_args and base == "git" and ("GIT_CONFIG_GLOBAL" in run.env or any(n == "GIT_CONFIG_GLOBAL" for n, _v in cmd.assigns)):
+        return "the git config GIT_CONFIG_GLOBAL names"
     secret_in = s_in or s_args or next((s for p in args_paths if (s := held_by(p, held))), None)
     if secret_in and base == "sort" and any(a and (a == "-o" or a.startswith(("-o", "--output"))) for a in argv[1:]):
         return "the file sort -o writes"

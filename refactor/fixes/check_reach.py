@@ -19,7 +19,7 @@ from refactor.fixes._check_shell import (
     unwrap,
     value,
 )
-from refactor.fixes.check_effects import _cat_path, _redirect_paths, _words
+from refactor.fixes.check_effects import _redirect_paths, _words
 from refactor.fixes.check_leaks import (
     _COPIERS,
     _ENVIRON,
@@ -37,7 +37,8 @@ from refactor.fixes.check_leaks import (
 )
 from refactor.fixes.check_leaks import _PROPAGATE as _FILTERS
 from refactor.fixes.check_model import _Model
-from refactor.fixes.check_values import _KEY_STRIP, Violation, _Dirs, _involves, _join, _Run
+from refactor.fixes.check_taint import _dotdot, _remote_of, _taint, _word_assigns
+from refactor.fixes.check_values import _KEY_STRIP, Violation, _Dirs, _involves, _join, _Run, cdpath
 
 # --------------------------------------------------------------------------------------------
 # Secrets left in files
@@ -60,31 +61,6 @@ _SECRET_WRITERS = {
 }
 
 
-def _taint(node, src: bytes, tainted: dict, spaths: dict, cwd, home) -> str | None:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if (
-            n.type in ("variable_name", "special_variable_name")
-            and n.parent is not None
-            and n.parent.type in ("simple_expansion", "expansion")
-        ):
-            s = tainted.get(_positional(n.text.decode("utf-8", "replace")))
-            if s:
-                return s
-        elif n.type == "command_substitution":
-            p = _join(cwd, _cat_path(n, src), home)
-            if p in spaths:
-                return spaths[p]
-        stack.extend(n.children)
-    return None
-
-
-def _positional(name: str) -> str:
-    """``$1``, ``$@``, ``$*`` are one name to the check: ``@``, the positional parameters."""
-    return "@" if name.isdigit() or name in ("@", "*") else name
-
-
 def _same(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and _KEY_STRIP.sub("", a) == _KEY_STRIP.sub("", b)
 
@@ -99,7 +75,7 @@ def _removed(base: str, args: list, run: _Run, cwd, links: dict) -> list:
     if any(a and (a == "--interactive" or (a.startswith("-") and not a.startswith("--") and "i" in a)) for a in args):
         return []  # no terminal answers `rm -i`: it keeps the file
     out = []
-    for op, p in cmd_writes([base] + args, run.home, cwd):
+    for op, p in cmd_writes([base] + [a if not _dotdot(a) else None for a in args], run.home, cwd):
         if op in ("del", "deltree"):
             q = resolve(_join(cwd, p, run.home), links, final=False)
             if q:
@@ -131,7 +107,9 @@ def _cleans(w: dict, base: str, args: list, raws: list, removed: list, run: _Run
             d = _join(cwd, cdir, run.home) if cdir else cwd
             if d != w["dir"]:
                 return False
-            if (sub == "remote" and "set-url" in rest) or (sub == "config" and "remote.origin.url" in rest):
+            name = w.get("remote")
+            k = rest.index("set-url") if sub == "remote" and "set-url" in rest else -1
+            if name and ((0 <= k < len(rest) - 1 and rest[k + 1] == name) or (sub == "config" and f"remote.{name}.url" in rest)):
                 return True
             # a clone configured with `-c http.extraHeader=…`: unsetting that key cleans it
             keys = [k.lower() for k in w.get("config_keys", [])]
@@ -212,7 +190,7 @@ def _secret_writes(run: _Run, migrated: frozenset, pending: list, links: dict | 
         raws = ([None] + [cmd.text(x) for x in cmd.words])[len(vals) - len(argv) :] if argv else []
         base = (argv[0] or "").rsplit("/", 1)[-1] if argv else ""
         args, raws = argv[1:], raws[1:]
-        if dirs.cd(cmd, argv, run.home):
+        if dirs.cd(cmd, argv, run.home, cdpath(run)):
             continue
         s_in = out_t.get(id(cmd.pipe_prev)) if cmd.pipe_prev is not None else None
         for rd in cmd.redirects:
@@ -257,6 +235,11 @@ def _secret_writes(run: _Run, migrated: frozenset, pending: list, links: dict | 
         )
         if s_args and (base == "set" or cmd.nested):  # `set -- "$T"`, `sh -c '…' sh "$T"`: $1, $@ hold it
             tainted["@"] = s_args
+        for n, node in cmd.assigns + _word_assigns(cmd) if cmd.nested else cmd.assigns:
+            # `: "${X:=$T}"` (assigned in the shell), `T=$S sh -c '…'`, `env T=$S sh -c '…'` (the
+            # nested script's T): once tainted, tainted for the rest of the script
+            if node is not None and (s := _taint(node, src, tainted, spaths, cwd, run.home)):
+                tainted[n] = s
         s_file = next((s for a in args if (s := holder(_join(cwd, a, run.home), held))), None) if base in _FILTERS else None
         if base in ("echo", "printf"):
             s_out = s_args
@@ -290,7 +273,8 @@ def _redirect_writes(cmd, run: _Run, cwd, links: dict, secret: str) -> list:
     src = cmd.src
     for dest in _redirect_paths(cmd):
         v = value(dest, src, lambda n: run.env.get(n) or ((run.home,) if n == "HOME" else (Opaque("v"),)))
-        p = _join(cwd, as_path(dest, src, "".join(v)), run.home) if all(isinstance(x, str) for x in v) else None
+        known = all(isinstance(x, str) for x in v) and not _dotdot("".join(v))
+        p = _join(cwd, as_path(dest, src, "".join(v)), run.home) if known else None
         if p is None or not p.startswith(("/dev/", "/proc/")):
             w = {"kind": "file", "path": resolve(p, links), "shown": p or cmd.text(dest), "secret": secret}
             out.append({**w, "line": run.line, "scope": cmd.scope})
@@ -326,7 +310,7 @@ def _tool_writes(base, argv, raws, cmd, run, cwd, tainted, spaths, secret, links
                 rrest = raws[len(raws) - len(rest) :] if rest else []
                 conf = [(rrest[k + 1] or "").strip("'\"").split("=", 1)[0] for k, a in enumerate(rest[:-1]) if a in ("-c", "--config")]
                 conf += [a.split("=", 1)[1].split("=", 1)[0] for a in rest if a and a.startswith("--config=")]
-                w.update(kind="clone", dir=posixpath.dirname(posixpath.dirname(path)), config_keys=conf)
+                w.update(kind="clone", dir=posixpath.dirname(posixpath.dirname(path)), config_keys=conf, remote=_remote_of(rest))
             else:
                 rrest = raws[len(raws) - len(rest) :]
                 keys = [r for a, r in zip(rest, rrest) if not (a and a.startswith("-"))]

@@ -250,6 +250,11 @@ def _join(base: str | None, p: str | None, home: str | None) -> str | None:
     return p[1:] if p.startswith("//") else p
 
 
+def cdpath(run) -> bool:
+    """``CDPATH`` may be set in the RUN: a relative ``cd`` may go elsewhere."""
+    return "CDPATH" in run.env or any(n == "CDPATH" for c in run.script.cmds for n, _v in c.assigns)
+
+
 class _Dirs:
     """The working directory through a script (see :attr:`Cmd.scope`): a ``cd`` holds until its
     subshell ends; one in a body or branch that may not run leaves the directory after it unknown
@@ -263,8 +268,10 @@ class _Dirs:
             scope = scope[:-1]
         return self.at[scope]
 
-    def cd(self, cmd, argv: list, home: str) -> bool:
-        """Apply ``cd``/``pushd``/``popd`` (True when ``argv`` is one)."""
+    def cd(self, cmd, argv: list, home: str, cdpath: bool = False) -> bool:
+        """Apply ``cd``/``pushd``/``popd`` (True when ``argv`` is one). One that may fail while the
+        rest of its shell goes on (``cd /x || true; …``, ``cd /x; …``) leaves the directory
+        unknown; so does a relative one when ``CDPATH`` may be set (``cdpath``)."""
         base = argv[0] if argv else None
         if base not in ("cd", "pushd", "popd"):
             return False
@@ -274,6 +281,8 @@ class _Dirs:
             new: str | None = home
         elif base == "popd" or not args or args[0] is None or args[0] == "-" or (args[0] or "").startswith("-"):
             new = None  # the directory stack, $OLDPWD, options, a computed word: not followed
+        elif not cmd.stops or (cdpath and not args[0].startswith(("/", "./", "../")) and args[0] not in (".", "..")):
+            new = None
         else:
             new = _join(self.get(scope), args[0], home)
         self.at[scope] = new
@@ -288,7 +297,9 @@ def _home(env: dict, user: str) -> str:
     v = env.get("HOME")
     if v is not None and all(isinstance(p, str) for p in v):
         return "".join(v) or "/"
-    return "/root" if user in ("", "root", "0") else f"/home/{user}"
+    # another user's HOME is what /etc/passwd says (node's is /home/node, uid 1000's too, app's may
+    # be /opt/app): a name that is no real directory, so `~` matches only `~`, never a guessed path
+    return "/root" if user.split(":", 1)[0] in ("", "root", "0") else f"/~{user}"
 
 
 class _Files:

@@ -61,6 +61,22 @@ def clone_carries(rest: list[str], url: str, carries) -> bool:
     return bool(m and carries(m.group(2))) or any(carries(kv) for kv in _clone_configs(rest))
 
 
+def _remote_name(rest: list[str]) -> str | None:
+    """The name ``git clone`` gives the remote: ``-o``/``--origin``, else ``-c
+    clone.defaultRemoteName=…``, else ``origin``; None when it is written with a variable."""
+    given = None
+    for k, a in enumerate(rest):
+        if a in ("-o", "--origin") and k + 1 < len(rest):
+            given = rest[k + 1]
+        elif a.startswith("--origin="):
+            given = a.partition("=")[2]
+        elif a.startswith("-o") and len(a) > 2:
+            given = a[2:]
+    configured = [kv.partition("=")[2] for kv in _clone_configs(rest) if kv.lower().startswith("clone.defaultremotename=")]
+    name = given or (configured[-1] if configured else "origin")
+    return None if "$" in name or "`" in name else name
+
+
 def clone_cleanup_steps(rest: list[str], url: str, dest: str, carries) -> tuple[list[str], str | None]:
     """git commands that take what ``carries`` flags out of DEST/.git/config: the remote URL
     without its user-info, and the clone's -c settings unset. (steps, problem)."""
@@ -71,7 +87,10 @@ def clone_cleanup_steps(rest: list[str], url: str, dest: str, carries) -> tuple[
         clean = m.group(1) + m.group(3)
         if "$" in clean:
             return [], "a clone stores the credential in its .git/config, and its clean URL uses variables"
-        steps.append(f"git -C {q(dest)} remote set-url origin {q(clean)}")
+        remote = _remote_name(rest)
+        if remote is None:
+            return [], "a clone stores the credential in its .git/config, under a remote whose name dfix cannot read"
+        steps.append(f"git -C {q(dest)} remote set-url {q(remote)} {q(clean)}")
     steps += [f"git -C {q(dest)} config --unset-all {q(kv.split('=', 1)[0])}" for kv in _clone_configs(rest) if carries(kv)]
     return steps, None
 

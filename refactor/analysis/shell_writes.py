@@ -209,8 +209,15 @@ def _redirect_target(r) -> tuple[str | None, str]:
     return _word_value(dest[-1]), ("append" if op.type in (">>", "&>>") else "redirect")
 
 
+# a write needs a redirect or one of these programs (_inplace_writes, _config_write, tee): a text
+# naming none has none, and is not parsed for them
+_WRITE_HINTS = (">", "tee", "sed", "perl", "htpasswd", "config", "login")
+
+
 @per_file()
 def file_writes(script: str) -> tuple[FileWrite, ...]:
+    if not any(h in script for h in _WRITE_HINTS):
+        return ()
     tree = shell_tree(script)
     if tree is None:  # too pathological to parse: no write dfix could plan a fix around
         return ()
@@ -219,6 +226,7 @@ def file_writes(script: str) -> tuple[FileWrite, ...]:
     # (node, its parent's type): Node.parent walks down from the root, so asking it of every node
     # of a 2,000-command && chain (nested 2,000 deep) is quadratic
     stack: list = [(tree.root_node, None)]
+    piped_to: dict[int, int] = {}  # a pipeline's start -> the end of the redirects written after it
     while stack:
         node, parent_type = stack.pop()
         t = node.type
@@ -237,6 +245,9 @@ def file_writes(script: str) -> tuple[FileWrite, ...]:
                         refs |= {"*"}  # envsubst writes every exported variable it finds in its input
                     out.append(FileWrite(s0, e0, path, refs, f"rm -f {path}", kind, script[s0:e0]))
         if t == "redirected_statement":
+            body0 = node.child_by_field_name("body")
+            if body0 is not None and body0.type == "pipeline":  # `a | tee f > /dev/null`: the redirect is tee's
+                piped_to[body0.start_byte] = node.end_byte
             # handled through the flattened items (also inside if/for bodies below)
             if parent_type is not None and parent_type not in ("program", "list", "redirected_statement"):
                 body = node.children[0] if node.children else None
@@ -256,7 +267,7 @@ def file_writes(script: str) -> tuple[FileWrite, ...]:
                 name = next((x for x in c.children if x.type == "command_name"), None)
                 if name is not None and _word_value(name.children[0] if name.children else name) == "tee":
                     files = [a for a in argv if not a.startswith("-")]
-                    s, e = conv(node.start_byte), conv(node.end_byte)
+                    s, e = conv(node.start_byte), conv(piped_to.get(node.start_byte, node.end_byte))
                     for f in files:
                         kind = "append" if "-a" in argv or "--append" in argv else "tee"
                         out.append(FileWrite(s, e, f, _subtree_refs(node), f"rm -f {f}", kind, script[s:e]))

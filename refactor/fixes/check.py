@@ -31,6 +31,11 @@ The model
    them) and each write reappears, reading equal values, in every later RUN that may read the
    file (the planner's "fold"). A key written into ``~/.ssh/`` may disappear when every later RUN
    that may use it runs decidable programs and those that speak ssh carry ``--mount=type=ssh``.
+   A clean-up the rewrite adds to a RUN (``&& rm -f ~/.npmrc``) must not take a file a later step
+   of the original used: a later RUN of the stage or of a stage built FROM it that may read the
+   file must write it again itself, no ``COPY --from``/``--mount=type=bind,from=`` may name it
+   (:mod:`~refactor.fixes.check_consumers`), and a moved write must see the values the original
+   write saw (ENV/ARG set between the two count, unset ones too; a variable its own RUN set fails).
    ``$VAR`` written inside single quotes (``echo '…${NPM_TOKEN}' > .npmrc``, a git credential
    helper) counts as read by the tools that expand such files later (npm, git, pip, …).
 2. **What the final image keeps** (``image-file``). Files of the final stage (the last FROM) and the
@@ -38,7 +43,8 @@ The model
    (redirections, tee, sed -i, cp/mv/install, mkdir, touch, ln, htpasswd, ``git config``,
    ``npm config set``, ``git clone``, ``curl -o``/``wget -O``, tool logins) minus removals
    (``rm``, ``mv``). A path the original keeps must be kept by the rewrite unless the caller allows
-   its removal (``~/…`` and relative entries are the final stage's HOME and WORKDIR); COPY
+   its removal (``~/…`` and relative entries are the final stage's HOME and WORKDIR; an allowed
+   removal is of a file a RUN wrote, never one a COPY/ADD put at that path after it); COPY
    destinations of credential files that became file secrets are allowed.
 3. **Where the secret goes** (``secret-reach``). In the rewrite no ``ARG S`` remains and no
    ENV/LABEL carries S; a RUN that holds the secret (a mount, or a variable derived from one) does
@@ -73,6 +79,7 @@ import posixpath
 from collections.abc import Collection, Mapping
 
 from refactor.fixes.check_align import _align, _dropped, _fold_writes, _ssh_exempt
+from refactor.fixes.check_consumers import taken_files
 from refactor.fixes.check_defaults import _defaults_kept
 from refactor.fixes.check_effects import _reads
 from refactor.fixes.check_model import _Model
@@ -97,7 +104,8 @@ def _files(o: _Model, r: _Model, file_secrets: Mapping[str, str], allowed: Colle
         if p in kept:
             continue
         removed.append(p)
-        if p not in allowed_n and source not in from_secrets:
+        # an allowed removal is of the file a RUN wrote (the secret's): not of one a COPY put there after
+        if (p not in allowed_n or line in o.copy_lines) and source not in from_secrets:
             out.append(Violation("image-file", line, f"line {line}: the original image keeps {p} (written here) but the rewrite does not"))
     return tuple(removed), out
 
@@ -167,6 +175,7 @@ def check_rewrite(
     for j, rr in enumerate(r.runs):
         if j not in paired and rr.script.error:
             out.append(Violation("parse", rr.line, f"line {rr.line}: a RUN the rewrite added has a shell syntax error"))
+    out.extend(taken_files(o, r, pairs, info))
     removed, file_violations = _files(o, r, file_secrets, allowed_removals)
     out.extend(file_violations)
     out.extend(_reach(r, migrated, strategy))

@@ -211,9 +211,20 @@ def _dropped(o: _Model, r: _Model, pairs: dict, i: int, info: list, migrated: fr
                         )
                     )
                     continue
-                for v in sorted(_stmt_refs(cmd) & set(run.env)):  # the repeated write must see the same values
+                # the repeated write must see the same values: those of ENV/ARG (unset ones too: an
+                # ENV between the two sets it) and none its own RUN set (the fold moves the write alone)
+                local = {n for x in run.script.cmds[run.script.prefix :] for n, _v in x.assigns}
+                for v in sorted(_stmt_refs(cmd)):
                     ov, rv = _norm(run.env.get(v), migrated), _norm(r.runs[j].env.get(v), frozenset())
-                    if ov != rv:
+                    if v in local:
+                        out.append(
+                            Violation(
+                                "value",
+                                run.line,
+                                f"line {run.line}: the write moved into the RUN at line {r.runs[j].line} reads {v}, set in its own RUN",
+                            )
+                        )
+                    elif ov != rv:
                         out.append(
                             Violation(
                                 "value",

@@ -92,7 +92,7 @@ def _run_effects(run: _Run) -> list:
 
 
 def _effects(run: _Run):
-    dirs = _Dirs(run.cwd)
+    dirs = _Dirs(run.cwd, cdpath(run))
     for cmd in run.script.cmds:
         if cmd.dead or cmd.kind != "cmd":
             continue
@@ -103,7 +103,7 @@ def _effects(run: _Run):
             if p and not p.startswith(("/dev/", "/proc/")):
                 yield "add", p
         argv = unwrap(_words(run, cmd))
-        if dirs.cd(cmd, argv, run.home, cdpath(run)):
+        if dirs.cd(cmd, argv, run.home):
             continue
         for op, p in cmd_writes(argv, run.home, cwd):
             p = _join(cwd, p, run.home)

@@ -63,12 +63,12 @@ def symlinks(runs: list[_Run]) -> dict[str, str]:
     for run in runs:
         if not any(b"ln" in c.src[c.node.start_byte : c.node.end_byte] for c in run.script.cmds):
             continue
-        dirs = _Dirs(run.cwd)
+        dirs = _Dirs(run.cwd, cdpath(run))
         for cmd in run.script.cmds:
             if cmd.kind != "cmd":
                 continue
             argv = unwrap(_words(run, cmd))
-            if dirs.cd(cmd, argv, run.home, cdpath(run)) or not argv or (argv[0] or "").rsplit("/", 1)[-1] != "ln":
+            if dirs.cd(cmd, argv, run.home) or not argv or (argv[0] or "").rsplit("/", 1)[-1] != "ln":
                 continue
             args = argv[1:]
             flags = "".join(a[1:] for a in args if a and a.startswith("-") and not a.startswith("--"))

@@ -48,6 +48,8 @@ class _Model:
         self.arg_decls: list[tuple[int, str, int | None]] = []  # (line, name, stage)
         self.carriers: list[tuple[int, str, str, tuple, frozenset, int | None]] = []  # ENV/LABEL
         self.copies: list[tuple[int, int, int, str]] = []  # (line, stage, source stage, source path)
+        self.copy_lines: set[int] = set()  # lines of COPY/ADD (a file they put there is no RUN's)
+        self.binds: list[tuple[int, int, int, str]] = []  # RUN --mount=type=bind,from=: like copies
         self.quoted: set[str] = set()  # $NAME written where the shell does not expand it
         self.global_args: dict = {}
         for ins in df.instructions:
@@ -150,6 +152,12 @@ class _Model:
                 continue
             opts = {k.strip().lower(): v for k, _, v in (x.partition("=") for x in fields)}
             ssh = ssh or opts.get("type") == "ssh"
+            if opts.get("type", "bind") == "bind" and opts.get("from"):  # a bind mount of another stage's file
+                ref = opts["from"].lower()
+                source = next((s for s in self.stages[:-1] if s.name == ref or str(s.index) == ref), None)
+                if source is not None:
+                    sp = posixpath.normpath("/" + (opts.get("source") or opts.get("src") or "/").lstrip("/"))
+                    self.binds.append((ins.start_line, st.index, source.index, sp))
             if opts.get("type") != "secret":
                 continue
             target = opts.get("target") or opts.get("dst") or opts.get("destination")
@@ -211,6 +219,7 @@ class _Model:
             return
         srcs = [unquote(s, self.df.escape) for s in argv[:-1]]
         multiple = len(srcs) > 1 or dest_raw.endswith("/")
+        self.copy_lines.add(ins.start_line)
         _apply(st.files, "add", dest, ins.start_line, None)
         source = None
         if flags.get("from"):

@@ -163,7 +163,7 @@ def _secret_writes(run: _Run, migrated: frozenset, pending: list, links: dict | 
         run = replace(run, env=env, home=None if "HOME" in later else run.home)  # type: ignore[arg-type]  # None: ~ unknown
     held_all = {**spaths, **{w["path"]: w["secret"] for w in pending if w["path"]}}
     out_t: dict = {}
-    dirs = _Dirs(run.cwd)
+    dirs = _Dirs(run.cwd, cdpath(run))
     for cmd in script.cmds:
         src = cmd.src
         cwd = dirs.get(cmd.scope)
@@ -190,7 +190,7 @@ def _secret_writes(run: _Run, migrated: frozenset, pending: list, links: dict | 
         raws = ([None] + [cmd.text(x) for x in cmd.words])[len(vals) - len(argv) :] if argv else []
         base = (argv[0] or "").rsplit("/", 1)[-1] if argv else ""
         args, raws = argv[1:], raws[1:]
-        if dirs.cd(cmd, argv, run.home, cdpath(run)):
+        if dirs.cd(cmd, argv, run.home):
             continue
         s_in = out_t.get(id(cmd.pipe_prev)) if cmd.pipe_prev is not None else None
         for rd in cmd.redirects:

@@ -260,18 +260,19 @@ class _Dirs:
     subshell ends; one in a body or branch that may not run leaves the directory after it unknown
     (None), so a relative path there names no file the check can follow."""
 
-    def __init__(self, start: str | None):
+    def __init__(self, start: str | None, cdpath: bool = False):
         self.at: dict[tuple, str | None] = {(): start}
+        self.cdpath = cdpath  # CDPATH may be set (cdpath()): a relative cd may go elsewhere
 
     def get(self, scope: tuple) -> str | None:
         while scope not in self.at:
             scope = scope[:-1]
         return self.at[scope]
 
-    def cd(self, cmd, argv: list, home: str, cdpath: bool = False) -> bool:
+    def cd(self, cmd, argv: list, home: str) -> bool:
         """Apply ``cd``/``pushd``/``popd`` (True when ``argv`` is one). One that may fail while the
         rest of its shell goes on (``cd /x || true; …``, ``cd /x; …``) leaves the directory
-        unknown; so does a relative one when ``CDPATH`` may be set (``cdpath``)."""
+        unknown; so does a relative one when ``CDPATH`` may be set."""
         base = argv[0] if argv else None
         if base not in ("cd", "pushd", "popd"):
             return False
@@ -281,7 +282,7 @@ class _Dirs:
             new: str | None = home
         elif base == "popd" or not args or args[0] is None or args[0] == "-" or (args[0] or "").startswith("-"):
             new = None  # the directory stack, $OLDPWD, options, a computed word: not followed
-        elif not cmd.stops or (cdpath and not args[0].startswith(("/", "./", "../")) and args[0] not in (".", "..")):
+        elif not cmd.stops or (self.cdpath and not args[0].startswith(("/", "./", "../")) and args[0] not in (".", "..")):
             new = None
         else:
             new = _join(self.get(scope), args[0], home)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import re
 
 from refactor.analysis import implicit
 from refactor.analysis.facts import Facts, VarItem
@@ -104,10 +105,15 @@ def plan_secret(
         findings.append(Finding("DF002", it.name, msg, it.start, it.end, fix))
     # an ENV of the final image is part of what the image is: the container may read it. Removing
     # it is the fix, but a safe fix must not change the image's behaviour, so unless the name
-    # configures a package tool (NPM_TOKEN, PIP_INDEX_URL: build-time installers) it is unsafe
+    # configures a package tool (NPM_TOKEN, PIP_INDEX_URL: build-time installers) that the image's
+    # own command does not run and no config file of the context names, it is unsafe
     final_chain = set(facts.stage_chain(len(facts.stages) - 1)) if facts.stages else set()
     for it in carriers.items:
-        if it.stage in final_chain and not it.onbuild and not _build_tool_variable(it.name):
+        if (
+            it.stage in final_chain
+            and not it.onbuild
+            and not (_build_tool_variable(it.name) and not _used_at_run_time(facts, it.name, ctx_files))
+        ):
             fix.lower(
                 Applicability.UNSAFE,
                 f"the image no longer sets ENV {it.name}: if the application reads it at run time, pass it with "
@@ -279,6 +285,21 @@ _PACKAGE_TOOLS = (
     "cargo",
     "go",
 )
+
+
+def _used_at_run_time(facts: Facts, name: str, ctx_files: dict[str, str]) -> bool:
+    """The final image's CMD/ENTRYPOINT runs a tool that reads ``name`` or a config file (``CMD
+    ["yarn", "dev"]``: the container's npm config may expand it), or a config file of the build
+    context names it (``COPY .npmrc`` holding ``${NODE_AUTH_TOKEN}``: npm fails without it)."""
+    chain = set(facts.stage_chain(len(facts.stages) - 1)) if facts.stages else set()
+    for idx, ins in enumerate(facts.df.instructions):
+        if ins.cmd in ("cmd", "entrypoint") and facts.stage_of[idx] in chain:
+            for word in re.split(r"[\s\[\]\",;&|()']+", ins.command.args):
+                tool = word.rsplit("/", 1)[-1]
+                if tool and (implicit.reads_env(tool, name) or implicit.config_files(tool)):
+                    return True
+    ref = re.compile(r"\$\{?" + re.escape(name) + r"(?![A-Za-z0-9_])")
+    return any(text and ref.search(text) for text in ctx_files.values())
 
 
 def _build_tool_variable(name: str) -> bool:

@@ -16,6 +16,8 @@ long_run        0.8 → 11.3    ``Node.parent`` of each of 2,000 nested list nod
 workdirs        1.0 → 11.7    the rewrite check listed one violation per (dropped write, later
 users           0.9 → 12.5    RUN) pair (560 MB)
 env_chain       1.7 → 6.0     each alias's chain re-followed per RUN; carriers found by a list scan
+rewrites        182 s at      (session 9) each RUN writing ~/.npmrc got every earlier RUN's write
+                1,000         folded in before its own: output and checking quadratic
 ==============  ============  =================================================================
 
 After: each under 1 s at 2,000 (quiet machine). The output is linear too: a fix blocked by many
@@ -44,6 +46,8 @@ SHAPES = {
     "pragmas": lambda n: "FROM a\n" + "".join(f"# dfix: ignore[DF001]\nARG TOKEN_{i}\n" for i in range(n)),
     "heredocs": lambda n: "FROM a\nARG NPM_TOKEN\n" + "".join(f"RUN <<EOF\necho $NPM_TOKEN > /h{i}\nEOF\n" for i in range(n)),
     "workdirs": lambda n: "FROM a\nARG NPM_TOKEN\n" + "".join(f"WORKDIR /w{i}\nRUN echo $NPM_TOKEN > f && rm f\n" for i in range(n)),
+    # each RUN writes ~/.npmrc and reads it: each fold repeated every earlier write (1,000: 182 s)
+    "rewrites": lambda n: "FROM a\nARG NPM_TOKEN\n" + "".join('RUN echo "//r/:_authToken=$NPM_TOKEN" > ~/.npmrc && npm ci\n' for i in range(n)),
     "users": lambda n: "FROM a\nARG NPM_TOKEN\n" + "".join(f"USER u{i}\nRUN echo $NPM_TOKEN > ~/.npmrc\n" for i in range(n)),
 }
 

@@ -120,6 +120,16 @@ def _later_reader(facts: Facts, idx: int, base: str) -> bool:
     return False
 
 
+def _writes_first(run) -> set[str]:
+    """The paths the RUN's first statement overwrites (``echo … > ~/.npmrc && …``): what it reads
+    of such a file after that is its own."""
+    from refactor.analysis.shell import file_writes
+
+    if not run.shell_ok:
+        return set()
+    return {w.path for w in file_writes(run.script) if w.kind in ("redirect", "tee") and not run.script[: w.start].strip()}
+
+
 def plan_layer_files(facts: Facts, plan: SecretPlan, carriers: Carriers, findings: list[Finding]) -> None:
     from refactor.analysis.shell import FileWrite, file_writes, undone_after
 
@@ -130,6 +140,7 @@ def plan_layer_files(facts: Facts, plan: SecretPlan, carriers: Carriers, finding
     undo_by: dict[tuple, dict[int, list[int]]] = {}
     needs_by: dict[frozenset, dict[int, list[int]]] = {}
     odd_by: dict[frozenset, dict[int, list[int]]] = {}  # readers that are exec-form or heredoc RUNs
+    anew_by: dict[str, dict[int, list[int]]] = {}  # RUNs whose first statement writes the path anew
 
     def per_stage(pred, among: list[int] | None = None) -> dict[int, list[int]]:
         out: dict[int, list[int]] = {}
@@ -195,7 +206,16 @@ def plan_layer_files(facts: Facts, plan: SecretPlan, carriers: Carriers, finding
             readers = _readers(w.path)  # needs_file depends on the path only through these
             if readers not in needs_by:
                 needs_by[readers] = per_stage(lambda j, path=w.path: needs_file(facts.runs[j], path))
-            consumers = after(needs_by[readers].get(stage, []), idx, stop)
+            # a later RUN that writes the file anew before anything else reads this one no more,
+            # nor does any after it (repeating every earlier write in each was quadratic)
+            if not anew_by:  # once per file: path -> {stage: the RUNs whose first statement writes it}
+                anew_by[""] = {}
+                for j in run_ids:
+                    for path in _writes_first(facts.runs[j]):
+                        anew_by.setdefault(path, {}).setdefault(facts.stage_of[j], []).append(j)
+            anew = after(anew_by.get(w.path, {}).get(stage, []), idx)
+            limit = stop if not anew or (stop is not None and stop < anew[0]) else anew[0] - 1
+            consumers = after(needs_by[readers].get(stage, []), idx, limit)
             msg = f"RUN writes secret {plan.name} into {w.path}, which stays in the image layer"
             if removal:
                 msg += f"; the removal on line {df.instructions[removal[0]].start_line} is ineffective: the earlier layer keeps the file"

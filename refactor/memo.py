@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, TypeVar
 F = TypeVar("F", bound=Callable[..., Any])
 
 _TABLES: list[dict] = []
+_CLEARS: list[Callable[[], None]] = []
 
 
 class MemoInfo(NamedTuple):
@@ -50,7 +51,43 @@ def per_file(cap: int = 50_000) -> Callable[[F], F]:
     return deco
 
 
+def per_file_sized(budget: int, size: Callable[[Any], int]) -> Callable[[F], F]:
+    """Like :func:`per_file` for a function of one argument whose results cost memory in proportion
+    to ``size(argument)``: the table is cleared when the sizes it holds would pass ``budget``."""
+
+    def deco(fn: F) -> F:
+        table: dict = {}
+        held = [0]
+
+        def clear() -> None:
+            table.clear()
+            held[0] = 0
+
+        _CLEARS.append(clear)
+
+        @functools.wraps(fn)
+        def wrapper(arg: Any) -> Any:
+            try:
+                return table[arg]
+            except KeyError:
+                pass
+            n = size(arg)
+            if held[0] + n > budget:
+                clear()
+            got = table[arg] = fn(arg)
+            held[0] += n
+            return got
+
+        wrapper.cache_clear = clear  # type: ignore[attr-defined]
+        wrapper.cache_info = lambda: MemoInfo(budget, len(table))  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return deco
+
+
 def end_file() -> None:
     """Forget every per-file memo (the engine calls it when a file is done)."""
     for table in _TABLES:
         table.clear()
+    for clear in _CLEARS:
+        clear()

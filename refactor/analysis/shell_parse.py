@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from refactor.analysis.shell_commands import _SHELLS, ShellInfo, project_code
-from refactor.memo import per_file
+from refactor.memo import per_file, per_file_sized
 from refactor.syntax.shell_guard import guarded_parse
 
 
@@ -21,7 +21,7 @@ def _parser():
     return Parser(Language(tree_sitter_bash.language()))
 
 
-_SHORT_TEXT = 4_096  # texts up to this long are kept 256 at a time (at most ~40 MB of trees)
+_SHORT_TEXT = 4_096  # texts up to this long are kept per file, 1 MB of text at most (~40 MB of trees)
 _LONG_TEXT = 262_144  # longer ones 4 at a time; longer still, parsed per call
 
 
@@ -31,7 +31,9 @@ def bounded_parse(data: bytes):
     return guarded_parse(_parser(), data)
 
 
-@lru_cache(maxsize=256)  # per text: analyze_shell, file_writes, statements share one parse
+# per text, for the file being analysed: analyze_shell, file_writes, statements share one parse
+# (an lru_cache of 256 trees parsed a file of thousands of RUNs twice); at most 1 MB of text held
+@per_file_sized(1 << 20, len)
 def _cached_tree(script: str):
     return bounded_parse(script.encode("utf-8", "surrogatepass"))
 

@@ -95,6 +95,7 @@ def text_file(r, settings, color: bool, stdin_result) -> bool:
         not_applied(r, echo)
         return False
     else:
+        told: dict = {}  # a fix's reasons are listed under its first finding; later ones point there
         for f in r.findings:
             mark = ""
             if f.fix is not None and (f.fix.applied or (settings.mode != "write" and f.fix.applicability != "display-only")):
@@ -104,8 +105,11 @@ def text_file(r, settings, color: bool, stdin_result) -> bool:
                 f"{style(printable(r.path), bold=True)}:{f.line}:{f.column}: {style(f.code, fg='red' if f.secret else 'yellow')} {mark}{mask(f.message, m)}{status}"
             )
             if f.fix is not None:
-                echo(f"    fix ({f.fix.applicability}{', applied' if f.fix.applied else ''}): {mask(f.fix.title, m)}")
-                if not f.fix.applied:
+                key = (f.fix.title, f.fix.applicability, f.fix.applied, tuple(f.fix.reasons))
+                first = told.setdefault(key, f.line)
+                more = f" (why: see line {first})" if first != f.line and f.fix.reasons and not f.fix.applied else ""
+                echo(f"    fix ({f.fix.applicability}{', applied' if f.fix.applied else ''}): {mask(f.fix.title, m)}{more}")
+                if not f.fix.applied and not more:
                     for why in f.fix.reasons:
                         echo(f"    fix {f.fix.applicability}: {mask(why, m)}")
     # --diff keeps stdout a pure patch: the build commands and notes go to stderr

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from refactor.memo import per_file
 from refactor.syntax.buildkit_args import _DISPATCH, node_from_line, parse_words, split_command
 from refactor.syntax.buildkit_go import NOT_STRING_ARRAY, ArgumentError, go_lower, go_quote
 from refactor.syntax.buildkit_node import Node, dump_node
@@ -100,7 +101,15 @@ def validate(df: Dockerfile) -> None:
                 continue
             if c.cmd in _FAILS_ONLY_AS_JSON and not c.args.startswith("["):
                 continue
-        try:
-            node_values(ins, df.escape)
-        except ArgumentError as exc:
-            raise ParseError(str(exc), ins.start_line) from None
+        err = _line_error(ins.logical.text, df.escape)
+        if err is not None:
+            raise ParseError(err, ins.start_line)
+
+
+@per_file()  # the rewrite repeats most of the original's lines: each is judged once per file
+def _line_error(text: str, escape: str) -> str | None:
+    try:
+        node_from_line(text, escape)
+    except ArgumentError as exc:
+        return str(exc)
+    return None

@@ -17,7 +17,6 @@ from typing import Any, NamedTuple, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_TABLES: list[dict] = []
 _CLEARS: list[Callable[[], None]] = []
 
 
@@ -26,34 +25,10 @@ class MemoInfo(NamedTuple):
     currsize: int
 
 
-def per_file(cap: int = 50_000) -> Callable[[F], F]:
-    """Memoize a function of hashable positional arguments for the current file."""
-
-    def deco(fn: F) -> F:
-        table: dict = {}
-        _TABLES.append(table)
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any) -> Any:
-            try:
-                return table[args]
-            except KeyError:
-                pass
-            if len(table) >= cap:
-                table.clear()
-            got = table[args] = fn(*args)
-            return got
-
-        wrapper.cache_clear = table.clear  # type: ignore[attr-defined]
-        wrapper.cache_info = lambda: MemoInfo(cap, len(table))  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
-
-    return deco
-
-
-def per_file_sized(budget: int, size: Callable[[Any], int]) -> Callable[[F], F]:
-    """Like :func:`per_file` for a function of one argument whose results cost memory in proportion
-    to ``size(argument)``: the table is cleared when the sizes it holds would pass ``budget``."""
+def per_file(cap: int = 50_000, size: Callable[..., int] | None = None) -> Callable[[F], F]:
+    """Memoize a function of hashable positional arguments for the current file. The table is
+    cleared when what it holds would pass ``cap``: entries, or the sum of ``size(*args)`` when the
+    results cost memory in proportion to an argument (a tree per text: ``size=len``)."""
 
     def deco(fn: F) -> F:
         table: dict = {}
@@ -66,20 +41,20 @@ def per_file_sized(budget: int, size: Callable[[Any], int]) -> Callable[[F], F]:
         _CLEARS.append(clear)
 
         @functools.wraps(fn)
-        def wrapper(arg: Any) -> Any:
+        def wrapper(*args: Any) -> Any:
             try:
-                return table[arg]
+                return table[args]
             except KeyError:
                 pass
-            n = size(arg)
-            if held[0] + n > budget:
+            n = 1 if size is None else size(*args)
+            if held[0] + n > cap:
                 clear()
-            got = table[arg] = fn(arg)
+            got = table[args] = fn(*args)
             held[0] += n
             return got
 
         wrapper.cache_clear = clear  # type: ignore[attr-defined]
-        wrapper.cache_info = lambda: MemoInfo(budget, len(table))  # type: ignore[attr-defined]
+        wrapper.cache_info = lambda: MemoInfo(cap, len(table))  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return deco
@@ -87,7 +62,5 @@ def per_file_sized(budget: int, size: Callable[[Any], int]) -> Callable[[F], F]:
 
 def end_file() -> None:
     """Forget every per-file memo (the engine calls it when a file is done)."""
-    for table in _TABLES:
-        table.clear()
     for clear in _CLEARS:
         clear()

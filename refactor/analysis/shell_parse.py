@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from refactor.analysis.shell_commands import _SHELLS, ShellInfo, project_code
-from refactor.memo import per_file, per_file_sized
+from refactor.memo import per_file
 from refactor.syntax.shell_guard import guarded_parse
 
 
@@ -33,7 +33,7 @@ def bounded_parse(data: bytes):
 
 # per text, for the file being analysed: analyze_shell, file_writes, statements share one parse
 # (an lru_cache of 256 trees parsed a file of thousands of RUNs twice); at most 1 MB of text held
-@per_file_sized(1 << 20, len)
+@per_file(1 << 20, size=len)
 def _cached_tree(script: str):
     return bounded_parse(script.encode("utf-8", "surrogatepass"))
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from refactor.analysis.shell_parse import _text, _word_value, shell_tree
 from refactor.memo import per_file
@@ -294,7 +293,7 @@ _REMOVAL = re.compile(r"(?:^|[\s;&|(])(?:rm|shred|unlink)\s+([^;&|\n]*)")
 _UNDO_CONFIG = re.compile(r"config\s+(?:delete|--unset|--unset-all|unset)\b|\blogout\b")
 
 
-@lru_cache(maxsize=64)
+@per_file()  # per script, for the file being analysed (an lru of 64 thrashed on big files)
 def _removals(script: str) -> dict[str, list[int]]:
     """File name -> where, in ``script``, an rm/shred/unlink naming it (or naming the path itself)
     starts, ascending; once per script, so a RUN of 2,000 writes is not rescanned per write."""

@@ -36,11 +36,11 @@ def parse_tree(text: str) -> tuple[bytes, Any]:
     """``text`` as bytes and its tree, or None when parsing it would be pathologically slow
     (:func:`refactor.syntax.shell_guard.guarded_parse`, shared with the analysis reader).
 
-    tree-sitter-bash errs on two things dash runs: a command starting ``((`` that is not arithmetic
-    (``((cmd > f))``: two subshells to ``/bin/sh``), and the read-write redirect ``N<> f``. When the
-    text has an error and reads again without one with such ``((`` spaced, ``<>`` as ``<`` (fd 0)
-    or ``>`` (any other fd: what it writes there lands in the file) and a heredoc written before
-    its command (``<<EOF cat > f``, which tree-sitter-bash cannot read) moved after it, that reading
+    tree-sitter-bash errs on three things dash runs: a command starting ``((`` that is not
+    arithmetic (``((cmd > f))``: two subshells to ``/bin/sh``), the read-write redirect ``N<> f``,
+    and a heredoc written before its command (``<<EOF cat > f``). When the text has an error and
+    reads again without one with such ``((`` spaced, ``<>`` as ``<`` (fd 0) or ``>`` (any other fd:
+    what it writes there lands in the file) and the heredoc moved after its command, that reading
     is the tree."""
     from refactor.syntax.shell_guard import guarded_parse
 

@@ -13,6 +13,7 @@ from refactor.fixes._check_shell import (
     unwrap,
 )
 from refactor.fixes.check_effects import _redirect_paths, _run_effects, _words
+from refactor.fixes.check_leaks import reassigned
 from refactor.fixes.check_model import _Model
 from refactor.fixes.check_values import _KEY_STRIP, Violation, _norm, _Run, describe
 
@@ -101,6 +102,11 @@ def _derives(m: _Model, s: int | None, ancestor: int) -> bool:
     return False
 
 
+def removes_only(run: _Run) -> bool:
+    """The RUN runs nothing but ``rm``: naming a file, it does not read it."""
+    return all((unwrap(_words(run, x)) or [""])[0] in ("rm", None) for x in run.script.cmds if x.kind == "cmd")
+
+
 def _stmt_refs(cmd) -> set:
     names = set()
     stack = [cmd.node] + list(cmd.redirects) + ([cmd.pipe_prev.node] if cmd.pipe_prev is not None else [])
@@ -182,6 +188,7 @@ def _dropped(o: _Model, r: _Model, pairs: dict, i: int, info: list, migrated: fr
     out: list[Violation] = []
     exempt = _ssh_exempt(o, r, pairs, i, info)[0]
     only_rm: dict[int, bool] = o.__dict__.setdefault("_only_rm", {})  # per RUN, shared by every dropped RUN
+    local = reassigned(run.script)  # what the RUN sets itself
     for cmd in writes:
         if id(cmd) in exempt:
             continue
@@ -197,7 +204,7 @@ def _dropped(o: _Model, r: _Model, pairs: dict, i: int, info: list, migrated: fr
             effects = _run_effects(c)
             mentions = any(posixpath.basename(p) in c.key for p in paths)
             if mentions and k not in only_rm:
-                only_rm[k] = all((unwrap(_words(c, x)) or [""])[0] in ("rm", None) for x in c.script.cmds if x.kind == "cmd")
+                only_rm[k] = removes_only(c)
             if info[k][1] or info[k][2] or (mentions and not only_rm[k]):
                 j = pairs.get(k)
                 if j is None or key not in r.runs[j].key:
@@ -213,7 +220,6 @@ def _dropped(o: _Model, r: _Model, pairs: dict, i: int, info: list, migrated: fr
                     continue
                 # the repeated write must see the same values: those of ENV/ARG (unset ones too: an
                 # ENV between the two sets it) and none its own RUN set (the fold moves the write alone)
-                local = {n for x in run.script.cmds[run.script.prefix :] for n, _v in x.assigns}
                 for v in sorted(_stmt_refs(cmd)):
                     ov, rv = _norm(run.env.get(v), migrated), _norm(r.runs[j].env.get(v), frozenset())
                     if v in local:

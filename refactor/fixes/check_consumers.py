@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import posixpath
 
-from refactor.fixes._check_shell import unwrap
-from refactor.fixes.check_align import _derives
-from refactor.fixes.check_effects import _run_effects, _words
+from refactor.fixes.check_align import _derives, removes_only
+from refactor.fixes.check_effects import _run_effects
 from refactor.fixes.check_model import _Model
 from refactor.fixes.check_values import Violation
 
@@ -23,10 +22,6 @@ _WRITE_ONLY = ("/.npm/_logs",)
 
 def _under(p: str, root: str) -> bool:
     return p == root or p.startswith(root.rstrip("/") + "/")
-
-
-def _only_rm(run) -> bool:
-    return all((unwrap(_words(run, x)) or [""])[0] in ("rm", None) for x in run.script.cmds if x.kind == "cmd")
 
 
 def taken_files(o: _Model, r: _Model, pairs: dict, info: list) -> list[Violation]:
@@ -64,7 +59,7 @@ def _first_user(o: _Model, r: _Model, pairs: dict, info: list, i: int, p: str, t
             continue
         effects = _run_effects(c)
         mentions = posixpath.basename(p) in c.key
-        if info[k][1] or info[k][2] or (mentions and not _only_rm(c)):
+        if info[k][1] or info[k][2] or (mentions and not removes_only(c)):
             j = pairs.get(k)
             if j is None or not any(op == "add" and q == p for op, q in _run_effects(r.runs[j])):
                 return f"the RUN at line {c.line} may read it and does not write it again"

@@ -15,6 +15,7 @@ import posixpath
 import re
 
 from refactor.fixes._check_shell import classify, cmd_writes, positional, unwrap
+from refactor.fixes._check_shell_parse import _SHELLS
 from refactor.fixes.check_effects import _words
 from refactor.fixes.check_values import _Dirs, _join, _Run, cdpath
 
@@ -282,7 +283,6 @@ _FILE_NAMERS = {"xargs", "cpio", "parallel"}  # take file names on stdin and cop
 _NAMERS = {"touch", "mkdir", "ln", "mv", "cp", "install", "dd", "truncate", "mktemp", "mkfifo", "mknod", "fallocate", "tee", "split"}
 # programs that run a command line or script given in their arguments
 _RUNNERS = {"find", "xargs", "parallel", "su", "runuser", "flock", "script", "watch", "chroot", "setsid", "unshare", "nsenter"}
-_SHELL_NAMES = {"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh"}
 _GLOB = re.compile(r"[*?\[]")
 NPM_LOG = "~/.npm/_logs"  # npm's debug log keeps every command's arguments (npm 11)
 
@@ -308,7 +308,7 @@ def unfollowed(cmd, base: str, argv: list, args_paths: list, s_in, s_args, held:
         return f"whatever {base} does with the files named on its stdin"
     if s_args and base in _NAMERS:
         return "a file named after it"
-    if s_args and (base in _RUNNERS or any(a and a.rsplit("/", 1)[-1] in _SHELL_NAMES for a in argv[1:])):
+    if s_args and (base in _RUNNERS or any(a and a.rsplit("/", 1)[-1] in _SHELLS for a in argv[1:])):
         return f"what {base or 'the command'} runs with it"  # find -exec sh -c "… $T …", su -c, xargs
     if s_args and base == "git" and ("GIT_CONFIG_GLOBAL" in run.env or any(n == "GIT_CONFIG_GLOBAL" for n, _v in cmd.assigns)):
         return "the git config GIT_CONFIG_GLOBAL names"

@@ -132,6 +132,11 @@ class _Model:
             self._copy(ins, command, st, look)
 
     # RUN ------------------------------------------------------------------------------------
+    def _from_stage(self, ref: str) -> _Stage | None:
+        """The earlier stage a ``--from=`` names (its name or index), None for an image."""
+        ref = ref.lower()
+        return next((s for s in self.stages[:-1] if s.name == ref or str(s.index) == ref), None)
+
     def _script(self, text: str) -> Script:
         got = self.scripts.get(text)
         if got is None:
@@ -153,8 +158,7 @@ class _Model:
             opts = {k.strip().lower(): v for k, _, v in (x.partition("=") for x in fields)}
             ssh = ssh or opts.get("type") == "ssh"
             if opts.get("type", "bind") == "bind" and opts.get("from"):  # a bind mount of another stage's file
-                ref = opts["from"].lower()
-                source = next((s for s in self.stages[:-1] if s.name == ref or str(s.index) == ref), None)
+                source = self._from_stage(opts["from"])
                 if source is not None:
                     sp = posixpath.normpath("/" + (opts.get("source") or opts.get("src") or "/").lstrip("/"))
                     self.binds.append((ins.start_line, st.index, source.index, sp))
@@ -223,8 +227,7 @@ class _Model:
         _apply(st.files, "add", dest, ins.start_line, None)
         source = None
         if flags.get("from"):
-            ref = flags["from"].lower()
-            source = next((s for s in self.stages[:-1] if s.name == ref or str(s.index) == ref), None)
+            source = self._from_stage(flags["from"])
         for src in srcs:
             if src.startswith("<<"):
                 _apply(st.files, "add", posixpath.join(dest, src.lstrip("<-").strip("'\"")) if multiple else dest, ins.start_line, None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from refactor.fixes.check_effects import _cat_path
+from refactor.fixes.check_leaks import _DECLARE_DUMPS
 from refactor.fixes.check_values import _join
 
 
@@ -33,7 +34,7 @@ def _taint(node, src: bytes, tainted: dict, spaths: dict, cwd, home) -> str | No
     return None
 
 
-_ENV_PRINTERS = {"env", "printenv", "set", "export", "declare", "typeset", "alias", "readonly"}
+_ENV_PRINTERS = _DECLARE_DUMPS | {"env", "printenv", "set", "alias"}  # what check_leaks.dump judges, by name
 
 
 def _prints_env(node) -> bool:

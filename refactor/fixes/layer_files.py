@@ -140,7 +140,7 @@ def plan_layer_files(facts: Facts, plan: SecretPlan, carriers: Carriers, finding
     undo_by: dict[tuple, dict[int, list[int]]] = {}
     needs_by: dict[frozenset, dict[int, list[int]]] = {}
     odd_by: dict[frozenset, dict[int, list[int]]] = {}  # readers that are exec-form or heredoc RUNs
-    anew_by: dict[str, dict[int, list[int]]] = {}  # RUNs whose first statement writes the path anew
+    anew_by: dict[str, dict[int, list[int]]] | None = None  # path -> {stage: RUNs whose first statement writes it}
 
     def per_stage(pred, among: list[int] | None = None) -> dict[int, list[int]]:
         out: dict[int, list[int]] = {}
@@ -208,8 +208,8 @@ def plan_layer_files(facts: Facts, plan: SecretPlan, carriers: Carriers, finding
                 needs_by[readers] = per_stage(lambda j, path=w.path: needs_file(facts.runs[j], path))
             # a later RUN that writes the file anew before anything else reads this one no more,
             # nor does any after it (repeating every earlier write in each was quadratic)
-            if not anew_by:  # once per file: path -> {stage: the RUNs whose first statement writes it}
-                anew_by[""] = {}
+            if anew_by is None:  # once per file
+                anew_by = {}
                 for j in run_ids:
                     for path in _writes_first(facts.runs[j]):
                         anew_by.setdefault(path, {}).setdefault(facts.stage_of[j], []).append(j)

@@ -112,7 +112,7 @@ def plan_secret(
         if (
             it.stage in final_chain
             and not it.onbuild
-            and not (_build_tool_variable(it.name) and not _used_at_run_time(facts, it.name, ctx_files))
+            and not (_build_tool_variable(it.name) and not _used_at_run_time(facts, final_chain, it.name, ctx_files))
         ):
             fix.lower(
                 Applicability.UNSAFE,
@@ -287,11 +287,11 @@ _PACKAGE_TOOLS = (
 )
 
 
-def _used_at_run_time(facts: Facts, name: str, ctx_files: dict[str, str]) -> bool:
-    """The final image's CMD/ENTRYPOINT runs a tool that reads ``name`` or a config file (``CMD
-    ["yarn", "dev"]``: the container's npm config may expand it), or a config file of the build
-    context names it (``COPY .npmrc`` holding ``${NODE_AUTH_TOKEN}``: npm fails without it)."""
-    chain = set(facts.stage_chain(len(facts.stages) - 1)) if facts.stages else set()
+def _used_at_run_time(facts: Facts, chain: set[int], name: str, ctx_files: dict[str, str]) -> bool:
+    """The final image's CMD/ENTRYPOINT (in the stages of ``chain``) runs a tool that reads ``name``
+    or a config file (``CMD ["yarn", "dev"]``: the container's npm config may expand it), or a
+    config file of the build context names it (``COPY .npmrc`` holding ``${NODE_AUTH_TOKEN}``: npm
+    fails without it)."""
     for idx, ins in enumerate(facts.df.instructions):
         if ins.cmd in ("cmd", "entrypoint") and facts.stage_of[idx] in chain:
             for word in re.split(r"[\s\[\]\",;&|()']+", ins.command.args):

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from refactor.buildspec import SecretSpec
 from refactor.callers import BuildArgUse, Invocation, Target, discover, kind_of, plan, plan_file, stale_args
@@ -111,6 +113,23 @@ def test_discover_empty_and_missing_roots(tmp_path: Path) -> None:
 ])
 def test_kind_of(rel: str, kind: str | None) -> None:
     assert kind_of(rel) == kind
+
+
+_NAME_BITS = ["Makefile", "makefile", "GNUmakefile", "justfile", "Justfile", ".justfile", "Jenkinsfile", "jenkinsfile",
+              "compose", "docker-compose", "docker-bake", "COMPOSE", "Docker-Bake", "x", ".gitlab-ci", "build", ""]
+_EXT_BITS = ["", ".yml", ".yaml", ".YML", ".hcl", ".json", ".mk", ".MK", ".just", ".sh", ".bash", ".py", ".PY",
+             ".jenkinsfile", ".Jenkinsfile", ".md", ".go", ".txt", ".release", ".prod", ".override", ".d", "."]
+_DIR_BITS = ["", ".github/workflows/", ".github/", "a/.github/workflows/", ".gitlab/", ".gitlab/ci/", "ci/", "a/b/"]
+
+
+@given(st.sampled_from(_DIR_BITS), st.sampled_from(_NAME_BITS), st.lists(st.sampled_from(_EXT_BITS), max_size=3))
+def test_kind_of_first_test_loses_nothing(directory: str, name: str, exts: list[str]) -> None:
+    """kind_of's cheap first test (a dotted name must end as some kind's does) never changes a kind."""
+    from refactor.callers.kinds import _kind_of_slow
+
+    rel = directory + name + "".join(exts)
+    if rel and not rel.endswith("/"):
+        assert kind_of(rel) == _kind_of_slow(rel)
 
 
 def test_stale_args() -> None:

@@ -113,6 +113,23 @@ def _below(full: str, base: str) -> str:
     return rel.replace(os.sep, "/") if os.sep != "/" else rel
 
 
+def _read(path: str, hint: int, cap: int) -> bytes:
+    """The bytes of the file at ``path``, at most ``cap``: a first read of ``hint`` bytes (its size
+    when stat-ed, plus one), then to its end. No file object and no ``cap``-sized buffer per file,
+    which were most of the cost of reading thousands of small files."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        data = os.read(fd, min(hint, cap))
+        while len(data) < cap:  # (to the end: a short read, or a file that grew since its stat)
+            more = os.read(fd, min(cap - len(data), 1 << 16))
+            if not more:
+                break
+            data += more
+        return data
+    finally:
+        os.close(fd)
+
+
 def mentions_in(path: str, text: str) -> list[tuple[str, int, str]]:
     """(path, offset, NAME) of every build-arg-looking mention of a name, outside comment lines."""
     out = []
@@ -154,11 +171,13 @@ def discover(
     specs: list[tuple[str, object]] = []
     before = dict(known) if known is not None else {}
     now: dict[str, list] = {}
+    prefix = root.rstrip(os.sep) + os.sep
     for dirpath, dirnames, filenames in walk(root):
-        spec = _gitignore(dirpath)
+        spec = _gitignore(dirpath) if ".gitignore" in filenames else None  # (a listed name: no open per directory)
         if spec is not None:
             specs.append((dirpath, spec))
         active = [(d, s) for d, s in specs if dirpath == d or dirpath.startswith(d.rstrip(os.sep) + os.sep)]
+        reldir = _below(dirpath, root) + "/" if dirpath != root else ""
 
         def ignored(name: str, is_dir: bool, dirpath: str = dirpath, active: list = active) -> bool:
             full = os.path.join(dirpath, name)
@@ -167,14 +186,16 @@ def discover(
                     return True
             return _excluded(_below(full, root), exclude)
 
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not ignored(d, True))
+        screened = bool(active or exclude)  # (else nothing is ignored: no call per file)
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not (screened and ignored(d, True)))
         for fn in sorted(filenames):
-            full = os.path.join(dirpath, fn)
-            kind = kind_of(_below(full, root))
+            rel = reldir + fn
+            kind = kind_of(rel)
             if kind is None and ("." in fn or is_dockerfile_name(fn)):
                 continue  # (an extension-less Dockerfile is never a shell script: not even opened)
-            if ignored(fn, False):
+            if screened and ignored(fn, False):
                 continue
+            full = dirpath + os.sep + fn if dirpath != root else prefix + fn
             try:
                 st = os.stat(full)  # (a symlink: its target; a broken one raises)
             except OSError:
@@ -185,20 +206,17 @@ def discover(
                 if kind is not None and unreadable is not None:
                     unreadable.append((full, f"it is over {MAX_BYTES // (1024 * 1024)} MiB"))
                 continue
-            rel = _below(full, root)
             stamp = [kind or "-", st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
             if before.get(rel) == stamp:
                 now[rel] = stamp  # nothing to find in it, as an earlier run found
                 continue
             try:
-                with open(full, "rb") as fh:
-                    if kind is None:  # an extension-less file: a shell script only with a shell shebang
-                        if not _SHEBANG.match(fh.read(256)):
-                            now[rel] = stamp
-                            continue
-                        kind = "shell"
-                        fh.seek(0)
-                    data = fh.read(MAX_BYTES + 1)
+                if kind is None:  # an extension-less file: a shell script only with a shell shebang
+                    if not _SHEBANG.match(_read(full, 256, 256)):
+                        now[rel] = stamp
+                        continue
+                    kind = "shell"
+                data = _read(full, st.st_size + 1, MAX_BYTES + 1)
             except OSError as exc:
                 if kind is not None and unreadable is not None:
                     unreadable.append((full, f"it cannot be read ({exc.strerror or type(exc).__name__})"))

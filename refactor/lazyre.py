@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any, cast
 
+_CREATED: list[LazyPattern] = []  # every lazy pattern, for compile_all()
 _METHODS = ("search", "match", "fullmatch", "finditer", "findall", "sub", "subn", "split")
 
 
@@ -24,6 +25,7 @@ class LazyPattern:
 
     def __init__(self, pattern: str, flags: int = 0) -> None:
         self._args = (pattern, flags)
+        _CREATED.append(self)
 
     def _compile(self) -> re.Pattern[str]:
         try:
@@ -48,3 +50,10 @@ class LazyPattern:
 def lazy(pattern: str, flags: int | re.RegexFlag = 0) -> re.Pattern[str]:
     """``re.compile(pattern, flags)``, compiled when first used."""
     return cast("re.Pattern[str]", LazyPattern(pattern, int(flags)))
+
+
+def compile_all() -> None:
+    """Compile every lazy pattern made so far: before forking workers, so that each worker does
+    not compile its own copy of the same hundred patterns (a forked worker inherits them)."""
+    for p in _CREATED:
+        p._compile()

@@ -252,11 +252,7 @@ def _run_files(candidates, per_file, jobs: int, cache=None, packed: bool = False
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    # warm the analysis stack once: forked workers inherit it instead of importing it each
-    import refactor.analyze  # noqa: F401
-    from refactor.analysis.shell import _parser
-
-    _parser()
+    _warm_workers(per_file)
     with ProcessPoolExecutor(max_workers=jobs, initializer=_die_with_parent) as pool:
         chunk = max(1, min(64, n // (jobs * 4) or 1))
         if packed:  # each worker packs its results: the parent only stores bytes (refactor.run_packed)
@@ -287,11 +283,7 @@ def _run_cached(candidates, per_file, jobs: int, cache):
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    # warm the analysis stack once: forked workers inherit it instead of importing it each
-    import refactor.analyze  # noqa: F401
-    from refactor.analysis.shell import _parser
-
-    _parser()
+    _warm_workers(per_file)
     with ProcessPoolExecutor(max_workers=jobs, initializer=_die_with_parent) as pool:
         chunk = max(1, min(64, n // (jobs * 4) or 1))
         computed = pool.map(
@@ -313,6 +305,29 @@ def _merge_cached(looked, computed, cache):
         result, entry = next(computed)
         cache.add(pending, entry)
         yield result
+
+
+def _warm_workers(per_file) -> None:
+    """Import, compile and load in the parent what every worker needs (the analysis stack, its
+    lazily compiled patterns, the templates of the emit targets): forked workers inherit it
+    instead of each doing it again. Only a head start: whatever fails here fails again, and is
+    reported, where a worker needs it."""
+    try:
+        import refactor.engine  # noqa: F401
+        from refactor import lazyre
+        from refactor.analysis import literals  # noqa: F401
+        from refactor.analysis.shell import _parser
+        from refactor.emit import TARGETS, environment
+        from refactor.supply import steps  # noqa: F401
+        from refactor.syntax import buildkit  # noqa: F401
+
+        _parser()
+        env = environment()
+        for target in {t for st in per_file[:1] for t in st.emit if t in TARGETS} | {"docker"}:
+            env.get_template(f"{target}.j2")
+        lazyre.compile_all()
+    except Exception:  # noqa: BLE001 - see the docstring
+        pass
 
 
 def _die_with_parent() -> None:

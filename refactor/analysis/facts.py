@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from refactor.analysis import visibility
+from refactor.fastinit import fast_init
 from refactor.syntax.dockerfile import Dockerfile, Instruction
 from refactor.syntax.words import NameValue, find_refs, name_values, unquote
 
@@ -35,6 +36,7 @@ BUILD_TIME_EXPANDED = frozenset(
 )
 
 
+@fast_init
 @dataclass(frozen=True)
 class VarItem:
     kind: str  # "ARG" | "ENV" | "LABEL"
@@ -59,6 +61,7 @@ class VarItem:
         return len(refs) == 1 and refs[0].start == 0 and refs[0].end == len(v) and refs[0].modifier in ("", ":-", "-")
 
 
+@fast_init
 @dataclass(frozen=True)
 class Stage:
     index: int
@@ -69,6 +72,7 @@ class Stage:
     parent: int | None  # stage index when FROM names an earlier stage
 
 
+@fast_init
 @dataclass(frozen=True)
 class RunInfo:
     instr: int

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from refactor.fastinit import fast_init
+
 THRESHOLD = 2.0
 USE_DECISIVE = 2.0  # summed use weight from which a use alone makes the variable a secret
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Evidence:
     kind: str  # "name" | "value" | "use" | "config"
@@ -18,6 +21,7 @@ class Evidence:
     reason: str  # short human text; never contains the value
 
 
+@fast_init
 @dataclass(frozen=True)
 class Verdict:
     secret: bool

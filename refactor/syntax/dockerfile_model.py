@@ -10,6 +10,7 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
+from refactor.fastinit import fast_init
 from refactor.source import SourceFile
 
 # Go's unicode.IsSpace, which BuildKit uses to trim leading whitespace.
@@ -44,9 +45,11 @@ class ParseError(Exception):
         )
 
 
+_INF = float("inf")
 _QUOTED = re.compile(r'"([^"\n]*)"')
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Comment:
     start: int  # offset of the line start
@@ -55,6 +58,7 @@ class Comment:
     line: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Directive:
     name: str  # lower-case: syntax | escape | check
@@ -64,6 +68,7 @@ class Directive:
     end: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Logical:
     """An instruction's joined line (continuations and comment lines removed) with a map back to
@@ -78,14 +83,19 @@ class Logical:
 
     def to_source(self, i: int) -> int:
         """Source offset of logical index ``i`` (``i == len(text)`` maps past the last char)."""
+        pieces = self.pieces
         if i >= len(self.text):
-            lstart, sstart = self.pieces[-1]
+            lstart, sstart = pieces[-1]
             return sstart + (len(self.text) - lstart)
-        k = bisect.bisect_right(self.pieces, (i, float("inf"))) - 1
-        lstart, sstart = self.pieces[k]
+        if len(pieces) == 1:  # (one physical line: most instructions)
+            lstart, sstart = pieces[0]
+            return sstart + (i - lstart)
+        k = bisect.bisect_right(pieces, (i, _INF)) - 1
+        lstart, sstart = pieces[k]
         return sstart + (i - lstart)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Flag:
     name: str  # lower-case, without dashes: "mount"
@@ -95,6 +105,7 @@ class Flag:
     end: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Heredoc:
     name: str
@@ -106,6 +117,7 @@ class Heredoc:
     end: int  # offset after the terminator line
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Command:
     """The keyword/flags/arguments part of an instruction (also used for ONBUILD's inner command)."""
@@ -120,6 +132,7 @@ class Command:
     args_start: int  # source offset where ``args`` starts (kw_end when empty)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Instruction:
     command: Command

@@ -12,9 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from refactor.fastinit import fast_init
+
 _SPACE = " \t\n\v\f\r\x85\xa0"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Word:
     raw: str
@@ -52,6 +55,7 @@ def parse_words(text: str, escape: str = "\\") -> list[Word]:
     return words
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class NameValue:
     name: str
@@ -120,6 +124,7 @@ def unquote(raw: str, escape: str = "\\") -> str:
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Ref:
     name: str

@@ -143,11 +143,11 @@ def _holds_token(texts: list[str]) -> bool:
     ``texts``? Positional patterns (``--password X``) are not used: messages name such options."""
     from refactor.analysis import secrets
 
-    prefilter = getattr(secrets, "_ANY_KEY", None)  # the substrings every keyed format needs (a fast test)
-    for t in texts:
-        if (prefilter is None or prefilter.search(t)) and secrets.token_format(t):
-            return True
-        # the formats without a key are whole values ("Bearer …")
-        if t[:6].lower().startswith(("basic", "bearer", "token")) and secrets.token_format(t):
-            return True
-    return False
+    # every keyed format needs one of its keys: one search over all the strings at once (most
+    # results hold none), then each string only when some key occurs
+    if secrets._ANY_KEY.search("\n".join(texts)):
+        for t in texts:
+            if secrets._ANY_KEY.search(t) and secrets.token_format(t):
+                return True
+    # the formats without a key are whole values ("Bearer …")
+    return any(t[:6].lower().startswith(("basic", "bearer", "token")) and secrets.token_format(t) for t in texts)

@@ -135,7 +135,8 @@ def _view(spec: BuildSpec, require_guard: bool = True) -> dict:
 def docker_argv(spec: BuildSpec, builder: str = "docker") -> list[str]:
     """The docker/podman build argv (without guard lines)."""
     argv = [builder, "build"]
-    if not _view(spec)["default_dockerfile"]:
+    ctx = spec.context or "."
+    if os.path.normpath(os.path.join(ctx, "Dockerfile")) != os.path.normpath(spec.dockerfile):  # (_view's default_dockerfile)
         argv += ["-f", spec.dockerfile]
     for a in spec.build_args:
         argv += ["--build-arg", a]

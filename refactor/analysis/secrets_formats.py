@@ -124,6 +124,7 @@ _GLUED = lazy(
     r"|dckr_(?:pat|oat)_[A-Za-z0-9_\-]{20,}|xox[abposre]-[A-Za-z0-9\-]{10,}|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"
 )
 _GLUED_KEYS = (*_FORMAT_KEYS[1], *_FORMAT_KEYS[2], *_FORMAT_KEYS[3], "npm_", *_FORMAT_KEYS[7], "dckr_", "xox", "_live_", "_test_")
+_UNKEYED = tuple(f for f, keys in zip(_FORMATS, _FORMAT_KEYS) if not keys)
 _ANY_KEY = lazy("|".join(re.escape(k) for keys in _FORMAT_KEYS for k in keys) + "|(?i:" + "|".join(_AUTH_HEADER_KEYS) + ")")
 
 
@@ -158,7 +159,9 @@ def token_format(value: str) -> str | None:
     """The label of a known credential format found in ``value`` (never the matched text)."""
     if not value:
         return None
-    for label, rx in _FORMATS:
+    # every keyed format needs one of its keys in the value: one search for any key first (most
+    # values hold none), then only the formats without a key
+    for label, rx in _FORMATS if _ANY_KEY.search(value) else _UNKEYED:
         if rx.search(value):
             return label
     uc = _url_creds(value)

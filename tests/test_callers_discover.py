@@ -203,3 +203,28 @@ def test_repo_root(tmp_path: Path) -> None:
     assert repo_root([str(tmp_path / "repo/a/Dockerfile")]) == str(real / "repo")
     assert repo_root([str(tmp_path / "repo/a"), str(tmp_path / "repo/b/c/Dockerfile"), "-"]) == str(real / "repo")
     assert repo_root([str(tmp_path / "plain/x/Dockerfile"), str(tmp_path / "plain/y")]) == str(real / "plain")
+
+
+def test_many_wanted_names_are_looked_up_as_words() -> None:
+    """Issue #20 point 10's shape for callers: 10,000 migrated names against every caller file was
+    10,000 substring searches per file. Many names are looked up among the file's identifiers."""
+    from refactor.callers import _Wanted
+
+    few = _Wanted(frozenset({"NPM_TOKEN"}))
+    many = _Wanted(frozenset({f"TOKEN_{i}" for i in range(100)} | {"NPM_TOKEN", "odd-name"}))
+    assert many.few is None and few.few is not None
+    for w in (few, many):
+        assert w.in_bytes(b"docker build --build-arg NPM_TOKEN=$NPM_TOKEN .")
+        assert w.in_bytes(b'build_args={"NPM_TOKEN": tok}')
+        assert not w.in_bytes(b"docker build --build-arg OTHER .")
+    assert many.in_bytes(b"--build-arg TOKEN_42 .") and not many.in_bytes(b"--build-arg TOKEN_420 .")
+    assert many.in_bytes(b"--build-arg odd-name=1")  # (not an identifier: a substring test)
+
+
+def test_thousands_of_names_still_find_every_caller(tmp_path: Path) -> None:
+    """The word lookup that many names take finds what the substring test found."""
+    for i in range(300):
+        (tmp_path / f"b{i}.sh").write_text(f"docker build --build-arg TOKEN_{i} .\n")
+    names = frozenset(f"TOKEN_{i}" for i in range(5_000))
+    found = discover(str(tmp_path), names=names)
+    assert len(found) == 300

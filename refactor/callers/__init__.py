@@ -113,6 +113,30 @@ def _below(full: str, base: str) -> str:
     return rel.replace(os.sep, "/") if os.sep != "/" else rel
 
 
+_IDENT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class _Wanted:
+    """The build-arg names a file must mention to be read further. A few names: a substring test
+    each. Many (a Dockerfile with 10,000 secret ARGs): the file's identifiers are collected once
+    and looked up, since 10,000 substring searches per file made discovery quadratic (8 s for one
+    Dockerfile beside 3,000 scripts). The two agree: a name inside a longer identifier is not that
+    name, and nothing downstream (the finders, ``mentions_in``) takes it for one."""
+
+    FEW = 16
+
+    def __init__(self, names: frozenset[str]) -> None:
+        encoded = [n.encode() for n in names]
+        self.few = tuple(encoded) if len(encoded) <= self.FEW else None
+        self.words = frozenset(n for n in encoded if _IDENT.fullmatch(n))
+        self.odd = tuple(n for n in encoded if n not in self.words)  # (not an identifier: a substring test)
+
+    def in_bytes(self, data: bytes) -> bool:
+        if self.few is not None:
+            return any(n in data for n in self.few)
+        return any(n in data for n in self.odd) or not self.words.isdisjoint(_IDENT.findall(data))
+
+
 def _read(path: str, hint: int, cap: int) -> bytes:
     """The bytes of the file at ``path``, at most ``cap``: a first read of ``hint`` bytes (its size
     when stat-ed, plus one), then to its end. No file object and no ``cap``-sized buffer per file,
@@ -167,7 +191,7 @@ def discover(
 
     root = os.path.realpath(root)
     out: list[Invocation] = []
-    wanted = None if names is None else tuple(n.encode() for n in names)
+    wanted = None if names is None else _Wanted(names)
     specs: list[tuple[str, object]] = []
     before = dict(known) if known is not None else {}
     now: dict[str, list] = {}
@@ -225,7 +249,7 @@ def discover(
                 if len(data) == st.st_size:  # (read whole, as stat-ed)
                     now[rel] = stamp
                 continue
-            if wanted is not None and not any(n in data for n in wanted):
+            if wanted is not None and not wanted.in_bytes(data):
                 continue
             try:
                 text = data.decode("utf-8")

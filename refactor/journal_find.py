@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 
+from refactor.journal_dirs import ancestors as _ancestors
 from refactor.journal_store import DIRNAME, JournalError, _is_journal_dir, canon, load
 
 _NAME = re.compile(r"^[0-9a-f]{16}\.json$")
@@ -18,18 +18,6 @@ def _journal_files(jdir: str) -> list[str]:
         return sorted(os.path.join(jdir, n) for n in os.listdir(jdir) if _NAME.match(n))
     except OSError:
         return []
-
-
-def _ancestors(d: str) -> Iterator[str]:
-    """The directories whose journal may list a file in ``d`` (resolved): ``d`` and all its
-    ancestors (a group's root is the git work tree holding the group, or the group's common
-    directory, so it may lie above a nested repository)."""
-    while True:
-        yield d
-        parent = os.path.dirname(d)
-        if parent == d:
-            return
-        d = parent
 
 
 _listing: dict[tuple, frozenset[str] | None] = {}  # (journal, size, mtime_ns, inode) -> its files

@@ -16,7 +16,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-DIRNAME = ".dfix-journal"
+from refactor.journal_dirs import DIRNAME as DIRNAME
+from refactor.journal_dirs import is_journal_dir as _is_journal_dir
+
 VERSION = 1
 MAX_BYTES = 256 * 1024 * 1024  # a journal holds the new text of a few files of at most 10 MiB
 _TMP = re.compile(r"^\.[0-9a-f]{16}\.json\.dfix-tmp-\d+-[0-9a-f]+$")
@@ -252,12 +254,3 @@ def load(path: str, root: str) -> Journal:
     except (OSError, ValueError, KeyError, TypeError, AttributeError, UnicodeError) as exc:
         raise JournalError(f"{shown} is damaged ({type(exc).__name__}); delete it after checking the files it names") from None
     return Journal(root, path, salt, tuple(entries))
-
-
-def _is_journal_dir(jdir: str) -> bool:
-    """A real directory (not a symlink) of this user."""
-    try:
-        st = os.lstat(jdir)
-    except OSError:
-        return False
-    return stat.S_ISDIR(st.st_mode) and (not hasattr(os, "geteuid") or st.st_uid == os.geteuid())

@@ -67,11 +67,15 @@ def run(
     settings_for = settings_for or (lambda _p: settings)
     stdin_result = _link_stdin(stdin, _process_stdin(stdin, settings, debug), settings, excludes) if stdin is not None else None
     candidates = discover([p for p in paths if p != "-"], excludes, respect_gitignore)
-    from refactor import journal
+    from refactor.journal_dirs import any_journal_dir
 
     # a group an interrupted --write left half written: completed first (write), else reported
     files = [c.path for c in candidates]
-    start = journal.recover_for(files, strict=False) if settings.mode is Mode.WRITE else journal.pending_for(files)
+    start: list[str] = []
+    if settings.mode is Mode.WRITE or any_journal_dir(files):
+        from refactor import journal
+
+        start = journal.recover_for(files, strict=False) if settings.mode is Mode.WRITE else journal.pending_for(files)
     per_file = [settings_for(c.path) for c in candidates]
     dirs = [p for p in paths if p != "-" and os.path.isdir(p)]
     scan = bool(dirs) and settings.selection.enabled("DF010")

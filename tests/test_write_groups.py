@@ -503,3 +503,24 @@ def test_many_callers_dfix_cannot_follow_are_each_named_once_in_the_notes(tmp_pa
     _code, text, _err = run([str(repo)])
     blocked = [n for n in text.splitlines() if n.startswith("# note: a caller cannot be migrated")]
     assert sorted(n.split("unsafe: ", 1)[1].split(":")[0].rsplit("/", 1)[-1] for n in blocked) == [f"ci{k}.sh" for k in range(5)], blocked
+
+
+def test_a_read_only_run_looks_for_journal_directories_cheaply(tmp_path) -> None:
+    """A report run imports the journal modules only when a journal directory sits in or above
+    a file's directory (refactor.journal_dirs); a symlink or a file of that name is not one."""
+    from refactor.journal_dirs import DIRNAME, any_journal_dir
+
+    sub = tmp_path / "a" / "b"
+    sub.mkdir(parents=True)
+    f = sub / "Dockerfile"
+    f.write_text("FROM x\n")
+    assert not any_journal_dir([str(f)])
+    (tmp_path / "a" / DIRNAME).write_text("")
+    assert not any_journal_dir([str(f)])  # a file, not a directory
+    (tmp_path / "a" / DIRNAME).unlink()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "a" / DIRNAME).symlink_to(tmp_path / "elsewhere")
+    assert not any_journal_dir([str(f)])  # a symlink a repository could plant
+    (tmp_path / "a" / DIRNAME).unlink()
+    (tmp_path / DIRNAME).mkdir()
+    assert any_journal_dir([str(f), str(tmp_path / "a" / "other")])

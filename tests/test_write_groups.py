@@ -462,6 +462,8 @@ def test_the_journal_functions_for_a_run_start(tmp_path, monkeypatch):
     with monkeypatch.context() as m:
         _fail_on(m, "build.sh", OSError(28, "No space left on device"), also_restores=True)
         run(["--write", "."], cwd=repo)
+    code, out, err = run(["svc/Dockerfile"], cwd=repo)  # a report run says so (journal_dirs found it)
+    assert "an interrupted `dfix --write` left .dfix-journal/" in out + err
     monkeypatch.chdir(repo)
     (line,) = journal.pending_for(["svc/Dockerfile", "svc/build.sh"])
     assert line.startswith("an interrupted `dfix --write` left .dfix-journal/") and "run `dfix --write`" in line

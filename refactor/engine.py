@@ -50,7 +50,7 @@ def _pragmas(source: SourceFile, analysis: FileAnalysis) -> tuple[bool, set[str]
         return skip, file_codes, per_instr
     attached = {id(c): idx for idx, ins in enumerate(df.instructions) for c in ins.comments}
     for c in df.comments:
-        p = pragmas.parse(c.text, source.text.count("\n", 0, c.start) + 1)
+        p = pragmas.parse(c.text, source.position(c.start)[0])
         if p is None:
             continue
         if p.kind == "skip-file":
@@ -61,7 +61,7 @@ def _pragmas(source: SourceFile, analysis: FileAnalysis) -> tuple[bool, set[str]
             per_instr.setdefault(attached[id(c)], set()).update(p.codes)
     for idx, ins in enumerate(df.instructions):  # comments the file-level list may not hold
         for c in ins.comments:
-            p = pragmas.parse(c.text, source.text.count("\n", 0, c.start) + 1)
+            p = pragmas.parse(c.text, source.position(c.start)[0])
             if p is not None and p.kind == "ignore":
                 per_instr.setdefault(idx, set()).update(p.codes)
     return skip, file_codes, per_instr

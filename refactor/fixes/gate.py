@@ -4,8 +4,8 @@ The planner proposes; :mod:`refactor.fixes.check` (written without the planner's
 compares the original with the rewrite. A fix whose rewrite fails the check is never applied, not
 even with ``--unsafe-fixes``: it becomes display-only, and its reasons carry the check's words
 (``rewrite check: line 5: RUN reads C …``). When several fixes of one file are applied together
-and the whole fails, each is tried on its own on top of those already accepted, so one bad fix
-does not take the good ones with it.
+and the whole fails, each is tried on its own on top of those already accepted (many: by halves),
+so one bad fix does not take the good ones with it.
 """
 
 from __future__ import annotations
@@ -83,12 +83,46 @@ def gate(
         plans[0].fix.lower(Applicability.DISPLAY_ONLY, reason_of(res))
         return original, []
     accepted: list = []
-    for p in plans:
-        _t, r = check(accepted + [p])
-        if r.ok:
-            accepted.append(p)
-        else:
-            p.fix.lower(Applicability.DISPLAY_ONLY, reason_of(r))
+    if len(plans) <= ONE_BY_ONE:
+        for p in plans:
+            _t, r = check(accepted + [p])
+            if r.ok:
+                accepted.append(p)
+            else:
+                p.fix.lower(Applicability.DISPLAY_ONLY, reason_of(r))
+    else:
+        _halves(plans, res, accepted, check, [MAX_CHECKS])
     if not accepted:
         return original, []
     return render(accepted), accepted
+
+
+# Up to this many fixes, a refused whole is retried one fix at a time, in order. Above it, by
+# halves: a half that passes on top of those accepted is accepted whole, one that fails is split,
+# so a few bad fixes among hundreds cost a few checks each. Each check reads the whole file, and
+# one fix at a time was quadratic: 1,000 secret mounts on one RUN line, over BuildKit's 64 KiB
+# line limit together, were 1,000 checks (87 s). At most MAX_CHECKS more checks are spent; the
+# fixes not reached by then are refused (display-only), which is always safe.
+ONE_BY_ONE = 8
+MAX_CHECKS = 24
+
+
+def _halves(group: list, failed: CheckResult, accepted: list, check, budget: list[int]) -> None:
+    """Accept what of ``group`` (refused as a whole, ``failed`` saying why) passes on top of
+    ``accepted``, splitting refused parts in two while ``budget[0]`` checks remain."""
+    if len(group) == 1:
+        group[0].fix.lower(Applicability.DISPLAY_ONLY, reason_of(failed))
+        return
+    mid = len(group) // 2
+    for half in (group[:mid], group[mid:]):
+        if budget[0] <= 0:
+            why = reason_of(failed) + f" (refused together with other fixes; with {len(group)} of them left, not tried one by one)"
+            for p in half:
+                p.fix.lower(Applicability.DISPLAY_ONLY, why)
+            continue
+        budget[0] -= 1
+        _t, r = check(accepted + half)
+        if r.ok:
+            accepted.extend(half)
+        else:
+            _halves(half, r, accepted, check, budget)

@@ -252,6 +252,19 @@ def test_a_thousand_secrets_on_one_run_line_finish_in_budget(tmp_path) -> None:
     assert code == 1 and out.count("DF001") == n, err
 
 
+def test_a_thousand_secrets_each_written_by_its_own_run_finish_in_budget(tmp_path) -> None:
+    """1,000 pairs of ``ARG TOKEN_i`` and ``RUN echo $TOKEN_i > /ti`` (41 KB). Session 10 (found by a
+    helper's scaling probe): the planner asked every RUN about every secret, and rebuilt its
+    per-file indexes of removers, readers and rewriting RUNs for each secret: 1.7 s at 250, 15.5 s
+    at 1,000. It now asks only the RUNs that name a carrier or may read a variable unnamed
+    (``Facts.run_readers``), and keeps the indexes per file (``Facts.memo``): 1 s."""
+    p = tmp_path / "Dockerfile"
+    p.write_text("FROM a\n" + "".join(f"ARG TOKEN_{i}\nRUN echo $TOKEN_{i} > /t{i}\n" for i in range(1_000)))
+    test_fuzz.cold_start()
+    code, out, err = budgeted_run(["-q", "--no-cache", str(p)], "1,000 secrets each written by a RUN")
+    assert code == 1 and out.count("DF007") == 1_000, err
+
+
 @pytest.mark.xfail(strict=True, reason="45,000 secret ARGs (889 KB): 6.6 s, linear at ~145 µs per secret (plan 3.7, plan acceptance 3.0, check 0.8)")
 def test_a_megabyte_of_secret_args_plans_in_budget(tmp_path) -> None:
     p = tmp_path / "Dockerfile"

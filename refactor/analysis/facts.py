@@ -89,6 +89,8 @@ class Facts:
     stage_of: list[int] = field(default_factory=list)  # per instruction
     windows: bool = False
     shell_instr: dict[int, list[str]] = field(default_factory=dict)  # stage -> SHELL argv
+    # the planners' indexes over this file (computed once per file, not once per secret)
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @cached_property
     def global_args(self) -> list[VarItem]:
@@ -125,6 +127,28 @@ class Facts:
             for w in dict.fromkeys(_WORD.findall(run.script)):
                 out.setdefault(w, []).append(idx)
         return out
+
+    @cached_property
+    def run_readers(self) -> tuple[dict[str, list[int]], list[int]]:
+        """(name -> the shell RUNs whose script references it, the RUNs that may read a variable
+        they do not name: exec form, an opaque program, a tool that reads variables or config files
+        by itself, a requirements reader), each in instruction order. A RUN in neither can need no
+        secret: the planner asks only these (asking every RUN about every secret was quadratic)."""
+        from refactor.analysis import implicit
+        from refactor.analysis.shell import analyze_shell
+
+        by_name: dict[str, list[int]] = {}
+        other: list[int] = []
+        for idx, run in sorted(self.runs.items()):
+            if not run.shell_ok:
+                other.append(idx)
+                continue
+            info = analyze_shell(run.script)
+            for n in info.refs:
+                by_name.setdefault(n, []).append(idx)
+            if info.opaque or "*" in info.refs or any(c in implicit.TOOLS or c in implicit.REQUIREMENT_READERS for c in info.commands):
+                other.append(idx)
+        return by_name, other
 
     def runs_mentioning(self, name: str) -> list[int]:
         """The RUNs (in ``runs`` order) whose script holds ``name`` as a whole word: every RUN in

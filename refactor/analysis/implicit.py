@@ -60,6 +60,10 @@ TOOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 _REF_TEMPLATE = r"(?:\$\{{{n}(?:[:\-+?=][^}}]*)?\}}|\$\{{env\.{n}\}}|\${n}(?![A-Za-z0-9_])|%{n}%)"
 
 
+# tools that read requirement files, which may expand ${VAR} (refactor.fixes.mounts)
+REQUIREMENT_READERS = frozenset({"pip", "pip3", "uv", "pipenv", "pip-sync"})
+
+
 def reads_env(tool: str, var: str) -> bool:
     """Does ``tool`` read ``var`` from its environment by itself?"""
     entry = TOOLS.get(tool)

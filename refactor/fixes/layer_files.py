@@ -136,11 +136,13 @@ def plan_layer_files(facts: Facts, plan: SecretPlan, carriers: Carriers, finding
     df = facts.df
     run_ids = sorted(facts.runs)
     # which RUNs of each stage undo / need a file, computed once per file (not once per write: a
-    # file of 4,000 RUNs writing the same file asked 16 million questions)
-    undo_by: dict[tuple, dict[int, list[int]]] = {}
-    needs_by: dict[frozenset, dict[int, list[int]]] = {}
-    odd_by: dict[frozenset, dict[int, list[int]]] = {}  # readers that are exec-form or heredoc RUNs
-    anew_by: dict[str, dict[int, list[int]]] | None = None  # path -> {stage: RUNs whose first statement writes it}
+    # file of 4,000 RUNs writing the same file asked 16 million questions; nor once per secret: a
+    # file of 1,000 secrets each written by its own RUN asked a million)
+    memo = facts.memo.setdefault("layer_files", {})
+    undo_by: dict[tuple, dict[int, list[int]]] = memo.setdefault("undo_by", {})
+    needs_by: dict[frozenset, dict[int, list[int]]] = memo.setdefault("needs_by", {})
+    odd_by: dict[frozenset, dict[int, list[int]]] = memo.setdefault("odd_by", {})  # readers that are exec-form or heredoc RUNs
+    anew_by: dict[str, dict[int, list[int]]] | None = memo.get("anew_by")  # path -> {stage: RUNs whose first statement writes it}
 
     def per_stage(pred, among: list[int] | None = None) -> dict[int, list[int]]:
         out: dict[int, list[int]] = {}
@@ -149,7 +151,7 @@ def plan_layer_files(facts: Facts, plan: SecretPlan, carriers: Carriers, finding
                 out.setdefault(facts.stage_of[j], []).append(j)
         return out
 
-    removers: dict[str, list[int]] | None = None  # file name -> the RUNs with an rm naming it
+    removers: dict[str, list[int]] | None = memo.get("removers")  # file name -> the RUNs with an rm naming it
 
     def may_undo(path: str, cleanup: str | None, kind: str) -> list[int] | None:
         """The RUNs that can undo a write (a superset; None: any can). undone_after matches only
@@ -171,6 +173,7 @@ def plan_layer_files(facts: Facts, plan: SecretPlan, carriers: Carriers, finding
                                 lst = removers.setdefault(name[:k], [])
                                 if not lst or lst[-1] != j:
                                     lst.append(j)
+            memo["removers"] = removers
         return removers.get(path.rstrip("/").rsplit("/", 1)[-1], [])
 
     def after(lst: list[int], idx: int, stop: int | None = None) -> list[int]:
@@ -181,7 +184,23 @@ def plan_layer_files(facts: Facts, plan: SecretPlan, carriers: Carriers, finding
     def earlier_copy(path: str, idx: int) -> bool:
         return _earlier_copy(facts, path.rstrip("/").rsplit("/", 1)[-1], idx)
 
-    for idx in run_ids:
+    # only RUNs with a write that names a carrier (or writes every variable): an index per file
+    if "writers" not in memo:
+        by_ref: dict[str, list[int]] = {}
+        every: list[int] = []
+        for j in run_ids:
+            if facts.runs[j].shell_ok:
+                refs = {r for w in file_writes(facts.runs[j].script) for r in w.refs}
+                for r in refs:
+                    by_ref.setdefault(r, []).append(j)
+                if "*" in refs:
+                    every.append(j)
+        memo["writers"] = (by_ref, every)
+    by_ref, every = memo["writers"]
+    writers = set(every)
+    for n in carriers.names:
+        writers.update(by_ref.get(n, ()))
+    for idx in sorted(writers):
         run = facts.runs[idx]
         if not run.shell_ok:
             continue
@@ -210,6 +229,7 @@ def plan_layer_files(facts: Facts, plan: SecretPlan, carriers: Carriers, finding
             # nor does any after it (repeating every earlier write in each was quadratic)
             if anew_by is None:  # once per file
                 anew_by = {}
+                memo["anew_by"] = anew_by
                 for j in run_ids:
                     for path in _writes_first(facts.runs[j]):
                         anew_by.setdefault(path, {}).setdefault(facts.stage_of[j], []).append(j)

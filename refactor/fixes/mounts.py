@@ -156,8 +156,14 @@ def plan_secret(
             "Windows-container Dockerfile: BuildKit's Windows secret mounts are very new and need an explicit target; migrate by hand",
         )
 
-    # mounts on RUNs that could read a carrier
-    for idx, run in sorted(facts.runs.items()):
+    # mounts on RUNs that could read a carrier: those naming one, or running a program that may
+    # read a variable it is not given by name (the others need nothing: not asked)
+    by_name, others = facts.run_readers
+    asked = set(others) | set(plan.mounts)
+    for n in carriers.names:
+        asked.update(by_name.get(n, ()))
+    for idx in sorted(asked):
+        run = facts.runs[idx]
         vis = facts.visible_at(idx)
         readable = carriers.live(vis)
         if not readable:
@@ -187,7 +193,7 @@ def plan_secret(
                     for c in commands:
                         # (config file, the path the command line names: a file the RUN cannot do without)
                         cfs: list[tuple[str, str | None]] = [(cf, None) for cf in implicit.config_files(c)]
-                        if c in ("pip", "pip3", "uv", "pipenv", "pip-sync"):
+                        if c in implicit.REQUIREMENT_READERS:
                             for req in _requirement_files(run.script if run.shell_ok else ""):
                                 if "://" in req or "$" in req:
                                     why = f"{c} may expand ${{{n}}} in the requirements file {req}, which dfix cannot read"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from functools import lru_cache
 
 _NPM_VARS = ("npm_config_*", "NPM_CONFIG_*", "NPM_TOKEN", "NPM_AUTH*", "NODE_AUTH_TOKEN", "*NPM*TOKEN*", "*NPMRC*")
 
@@ -64,6 +65,7 @@ _REF_TEMPLATE = r"(?:\$\{{{n}(?:[:\-+?=][^}}]*)?\}}|\$\{{env\.{n}\}}|\${n}(?![A-
 REQUIREMENT_READERS = frozenset({"pip", "pip3", "uv", "pipenv", "pip-sync"})
 
 
+@lru_cache(maxsize=8192)  # (asked for every RUN x secret: fnmatch per pair was a sixth of such a file's run)
 def reads_env(tool: str, var: str) -> bool:
     """Does ``tool`` read ``var`` from its environment by itself?"""
     entry = TOOLS.get(tool)

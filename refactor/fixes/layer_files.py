@@ -205,7 +205,8 @@ def plan_layer_files(facts: Facts, plan: SecretPlan, carriers: Carriers, finding
         if not run.shell_ok:
             continue
         vis = facts.visible_at(idx)
-        live = set(carriers.live(vis))
+        named = {r for w in file_writes(run.script) for r in w.refs}  # (only these carriers can be written)
+        live = set(carriers.live(vis, None if "*" in named else named))
         if not live:
             continue
         ins = df.instructions[idx]

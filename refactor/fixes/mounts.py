@@ -159,13 +159,15 @@ def plan_secret(
     # mounts on RUNs that could read a carrier: those naming one, or running a program that may
     # read a variable it is not given by name (the others need nothing: not asked)
     by_name, others = facts.run_readers
-    asked = set(others) | set(plan.mounts)
+    special = set(others)
+    asked = special | set(plan.mounts)
     for n in carriers.names:
         asked.update(by_name.get(n, ()))
     for idx in sorted(asked):
         run = facts.runs[idx]
         vis = facts.visible_at(idx)
-        readable = carriers.live(vis)
+        # a RUN that reads only what it names needs only the carriers it names
+        readable = carriers.live(vis) if idx in special or idx in plan.mounts else carriers.live(vis, analyze_shell(run.script).refs)
         if not readable:
             continue
         ins = df.instructions[idx]

@@ -5,7 +5,7 @@ RUN that reads one gets it back (a secret mount, or an export of the composite a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from refactor.analysis.facts import Facts, VarItem
 from refactor.fixes.edit import Applicability
@@ -50,11 +50,12 @@ class Carriers:
         vis = self.facts.visible_at(item.instr)
         return any(r in vis and self.carries(vis[r]) for r in item.refs)
 
-    def live(self, vis: Mapping[str, VarItem]) -> list[str]:
+    def live(self, vis: Mapping[str, VarItem], among: Iterable[str] | None = None) -> list[str]:
         """The names in ``vis`` whose item carries the secret, in ``vis`` order. Looked up by the
         carriers' names (a carrier is named ``self.name`` or one of ``self.items``), not by walking
-        every visible variable for every secret and RUN."""
-        names = self.names
+        every visible variable for every secret and RUN. ``among``: only those of these names (the
+        names a RUN references: 1,000 aliases asked of 1,000 RUNs was quadratic)."""
+        names = self.names if among is None else [n for n in among if n in self._names]
         hits = [n for n in names if n in vis and self.carries(vis[n])]
         if len(hits) > 1:
             found = set(hits)

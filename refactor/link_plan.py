@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 from refactor.buildspec import BuildSpec, SecretSpec
 from refactor.fixes.edit import apply_edits
 from refactor.link_blocks import Block, Linked
-from refactor.link_findings import _committed_values, _finding, _position, caller_ignored, suppress_caller_findings
+from refactor.link_findings import _committed_values, _finding, _position, caller_ignored, spans_hold, spans_index, suppress_caller_findings
 from refactor.results import FileResult, FindingOut, FixOut, outcome_of
 from refactor.settings import Settings
 
@@ -97,7 +97,8 @@ def link_callers(
     spans: dict[str, list[tuple[int, int]]] = {}
     for inv in invocations:
         spans.setdefault(inv.path, []).extend((u.start, u.end) for u in inv.build_args)
-    loose = [(path, off, name) for path, off, name in mentions if not any(a <= off < b for a, b in spans.get(path, ()))]
+    held = {path: spans_index(lst) for path, lst in spans.items()}
+    loose = [(path, off, name) for path, off, name in mentions if path not in held or not spans_hold(held[path], off)]
     if not invocations and not loose and not unreadable:
         return Linked([], {})
     by_df: dict[str, tuple] = {}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from refactor.buildspec import SecretSpec
 from refactor.fixes.edit import Edit
@@ -61,22 +63,42 @@ def cli_found(
     return Found(inv, CliUnit(view, bc, host, extra or {}))
 
 
-def cd_bases(cmds, bc: BuildCmd, bases: list[str] | None, earlier=()) -> list[str] | None:
+def _is_cd(c) -> bool:
+    return bool(c.argv) and c.argv[0].static and c.argv[0].cooked == "cd"
+
+
+def cd_index(cmds) -> tuple[list[int], list] | None:
+    """The ``cd`` commands of ``cmds`` and their starts, for :func:`cd_bases` (a script of 4,000
+    builds rescanned every earlier command for each: quadratic); None when ``cmds`` is not in
+    text order (then each build scans, as it did)."""
+    starts = [c.start for c in cmds]
+    if any(a > b for a, b in pairwise(starts)):
+        return None
+    cds = [c for c in cmds if _is_cd(c)]
+    return [c.start for c in cds], cds
+
+
+def cd_bases(cmds, bc: BuildCmd, bases: list[str] | None, earlier=(), index=None) -> list[str] | None:
     """Bases for a build preceded by ``cd DIR`` in the same script: DIR under each base is tried
     first, then the bases themselves (a ``cd`` inside an earlier subshell does not apply). A ``cd``
     to a computed directory leaves the build unresolved (None): dfix cannot tell where it runs.
-    ``earlier``: commands known to run before (earlier lines of a CI script list)."""
+    ``earlier``: commands known to run before (earlier lines of a CI script list). ``index``:
+    :func:`cd_index` of ``cmds``, when one script asks for many builds."""
     if not bases or not (cmds or earlier):
         return bases
     cd = None
     for c in earlier:  # commands of earlier script lines (CI script lists run in one shell)
-        if c.argv and c.argv[0].static and c.argv[0].cooked == "cd":
+        if _is_cd(c):
             cd = c
-    for c in cmds or ():
-        if c.start >= bc.cmd.start:
-            break
-        if c.argv and c.argv[0].static and c.argv[0].cooked == "cd":
-            cd = c
+    if index is not None:  # the last cd starting before the build (commands in text order)
+        k = bisect.bisect_left(index[0], bc.cmd.start)
+        cd = index[1][k - 1] if k else cd
+    else:
+        for c in cmds or ():
+            if c.start >= bc.cmd.start:
+                break
+            if _is_cd(c):
+                cd = c
     if cd is None:
         return bases
     arg = next((w for w in cd.argv[1:] if not (w.static and w.cooked.startswith("-"))), None)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 
-from .common import Found, cd_bases, cli_founds, loop_values, rel
+from .common import Found, cd_bases, cd_index, cli_founds, loop_values, rel
 from .shell import Host, Lexer, View, build_commands, commands, scope_of
 
 _ROOTISH_DIRS = frozenset({"scripts", "script", "bin", "ci", "tools", "hack", ".ci", "build", ".github", "dev"})
@@ -57,7 +57,12 @@ def find_shell(path: str, text: str, root: str | None) -> list[Found]:
         script_first = bool(_CD_SCRIPT_DIR.search(text)) or os.path.basename(d) not in _ROOTISH_DIRS
         bases = [d, root] if script_first else [root, d]
     loops = loop_values(cmds)
-    return [f for bc in bcs for f in cli_founds(path, "shell", view, bc, host, cd_bases(cmds, bc, bases), _script_subst(path), loops=loops)]
+    cds = cd_index(cmds)
+    return [
+        f
+        for bc in bcs
+        for f in cli_founds(path, "shell", view, bc, host, cd_bases(cmds, bc, bases, index=cds), _script_subst(path), loops=loops)
+    ]
 
 
 # ------------------------------------------------------------------------------------------

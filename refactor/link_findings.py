@@ -16,6 +16,7 @@ from refactor.fixes.edit import apply_edits
 from refactor.results import FileResult, FindingOut
 from refactor.rules import BY_CODE
 from refactor.settings import Settings
+from refactor.source import line_starts
 
 
 def _finding(code: str, variable: str | None, message: str, line: int, col: int, end_line: int, end_col: int, fix=None) -> FindingOut:
@@ -29,14 +30,7 @@ def _position(text: str, offset: int) -> tuple[int, int]:
     return k + 1, offset - starts[k] + 1
 
 
-@lru_cache(maxsize=8)
-def _line_starts(text: str) -> list[int]:
-    out = [0]
-    i = text.find("\n")
-    while i >= 0:
-        out.append(i + 1)
-        i = text.find("\n", i + 1)
-    return out
+_line_starts = lru_cache(maxsize=8)(line_starts)  # (per caller text: its uses ask many times)
 
 
 def spans_index(spans: list[tuple[int, int]]) -> tuple[list[int], list[int]]:

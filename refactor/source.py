@@ -24,6 +24,17 @@ class InputError(Exception):
     """
 
 
+def line_starts(text: str) -> tuple[int, ...]:
+    """The offset where each line of ``text`` starts: 0, and after every ``\\n``."""
+    starts = [0]
+    find = text.find
+    i = find("\n")
+    while i != -1:
+        starts.append(i + 1)
+        i = find("\n", i + 1)
+    return tuple(starts)
+
+
 @dataclass(frozen=True, slots=True)
 class SourceFile:
     path: str
@@ -46,13 +57,7 @@ class SourceFile:
 
     @classmethod
     def from_text(cls, path: str, text: str, *, bom: bool = False) -> SourceFile:
-        starts = [0]
-        find = text.find
-        i = find("\n")
-        while i != -1:
-            starts.append(i + 1)
-            i = find("\n", i + 1)
-        return cls(path, text, bom, tuple(starts))
+        return cls(path, text, bom, line_starts(text))
 
     def to_bytes(self, text: str | None = None) -> bytes:
         body = self.text if text is None else text

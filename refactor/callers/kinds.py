@@ -125,13 +125,6 @@ def kind_of(rel: str) -> str | None:
     name = rel[rel.rfind("/") + 1 :]
     low = name.lower()
     if "." in name and not low.endswith(_DOTTED_ENDS) and not name.startswith("Jenkinsfile") and name not in _DOTTED_NAMES:
-        return None  # (a .go, .md, .txt…: most of a repository; tests/test_callers_kinds.py holds the two equal)
+        return None  # (a .go, .md, .txt…: most of a repository; tests/test_callers_discover.py holds this test exact)
     parts = rel.split("/")
     return next((k.name for k in KINDS if k.matches(parts, name, low)), None)
-
-
-def _kind_of_slow(rel: str) -> str | None:
-    """:func:`kind_of` without its first test (for the test that holds the two equal)."""
-    parts = rel.split("/")
-    name = parts[-1]
-    return next((k.name for k in KINDS if k.matches(parts, name, name.lower())), None)

@@ -188,15 +188,16 @@ def plan_layer_files(facts: Facts, plan: SecretPlan, carriers: Carriers, finding
     if "writers" not in memo:
         by_ref: dict[str, list[int]] = {}
         every: list[int] = []
+        named_by: dict[int, set[str]] = {}  # RUN -> the names its writes write
         for j in run_ids:
             if facts.runs[j].shell_ok:
-                refs = {r for w in file_writes(facts.runs[j].script) for r in w.refs}
+                refs = named_by[j] = {r for w in file_writes(facts.runs[j].script) for r in w.refs}
                 for r in refs:
                     by_ref.setdefault(r, []).append(j)
                 if "*" in refs:
                     every.append(j)
-        memo["writers"] = (by_ref, every)
-    by_ref, every = memo["writers"]
+        memo["writers"] = (by_ref, every, named_by)
+    by_ref, every, named_by = memo["writers"]
     writers = set(every)
     for n in carriers.names:
         writers.update(by_ref.get(n, ()))
@@ -205,7 +206,7 @@ def plan_layer_files(facts: Facts, plan: SecretPlan, carriers: Carriers, finding
         if not run.shell_ok:
             continue
         vis = facts.visible_at(idx)
-        named = {r for w in file_writes(run.script) for r in w.refs}  # (only these carriers can be written)
+        named = named_by[idx]  # (only these carriers can be written)
         live = set(carriers.live(vis, None if "*" in named else named))
         if not live:
             continue

@@ -6,9 +6,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from refactor.buildspec import BuildSpec
+from refactor.records import dataclass
 
 
 @dataclass(frozen=True)

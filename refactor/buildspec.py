@@ -7,7 +7,9 @@ This is the contract between the rewrite and everything that builds (emitted com
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from refactor.records import dataclass
 
 # a RUN --mount of a secret that sets an environment variable (env=): buildah accepts it from 1.44
 ENV_MOUNT = re.compile(r"--mount=[^\s]*type=secret[^\s]*,env=|--mount=[^\s]*env=[^\s]*type=secret")

@@ -7,7 +7,8 @@ repository root; ``--config`` overrides. Unknown keys are an error with a sugges
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+
+from refactor.records import dataclass
 
 KEYS: dict[str, type] = {
     "secret-names": list,

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from refactor.records import dataclass
 from refactor.walk import walk
 
 if TYPE_CHECKING:

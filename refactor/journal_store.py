@@ -14,10 +14,10 @@ import re
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from refactor.journal_dirs import DIRNAME as DIRNAME
 from refactor.journal_dirs import is_journal_dir as _is_journal_dir
+from refactor.records import dataclass
 
 VERSION = 1
 MAX_BYTES = 256 * 1024 * 1024  # a journal holds the new text of a few files of at most 10 MiB

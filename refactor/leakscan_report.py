@@ -5,9 +5,10 @@ look for), with its status table by secret and channel (``CHANNELS``), text and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from refactor.leakscan_match import MIN_LEN
+from refactor.records import dataclass
 
 CHANNELS = ("history", "env", "labels", "config", "layers")
 

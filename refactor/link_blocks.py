@@ -6,8 +6,9 @@ and ``_blocked``, which lowers or reverts a Dockerfile result's fixes under its 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from refactor.records import dataclass
 from refactor.results import FileResult, Outcome
 from refactor.settings import Settings
 

@@ -28,7 +28,7 @@ the stage checks); the parts are ``multistage_context`` (:class:`SplitError`, :c
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from refactor.analysis.shell import analyze_shell, file_writes
 from refactor.fixes.edit import Applicability, Edit, Fix
@@ -36,6 +36,7 @@ from refactor.multistage_context import RunContext, SplitError
 from refactor.multistage_outputs import _outputs_for_run
 from refactor.multistage_tools import SIDE_EFFECT_FREE as SIDE_EFFECT_FREE
 from refactor.multistage_tools import _classify_write
+from refactor.records import dataclass
 
 WARNINGS = (
     "build args still reach the builder stage's history and BuildKit's build record",

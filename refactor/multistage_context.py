@@ -6,7 +6,9 @@ its argv (working directory, literal ENV values, base image, USER) and how it re
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from refactor.records import dataclass
 
 
 class SplitError(Exception):

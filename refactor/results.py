@@ -9,11 +9,12 @@ not done); renderers and the report only read them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from enum import StrEnum
 
 from refactor.buildspec import BuildSpec
 from refactor.fixes.edit import Edit
+from refactor.records import dataclass
 
 
 class Outcome(StrEnum):

@@ -23,10 +23,11 @@ import os
 import pickle
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from refactor.buildspec import BuildSpec
+from refactor.records import dataclass
 from refactor.results import FileResult
 from refactor.settings import Settings
 

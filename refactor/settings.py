@@ -3,10 +3,11 @@ keys, merged by ``refactor.cli``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 
 from refactor.analysis.policy import Policy
+from refactor.records import dataclass
 from refactor.rules import Selection
 from refactor.source import DEFAULT_MAX_BYTES
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import bisect
 import os
 import stat
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from refactor.records import dataclass
 
 BOM = "\ufeff"
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024

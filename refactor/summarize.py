@@ -29,9 +29,11 @@ import json
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import click
+
+from refactor.records import dataclass
 
 SUPPORTED_SCHEMA = 1
 _LOGRUS_REPO = re.compile(r'(?:^|\s)repo=(?:"((?:[^"\\]|\\.)*)"|(\S+))')

@@ -21,11 +21,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import click
 
 from refactor.leakscan import CHANNELS, ScanError, mask_values, scan_image
+from refactor.records import dataclass
 
 EXIT_CLEAN, EXIT_LEAK, EXIT_FAILED = 0, 1, 2
 LOG_TAIL = 40

@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 
 from refactor.analysis import visibility
-from refactor.fastinit import fast_init
+from refactor.records import dataclass
 from refactor.syntax.dockerfile import Dockerfile, Instruction
 from refactor.syntax.words import NameValue, find_refs, name_values, unquote
 
@@ -36,7 +36,6 @@ BUILD_TIME_EXPANDED = frozenset(
 )
 
 
-@fast_init
 @dataclass(frozen=True)
 class VarItem:
     kind: str  # "ARG" | "ENV" | "LABEL"
@@ -61,7 +60,6 @@ class VarItem:
         return len(refs) == 1 and refs[0].start == 0 and refs[0].end == len(v) and refs[0].modifier in ("", ":-", "-")
 
 
-@fast_init
 @dataclass(frozen=True)
 class Stage:
     index: int
@@ -72,7 +70,6 @@ class Stage:
     parent: int | None  # stage index when FROM names an earlier stage
 
 
-@fast_init
 @dataclass(frozen=True)
 class RunInfo:
     instr: int

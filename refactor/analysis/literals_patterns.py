@@ -6,10 +6,9 @@ tokens, password and token options, login commands, database clients, netrc, Bun
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from refactor.analysis.gap import GapPattern, RunScan, word_in_run_starts
 from refactor.lazyre import lazy
+from refactor.records import dataclass
 
 
 @dataclass(frozen=True, slots=True)

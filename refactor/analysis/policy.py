@@ -6,7 +6,7 @@ the secret classifier to hold it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from refactor.records import dataclass
 
 
 @dataclass(frozen=True)

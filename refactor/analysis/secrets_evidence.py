@@ -5,15 +5,12 @@ verdict needs (``THRESHOLD``) and the use weight that decides alone (``USE_DECIS
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from refactor.fastinit import fast_init
+from refactor.records import dataclass
 
 THRESHOLD = 2.0
 USE_DECISIVE = 2.0  # summed use weight from which a use alone makes the variable a secret
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Evidence:
     kind: str  # "name" | "value" | "use" | "config"
@@ -21,7 +18,6 @@ class Evidence:
     reason: str  # short human text; never contains the value
 
 
-@fast_init
 @dataclass(frozen=True)
 class Verdict:
     secret: bool

@@ -7,10 +7,10 @@ a script (:func:`append_blocker`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from refactor.analysis.shell_parse import _text, _word_value, shell_tree
 from refactor.memo import per_file
+from refactor.records import dataclass
 
 # --------------------------------------------------------------------------------------------
 # Writes of files that outlive the RUN (credential files in layers)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from refactor.analysis.secrets import describe_value
+from refactor.records import dataclass
 
 
 def fingerprint(value: str | bytes) -> str:

@@ -19,7 +19,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
 from functools import partial
 
 from refactor.audit.sources import (
@@ -33,6 +32,7 @@ from refactor.audit.sources import (
     short,
     statements,
 )
+from refactor.records import dataclass
 from refactor.supply.reference import ImageRef, parse_reference
 from refactor.supply.registry import ACCEPT, MAX_BLOB_CONFIG, MAX_MANIFEST, USER_AGENT, RegistryClient, RegistryError, is_loopback_host
 

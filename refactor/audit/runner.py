@@ -9,7 +9,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import partial
 
 from refactor.audit.config import scan_config, scan_provenance
@@ -17,6 +17,7 @@ from refactor.audit.layers import LayerError, Scanner, _Hashing
 from refactor.audit.model import Finding, Hit, ImageResult, aggregate
 from refactor.audit.registry import AuditRegistry, RegistryError, is_registry_target, parse_target
 from refactor.audit.sources import ImageSpec, SourceError, local_config_image, open_archive, open_layout, parse_json, saved_local_image
+from refactor.records import dataclass
 
 
 @dataclass

@@ -12,7 +12,9 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from refactor.records import dataclass
 
 _SHA = re.compile(r"^sha256:[0-9a-f]{64}$")
 

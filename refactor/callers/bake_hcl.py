@@ -12,11 +12,12 @@ import json
 import os
 import re
 from bisect import bisect_left
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import lru_cache
 from itertools import accumulate
 
 from refactor.fixes.edit import Edit
+from refactor.records import dataclass
 
 from .bake_targets import BakeTarget, _migrate_entries, _nl, _resolve
 from .common import Found, delete_list_item

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import cast
 
 from refactor.fixes.edit import Edit
+from refactor.records import dataclass
 
 from .bake_targets import BakeTarget, _migrate_entries, _nl, _resolve
 from .common import Found

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 
 from refactor.buildspec import SecretSpec
+from refactor.records import dataclass
 
 from .model import CallerPlan
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import bisect
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from itertools import pairwise
 
 from refactor.buildspec import SecretSpec
 from refactor.fixes.edit import Edit
+from refactor.records import dataclass
 
 from .model import CallerPlan, Invocation
 from .shell import NO_SECRETS, BuildCmd, Host, View, arg_uses, plan_build, resolve_paths, resolve_pattern

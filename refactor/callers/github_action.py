@@ -10,11 +10,11 @@ from __future__ import annotations
 import glob
 import os
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from refactor.buildspec import SecretSpec
 from refactor.fixes.edit import Edit
+from refactor.records import dataclass
 
 from . import yamlutil as Y
 from .common import Found

@@ -10,9 +10,10 @@ from __future__ import annotations
 import glob
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from refactor.fixes.edit import Edit
+from refactor.records import dataclass
 
 from . import yamlutil as Y
 from .common import Found, cd_bases, cli_found, cli_founds

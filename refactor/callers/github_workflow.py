@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from refactor.records import dataclass
 
 from . import yamlutil as Y
 

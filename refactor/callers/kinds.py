@@ -10,7 +10,8 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from refactor.records import dataclass
 
 _COMPOSE = re.compile(r"^(?:docker-)?compose(?:[.-][^/]*)?\.ya?ml$", re.I)
 _CLI_NEEDLES = (b"build-arg", b".args.")

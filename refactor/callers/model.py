@@ -7,10 +7,11 @@ here: ``BuildArgUse.source`` names the *variable* a value comes from, never a li
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from refactor.buildspec import SecretSpec
 from refactor.fixes.edit import Edit
+from refactor.records import dataclass
 
 VALUE_KINDS = ("passthrough", "env", "local", "ci-secret", "literal", "unknown")
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
+
+from refactor.records import dataclass
 
 if TYPE_CHECKING:
     from libcst import Call, CSTNode

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+
+from refactor.records import dataclass
 
 from .shell_cmds import Cmd
 from .shell_words import IDENT, Seg, Word

@@ -8,7 +8,9 @@ included); :func:`scope_of` tells which shell variables are certainly exported w
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from refactor.records import dataclass
 
 from .shell_lex import Lexer
 from .shell_words import IDENT, Word

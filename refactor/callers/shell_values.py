@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from refactor.records import dataclass
 
 from .model import BuildArgUse
 from .shell_build import BuildCmd

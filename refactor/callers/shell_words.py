@@ -9,7 +9,8 @@ keep their segments (unquoted, '…', "…", expansions) with the decoded positi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from refactor.records import dataclass
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

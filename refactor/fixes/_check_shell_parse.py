@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -24,6 +24,7 @@ from refactor.fixes._check_shell_tools import (
 )
 from refactor.fixes._check_shell_tree import parse_tree, scan_refs
 from refactor.fixes._check_shell_values import MAX_DEPTH, _assignment, literal, nested_script
+from refactor.records import dataclass
 
 if TYPE_CHECKING:
     from tree_sitter import Node

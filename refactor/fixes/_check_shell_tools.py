@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
+
+from refactor.records import dataclass
 
 # --------------------------------------------------------------------------------------------
 # Commands: wrappers and what a program reads

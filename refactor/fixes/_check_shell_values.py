@@ -7,7 +7,8 @@ parts (nothing is executed).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from refactor.records import dataclass
 
 # --------------------------------------------------------------------------------------------
 # Symbolic values

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import overload
 
 from refactor.fixes._check_shell import (
@@ -25,6 +25,7 @@ from refactor.fixes._check_shell import (
     deep,
     resolve_op,
 )
+from refactor.records import dataclass
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,10 @@ raise it.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import field
 from operator import attrgetter
+
+from refactor.records import dataclass
 
 
 class Applicability(enum.IntEnum):

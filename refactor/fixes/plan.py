@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from refactor.analysis.facts import PLATFORM_ARGS, PROXY_ARGS, Facts, VarItem
 from refactor.analysis.secrets import Policy, Verdict
 from refactor.analysis.shell import FileWrite
 from refactor.buildspec import BuildSpec, SecretSpec
 from refactor.fixes.edit import Edit, Fix
+from refactor.records import dataclass
 from refactor.rules import BY_CODE
 from refactor.source import SourceFile
 from refactor.syntax.dockerfile import Dockerfile

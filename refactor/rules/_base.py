@@ -3,7 +3,7 @@ run selects (``Selection``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from refactor.records import dataclass
 
 # A rule's ``doc`` (what ``dfix --explain CODE`` prints) is Markdown with these second-level
 # headings, in this order. ``## Example`` (a bad Dockerfile, then "Use instead:" and the fixed one)

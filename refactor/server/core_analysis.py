@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from refactor.records import dataclass
 from refactor.results import FileResult, FindingOut
 from refactor.server.positions import LineIndex
 

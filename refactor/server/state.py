@@ -9,7 +9,7 @@ import asyncio
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
@@ -17,6 +17,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
+from refactor.records import dataclass
 from refactor.server import core
 
 log = logging.getLogger("dfix.server")

@@ -55,9 +55,10 @@ expansion), ``pin_sites`` (FROM and ``COPY --from`` image words, stage names) an
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from refactor.fixes.edit import Applicability, Edit, Fix, apply_edits
+from refactor.records import dataclass
 from refactor.supply.pin_args import AUTOMATIC_ARGS as AUTOMATIC_ARGS
 from refactor.supply.pin_args import _expand as _expand
 from refactor.supply.pin_args import _global_args

@@ -6,8 +6,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from refactor.records import dataclass
 from refactor.syntax.dockerfile import Dockerfile
 from refactor.syntax.words import find_refs, name_values, unquote
 

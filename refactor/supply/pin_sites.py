@@ -5,8 +5,7 @@ and ``--platform``), the file's stage names and whether a site names a stage.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from refactor.records import dataclass
 from refactor.supply.pin_args import _expand, _GlobalArg
 from refactor.syntax.dockerfile import Dockerfile, Instruction
 from refactor.syntax.words import find_refs, parse_words, unquote

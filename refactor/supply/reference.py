@@ -7,9 +7,8 @@ ssl), which costs tens of milliseconds on every run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from refactor.lazyre import lazy
+from refactor.records import dataclass
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"

@@ -42,8 +42,9 @@ import hashlib
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from refactor.records import dataclass
 from refactor.supply.reference import (  # noqa: F401  (re-exported)
     _DIGEST_RE,
     _DOMAIN_RE,

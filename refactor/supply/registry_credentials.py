@@ -10,8 +10,8 @@ import json
 import os
 import re
 import subprocess
-from dataclasses import dataclass
 
+from refactor.records import dataclass
 from refactor.supply.reference import _HUB_ALIASES, DOCKER_HUB, RegistryError
 
 DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"  # config.json key and credential-helper server URL

@@ -10,8 +10,8 @@ import re
 import socket
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
 
+from refactor.records import dataclass
 from refactor.supply.reference import RegistryError
 
 USER_AGENT = "dfix-registry/1"

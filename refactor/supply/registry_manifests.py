@@ -6,8 +6,8 @@ types it accepts and their size limits, a :class:`Platform` (with containerd's n
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
+from refactor.records import dataclass
 from refactor.supply.reference import ImageRef, RegistryError, _shown
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"

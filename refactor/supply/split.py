@@ -50,8 +50,8 @@ events), ``split_patterns`` (tools, references and text helpers) and ``split_sca
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
+from refactor.records import dataclass
 from refactor.supply.split_files import _CONFIG_NAMES as _CONFIG_NAMES
 from refactor.supply.split_files import _SCAN_SUFFIXES as _SCAN_SUFFIXES
 from refactor.supply.split_files import _SCRIPT_NAMES as _SCRIPT_NAMES

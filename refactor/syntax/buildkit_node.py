@@ -4,8 +4,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from refactor.records import dataclass
 from refactor.syntax.buildkit_go import _go_quote_list, go_lower, go_quote
 from refactor.syntax.dockerfile import GO_SPACE
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
-from refactor.fastinit import fast_init
+from refactor.records import dataclass
 from refactor.source import SourceFile
 
 # Go's unicode.IsSpace, which BuildKit uses to trim leading whitespace.
@@ -49,7 +49,6 @@ _INF = float("inf")
 _QUOTED = re.compile(r'"([^"\n]*)"')
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Comment:
     start: int  # offset of the line start
@@ -58,7 +57,6 @@ class Comment:
     line: int
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Directive:
     name: str  # lower-case: syntax | escape | check
@@ -68,7 +66,6 @@ class Directive:
     end: int
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Logical:
     """An instruction's joined line (continuations and comment lines removed) with a map back to
@@ -95,7 +92,6 @@ class Logical:
         return sstart + (i - lstart)
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Flag:
     name: str  # lower-case, without dashes: "mount"
@@ -105,7 +101,6 @@ class Flag:
     end: int
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Heredoc:
     name: str
@@ -117,7 +112,6 @@ class Heredoc:
     end: int  # offset after the terminator line
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Command:
     """The keyword/flags/arguments part of an instruction (also used for ONBUILD's inner command)."""
@@ -132,7 +126,6 @@ class Command:
     args_start: int  # source offset where ``args`` starts (kw_end when empty)
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Instruction:
     command: Command

@@ -21,8 +21,8 @@ instead of ``#`` (Jenkinsfiles, HCL).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from refactor.records import dataclass
 from refactor.rules import check_codes
 
 _DIRECTIVE = re.compile(r"dfix:[ \t]*(file-ignore|ignore|skip-file)(?![\w-])(\[[^\]\n]*\]?)?")

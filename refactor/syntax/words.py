@@ -10,14 +10,13 @@ their logical span, so one item can be removed from a multi-item line.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
-from refactor.fastinit import fast_init
+from refactor.records import dataclass
 
 _SPACE = " \t\n\v\f\r\x85\xa0"
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Word:
     raw: str
@@ -55,7 +54,6 @@ def parse_words(text: str, escape: str = "\\") -> list[Word]:
     return words
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class NameValue:
     name: str
@@ -124,7 +122,6 @@ def unquote(raw: str, escape: str = "\\") -> str:
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Ref:
     name: str

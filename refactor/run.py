@@ -327,9 +327,8 @@ def _warm_workers(per_file) -> None:
         from refactor.syntax import buildkit  # noqa: F401
 
         _parser()
-        env = environment()
-        for target in {t for st in per_file[:1] for t in st.emit if t in TARGETS} | {"docker"}:
-            env.get_template(f"{target}.j2")
+        for target in {t for st in per_file[:1] for t in st.emit if t in TARGETS} - {"docker"}:
+            environment().get_template(f"{target}.j2")  # (docker's recipe needs no template)
         lazyre.compile_all()
     except Exception:  # noqa: BLE001 - see the docstring
         pass

@@ -205,11 +205,9 @@ class ResultCache:
         key = hashlib.sha256(f"{self._code}\0callers\0{os.path.abspath(root)}".encode("utf-8", "surrogateescape")).hexdigest()
         body = self._read_entry(self._entry_path(key), key)
         files = body.get("callers_index") if body is not None else None
-        if not isinstance(files, dict) or not all(
-            isinstance(v, list) and len(v) == 5 and isinstance(v[0], str) and all(isinstance(x, int) for x in v[1:]) for v in files.values()
-        ):
-            return key, {}
-        return key, files
+        # (a malformed row is harmless: discover skips a file only when its row equals the stat it
+        # has now, so a bad row is a file read again; checking every row cost more than that)
+        return key, files if isinstance(files, dict) else {}
 
     def callers_store(self, key: str, before: dict[str, list], files: dict[str, list]) -> None:
         """Store the verdicts of this run's caller discovery (paths and stats only: no content)."""

@@ -90,6 +90,24 @@ class SourceFile:
         return "\r\n" if crlf > lf else "\n"
 
 
+def read_capped(path: str, hint: int, cap: int) -> bytes:
+    """The bytes of the file at ``path``, at most ``cap``: a first read of ``hint`` bytes (its size
+    when stat-ed, plus one), then to its end (a short read is not taken for the end: a file on
+    FUSE may return one mid-file). No file object and no ``cap``-sized buffer per file, which were
+    most of the cost of reading thousands of small files."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        data = os.read(fd, min(hint, cap))
+        while len(data) < cap:
+            more = os.read(fd, min(cap - len(data), 1 << 16))
+            if not more:
+                break
+            data += more
+        return data
+    finally:
+        os.close(fd)
+
+
 def read_source(path: str, *, max_bytes: int = DEFAULT_MAX_BYTES, display: str | None = None) -> SourceFile:
     """Read ``path`` as a :class:`SourceFile` or raise :class:`InputError` with a one-line reason."""
     shown = display or path
@@ -110,8 +128,7 @@ def read_source(path: str, *, max_bytes: int = DEFAULT_MAX_BYTES, display: str |
     if st.st_size > max_bytes:
         raise InputError(f"larger than the {max_bytes}-byte limit ({st.st_size} bytes)")
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(max_bytes + 1)
+        data = read_capped(path, st.st_size + 1, max_bytes + 1)
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}") from None
     if len(data) > max_bytes:

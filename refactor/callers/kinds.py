@@ -121,10 +121,18 @@ _DOTTED_ENDS = (".yml", ".yaml", ".jenkinsfile", ".hcl", ".json", ".mk", ".just"
 _DOTTED_NAMES = frozenset({".justfile"})
 
 
+# extensions that only one kind's names end with (besides a Jenkinsfile*, matched first): most of a
+# repository's possible callers, decided without asking every kind (the same test holds it exact)
+_ONLY_KIND_ENDING = {".py": "python", ".sh": "shell", ".bash": "shell"}
+
+
 def kind_of(rel: str) -> str | None:
     """The caller kind of a repository-relative path (``/`` separated), or None."""
     name = rel[rel.rfind("/") + 1 :]
     low = name.lower()
+    only = _ONLY_KIND_ENDING.get(low[low.rfind(".") :])
+    if only is not None and not name.startswith("Jenkinsfile"):
+        return only
     if "." in name and not low.endswith(_DOTTED_ENDS) and not name.startswith("Jenkinsfile") and name not in _DOTTED_NAMES:
         return None  # (a .go, .md, .txt…: most of a repository; tests/test_callers_discover.py holds this test exact)
     parts = rel.split("/")

@@ -8,6 +8,7 @@ import re
 import stat
 
 from refactor.discovery import _excluded as _excluded  # (the one --exclude matcher, for Dockerfiles and callers)
+from refactor.source import read_capped as _read
 from refactor.walk import walk
 
 from .kinds import BY_NAME as _KINDS
@@ -45,6 +46,7 @@ def _below(full: str, base: str) -> str:
 
 
 _IDENT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+_needles: dict[str, re.Pattern[bytes]] = {}  # a kind's needles as one pattern (one search, not one per needle)
 
 
 class _Wanted:
@@ -66,23 +68,6 @@ class _Wanted:
         if self.few is not None:
             return any(n in data for n in self.few)
         return any(n in data for n in self.odd) or not self.words.isdisjoint(_IDENT.findall(data))
-
-
-def _read(path: str, hint: int, cap: int) -> bytes:
-    """The bytes of the file at ``path``, at most ``cap``: a first read of ``hint`` bytes (its size
-    when stat-ed, plus one), then to its end. No file object and no ``cap``-sized buffer per file,
-    which were most of the cost of reading thousands of small files."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    try:
-        data = os.read(fd, min(hint, cap))
-        while len(data) < cap:  # (to the end: a short read, or a file that grew since its stat)
-            more = os.read(fd, min(cap - len(data), 1 << 16))
-            if not more:
-                break
-            data += more
-        return data
-    finally:
-        os.close(fd)
 
 
 def mentions_in(path: str, text: str) -> list[tuple[str, int, str]]:
@@ -176,7 +161,8 @@ def discover(
                 if kind is not None and unreadable is not None:
                     unreadable.append((full, f"it cannot be read ({exc.strerror or type(exc).__name__})"))
                 continue
-            if not any(n in data for n in _KINDS[kind].needles) or b"\x00" in data:
+            needles = _needles.get(kind) or _needles.setdefault(kind, re.compile(b"|".join(map(re.escape, _KINDS[kind].needles))))
+            if not needles.search(data) or b"\x00" in data:
                 if len(data) == st.st_size:  # (read whole, as stat-ed)
                     now[rel] = stamp
                 continue

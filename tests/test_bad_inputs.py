@@ -99,8 +99,6 @@ def test_no_traceback_without_verbose(tmp_path, monkeypatch) -> None:
 
 def test_unreadable_file_even_as_root(tmp_path, monkeypatch) -> None:
     """Root reads files whatever their mode, so the EACCES is injected where dfix opens the file."""
-    import builtins
-
     import refactor.source as source
 
     bad = tmp_path / "bad" / "Dockerfile"
@@ -109,14 +107,14 @@ def test_unreadable_file_even_as_root(tmp_path, monkeypatch) -> None:
     good = tmp_path / "good" / "Dockerfile"
     good.parent.mkdir()
     good.write_bytes(GOOD)
-    real_open = builtins.open
+    real_read = source.read_capped
 
-    def guarded_open(path, *a, **k):
+    def guarded_read(path, *a, **k):
         if str(path) == str(bad):
             raise PermissionError(13, "Permission denied", str(path))
-        return real_open(path, *a, **k)
+        return real_read(path, *a, **k)
 
-    monkeypatch.setattr(source, "open", guarded_open, raising=False)
+    monkeypatch.setattr(source, "read_capped", guarded_read)
     code, out, err = run(["--write", str(bad), str(good)])
     assert code == 2
     errors = [ln for ln in err.splitlines() if ln.startswith("dfix: error:")]

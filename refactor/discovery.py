@@ -14,7 +14,7 @@ import os
 from typing import TYPE_CHECKING
 
 from refactor.records import dataclass
-from refactor.walk import walk
+from refactor.walk import below, walk
 
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
@@ -90,10 +90,9 @@ def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
 def _ignored(full: str, is_dir: bool, active: list[tuple[str, GitIgnoreSpec]], root: str, exclude: tuple[str, ...]) -> bool:
     """``full`` is ignored by a ``.gitignore`` in force there (``active``) or by ``--exclude``."""
     for d, s in active:
-        rel = os.path.relpath(full, d).replace(os.sep, "/")
-        if s.match_file(rel + ("/" if is_dir else "")):
+        if s.match_file(below(full, d) + ("/" if is_dir else "")):
             return True
-    return _excluded(os.path.relpath(full, root), exclude)
+    return bool(exclude) and _excluded(below(full, root), exclude)
 
 
 def discover(paths: list[str], exclude: tuple[str, ...] = (), respect_gitignore: bool = True) -> list[Candidate]:
@@ -120,7 +119,8 @@ def discover(paths: list[str], exclude: tuple[str, ...] = (), respect_gitignore:
                 if not is_dockerfile_name(fn) or _ignored(os.path.join(dirpath, fn), False, active, root, exclude):
                     continue
                 full = os.path.join(dirpath, fn)
-                display = os.path.relpath(full) if not os.path.isabs(given) else full
+                # (below the working directory, a relative path is its own relpath: no getcwd per file)
+                display = full if os.path.isabs(given) else os.path.normpath(full) if not full.startswith("..") else os.path.relpath(full)
                 out.setdefault(full, Candidate(full, display))
     # a symlink and its target (or two links to one file) are one file: process it once, so a
     # rewrite is planned and written once

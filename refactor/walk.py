@@ -63,3 +63,11 @@ def walk(top: str) -> Iterator[tuple[str, list[str], list[str]]]:
         dirnames = list(dirs)
         yield path, dirnames, list(files)
         stack.extend(os.path.join(path, d) for d in reversed(dirnames) if d not in links)
+
+
+def below(full: str, base: str) -> str:
+    """``full`` relative to its ancestor directory ``base``, ``/``-separated (os.path.relpath
+    without its cost: the walk's paths all start with the root's)."""
+    prefix = base.rstrip(os.sep) + os.sep
+    rel = full[len(prefix) :] if full.startswith(prefix) else os.path.relpath(full, base)
+    return rel.replace(os.sep, "/") if os.sep != "/" else rel

@@ -9,6 +9,7 @@ import stat
 
 from refactor.discovery import _excluded as _excluded  # (the one --exclude matcher, for Dockerfiles and callers)
 from refactor.source import read_capped as _read
+from refactor.walk import below as _below
 from refactor.walk import walk
 
 from .kinds import BY_NAME as _KINDS
@@ -35,14 +36,6 @@ def _gitignore(directory: str):
 _MENTION = re.compile(
     r"""(?:--build-arg|build[-_]?args?|\.args\.)(?:["'\s=:,\[\({]|\\\n|(?<=[\s,\[\(])[fFrRbBuU]{1,2}(?=["']))*?(?![fFrRbBuU]{1,2}["'])([A-Za-z_][A-Za-z0-9_]*)(?=["'=\s,\]\)}:]|$)"""
 )
-
-
-def _below(full: str, base: str) -> str:
-    """``full`` relative to its ancestor directory ``base``, ``/``-separated (os.path.relpath
-    without its cost: the walk's paths all start with the root's)."""
-    prefix = base.rstrip(os.sep) + os.sep
-    rel = full[len(prefix) :] if full.startswith(prefix) else os.path.relpath(full, base)
-    return rel.replace(os.sep, "/") if os.sep != "/" else rel
 
 
 _IDENT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")

@@ -97,6 +97,18 @@ def test_discover_exclude(repo: Path) -> None:
     assert "shell" in kinds
 
 
+def test_discover_reads_a_file_whose_known_row_is_malformed(tmp_path: Path) -> None:
+    """``known`` comes from the cache, which a crash or a hand may have damaged: a row that is not
+    the stat the file has now (any JSON value) means the file is read, never an error."""
+    (tmp_path / "build.sh").write_text("docker build --build-arg NPM_TOKEN .\n")
+    (tmp_path / "other.sh").write_text("echo nothing\n")
+    for row in (5, "shell", {"a": 1}, [1, 2], ["shell", "x", None, [], 0], None, []):
+        known: dict = {"build.sh": row, "other.sh": row}
+        invs = discover(str(tmp_path), names=frozenset({"NPM_TOKEN"}), known=known)
+        assert [os.path.basename(i.path) for i in invs] == ["build.sh"], row
+        assert sorted(known) == ["other.sh"] and len(known["other.sh"]) == 5  # (this run's verdicts)
+
+
 def test_discover_empty_and_missing_roots(tmp_path: Path) -> None:
     assert discover(str(tmp_path)) == []
     assert discover(str(tmp_path / "missing")) == []

@@ -6,7 +6,6 @@ escapes). Templates live in ``templates/`` and ship inside the wheel as ``refact
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import re
@@ -71,10 +70,16 @@ def environment():
     env.filters["hcl"] = _hcl_str
     env.filters["slug"] = _slug
     env.filters["mdcell"] = lambda v: str(v).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-    env.filters["mdtext"] = lambda v: html.escape(str(v), quote=False)
+    env.filters["mdtext"] = _mdtext
     env.filters["fence"] = _fence
     env.filters["mask"] = _mask_filter
     return env
+
+
+def _mdtext(value) -> str:
+    import html  # (only the markdown report needs it: not imported by every run)
+
+    return html.escape(str(value), quote=False)
 
 
 def _mask_filter(value, masks):

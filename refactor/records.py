@@ -7,21 +7,24 @@ over a hundred of them, a third of dfix's import time. This decorator lets ``dat
 everything but the code generation (fields, defaults, ``__match_args__``, slots, ``fields()``,
 ``replace()``, ``asdict()`` work as ever), compiles ``__init__`` (its signature is the class's API),
 compiles ``__repr__``, ``__eq__`` and ``__hash__`` when one is first called, and makes the frozen
-and pickling methods closures over the field names: about a tenth of the time.
+methods closures over the field names: about a tenth of the time.
 
 The methods behave as the ones ``dataclasses`` writes, with one difference that only makes things
-faster: a frozen class's ``__init__`` stores each field through the slot's own setter (or the
-instance's ``__dict__``), which is what ``object.__setattr__`` ends up doing, in half the time. A
-shape this module does not generate (``order``, ``unsafe_hash``, ``kw_only``, ``init=False`` fields,
-``ClassVar``/``InitVar`` annotations, dataclass bases, a class defining one of the methods itself
-other than ``__repr__``) is handed to ``dataclasses`` unchanged. ``tests/test_records.py`` holds the two equal.
+faster: a frozen class's ``__init__`` stores each field through the class's own slot setter (or the
+instance's ``__dict__``) where ``object.__setattr__`` would end up doing the same, in half the time.
+A shape this module does not generate (``order``, ``unsafe_hash``, ``kw_only``, ``init=False``
+fields, ``ClassVar``/``InitVar`` annotations, dataclass bases, a class defining one of the methods
+itself other than ``__repr__``, a frozen field that a base's slot or attribute or a data descriptor
+would store) is handed to ``dataclasses`` unchanged. ``tests/test_records.py`` holds the two equal.
 """
 
 from __future__ import annotations
 
 import _thread
+import abc
 import dataclasses
 import inspect
+import sys
 from collections.abc import Callable
 from dataclasses import MISSING, Field, FrozenInstanceError
 from typing import Any, TypeVar, dataclass_transform, overload
@@ -98,7 +101,20 @@ def _plain(cls: type, opts: dict[str, Any]) -> bool:
         value = own.get(name, MISSING)
         if isinstance(value, Field) and (not value.init or value.kw_only is True):
             return False
+        if opts["frozen"] and _stored_elsewhere(cls, name, value):
+            return False
     return True
+
+
+def _stored_elsewhere(cls: type, name: str, value: Any) -> bool:
+    """Whether a frozen class's field is stored by something other than the instance's own slot or
+    ``__dict__``: a base's slot or attribute of that name, or a data descriptor as its default
+    (the generated ``__init__`` stores straight there; ``dataclasses`` goes through
+    ``object.__setattr__``, which honours them)."""
+    default = value.default if isinstance(value, Field) else value
+    if hasattr(type(default), "__set__") or hasattr(type(default), "__delete__"):
+        return True
+    return any(name in vars(base) for base in cls.__mro__[1:])
 
 
 def _build(cls: type[T], options: dict[str, Any]) -> type[T]:
@@ -116,6 +132,7 @@ def _build(cls: type[T], options: dict[str, Any]) -> type[T]:
     params = new.__dataclass_params__
     params.init, params.repr, params.eq, params.frozen = True, opts["repr"], opts["eq"], opts["frozen"]
     _add_methods(new, fields, opts)
+    abc.update_abstractmethods(new)  # (dataclasses did, before the methods were added)
     if undocumented:
         new.__doc__ = new.__name__ + _signature_text(fields)
     return new
@@ -124,9 +141,7 @@ def _build(cls: type[T], options: dict[str, Any]) -> type[T]:
 def _add_methods(cls: Any, fields: tuple[Field[Any], ...], opts: dict[str, Any]) -> None:
     frozen, slotted = opts["frozen"], "__slots__" in cls.__dict__
     names = tuple(f.name for f in fields)
-    ns: dict[str, Any] = {"__name__": cls.__module__, "__dfix_factory__": _FACTORY}
-    exec("\n".join(_init_source(cls, fields, ns, frozen=frozen, slotted=slotted)) + "\n", ns)
-    made: dict[str, Any] = {"__init__": ns["__init__"]}
+    made: dict[str, Any] = {"__init__": _compile_init(cls, fields, frozen=frozen, slotted=slotted)}
     if opts["repr"] and "__repr__" not in cls.__dict__:
         shown = ", ".join(f"{f.name}={{self.{f.name}!r}}" for f in fields if f.repr)
         source = f'def __repr__(self):\n    return self.__class__.__qualname__ + f"({shown})"\n'
@@ -144,23 +159,37 @@ def _add_methods(cls: Any, fields: tuple[Field[Any], ...], opts: dict[str, Any])
             made["__hash__"] = _compiled_on_first_call(cls, "__hash__", source)
     if frozen:
         made["__setattr__"], made["__delattr__"] = _frozen_methods(cls, frozenset(names))
-        if slotted:
-            made["__getstate__"], made["__setstate__"] = _state_methods(names)
     for name, method in made.items():
         _name(cls, name, method)
         setattr(cls, name, method)
+    if frozen and slotted:  # (shared by every class, as dataclasses shares its own: not renamed)
+        cls.__getstate__, cls.__setstate__ = _getstate, _setstate
     if opts["eq"] and not frozen:
         cls.__hash__ = None  # (mutable and comparable: unhashable, as dataclasses makes it)
 
 
 # Only ``__init__`` is compiled with the class (its signature is the class's API). ``__repr__``,
 # ``__eq__`` and ``__hash__`` are compiled the first time one is called (a single run calls few of
-# them), the others are closures over the field names.
+# them); the frozen methods are closures, and pickling's are shared functions.
 
 
 def _name(cls: Any, name: str, method: Any) -> None:
     method.__qualname__ = f"{cls.__qualname__}.{name}"
     method.__name__ = name
+    method.__module__ = cls.__module__
+
+
+def _compile_init(cls: Any, fields: tuple[Field[Any], ...], *, frozen: bool, slotted: bool) -> Any:
+    """``__init__``, compiled as ``dataclasses`` compiles it: inside a factory whose parameters are
+    the defaults and helpers it needs, run with the class's module as its globals (so its
+    ``__globals__`` resolve the annotations, for ``typing.get_type_hints`` and ``inspect``)."""
+    helpers: dict[str, Any] = {"__dfix_factory__": _FACTORY}
+    lines = _init_source(cls, fields, helpers, frozen=frozen, slotted=slotted)
+    source = f"def __dfix_create__({', '.join(helpers)}):\n" + "".join(f"    {line}\n" for line in lines) + "    return __init__\n"
+    module = sys.modules.get(cls.__module__)
+    scope: dict[str, Any] = {}
+    exec(source, module.__dict__ if module is not None else {}, scope)
+    return scope["__dfix_create__"](**helpers)
 
 
 def _compiled_on_first_call(cls: Any, name: str, source: str, wrap: Callable[[Any], Any] | None = None) -> Any:
@@ -195,15 +224,14 @@ def _frozen_methods(cls: Any, names: frozenset[str]) -> tuple[Callable[..., None
     return __setattr__, __delattr__
 
 
-def _state_methods(names: tuple[str, ...]) -> tuple[Callable[[Any], list[Any]], Callable[[Any, list[Any]], None]]:
-    def __getstate__(self: Any) -> list[Any]:
-        return [getattr(self, name) for name in names]
+def _getstate(self: Any) -> list[Any]:
+    # the fields of the instance's class, read when called: a dataclass subclass pickles its own too
+    return [getattr(self, f.name) for f in dataclasses.fields(self)]
 
-    def __setstate__(self: Any, state: list[Any]) -> None:
-        for name, value in zip(names, state):
-            object.__setattr__(self, name, value)
 
-    return __getstate__, __setstate__
+def _setstate(self: Any, state: list[Any]) -> None:
+    for f, value in zip(dataclasses.fields(self), state):
+        object.__setattr__(self, f.name, value)  # (frozen: past the class's own __setattr__)
 
 
 def _init_source(cls: Any, fields: tuple[Field[Any], ...], ns: dict[str, Any], *, frozen: bool, slotted: bool) -> list[str]:

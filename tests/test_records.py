@@ -253,3 +253,91 @@ def test_every_dfix_dataclass_is_generated_here_or_knowingly_by_dataclasses() ->
     # (Edit is ordered, and order=True is dataclasses' own; AuditRegistry extends a dataclass)
     assert fallbacks <= {"Edit", "AuditRegistry"}, fallbacks
     assert "refactor.records" in sys.modules
+
+
+# --------------------------------------------------------------------------------------------
+# Shapes a review found the fast path got wrong: each now matches dataclasses (by falling back, or
+# by doing what dataclasses does)
+
+
+class _Slotted:
+    __slots__ = ("a",)
+
+
+class _Doubling:
+    """A data descriptor as a field's default: the value is stored doubled, in ``_<name>``."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = "_" + name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        return 0 if obj is None else getattr(obj, self.name)
+
+    def __set__(self, obj: Any, value: int) -> None:
+        object.__setattr__(obj, self.name, value * 2)
+
+
+@pytest.mark.parametrize("slots", [False, True])
+def test_a_frozen_field_stored_in_a_base_slot_is_set(slots: bool) -> None:
+    for make in (dataclasses.dataclass, records.dataclass):
+        base = type("B", (), {"__slots__": ("a",)})
+        cls = make(frozen=True, slots=slots)(type("K", (base,), {"__annotations__": {"a": "int"}}))
+        assert cls(1).a == 1
+
+
+def test_a_frozen_field_with_a_data_descriptor_default_goes_through_it() -> None:
+    def body() -> type:
+        class D:
+            x: int = _Doubling()  # type: ignore[assignment]
+
+        return D
+
+    for make in (dataclasses.dataclass, records.dataclass):
+        assert make(frozen=True)(body())(3).x == 6
+
+
+def test_a_dataclass_subclass_of_a_frozen_slotted_class_pickles_its_own_fields() -> None:
+    @records.dataclass(frozen=True, slots=True)
+    class P:
+        a: int
+
+    @dataclasses.dataclass(frozen=True)
+    class C(P):
+        b: int
+
+    for cls in (P, C):
+        globals()[cls.__name__] = cls
+        cls.__qualname__ = cls.__name__
+    c = C(1, 2)
+    for twin in (pickle.loads(pickle.dumps(c)), copy.copy(c), copy.deepcopy(c)):
+        assert (twin.a, twin.b) == (1, 2) and twin == c
+
+
+class _Path:
+    pass
+
+
+def test_init_annotations_resolve_in_the_class_module() -> None:
+    """``__init__.__globals__`` is the module's, as with dataclasses: typing.get_type_hints and
+    inspect.signature(eval_str=True) resolve string annotations (this module has future annotations)."""
+    import typing
+
+    @records.dataclass(frozen=True)
+    class R:
+        p: _Path
+        n: int = 0
+
+    assert typing.get_type_hints(R.__init__) == {"p": _Path, "n": int, "return": type(None)}
+    assert inspect.signature(R, eval_str=True).parameters["p"].annotation is _Path
+    assert R.__init__.__module__ == R.__eq__.__module__ == R.__module__ == __name__
+
+
+def test_abstract_dunders_of_an_abc_base_are_implemented() -> None:
+    import abc
+
+    class Base(abc.ABC):
+        @abc.abstractmethod
+        def __repr__(self) -> str: ...
+
+    for make in (dataclasses.dataclass, records.dataclass):
+        assert repr(make(type("K", (Base,), {"__annotations__": {"a": "int"}}))(1)).endswith("(a=1)")

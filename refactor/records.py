@@ -7,7 +7,7 @@ over a hundred of them, a third of dfix's import time. This decorator lets ``dat
 everything but the code generation (fields, defaults, ``__match_args__``, slots, ``fields()``,
 ``replace()``, ``asdict()`` work as ever), compiles ``__init__`` (its signature is the class's API),
 compiles ``__repr__``, ``__eq__`` and ``__hash__`` when one is first called, and makes the frozen
-methods closures over the field names: about a tenth of the time.
+methods closures over the field names: about a third of the time (a five-field frozen slotted class: 0.3 ms against 0.95).
 
 The methods behave as the ones ``dataclasses`` writes, with one difference that only makes things
 faster: a frozen class's ``__init__`` stores each field through the class's own slot setter (or the

@@ -63,6 +63,17 @@ class _Wanted:
         return any(n in data for n in self.odd) or not self.words.isdisjoint(_IDENT.findall(data))
 
 
+def _unchanged(full: str, row: list) -> bool:
+    """Whether the file has the stat an earlier run recorded in its ``known`` row (``[kind, size,
+    mtime_ns, ctime_ns, inode]``; the kind is the path's under the same code, which keys the
+    cache). Such a file is skipped before its kind is asked: most of a warm run's files."""
+    try:
+        st = os.stat(full)
+    except OSError:
+        return False  # (the full path decides: a file gone or broken is skipped there)
+    return stat.S_ISREG(st.st_mode) and row[1:] == [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
 def mentions_in(path: str, text: str) -> list[tuple[str, int, str]]:
     """(path, offset, NAME) of every build-arg-looking mention of a name, outside comment lines."""
     out = []
@@ -123,6 +134,10 @@ def discover(
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not (screened and ignored(d, True)))
         for fn in sorted(filenames):
             rel = reldir + fn
+            row = before.get(rel)
+            if type(row) is list and _unchanged(dirpath + os.sep + fn if dirpath != root else prefix + fn, row):
+                now[rel] = row  # nothing to find in it, as an earlier run found (its kind is in the row)
+                continue
             kind = kind_of(rel)
             if kind is None and ("." in fn or is_dockerfile_name(fn)):
                 continue  # (an extension-less Dockerfile is never a shell script: not even opened)

@@ -279,3 +279,48 @@ def test_caller_lexer_words(text: str, words: list) -> None:
 def test_caller_lexer_host_expansions_are_one_word() -> None:
     assert _words("docker build --build-arg A=${{ secrets.A }} .", "gh")[0][3] == (25, 43, "A=${{ secrets.A }}")
     assert [w[2] for w in _words("docker build --build-arg A=$(A) --build-arg B=$$B .", "make")[0][2:6]] == ["--build-arg", "A=$(A)", "--build-arg", "B=$$B"]
+
+
+# --------------------------------------------------------------------------------------------
+# tree-sitter-bash: the grammar's extension module is loaded without the package's __init__
+
+
+def _sexp(language, text: bytes) -> str:
+    from tree_sitter import Parser
+
+    return str(Parser(language).parse(text).root_node)
+
+
+def test_the_bash_grammar_loaded_directly_is_the_packages() -> None:
+    import subprocess
+    import sys
+
+    import tree_sitter_bash
+    from tree_sitter import Language
+
+    from refactor.syntax import shell_guard
+
+    text = b'FOO="$(cat /run/secrets/t)" npm ci && echo "${A:-b}" <<EOF\nx\nEOF\n'
+    assert _sexp(shell_guard.bash_language(), text) == _sexp(Language(tree_sitter_bash.language()), text)
+    # in a fresh process, reading a RUN does not import the package (nor importlib.resources with it)
+    probe = (
+        "import sys\nfrom refactor.analysis.shell_parse import analyze_shell\n"
+        "assert analyze_shell('npm ci').commands\n"
+        "print(sorted(m for m in ('tree_sitter_bash', 'importlib.resources', 'tempfile') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out
+
+
+def test_the_bash_grammar_falls_back_to_the_package(monkeypatch) -> None:
+    from refactor.syntax import shell_guard
+
+    def broken():
+        raise ImportError("layout changed")
+
+    monkeypatch.setattr(shell_guard, "_grammar_binding", broken)
+    shell_guard.bash_language.cache_clear()
+    try:
+        assert "program" in _sexp(shell_guard.bash_language(), b"echo hi\n")
+    finally:
+        shell_guard.bash_language.cache_clear()

@@ -15,10 +15,11 @@ from refactor.syntax.shell_guard import guarded_parse
 
 @lru_cache(maxsize=1)
 def _parser():
-    import tree_sitter_bash
-    from tree_sitter import Language, Parser
+    from tree_sitter import Parser
 
-    return Parser(Language(tree_sitter_bash.language()))
+    from refactor.syntax.shell_guard import bash_language
+
+    return Parser(bash_language())
 
 
 _SHORT_TEXT = 4_096  # texts up to this long are kept per file, 1 MB of text at most (~40 MB of trees)

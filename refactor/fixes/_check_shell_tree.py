@@ -16,10 +16,11 @@ from refactor.fixes._check_shell_tools import _ARITH_PARENTS
 
 @lru_cache(maxsize=1)
 def _parser():
-    import tree_sitter_bash
-    from tree_sitter import Language, Parser
+    from tree_sitter import Parser
 
-    return Parser(Language(tree_sitter_bash.language()))
+    from refactor.syntax.shell_guard import bash_language
+
+    return Parser(bash_language())
 
 
 _DOUBLE_OPEN = re.compile(r"(?<![$(])\(\(")

@@ -25,7 +25,9 @@ This module is syntax, not planning: the check may import it (it imports nothing
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
+from typing import Any
 
 SCAN_FROM = 4_096  # texts up to this long are parsed whatever they hold (at most ~60 ms of errors)
 MAX_ERRORS = 64  # errors a long text may hold, plus one per KB of it (about 50 µs each)
@@ -225,3 +227,45 @@ def guarded_parse(parser, data: bytes):
     # the bytes again instead would double the cost of a text full of errors)
     read.budget, read.chunk = 1 << 62, _SERVE_CHUNK
     return tree
+
+
+@lru_cache(maxsize=1)
+def bash_language() -> Any:
+    """tree-sitter-bash's ``Language``, for the two parsers (each module keeps its own ``Parser``).
+
+    The grammar's extension module is loaded directly: the package's ``__init__`` imports
+    ``importlib.resources`` (and with it ``tempfile``, ``random`` and ``shutil``: 6-7 ms of every
+    run that reads a RUN) only to serve ``HIGHLIGHTS_QUERY``, which dfix does not use. Anything
+    unexpected in the package's layout falls back to importing the package."""
+    from tree_sitter import Language
+
+    try:
+        binding = _grammar_binding()
+    except Exception:  # noqa: BLE001 - the package's own import is the reference path
+        import tree_sitter_bash
+
+        return Language(tree_sitter_bash.language())
+    return Language(binding.language())
+
+
+def _grammar_binding() -> Any:
+    import importlib.machinery
+    import importlib.util
+    import os
+
+    name = "tree_sitter_bash._binding"
+    if name in sys.modules:
+        return sys.modules[name]
+    package = importlib.util.find_spec("tree_sitter_bash")  # (finds it; runs nothing)
+    for directory in (package.submodule_search_locations or []) if package else []:
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = os.path.join(directory, "_binding" + suffix)
+            if os.path.isfile(path):
+                spec = importlib.util.spec_from_file_location(name, path)
+                if spec is None or spec.loader is None:
+                    break
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                sys.modules[name] = module  # (a later import of the package reuses it)
+                return module
+    raise ImportError(f"no {name} extension module")

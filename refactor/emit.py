@@ -72,6 +72,7 @@ def environment():
     env.filters["mdcell"] = lambda v: str(v).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
     env.filters["mdtext"] = _mdtext
     env.filters["fence"] = _fence
+    env.filters["guard"] = env_guard
     env.filters["mask"] = _mask_filter
     return env
 
@@ -158,8 +159,14 @@ def docker_recipe(spec: BuildSpec) -> str:
     environment (the build fails before it starts when one is unset), then the command. Two lines of
     shell are written here rather than by a template, so a report needs jinja2 (a third of a cold
     single-file run) only for the targets that are documents."""
-    guards = [f': "${{{s.env}:?{s.env} is not set}}"\n' for s in spec.secrets if s.type == "env"]
+    guards = [env_guard(s.env) + "\n" for s in spec.secrets if s.type == "env" and s.env is not None]  # (an env secret has one)
     return "".join(guards) + command(spec) + "\n"
+
+
+def env_guard(name: str) -> str:
+    """The shell line that stops a recipe when the environment variable ``name`` (a secret's
+    source) is unset; the docker recipe and the templates (filter ``guard``) write it alike."""
+    return f': "${{{name}:?{name} is not set}}"'
 
 
 def command(spec: BuildSpec) -> str:

@@ -20,10 +20,10 @@ would store) is handed to ``dataclasses`` unchanged. ``tests/test_records.py`` h
 
 from __future__ import annotations
 
-import _thread
 import abc
 import dataclasses
 import inspect
+import reprlib
 import sys
 from collections.abc import Callable
 from dataclasses import MISSING, Field, FrozenInstanceError
@@ -145,7 +145,7 @@ def _add_methods(cls: Any, fields: tuple[Field[Any], ...], opts: dict[str, Any])
     if opts["repr"] and "__repr__" not in cls.__dict__:
         shown = ", ".join(f"{f.name}={{self.{f.name}!r}}" for f in fields if f.repr)
         source = f'def __repr__(self):\n    return self.__class__.__qualname__ + f"({shown})"\n'
-        made["__repr__"] = _compiled_on_first_call(cls, "__repr__", source, wrap=_recursive_repr)
+        made["__repr__"] = _compiled_on_first_call(cls, "__repr__", source, wrap=reprlib.recursive_repr())
     if opts["eq"]:
         compared = [f.name for f in fields if f.compare]
         source = (
@@ -290,23 +290,3 @@ def _signature_text(fields: tuple[Field[Any], ...]) -> str:
             part += " = <factory>"
         parts.append(part)
     return "(" + ", ".join(parts) + ")"
-
-
-def _recursive_repr(user_function: Callable[[Any], str]) -> Callable[[Any], str]:
-    """A ``__repr__`` that shows ``...`` for an object already being shown (dataclasses' own guard)."""
-    running: set[tuple[int, int]] = set()
-
-    def wrapper(self: Any) -> str:
-        key = id(self), _thread.get_ident()
-        if key in running:
-            return "..."
-        running.add(key)
-        try:
-            return user_function(self)
-        finally:
-            running.discard(key)
-
-    wrapper.__qualname__ = getattr(user_function, "__qualname__", "__repr__")
-    wrapper.__name__ = "__repr__"
-    wrapper.__wrapped__ = user_function  # type: ignore[attr-defined]
-    return wrapper

@@ -71,7 +71,12 @@ def _unchanged(full: str, row: list) -> bool:
         st = os.stat(full)
     except OSError:
         return False  # (the full path decides: a file gone or broken is skipped there)
-    return stat.S_ISREG(st.st_mode) and row[1:] == [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+    return stat.S_ISREG(st.st_mode) and row[1:] == _stat_row(st)
+
+
+def _stat_row(st: os.stat_result) -> list[int]:
+    """The stat a ``known`` row keeps after the kind: what tells that a file is unchanged."""
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
 def mentions_in(path: str, text: str) -> list[tuple[str, int, str]]:
@@ -134,8 +139,9 @@ def discover(
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not (screened and ignored(d, True)))
         for fn in sorted(filenames):
             rel = reldir + fn
+            full = dirpath + os.sep + fn if dirpath != root else prefix + fn
             row = before.get(rel)
-            if type(row) is list and _unchanged(dirpath + os.sep + fn if dirpath != root else prefix + fn, row):
+            if type(row) is list and _unchanged(full, row):
                 now[rel] = row  # nothing to find in it, as an earlier run found (its kind is in the row)
                 continue
             kind = kind_of(rel)
@@ -143,7 +149,6 @@ def discover(
                 continue  # (an extension-less Dockerfile is never a shell script: not even opened)
             if screened and ignored(fn, False):
                 continue
-            full = dirpath + os.sep + fn if dirpath != root else prefix + fn
             try:
                 st = os.stat(full)  # (a symlink: its target; a broken one raises)
             except OSError:
@@ -154,10 +159,7 @@ def discover(
                 if kind is not None and unreadable is not None:
                     unreadable.append((full, f"it is over {MAX_BYTES // (1024 * 1024)} MiB"))
                 continue
-            stamp = [kind or "-", st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
-            if before.get(rel) == stamp:
-                now[rel] = stamp  # nothing to find in it, as an earlier run found
-                continue
+            stamp = [kind or "-", *_stat_row(st)]
             try:
                 if kind is None:  # an extension-less file: a shell script only with a shell shebang
                     if not _SHEBANG.match(_read(full, 256, 256)):

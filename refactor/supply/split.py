@@ -87,14 +87,7 @@ def find_credential_splits(root: str | os.PathLike, known: dict[str, list[tuple]
     bulk run: ``refactor.run_packed``)."""
     from refactor.discovery import is_dockerfile_name
 
-    uses = _Scanner(str(root), known).run()
-    reads: dict[str, list[Site]] = {}
-    publishes: dict[str, list[Site]] = {}
-    for u in uses:
-        bucket = reads if u.kind == "read" else publishes
-        sites = bucket.setdefault(u.var, [])
-        if u.site not in sites:
-            sites.append(u.site)
+    reads, publishes = _Scanner(str(root), known).run()
     out = []
     for var in sorted(set(reads) & set(publishes)):
         # Dockerfile sites first (the build itself), then build commands and installs

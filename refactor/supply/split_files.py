@@ -1,9 +1,12 @@
 """Which files the credential-split scan reads (:mod:`refactor.supply.split`): the directories it
 skips, its size limit, the config, script and suffix names it looks at (``refactor.cache`` mirrors
-them), and :func:`dockerfile_events`, what the scan needs of a parsed Dockerfile as picklable tuples.
+them), how it reads one (:func:`scanned_text`), which files are tool configs (:func:`_config_kind`),
+and :func:`dockerfile_events`, what the scan needs of a parsed Dockerfile as picklable tuples.
 """
 
 from __future__ import annotations
+
+import os
 
 SKIP_DIRS = frozenset(
     {
@@ -39,6 +42,41 @@ def _is_dockerfile(name: str) -> bool:
 def _relevant(name: str) -> bool:
     low = name.lower()
     return low in _CONFIG_NAMES or low in _SCRIPT_NAMES or low.endswith(_SCAN_SUFFIXES) or "." not in low or _is_dockerfile(name)
+
+
+def _config_kind(rel: str, base: str) -> str | None:
+    """The tool whose configuration ``rel`` (``/``-separated; ``base``: its lowered name) is, whose
+    expansions the scan learns before anything else: npm, maven, gradle or pip; None for others."""
+    if base in (".npmrc", ".yarnrc", ".yarnrc.yml"):
+        return "npm"
+    if base == "settings.xml" or rel.startswith(".mvn/"):
+        return "maven"
+    if base.endswith((".gradle", ".gradle.kts")):
+        return "gradle"
+    if base in ("pip.conf", "pip.ini", ".pypirc", "poetry.toml", "uv.toml"):
+        return "pip"
+    return None
+
+
+def scanned_text(full: str) -> str | None:
+    """A scanned file's text; None for a link, a file over the size limit, an extensionless file
+    that is no Dockerfile, known script name or ``#!`` script, binary or non-UTF-8 data."""
+    fn = os.path.basename(full)
+    try:
+        if os.path.islink(full) or os.path.getsize(full) > MAX_BYTES:
+            return None
+        with open(full, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    if "." not in fn and not _is_dockerfile(fn) and fn.lower() not in _SCRIPT_NAMES and not data.startswith(b"#!"):
+        return None  # an extensionless file is scanned only as a shell script
+    if b"\x00" in data:
+        return None
+    try:
+        return data.decode("utf-8").lstrip("\ufeff")
+    except UnicodeDecodeError:
+        return None
 
 
 def dockerfile_events(df) -> list[tuple]:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Protocol
 
-from refactor.supply.split_files import _SCRIPT_NAMES, MAX_BYTES, SKIP_DIRS, _is_dockerfile, _relevant, dockerfile_events
+from refactor.supply.split_files import SKIP_DIRS, _config_kind, _relevant, dockerfile_events, scanned_text
 from refactor.supply.split_patterns import (
     _ANY_EXPR,
     _BUILD,
@@ -27,8 +28,8 @@ from refactor.supply.split_patterns import (
     _strip_yaml,
     may_match,
 )
-from refactor.supply.split_sites import EPHEMERAL, Site, _Scope, _Use
-from refactor.walk import walk
+from refactor.supply.split_sites import EPHEMERAL, Site, _Scope
+from refactor.walk import below, walk
 
 if TYPE_CHECKING:
     from ruamel.yaml.comments import CommentedMap
@@ -44,82 +45,80 @@ class PackedEvents(Protocol):
 class _Scanner:
     def __init__(self, root: str, known: dict[str, list[tuple] | PackedEvents] | None = None):
         self.root = os.path.abspath(root)
-        self.uses: list[_Use] = []
+        # variable -> its sites, in the order first seen (an ordered set: no search per site added)
+        self.reads: dict[str, dict[Site, None]] = {}
+        self.publishes: dict[str, dict[Site, None]] = {}
+        self._whats: dict[str, str] = {}  # one string for each description, however many sites share it
         self.config_refs: dict[str, set[str]] = {}
         self.known = known or {}  # absolute path -> dockerfile_events of Dockerfiles parsed already
 
-    # -- files -------------------------------------------------------------------------------
-    def files(self) -> list[tuple[str, str | list[tuple] | PackedEvents]]:
-        out: list[tuple[str, str | list[tuple] | PackedEvents]] = []
+    def files(self) -> Iterator[tuple[str, str, list[tuple] | PackedEvents | None]]:
+        """The files to scan as ``(relative path, full path, the events a worker already found)``, in
+        walk order, unread: a text is read when scanned and dropped after (the listings are the
+        run's, ``refactor.walk``: walking twice reads no directory twice)."""
         for dirpath, dirnames, filenames in walk(self.root):
             dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info"))
             for fn in sorted(filenames):
-                full = os.path.join(dirpath, fn)
-                rel = os.path.relpath(full, self.root).replace(os.sep, "/")
                 if not _relevant(fn):
                     continue
-                if full in self.known and not os.path.islink(full):
-                    out.append((rel, self.known[full]))  # parsed by a worker: its events stand in for the text
-                    continue
-                try:
-                    if os.path.islink(full) or os.path.getsize(full) > MAX_BYTES:
-                        continue
-                    with open(full, "rb") as fh:
-                        data = fh.read()
-                    if "." not in fn and not _is_dockerfile(fn) and fn.lower() not in _SCRIPT_NAMES and not data.startswith(b"#!"):
-                        continue  # an extensionless file is scanned only as a shell script
-                    if b"\x00" in data:
-                        continue
-                    text = data.decode("utf-8")
-                except (OSError, UnicodeDecodeError):
-                    continue
-                out.append((rel, text.lstrip("\ufeff")))
-        return out
+                full = os.path.join(dirpath, fn)
+                known = self.known.get(full)
+                yield below(full, self.root), full, known if known is not None and not os.path.islink(full) else None
 
-    def run(self) -> list[_Use]:
+    def run(self) -> tuple[dict[str, dict[Site, None]], dict[str, dict[Site, None]]]:
+        """Scan every file: ``(reads, publishes)``, each variable -> its sites."""
         from refactor.discovery import is_dockerfile_name
 
-        files = self.files()
+        configs: dict[str, str | None] = {}
         # first pass: what tool configs expand (read by both installs and publishes)
-        for rel, text in files:
-            if not isinstance(text, str):
-                continue
+        for rel, full, known in self.files():
             base = rel.rsplit("/", 1)[-1].lower()
-            if base in (".npmrc", ".yarnrc", ".yarnrc.yml"):
-                self.config_refs.setdefault("npm", set()).update(_shell_refs(text))
-            elif base == "settings.xml" or rel.startswith(".mvn/"):
+            kind = _config_kind(rel, base) if known is None else None
+            if kind is None:
+                continue
+            text = configs[full] = scanned_text(full)
+            if text is None:
+                continue
+            if kind in ("npm", "pip"):
+                self.config_refs.setdefault(kind, set()).update(_shell_refs(text))
+            elif kind == "maven":
                 self.config_refs.setdefault("maven", set()).update(re.findall(r"\$\{env\.([A-Za-z_][A-Za-z0-9_]*)\}", text))
-            elif base.endswith((".gradle", ".gradle.kts")):
+            else:
                 self.config_refs.setdefault("gradle", set()).update(
                     re.findall(r"(?:getenv|environmentVariable)\(\s*[\"']([A-Za-z_][A-Za-z0-9_]*)[\"']", text)
                 )
-            elif base in ("pip.conf", "pip.ini", ".pypirc", "poetry.toml", "uv.toml"):
-                self.config_refs.setdefault("pip", set()).update(_shell_refs(text))
-        for rel, text in files:
-            base = rel.rsplit("/", 1)[-1]
-            low = base.lower()
-            if not isinstance(text, str):
-                self.dockerfile_from(rel, text)
-            elif is_dockerfile_name(base):
-                self.dockerfile(rel, text)
-            elif low.endswith((".yml", ".yaml")) and (
-                rel.startswith(".github/workflows/") or (rel.startswith(".github/") and low in ("action.yml", "action.yaml"))
-            ):
-                if not self.github(rel, text):
-                    self.lines(rel, text)
-            elif low.endswith((".yml", ".yaml")) and (low.startswith(("docker-compose", "compose"))):
-                self.compose(rel, text)
-            elif (
-                low.endswith((".yml", ".yaml", ".sh", ".bash", ".mk", ".ps1", ".groovy"))
-                or low in ("makefile", "gnumakefile", "jenkinsfile", "justfile", ".gitlab-ci.yml")
-                or (low.endswith(".jenkinsfile"))
-            ) or ("." not in base and text.startswith("#!") and re.match(r"#!.*\b(?:sh|bash|zsh|dash|ash)\b", text)):
+        for rel, full, known in self.files():
+            if known is not None:
+                self.dockerfile_from(rel, known)
+                continue
+            text = configs.pop(full) if full in configs else scanned_text(full)
+            if text is not None:
+                self._scan(rel, text, is_dockerfile_name)
+        return self.reads, self.publishes
+
+    def _scan(self, rel: str, text: str, is_dockerfile_name) -> None:
+        base = rel.rsplit("/", 1)[-1]
+        low = base.lower()
+        if is_dockerfile_name(base):
+            self.dockerfile(rel, text)
+        elif low.endswith((".yml", ".yaml")) and (
+            rel.startswith(".github/workflows/") or (rel.startswith(".github/") and low in ("action.yml", "action.yaml"))
+        ):
+            if not self.github(rel, text):
                 self.lines(rel, text)
-        return self.uses
+        elif low.endswith((".yml", ".yaml")) and (low.startswith(("docker-compose", "compose"))):
+            self.compose(rel, text)
+        elif (
+            low.endswith((".yml", ".yaml", ".sh", ".bash", ".mk", ".ps1", ".groovy"))
+            or low in ("makefile", "gnumakefile", "jenkinsfile", "justfile", ".gitlab-ci.yml")
+            or (low.endswith(".jenkinsfile"))
+        ) or ("." not in base and text.startswith("#!") and re.match(r"#!.*\b(?:sh|bash|zsh|dash|ash)\b", text)):
+            self.lines(rel, text)
 
     def add(self, var: str, kind: str, rel: str, line: int, what: str) -> None:
         if var and var not in EPHEMERAL:
-            self.uses.append(_Use(var, kind, Site(rel, line, what)))
+            what = self._whats.setdefault(what, what)
+            (self.reads if kind == "read" else self.publishes).setdefault(var, {})[Site(rel, line, what)] = None
 
     # -- Dockerfiles -------------------------------------------------------------------------
     def dockerfile(self, rel: str, text: str) -> None:

@@ -1,7 +1,6 @@
 """The records of the credential-split scan (:mod:`refactor.supply.split`): a :class:`Site` (path,
-line, what), a variable's use (``_Use``: read or publish, where), the variables in scope at a step
-(``_Scope``: GitHub secret identities) and the per-job tokens that are never reported
-(``EPHEMERAL``).
+line, what), the variables in scope at a step (``_Scope``: GitHub secret identities) and the
+per-job tokens that are never reported (``EPHEMERAL``).
 """
 
 from __future__ import annotations
@@ -18,13 +17,6 @@ class Site(NamedTuple):
     path: str  # relative to the scanned root, with "/"
     line: int  # 1-based
     what: str
-
-
-@dataclass(frozen=True)
-class _Use:
-    var: str
-    kind: str  # "read" | "publish"
-    site: Site
 
 
 @dataclass

@@ -65,7 +65,7 @@ def is_dockerfile_name(name: str) -> bool:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     path: str  # filesystem path
     display: str  # as given, or relative to cwd when discovered
@@ -121,6 +121,7 @@ def discover(paths: list[str], exclude: tuple[str, ...] = (), respect_gitignore:
                 full = os.path.join(dirpath, fn)
                 # (below the working directory, a relative path is its own relpath: no getcwd per file)
                 display = full if os.path.isabs(given) else os.path.normpath(full) if not full.startswith("..") else os.path.relpath(full)
+                display = full if display == full else display  # one string for both (memory: a bulk run keeps them all)
                 out.setdefault(full, Candidate(full, display))
     # a symlink and its target (or two links to one file) are one file: process it once, so a
     # rewrite is planned and written once

@@ -13,21 +13,20 @@ import os
 from collections.abc import Iterator
 from functools import cache
 
-Listing = tuple[tuple[str, ...], tuple[str, ...], frozenset[str]]
+# what the run keeps of each directory: the names NUL-joined (no file name holds one), a few
+# hundred bytes a directory less than tuples of strings (a bulk run lists tens of thousands)
+_Kept = tuple[str, str, frozenset[str]]
+_NO_LINKS: frozenset[str] = frozenset()
 
 
 def forget() -> None:
     _listing.cache_clear()
 
 
-def listing(path: str) -> Listing | None:
-    """``(directory names, other names, names of symlinks to directories)`` in ``path``, sorted;
-    None when it cannot be listed."""
-    return _listing(os.path.abspath(path))
-
-
 @cache
-def _listing(path: str) -> Listing | None:
+def _listing(path: str) -> _Kept | None:
+    """``(directory names, other names, names of symlinks to directories)`` in ``path``, sorted,
+    the names NUL-joined; None when it cannot be listed."""
     dirs: list[str] = []
     files: list[str] = []
     links: list[str] = []
@@ -46,7 +45,7 @@ def _listing(path: str) -> Listing | None:
                     files.append(e.name)
     except OSError:
         return None
-    return tuple(sorted(dirs)), tuple(sorted(files)), frozenset(links)
+    return "\0".join(sorted(dirs)), "\0".join(sorted(files)), frozenset(links) if links else _NO_LINKS
 
 
 def walk(top: str) -> Iterator[tuple[str, list[str], list[str]]]:
@@ -56,12 +55,12 @@ def walk(top: str) -> Iterator[tuple[str, list[str], list[str]]]:
     stack = [top]
     while stack:
         path = stack.pop()
-        listed = listing(path)
-        if listed is None:
+        kept = _listing(os.path.abspath(path))
+        if kept is None:
             continue
-        dirs, files, links = listed
-        dirnames = list(dirs)
-        yield path, dirnames, list(files)
+        dirs, files, links = kept
+        dirnames = dirs.split("\0") if dirs else []
+        yield path, dirnames, files.split("\0") if files else []
         stack.extend(os.path.join(path, d) for d in reversed(dirnames) if d not in links)
 
 

@@ -259,10 +259,7 @@ def cli(
         if config_path:
             c = cfg
         else:
-            d = os.path.dirname(os.path.abspath(path))
-            if d not in dir_config:
-                dir_config[d] = config_mod.find_config(d)
-            c = dir_config[d]
+            c = config_mod.find_config(os.path.dirname(os.path.abspath(path)), dir_config)
         if c.path not in cache:
             cache[c.path] = make_settings(c.values)
         return cache[c.path]

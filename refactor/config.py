@@ -82,29 +82,49 @@ def load_file(path: str) -> Config:
     return Config(path, _validate(data, path))
 
 
-def find_config(start: str) -> Config:
+def find_config(start: str, memo: dict[str, Config] | None = None) -> Config:
+    """The nearest ``.dfix.toml`` or ``pyproject.toml`` with ``[tool.dfix]`` from ``start`` up to
+    the repository root (a directory holding ``.git``). ``memo`` (directory -> its config), shared
+    by the calls of one run, stops a walk at the first directory already answered and records every
+    directory walked: each directory is asked once and each config file read once, however many
+    Dockerfiles there are."""
     d = os.path.abspath(start)
     if os.path.isfile(d):
         d = os.path.dirname(d)
+    walked: list[str] = []
+    found = None
     while True:
-        dot = os.path.join(d, ".dfix.toml")
-        if os.path.isfile(dot):
-            return load_file(dot)
-        py = os.path.join(d, "pyproject.toml")
-        if os.path.isfile(py):
-            import tomllib
-
-            try:
-                with open(py, "rb") as fh:
-                    data = tomllib.load(fh)
-            except (OSError, tomllib.TOMLDecodeError) as exc:
-                raise ConfigError(f"{py}: invalid TOML ({exc})") from None
-            if "dfix" in data.get("tool", {}):
-                return load_file(py)
-        if os.path.exists(os.path.join(d, ".git")):
+        if memo is not None and d in memo:
+            found = memo[d]
+            break
+        walked.append(d)
+        found = _config_in(d)
+        if found is not None or os.path.exists(os.path.join(d, ".git")):
             break
         parent = os.path.dirname(d)
         if parent == d:
             break
         d = parent
-    return Config(None, {})
+    found = found if found is not None else Config(None, {})
+    if memo is not None:
+        memo.update(dict.fromkeys(walked, found))
+    return found
+
+
+def _config_in(d: str) -> Config | None:
+    """The config file of directory ``d`` itself, if it has one."""
+    dot = os.path.join(d, ".dfix.toml")
+    if os.path.isfile(dot):
+        return load_file(dot)
+    py = os.path.join(d, "pyproject.toml")
+    if os.path.isfile(py):
+        import tomllib
+
+        try:
+            with open(py, "rb") as fh:
+                data = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{py}: invalid TOML ({exc})") from None
+        if "dfix" in data.get("tool", {}):
+            return load_file(py)
+    return None

@@ -194,6 +194,32 @@ def test_nearest_config_per_file(tmp_path) -> None:
     assert got == {"a/Dockerfile": [], "b/Dockerfile": []}
 
 
+def test_nearest_config_with_a_memo_is_the_walk_without_one(tmp_path, monkeypatch) -> None:
+    """A run asks every Dockerfile's directory for its config through one memo: each config file is
+    read once, and every directory gets what an unmemoized walk finds (its own file, the nearest
+    above it, none past the repository root)."""
+    from refactor import config as config_mod
+
+    (tmp_path / "pyproject.toml").write_text('[tool.dfix]\nsecret-names = ["OUTSIDE"]\n')  # past the root: never found
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / ".dfix.toml").write_text('allow-names = ["NPM_TOKEN"]\n')
+    dirs = [repo / "a" / "x" / "y", repo / "a" / "z", repo / "b" / "c", repo / "d"]
+    for d in dirs:
+        d.mkdir(parents=True)
+    (repo / "b" / "pyproject.toml").write_text('[tool.dfix]\nsecret-names = ["BUILD_KEYMAT"]\n')
+    (repo / "d" / "pyproject.toml").write_text("[tool.other]\nx = 1\n")  # no [tool.dfix]: walks on up
+    asked = [repo, repo / "a", *dirs, repo / "b"]
+    loads: list[str] = []
+    real = config_mod.load_file
+    monkeypatch.setattr(config_mod, "load_file", lambda path: loads.append(path) or real(path))
+    memo: dict[str, config_mod.Config] = {}
+    got = [config_mod.find_config(str(d), memo) for d in asked + asked]
+    assert sorted(loads) == sorted([str(repo / ".dfix.toml"), str(repo / "b" / "pyproject.toml")])
+    assert [(c.path, c.values) for c in got] == [(c.path, c.values) for c in (config_mod.find_config(str(d)) for d in asked + asked)]
+    assert {c.path for c in got} == {str(repo / ".dfix.toml"), str(repo / "b" / "pyproject.toml")}
+
+
 def test_add_ignore_writes_a_baseline(tmp_path) -> None:
     p = tmp_path / "Dockerfile"
     p.write_bytes(b"FROM a:1\n  ARG NPM_TOKEN GH_TOKEN\r\n# dfix: ignore[DF003] reviewed\nARG VITE_API_KEY\nRUN npm ci\n")

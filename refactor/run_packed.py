@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import os
 import pickle
+import sys
 import zlib
 from collections.abc import Iterator
 from dataclasses import replace
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from refactor.buildspec import BuildSpec
@@ -37,11 +39,54 @@ if TYPE_CHECKING:
 
 
 def pack(obj: Any) -> bytes:
-    return zlib.compress(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    co = _codecs()[0].copy()
+    return co.compress(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)) + co.flush()
 
 
 def unpack(data: bytes) -> Any:
-    return pickle.loads(zlib.decompress(data))
+    do = _codecs()[1].copy()
+    return pickle.loads(do.decompress(data) + do.flush())
+
+
+@cache
+def _codecs() -> tuple[Any, Any]:
+    """A compressor and a decompressor primed with :func:`_zdict`, copied for each result: a 4 KiB
+    window (``wbits`` 12: a packed result is a few KiB) and a small hash (``memLevel`` 5) make the copy a
+    few microseconds, where setting up zlib's default 32 KiB window for each result took 70."""
+    zdict = _zdict()
+    return zlib.compressobj(1, zlib.DEFLATED, 12, 5, zlib.Z_DEFAULT_STRATEGY, zdict), zlib.decompressobj(12, zdict=zdict)
+
+
+@cache
+def _zdict() -> bytes:
+    """zlib's preset dictionary for packed results: the pickle of a made-up one, with the class
+    paths, field names and strings every result repeats. A result of a few hundred bytes is too
+    short for zlib to find them in itself: this takes a clean file's from about 550 bytes to 200,
+    one with findings from 1,200 to 400 (bench/_gen.py's monorepo). Built from constants, so the
+    workers and the parent build the same bytes (nothing packed outlives the run)."""
+    from refactor.buildspec import SecretSpec
+    from refactor.emit import env_guard
+    from refactor.fixes.edit import Edit
+    from refactor.results import FindingOut, FixOut, Outcome
+    from refactor.rules import RULES
+
+    path, context, var, sid = "services/app/Dockerfile", "services/app", "NPM_TOKEN", "npm_token"
+    spec = BuildSpec(path, context, (SecretSpec(sid, "env", var),), (), ("VERSION",), ("runtime: ~/.npmrc (written with",))
+    title = f"Mount {var} as a BuildKit secret (id={sid}) and stop passing it as a build arg"
+    fix = FixOut(title, "safe", False, (), True, (Edit(10, 20, f"RUN --mount=type=secret,id={sid},env={var}"),))
+    message = f"ARG {var} is a secret (known credential name {var}); value <unset>; build-arg values are recorded in the image history of every later RUN"
+    findings = tuple(FindingOut(r.code, r.name, var, r.secret, r.severity, message, 3, 1, 3, 9, fix) for r in RULES)
+    docker = f"docker build --secret id={sid},env={var} {context}"
+    r = FileResult(
+        path, outcome=Outcome.FIXED, changed=True, findings=findings, build=spec, emitted={"docker": f"{env_guard(var)}\n{docker}\n"}
+    )
+    r = replace(r, command=docker, fs_path=path, migrated=(var,), declared_args=(var,), notes=spec.notes)
+    h = Header(path, path, "dockerfile", "ok", (var,), (var,), (), spec, ("x",), frozenset({var}))
+    clean = FileResult(
+        path, build=BuildSpec(path, context), emitted={"docker": f"docker build {context}\n"}, command=f"docker build {context}"
+    )
+    events = [("from",), ("run", 3, "npm ci\n")]
+    return pickle.dumps(((h, r, events), (h, clean, events)), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +112,15 @@ class Packed:
     everything else (the Header's other fields, the result, the DF010 events) in one compressed
     pickle, decoded on use: about 0.9 KB a file where the objects took 2.3 KB."""
 
-    __slots__ = ("_data", "has_events", "migrated", "path", "status")
+    __slots__ = ("_data", "has_events", "migrated", "path", "seq", "status")
 
     def __init__(self, path: str, status: str, migrated: tuple[str, ...], data: bytes, has_events: bool) -> None:
         self.path = path
-        self.status = status
+        self.status = sys.intern(status)  # (unpickled in the parent: one string for all, not one each)
         self.migrated = migrated
         self._data = data
         self.has_events = has_events
+        self.seq = -1  # its place among the run's candidates, set by the parent (PackedResults)
 
     def _decoded(self) -> tuple[Header, FileResult, list[tuple] | None]:
         return unpack(self._data)
@@ -138,7 +184,6 @@ class PackedResults:
         self._entries = entries
         self._candidates = candidates
         self._per_file = per_file
-        self._by_packed: dict[int, tuple[Any, Settings]] = {}  # id(Packed) -> (candidate, settings), for the blocks
         self._blocks = blocks or {}
         self._splits = splits
         self._stdin = stdin
@@ -146,7 +191,8 @@ class PackedResults:
 
     def bind(self, order: list[Packed]) -> None:
         """The packed results in candidate order (aligned with ``candidates``/``per_file``)."""
-        self._by_packed = {id(p): (c, st) for p, c, st in zip(order, self._candidates, self._per_file)}
+        for i, p in enumerate(order):
+            p.seq = i
 
     def __len__(self) -> int:
         return len(self._entries) + (self._stdin is not None)
@@ -194,7 +240,7 @@ class PackedResults:
         for e in self._all():
             if isinstance(e, Packed):
                 r = e.result()
-                c, st = self._by_packed[id(e)]
+                c, st = self._candidates[e.seq], self._per_file[e.seq]
                 if self._blocks:
                     b = self._blocks.get(os.path.realpath(c.path))
                     if b is not None:
@@ -222,6 +268,9 @@ def finish(paths, settings, candidates, per_file, excludes, progress, cache, dir
         item if isinstance(item, Packed) else pack_result(item)
         for item in (progress(stream, len(candidates)) if progress is not None else stream)
     ]
+    for p, c in zip(order, candidates):
+        if p.path == c.display:
+            p.path = c.display  # the candidate's string, not a second copy from the worker
     known: dict[str, list[tuple] | PackedEvents] = {os.path.abspath(c.path): p for c, p in zip(candidates, order) if p.has_events}
     splits = _split_findings(dirs, settings, known, cache) if scan else {}
     del known

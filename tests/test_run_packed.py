@@ -103,3 +103,24 @@ def test_packed_results_hold_no_file_text(repo: Path) -> None:
     assert r.original is None and r.new_text is None
     assert p.header.masks  # the literal is known, to mask it elsewhere
     assert run_packed.unpack(run_packed.pack(p)).header == p.header  # how a worker hands it over
+
+
+def test_packing_round_trips_results_larger_than_its_window() -> None:
+    """Results are packed with a 4 KiB window primed with a made-up result (``run_packed._zdict``):
+    one of any size, sharing nothing with it or sharing much, comes back equal, and each packing is
+    independent of the one before (the primed compressor is copied, never used itself)."""
+    import random
+
+    from refactor.results import FileResult
+
+    rnd = random.Random(3)
+    noise = "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz0123456789 \n") for _ in range(50_000))
+    results = [
+        FileResult("p/Dockerfile", notes=(noise,), declared_args=tuple(f"ARG_{i}" for i in range(2_000))),
+        FileResult("services/app/Dockerfile", notes=("x" * 100_000,)),
+        FileResult(""),
+    ]
+    packed = [run_packed.pack((r, [("from",)])) for r in results]
+    assert [run_packed.unpack(b) for b in reversed(packed)] == [(r, [("from",)]) for r in reversed(results)]
+    assert packed == [run_packed.pack((r, [("from",)])) for r in results]
+    assert len(packed[1]) < 2_000  # (compressed still)

@@ -24,6 +24,7 @@ Medians of ``--repeat`` runs after one warm-up (page cache and pyc files warm). 
 asserted; a missing anchor is reported and its ratios are left blank.
 
     python bench/perf.py [--repeat 3] [--latency-runs 21] [--sizes 1000,10000,20000] [--skip-memory]
+                         [--python PATH]   (the dfix of another interpreter, e.g. a `pip install .` venv)
 """
 
 from __future__ import annotations
@@ -156,8 +157,11 @@ def corpus_rows(tmp: Path, repeat: int) -> None:
     print(f"\n## 1. Corpus: {len(files)} Dockerfiles, report mode ({'; '.join(versions)})\n")
     print("| where | tool | wall s | CPU s | hadolint ÷ dfix (wall / CPU) | tally ÷ dfix (wall / CPU) |")
     print("|---|---|---:|---:|---:|---:|")
-    for where, base, rel in (("outside git", outside, files), ("in a git monorepo (+5,000 files)", inside, [f"services/{f}" for f in files])):
-        dfix = [sys.executable, "-m", "refactor", "-q"]
+    for where, base, rel in (
+        ("outside git", outside, files),
+        ("in a git monorepo (+5,000 files)", inside, [f"services/{f}" for f in files]),
+    ):
+        dfix = [_PYTHON, "-m", "refactor", "-q"]
         cold = _median(dfix + rel, base, repeat, fresh_cache=True)
         cache_dir = tempfile.mkdtemp(prefix="dfix-bench-warm-")
         _measure(dfix + rel, base, {"DFIX_CACHE_DIR": cache_dir})  # fill the cache
@@ -175,15 +179,18 @@ def corpus_rows(tmp: Path, repeat: int) -> None:
             if row:
                 print(f"| {where} | {label} | {row['wall']:.2f} | {row['cpu']:.2f} | | |")
         print(f"| {where} | cold ÷ warm | {_ratio(cold['wall'], warm['wall'])} | {_ratio(cold['cpu'], warm['cpu'])} | | |")
-    print(f"\nTargets: cold ≥ {TARGETS['hadolint']:.0f}× hadolint and ≥ {TARGETS['tally']:.0f}× tally (wall and CPU); warm ≥ {TARGETS['warm']:.0f}× faster than cold.")
+    print(
+        f"\nTargets: cold ≥ {TARGETS['hadolint']:.0f}× hadolint and ≥ {TARGETS['tally']:.0f}× tally (wall and CPU); warm ≥ {TARGETS['warm']:.0f}× faster than cold."
+    )
     latency_rows(outside, inside)
 
 
 _LATENCY_RUNS = 21
+_PYTHON = sys.executable  # the interpreter that runs dfix (--python: e.g. a venv with `pip install .`)
 
 
 def latency_rows(outside: Path, inside: Path) -> None:
-    text = "FROM node:20\nARG NPM_TOKEN\nRUN echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > .npmrc && npm ci && rm .npmrc\n"
+    text = 'FROM node:20\nARG NPM_TOKEN\nRUN echo "//registry.npmjs.org/:_authToken=${NPM_TOKEN}" > .npmrc && npm ci && rm .npmrc\n'
     print(f"\n## 2. One file (median of {_LATENCY_RUNS} runs, after warm-ups)\n")
     print("| where | cold (--no-cache) ms | warm ms |")
     print("|---|---:|---:|")
@@ -191,7 +198,7 @@ def latency_rows(outside: Path, inside: Path) -> None:
         d = base / "latency"
         d.mkdir(exist_ok=True)
         (d / "Dockerfile").write_text(text)
-        dfix = [sys.executable, "-m", "refactor", "-q"]
+        dfix = [_PYTHON, "-m", "refactor", "-q"]
         cache_dir = tempfile.mkdtemp(prefix="dfix-bench-lat-")
         cold = _median(dfix + ["--no-cache", "latency/Dockerfile"], base, _LATENCY_RUNS)
         _measure(dfix + ["latency/Dockerfile"], base, {"DFIX_CACHE_DIR": cache_dir})
@@ -199,6 +206,15 @@ def latency_rows(outside: Path, inside: Path) -> None:
         shutil.rmtree(cache_dir, ignore_errors=True)
         print(f"| {where} | {1000 * cold['wall']:.0f} | {1000 * warm['wall']:.0f} |")
     print(f"\nTarget: ≤ {TARGETS['latency_ms']:.0f} ms median in and outside a repository.")
+
+
+def _install_kind(python: str) -> str:
+    """How ``python`` has dfix: an editable install (start-up pays its import finder) or not."""
+    code = "import importlib.metadata as m, json; print(json.loads(m.distribution('dfix').read_text('direct_url.json') or '{}').get('dir_info', {}).get('editable', False))"
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=os.sep).stdout.strip()  # (not a checkout)
+    return {"True": "editable install (pip install -e)", "False": "regular install (pip install .)"}.get(
+        out, "dfix not installed as a distribution"
+    )
 
 
 def memory_rows(tmp: Path, sizes: list[int]) -> None:
@@ -209,7 +225,7 @@ def memory_rows(tmp: Path, sizes: list[int]) -> None:
     for n in sizes:
         root = tmp / f"gen-{n}"
         generate(root, n)
-        r = measure([sys.executable, "-m", "refactor", "-q", "--no-cache", str(root)], tmp)
+        r = measure([_PYTHON, "-m", "refactor", "-q", "--no-cache", str(root)], tmp)
         shutil.rmtree(root, ignore_errors=True)
         first = first or r
         print(f"| {n} | {r['wall']:.1f} | {1000 * r['wall'] / n:.2f} | {r['maxrss_mb']:.0f} | {r['tree_mb'] or 0:.0f} |")
@@ -218,16 +234,19 @@ def memory_rows(tmp: Path, sizes: list[int]) -> None:
 
 
 def main() -> int:
-    global _LATENCY_RUNS
+    global _LATENCY_RUNS, _PYTHON
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--latency-runs", type=int, default=21)
     ap.add_argument("--sizes", default="1000,10000,20000")
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--skip-corpus", action="store_true")
+    ap.add_argument("--python", default=sys.executable, help="interpreter whose dfix is measured (default: this one)")
     a = ap.parse_args()
     _LATENCY_RUNS = a.latency_runs
+    _PYTHON = a.python
     print(f"# dfix performance (issue #19): {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}, load {os.getloadavg()[0]:.2f}")
+    print(f"dfix run by {_PYTHON}, {_install_kind(_PYTHON)}")
     with tempfile.TemporaryDirectory(prefix="dfix-bench-perf-") as t:
         tmp = Path(t)
         if not a.skip_corpus:

@@ -244,7 +244,7 @@ def main() -> int:
     ap.add_argument("--python", default=sys.executable, help="interpreter whose dfix is measured (default: this one)")
     a = ap.parse_args()
     _LATENCY_RUNS = a.latency_runs
-    _PYTHON = a.python
+    _PYTHON = os.path.abspath(a.python) if os.sep in a.python else a.python  # (runs happen in other directories)
     print(f"# dfix performance (issue #19): {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}, load {os.getloadavg()[0]:.2f}")
     print(f"dfix run by {_PYTHON}, {_install_kind(_PYTHON)}")
     with tempfile.TemporaryDirectory(prefix="dfix-bench-perf-") as t:

@@ -45,7 +45,10 @@ def pack(obj: Any) -> bytes:
 
 def unpack(data: bytes) -> Any:
     do = _codecs()[1].copy()
-    return pickle.loads(do.decompress(data) + do.flush())
+    raw = do.decompress(data) + do.flush()
+    if not do.eof or do.unused_data:
+        raise zlib.error("a packed result is truncated or has bytes after its end")
+    return pickle.loads(raw)
 
 
 @cache

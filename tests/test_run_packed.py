@@ -6,6 +6,7 @@ result cache."""
 from __future__ import annotations
 
 import shutil
+import zlib
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,6 @@ def test_packing_round_trips_results_larger_than_its_window() -> None:
     assert [run_packed.unpack(b) for b in reversed(packed)] == [(r, [("from",)]) for r in reversed(results)]
     assert packed == [run_packed.pack((r, [("from",)])) for r in results]
     assert len(packed[1]) < 2_000  # (compressed still)
+    for damaged in (packed[0][:-5], packed[0] + b"junk"):  # a truncated or padded stream is an error, never a guess
+        with pytest.raises(zlib.error):
+            run_packed.unpack(damaged)

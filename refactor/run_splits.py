@@ -75,7 +75,10 @@ def with_split_findings(r: FileResult, fs: list) -> FileResult:
 def _split_extras(candidates_paths, splits: dict[str, list]) -> list[FileResult]:
     """DF010 findings on files the run did not process: caller entries of their own, by path."""
     extra = []
-    done = {os.path.abspath(p) for p in candidates_paths}
+    # (only the candidates that may be one of them: a set of every candidate's absolute path was
+    # the peak of a 20,000-file run)
+    names = {os.path.basename(full) for full in splits}
+    done = {os.path.abspath(p) for p in candidates_paths if os.path.basename(p) in names} if names else set()
     for full, fs in splits.items():
         if full not in done:
             extra.append(FileResult(os.path.relpath(full), kind="caller", findings=tuple(fs)))

@@ -28,7 +28,10 @@ SKIP_DIRS = frozenset(
 MAX_BYTES = 1 << 20
 
 
-_CONFIG_NAMES = frozenset({".npmrc", ".yarnrc", ".yarnrc.yml", "settings.xml", "pip.conf", "pip.ini", ".pypirc", "poetry.toml", "uv.toml"})
+# tool configs by name -> the tool (whose expansions the scan learns first: ``_config_kind``)
+_CONFIG_KINDS = dict.fromkeys((".npmrc", ".yarnrc", ".yarnrc.yml"), "npm") | {"settings.xml": "maven"}
+_CONFIG_KINDS |= dict.fromkeys(("pip.conf", "pip.ini", ".pypirc", "poetry.toml", "uv.toml"), "pip")
+_CONFIG_NAMES = frozenset(_CONFIG_KINDS)
 _SCRIPT_NAMES = frozenset({"makefile", "gnumakefile", "jenkinsfile", "justfile"})
 _SCAN_SUFFIXES = (".yml", ".yaml", ".sh", ".bash", ".mk", ".ps1", ".groovy", ".gradle", ".gradle.kts", ".jenkinsfile")
 
@@ -47,14 +50,12 @@ def _relevant(name: str) -> bool:
 def _config_kind(rel: str, base: str) -> str | None:
     """The tool whose configuration ``rel`` (``/``-separated; ``base``: its lowered name) is, whose
     expansions the scan learns before anything else: npm, maven, gradle or pip; None for others."""
-    if base in (".npmrc", ".yarnrc", ".yarnrc.yml"):
-        return "npm"
-    if base == "settings.xml" or rel.startswith(".mvn/"):
+    if base in _CONFIG_KINDS:
+        return _CONFIG_KINDS[base]
+    if rel.startswith(".mvn/"):
         return "maven"
     if base.endswith((".gradle", ".gradle.kts")):
         return "gradle"
-    if base in ("pip.conf", "pip.ini", ".pypirc", "poetry.toml", "uv.toml"):
-        return "pip"
     return None
 
 

@@ -25,6 +25,7 @@ from refactor.analysis.secrets import (
 )
 from refactor.analysis.shell import auth_uses
 from refactor.buildspec import SecretSpec
+from refactor.codecache import regex
 from refactor.fixes.credential_copies import plan_credential_copies
 from refactor.fixes.edit import Applicability, Fix
 from refactor.fixes.mounts import plan_secret
@@ -39,7 +40,7 @@ from refactor.fixes.plan import (
 from refactor.source import SourceFile
 from refactor.syntax.dockerfile import Dockerfile, parse
 
-_SYNTAX_OK = re.compile(r"^(?:docker\.io/)?docker/dockerfile:1(?:\.(\d+)(?:\.\d+)?)?$")
+_SYNTAX_OK = regex(r"^(?:docker\.io/)?docker/dockerfile:1(?:\.(\d+)(?:\.\d+)?)?$")
 
 
 def choose_mount_style(df: Dockerfile, requested: str, emit: tuple[str, ...]) -> tuple[str, str | None]:

@@ -6,13 +6,13 @@ This is the contract between the rewrite and everything that builds (emitted com
 
 from __future__ import annotations
 
-import re
 from dataclasses import field
 
+from refactor.codecache import regex
 from refactor.records import dataclass
 
 # a RUN --mount of a secret that sets an environment variable (env=): buildah accepts it from 1.44
-ENV_MOUNT = re.compile(r"--mount=[^\s]*type=secret[^\s]*,env=|--mount=[^\s]*env=[^\s]*type=secret")
+ENV_MOUNT = regex(r"--mount=[^\s]*type=secret[^\s]*,env=|--mount=[^\s]*env=[^\s]*type=secret")
 
 
 @dataclass(frozen=True, slots=True)

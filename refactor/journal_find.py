@@ -5,12 +5,12 @@ every ancestor of the file, and the files each journal lists (cached by the jour
 from __future__ import annotations
 
 import os
-import re
 
+from refactor.codecache import regex
 from refactor.journal_dirs import ancestors as _ancestors
 from refactor.journal_store import DIRNAME, JournalError, _is_journal_dir, canon, load
 
-_NAME = re.compile(r"^[0-9a-f]{16}\.json$")
+_NAME = regex(r"^[0-9a-f]{16}\.json$")
 
 
 def _journal_files(jdir: str) -> list[str]:

@@ -10,18 +10,18 @@ import hashlib
 import hmac
 import json
 import os
-import re
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from refactor.codecache import regex
 from refactor.journal_dirs import DIRNAME as DIRNAME
 from refactor.journal_dirs import is_journal_dir as _is_journal_dir
 from refactor.records import dataclass
 
 VERSION = 1
 MAX_BYTES = 256 * 1024 * 1024  # a journal holds the new text of a few files of at most 10 MiB
-_TMP = re.compile(r"^\.[0-9a-f]{16}\.json\.dfix-tmp-\d+-[0-9a-f]+$")
+_TMP = regex(r"^\.[0-9a-f]{16}\.json\.dfix-tmp-\d+-[0-9a-f]+$")
 
 
 class JournalError(OSError):

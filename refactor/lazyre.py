@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from typing import Any, cast
 
+from refactor.codecache import regex
+
 _CREATED: list[LazyPattern] = []  # every lazy pattern, for compile_all()
 _METHODS = ("search", "match", "fullmatch", "finditer", "findall", "sub", "subn", "split")
 
@@ -32,7 +34,7 @@ class LazyPattern:
             return self._compiled
         except AttributeError:
             pass
-        rx = re.compile(*self._args)
+        rx = regex(*self._args)  # (kept from one process to the next: refactor.codecache)
         self._compiled = rx
         for name in _METHODS:
             setattr(self, name, getattr(rx, name))

@@ -31,6 +31,7 @@ import re
 from dataclasses import field
 
 from refactor.analysis.shell import analyze_shell, file_writes
+from refactor.codecache import regex
 from refactor.fixes.edit import Applicability, Edit, Fix
 from refactor.multistage_context import RunContext, SplitError
 from refactor.multistage_outputs import _outputs_for_run
@@ -235,7 +236,7 @@ def plan_split(analysis, plans, keyword_case_upper: bool, other_secrets: frozens
     return fix, splits
 
 
-_FROM_IN_MOUNT = re.compile(r"(?:^|,)from=(\d+)(?:,|$)")
+_FROM_IN_MOUNT = regex(r"(?:^|,)from=(\d+)(?:,|$)")
 
 
 def _check_stage(facts, s_idx: int, decls: list[int], first: int, last: int, secret_names: set[str]) -> None:

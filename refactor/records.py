@@ -8,6 +8,7 @@ everything but the code generation (fields, defaults, ``__match_args__``, slots,
 ``replace()``, ``asdict()`` work as ever), compiles ``__init__`` (its signature is the class's API),
 compiles ``__repr__``, ``__eq__`` and ``__hash__`` when one is first called, and makes the frozen
 methods closures over the field names: about a third of the time (a five-field frozen slotted class: 0.3 ms against 0.95).
+The compiled methods are kept from one process to the next (:mod:`refactor.codecache`).
 
 The methods behave as the ones ``dataclasses`` writes, with one difference that only makes things
 faster: a frozen class's ``__init__`` stores each field through the class's own slot setter (or the
@@ -28,6 +29,8 @@ import sys
 from collections.abc import Callable
 from dataclasses import MISSING, Field, FrozenInstanceError
 from typing import Any, TypeVar, dataclass_transform, overload
+
+from refactor.codecache import code as _code
 
 T = TypeVar("T")
 
@@ -188,7 +191,7 @@ def _compile_init(cls: Any, fields: tuple[Field[Any], ...], *, frozen: bool, slo
     source = f"def __dfix_create__({', '.join(helpers)}):\n" + "".join(f"    {line}\n" for line in lines) + "    return __init__\n"
     module = sys.modules.get(cls.__module__)
     scope: dict[str, Any] = {}
-    exec(source, module.__dict__ if module is not None else {}, scope)
+    exec(_code(source), module.__dict__ if module is not None else {}, scope)
     return scope["__dfix_create__"](**helpers)
 
 
@@ -199,7 +202,7 @@ def _compiled_on_first_call(cls: Any, name: str, source: str, wrap: Callable[[An
     def method(*args: Any) -> Any:
         if not compiled:
             ns: dict[str, Any] = {"__name__": cls.__module__}
-            exec(source, ns)
+            exec(_code(source), ns)
             made = ns[name] if wrap is None else wrap(ns[name])
             _name(cls, name, made)
             compiled.append(made)

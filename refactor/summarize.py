@@ -27,17 +27,17 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from dataclasses import field
 
 import click
 
+from refactor.codecache import regex
 from refactor.records import dataclass
 
 SUPPORTED_SCHEMA = 1
-_LOGRUS_REPO = re.compile(r'(?:^|\s)repo=(?:"((?:[^"\\]|\\.)*)"|(\S+))')
-_LOGRUS_LINE = re.compile(r'^(?:time="[^"]*"\s+)?level=\w+\b')
+_LOGRUS_REPO = regex(r'(?:^|\s)repo=(?:"((?:[^"\\]|\\.)*)"|(\S+))')
+_LOGRUS_LINE = regex(r'^(?:time="[^"]*"\s+)?level=\w+\b')
 _TRIM = " \t#=*[]-"
 
 
@@ -141,7 +141,7 @@ def _is_report(obj) -> bool:
     return isinstance(obj, dict) and "schema_version" in obj and "files" in obj
 
 
-_LABEL_PREFIX = re.compile(r"^\S.*:\s*$")
+_LABEL_PREFIX = regex(r"^\S.*:\s*$")
 
 
 def _candidates(text: str):

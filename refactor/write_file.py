@@ -8,9 +8,10 @@ leftover temp files (and of a half-written group's journal) before a ``--write``
 from __future__ import annotations
 
 import os
-import re
 
-TMP_PATTERN = re.compile(r"^\..+\.dfix-tmp-\d+-[0-9a-f]+$")
+from refactor.codecache import regex
+
+TMP_PATTERN = regex(r"^\..+\.dfix-tmp-\d+-[0-9a-f]+$")
 ACL = "system.posix_acl_access"
 _FS_IOC_GETFLAGS = 0x80086601  # linux/fs.h: _IOR('f', 1, long)
 _FS_IMMUTABLE_FL, _FS_APPEND_FL = 0x10, 0x20

@@ -12,17 +12,17 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import field
 from functools import cached_property
 
 from refactor.analysis import visibility
+from refactor.codecache import regex
 from refactor.records import dataclass
 from refactor.syntax.dockerfile import Dockerfile, Instruction
 from refactor.syntax.words import NameValue, find_refs, name_values, unquote
 
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_WORD = regex(r"[A-Za-z_][A-Za-z0-9_]*")
 
 PROXY_ARGS = frozenset(n for p in ("HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY") for n in (p, p.lower()))
 PLATFORM_ARGS = frozenset(

@@ -19,6 +19,8 @@ import re
 from bisect import bisect_left
 from functools import cached_property
 
+from refactor.codecache import regex
+
 _CLASS_ESC = {"\n": r"\n", "\t": r"\t", "\\": r"\\", "]": r"\]", "^": r"\^", "-": r"\-"}
 
 
@@ -210,4 +212,4 @@ class RunScan:
                 skip = len(text) if e is None else e.start()
 
 
-_SPACE = re.compile(r"\s")
+_SPACE = regex(r"\s")

@@ -91,9 +91,10 @@ from refactor.analysis.secrets import (
     _FORMATS,
     is_stand_in,
 )
+from refactor.codecache import regex
 
 __all__ = ["Literal", "in_dockerfile", "mask_values", "scan"]
-_B64_RUN = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
+_B64_RUN = regex(r"[A-Za-z0-9+/]{16,}={0,2}")
 _NETRC_KEYWORDS = frozenset({"machine", "default", "login", "password", "account", "macdef", "port"})  # never a password
 
 
@@ -304,10 +305,10 @@ def mask_values(text: str) -> list[str]:
     return out
 
 
-_FILE_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+_FILE_NAME = regex(r"[A-Za-z0-9_.\-]+")
 # where a file name starts: after ``>``, ``/``, ``cp `` or ``mv ``, blanks and one quote; the name is
 # the whole run of name characters there (what ``v(?![\w.\-])`` matched for a name ``v``)
-_FILE_NAME_AT = re.compile(r"(?=(?:>|/|\bcp\s|\bmv\s)\s*[\"']?([\w.\-]+))")
+_FILE_NAME_AT = regex(r"(?=(?:>|/|\bcp\s|\bmv\s)\s*[\"']?([\w.\-]+))")
 
 
 def _file_names(text: str) -> frozenset[str]:

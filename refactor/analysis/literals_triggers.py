@@ -22,6 +22,7 @@ from refactor.analysis.secrets import (
     name_tokens,
     real_literal,
 )
+from refactor.codecache import regex
 
 
 @lru_cache(maxsize=4096)  # a text repeating one value judges it once (bounded: memory flat)
@@ -163,7 +164,7 @@ _FAMILY_TRIGGERS = {
 }
 _FORMAT_TRIGGERS = tuple(tuple(k.lower() for k in keys) for keys in _FORMAT_KEYS)
 _ALL_TRIGGERS = sorted({t for ts in _FAMILY_TRIGGERS.values() for t in ts} | {t for ts in _FORMAT_TRIGGERS for t in ts})
-_TRIGGER_RE = re.compile(_trie(_ALL_TRIGGERS))
+_TRIGGER_RE = regex(_trie(_ALL_TRIGGERS))
 # a trigger found also stands for every shorter trigger it starts with ("sk-ant-" -> "sk-")
 _TRIGGER_SET = frozenset(_ALL_TRIGGERS)
 _PREFIXES = {t: frozenset(t[:k] for k in range(1, len(t) + 1) if t[:k] in _TRIGGER_SET) for t in _ALL_TRIGGERS}

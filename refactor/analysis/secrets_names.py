@@ -33,6 +33,7 @@ from refactor.analysis.secrets_words import (
     _STRONG,
     _STRONG_OVER_PUBLIC,
 )
+from refactor.codecache import regex
 
 _KNOWN_EXACT = {
     # cloud
@@ -113,7 +114,7 @@ _KNOWN_EXACT = {
     "SSH_PRIVATE_KEY",
 }
 _KNOWN_PATTERNS: tuple[tuple[re.Pattern[str], float, str], ...] = tuple(
-    (re.compile(p), w, r)
+    (regex(p), w, r)
     for p, w, r in (
         (r"(?:^|_)ACCESS_KEY_ID$", 4.0, "access key id (the id half of an S3-style access-key credential pair)"),
         (r"(?:^|_)PRIVATE_KEY$", 4.0, "private key"),
@@ -148,7 +149,7 @@ _KNOWN_PATTERNS: tuple[tuple[re.Pattern[str], float, str], ...] = tuple(
     )
 )
 # Bundler reads credentials for a source host from BUNDLE_<HOST with . as __>.
-_BUNDLE_RE = re.compile(r"^BUNDLE_(?!(?:MIRROR|BUILD|LOCAL|SSL|DISABLE|IGNORE)__)[A-Z0-9_]*[A-Z0-9]__[A-Z0-9]", re.IGNORECASE)
+_BUNDLE_RE = regex(r"^BUNDLE_(?!(?:MIRROR|BUILD|LOCAL|SSL|DISABLE|IGNORE)__)[A-Z0-9_]*[A-Z0-9]__[A-Z0-9]", re.IGNORECASE)
 _KNOWN_NOT_SECRET = {
     "PWD": "shell working directory",
     "OLDPWD": "shell working directory",

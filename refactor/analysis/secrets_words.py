@@ -6,13 +6,13 @@ non-secret noun.
 
 from __future__ import annotations
 
-import re
+from refactor.codecache import regex
 
 # ------------------------------------------------------------------------------------------------
 # Names
 
-_SEP_RE = re.compile(r"[_\-.\s/:]+")
-_CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_SEP_RE = regex(r"[_\-.\s/:]+")
+_CAMEL_RE = regex(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 _STRONG = {
     "token": "TOKEN",

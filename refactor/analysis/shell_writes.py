@@ -6,9 +6,8 @@ a script (:func:`append_blocker`).
 
 from __future__ import annotations
 
-import re
-
 from refactor.analysis.shell_parse import _text, _word_value, shell_tree
+from refactor.codecache import regex
 from refactor.memo import per_file
 from refactor.records import dataclass
 
@@ -289,8 +288,8 @@ def file_writes(script: str) -> tuple[FileWrite, ...]:
     return tuple(sorted(out, key=lambda w: w.start))
 
 
-_REMOVAL = re.compile(r"(?:^|[\s;&|(])(?:rm|shred|unlink)\s+([^;&|\n]*)")
-_UNDO_CONFIG = re.compile(r"config\s+(?:delete|--unset|--unset-all|unset)\b|\blogout\b")
+_REMOVAL = regex(r"(?:^|[\s;&|(])(?:rm|shred|unlink)\s+([^;&|\n]*)")
+_UNDO_CONFIG = regex(r"config\s+(?:delete|--unset|--unset-all|unset)\b|\blogout\b")
 
 
 @per_file()  # per script, for the file being analysed (an lru of 64 thrashed on big files)

@@ -26,14 +26,15 @@ from collections.abc import Iterable
 from refactor.analysis import literals
 from refactor.analysis.secrets import is_placeholder, is_reference, judge
 from refactor.audit.model import Hit
+from refactor.codecache import regex
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-_PAIR_START = re.compile(rf"({_NAME})=")
-_BOUNDARY = re.compile(rf" ({_NAME})=")
-_RUN_PREFIX = re.compile(r"^(?:RUN )?\|(\d+) ")
-_NOP = re.compile(r"^/bin/sh -c #\(nop\)\s+")
-_KEYWORD = re.compile(r"^(ARG|ENV|LABEL|RUN|ONBUILD)\s+(.*)$", re.S)
-_DUMMY = re.compile(r"(?i)^(?:dummy|none|null|nil|unset|undefined|n/?a|-+|\*+|x+)$")
+_PAIR_START = regex(rf"({_NAME})=")
+_BOUNDARY = regex(rf" ({_NAME})=")
+_RUN_PREFIX = regex(r"^(?:RUN )?\|(\d+) ")
+_NOP = regex(r"^/bin/sh -c #\(nop\)\s+")
+_KEYWORD = regex(r"^(ARG|ENV|LABEL|RUN|ONBUILD)\s+(.*)$", re.S)
+_DUMMY = regex(r"(?i)^(?:dummy|none|null|nil|unset|undefined|n/?a|-+|\*+|x+)$")
 
 
 def is_leaked_value(name: str, value: str | None) -> bool:

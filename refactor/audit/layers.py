@@ -33,14 +33,15 @@ from collections.abc import Callable
 from refactor.analysis import credfiles
 from refactor.audit.config import is_leaked_value, literal_hits
 from refactor.audit.model import Hit
+from refactor.codecache import regex
 from refactor.leakscan import Prepended, read_exact
 
 MAX_FILE = 1 << 20  # bytes of each file that are read
 _CHUNK = 1 << 16
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-_PEM = re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY)-----[\s\S]{16,}?-----END \1-----")
-_B64 = re.compile(rb"[A-Za-z0-9+/]{32,}={0,2}")
+_PEM = regex(r"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY)-----[\s\S]{16,}?-----END \1-----")
+_B64 = regex(rb"[A-Za-z0-9+/]{32,}={0,2}")
 _EXTRACT = {
     "npmrc": re.compile(r"(?im)^[^#;\n]*?_(?:authToken|auth|password)\s*=\s*[\"']?([^\s\"'$]{6,})"),
     "yarnrc": re.compile(r"(?im)npmAuth(?:Token|Ident)\s*:\s*[\"']?([^\s\"'$]{6,})"),

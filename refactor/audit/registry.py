@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import re
 import time
 import urllib.error
 import urllib.parse
@@ -32,12 +31,13 @@ from refactor.audit.sources import (
     short,
     statements,
 )
+from refactor.codecache import regex
 from refactor.records import dataclass
 from refactor.supply.reference import ImageRef, parse_reference
 from refactor.supply.registry import ACCEPT, MAX_BLOB_CONFIG, MAX_MANIFEST, USER_AGENT, RegistryClient, RegistryError, is_loopback_host
 
 RETRY_STATUS = (429, 500, 502, 503, 504)
-_LINK = re.compile(r"<([^>]+)>\s*;\s*rel=\"?next\"?")
+_LINK = regex(r"<([^>]+)>\s*;\s*rel=\"?next\"?")
 MAX_TAG_PAGES = 10000
 
 

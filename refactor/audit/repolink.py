@@ -12,8 +12,10 @@ import os
 import re
 from collections import defaultdict
 
-_WS = re.compile(r"\s+")
-_CONT = re.compile(r"\\\r?\n")
+from refactor.codecache import regex
+
+_WS = regex(r"\s+")
+_CONT = regex(r"\\\r?\n")
 
 
 def _norm(text: str) -> str:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from dataclasses import field
 
+from refactor.codecache import regex
 from refactor.records import dataclass
 
-_SHA = re.compile(r"^sha256:[0-9a-f]{64}$")
+_SHA = regex(r"^sha256:[0-9a-f]{64}$")
 
 
 class SourceError(Exception):

@@ -16,6 +16,7 @@ from dataclasses import field
 from functools import lru_cache
 from itertools import accumulate
 
+from refactor.codecache import regex
 from refactor.fixes.edit import Edit
 from refactor.records import dataclass
 
@@ -23,7 +24,7 @@ from .bake_targets import BakeTarget, _migrate_entries, _nl, _resolve
 from .common import Found, delete_list_item
 from .model import BuildArgUse, CallerPlan, Invocation
 
-_TEMPLATE_ONE = re.compile(r'"\$\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}"$')
+_TEMPLATE_ONE = regex(r'"\$\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}"$')
 
 
 # ------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 
+from refactor.codecache import regex
 from refactor.fixes.edit import Edit
 
 from . import yamlutil as Y
@@ -122,7 +123,7 @@ def _add_top_level(text: str, root, want: dict[str, str], unit: int, nl: str, re
 
 
 _WHERE = "  # read from the environment of `docker compose build`; Compose >= 2.39.3 ignores .env here"
-_DOTENV = re.compile(r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=", re.M)
+_DOTENV = regex(r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=", re.M)
 
 
 def _dotenv_names(project_dir: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ import os
 import re
 from typing import TYPE_CHECKING
 
+from refactor.codecache import regex
 from refactor.records import dataclass
 
 from . import yamlutil as Y
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from ruamel.yaml.nodes import MappingNode, Node
 
 
-_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])(.*))?\}$|\$([A-Za-z_][A-Za-z0-9_]*)$", re.S)
+_REF = regex(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])(.*))?\}$|\$([A-Za-z_][A-Za-z0-9_]*)$", re.S)
 
 
 @dataclass

@@ -13,6 +13,7 @@ import re
 from typing import TYPE_CHECKING
 
 from refactor.buildspec import SecretSpec
+from refactor.codecache import regex
 from refactor.fixes.edit import Edit
 from refactor.records import dataclass
 
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
     from ruamel.yaml.nodes import Node
 
 
-_EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}$", re.S)
-_CTX = re.compile(r"(secrets|env|vars)\.([A-Za-z_][A-Za-z0-9_-]*)$")
+_EXPR = regex(r"\$\{\{\s*(.*?)\s*\}\}$", re.S)
+_CTX = regex(r"(secrets|env|vars)\.([A-Za-z_][A-Za-z0-9_-]*)$")
 
 
 @dataclass

@@ -11,6 +11,7 @@ import itertools
 import re
 from typing import TYPE_CHECKING
 
+from refactor.codecache import regex
 from refactor.records import dataclass
 
 from . import yamlutil as Y
@@ -19,8 +20,8 @@ if TYPE_CHECKING:
     from ruamel.yaml.nodes import Node
 
 
-_MATRIX_REF = re.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_.-]+)\s*\}\}")
-_WS_REF = re.compile(r"\$\{\{\s*github\.workspace\s*\}\}")
+_MATRIX_REF = regex(r"\$\{\{\s*matrix\.([A-Za-z0-9_.-]+)\s*\}\}")
+_WS_REF = regex(r"\$\{\{\s*github\.workspace\s*\}\}")
 
 
 @dataclass

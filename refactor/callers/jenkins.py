@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import re
 
+from refactor.codecache import regex
+
 from .common import Found, cli_founds, rel
 from .shell import Cmd, Host, Lexer, View, build_commands, commands, scope_of
 from .shell_build import _parse_build
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_IDENT = regex(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _groovy_string(text: str, i: int) -> tuple[View, int] | None:
@@ -123,8 +125,8 @@ def _strings(text: str):
         i += 1
 
 
-_SH_BEFORE = re.compile(r"(?:^|[^\w.])sh\s*(?:\(\s*(?:script\s*:\s*)?)?$")
-_DOCKER_BUILD = re.compile(r"docker\s*\.\s*build\s*\(\s*$")
+_SH_BEFORE = regex(r"(?:^|[^\w.])sh\s*(?:\(\s*(?:script\s*:\s*)?)?$")
+_DOCKER_BUILD = regex(r"docker\s*\.\s*build\s*\(\s*$")
 
 
 def _env_names(text: str) -> frozenset[str]:

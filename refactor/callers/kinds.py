@@ -11,9 +11,10 @@ import importlib
 import re
 from collections.abc import Callable
 
+from refactor.codecache import regex
 from refactor.records import dataclass
 
-_COMPOSE = re.compile(r"^(?:docker-)?compose(?:[.-][^/]*)?\.ya?ml$", re.I)
+_COMPOSE = regex(r"^(?:docker-)?compose(?:[.-][^/]*)?\.ya?ml$", re.I)
 _CLI_NEEDLES = (b"build-arg", b".args.")
 
 

@@ -27,7 +27,7 @@ Formatting is kept: edits are text splices at libcst positions (code-point colum
 
 from __future__ import annotations
 
-import re
+from refactor.codecache import regex
 
 from .common import Found, rel
 from .model import BuildArgUse, Invocation
@@ -42,8 +42,8 @@ from .python_plan import plan
 __all__ = ["MAX_BRACKET_DEPTH", "MAX_NESTING", "MAX_TOKENS", "El", "PyArg", "PyCall", "find", "measure", "plan"]
 
 
-_PREFILTER_CALL = re.compile(r"\bsubprocess\b|\bsystem\s*\(|\bbuildargs\b")  # every call form needs one of these
-_PREFILTER_TOOL = re.compile(r"docker|podman|buildah|nerdctl")
+_PREFILTER_CALL = regex(r"\bsubprocess\b|\bsystem\s*\(|\bbuildargs\b")  # every call form needs one of these
+_PREFILTER_TOOL = regex(r"docker|podman|buildah|nerdctl")
 
 
 def find(path: str, text: str, root: str | None) -> list[Found]:

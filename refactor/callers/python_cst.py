@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import field
 from typing import TYPE_CHECKING
 
+from refactor.codecache import regex
 from refactor.records import dataclass
 
 if TYPE_CHECKING:
@@ -21,12 +22,12 @@ if TYPE_CHECKING:
 
 
 _SUBPROCESS_FUNCS = frozenset({"run", "call", "check_call", "check_output", "Popen"})
-_PY_ENV_CALL = re.compile(
+_PY_ENV_CALL = regex(
     r"""^(?:os\.)?(?:environ\[\s*(['"])([A-Za-z_][A-Za-z0-9_]*)\1\s*\]|getenv\(\s*(['"])([A-Za-z_][A-Za-z0-9_]*)\3\s*\)|environ\.get\(\s*(['"])([A-Za-z_][A-Za-z0-9_]*)\5\s*\))$"""
 )
 
 
-_STR_START = re.compile(r"""^([rRbBuUfF]{0,2})('''|\"\"\"|'|")""")
+_STR_START = regex(r"""^([rRbBuUfF]{0,2})('''|\"\"\"|'|")""")
 
 
 @dataclass

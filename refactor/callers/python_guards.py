@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from refactor.codecache import regex
+
 from .python_cst import _SUBPROCESS_FUNCS
 
 # ------------------------------------------------------------------------------------------
@@ -26,7 +28,7 @@ MAX_BRACKET_DEPTH = 100  # nested (), [] and {} (replacement fields of f-strings
 MAX_NESTING = 1000  # brackets plus the operators and operands chained at each level
 MAX_TOKENS = 20_000  # about 75 KB of ordinary code, about a second of libcst
 
-_PY_SCAN = re.compile(
+_PY_SCAN = regex(
     r"(?P<s>[rRbBuUfF]{0,2}(?:\'\'\'|\"\"\"|\'|\"))"
     r"|(?P<c>#[^\r\n]*+)"
     r"|(?P<o>[(\[{])"
@@ -44,8 +46,8 @@ _PY_STR_END = {
     '"': re.compile(r'(?:[^"\\\r\n]++|\\(?:\r\n|.))*+"', re.S),
     "'": re.compile(r"(?:[^'\\\r\n]++|\\(?:\r\n|.))*+'", re.S),
 }
-_PY_FSTR_BRACKETS = re.compile(r"\{\{|\}\}|[(\[{)\]}]")
-_PY_LINE_REST = re.compile(r"[^\r\n]*+")
+_PY_FSTR_BRACKETS = regex(r"\{\{|\}\}|[(\[{)\]}]")
+_PY_LINE_REST = regex(r"[^\r\n]*+")
 
 
 def measure(text: str) -> tuple[int, int, int]:

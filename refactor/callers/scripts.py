@@ -18,11 +18,13 @@ from __future__ import annotations
 import os
 import re
 
+from refactor.codecache import regex
+
 from .common import Found, cd_bases, cd_index, cli_founds, loop_values, rel
 from .shell import Host, Lexer, View, build_commands, commands, scope_of
 
 _ROOTISH_DIRS = frozenset({"scripts", "script", "bin", "ci", "tools", "hack", ".ci", "build", ".github", "dev"})
-_CD_SCRIPT_DIR = re.compile(r"""cd\s+["']?\$\(\s*dirname\s+["']?\$(?:0|\{?BASH_SOURCE(?:\[0\])?\}?)["']?\s*\)""")
+_CD_SCRIPT_DIR = regex(r"""cd\s+["']?\$\(\s*dirname\s+["']?\$(?:0|\{?BASH_SOURCE(?:\[0\])?\}?)["']?\s*\)""")
 
 
 def _script_subst(path: str) -> dict[str, str]:
@@ -135,8 +137,8 @@ def find_make(path: str, text: str, root: str | None) -> list[Found]:
 
 # A recipe header: ``name [params…]:`` but not ``name :=``. Possessive, so each character is read
 # once: the old ``(?:\s+[^:=]*?)?\s*:`` split a run of blanks three ways (cubic; hardening #20).
-_JUST_HEADER = re.compile(r"^@?[A-Za-z_][A-Za-z0-9_-]*+(?:\s++[^:=]*+)?:(?!=)")
-_JUST_SHELL = re.compile(r"^set\s+(?:windows-)?shell\s*:=\s*\[\s*['\"]([^'\"]+)['\"]", re.M)
+_JUST_HEADER = regex(r"^@?[A-Za-z_][A-Za-z0-9_-]*+(?:\s++[^:=]*+)?:(?!=)")
+_JUST_SHELL = regex(r"^set\s+(?:windows-)?shell\s*:=\s*\[\s*['\"]([^'\"]+)['\"]", re.M)
 
 
 def find_just(path: str, text: str, root: str | None) -> list[Found]:

@@ -7,15 +7,15 @@ included); :func:`scope_of` tells which shell variables are certainly exported w
 
 from __future__ import annotations
 
-import re
 from dataclasses import field
 
+from refactor.codecache import regex
 from refactor.records import dataclass
 
 from .shell_lex import Lexer
 from .shell_words import IDENT, Word
 
-_ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\+?=")
+_ASSIGN = regex(r"([A-Za-z_][A-Za-z0-9_]*)\+?=")
 
 
 # ------------------------------------------------------------------------------------------

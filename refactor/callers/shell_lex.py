@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 
+from refactor.codecache import regex
+
 from .shell_words import IDENT, Seg, Tok, View, Word
 
-_REDIR = re.compile(r"\d*(<<-|<<<|<<|>>|>&|<&|>\||&>>|&>|<>|>|<)")
+_REDIR = regex(r"\d*(<<-|<<<|<<|>>|>&|<&|>\||&>>|&>|<>|>|<)")
 _OPS = ("&&", "||", ";;", "|&", ";", "&", "|", "(", ")")
 
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import field
 
+from refactor.codecache import regex
 from refactor.records import dataclass
 
 from .model import BuildArgUse
@@ -48,19 +49,19 @@ class Host:
     where: str = ""  # human name of the caller, for notes
 
 
-_SH_SIMPLE = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$")
-_SH_OP = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?)([-=?+])(.*)\}$", re.S)
-_MAKE_VAR = re.compile(r"\$[({]\s*([A-Za-z_][A-Za-z0-9_]*)\s*[)}]$")
-_JUST_VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}$")
-_JUST_ENV = re.compile(r"""\{\{\s*env(?:_var)?(?:_or_default)?\(\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\)\s*\}\}$""")
-_GH_EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}$", re.S)
-_GH_CTX = re.compile(r"(secrets|env|vars)\.([A-Za-z_][A-Za-z0-9_-]*)$|(secrets|env|vars)\[\s*'([^']+)'\s*\]$")
-_GROOVY = re.compile(r"\$\{?\s*(?:(env)\.)?([A-Za-z_][A-Za-z0-9_]*)\s*\}?$")
-_GROOVY_ENV_IDX = re.compile(r"""\$\{\s*env\[\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\]\s*\}$""")
-_PY_ENV = re.compile(
+_SH_SIMPLE = regex(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$")
+_SH_OP = regex(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?)([-=?+])(.*)\}$", re.S)
+_MAKE_VAR = regex(r"\$[({]\s*([A-Za-z_][A-Za-z0-9_]*)\s*[)}]$")
+_JUST_VAR = regex(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}$")
+_JUST_ENV = regex(r"""\{\{\s*env(?:_var)?(?:_or_default)?\(\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\)\s*\}\}$""")
+_GH_EXPR = regex(r"\$\{\{\s*(.*?)\s*\}\}$", re.S)
+_GH_CTX = regex(r"(secrets|env|vars)\.([A-Za-z_][A-Za-z0-9_-]*)$|(secrets|env|vars)\[\s*'([^']+)'\s*\]$")
+_GROOVY = regex(r"\$\{?\s*(?:(env)\.)?([A-Za-z_][A-Za-z0-9_]*)\s*\}?$")
+_GROOVY_ENV_IDX = regex(r"""\$\{\s*env\[\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\]\s*\}$""")
+_PY_ENV = regex(
     r"""(?:os\.)?(?:environ\[\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\]|getenv\(\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\)|environ\.get\(\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\))$"""
 )
-_GROOVY_PARAM = re.compile(r"\$\{?\s*(params\.[A-Za-z_][A-Za-z0-9_]*)\s*\}?$")
+_GROOVY_PARAM = regex(r"\$\{?\s*(params\.[A-Za-z_][A-Za-z0-9_]*)\s*\}?$")
 
 
 def classify(segs: list[Seg] | None, host: Host) -> Value:

@@ -8,11 +8,10 @@ keep their segments (unquoted, '…', "…", expansions) with the decoded positi
 
 from __future__ import annotations
 
-import re
-
+from refactor.codecache import regex
 from refactor.records import dataclass
 
-IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+IDENT = regex(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 # ------------------------------------------------------------------------------------------

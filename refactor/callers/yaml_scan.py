@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 
-_FLOW_EVENTS = re.compile(r"[\[\]{}'\"#\n|>]")
-_DQ_BODY = re.compile(r'(?:[^"\\]++|\\.)*+"', re.S)
-_SQ_BODY = re.compile(r"(?:[^']++|'')*+'")
-_BLOCK_HEADER = re.compile(r"[|>][-+0-9]*[ \t]*(?:#[^\n]*)?(?:\r?\n|$)")
-_LINE_INDENT = re.compile(r"[ ]*")
+from refactor.codecache import regex
+
+_FLOW_EVENTS = regex(r"[\[\]{}'\"#\n|>]")
+_DQ_BODY = regex(r'(?:[^"\\]++|\\.)*+"', re.S)
+_SQ_BODY = regex(r"(?:[^']++|'')*+'")
+_BLOCK_HEADER = regex(r"[|>][-+0-9]*[ \t]*(?:#[^\n]*)?(?:\r?\n|$)")
+_LINE_INDENT = regex(r"[ ]*")
 
 
 def flow_depth(text: str) -> int:

@@ -5,9 +5,9 @@ tables of env-blind utilities, builtins and known tools with their documented va
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 
+from refactor.codecache import regex
 from refactor.records import dataclass
 
 # --------------------------------------------------------------------------------------------
@@ -115,7 +115,7 @@ _ALL = frozenset(
     rake npx pnpx bunx su runuser eval source . chroot ansible-playbook ansible
     """.split()
 )
-_PYVER = re.compile(r"(python|pip)\d+(\.\d+)*$")
+_PYVER = regex(r"(python|pip)\d+(\.\d+)*$")
 _SSH = ("SSH_AUTH_SOCK", "SSH_ASKPASS", "SSH_ASKPASS_REQUIRE", "DISPLAY")
 _TOOLS = {
     # tool: (prefixes, names, config)

@@ -8,6 +8,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from refactor.codecache import regex
 from refactor.fixes._check_shell_tools import _ARITH_PARENTS
 
 # --------------------------------------------------------------------------------------------
@@ -23,10 +24,10 @@ def _parser():
     return Parser(bash_language())
 
 
-_DOUBLE_OPEN = re.compile(r"(?<![$(])\(\(")
-_READ_WRITE = re.compile(r"(\d*)<>")
+_DOUBLE_OPEN = regex(r"(?<![$(])\(\(")
+_READ_WRITE = regex(r"(\d*)<>")
 # `<<EOF cat > f` (a heredoc before the command name, as `RUN <<EOF cat > f` gives the shell)
-_HEREDOC_FIRST = re.compile(r"^([ \t]*)(<<-?[ \t]*(?:'[^'\n]*'|\"[^\"\n]*\"|[A-Za-z0-9_]+))[ \t]+([^\n]+)", re.M)
+_HEREDOC_FIRST = regex(r"^([ \t]*)(<<-?[ \t]*(?:'[^'\n]*'|\"[^\"\n]*\"|[A-Za-z0-9_]+))[ \t]+([^\n]+)", re.M)
 
 
 def _spaced(m: re.Match) -> str:
@@ -56,7 +57,7 @@ def parse_tree(text: str) -> tuple[bytes, Any]:
     return src, tree
 
 
-_QUOTED_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+_QUOTED_REF = regex(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def scan_refs(root, refs: set, dynamic: list) -> dict:

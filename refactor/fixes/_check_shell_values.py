@@ -6,8 +6,7 @@ parts (nothing is executed).
 
 from __future__ import annotations
 
-import re
-
+from refactor.codecache import regex
 from refactor.records import dataclass
 
 # --------------------------------------------------------------------------------------------
@@ -51,7 +50,7 @@ class Deep:
     refs: tuple  # ((name, value), …) sorted by name
 
 
-_REF_NAMES = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+_REF_NAMES = regex(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 MAX_DEPTH = 40  # ${…} nesting beyond this is kept as text (bounded time and stack)
 
 

@@ -14,6 +14,7 @@ import fnmatch
 import posixpath
 import re
 
+from refactor.codecache import regex
 from refactor.fixes._check_shell import classify, cmd_writes, positional, unwrap
 from refactor.fixes._check_shell_parse import _SHELLS
 from refactor.fixes.check_effects import _words
@@ -49,7 +50,7 @@ _PROPAGATE = {  # commands whose output holds what their input and files hold
     "column",
 }
 _COPIERS = {"cp", "mv", "install", "ln", "rsync", "dd", "tar", "zip", "gtar", "bsdtar"}
-_ENVIRON = re.compile(r"^/proc/[^/]+/environ$")
+_ENVIRON = regex(r"^/proc/[^/]+/environ$")
 _DECLARE_DUMPS = {"export", "declare", "typeset", "readonly", "local"}
 
 
@@ -120,7 +121,7 @@ def resolve(path: str | None, links: dict[str, str], final: bool = True) -> str 
 # --------------------------------------------------------------------------------------------
 # Files that hold a secret
 
-_ABSENT = re.compile(r"^(?:\[\[?|test)\s+!\s+-([def])\s+(\S+)\s*(?:\]\]?)?$")
+_ABSENT = regex(r"^(?:\[\[?|test)\s+!\s+-([def])\s+(\S+)\s*(?:\]\]?)?$")
 
 
 def absent_path(test, cwd, home: str | None) -> tuple[str, str] | None:
@@ -283,7 +284,7 @@ _FILE_NAMERS = {"xargs", "cpio", "parallel"}  # take file names on stdin and cop
 _NAMERS = {"touch", "mkdir", "ln", "mv", "cp", "install", "dd", "truncate", "mktemp", "mkfifo", "mknod", "fallocate", "tee", "split"}
 # programs that run a command line or script given in their arguments
 _RUNNERS = {"find", "xargs", "parallel", "su", "runuser", "flock", "script", "watch", "chroot", "setsid", "unshare", "nsenter"}
-_GLOB = re.compile(r"[*?\[]")
+_GLOB = regex(r"[*?\[]")
 NPM_LOG = "~/.npm/_logs"  # npm's debug log keeps every command's arguments (npm 11)
 
 

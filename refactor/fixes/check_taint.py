@@ -5,8 +5,7 @@ shell, and the words whose file the check cannot name (``..``) or whose remote i
 
 from __future__ import annotations
 
-import re
-
+from refactor.codecache import regex
 from refactor.fixes.check_effects import _cat_path
 from refactor.fixes.check_leaks import _DECLARE_DUMPS
 from refactor.fixes.check_values import _join
@@ -49,7 +48,7 @@ def _prints_env(node) -> bool:
     return False
 
 
-_WORD_ASSIGN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+_WORD_ASSIGN = regex(r"[A-Za-z_][A-Za-z0-9_]*=")
 
 
 def _word_assigns(cmd) -> list:

@@ -12,6 +12,7 @@ import re
 from dataclasses import field
 from typing import overload
 
+from refactor.codecache import regex
 from refactor.fixes._check_shell import (
     MAX_DEPTH,
     Arg,
@@ -47,9 +48,9 @@ class CheckResult:
 
 
 _SHELL_NAMES = {"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh"}
-_HEREDOC_ONLY = re.compile(r"\d*<<-?\s*(['\"]?)[^\s'\"]+\1")
-_KEY_STRIP = re.compile(r"[\s\"'\\]+")
-_CFG_REF = re.compile(r"\$\{(?:env\.)?([A-Za-z_][A-Za-z0-9_]*)|\$([A-Za-z_][A-Za-z0-9_]*)|%([A-Za-z_][A-Za-z0-9_]*)%")
+_HEREDOC_ONLY = regex(r"\d*<<-?\s*(['\"]?)[^\s'\"]+\1")
+_KEY_STRIP = regex(r"[\s\"'\\]+")
+_CFG_REF = regex(r"\$\{(?:env\.)?([A-Za-z_][A-Za-z0-9_]*)|\$([A-Za-z_][A-Za-z0-9_]*)|%([A-Za-z_][A-Za-z0-9_]*)%")
 _CONFIG_FILES = {"npm": (".npmrc", ".yarnrc", ".yarnrc.yml")}
 _OUT_OPS = (">", ">>", "&>", "&>>", ">|")
 # tools that expand ${VAR} written into files earlier (.npmrc, git credential helpers, requirements)

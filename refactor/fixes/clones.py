@@ -9,6 +9,7 @@ import shlex
 from refactor.analysis.facts import Facts
 from refactor.analysis.shell import analyze_shell
 from refactor.analysis.workdir import workdir_at
+from refactor.codecache import regex
 from refactor.fixes.edit import Applicability, Edit
 from refactor.fixes.edits import append_blocker
 from refactor.fixes.plan import SecretPlan
@@ -38,10 +39,10 @@ GIT_CLONE_VALUE_OPTS = {
     "--server-option",
     "--bundle-uri",
 }
-_VAR_NAME = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+_VAR_NAME = regex(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
-_URL_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/@]*)@(.*)$")
+_URL_USERINFO = regex(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/@]*)@(.*)$")
 
 
 def _clone_configs(rest: list[str]) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from refactor.analysis.facts import Facts
 from refactor.analysis.shell import analyze_shell
+from refactor.codecache import regex
 from refactor.fixes.edit import Applicability
 from refactor.fixes.edits import append_blocker
 from refactor.fixes.plan import Finding, Fold, SecretPlan
@@ -44,7 +45,7 @@ _TOOL_CREDENTIAL_FILES = frozenset(FILE_TOOLS) | {"pip.ini", "pip.conf", "creden
 
 # shell_writes.undone_after's pattern without its left boundary: what it finds (and a write's own
 # `rm …` clean-up text wherever it sits) is among what this finds
-_RM_ARGS = re.compile(r"(?:rm|shred|unlink)\s+([^;&|\n]*)")
+_RM_ARGS = regex(r"(?:rm|shred|unlink)\s+([^;&|\n]*)")
 
 
 def _readers(path: str) -> frozenset:

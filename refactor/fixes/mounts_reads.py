@@ -7,11 +7,11 @@ files a pip-like command names.
 from __future__ import annotations
 
 import posixpath
-import re
 
 from refactor import buildcontext
 from refactor.analysis import implicit
 from refactor.analysis.facts import Facts
+from refactor.codecache import regex
 
 
 def _config_reads(
@@ -137,7 +137,7 @@ def _context_file_reads(context_dir: str, rel: str, tool: str, n: str) -> str | 
     return None
 
 
-_REQ_ARG = re.compile(r"(?:^|\s)(?:-r|--requirement|-c|--constraint)(?:\s+|=)([\"']?)([^\s\"';&|]+)\1")
+_REQ_ARG = regex(r"(?:^|\s)(?:-r|--requirement|-c|--constraint)(?:\s+|=)([\"']?)([^\s\"';&|]+)\1")
 
 
 def _requirement_files(script: str) -> list[str]:

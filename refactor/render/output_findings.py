@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Sequence
 
+from refactor.codecache import regex
 from refactor.render.masking import mask
 from refactor.results import FileResult, FindingOut
 
@@ -60,7 +60,7 @@ ERROR_CODE = "DF900"  # a file that could not be read or parsed, in every format
 FINGERPRINT_KEY = "dfix/v1"  # SARIF partialFingerprints key (versioned: a new scheme gets v2)
 
 
-_LINE_REF = re.compile(r"\blines? \d+(?:\s*(?:-|–|,|and)\s*\d+)*")
+_LINE_REF = regex(r"\blines? \d+(?:\s*(?:-|–|,|and)\s*\d+)*")
 
 
 def security_severity(secret: bool, severity: str) -> str:

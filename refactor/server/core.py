@@ -14,10 +14,9 @@ literals are masked); errors are reduced to their one-line reason or an exceptio
 
 from __future__ import annotations
 
-import re
-
 from lsprotocol import types
 
+from refactor.codecache import regex
 from refactor.results import FileResult, FindingOut
 from refactor.server.core_analysis import (
     SOURCE,
@@ -121,7 +120,7 @@ def fix_allowed(fix, unsafe_enabled: bool) -> bool:
     return fix.applicability == "safe" or (unsafe_enabled and fix.applicability == "unsafe")
 
 
-_SECRET_ID = re.compile(r"[,=]id=([^,\s]+)")
+_SECRET_ID = regex(r"[,=]id=([^,\s]+)")
 
 
 def fix_alone_ok(a: Analysis, r: FileResult, fix) -> bool:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import bisect
 import difflib
-import re
 
 from lsprotocol import types
 
+from refactor.codecache import regex
 from refactor.results import FindingOut
 from refactor.server.core_analysis import Analysis, ensure_unsafe, run_engine
 
-_IGNORE = re.compile(r"(dfix:[ \t]*ignore\[)([^\]\n]*)(\])")
+_IGNORE = regex(r"(dfix:[ \t]*ignore\[)([^\]\n]*)(\])")
 # BuildKit's check that one `# check=skip=…` directive shares with dfix (refactor.syntax.pragmas)
 BUILDKIT_SECRET_CHECK = "SecretsUsedInArgOrEnv"
 BUILDKIT_CODES = ("DF001", "DF002")

@@ -14,12 +14,13 @@ engine's offsets are shifted by one (the BOM is one code point, one UTF-16 unit,
 from __future__ import annotations
 
 import bisect
-import re
 
 from lsprotocol import types
 
+from refactor.codecache import regex
+
 BOM = "\ufeff"
-_BREAK = re.compile(r"\r\n|\r|\n")
+_BREAK = regex(r"\r\n|\r|\n")
 
 
 def _units(s: str, encoding: str) -> int:

@@ -11,6 +11,7 @@ import socket
 import urllib.parse
 import urllib.request
 
+from refactor.codecache import regex
 from refactor.records import dataclass
 from refactor.supply.reference import RegistryError
 
@@ -31,7 +32,7 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-_CHALLENGE_RE = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
+_CHALLENGE_RE = regex(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
 
 
 def parse_challenge(header: str) -> tuple[str, dict[str, str]]:

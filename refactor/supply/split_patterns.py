@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 
-_SECRET_EXPR = re.compile(r"\$\{\{\s*secrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*['\"]([A-Za-z_][A-Za-z0-9_]*)['\"]\s*\])\s*\}\}")
-_ENV_EXPR = re.compile(r"\$\{\{\s*env\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-_GITHUB_TOKEN_EXPR = re.compile(r"\$\{\{\s*github\s*\.\s*token\s*\}\}")
-_ANY_EXPR = re.compile(r"\$\{\{.*?\}\}", re.S)
-_SHELL_REF = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*)|\(([A-Z_][A-Z0-9_]*)\))")
-_WINDOWS_REF = re.compile(r"%([A-Za-z_][A-Za-z0-9_]*)%")
+from refactor.codecache import regex
+
+_SECRET_EXPR = regex(r"\$\{\{\s*secrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*['\"]([A-Za-z_][A-Za-z0-9_]*)['\"]\s*\])\s*\}\}")
+_ENV_EXPR = regex(r"\$\{\{\s*env\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_GITHUB_TOKEN_EXPR = regex(r"\$\{\{\s*github\s*\.\s*token\s*\}\}")
+_ANY_EXPR = regex(r"\$\{\{.*?\}\}", re.S)
+_SHELL_REF = regex(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*)|\(([A-Z_][A-Z0-9_]*)\))")
+_WINDOWS_REF = regex(r"%([A-Za-z_][A-Za-z0-9_]*)%")
 
 # implicit variables each tool family reads (regexes over names)
 _IMPLICIT = {
@@ -57,12 +59,12 @@ _PUBLISH_TOOLS = [
     ("cargo", "cargo publish", re.compile(_PKG + r"cargo\s+publish\b")),
     ("gem", "gem push", re.compile(_PKG + r"gem\s+push\b")),
 ]
-_LOGIN = re.compile(_PKG + r"(docker|podman|buildah)\s+login\b")
-_BUILD = re.compile(
+_LOGIN = regex(_PKG + r"(docker|podman|buildah)\s+login\b")
+_BUILD = regex(
     _PKG
     + r"(?:(?:docker|podman)\s+(?:buildx\s+|image\s+)?build|buildah\s+(?:bud|build)|docker\s+buildx\s+bake|docker[- ]compose\s+build)\b"
 )
-_PUSHES = re.compile(
+_PUSHES = regex(
     _PKG + r"(?:(?:docker|podman|buildah)\s+(?:image\s+)?push\b|docker\s+buildx\s+(?:build|bake)\b.*--push\b|"
     r"docker\s+build\b.*--push\b|docker[- ]compose\s+push\b|skopeo\s+copy\b|crane\s+(?:push|copy)\b)"
 )
@@ -92,7 +94,7 @@ GUARD_WORDS = (
 )  # fmt: skip
 
 
-_GUARD = re.compile("|".join(GUARD_WORDS))
+_GUARD = regex("|".join(GUARD_WORDS))
 
 
 def may_match(line: str) -> bool:

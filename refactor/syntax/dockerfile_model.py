@@ -10,15 +10,16 @@ import bisect
 import re
 from dataclasses import field
 
+from refactor.codecache import regex
 from refactor.records import dataclass
 from refactor.source import SourceFile
 
 # Go's unicode.IsSpace, which BuildKit uses to trim leading whitespace.
 GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-_DIRECTIVE_KEY_RE = re.compile(r"([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=")
+_DIRECTIVE_KEY_RE = regex(r"([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=")
 _DIRECTIVE_WS = "\t\n\f\r "
-_HEREDOC_WORD_RE = re.compile(r"(\d*)<<(-?)([^<]*)\Z", re.S)
-_WS_SPLIT_RE = re.compile(r"[\t\v\f\r ]+")
+_HEREDOC_WORD_RE = regex(r"(\d*)<<(-?)([^<]*)\Z", re.S)
+_WS_SPLIT_RE = regex(r"[\t\v\f\r ]+")
 VALID_DIRECTIVES = ("syntax", "escape", "check")
 MAX_LINE = 65536  # bufio.MaxScanTokenSize: longest line content BuildKit's scanner accepts (measured)
 HEREDOC_COMMANDS = frozenset({"add", "copy", "run"})
@@ -46,7 +47,7 @@ class ParseError(Exception):
 
 
 _INF = float("inf")
-_QUOTED = re.compile(r'"([^"\n]*)"')
+_QUOTED = regex(r'"([^"\n]*)"')
 
 
 @dataclass(frozen=True, slots=True)

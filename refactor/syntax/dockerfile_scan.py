@@ -6,8 +6,7 @@ of exec form.
 
 from __future__ import annotations
 
-import re
-
+from refactor.codecache import regex
 from refactor.syntax.dockerfile_model import (
     _DIRECTIVE_KEY_RE,
     _DIRECTIVE_WS,
@@ -181,9 +180,9 @@ def heredoc_words(line: str) -> list[tuple[str, bool, bool, int]]:
 
 
 _GO_BYTE_SPACE = frozenset(b"\t\n\v\f\r \x85\xa0")  # unicode.IsSpace(rune(b)) for a byte b
-_PLAIN_RUN = re.compile(rb"[^\t\n\v\f\r \x85\xa0'\"\\]+")  # bytes a word takes as they are
-_SINGLE_QUOTED_RUN = re.compile(rb"[^'\\]+")
-_DOUBLE_QUOTED_RUN = re.compile(rb'[^"\\]+')
+_PLAIN_RUN = regex(rb"[^\t\n\v\f\r \x85\xa0'\"\\]+")  # bytes a word takes as they are
+_SINGLE_QUOTED_RUN = regex(rb"[^'\\]+")
+_DOUBLE_QUOTED_RUN = regex(rb'[^"\\]+')
 
 
 def scan_flag_words(b: bytes) -> tuple[list[tuple[bytes, int, int]], int | None]:

@@ -22,16 +22,17 @@ from __future__ import annotations
 
 import re
 
+from refactor.codecache import regex
 from refactor.records import dataclass
 from refactor.rules import check_codes
 
-_DIRECTIVE = re.compile(r"dfix:[ \t]*(file-ignore|ignore|skip-file)(?![\w-])(\[[^\]\n]*\]?)?")
-_CALLER_COMMENT = re.compile(r"(?:#|//)[ \t]*dfix:")
+_DIRECTIVE = regex(r"dfix:[ \t]*(file-ignore|ignore|skip-file)(?![\w-])(\[[^\]\n]*\]?)?")
+_CALLER_COMMENT = regex(r"(?:#|//)[ \t]*dfix:")
 
 
 # BuildKit build checks and the dfix rules that judge the same thing
 BUILDKIT_CHECKS: dict[str, frozenset[str]] = {"SecretsUsedInArgOrEnv": frozenset({"DF001", "DF002"})}
-_CHECK_COMMENT = re.compile(r"check[ \t]*=(.*)", re.IGNORECASE | re.DOTALL)
+_CHECK_COMMENT = regex(r"check[ \t]*=(.*)", re.IGNORECASE | re.DOTALL)
 
 
 def buildkit_skipped_codes(value: str) -> frozenset[str]:

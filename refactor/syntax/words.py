@@ -9,9 +9,9 @@ their logical span, so one item can be removed from a multi-item line.
 
 from __future__ import annotations
 
-import re
 from dataclasses import field
 
+from refactor.codecache import regex
 from refactor.records import dataclass
 
 _SPACE = " \t\n\v\f\r\x85\xa0"
@@ -119,7 +119,7 @@ def unquote(raw: str, escape: str = "\\") -> str:
     return "".join(out)
 
 
-_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NAME_RE = regex(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True, slots=True)

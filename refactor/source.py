@@ -97,15 +97,20 @@ def read_capped(path: str, hint: int, cap: int) -> bytes:
     most of the cost of reading thousands of small files."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     try:
-        data = os.read(fd, min(hint, cap))
-        while len(data) < cap:
-            more = os.read(fd, min(cap - len(data), 1 << 16))
-            if not more:
-                break
-            data += more
-        return data
+        return read_fd(fd, hint, cap)
     finally:
         os.close(fd)
+
+
+def read_fd(fd: int, hint: int, cap: int, data: bytes = b"") -> bytes:
+    """:func:`read_capped` from an open descriptor, after the ``data`` already read from it."""
+    data += os.read(fd, max(0, min(hint, cap) - len(data)))
+    while len(data) < cap:
+        more = os.read(fd, min(cap - len(data), 1 << 16))
+        if not more:
+            break
+        data += more
+    return data
 
 
 def read_source(path: str, *, max_bytes: int = DEFAULT_MAX_BYTES, display: str | None = None) -> SourceFile:

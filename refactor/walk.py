@@ -15,7 +15,7 @@ from functools import cache
 
 # what the run keeps of each directory: the names NUL-joined (no file name holds one), a few
 # hundred bytes a directory less than tuples of strings (a bulk run lists tens of thousands)
-_Kept = tuple[str, str, frozenset[str]]
+_Kept = tuple[str, str, frozenset[str], frozenset[str]]
 _NO_LINKS: frozenset[str] = frozenset()
 
 
@@ -25,11 +25,14 @@ def forget() -> None:
 
 @cache
 def _listing(path: str) -> _Kept | None:
-    """``(directory names, other names, names of symlinks to directories)`` in ``path``, sorted,
-    the names NUL-joined; None when it cannot be listed."""
+    """``(directory names, other names, names of symlinks to directories, other names that were
+    not regular files)`` in ``path``, the first two sorted and NUL-joined; None when it cannot be
+    listed. (Whether an entry is a directory, a symlink or a regular file comes with the listing:
+    no stat per entry.)"""
     dirs: list[str] = []
     files: list[str] = []
     links: list[str] = []
+    odd: list[str] = []
     try:
         with os.scandir(path) as it:
             for e in it:
@@ -43,9 +46,20 @@ def _listing(path: str) -> _Kept | None:
                         links.append(e.name)
                 else:
                     files.append(e.name)
+                    try:
+                        regular = e.is_file(follow_symlinks=False)
+                    except OSError:
+                        regular = False
+                    if not regular:
+                        odd.append(e.name)
     except OSError:
         return None
-    return "\0".join(sorted(dirs)), "\0".join(sorted(files)), frozenset(links) if links else _NO_LINKS
+    return (
+        "\0".join(sorted(dirs)),
+        "\0".join(sorted(files)),
+        frozenset(links) if links else _NO_LINKS,
+        frozenset(odd) if odd else _NO_LINKS,
+    )
 
 
 def walk(top: str) -> Iterator[tuple[str, list[str], list[str]]]:
@@ -58,10 +72,18 @@ def walk(top: str) -> Iterator[tuple[str, list[str], list[str]]]:
         kept = _listing(os.path.abspath(path))
         if kept is None:
             continue
-        dirs, files, links = kept
+        dirs, files, links, _odd = kept
         dirnames = dirs.split("\0") if dirs else []
         yield path, dirnames, files.split("\0") if files else []
         stack.extend(os.path.join(path, d) for d in reversed(dirnames) if d not in links)
+
+
+def irregular(path: str) -> frozenset[str]:
+    """The names in directory ``path`` that are not directories and were not regular files when it
+    was listed (symlinks, FIFOs, sockets, devices), from the run's listing: what a walker must
+    stat before it opens a file (a regular file is opened straight away, and ``fstat`` confirms it)."""
+    kept = _listing(os.path.abspath(path))
+    return kept[3] if kept is not None else _NO_LINKS
 
 
 def below(full: str, base: str) -> str:

@@ -109,6 +109,39 @@ def test_discover_reads_a_file_whose_known_row_is_malformed(tmp_path: Path) -> N
         assert sorted(known) == ["other.sh"] and len(known["other.sh"]) == 5  # (this run's verdicts)
 
 
+def test_discover_opens_regular_files_and_stats_the_rest_first(tmp_path: Path) -> None:
+    """Regular files (as listed) are opened straight away and fstat-ed; anything else is stat-ed
+    before it is opened: a symlink to a caller is followed, a FIFO, a socket or a broken link
+    named like a caller is skipped (never opened: a FIFO would hang the run), as is a FIFO that
+    replaced a regular file after the listing (opened non-blocking, then fstat-ed)."""
+    import socket
+
+    from refactor import walk
+
+    write(tmp_path, "real/build.sh", "docker build --build-arg NPM_TOKEN .\n")
+    os.symlink(tmp_path / "real" / "build.sh", tmp_path / "linked.sh")
+    os.symlink(tmp_path / "nowhere.sh", tmp_path / "broken.sh")
+    os.mkfifo(tmp_path / "fifo.sh")
+    sock = socket.socket(socket.AF_UNIX)
+    try:
+        sock.bind(str(tmp_path / "sock.sh"))
+        walk.forget()
+        invs = discover(str(tmp_path), names=frozenset({"NPM_TOKEN"}), unreadable=(bad := []))
+        assert sorted(os.path.relpath(i.path, tmp_path) for i in invs) == ["linked.sh", "real/build.sh"]
+        assert bad == []
+        # a regular file when listed, a FIFO when opened
+        write(tmp_path, "swapped.sh", "docker build --build-arg NPM_TOKEN .\n")
+        walk.forget()
+        list(walk.walk(str(tmp_path)))  # (listed now: swapped.sh is a regular file)
+        os.unlink(tmp_path / "swapped.sh")
+        os.mkfifo(tmp_path / "swapped.sh")
+        invs = discover(str(tmp_path), names=frozenset({"NPM_TOKEN"}), unreadable=bad)
+        assert "swapped.sh" not in {os.path.basename(i.path) for i in invs} and bad == []
+    finally:
+        sock.close()
+        walk.forget()
+
+
 def test_discover_empty_and_missing_roots(tmp_path: Path) -> None:
     assert discover(str(tmp_path)) == []
     assert discover(str(tmp_path / "missing")) == []

@@ -7,10 +7,11 @@ import os
 import re
 import stat
 
+from refactor.codecache import regex
 from refactor.discovery import _excluded as _excluded  # (the one --exclude matcher, for Dockerfiles and callers)
-from refactor.source import read_capped as _read
+from refactor.source import read_fd as _read_fd
 from refactor.walk import below as _below
-from refactor.walk import walk
+from refactor.walk import irregular, walk
 
 from .kinds import BY_NAME as _KINDS
 from .kinds import kind_of
@@ -20,9 +21,10 @@ SKIP_DIRS = frozenset(
     {".git", ".hg", ".svn", "node_modules", "vendor", "__pycache__", ".tox", ".venv", "venv", ".mypy_cache", ".pytest_cache"}
 )
 MAX_BYTES = 2 * 1024 * 1024
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
-_SHEBANG = re.compile(rb"^#![^\n]*\b(?:sh|bash|dash|ash|ksh|zsh)\b")
+_SHEBANG = regex(rb"^#![^\n]*\b(?:sh|bash|dash|ash|ksh|zsh)\b")
 
 
 def _gitignore(directory: str):
@@ -33,12 +35,12 @@ def _gitignore(directory: str):
 
 # a build arg named in a form discovery may not parse (a variable holding flags, a bash array, an
 # argv list, `docker compose build --build-arg`, `bake --set t.args.NAME=`): the name is group 1
-_MENTION = re.compile(
+_MENTION = regex(
     r"""(?:--build-arg|build[-_]?args?|\.args\.)(?:["'\s=:,\[\({]|\\\n|(?<=[\s,\[\(])[fFrRbBuU]{1,2}(?=["']))*?(?![fFrRbBuU]{1,2}["'])([A-Za-z_][A-Za-z0-9_]*)(?=["'=\s,\]\)}:]|$)"""
 )
 
 
-_IDENT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+_IDENT = regex(rb"[A-Za-z_][A-Za-z0-9_]*")
 _needles: dict[str, re.Pattern[bytes]] = {}  # a kind's needles as one pattern (one search, not one per needle)
 
 
@@ -127,6 +129,7 @@ def discover(
             specs.append((dirpath, spec))
         active = [(d, s) for d, s in specs if dirpath == d or dirpath.startswith(d.rstrip(os.sep) + os.sep)]
         reldir = _below(dirpath, root) + "/" if dirpath != root else ""
+        odd = irregular(dirpath)
 
         def ignored(name: str, is_dir: bool, dirpath: str = dirpath, active: list = active) -> bool:
             full = os.path.join(dirpath, name)
@@ -149,28 +152,45 @@ def discover(
                 continue  # (an extension-less Dockerfile is never a shell script: not even opened)
             if screened and ignored(fn, False):
                 continue
-            try:
-                st = os.stat(full)  # (a symlink: its target; a broken one raises)
-            except OSError:
-                continue
-            if not stat.S_ISREG(st.st_mode):
-                continue
-            if st.st_size > MAX_BYTES:
-                if kind is not None and unreadable is not None:
-                    unreadable.append((full, f"it is over {MAX_BYTES // (1024 * 1024)} MiB"))
-                continue
-            stamp = [kind or "-", *_stat_row(st)]
-            try:
-                if kind is None:  # an extension-less file: a shell script only with a shell shebang
-                    if not _SHEBANG.match(_read(full, 256, 256)):
-                        now[rel] = stamp
+            if fn in odd:  # (not a regular file when listed: a symlink is followed, anything else skipped)
+                try:
+                    if not stat.S_ISREG(os.stat(full).st_mode):  # (a broken symlink raises)
                         continue
-                    kind = "shell"
-                data = _read(full, st.st_size + 1, MAX_BYTES + 1)
+                except OSError:
+                    continue
+            # opened straight away, then fstat-ed: one path lookup a file, not two (most of the cost
+            # on some file systems); O_NONBLOCK, so a FIFO swapped in meanwhile cannot hang the run
+            try:
+                fd = os.open(full, _OPEN_FLAGS)
+            except FileNotFoundError:
+                continue  # (gone since the listing)
             except OSError as exc:
                 if kind is not None and unreadable is not None:
                     unreadable.append((full, f"it cannot be read ({exc.strerror or type(exc).__name__})"))
                 continue
+            try:
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode):
+                    continue
+                if st.st_size > MAX_BYTES:
+                    if kind is not None and unreadable is not None:
+                        unreadable.append((full, f"it is over {MAX_BYTES // (1024 * 1024)} MiB"))
+                    continue
+                stamp = [kind or "-", *_stat_row(st)]
+                head = b""
+                if kind is None:  # an extension-less file: a shell script only with a shell shebang
+                    head = _read_fd(fd, 256, 256)
+                    if not _SHEBANG.match(head):
+                        now[rel] = stamp
+                        continue
+                    kind = "shell"
+                data = _read_fd(fd, st.st_size + 1, MAX_BYTES + 1, head)
+            except OSError as exc:
+                if kind is not None and unreadable is not None:
+                    unreadable.append((full, f"it cannot be read ({exc.strerror or type(exc).__name__})"))
+                continue
+            finally:
+                os.close(fd)
             needles = _needles.get(kind) or _needles.setdefault(kind, re.compile(b"|".join(map(re.escape, _KINDS[kind].needles))))
             if not needles.search(data) or b"\x00" in data:
                 if len(data) == st.st_size:  # (read whole, as stat-ed)

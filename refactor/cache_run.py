@@ -18,6 +18,7 @@ from refactor.cache_entries import _holds_token, _load_result
 from refactor.cache_files import _MAGIC, _PRUNE_EVERY, _TOUCH_AFTER, FORMAT, MAX_AGE_DAYS, _read_regular, _writer, _writers, prune
 from refactor.cache_keys import _fingerprint, _fp_memo, _sha, code_version, settings_key
 from refactor.cache_scan import _SCAN_MAX_BYTES, _SCAN_SKIP_DIRS, _scan_relevant
+from refactor.walk import absolute
 
 if TYPE_CHECKING:
     from refactor.results import FileResult
@@ -111,7 +112,7 @@ class ResultCache:
             self.stats.uncacheable += 1
             return None, None
         data, stamp = read
-        apath = os.path.abspath(path)
+        apath = absolute(path)
         digest = self._digests[apath] = hashlib.sha256(data).hexdigest()
         adir = os.path.dirname(apath)
         pack = self._pack_names.get((sk, adir))

@@ -16,9 +16,10 @@ import sys
 import click
 
 from refactor import __version__
-from refactor.cli_options import EXIT_HELP, FORMATS, _codes, _Dfix, _explain, _Lazy, _list_rules, _mode
+from refactor.cli_options import EXIT_HELP, FORMATS, _codes, _Dfix, _explain, _Lazy, _list_rules, _mode, _Paths
 from refactor.cli_render import DOCUMENT_FORMATS as DOCUMENT_FORMATS
 from refactor.cli_render import _common_parent, _document, _parse_reports, _progress, _report, _write_output
+from refactor.walk import absolute
 
 
 @click.group(
@@ -27,7 +28,7 @@ from refactor.cli_render import _common_parent, _document, _parse_reports, _prog
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=EXIT_HELP,
 )
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1, type=_Paths())
 @click.option("--write", "--fix", "write", is_flag=True, help="Rewrite files in place (safe fixes; see --unsafe-fixes). --fix is an alias.")
 @click.option("--diff", is_flag=True, help="Print a unified diff of the changes; write nothing.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if anything would change or findings remain.")
@@ -259,7 +260,7 @@ def cli(
         if config_path:
             c = cfg
         else:
-            c = config_mod.find_config(os.path.dirname(os.path.abspath(path)), dir_config)
+            c = config_mod.find_config(os.path.dirname(absolute(path)), dir_config)  # (within the run)
         if c.path not in cache:
             cache[c.path] = make_settings(c.values)
         return cache[c.path]

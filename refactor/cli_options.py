@@ -60,6 +60,16 @@ def _codes(_ctx, param, value):
         raise click.BadParameter(f"{exc} (see dfix --list-rules)", param=param) from None
 
 
+class _Paths(click.Path):
+    """``click.Path`` for PATHS (shell completion offers file names) without its checks: a missing,
+    unreadable or odd path is the run's to report, one line each, while the other paths are still
+    processed (``click.Path`` refused an unreadable file with a usage error before anything ran,
+    and made a stat and an access call per path: 1,640 system calls for 820 files)."""
+
+    def convert(self, value, param, ctx):
+        return value
+
+
 class _Dfix(click.Group):
     """``dfix [OPTIONS] [PATHS]...`` runs the checks; ``dfix verify|summarize …`` the subcommands.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import stat
 from typing import TYPE_CHECKING
 
 from refactor.records import dataclass
@@ -95,12 +96,28 @@ def _ignored(full: str, is_dir: bool, active: list[tuple[str, GitIgnoreSpec]], r
     return bool(exclude) and _excluded(below(full, root), exclude)
 
 
-def discover(paths: list[str], exclude: tuple[str, ...] = (), respect_gitignore: bool = True) -> list[Candidate]:
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except (OSError, ValueError):
+        return None
+
+
+def discover(
+    paths: list[str], exclude: tuple[str, ...] = (), respect_gitignore: bool = True, dirs: list[str] | None = None
+) -> list[Candidate]:
+    """The Dockerfiles of ``paths``: a file as given, a directory walked. ``dirs`` (a list) receives
+    the given paths that were directories, in order."""
     out: dict[str, Candidate] = {}
+    given_stats: dict[str, os.stat_result | None] = {}  # (one stat per given path)
     for given in paths:
         if given == "-":
             continue
-        if not os.path.isdir(given) or is_dockerfile_name(os.path.basename(os.path.normpath(given))):
+        st = given_stats[given] = _stat(given) if given not in given_stats else given_stats[given]
+        is_dir = st is not None and stat.S_ISDIR(st.st_mode)
+        if is_dir and dirs is not None:
+            dirs.append(given)
+        if not is_dir or is_dockerfile_name(os.path.basename(os.path.normpath(given))):
             # explicit files (or broken things) are always processed; errors surface when read
             out.setdefault(given, Candidate(given, given))
             continue
@@ -124,9 +141,19 @@ def discover(paths: list[str], exclude: tuple[str, ...] = (), respect_gitignore:
                 display = full if display == full else display  # one string for both (memory: a bulk run keeps them all)
                 out.setdefault(full, Candidate(full, display))
     # a symlink and its target (or two links to one file) are one file: process it once, so a
-    # rewrite is planned and written once
+    # rewrite is planned and written once. Two paths with one real path are one inode, so only
+    # files sharing their (device, inode) with another are resolved (realpath: a system call per
+    # component); hard links keep their own paths (a rewrite replaces each one's file).
+    inodes: dict[tuple[int, int], int] = {}
+    files: dict[str, tuple[int, int]] = {}
+    for c in out.values():
+        st = given_stats[c.path] if c.path in given_stats else _stat(c.path)
+        if st is not None and stat.S_ISREG(st.st_mode):
+            files[c.path] = ino = (st.st_dev, st.st_ino)
+            inodes[ino] = inodes.get(ino, 0) + 1
     seen: dict[str, Candidate] = {}
     for c in sorted(out.values(), key=lambda c: c.display):
-        key = os.path.realpath(c.path) if os.path.isfile(c.path) else c.path
+        same = files.get(c.path)
+        key = os.path.realpath(c.path) if same is not None and inodes[same] > 1 else c.path
         seen.setdefault(key, c)
     return sorted(seen.values(), key=lambda c: c.display)

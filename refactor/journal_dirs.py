@@ -36,7 +36,9 @@ def any_journal_dir(paths: Iterable[str]) -> bool:
     """Does a journal directory dfix may have made sit in or above the directory of any of
     ``paths``? (Each directory is looked at once, however many files share it.)"""
     seen: set[str] = set()
-    for d in {os.path.dirname(os.path.abspath(p)) for p in paths}:
+    from refactor.walk import absolute  # (the run's working directory: no getcwd per file)
+
+    for d in {os.path.dirname(absolute(p)) for p in paths}:
         for a in ancestors(os.path.realpath(d)):
             if a in seen:
                 break  # (its ancestors were looked at too)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from refactor.records import dataclass
 from refactor.results import FileResult
 from refactor.settings import Mode, Settings
+from refactor.walk import absolute
 
 if TYPE_CHECKING:
     from refactor.run_packed import PackedResults
@@ -67,7 +68,8 @@ def run(
     cache = _open_cache(settings)
     settings_for = settings_for or (lambda _p: settings)
     stdin_result = _link_stdin(stdin, _process_stdin(stdin, settings, debug), settings, excludes) if stdin is not None else None
-    candidates = discover([p for p in paths if p != "-"], excludes, respect_gitignore)
+    dirs: list[str] = []
+    candidates = discover([p for p in paths if p != "-"], excludes, respect_gitignore, dirs)
     from refactor.journal_dirs import any_journal_dir
 
     # a group an interrupted --write left half written: completed first (write), else reported
@@ -78,7 +80,6 @@ def run(
 
         start = journal.recover_for(files, strict=False) if settings.mode is Mode.WRITE else journal.pending_for(files)
     per_file = [settings_for(c.path) for c in candidates]
-    dirs = [p for p in paths if p != "-" and os.path.isdir(p)]
     scan = bool(dirs) and settings.selection.enabled("DF010")
     for st in per_file:
         st.defer_write = True  # written below, together with the callers that go with each file
@@ -96,7 +97,7 @@ def _finish_run(
 
         return run_packed.finish(paths, settings, candidates, per_file, excludes, progress, cache, dirs, scan, start, stdin_result, stream)
     results = list(progress(stream, len(candidates)) if progress is not None else stream)
-    known = {os.path.abspath(c.path): r.split_events for c, r in zip(candidates, results) if r.split_events is not None}
+    known = {absolute(c.path): r.split_events for c, r in zip(candidates, results) if r.split_events is not None}
     results = [replace(r, split_events=None) if r.split_events is not None else r for r in results]
     from refactor.run_splits import _split_findings, _with_splits
 
@@ -120,9 +121,8 @@ def _finish_run(
             from refactor.write import write_planned
 
             top = top_root(paths)
-            planned = write_planned(
-                results + callers, [_write_root(r.fs_path, paths, top if r.kind == "caller" else None) for r in results + callers]
-            )
+            root_of = _WriteRoots(paths)
+            planned = write_planned(results + callers, [root_of(r.fs_path, top if r.kind == "caller" else None) for r in results + callers])
             results, callers = planned[: len(results)], planned[len(results) :]
         results = sorted(results + callers, key=lambda r: r.path)
     results = list(_with_splits(results, [c.path for c in candidates], splits))
@@ -209,12 +209,13 @@ def _add_ignores(paths: list[str], candidates, results: list[FileResult]) -> tup
     by_path = {r.fs_path: r for r in results if r.kind != "caller" and r.fs_path}
     todo = [(c.path, by_path.get(c.path), add_ignores) for c in candidates]
     todo += [(r.fs_path, r, add_caller_ignores) for r in results if r.kind == "caller" and r.fs_path]
+    root_of = _WriteRoots(paths)
     for path, r, add in todo:
         if r is None or r.status != "ok" or not r.findings:
             continue
         i = index[id(r)]
         try:
-            n = add(path, r.findings, _write_root(path, paths, top_root(paths) if r.kind == "caller" else None))
+            n = add(path, r.findings, root_of(path, top_root(paths) if r.kind == "caller" else None))
         except WriteRefused as exc:
             out[i] = r.failed(f"not written: {exc.strerror}")
             continue
@@ -227,19 +228,33 @@ def _add_ignores(paths: list[str], candidates, results: list[FileResult]) -> tup
     return out, notices
 
 
-def _write_root(fs_path: str | None, given: list[str], fallback: str | None = None) -> str | None:
+class _WriteRoots:
     """The scanned directory a file was found under, which a write through a symlink must not
     leave; None for a file named on the command line (its link is written through, as asked).
-    Callers are searched from the repository root: ``fallback``."""
-    if not fs_path:
-        return None
-    a = os.path.abspath(fs_path)
-    if any(os.path.abspath(g) == a for g in given if g != "-"):
-        return None
-    for g in given:
-        if g != "-" and os.path.isdir(g) and a.startswith(os.path.abspath(g).rstrip(os.sep) + os.sep):
-            return g
-    return fallback
+    Callers are searched from the repository root: ``fallback``. The given paths are resolved once
+    (each file used to resolve and stat every given path: quadratic in a run naming 1,000 files)."""
+
+    def __init__(self, given: list[str]) -> None:
+        self.named: set[str] = set()
+        self.dirs: list[tuple[str, str]] = []  # (absolute directory + separator, as given)
+        for g in given:
+            if g == "-":
+                continue
+            a = absolute(g)
+            self.named.add(a)
+            if os.path.isdir(g):
+                self.dirs.append((a.rstrip(os.sep) + os.sep, g))
+
+    def __call__(self, fs_path: str | None, fallback: str | None = None) -> str | None:
+        if not fs_path:
+            return None
+        a = absolute(fs_path)
+        if a in self.named:
+            return None
+        for prefix, g in self.dirs:
+            if a.startswith(prefix):
+                return g
+        return fallback
 
 
 def _run_files(candidates, per_file, jobs: int, cache=None, packed: bool = False):

@@ -32,6 +32,7 @@ from refactor.buildspec import BuildSpec
 from refactor.records import dataclass
 from refactor.results import FileResult
 from refactor.settings import Settings
+from refactor.walk import absolute
 
 if TYPE_CHECKING:
     from refactor.run import RunResult
@@ -249,7 +250,7 @@ class PackedResults:
                     b = self._blocks.get(os.path.realpath(c.path))
                     if b is not None:
                         r = _blocked(r, b, st)
-                fs = self._splits.get(os.path.abspath(r.fs_path or r.path))
+                fs = self._splits.get(absolute(r.fs_path or r.path))
                 if fs and r.kind == "dockerfile":
                     r = with_split_findings(r, fs)
             else:
@@ -309,7 +310,7 @@ def finish(paths, settings, candidates, per_file, excludes, progress, cache, dir
 def _absolute(path: str) -> str:
     """``os.path.abspath(path)``, as ``path`` itself when that is already it: a second string per
     file (20,000 files: about 2 MiB) would be alive at the run's peak, the DF010 scan."""
-    a = os.path.abspath(path)
+    a = absolute(path)
     return path if a == path else a
 
 

@@ -57,9 +57,11 @@ def _with_splits(results, candidates_paths, splits: dict[str, list]):
 
     extra = _split_extras(candidates_paths, splits)
 
+    from refactor.walk import absolute
+
     def attach():
         for r in results:
-            fs = splits.get(os.path.abspath(r.fs_path or r.path))
+            fs = splits.get(absolute(r.fs_path or r.path)) if splits else None
             if fs and r.kind == "dockerfile":
                 r = with_split_findings(r, fs)
             yield r

@@ -21,6 +21,20 @@ _NO_LINKS: frozenset[str] = frozenset()
 
 def forget() -> None:
     _listing.cache_clear()
+    _cwd.clear()
+
+
+_cwd: list[str] = []  # the working directory, read once per run (dfix never changes it)
+
+
+def absolute(path: str) -> str:
+    """``os.path.abspath(path)``, without its ``getcwd`` call each time: the working directory is
+    read once per run (``forget()`` starts a run). A run asks it about six times per file."""
+    if os.path.isabs(path):
+        return os.path.normpath(path)
+    if not _cwd:
+        _cwd.append(os.getcwd())
+    return os.path.normpath(os.path.join(_cwd[0], path))
 
 
 @cache

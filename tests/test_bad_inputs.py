@@ -120,3 +120,15 @@ def test_unreadable_file_even_as_root(tmp_path, monkeypatch) -> None:
     errors = [ln for ln in err.splitlines() if ln.startswith("dfix: error:")]
     assert errors == [f"dfix: error: {bad}: cannot read: Permission denied"]
     assert bad.read_bytes() == GOOD and b"--mount=type=secret" in good.read_bytes()
+
+
+def test_an_unreadable_path_does_not_stop_the_others(tmp_path, monkeypatch) -> None:
+    """PATHS are not checked by click (whose ``click.Path`` refused a file it judged unreadable
+    with a usage error, exit 2, before any file was processed): the run reports what it cannot
+    read and processes the rest. Simulated for root by making every access check fail."""
+    good = tmp_path / "Dockerfile"
+    good.write_bytes(GOOD)
+    monkeypatch.setattr(os, "access", lambda *a, **k: False)
+    code, out, err = run([str(good)])
+    assert "Invalid value" not in err and "not readable" not in err
+    assert code == 1 and "DF001" in out

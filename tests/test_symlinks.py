@@ -222,3 +222,21 @@ def test_leftover_of_a_write_through_a_link_is_removed_by_the_next_run(tmp_path)
     assert code in (0, 1), err
     assert MOUNT in real.read_bytes()
     assert not leftover.exists(), "the leftover temp file beside the link's target survived the next run"
+
+
+def test_discovery_keeps_one_path_per_file_and_each_hard_link(tmp_path) -> None:
+    """Paths are resolved only when they share an inode: a link and its target (given or found)
+    are one candidate, the same file given twice is one, and each hard link keeps its own path
+    (two real paths: a rewrite would replace each one's file)."""
+    from refactor.discovery import discover
+
+    a = _write(tmp_path / "svc" / "Dockerfile")
+    _link(tmp_path / "svc" / "alias.Dockerfile", "Dockerfile")
+    os.link(a, tmp_path / "svc" / "hard.Dockerfile")
+    _write(tmp_path / "other" / "Dockerfile")
+    found = discover([str(tmp_path), str(a), str(a)])
+    paths = sorted(os.path.relpath(c.path, tmp_path) for c in found)
+    assert paths == ["other/Dockerfile", "svc/Dockerfile", "svc/hard.Dockerfile"]
+    dirs: list[str] = []
+    discover([str(tmp_path / "svc"), str(a), str(tmp_path / "missing"), str(tmp_path / "other")], dirs=dirs)
+    assert dirs == [str(tmp_path / "svc"), str(tmp_path / "other")]

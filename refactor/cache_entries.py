@@ -78,11 +78,13 @@ def _dump_build(b) -> dict:
     return out
 
 
-def _load_result(d: dict) -> FileResult:
+def _load_result(d: dict, **given: Any) -> FileResult:
+    """The result stored as ``d``, with the fields in ``given`` set (one object, not a copy)."""
     from refactor.buildspec import BuildSpec, SecretSpec
     from refactor.results import FileResult, FindingOut, FixOut, Outcome
 
     kw: dict[str, Any] = {n: tuple(d[n]) if isinstance(d[n], list) else d[n] for n in RESULT_FIELDS}
+    kw.update(given)
     kw["outcome"] = Outcome(d["outcome"])
     kw["findings"] = tuple(
         FindingOut(*row[:-1], fix=None if row[-1] is None else FixOut(*row[-1][:3], tuple(row[-1][3]), *row[-1][4:]))  # type: ignore[misc, call-arg]

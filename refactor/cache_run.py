@@ -130,9 +130,7 @@ class ResultCache:
                 if _fingerprint(kind, dpath, limit) != fp:
                     self.stats.misses += 1
                     return None, pending
-            result = _load_result(body["result"])
-            if body["result"]["has_fs_path"]:
-                result = replace(result, fs_path=path, stamp=stamp)
+            result = _load_result(body["result"], **({"fs_path": path, "stamp": stamp} if body["result"]["has_fs_path"] else {}))
             if result.status == "ok" and settings.keep_text:
                 text = data.decode("utf-8")
                 text = text[1:] if text.startswith("\ufeff") else text

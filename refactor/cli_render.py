@@ -60,11 +60,17 @@ def _write_output(path: str, text: str) -> bool:
 
 
 def _common_parent(paths: list[str]) -> str:
-    absd = [os.path.abspath(p if os.path.isdir(p) else os.path.dirname(p) or ".") for p in paths]
+    """The deepest directory holding every path, a directory given counting as itself (where the
+    run's config is looked up). The common path of the paths is that directory unless it is one
+    of the paths and not a directory (a file given alone, or with itself): one stat, not one per
+    path."""
+    cwd = os.getcwd()
+    absd = {os.path.normpath(os.path.join(cwd, p)) for p in paths}
     try:
-        return os.path.commonpath(absd)
+        common = os.path.commonpath(list(absd))
     except ValueError:
-        return os.getcwd()
+        return cwd
+    return os.path.dirname(common) if common in absd and not os.path.isdir(common) else common
 
 
 def _progress(results, total: int, quiet: bool):

@@ -89,6 +89,8 @@ def find_config(start: str, memo: dict[str, Config] | None = None) -> Config:
     directory walked: each directory is asked once and each config file read once, however many
     Dockerfiles there are."""
     d = os.path.abspath(start)
+    if memo is not None and d in memo:
+        return memo[d]  # (a directory answered earlier in the run: no stat)
     if os.path.isfile(d):
         d = os.path.dirname(d)
     walked: list[str] = []

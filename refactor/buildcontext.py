@@ -279,6 +279,6 @@ def fingerprint(dep: Dep) -> str:
 def _digest(data: str | bytes) -> str:
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogateescape")
-    import hashlib  # (only the result cache fingerprints: --no-cache runs never load OpenSSL)
+    from refactor.cache_files import digest_hex  # (only the result cache fingerprints)
 
-    return hashlib.sha256(data).hexdigest()[:32]
+    return digest_hex(data)[:32]

@@ -1,7 +1,7 @@
 """The result cache (issue 19): a Dockerfile's result is reused while nothing it was computed from
 has changed, as ruff does.
 
-**Key.** An entry's key is the sha256 of:
+**Key.** An entry's key is the digest (BLAKE2b-256, ``cache_files.digest_hex``) of:
 
 - the file's bytes, its path as given, its display path, its absolute path and the real path of
   its directory (the build context, which the credential-COPY check resolves through links);
@@ -40,7 +40,7 @@ scan may read (the same walk; content hashes). When the tree changed, the scan r
 (``%LOCALAPPDATA%\\dfix\\cache`` on Windows); ``--cache-dir`` overrides, ``--no-cache`` or
 ``DFIX_NO_CACHE=1`` turns it off. The entries of the Dockerfiles of one directory, for one code
 version and one set of settings, share a file (a *pack*: creating a file costs more than analysing
-a small Dockerfile on some file systems), ``v1/ab/<sha256>``: a header line with the sha256 of the
+a small Dockerfile on some file systems), ``v1/ab/<digest>``: a header line with the digest of the
 body, then the JSON body. Packs are written at the end of a run, by the parent process, to a
 temporary file renamed into place (``os.replace``): concurrent runs never see a partial pack (two
 runs writing one pack at once keep the entries of the last; the other's are computed again next

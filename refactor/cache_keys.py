@@ -7,14 +7,13 @@ and the fingerprints of what one analysis read (``_fingerprint``, memoised per r
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from dataclasses import fields, is_dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from refactor.cache_files import FORMAT
+from refactor.cache_files import FORMAT, digest_hex, new_digest
 
 if TYPE_CHECKING:
     from refactor.settings import Settings
@@ -58,7 +57,7 @@ def _canon(v: Any) -> Any:
 def settings_key(settings: Settings) -> str:
     """A digest of every Settings field that shapes a per-file result (all but ``NOT_IN_KEY``)."""
     parts = tuple((f.name, _canon(getattr(settings, f.name))) for f in fields(settings) if f.name not in NOT_IN_KEY)
-    return hashlib.sha256(repr(parts).encode("utf-8", "surrogateescape")).hexdigest()
+    return digest_hex(repr(parts).encode("utf-8", "surrogateescape"))
 
 
 def code_version() -> str:
@@ -67,7 +66,7 @@ def code_version() -> str:
 
     import refactor
 
-    h = hashlib.sha256()
+    h = new_digest()
     h.update(f"{refactor.__version__}\0{sys.version}\0{sys.implementation.cache_tag}\0{FORMAT}\n".encode())
     roots = [os.path.dirname(os.path.abspath(refactor.__file__))]
     try:
@@ -114,13 +113,13 @@ def _gate_fingerprint(context_dir: str) -> str:
 
 
 def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+    return digest_hex(text.encode("utf-8", "surrogateescape"))
 
 
 def _digest(data: str | bytes) -> str:
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogateescape")
-    return hashlib.sha256(data).hexdigest()[:32]
+    return digest_hex(data)[:32]
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ and writes them at the end, looks up and stores the DF010 scan of a directory, a
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
@@ -15,7 +14,19 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, NamedTuple
 
 from refactor.cache_entries import _holds_token, _load_result
-from refactor.cache_files import _MAGIC, _PRUNE_EVERY, _TOUCH_AFTER, FORMAT, MAX_AGE_DAYS, _read_regular, _writer, _writers, prune
+from refactor.cache_files import (
+    _MAGIC,
+    _PRUNE_EVERY,
+    _TOUCH_AFTER,
+    FORMAT,
+    MAX_AGE_DAYS,
+    _read_regular,
+    _writer,
+    _writers,
+    digest_hex,
+    new_digest,
+    prune,
+)
 from refactor.cache_keys import _fingerprint, _fp_memo, _sha, code_version, settings_key
 from refactor.cache_scan import _SCAN_MAX_BYTES, _SCAN_SKIP_DIRS, _scan_relevant
 from refactor.walk import absolute
@@ -59,7 +70,7 @@ class ResultCache:
         self._code = code_version()
         self._settings: dict[int, tuple[Settings, str | None]] = {}
         self._realdirs: dict[str, str] = {}
-        self._digests: dict[str, str] = {}  # absolute path -> sha256 of the bytes read for the key
+        self._digests: dict[str, str] = {}  # absolute path -> digest of the bytes read for the key
         self._packs: dict[str, dict] = {}  # pack name -> its entries as read (empty: absent or unreadable)
         self._pack_names: dict[tuple[str, str], str] = {}
         self._new: dict[str, dict] = {}  # pack name -> {key: entry} computed in this run
@@ -113,7 +124,7 @@ class ResultCache:
             return None, None
         data, stamp = read
         apath = absolute(path)
-        digest = self._digests[apath] = hashlib.sha256(data).hexdigest()
+        digest = self._digests[apath] = digest_hex(data)
         adir = os.path.dirname(apath)
         pack = self._pack_names.get((sk, adir))
         if pack is None:
@@ -181,7 +192,7 @@ class ResultCache:
         """(rows, None) on a hit: [read-site path, line, variable, message] per split; else (None,
         what storing needs)."""
         root = os.path.abspath(directory)
-        key = hashlib.sha256(f"{self._code}\0df010\0{root}".encode("utf-8", "surrogateescape")).hexdigest()
+        key = digest_hex(f"{self._code}\0df010\0{root}".encode("utf-8", "surrogateescape"))
         try:
             tree = self._tree_fingerprint(root)
         except OSError:
@@ -201,7 +212,7 @@ class ResultCache:
     def callers_lookup(self, root: str) -> tuple[str, dict[str, list]]:
         """The caller files under ``root`` an earlier run found nothing to read in, with their stat
         (``refactor.callers.discover``'s ``known``); an empty dict on a miss or a bad entry."""
-        key = hashlib.sha256(f"{self._code}\0callers\0{os.path.abspath(root)}".encode("utf-8", "surrogateescape")).hexdigest()
+        key = digest_hex(f"{self._code}\0callers\0{os.path.abspath(root)}".encode("utf-8", "surrogateescape"))
         body = self._read_entry(self._entry_path(key), key)
         files = body.get("callers_index") if body is not None else None
         # (a malformed row is harmless: discover skips a file only when its row equals the stat it
@@ -237,7 +248,7 @@ class ResultCache:
             from refactor.walk import walk  # the listings discovery made in this run, as the scan uses them
         except ImportError:  # pragma: no cover - the shared walk is newer than this module
             walk = os.walk
-        h = hashlib.sha256()
+        h = new_digest()
         for dirpath, dirnames, filenames in walk(root):
             dirnames[:] = sorted(d for d in dirnames if d not in _SCAN_SKIP_DIRS and not d.endswith(".egg-info"))
             rel = os.path.relpath(dirpath, root)
@@ -264,7 +275,7 @@ class ResultCache:
             return known
         try:
             with open(full, "rb") as fh:
-                return hashlib.sha256(fh.read()).hexdigest()
+                return digest_hex(fh.read())
         except OSError as e:
             return f"error:{e.errno}"
 
@@ -277,7 +288,7 @@ class ResultCache:
         except OSError:
             return None
         head, nl, body = raw.partition(b"\n")
-        if not nl or not head.startswith(_MAGIC) or head[len(_MAGIC) :] != hashlib.sha256(body).hexdigest().encode():
+        if not nl or not head.startswith(_MAGIC) or head[len(_MAGIC) :] != digest_hex(body).encode():
             return None
         try:
             doc = json.loads(body)

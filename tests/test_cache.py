@@ -23,6 +23,7 @@ import pytest
 import refactor
 from refactor import cache as C
 from refactor import cache_run
+from refactor.cache_files import digest_hex
 from refactor.cli import FORMATS
 from refactor.settings import Mode, Settings
 from tests.helpers import run
@@ -491,8 +492,6 @@ def test_the_df010_scan_is_cached_per_directory(tmp_path, calls, monkeypatch) ->
 
 
 def test_a_malformed_scan_entry_is_a_miss(tmp_path) -> None:
-    import hashlib
-
     repo = tmp_path / "repo"
     shutil.copytree(ROOT / "golden" / "supply-split-npm-github", repo, ignore=shutil.ignore_patterns("expected", "case.toml"))
     cache = tmp_path / "cache"
@@ -503,7 +502,7 @@ def test_a_malformed_scan_entry_is_a_miss(tmp_path) -> None:
     doc = json.loads(scan.read_bytes().partition(b"\n")[2])
     for rows in ([["x", 1]], [[1, 2, 3, 4]], "nope"):
         body = json.dumps({**doc, "splits": rows}).encode()
-        scan.write_bytes(C._MAGIC + hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+        scan.write_bytes(C._MAGIC + digest_hex(body).encode() + b"\n" + body)
         assert dfix(args, cache, cwd=repo) == fresh
 
 
@@ -531,7 +530,7 @@ def test_a_corrupt_entry_is_ignored_and_rewritten(repo, tmp_path, calls, damage)
             p.write_bytes(raws[(i + 1) % len(raws)])  # a valid entry under another name
         else:
             body = b'{"key": 1'
-            p.write_bytes(C._MAGIC + __import__("hashlib").sha256(body).hexdigest().encode() + b"\n" + body)
+            p.write_bytes(C._MAGIC + digest_hex(body).encode() + b"\n" + body)
     del calls[:]
     assert dfix(args, cache, cwd=repo) == fresh
     assert len(calls) == 7
@@ -551,7 +550,7 @@ def test_an_entry_with_a_wrong_shape_is_a_miss(repo, tmp_path, calls) -> None:
     for p in entries(cache):
         doc = {"key": p.name, "deps": [["nonsense"]], "result": {"path": 1}}
         body = json.dumps(doc).encode()
-        p.write_bytes(C._MAGIC + __import__("hashlib").sha256(body).hexdigest().encode() + b"\n" + body)
+        p.write_bytes(C._MAGIC + digest_hex(body).encode() + b"\n" + body)
     del calls[:]
     assert dfix(args, cache, cwd=repo) == fresh
     assert len(calls) == 7

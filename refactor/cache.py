@@ -26,8 +26,10 @@ bodies), not the fixes' edits. So only what can be rebuilt without them is store
 - a result of a run that keeps no text (report mode, and formats that need no text), or
 - a result that changes nothing (its text is the file's, rebuilt from the bytes read for the key;
   ``--diff``/``--write``/``--check``/SARIF/markdown results that change the file are not stored);
-- and only when no mask (a value dfix judged secret) occurs in any stored string, and no known
-  credential format (``secrets.token_format``) does either. Such a result is recomputed.
+- and only when the result knows no secret value (no mask: a run masks every file's known values
+  in every file's output, so a hit, which would know none, could print another file's value in
+  clear) and no known credential format (``secrets.token_format``) occurs in any stored string.
+  Such a result is recomputed.
 
 A hit gets what a fresh result has (the file's text where the run keeps text, its stat stamp);
 the outputs are byte for byte those of a run without the cache, in every format.

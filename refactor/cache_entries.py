@@ -27,7 +27,7 @@ RESULT_FIELDS = (
 RESULT_NOT_STORED = {
     "original": "file text: rebuilt from the bytes read for the key (stored results change nothing)",
     "new_text": "file text: as original",
-    "masks": "secret values: a result is stored only when no mask occurs in what is stored",
+    "masks": "secret values: a result that knows any is not stored (the run masks them in every file's output)",
     "split_events": "ENV values and RUN bodies: never stored",
     "written": "stored results were not written (False)",
     "fs_path": "the path processed (set on a hit when the fresh result had it)",
@@ -112,9 +112,6 @@ def _strings(v: Any):
             yield from _strings(x)
 
 
-_MASKS_STORED = 64  # a result knowing more secret values is not stored (a 1 MB file can hold 19,000)
-
-
 def _storable(r: FileResult, settings: Settings) -> dict | None:
     """The stored form of a result, or None when it must not (or need not) be stored."""
     if r.written:
@@ -124,17 +121,13 @@ def _storable(r: FileResult, settings: Settings) -> dict | None:
             return None
     elif r.status != "ok" or (settings.keep_text and r.changed):
         return None  # the text of the rewrite would be needed
-    masks = [m for m in r.masks if m]
-    if len(masks) > _MASKS_STORED:
-        return None  # proving hundreds of values absent from every string costs more than a rerun
-    if any(any(c.isspace() for c in m) for m in masks):
-        return None  # could straddle two strings joined by an output: not proven absent
+    if any(r.masks):
+        # it knows secret values, which an entry never holds: a hit would know none, and the run
+        # masks each file's known values in every file's output (render.masking.share), so one
+        # hit would print another file's secret value that the run without the cache masks
+        return None
     data = _dump_result(r)
     texts = list(_strings(data))
-    from refactor.render.masking import occurs
-
-    if masks and occurs(texts, masks):  # (indexed: a 1 MB file can hold 19,000 masks and findings)
-        return None
     if _holds_token(texts):
         return None  # a credential format in a message: dfix masks what it knows; store none
     return data

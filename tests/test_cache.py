@@ -48,7 +48,9 @@ REPO = {
     "Dockerfile": "FROM node:20.1\nARG NPM_TOKEN\nRUN npm ci\n",  # a safe fix: the file changes
     "clean/Dockerfile": "FROM alpine:3.19\nRUN echo hi\n",
     "latest/Dockerfile": "FROM ubuntu\nRUN true\n",  # DF009
-    "env/Dockerfile": "FROM alpine:3.19\nENV API_PASSWORD=Tr0ub4dor-and-3\nRUN ./start\n",  # a committed value
+    # a credential-named ENV from a runtime variable (a committed value would make its result one
+    # that knows a secret value: never stored, recomputed each run; see the test at the end)
+    "env/Dockerfile": "FROM alpine:3.19\nENV API_PASSWORD=${RUNTIME_PW}\nRUN ./start\n",
     "empty/Dockerfile": "# nothing here\n",  # a parse error
     "binary/Dockerfile": b"FROM a\x00\n",  # not a text file
     "ctx/Dockerfile": "FROM node:20.1\nARG NPM_TOKEN\nCOPY conf/ /etc/conf/\nCOPY . /app\nRUN npm ci\n",
@@ -698,13 +700,9 @@ def test_a_result_holding_a_secret_value_is_not_stored() -> None:
     assert C._storable(result(f"RUN holds {CANARY}"), st) is None  # a known format, though no mask says so
     assert C._storable(result("value is hunter2-secret"), st) is not None
     assert C._storable(result("value is hunter2-secret", masks=["hunter2-secret"]), st) is None
-    assert C._storable(result("fine", masks=["two words"]), st) is None  # could straddle joined strings
-    from refactor.cache_entries import _MASKS_STORED
-
-    many = [f"value-{k:04d}-x" for k in range(_MASKS_STORED + 1)]
-    assert C._storable(result("fine", masks=many[:-1]), st) is not None
-    assert C._storable(result("fine", masks=many), st) is None  # too many to prove absent cheaply
-    assert C._storable(result(f"value is {many[30]}", masks=many[:-1]), st) is None
+    assert C._storable(result("fine", masks=["two words"]), st) is None
+    assert C._storable(result("fine", masks=["hunter2-secret"]), st) is None  # knows a value: recomputed
+    assert C._storable(result("fine", masks=["", ""]), st) is not None
     assert C._storable(result("fine", notes=["Bearer abcdefgh12345678"]), st) is None
     assert C._storable(result("fine", outcome=Outcome.FIXED, changed=True), Settings(keep_text=True)) is None  # its rewrite would be needed
     assert C._storable(result("fine", outcome=Outcome.FIXED, changed=True), st) is not None
@@ -787,3 +785,22 @@ def test_a_caller_file_that_changes_is_read_again(tmp_path) -> None:
     assert warm == cold
     callers = {f["path"] for f in json.loads(warm[1])["files"] if f["kind"] == "caller"}
     assert callers == {"build.sh", "ci"}, warm[1]
+
+
+def test_a_value_one_file_knows_is_masked_in_another_file_on_a_warm_run(tmp_path) -> None:
+    """A run masks a value one file judged secret wherever it is printed, in every file's output
+    (render.masking.share). A result knowing such values was stored without them (entries never
+    hold one), so a warm run printed it in clear in the other file's output: here the literal
+    `password` of a legacy ENV, which is also the other file's secret id. Such results are now
+    recomputed: the warm outputs are the cold ones, byte for byte."""
+    repo = tmp_path / "repo"
+    (repo / "a").mkdir(parents=True)
+    (repo / "b").mkdir()
+    (repo / "a" / "Dockerfile").write_text("FROM alpine:3.20\nENV MYSQL_PASSWD password\n")
+    (repo / "b" / "Dockerfile").write_text('FROM alpine:3.20\nARG PASSWORD\nRUN curl -u "admin:${PASSWORD}" https://x\n')
+    cache = tmp_path / "cache"
+    for fmt in (["--format", "json"], ["--format", "sarif"], []):
+        cold = dfix([*fmt, "."], None, cwd=repo)
+        assert "sarif" in fmt or "id=<redacted>" in cold[1]
+        for _ in range(2):
+            assert dfix([*fmt, "."], cache, cwd=repo) == cold

@@ -26,10 +26,13 @@ bodies), not the fixes' edits. So only what can be rebuilt without them is store
 - a result of a run that keeps no text (report mode, and formats that need no text), or
 - a result that changes nothing (its text is the file's, rebuilt from the bytes read for the key;
   ``--diff``/``--write``/``--check``/SARIF/markdown results that change the file are not stored);
-- and only when the result knows no secret value (no mask: a run masks every file's known values
-  in every file's output, so a hit, which would know none, could print another file's value in
-  clear) and no known credential format (``secrets.token_format``) occurs in any stored string.
-  Such a result is recomputed.
+- and only when no mask (a value dfix judged secret) occurs in any stored string, and no known
+  credential format (``secrets.token_format``) does either. Such a result is recomputed.
+- A result's masks themselves are stored as their offsets in the file's text (``mask_spans``),
+  and only when each occurs there verbatim: a hit reads them back from the bytes read for its
+  key. A run masks each file's known values in every file's output (``render.masking.share``),
+  so a hit must know them as a fresh result does (a hit that knew none printed another file's
+  value in clear where the run without the cache masked it).
 
 A hit gets what a fresh result has (the file's text where the run keeps text, its stat stamp);
 the outputs are byte for byte those of a run without the cache, in every format.
@@ -127,6 +130,21 @@ __all__ = [
 ]
 
 
+def _text_of(path: str, settings: Settings, stamp: tuple | None) -> str | None:
+    """The file's text (``file_text``) if it is still the file that was processed (same stat
+    stamp), else None: where a stored result's mask offsets are taken."""
+    from refactor.cache_entries import file_text
+    from refactor.cache_files import _read_regular
+
+    read = _read_regular(path, settings.max_bytes)
+    if read is None or stamp is None or read[1] != stamp:
+        return None
+    try:
+        return file_text(read[0])
+    except UnicodeDecodeError:
+        return None
+
+
 def process_recorded(path: str, display: str, settings: Settings, pending: _Pending | None = None) -> tuple[FileResult, dict | None]:
     """``engine.process_file``, recording what it read. Returns (result, its entry: the stored
     form of the result with the fingerprints of what it read), the entry None when the result is
@@ -142,7 +160,7 @@ def process_recorded(path: str, display: str, settings: Settings, pending: _Pend
     try:
         if result.stamp is not None and pending.stamp is not None and result.stamp != pending.stamp:
             return result, None  # the file changed while it was processed
-        data = _storable(result, settings)
+        data = _storable(result, settings, _text_of(path, settings, result.stamp) if any(result.masks) else None)
         if data is None:
             return result, None
         rows: list[tuple[str, str, int]] = sorted((d.kind, d.path, d.limit) for d in deps)

@@ -27,7 +27,7 @@ RESULT_FIELDS = (
 RESULT_NOT_STORED = {
     "original": "file text: rebuilt from the bytes read for the key (stored results change nothing)",
     "new_text": "file text: as original",
-    "masks": "secret values: a result that knows any is not stored (the run masks them in every file's output)",
+    "masks": "secret values: never; each one's offsets in the file instead (mask_spans), read back from the file on a hit",
     "split_events": "ENV values and RUN bodies: never stored",
     "written": "stored results were not written (False)",
     "fs_path": "the path processed (set on a hit when the fresh result had it)",
@@ -112,8 +112,38 @@ def _strings(v: Any):
             yield from _strings(x)
 
 
-def _storable(r: FileResult, settings: Settings) -> dict | None:
-    """The stored form of a result, or None when it must not (or need not) be stored."""
+_MASKS_STORED = 64  # a result knowing more secret values is not stored (a 1 MB file can hold 19,000)
+
+
+def file_text(data: bytes) -> str:
+    """The text of a Dockerfile's bytes as the cache reads it (UTF-8, without a BOM); raises
+    UnicodeDecodeError. Mask offsets are taken and read back in this text."""
+    text = data.decode("utf-8")
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def masks_from(text: str, spans: list) -> tuple[str, ...]:
+    """The masks a stored result knew, read back from its file's text at their stored offsets."""
+    out = []
+    for span in spans:
+        if span is None:
+            out.append("")
+            continue
+        start, end, *form = span
+        if not (type(start) is int and type(end) is int and 0 <= start < end <= len(text)) or form not in ([], ["upper"]):
+            raise ValueError("a mask span outside the file")
+        out.append(text[start:end].upper() if form else text[start:end])
+    return tuple(out)
+
+
+def _storable(r: FileResult, settings: Settings, text: str | None = None) -> dict | None:
+    """The stored form of a result, or None when it must not (or need not) be stored.
+
+    A result that knows secret values (masks) is stored only when each value occurs verbatim in
+    its file's ``text`` (the bytes read for the key, :func:`file_text`): the entry keeps each
+    value's offsets, never the value, and a hit reads the values back from the same bytes. A run
+    masks each file's values in every file's output (``render.masking.share``), so a hit must know
+    them as a fresh result does. Otherwise such a result is not stored."""
     if r.written:
         return None
     if r.status == "error":
@@ -121,13 +151,38 @@ def _storable(r: FileResult, settings: Settings) -> dict | None:
             return None
     elif r.status != "ok" or (settings.keep_text and r.changed):
         return None  # the text of the rewrite would be needed
-    if any(r.masks):
-        # it knows secret values, which an entry never holds: a hit would know none, and the run
-        # masks each file's known values in every file's output (render.masking.share), so one
-        # hit would print another file's secret value that the run without the cache masks
-        return None
+    masks = [m for m in r.masks if m]
+    spans: list | None = None
+    if masks:
+        if text is None or len(masks) > _MASKS_STORED:
+            return None  # (hundreds of values: proving each absent from every string costs more than a rerun)
+        if any(any(c.isspace() for c in m) for m in masks):
+            return None  # could straddle two strings joined by an output: not proven absent
+        spans = []
+        upper: str | None = None
+        for m in r.masks:
+            if not m:
+                spans.append(None)
+                continue
+            at = text.find(m)
+            if at >= 0:
+                spans.append([at, at + len(m)])
+                continue
+            # the engine also masks a value upper-cased (a secret id that becomes a variable name)
+            if upper is None:
+                upper = text.upper() if len(text.upper()) == len(text) else ""
+            at = upper.find(m) if upper and m == m.upper() else -1
+            if at < 0 or text[at : at + len(m)].upper() != m:
+                return None  # not in the file as it is: nothing to read it back from
+            spans.append([at, at + len(m), "upper"])
     data = _dump_result(r)
     texts = list(_strings(data))
+    from refactor.render.masking import occurs
+
+    if masks and occurs(texts, masks):  # (indexed: a 1 MB file can hold 19,000 masks and findings)
+        return None
+    if spans is not None:
+        data["mask_spans"] = spans
     if _holds_token(texts):
         return None  # a credential format in a message: dfix masks what it knows; store none
     return data

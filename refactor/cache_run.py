@@ -13,7 +13,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, NamedTuple
 
-from refactor.cache_entries import _holds_token, _load_result
+from refactor.cache_entries import _holds_token, _load_result, file_text, masks_from
 from refactor.cache_files import (
     _MAGIC,
     _PRUNE_EVERY,
@@ -141,7 +141,11 @@ class ResultCache:
                 if _fingerprint(kind, dpath, limit) != fp:
                     self.stats.misses += 1
                     return None, pending
-            result = _load_result(body["result"], **({"fs_path": path, "stamp": stamp} if body["result"]["has_fs_path"] else {}))
+            given: dict = {"fs_path": path, "stamp": stamp} if body["result"]["has_fs_path"] else {}
+            spans = body["result"].get("mask_spans")
+            if spans is not None:  # the secret values it knew, read back from the bytes of the key
+                given["masks"] = masks_from(file_text(data), spans)
+            result = _load_result(body["result"], **given)
             if result.status == "ok" and settings.keep_text:
                 text = data.decode("utf-8")
                 text = text[1:] if text.startswith("\ufeff") else text

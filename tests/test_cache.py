@@ -48,9 +48,7 @@ REPO = {
     "Dockerfile": "FROM node:20.1\nARG NPM_TOKEN\nRUN npm ci\n",  # a safe fix: the file changes
     "clean/Dockerfile": "FROM alpine:3.19\nRUN echo hi\n",
     "latest/Dockerfile": "FROM ubuntu\nRUN true\n",  # DF009
-    # a credential-named ENV from a runtime variable (a committed value would make its result one
-    # that knows a secret value: never stored, recomputed each run; see the test at the end)
-    "env/Dockerfile": "FROM alpine:3.19\nENV API_PASSWORD=${RUNTIME_PW}\nRUN ./start\n",
+    "env/Dockerfile": "FROM alpine:3.19\nENV API_PASSWORD=Tr0ub4dor-and-3\nRUN ./start\n",  # a committed value
     "empty/Dockerfile": "# nothing here\n",  # a parse error
     "binary/Dockerfile": b"FROM a\x00\n",  # not a text file
     "ctx/Dockerfile": "FROM node:20.1\nARG NPM_TOKEN\nCOPY conf/ /etc/conf/\nCOPY . /app\nRUN npm ci\n",
@@ -699,10 +697,29 @@ def test_a_result_holding_a_secret_value_is_not_stored() -> None:
     assert C._storable(result("RUN holds a committed credential (<redacted: 40 chars>)"), st) is not None
     assert C._storable(result(f"RUN holds {CANARY}"), st) is None  # a known format, though no mask says so
     assert C._storable(result("value is hunter2-secret"), st) is not None
-    assert C._storable(result("value is hunter2-secret", masks=["hunter2-secret"]), st) is None
-    assert C._storable(result("fine", masks=["two words"]), st) is None
-    assert C._storable(result("fine", masks=["hunter2-secret"]), st) is None  # knows a value: recomputed
-    assert C._storable(result("fine", masks=["", ""]), st) is not None
+    text = "FROM a\nENV PW=hunter2-secret\n"
+    assert C._storable(result("value is hunter2-secret", masks=["hunter2-secret"]), st, text) is None
+    assert C._storable(result("fine", masks=["two words"]), st, "two words") is None  # could straddle joined strings
+    # a value the result knows: stored as its offsets in the file, never as the value
+    assert C._storable(result("fine", masks=["hunter2-secret"]), st) is None  # (no text to take them from)
+    assert C._storable(result("fine", masks=["hunter2-other"]), st, text) is None  # not in the file
+    stored = C._storable(result("fine", masks=["", "hunter2-secret"]), st, text)
+    assert stored is not None and stored["mask_spans"] == [None, [text.index("hunter2"), text.index("hunter2") + 14]]
+    assert "hunter2" not in json.dumps(stored)
+    # the engine also masks a value upper-cased (where a secret id becomes a variable name)
+    both = C._storable(result("fine", masks=["hunter2-secret", "HUNTER2-SECRET"]), st, text)
+    assert both is not None and both["mask_spans"][1] == [*both["mask_spans"][0], "upper"]
+    from refactor.cache_entries import masks_from
+
+    assert masks_from(text, both["mask_spans"]) == ("hunter2-secret", "HUNTER2-SECRET")
+    for bad in ([[0, 99]], [[5, 2]], [[0, 3, "lower"]], [["0", 3]]):
+        with pytest.raises(ValueError):
+            masks_from(text, bad)  # (a damaged entry: the lookup takes it for a miss)
+    from refactor.cache_entries import _MASKS_STORED
+
+    many = [f"value-{k:04d}-x" for k in range(_MASKS_STORED + 1)]
+    assert C._storable(result("fine", masks=many[:-1]), st, " ".join(many)) is not None
+    assert C._storable(result("fine", masks=many), st, " ".join(many)) is None  # too many to prove absent cheaply
     assert C._storable(result("fine", notes=["Bearer abcdefgh12345678"]), st) is None
     assert C._storable(result("fine", outcome=Outcome.FIXED, changed=True), Settings(keep_text=True)) is None  # its rewrite would be needed
     assert C._storable(result("fine", outcome=Outcome.FIXED, changed=True), st) is not None
@@ -787,12 +804,14 @@ def test_a_caller_file_that_changes_is_read_again(tmp_path) -> None:
     assert callers == {"build.sh", "ci"}, warm[1]
 
 
-def test_a_value_one_file_knows_is_masked_in_another_file_on_a_warm_run(tmp_path) -> None:
+def test_a_value_one_file_knows_is_masked_in_another_file_on_a_warm_run(tmp_path, calls) -> None:
     """A run masks a value one file judged secret wherever it is printed, in every file's output
     (render.masking.share). A result knowing such values was stored without them (entries never
     hold one), so a warm run printed it in clear in the other file's output: here the literal
-    `password` of a legacy ENV, which is also the other file's secret id. Such results are now
-    recomputed: the warm outputs are the cold ones, byte for byte."""
+    `password` of a legacy ENV, which is also the other file's secret id. Entries now keep each
+    value's offsets in its file, and a hit reads the value back from the bytes read for the key:
+    the warm outputs are the cold ones, byte for byte, with nothing recomputed and no value in
+    the cache."""
     repo = tmp_path / "repo"
     (repo / "a").mkdir(parents=True)
     (repo / "b").mkdir()
@@ -802,5 +821,11 @@ def test_a_value_one_file_knows_is_masked_in_another_file_on_a_warm_run(tmp_path
     for fmt in (["--format", "json"], ["--format", "sarif"], []):
         cold = dfix([*fmt, "."], None, cwd=repo)
         assert "sarif" in fmt or "id=<redacted>" in cold[1]
-        for _ in range(2):
-            assert dfix([*fmt, "."], cache, cwd=repo) == cold
+        assert dfix([*fmt, "."], cache, cwd=repo) == cold
+        del calls[:]
+        assert dfix([*fmt, "."], cache, cwd=repo) == cold
+        assert calls == [] or fmt == ["--format", "sarif"], fmt  # (SARIF keeps the text of a changed file)
+    packs = [json.loads(p.read_bytes().partition(b"\n")[2]) for p in entries(cache)]
+    stored_a = [e for pack in packs for e in pack["entries"].values() if e["id"][1] == "a/Dockerfile"]
+    assert stored_a and all(e["result"]["mask_spans"] == [[34, 42]] for e in stored_a)
+    assert all("password" not in json.dumps(e).lower() for e in stored_a)  # (the value itself: never)

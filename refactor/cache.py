@@ -130,14 +130,15 @@ __all__ = [
 ]
 
 
-def _text_of(path: str, settings: Settings, stamp: tuple | None) -> str | None:
-    """The file's text (``file_text``) if it is still the file that was processed (same stat
-    stamp), else None: where a stored result's mask offsets are taken."""
+def _text_of(path: str, settings: Settings, pending: _Pending) -> str | None:
+    """The file's text (``file_text``) if it holds the very bytes read for the key (same digest:
+    a stat stamp can miss a same-size rewrite within one mtime tick), else None: where a stored
+    result's mask offsets are taken."""
     from refactor.cache_entries import file_text
-    from refactor.cache_files import _read_regular
+    from refactor.cache_files import _read_regular, digest_hex
 
     read = _read_regular(path, settings.max_bytes)
-    if read is None or stamp is None or read[1] != stamp:
+    if read is None or not pending.digest or digest_hex(read[0]) != pending.digest:
         return None
     try:
         return file_text(read[0])
@@ -160,7 +161,7 @@ def process_recorded(path: str, display: str, settings: Settings, pending: _Pend
     try:
         if result.stamp is not None and pending.stamp is not None and result.stamp != pending.stamp:
             return result, None  # the file changed while it was processed
-        data = _storable(result, settings, _text_of(path, settings, result.stamp) if any(result.masks) else None)
+        data = _storable(result, settings, _text_of(path, settings, pending) if any(result.masks) else None)
         if data is None:
             return result, None
         rows: list[tuple[str, str, int]] = sorted((d.kind, d.path, d.limit) for d in deps)

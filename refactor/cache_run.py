@@ -42,6 +42,7 @@ class _Pending(NamedTuple):
     key: str  # the entry's key
     stamp: tuple | None  # (size, mtime_ns, inode) of the file when read for the key
     pack: str  # the name of the pack the entry goes to
+    digest: str = ""  # the digest of the bytes read for the key (a stored result's mask offsets are taken in them)
 
 
 class Stats:
@@ -131,7 +132,7 @@ class ResultCache:
             pack = self._pack_names[(sk, adir)] = _sha(f"{self._code}\0{sk}\0{adir}")
         # the code and settings (through the pack's name), where the file is and what it holds
         key = _sha(f"{pack}\0{path}\0{display}\0{apath}\0{self._realdir(apath)}\0{digest}")
-        pending = _Pending(key, stamp, pack)
+        pending = _Pending(key, stamp, pack, digest)
         body = self._pack(pack).get(key)
         if body is None:
             self.stats.misses += 1

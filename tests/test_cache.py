@@ -829,3 +829,22 @@ def test_a_value_one_file_knows_is_masked_in_another_file_on_a_warm_run(tmp_path
     stored_a = [e for pack in packs for e in pack["entries"].values() if e["id"][1] == "a/Dockerfile"]
     assert stored_a and all(e["result"]["mask_spans"] == [[34, 42]] for e in stored_a)
     assert all("password" not in json.dumps(e).lower() for e in stored_a)  # (the value itself: never)
+
+
+def test_mask_offsets_are_taken_only_in_the_bytes_of_the_key(tmp_path) -> None:
+    """A result's mask offsets are taken by reading the file again. A rewrite of the same size
+    within one mtime tick keeps the stat stamp, so the second read must hold the bytes whose
+    digest is in the key, or the entry would point its offsets at other text (a later hit would
+    then mask the wrong slice and print the value in clear in another file's output)."""
+    from refactor.cache import process_recorded
+    from refactor.cache_files import digest_hex
+    from refactor.cache_run import _Pending
+
+    p = tmp_path / "Dockerfile"
+    data = b"FROM alpine:3.19\nENV API_PASSWORD=Tr0ub4dor-and-3\nRUN ./start\n"
+    p.write_bytes(data)
+    st = Settings(keep_text=False)
+    result, entry = process_recorded(str(p), "Dockerfile", st, _Pending("k", None, "p", digest_hex(data)))
+    assert any(result.masks) and entry is not None and entry["result"]["mask_spans"]
+    _, entry = process_recorded(str(p), "Dockerfile", st, _Pending("k", None, "p", digest_hex(data + b"#")))
+    assert entry is None  # (the file is not the one the key was read from: nothing stored)

@@ -15,7 +15,7 @@ import stat
 from typing import TYPE_CHECKING
 
 from refactor.records import dataclass
-from refactor.walk import below, walk
+from refactor.walk import below, listing_failed, walk
 
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
@@ -119,6 +119,11 @@ def discover(
             dirs.append(given)
         if not is_dir or is_dockerfile_name(os.path.basename(os.path.normpath(given))):
             # explicit files (or broken things) are always processed; errors surface when read
+            out.setdefault(given, Candidate(given, given))
+            continue
+        if listing_failed(given):
+            # a directory that cannot be listed: reported as an error of its own (the read says
+            # why), never a run that scanned nothing and passed
             out.setdefault(given, Candidate(given, given))
             continue
         root = given

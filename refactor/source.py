@@ -127,6 +127,10 @@ def read_source(path: str, *, max_bytes: int = DEFAULT_MAX_BYTES, display: str |
             raise InputError("symlink loop") from None
         raise InputError(f"cannot stat: {exc.strerror}") from None
     if stat.S_ISDIR(st.st_mode):
+        try:
+            os.scandir(path).close()
+        except OSError as exc:  # (a directory given to scan that cannot be listed)
+            raise InputError(f"cannot list directory: {exc.strerror or type(exc).__name__}") from None
         raise InputError("is a directory")
     if not stat.S_ISREG(st.st_mode):
         raise InputError("not a regular file")

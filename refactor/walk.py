@@ -92,6 +92,11 @@ def walk(top: str) -> Iterator[tuple[str, list[str], list[str]]]:
         stack.extend(os.path.join(path, d) for d in reversed(dirnames) if d not in links)
 
 
+def listing_failed(path: str) -> bool:
+    """Whether directory ``path`` cannot be listed (the run's listing of it failed)."""
+    return _listing(os.path.abspath(path)) is None
+
+
 def irregular(path: str) -> frozenset[str]:
     """The names in directory ``path`` that are not directories and were not regular files when it
     was listed (symlinks, FIFOs, sockets, devices), from the run's listing: what a walker must

@@ -132,3 +132,29 @@ def test_an_unreadable_path_does_not_stop_the_others(tmp_path, monkeypatch) -> N
     code, out, err = run([str(good)])
     assert "Invalid value" not in err and "not readable" not in err
     assert code == 1 and "DF001" in out
+
+
+def test_a_directory_that_cannot_be_listed_is_an_error_not_an_empty_pass(tmp_path, monkeypatch) -> None:
+    """A given directory the run cannot list is a one-line error and exit 2 (click used to refuse
+    it; without that check it became "0 files scanned", exit 0, which a CI gate would pass).
+    Simulated for root by making listing that directory fail."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "Dockerfile").write_bytes(GOOD)
+    good = tmp_path / "ok" / "Dockerfile"
+    good.parent.mkdir()
+    good.write_bytes(GOOD)
+    real = os.scandir
+
+    def scandir(path="."):
+        if os.path.abspath(path) == str(locked):
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    for mode in ([], ["--check"], ["--write"]):
+        code, out, err = run([*mode, str(locked), str(good.parent)])
+        assert code == 2, (mode, out, err)
+        assert "cannot list directory: Permission denied" in err + out
+        assert (locked / "Dockerfile").read_bytes() == GOOD
+    assert good.read_bytes() != GOOD  # (the other directory was processed and written)

@@ -158,3 +158,22 @@ def test_a_directory_that_cannot_be_listed_is_an_error_not_an_empty_pass(tmp_pat
         assert "cannot list directory: Permission denied" in err + out
         assert (locked / "Dockerfile").read_bytes() == GOOD
     assert good.read_bytes() != GOOD  # (the other directory was processed and written)
+
+
+def test_a_fifo_in_a_scanned_tree_never_blocks_the_credential_split_scan(tmp_path) -> None:
+    """The DF010 scan read each scanned file with a blocking open(): a FIFO named like a script
+    (``build.sh``) or a tool config (``.npmrc``) hung the run forever. It is now lstat-ed and
+    skipped, and a file swapped for one after that is opened non-blocking and fstat-ed."""
+    import subprocess
+
+    (tmp_path / "Dockerfile").write_bytes(GOOD)
+    os.mkfifo(tmp_path / "build.sh")
+    os.mkfifo(tmp_path / ".npmrc")
+    env = dict(os.environ, DFIX_NO_CACHE="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "refactor", "-q", str(tmp_path)], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert proc.returncode == 1 and "DF001" in proc.stdout, proc.stderr
+    from refactor.supply.split_files import scanned_text
+
+    assert scanned_text(str(tmp_path / "build.sh")) is None

@@ -121,7 +121,23 @@ def _machine_factor() -> float:
     return max(1.0, min(once() for _ in range(3)) / _REFERENCE_NOMINAL_S)
 
 
-CPU_BUDGET_S = 2.0 * _machine_factor()
+_FACTOR = _machine_factor()
+CPU_BUDGET_S = 2.0 * _FACTOR
+
+# Under the suite's own load (3 workers on 2 cores) the same call can take twice the CPU time it
+# takes on an idle machine (session 13: 1.15 s idle, 2.26 s in the suite, the same code): the
+# cores' shared caches and their clock. The factor measured once, when a worker starts, does not
+# see that. So a call over its budget is not failed at once: the reference loop is timed again,
+# now, under the same load, and the budget is scaled by how much slower the machine has become
+# since it was set (never below the budget). A runaway is still interrupted, at _RUNAWAY times the
+# budget, and fails. A blow-up (seconds to minutes) fails either way; only load is forgiven.
+_RUNAWAY = 2.5
+
+
+def _allowed_now(budget: float) -> tuple[float, float]:
+    """(the budget scaled by the machine's speed measured now against at the start, that factor)."""
+    now = _machine_factor()
+    return budget * max(1.0, now / _FACTOR), now
 
 
 class OverBudget(BaseException):
@@ -168,24 +184,27 @@ def budgeted_run(
     armed = threading.current_thread() is threading.main_thread()  # signal handlers live in the main thread
     if armed:
         previous = signal.signal(signal.SIGPROF, _on_sigprof)
-        signal.setitimer(signal.ITIMER_PROF, budget, 0.05)  # (then every 50 ms of CPU: see _on_sigprof)
+        signal.setitimer(signal.ITIMER_PROF, budget * _RUNAWAY, 0.05)  # (then every 50 ms of CPU: see _on_sigprof)
     start = _cpu_seconds()
     try:
         code, out, err = run(args, cwd=cwd, stdin=stdin)
     except OverBudget:
         raise AssertionError(
-            f"over the per-input time budget: {_command(args)} on {shape} was "
-            f"interrupted after {_cpu_seconds() - start:.2f} s of CPU time (budget {budget} s)"
+            f"over the per-input time budget: {_command(args)} on {shape} was interrupted after "
+            f"{_cpu_seconds() - start:.2f} s of CPU time (budget {budget:.2f} s, a runaway at {_RUNAWAY}x)"
         ) from None
     finally:
         if armed:
             signal.setitimer(signal.ITIMER_PROF, 0)
             signal.signal(signal.SIGPROF, previous)
     spent = _cpu_seconds() - start
-    assert spent <= budget, (
-        f"over the per-input time budget: {_command(args)} on {shape} used "
-        f"{spent:.2f} s of CPU time (budget {budget} s)"
-    )
+    if spent > budget:
+        allowed, now = _allowed_now(budget)
+        assert spent <= allowed, (
+            f"over the per-input time budget: {_command(args)} on {shape} used {spent:.2f} s of CPU "
+            f"time (budget {budget:.2f} s; {allowed:.2f} s with the machine's speed measured again "
+            f"now: factor {now:.2f}, {_FACTOR:.2f} at the start)"
+        )
     return code, out, err
 
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from refactor.buildspec import BuildSpec
 from refactor.records import dataclass
 from refactor.results import FileResult
+from refactor.run_spool import Spool
 from refactor.settings import Settings
 from refactor.walk import absolute
 
@@ -115,20 +116,38 @@ class Packed:
     """One packed result: its path, status and migrated names (read for every file) in the clear,
     everything else (the Header's other fields, the result, the DF010 events) in one compressed
     pickle, decoded on use: about 480 bytes a file with this object (bench/_gen.py's 20,000-file
-    monorepo) where the result's objects took 2.3 KB."""
+    monorepo) where the result's objects took 2.3 KB. The parent then moves the pickle of a
+    result that knows no secret value to the run's :class:`Spool` (about 100 bytes left a file)."""
 
-    __slots__ = ("_data", "has_events", "migrated", "path", "seq", "status")
+    __slots__ = ("_data", "_spool", "has_events", "migrated", "path", "secret", "seq", "status")
 
-    def __init__(self, path: str, status: str, migrated: tuple[str, ...], data: bytes, has_events: bool) -> None:
+    def __init__(self, path: str, status: str, migrated: tuple[str, ...], data: bytes, has_events: bool, secret: bool = True) -> None:
         self.path = path
         self.status = sys.intern(status)  # (unpickled in the parent: one string for all, not one each)
         self.migrated = migrated
-        self._data = data
+        self._data: bytes | int = data  # or, once spooled, where it is in the spool
+        self._spool: Spool | None = None
         self.has_events = has_events
+        self.secret = secret  # the result knows a secret value (masks): never spooled
         self.seq = -1  # its place among the run's candidates, set by the parent (PackedResults)
 
+    def spool_into(self, spool: Spool) -> None:
+        """Move the pickle to ``spool`` unless the result knows a secret value (then, or when the
+        spool cannot take it, it stays in memory)."""
+        if not self.secret and isinstance(self._data, bytes):
+            at = spool.put(self._data)
+            if at is not None:
+                self._data, self._spool = at, spool
+
+    def _bytes(self) -> bytes:
+        data = self._data
+        if isinstance(data, bytes):
+            return data
+        assert self._spool is not None
+        return self._spool.get(data)
+
     def _decoded(self) -> tuple[Header, FileResult, list[tuple] | None]:
-        return unpack(self._data)
+        return unpack(self._bytes())
 
     @property
     def header(self) -> Header:
@@ -141,7 +160,7 @@ class Packed:
         return self._decoded()[2] or []
 
     def __reduce__(self):  # pickled by the worker that made it
-        return (Packed, (self.path, self.status, self.migrated, self._data, self.has_events))
+        return (Packed, (self.path, self.status, self.migrated, self._bytes(), self.has_events, self.secret))
 
 
 def pack_result(r: FileResult) -> Packed:
@@ -162,7 +181,7 @@ def pack_result(r: FileResult) -> Packed:
         frozenset(_names(r)),
         r.env_mounts,
     )
-    return Packed(r.path, r.status, tuple(r.migrated), pack((h, r, events)), events is not None)
+    return Packed(r.path, r.status, tuple(r.migrated), pack((h, r, events)), events is not None, bool(h.masks))
 
 
 def process_file_packed(path: str, display: str, settings: Settings) -> Packed:
@@ -269,10 +288,12 @@ def finish(paths, settings, candidates, per_file, excludes, progress, cache, dir
     from refactor.run import RunResult
     from refactor.run_splits import _split_extras, _split_findings
 
-    order: list[Packed] = [
-        item if isinstance(item, Packed) else pack_result(item)
-        for item in (progress(stream, len(candidates)) if progress is not None else stream)
-    ]
+    spool = Spool()
+    order: list[Packed] = []
+    for item in progress(stream, len(candidates)) if progress is not None else stream:
+        p = item if isinstance(item, Packed) else pack_result(item)
+        p.spool_into(spool)
+        order.append(p)
     for p, c in zip(order, candidates):
         if p.path == c.display:
             p.path = c.display  # the candidate's string, not a second copy from the worker

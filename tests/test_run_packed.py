@@ -128,3 +128,53 @@ def test_packing_round_trips_results_larger_than_its_window() -> None:
     for damaged in (packed[0][:-5], packed[0] + b"junk"):  # a truncated or padded stream is an error, never a guess
         with pytest.raises(zlib.error):
             run_packed.unpack(damaged)
+
+
+def test_the_spool_holds_only_results_that_know_no_secret(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above ``PACK_ABOVE`` files the parent moves each packed result to an unnamed temporary file
+    (``refactor.run_spool``), except a result that knows a secret value: nothing dfix must mask
+    ever reaches the disk. (The output is the unpacked run's: the test above runs through it.)"""
+    import pickle
+
+    from refactor import run_spool
+
+    monkeypatch.setattr(run_mod, "PACK_ABOVE", 0)
+    spooled: list[bytes] = []
+    real = run_spool.Spool.put
+
+    def spy(self, data: bytes):
+        spooled.append(data)
+        return real(self, data)
+
+    monkeypatch.setattr(run_spool.Spool, "put", spy)
+    code, out, err = run(["--no-cache", "-j", "1", "."], cwd=repo)
+    assert code == 2 and "DF001" in out and CANARY not in out + err, err  # (exit 2: svc/bad does not decode)
+    paths = [run_packed.unpack(d)[1].path for d in spooled]
+    assert "svc/clean/Dockerfile" in paths and "svc/api/Dockerfile" in paths
+    assert "svc/db/Dockerfile" not in paths  # (its literal is a secret value)
+    for d in spooled:
+        assert CANARY.encode() not in d + pickle.dumps(run_packed.unpack(d))
+
+
+def test_a_spool_that_cannot_be_written_keeps_the_results_in_memory(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    monkeypatch.setattr(run_mod, "PACK_ABOVE", 10**9)
+    plain = _outputs(repo, ["--no-cache"])
+    monkeypatch.setattr(run_mod, "PACK_ABOVE", 0)
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", full)
+    assert _outputs(repo, ["--no-cache"]) == plain
+
+
+def test_the_spool_gives_back_what_it_took() -> None:
+    from refactor.run_spool import Spool
+
+    s = Spool()
+    items = [b"", b"x", bytes(range(256)) * 40, b"", b"tail"]
+    where = [s.put(d) for d in items]
+    assert all(w is not None for w in where)
+    assert [s.get(w) for w in reversed(where)] == list(reversed(items))  # type: ignore[arg-type]

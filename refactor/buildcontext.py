@@ -248,19 +248,10 @@ def _config_text(path: str, limit: int) -> str | None:
     errors="replace").read()`` gives it, None when it is larger than ``limit`` or not a regular
     file. Stat-ed first and opened non-blocking, then fstat-ed: a FIFO named like a config file
     (an ``.npmrc``) is never waited on (a blocking open of one hung the whole run)."""
-    from refactor.source import read_fd
+    from refactor.source import read_regular
 
-    if not stat.S_ISREG(os.stat(path).st_mode):
-        return None
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
-            return None
-        data = read_fd(fd, st.st_size + 1, limit + 1)
-    finally:
-        os.close(fd)
-    if len(data) > limit:
+    data = read_regular(path, limit)
+    if data is None:
         return None
     return data.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")  # (text mode's newlines)
 

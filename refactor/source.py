@@ -113,6 +113,29 @@ def read_fd(fd: int, hint: int, cap: int, data: bytes = b"") -> bytes:
     return data
 
 
+_NONBLOCKING = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def read_regular(path: str, cap: int, *, follow: bool = True) -> bytes | None:
+    """The bytes of the regular file at ``path``; None when it is not one (a FIFO, a socket, a
+    device, a directory; with ``follow=False`` a symlink too) or holds more than ``cap`` bytes.
+    Stat-ed first and opened non-blocking, then fstat-ed: a FIFO, never opened, and one swapped
+    in since the stat, never waited on (a blocking open of one hung a whole run). Raises OSError as
+    ``os.stat`` and ``os.open`` do."""
+    st = os.stat(path) if follow else os.lstat(path)
+    if not stat.S_ISREG(st.st_mode) or st.st_size > cap:
+        return None
+    fd = os.open(path, _NONBLOCKING if follow else _NONBLOCKING | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > cap:
+            return None
+        data = read_fd(fd, st.st_size + 1, cap + 1)
+    finally:
+        os.close(fd)
+    return None if len(data) > cap else data
+
+
 def read_source(path: str, *, max_bytes: int = DEFAULT_MAX_BYTES, display: str | None = None) -> SourceFile:
     """Read ``path`` as a :class:`SourceFile` or raise :class:`InputError` with a one-line reason."""
     shown = display or path

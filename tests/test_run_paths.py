@@ -67,3 +67,25 @@ def test_write_roots_are_the_per_file_ones(tree: Path) -> None:
             for f in files:
                 for fallback in (None, "top"):
                     assert roots(f, fallback) == _write_root_per_file(f, given, fallback), (given, f, fallback)
+
+
+def test_read_regular_reads_only_regular_files_within_the_cap(tmp_path) -> None:
+    """``source.read_regular``, the one reader of scanned and build-context files: a FIFO is never
+    opened (a blocking open hung a run), a link is refused when not to be followed, a file over the
+    cap is None, not a prefix."""
+    import os
+
+    from refactor.source import read_regular
+
+    f = tmp_path / "f"
+    f.write_bytes(b"abc")
+    (tmp_path / "link").symlink_to(f)
+    os.mkfifo(tmp_path / "fifo")
+    assert read_regular(str(f), 3) == b"abc"
+    assert read_regular(str(f), 2) is None
+    assert read_regular(str(tmp_path / "link"), 10) == b"abc"
+    assert read_regular(str(tmp_path / "link"), 10, follow=False) is None
+    assert read_regular(str(tmp_path / "fifo"), 10) is None
+    assert read_regular(str(tmp_path), 10) is None
+    with pytest.raises(FileNotFoundError):
+        read_regular(str(tmp_path / "gone"), 10)

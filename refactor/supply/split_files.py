@@ -7,9 +7,8 @@ and :func:`dockerfile_events`, what the scan needs of a parsed Dockerfile as pic
 from __future__ import annotations
 
 import os
-import stat
 
-from refactor.source import read_fd
+from refactor.source import read_regular
 
 SKIP_DIRS = frozenset(
     {
@@ -67,19 +66,10 @@ def scanned_text(full: str) -> str | None:
     that is no Dockerfile, known script name or ``#!`` script, binary or non-UTF-8 data."""
     fn = os.path.basename(full)
     try:
-        st = os.lstat(full)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_BYTES:
-            return None  # (a link, a FIFO, a socket, a device: never opened; a FIFO would block the run)
-        fd = os.open(full, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None  # (swapped since the lstat)
-            data = read_fd(fd, st.st_size + 1, MAX_BYTES + 1)
-        finally:
-            os.close(fd)
+        data = read_regular(full, MAX_BYTES, follow=False)  # (a link, a FIFO, a socket, a device: None)
     except OSError:
         return None
-    if len(data) > MAX_BYTES:
+    if data is None:
         return None
     if "." not in fn and not _is_dockerfile(fn) and fn.lower() not in _SCRIPT_NAMES and not data.startswith(b"#!"):
         return None  # an extensionless file is scanned only as a shell script

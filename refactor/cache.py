@@ -161,7 +161,7 @@ def process_recorded(path: str, display: str, settings: Settings, pending: _Pend
     try:
         if result.stamp is not None and pending.stamp is not None and result.stamp != pending.stamp:
             return result, None  # the file changed while it was processed
-        data = _storable(result, settings, _text_of(path, settings, pending) if any(result.masks) else None)
+        data = _storable(result, settings, lambda: _text_of(path, settings, pending))  # (read only if it would be stored)
         if data is None:
             return result, None
         rows: list[tuple[str, str, int]] = sorted((d.kind, d.path, d.limit) for d in deps)

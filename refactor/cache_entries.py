@@ -6,6 +6,7 @@ text would be needed or whose strings hold a mask or a known credential format.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
@@ -136,14 +137,15 @@ def masks_from(text: str, spans: list) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _storable(r: FileResult, settings: Settings, text: str | None = None) -> dict | None:
+def _storable(r: FileResult, settings: Settings, text: str | Callable[[], str | None] | None = None) -> dict | None:
     """The stored form of a result, or None when it must not (or need not) be stored.
 
     A result that knows secret values (masks) is stored only when each value occurs verbatim in
     its file's ``text`` (the bytes read for the key, :func:`file_text`): the entry keeps each
     value's offsets, never the value, and a hit reads the values back from the same bytes. A run
     masks each file's values in every file's output (``render.masking.share``), so a hit must know
-    them as a fresh result does. Otherwise such a result is not stored."""
+    them as a fresh result does. Otherwise such a result is not stored. ``text`` may be a function
+    that reads it: called only when the result would otherwise be stored (a read saved)."""
     if r.written:
         return None
     if r.status == "error":
@@ -152,40 +154,48 @@ def _storable(r: FileResult, settings: Settings, text: str | None = None) -> dic
     elif r.status != "ok" or (settings.keep_text and r.changed):
         return None  # the text of the rewrite would be needed
     masks = [m for m in r.masks if m]
-    spans: list | None = None
-    if masks:
-        if text is None or len(masks) > _MASKS_STORED:
-            return None  # (hundreds of values: proving each absent from every string costs more than a rerun)
-        if any(any(c.isspace() for c in m) for m in masks):
-            return None  # could straddle two strings joined by an output: not proven absent
-        spans = []
-        upper: str | None = None
-        for m in r.masks:
-            if not m:
-                spans.append(None)
-                continue
-            at = text.find(m)
-            if at >= 0:
-                spans.append([at, at + len(m)])
-                continue
-            # the engine also masks a value upper-cased (a secret id that becomes a variable name)
-            if upper is None:
-                upper = text.upper() if len(text.upper()) == len(text) else ""
-            at = upper.find(m) if upper and m == m.upper() else -1
-            if at < 0 or text[at : at + len(m)].upper() != m:
-                return None  # not in the file as it is: nothing to read it back from
-            spans.append([at, at + len(m), "upper"])
+    if masks and (len(masks) > _MASKS_STORED or any(any(c.isspace() for c in m) for m in masks)):
+        # hundreds of values: proving each absent from every string costs more than a rerun; a
+        # value with a space could straddle two strings joined by an output: not proven absent
+        return None
     data = _dump_result(r)
     texts = list(_strings(data))
     from refactor.render.masking import occurs
 
     if masks and occurs(texts, masks):  # (indexed: a 1 MB file can hold 19,000 masks and findings)
         return None
-    if spans is not None:
-        data["mask_spans"] = spans
     if _holds_token(texts):
         return None  # a credential format in a message: dfix masks what it knows; store none
+    if masks:
+        text = text() if callable(text) else text  # (read only now: every other refusal is made)
+        spans = None if text is None else _mask_spans(r.masks, text)
+        if spans is None:
+            return None
+        data["mask_spans"] = spans
     return data
+
+
+def _mask_spans(masks: tuple[str, ...] | list[str], text: str) -> list | None:
+    """Where each value is in ``text`` (``[start, end]``, ``[start, end, "upper"]`` for a value the
+    engine upper-cased, None for an empty one), or None when one is not there."""
+    spans: list = []
+    upper: str | None = None
+    for m in masks:
+        if not m:
+            spans.append(None)
+            continue
+        at = text.find(m)
+        if at >= 0:
+            spans.append([at, at + len(m)])
+            continue
+        # the engine also masks a value upper-cased (a secret id that becomes a variable name)
+        if upper is None:
+            upper = text.upper() if len(text.upper()) == len(text) else ""
+        at = upper.find(m) if upper and m == m.upper() else -1
+        if at < 0 or text[at : at + len(m)].upper() != m:
+            return None  # not in the file as it is: nothing to read it back from
+        spans.append([at, at + len(m), "upper"])
+    return spans
 
 
 def _holds_token(texts: list[str]) -> bool:

@@ -725,6 +725,20 @@ def test_a_result_holding_a_secret_value_is_not_stored() -> None:
     assert C._storable(result("fine", outcome=Outcome.FIXED, changed=True), st) is not None
     assert C._storable(FileResult.failure("x", "internal error: KeyError"), st) is None
     assert C._storable(FileResult.failure("x", "parse error: line 1: file with no instructions"), st) is not None
+    # the file is read again (for the values' offsets) only when nothing else refuses the result
+    reads: list[int] = []
+
+    def read_text() -> str:
+        reads.append(1)
+        return text
+
+    assert C._storable(result("value is hunter2-secret", masks=["hunter2-secret"]), st, read_text) is None
+    assert C._storable(result("fine", masks=["two words"]), st, read_text) is None
+    assert C._storable(result("fine", masks=["hunter2-secret"], notes=["Bearer abcdefgh12345678"]), st, read_text) is None
+    assert reads == []
+    assert C._storable(result("fine", masks=["hunter2-secret"]), st, read_text) == C._storable(result("fine", masks=["hunter2-secret"]), st, text)
+    assert reads == [1]
+    assert C._storable(result("fine", masks=["hunter2-secret"]), st, lambda: None) is None  # (the file changed since)
 
 
 def _encodings(value: str) -> list[bytes]:
@@ -789,7 +803,7 @@ def test_a_caller_file_that_changes_is_read_again(tmp_path) -> None:
     (repo / "notes").write_text("no shebang\n")
     cache = tmp_path / "cache"
     for _ in range(2):
-        code, out, _err = dfix(["--format", "json", "Dockerfile"], cache, cwd=repo)
+        _code, out, _err = dfix(["--format", "json", "Dockerfile"], cache, cwd=repo)
         assert not [f for f in json.loads(out)["files"] if f["kind"] == "caller"], out
     (index,) = [p for p in (cache / f"v{C.FORMAT}").rglob("*") if p.is_file() and b'"callers_index":' in p.read_bytes()]
     stored = json.loads(index.read_bytes().split(b"\n", 1)[1])["callers_index"]

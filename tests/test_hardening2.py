@@ -73,6 +73,30 @@ def test_a_caller_over_the_size_limit_blocks_the_fix(tmp_path) -> None:
     assert "ARG NPM_TOKEN" in (tmp_path / "Dockerfile").read_text()
 
 
+@pytest.mark.parametrize("big", [True, False])
+def test_a_caller_that_cannot_be_opened_blocks_the_fix_and_says_why(tmp_path, monkeypatch, big) -> None:
+    """A caller that cannot be opened (no read permission: simulated, the suite may run as root)
+    blocks its group with exit 2. One over the size limit says so, as a stat before the open did
+    (session 13 opened first and called it unreadable)."""
+    import os
+
+    from refactor.callers import scan
+
+    _repo(tmp_path, b"#!/bin/sh\n" + (b"# padding\n" * 300_000 if big else b"") + b"docker build --build-arg NPM_TOKEN .\n")
+    real = os.open
+
+    def refuse(path, *a, **kw):
+        if str(path).endswith("build.sh"):
+            raise PermissionError(13, "Permission denied")
+        return real(path, *a, **kw)
+
+    monkeypatch.setattr(scan.os, "open", refuse)
+    code, _out, err = run(["--write", "."], cwd=tmp_path)
+    assert code == 2, err
+    assert ("build.sh: it is over 2 MiB" if big else "build.sh: it cannot be read (Permission denied)") in err
+    assert "ARG NPM_TOKEN" in (tmp_path / "Dockerfile").read_text()
+
+
 def test_an_unreadable_caller_is_no_error_when_nothing_migrates(tmp_path) -> None:
     (tmp_path / ".git").mkdir()
     (tmp_path / "Dockerfile").write_text("FROM a:1\nARG VERSION=1\nRUN echo $VERSION\n")

@@ -81,6 +81,17 @@ def _stat_row(st: os.stat_result) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
+def _unopened(full: str, exc: OSError) -> str:
+    """Why a possible caller that could not be opened is unreadable: over the size limit when its
+    stat says so (what a stat before the open reported), else the open's error."""
+    try:
+        if os.stat(full).st_size > MAX_BYTES:
+            return f"it is over {MAX_BYTES // (1024 * 1024)} MiB"
+    except OSError:
+        pass
+    return f"it cannot be read ({exc.strerror or type(exc).__name__})"
+
+
 def mentions_in(path: str, text: str) -> list[tuple[str, int, str]]:
     """(path, offset, NAME) of every build-arg-looking mention of a name, outside comment lines."""
     out = []
@@ -166,7 +177,7 @@ def discover(
                 continue  # (gone since the listing)
             except OSError as exc:
                 if kind is not None and unreadable is not None:
-                    unreadable.append((full, f"it cannot be read ({exc.strerror or type(exc).__name__})"))
+                    unreadable.append((full, _unopened(full, exc)))
                 continue
             try:
                 st = os.fstat(fd)

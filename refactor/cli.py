@@ -252,7 +252,7 @@ def cli(
         return st
 
     cache: dict[str | None, Settings] = {}
-    dir_config: dict[str, config_mod.Config] = {}
+    dir_config = config_mod.RecentDirs()
 
     def settings_for(path: str) -> Settings:
         """The nearest config walking up from the file (stopping at the repository root) applies;

@@ -7,6 +7,7 @@ repository root; ``--config`` overrides. Unknown keys are an error with a sugges
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 
 from refactor.records import dataclass
 
@@ -109,8 +110,42 @@ def find_config(start: str, memo: dict[str, Config] | None = None) -> Config:
         d = parent
     found = found if found is not None else Config(None, {})
     if memo is not None:
-        memo.update(dict.fromkeys(walked, found))
+        for w in walked:
+            memo[w] = found
     return found
+
+
+class RecentDirs(OrderedDict[str, "Config"]):
+    """The ``memo`` of :func:`find_config` for one run: the answers for the ``size`` directories
+    asked most recently, and always those of the directories holding a config file (so each config
+    file is still read once per run). A run asks about its Dockerfiles' directories in path order,
+    so what it asks next is a recent directory or one of their parents, which every ask keeps
+    recent. Keeping every directory held about 2.5 MiB at 20,000 Dockerfiles, in the parent and in
+    each worker forked from it (session 14)."""
+
+    def __init__(self, size: int = 1024) -> None:
+        super().__init__()
+        self.size = size
+        self.pinned: dict[str, Config] = {}
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.pinned or super().__contains__(key)
+
+    def __getitem__(self, key: str) -> Config:
+        if key in self.pinned:
+            return self.pinned[key]
+        value = super().__getitem__(key)
+        self.move_to_end(key)
+        return value
+
+    def __setitem__(self, key: str, value: Config) -> None:
+        if value.path is not None and os.path.dirname(value.path) == key:
+            self.pinned[key] = value
+            return
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        if len(self) > self.size:
+            self.popitem(last=False)
 
 
 def _config_in(d: str) -> Config | None:

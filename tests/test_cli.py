@@ -218,6 +218,16 @@ def test_nearest_config_with_a_memo_is_the_walk_without_one(tmp_path, monkeypatc
     assert sorted(loads) == sorted([str(repo / ".dfix.toml"), str(repo / "b" / "pyproject.toml")])
     assert [(c.path, c.values) for c in got] == [(c.path, c.values) for c in (config_mod.find_config(str(d)) for d in asked + asked)]
     assert {c.path for c in got} == {str(repo / ".dfix.toml"), str(repo / "b" / "pyproject.toml")}
+    # the run's memo keeps only recent directories (memory flat in the number of Dockerfiles), and
+    # those holding a config file: the same answers, and still each config file read once
+    order = asked + asked[::-1] + asked
+    expected = [(c.path, c.values) for c in (config_mod.find_config(str(d)) for d in order)]
+    for size in (1, 2, 1024):
+        loads.clear()
+        recent = config_mod.RecentDirs(size)
+        assert [(c.path, c.values) for c in (config_mod.find_config(str(d), recent) for d in order)] == expected
+        assert sorted(loads) == sorted([str(repo / ".dfix.toml"), str(repo / "b" / "pyproject.toml")])
+        assert len(recent) <= size and set(recent.pinned) == {str(repo), str(repo / "b")}
 
 
 def test_add_ignore_writes_a_baseline(tmp_path) -> None:

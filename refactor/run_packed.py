@@ -3,8 +3,8 @@
 A report over ten thousand Dockerfiles held every result (findings, build specs, notes, DF010 scan
 events) until the end: about 2.3 KB per file in the parent. Above ``refactor.run.PACK_ABOVE``
 files, in report mode with no file text kept, each result is packed as it arrives (pickled and
-zlib-compressed, in memory only: nothing reaches the disk), by the worker that computed it where
-there is one, and the parent keeps only what the rest of the run needs of it:
+zlib-compressed), by the worker that computed it where there is one, and the parent keeps only
+what the rest of the run needs of it:
 
 - its path, status and migrated names in the clear (every file's are read);
 - packed with the result: a :class:`Header` (what caller linking reads of a result, and what output
@@ -15,6 +15,11 @@ there is one, and the parent keeps only what the rest of the run needs of it:
 in output order, applying what the run decided after the workers (the blocks of caller linking, the
 DF010 findings, the run's shared masks), so a renderer that streams (text, json, github) holds one
 result at a time. The output is byte for byte that of an unpacked run (tests/test_run_packed.py).
+
+The packed bytes of a result that knows no secret value (no masks, and no known credential format
+in any of its strings) are then moved to the run's spool, an unnamed temporary file
+(:mod:`refactor.run_spool`); every other result stays in memory. Where the temporary directory is
+a tmpfs, the spool is still memory, only not the process's.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from refactor.buildspec import BuildSpec
+from refactor.codecache import regex
 from refactor.records import dataclass
 from refactor.results import FileResult
 from refactor.run_spool import Spool
@@ -41,8 +47,28 @@ if TYPE_CHECKING:
 
 
 def pack(obj: Any) -> bytes:
+    return _compressed(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _compressed(raw: bytes) -> bytes:
     co = _codecs()[0].copy()
-    return co.compress(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)) + co.flush()
+    return co.compress(raw) + co.flush()
+
+
+# a credential format without a key word: a whole value ("Bearer …"), as the cache's _holds_token
+_WHOLE_VALUE = regex(r"(?i)\b(?:basic|bearer|token)\s[\x20-\x7e]*")  # (to the end of the pickled string)
+
+
+def _may_hold_token(raw: bytes) -> bool:
+    """Whether a pickled result may hold a known credential format (the cache refuses to store such
+    a result even when no mask names the value): a cheap, conservative test over all its strings
+    at once, so that such a result is never spooled to disk."""
+    from refactor.analysis import secrets
+
+    text = raw.decode("latin-1")  # (the pickle's strings are UTF-8: an ASCII key reads the same)
+    if secrets._ANY_KEY.search(text) and secrets.token_format(text):
+        return True
+    return any(secrets.token_format(m.group(0)) for m in _WHOLE_VALUE.finditer(text))
 
 
 def unpack(data: bytes) -> Any:
@@ -181,7 +207,8 @@ def pack_result(r: FileResult) -> Packed:
         frozenset(_names(r)),
         r.env_mounts,
     )
-    return Packed(r.path, r.status, tuple(r.migrated), pack((h, r, events)), events is not None, bool(h.masks))
+    raw = pickle.dumps((h, r, events), protocol=pickle.HIGHEST_PROTOCOL)
+    return Packed(r.path, r.status, tuple(r.migrated), _compressed(raw), events is not None, bool(h.masks) or _may_hold_token(raw))
 
 
 def process_file_packed(path: str, display: str, settings: Settings) -> Packed:

@@ -32,11 +32,16 @@ class Spool:
         try:
             if self._file is None:
                 import tempfile
+                import weakref
 
-                self._file = tempfile.TemporaryFile(prefix="dfix-spool-", buffering=0)  # noqa: SIM115 - as long as the results it holds
+                self._file = tempfile.TemporaryFile(prefix="dfix-spool-", buffering=0)  # noqa: SIM115 - closed with the spool
+                weakref.finalize(self, self._file.close)
             fd, at, done = self._file.fileno(), self._end, 0
             while done < len(data):
-                done += os.pwrite(fd, memoryview(data)[done:], at + done)
+                wrote = os.pwrite(fd, memoryview(data)[done:], at + done)
+                if wrote <= 0:
+                    raise OSError("the spool took no bytes")
+                done += wrote
         except OSError:
             self.failed = True  # (what it already holds stays readable)
             return None

@@ -178,3 +178,26 @@ def test_the_spool_gives_back_what_it_took() -> None:
     where = [s.put(d) for d in items]
     assert all(w is not None for w in where)
     assert [s.get(w) for w in reversed(where)] == list(reversed(items))  # type: ignore[arg-type]
+
+
+def test_a_result_holding_a_credential_format_is_never_spooled() -> None:
+    """Defence in depth: as the cache refuses a result whose strings hold a known credential format
+    even when no mask names it, the spool takes none: its test is at least as strict as the cache's."""
+    import pickle
+
+    from refactor.cache_entries import _holds_token
+    from refactor.results import FileResult
+
+    texts = [
+        "is written as an .npmrc auth token (line 3)",
+        "Bearer abcdefgh12345678",
+        "Basic dXNlcjpwYXNzd29yZDEyMw==",
+        "token abcdef0123456789abcdef0123456789",
+        "ghp_Zq8Lm2Vb7Qx9Rt4Wy6Pn3Kd5Hs1JfA0bC3dE",
+        "value <redacted: 40 chars>",
+        "npm ci",
+    ]
+    for t in texts:
+        raw = pickle.dumps((FileResult("Dockerfile", notes=(t,)), None), protocol=pickle.HIGHEST_PROTOCOL)
+        assert run_packed._may_hold_token(raw) or not _holds_token([t]), t
+    assert not run_packed._may_hold_token(pickle.dumps(FileResult("Dockerfile", notes=(texts[0], texts[-1]))))

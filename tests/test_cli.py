@@ -227,7 +227,22 @@ def test_nearest_config_with_a_memo_is_the_walk_without_one(tmp_path, monkeypatc
         recent = config_mod.RecentDirs(size)
         assert [(c.path, c.values) for c in (config_mod.find_config(str(d), recent) for d in order)] == expected
         assert sorted(loads) == sorted([str(repo / ".dfix.toml"), str(repo / "b" / "pyproject.toml")])
-        assert len(recent) <= size and set(recent.pinned) == {str(repo), str(repo / "b")}
+        assert len(recent) - len(recent.pinned) <= size and set(recent.pinned) == {str(repo), str(repo / "b"), str(repo / "d")}
+    # a pyproject.toml without [tool.dfix] is parsed once too, however many directories below it
+    import tomllib
+
+    other = tmp_path / "other"
+    (other / ".git").mkdir(parents=True)
+    (other / "pyproject.toml").write_text("[tool.black]\nline-length = 100\n")
+    leaves = [other / "s" / f"d{i:02}" for i in range(12)]
+    for d in leaves:
+        d.mkdir(parents=True)
+    parsed: list[int] = []
+    real_load = tomllib.load
+    monkeypatch.setattr(tomllib, "load", lambda fh: parsed.append(1) or real_load(fh))
+    recent = config_mod.RecentDirs(2)
+    assert {config_mod.find_config(str(d), recent).path for d in leaves} == {None}
+    assert parsed == [1]
 
 
 def test_add_ignore_writes_a_baseline(tmp_path) -> None:

@@ -148,8 +148,7 @@ class ResultCache:
                 given["masks"] = masks_from(file_text(data), spans)
             result = _load_result(body["result"], **given)
             if result.status == "ok" and settings.keep_text:
-                text = data.decode("utf-8")
-                text = text[1:] if text.startswith("\ufeff") else text
+                text = file_text(data)
                 result = replace(result, original=text, new_text=text)
         except Exception:  # noqa: BLE001 - a malformed entry is a miss (and is rewritten)
             self.stats.misses += 1

@@ -146,7 +146,7 @@ class RecentDirs(MutableMapping[str, "Config"]):
         return value
 
     def __setitem__(self, key: str, value: Config) -> None:
-        if key in self.pinned or (value.path is not None and os.path.dirname(value.path) == key):
+        if key in self.pinned:
             self.pinned[key] = value
             return
         self._recent[key] = value
